@@ -1,0 +1,16 @@
+// Subcommands of the chakong CLI. Each registers itself on the CLI11 app; the callback sets
+// the process exit code: 0 success, 1 a check failed, 2 bad input.
+#ifndef CHAKONG_APPS_CHAKONG_COMMANDS_H_
+#define CHAKONG_APPS_CHAKONG_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+namespace chakong::cli {
+
+// `chakong check id|case|deadline ...`: validate identifiers and case numbers, compute
+// query deadlines and measure terms on the working-day calendar.
+void add_check_command(CLI::App& app, int& exit_code);
+
+}  // namespace chakong::cli
+
+#endif  // CHAKONG_APPS_CHAKONG_COMMANDS_H_
