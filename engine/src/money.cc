@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <limits>
+#include <ostream>
 
 namespace chakong {
 namespace {
@@ -73,6 +74,8 @@ std::string format_fen(Fen amount) {
   out.push_back(static_cast<char>('0' + cents % 10));
   return out;
 }
+
+std::ostream& operator<<(std::ostream& os, Fen amount) { return os << format_fen(amount); }
 
 StatusOr<Fen> parse_yuan(std::string_view text) {
   const std::string quoted = "'" + std::string(text) + "'";

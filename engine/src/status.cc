@@ -1,6 +1,7 @@
 #include "chakong/engine/status.h"
 
 #include <cstdio>
+#include <ostream>
 
 namespace chakong {
 
@@ -51,6 +52,11 @@ Status::Status(StatusCode code, std::string message) : code_(code) {
 std::string Status::to_string() const {
   if (ok()) return "OK";
   return status_code_name(code_) + ": " + message_;
+}
+
+std::ostream& operator<<(std::ostream& os, StatusCode code) { return os << status_code_name(code); }
+std::ostream& operator<<(std::ostream& os, const Status& status) {
+  return os << status.to_string();
 }
 
 Status cancelled_error(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }

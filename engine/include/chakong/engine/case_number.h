@@ -32,6 +32,8 @@ std::string_view case_type_code(CaseType type);
 
 class CaseNumber {
  public:
+  // An empty number (year 0); only a placeholder until assigned from make() or parse().
+  CaseNumber() = default;
   // Builds a number from parts; kInvalidArgument naming the field for a year outside
   // 1990..2200, an empty or malformed court code, or a serial < 1.
   [[nodiscard]] static StatusOr<CaseNumber> make(int year, std::string court, CaseType type,
@@ -54,7 +56,6 @@ class CaseNumber {
   friend bool operator==(const CaseNumber&, const CaseNumber&) = default;
 
  private:
-  CaseNumber() = default;
   int year_ = 0;
   std::string court_;
   CaseType type_ = CaseType::kZhi;

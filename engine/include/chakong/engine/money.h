@@ -12,6 +12,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,8 @@ inline constexpr Fen kMaxClaim{100'000'000'000'000};
 
 // "¥1,234.56"; negatives as "-¥1,234.56".
 std::string format_fen(Fen amount);
+// Writes format_fen(amount) (and so GoogleTest prints money readably).
+std::ostream& operator<<(std::ostream& os, Fen amount);
 
 // Parses a yuan amount as people write it: "1234.56", "1,234.5", "¥1,234.56", "-3", "0.07".
 // At most two decimals; grouping commas only between groups of three digits. Errors name

@@ -14,6 +14,7 @@
 #define CHAKONG_ENGINE_STATUS_H_
 
 #include <cstdlib>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,10 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };
+
+// Write status_code_name(code) / status.to_string().
+std::ostream& operator<<(std::ostream& os, StatusCode code);
+std::ostream& operator<<(std::ostream& os, const Status& status);
 
 inline Status ok_status() { return Status(); }
 Status cancelled_error(std::string message);

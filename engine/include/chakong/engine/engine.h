@@ -1,0 +1,262 @@
+// Engine: the embeddable court-enforcement query-and-control engine.
+//
+// A case server files cases; the engine fans queries out to every connector in scope, starts
+// a 48-hour control clock for each controllable finding, plans and sends freezes within the
+// case's budget (claim + costs), renews every measure ahead of its expiry, deducts frozen
+// funds, and concludes the case when the claim is satisfied, or terminates it (终本) on the
+// officer's word and restores it (执恢) later. Everything it does is observable as Events
+// and counted in EngineStats.
+//
+// Shards: cases are partitioned by case number over the executors given at construction; a
+// shard is single-threaded and owns its cases, ledgers, measures, deadlines and one
+// Dispatcher per connector. Connectors are shared (they are thread-safe by contract); their
+// completions are posted back to the owning shard. No lock is taken on the request path.
+//
+// Threading: every call about a case runs on that case's shard executor
+// (executor_of(case_number)); with a single VirtualExecutor that is simply the simulation
+// thread. register_officer() and set_observer() are called before the engine starts.
+//
+// Time comes only from the executors: the same engine runs on AsioExecutor (real time) and
+// sim::VirtualExecutor (virtual time).
+//
+//   Engine engine(config, {&executor}, {&bank});
+//   CHAKONG_RETURN_IF_ERROR(engine.register_officer("cq-0110-017", "渝0110"));
+//   CHAKONG_RETURN_IF_ERROR(engine.file_case(filing));
+#ifndef CHAKONG_ENGINE_ENGINE_H_
+#define CHAKONG_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chakong/connectors/connector.h"
+#include "chakong/engine/calendar.h"
+#include "chakong/engine/dispatcher.h"
+#include "chakong/engine/executor.h"
+#include "chakong/engine/money.h"
+#include "chakong/engine/status.h"
+
+namespace chakong::engine {
+
+struct DebtorInfo {
+  enum class Kind : uint8_t { kPerson, kOrganisation };
+  Kind kind = Kind::kPerson;
+  std::string id;  // Resident ID or unified social credit code.
+  std::string name;
+};
+
+// What a case server files (the plain form of chakong.v1.Case).
+struct CaseFiling {
+  std::string case_number;  // "（2024）渝0110执1234号"
+  std::string court;        // "渝0110"; must match the case number
+  std::vector<DebtorInfo> debtors;
+  Fen claim;                             // > 0 and <= kMaxClaim
+  Fen costs;                             // >= 0
+  std::vector<std::string> officer_ids;  // registered officers of `court`
+  TimeUs received_at = 0;                // When the officer received the case; 0 = now.
+};
+
+enum class CaseStatus : uint8_t {
+  kFiled,        // Waiting for the query start.
+  kQuerying,     // Queries out, nothing controllable found yet.
+  kControlling,  // Findings being frozen.
+  kConcluded,    // Claim satisfied; measures released.
+  kTerminated,   // 终本: in the library, measures kept and renewed.
+  kRestored,     // Restored under a new 执恢 number; this record keeps its measures.
+};
+std::string_view case_status_name(CaseStatus status);
+
+struct TerminationPolicy {
+  int min_days_since_filing = 90;  // "more than 3 months since filing"
+  bool require_queries_done = true;
+  bool require_consumption_restriction = true;
+};
+
+struct EngineConfig {
+  // DOMAIN rule 5: control within 48 hours of the finding.
+  TimeUs control_deadline = 48 * kMicrosPerHour;
+  // When the query fan-out starts after the case is received (0 = at once).
+  TimeUs query_delay = 0;
+  // Renew this many days before a measure's end date.
+  int renewal_lead_days = 30;
+  // Renewals within this many days of the end go in the URGENT lane.
+  int renewal_urgent_days = 7;
+  // Retry a failed renewal after this long (while before the end date).
+  TimeUs renewal_retry = kMicrosPerDay;
+  // A freeze or deduction that ended without an answer (timeout, outage) may still have
+  // been carried out: its reservation is kept and it is re-sent with the same idempotency
+  // key after this long, until the institution answers.
+  TimeUs in_doubt_retry = kMicrosPerHour;
+  // Over-seizure tolerance for divisible assets (DOMAIN rule 2; default 0).
+  Fen over_seizure_tolerance;
+  // Seal indivisible assets when half the control window has passed even if some queries
+  // are still out, so that their 48-hour clocks can be met.
+  bool plan_indivisible_early = true;
+  // Deduct frozen divisible funds this long after the freeze takes effect.
+  bool auto_deduct = true;
+  TimeUs deduct_delay = 10 * kMicrosPerDay;
+  TerminationPolicy termination;
+  // Connectors whose institutions top up short freezes from later credits: the ledger keeps
+  // the full limit claimed for them. By default, every bank.* connector.
+  std::function<bool(std::string_view connector)> tops_up = [](std::string_view name) {
+    return name.starts_with("bank.");
+  };
+  // Dispatcher settings for every connector, and overrides by connector name. Rate and
+  // in-flight caps are split evenly over shards.
+  DispatcherConfig dispatch;
+  std::map<std::string, DispatcherConfig, std::less<>> dispatch_overrides;
+  // Working-day calendar for query timeliness; must outlive the engine.
+  const WorkCalendar* calendar = &WorkCalendar::china();
+};
+
+// Validates a config; kInvalidArgument naming the field.
+Status validate(const EngineConfig& config);
+
+enum class EventType : uint8_t {
+  kCaseFiled,
+  kQueriesStarted,
+  kFinding,
+  kControlMet,
+  kControlMissed,
+  kMeasureEffective,
+  kMeasureWaiting,
+  kMeasureRenewed,
+  kMeasureLapsed,
+  kMeasureReleased,
+  kDeducted,
+  kCaseConcluded,
+  kCaseTerminated,
+  kCaseRestored,
+  kRequestRefused,
+  kRequestFailed,
+};
+std::string_view event_type_name(EventType type);
+
+struct Event {
+  EventType type;
+  TimeUs time = 0;
+  std::string case_number;
+  std::string connector;  // Empty when not about one connector.
+  Fen amount;
+  std::string detail;
+};
+
+struct EngineStats {
+  uint64_t cases_filed = 0, cases_concluded = 0, cases_terminated = 0, cases_restored = 0;
+  uint64_t requests[7] = {};  // By connectors::RequestKind (index 1..6).
+  uint64_t retries = 0, timeouts = 0, errors = 0, late_reconciled = 0, late_ignored = 0;
+  uint64_t findings = 0;
+  uint64_t control_started = 0, control_met = 0, control_missed = 0, control_not_required = 0;
+  uint64_t query_scored = 0, query_within_5wd = 0, query_within_10wd = 0, query_within_22wd = 0,
+           query_later = 0, query_unscored = 0;
+  uint64_t renewed = 0, lapsed = 0;
+  uint64_t unauthorized = 0;
+  uint64_t over_seizure = 0;  // Times a case's committed money exceeded budget + tolerance.
+  uint64_t indivisible_sealed = 0;
+  Fen claimed, frozen, deducted;
+  // Mean query-timeliness score (DOMAIN rule 6), 0..100; 0 when nothing was scored.
+  double query_score() const;
+  void add(const EngineStats& other);
+};
+
+struct MeasureView {
+  std::string measure_id;
+  std::string connector;
+  std::string reference;
+  connectors::AssetCategory category;
+  Fen amount;  // Frozen (divisible) or value (indivisible).
+  bool waiting = false;
+  bool live = true;
+  Date end;
+};
+
+struct CaseView {
+  std::string case_number;
+  CaseStatus status;
+  std::string restored_as;  // New 执恢 number once restored.
+  Fen budget, frozen, reserved, pending, deducted, indivisible_cover;
+  int queries_outstanding = 0;
+  int findings = 0;
+  int open_control_clocks = 0;
+  std::vector<MeasureView> measures;
+  std::vector<std::string> indivisible_reasons;
+};
+
+class Engine {
+ public:
+  // `shards`: one executor per shard (at least one). `connectors`: every connector the
+  // engine may use; names must be unique. All must outlive the engine, and `config` must
+  // be valid (see create()).
+  Engine(EngineConfig config, std::vector<Executor*> shards,
+         std::vector<connectors::Connector*> connectors);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Validates `config` and the connector names, then builds the engine.
+  [[nodiscard]] static StatusOr<std::unique_ptr<Engine>> create(
+      EngineConfig config, std::vector<Executor*> shards,
+      std::vector<connectors::Connector*> connectors);
+
+  // Registers an officer of `court` who may be assigned to its cases. kAlreadyExists for a
+  // repeated id, kInvalidArgument for empty fields.
+  Status register_officer(std::string officer_id, std::string court);
+
+  size_t shard_count() const;
+  size_t shard_of(std::string_view case_number) const;
+  Executor& executor_of(std::string_view case_number);
+
+  // Files a case and schedules its query fan-out. kInvalidArgument naming the field for a bad
+  // case number, court mismatch, no debtors, a bad debtor ID, a claim <= 0 or over
+  // kMaxClaim, negative costs, or no officers; kPermissionDenied for an officer who is not
+  // registered with the case's court; kAlreadyExists for a case number already filed.
+  // Nothing is filed when it fails.
+  Status file_case(const CaseFiling& filing);
+
+  // Terminates (终本) an open case when the policy's criteria hold; kFailedPrecondition
+  // naming the unmet criterion, kNotFound for an unknown case.
+  Status terminate_case(std::string_view case_number, bool consumption_restricted);
+
+  // Restores a terminated case as `（year）court执恢serial号`, starting a new query fan-out
+  // for the rest of the claim; returns the new case number. The original keeps its measures
+  // (still renewed). kFailedPrecondition unless terminated.
+  StatusOr<std::string> restore_case(std::string_view case_number, int year, int64_t serial);
+
+  // Ad-hoc query of one debtor by an officer, to every query-capable connector. Refused with
+  // kPermissionDenied (and counted, never sent) when the officer is not assigned to the case
+  // or the subject is not one of its debtors; kNotFound for an unknown case.
+  Status request_query(std::string_view case_number, std::string_view debtor_id,
+                       std::string_view officer_id);
+
+  // Ad-hoc freeze of a known asset by an officer, through the ledger. kPermissionDenied as
+  // for request_query; kNotFound for an unknown connector; kResourceExhausted when `amount`
+  // exceeds the remaining budget.
+  Status request_freeze(std::string_view case_number, std::string_view debtor_id,
+                        std::string_view officer_id, std::string_view connector,
+                        const connectors::Asset& asset, Fen amount);
+
+  // A snapshot of one case; kNotFound for an unknown case.
+  [[nodiscard]] StatusOr<CaseView> case_view(std::string_view case_number) const;
+
+  // Called on the shard's thread for every event.
+  void set_observer(std::function<void(const Event&)> observer);
+
+  // Counters summed over shards. Call when the shards are idle (or from the only shard).
+  EngineStats stats() const;
+  // Dispatcher counters for one connector, summed over shards.
+  DispatcherStats dispatcher_stats(std::string_view connector) const;
+
+ private:
+  class Shard;
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace chakong::engine
+
+#endif  // CHAKONG_ENGINE_ENGINE_H_

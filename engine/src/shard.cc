@@ -1,0 +1,739 @@
+#include "shard.h"
+
+#include <algorithm>
+
+#include "chakong/engine/identity.h"
+
+namespace chakong::engine {
+
+using connectors::AssetCategory;
+using connectors::is_divisible;
+using connectors::Request;
+using connectors::RequestKind;
+using connectors::Response;
+
+Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t index)
+    : engine_(engine), shared_(shared), config_(shared.config), executor_(executor), index_(index) {
+  const double n = static_cast<double>(shared.executors.size());
+  for (const ConnectorInfo& info : shared.connectors) {
+    auto it = config_.dispatch_overrides.find(info.name);
+    DispatcherConfig dc = it == config_.dispatch_overrides.end() ? config_.dispatch : it->second;
+    // Capacity is split over shards so that shards share no mutable state.
+    dc.rate_per_second /= n;
+    dc.burst = std::max(1.0, dc.burst / n);
+    dc.max_in_flight = std::max(1, static_cast<int>(dc.max_in_flight / n));
+    dispatchers_.push_back(std::make_unique<Dispatcher>(*info.connector, executor, dc));
+  }
+}
+
+Engine::Shard::~Shard() = default;
+
+Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) {
+  auto it = cases_.find(std::string(number));
+  return it == cases_.end() ? nullptr : it->second.get();
+}
+
+const Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) const {
+  auto it = cases_.find(std::string(number));
+  return it == cases_.end() ? nullptr : it->second.get();
+}
+
+void Engine::Shard::emit(EventType type, const CaseState& c, std::string connector, Fen amount,
+                         std::string detail) {
+  if (!shared_.observer) return;
+  shared_.observer(
+      Event{type, executor_.now(), c.number, std::move(connector), amount, std::move(detail)});
+}
+
+// ---- Filing ----------------------------------------------------------------------------
+
+Status Engine::Shard::file_case(const CaseFiling& filing) {
+  StatusOr<CaseNumber> valid = validate_filing(filing);
+  if (!valid.ok()) return valid.status();
+  const CaseNumber& parsed = *valid;
+  for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
+    const std::string& id = filing.officer_ids[i];
+    auto it = shared_.officers.find(id);
+    const std::string field = "officer_ids[" + std::to_string(i) + "]: officer '" + id + "'";
+    if (it == shared_.officers.end()) return permission_denied_error(field + " is not registered");
+    if (it->second != parsed.court()) {
+      return permission_denied_error(field + " belongs to court " + it->second + ", not " +
+                                     parsed.court());
+    }
+  }
+  const std::string number = parsed.to_string();
+  if (cases_.count(number) != 0) {
+    return already_exists_error("case_number: case " + number + " is already filed");
+  }
+  auto state = std::make_unique<CaseState>();
+  CaseState& c = *state;
+  c.number = number;
+  c.parsed = parsed;
+  c.filing = filing;
+  c.filing.case_number = number;
+  if (c.filing.received_at == 0) c.filing.received_at = executor_.now();
+  c.ledger = Ledger(filing.claim + filing.costs);
+  cases_.emplace(number, std::move(state));
+  ++stats_.cases_filed;
+  stats_.claimed += filing.claim;
+  emit(EventType::kCaseFiled, c, {}, filing.claim);
+  const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
+  CaseState* cp = &c;
+  c.start_timer = executor_.run_at(start, [this, cp] { start_queries(*cp); });
+  return ok_status();
+}
+
+// ---- Requests --------------------------------------------------------------------------
+
+Status Engine::Shard::authorize(CaseState& c, std::string_view debtor, std::string_view officer,
+                                std::string_view what) {
+  const auto& officers = c.filing.officer_ids;
+  Status refusal;
+  if (std::find(officers.begin(), officers.end(), officer) == officers.end() ||
+      shared_.officers.count(std::string(officer)) == 0) {
+    refusal =
+        permission_denied_error(std::string(what) + " refused: officer '" + std::string(officer) +
+                                "' is not assigned to case " + c.number);
+  } else if (std::none_of(c.filing.debtors.begin(), c.filing.debtors.end(),
+                          [&](const DebtorInfo& d) { return d.id == debtor; })) {
+    refusal = permission_denied_error(std::string(what) + " refused: '" + mask_id(debtor) +
+                                      "' is not a debtor of case " + c.number);
+  }
+  if (refusal.ok()) return refusal;
+  ++stats_.unauthorized;
+  emit(EventType::kRequestRefused, c, {}, {}, refusal.message());
+  return refusal;
+}
+
+Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
+                                    const std::string& debtor) const {
+  Request r;
+  r.kind = kind;
+  r.case_number = c.number;
+  r.debtor_id = debtor;
+  r.officer_id = c.filing.officer_ids.front();
+  if (kind != RequestKind::kQuery) r.ruling_number = c.number + "之一";
+  r.purpose = kind == RequestKind::kQuery ? "enforcement query" : "enforcement control";
+  return r;
+}
+
+bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane, TimeUs deadline,
+                         Callback done) {
+  // Every request passes authorisation here, the engine's own included.
+  if (!authorize(c, r.debtor_id, r.officer_id, connectors::request_kind_name(r.kind)).ok()) {
+    return false;
+  }
+  if (r.idempotency_key.empty()) {
+    r.idempotency_key = c.number + "/" + std::string(connectors::request_kind_name(r.kind)) + "/" +
+                        std::to_string(++c.next_key);
+  }
+  ++stats_.requests[static_cast<int>(r.kind)];
+  dispatchers_[connector]->submit(std::move(r), lane, deadline, std::move(done));
+  return true;
+}
+
+// ---- Queries ---------------------------------------------------------------------------
+
+void Engine::Shard::start_queries(CaseState& c) {
+  if (c.queries_started || !(c.status == CaseStatus::kFiled || open(c))) return;
+  c.queries_started = true;
+  const std::string& officer = c.filing.officer_ids.front();
+  for (const DebtorInfo& d : c.filing.debtors) query_debtor(c, d.id, officer);
+}
+
+void Engine::Shard::score_query_start(CaseState& c) {
+  c.query_scored = true;
+  // DOMAIN rule 6: 100 within 5 working days of receipt, 80 within 10, 60 within 22.
+  StatusOr<int> wd = config_.calendar->working_days_between(date_of(c.filing.received_at),
+                                                            date_of(executor_.now()));
+  if (!wd.ok()) {
+    ++stats_.query_unscored;
+  } else {
+    ++stats_.query_scored;
+    if (*wd <= 5) {
+      ++stats_.query_within_5wd;
+    } else if (*wd <= 10) {
+      ++stats_.query_within_10wd;
+    } else if (*wd <= 22) {
+      ++stats_.query_within_22wd;
+    } else {
+      ++stats_.query_later;
+    }
+  }
+  emit(EventType::kQueriesStarted, c, {}, {},
+       wd.ok() ? std::to_string(*wd) + " working days after receipt" : wd.status().message());
+}
+
+void Engine::Shard::query_debtor(CaseState& c, const std::string& debtor,
+                                 const std::string& officer) {
+  if (c.status == CaseStatus::kFiled) c.status = CaseStatus::kQuerying;
+  if (!c.query_scored) score_query_start(c);
+  CaseState* cp = &c;
+  for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
+    if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
+    Request r = make_request(c, RequestKind::kQuery, debtor);
+    r.officer_id = officer;
+    const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
+    if (!send(c, std::move(r), i, Lane::kNormal, deadline, [this, cp, i, debtor](Response resp) {
+          on_query(*cp, i, debtor, std::move(resp));
+        })) {
+      continue;
+    }
+    ++c.queries_outstanding;
+  }
+}
+
+void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string& debtor,
+                             Response r) {
+  --c.queries_outstanding;
+  const ConnectorInfo& info = shared_.connectors[connector];
+  if (!r.status.ok() && r.status.code() != StatusCode::kNotFound) {
+    emit(EventType::kRequestFailed, c, info.name, {}, "query: " + r.status.to_string());
+  }
+  const bool controllable = info.caps.has(RequestKind::kFreeze);
+  for (connectors::Asset& a : r.assets) {
+    if (a.holder_id != debtor) continue;  // Defensive: only the debtor's own property.
+    // The same asset reported twice (a repeated query) is one finding: never two measures.
+    const bool known = std::any_of(c.findings.begin(), c.findings.end(), [&](const Finding& f) {
+      return f.connector == connector && f.asset.reference == a.reference;
+    });
+    if (known) continue;
+    Finding f;
+    f.connector = connector;
+    f.debtor_id = debtor;
+    f.asset = std::move(a);
+    f.found_at = executor_.now();
+    ++stats_.findings;
+    emit(EventType::kFinding, c, info.name, f.asset.value,
+         std::string(connectors::asset_category_name(f.asset.category)));
+    const uint32_t fi = static_cast<uint32_t>(c.findings.size());
+    if (controllable && f.asset.value > Fen() && open(c)) {
+      // DOMAIN rule 5: a 48-hour clock from the moment the result arrives.
+      f.due = f.found_at + config_.control_deadline;
+      f.clock_open = true;
+      CaseState* cp = &c;
+      f.clock = executor_.run_at(f.due, [this, cp, fi] { on_control_due(*cp, fi); });
+      ++stats_.control_started;
+    }
+    c.findings.push_back(std::move(f));
+  }
+  if (c.status == CaseStatus::kQuerying && !c.findings.empty()) {
+    c.status = CaseStatus::kControlling;
+  }
+  plan(c);
+}
+
+// ---- Planning and freezing -------------------------------------------------------------
+
+void Engine::Shard::plan(CaseState& c) {
+  if (!open(c)) return;
+  std::vector<Candidate> candidates;
+  bool indivisible_waiting = false;
+  TimeUs earliest_indivisible = INT64_MAX;
+  for (uint32_t i = 0; i < c.findings.size(); ++i) {
+    const Finding& f = c.findings[i];
+    if (f.state != FindingState::kOpen || f.asset.value <= Fen()) continue;
+    if (!shared_.connectors[f.connector].caps.has(RequestKind::kFreeze)) continue;
+    candidates.push_back({i, f.asset.category, f.asset.value, f.held_by_others});
+    if (!is_divisible(f.asset.category)) {
+      indivisible_waiting = true;
+      earliest_indivisible = std::min(earliest_indivisible, f.found_at);
+    }
+  }
+  if (candidates.empty()) return;
+  const bool allow = c.indivisible_allowed || c.queries_outstanding == 0;
+  std::vector<PlannedFreeze> planned = plan_freezes(candidates, c.ledger.remaining(), allow);
+  for (PlannedFreeze& p : planned) {
+    Finding& f = c.findings[p.finding];
+    if (is_divisible(f.asset.category)) {
+      if (!c.ledger.reserve(p.amount).ok()) continue;  // Cannot happen: planned within budget.
+    } else {
+      p.amount = c.ledger.cover_indivisible(f.asset.value);
+      c.reasons.push_back(p.reason);
+      ++stats_.indivisible_sealed;
+    }
+    send_freeze(c, p.finding, p.amount, p.waitlist);
+  }
+  if (!allow && indivisible_waiting && config_.plan_indivisible_early &&
+      !c.indivisible_timer.valid()) {
+    // Do not let an indivisible asset's clock run out while slow banks are still answering.
+    CaseState* cp = &c;
+    c.indivisible_timer =
+        executor_.run_at(earliest_indivisible + config_.control_deadline / 2, [this, cp] {
+          cp->indivisible_allowed = true;
+          plan(*cp);
+        });
+  }
+  if (c.ledger.remaining() <= Fen()) {
+    // The budget is covered: open clocks of findings not needed stop without a miss.
+    for (Finding& f : c.findings) {
+      if (f.state == FindingState::kOpen && f.clock_open) {
+        stop_clock(c, f);
+        ++stats_.control_not_required;
+      }
+    }
+  }
+  check_invariants(c);
+}
+
+void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitlist) {
+  Finding& f = c.findings[fi];
+  f.state = FindingState::kInFlight;
+  Request r =
+      make_request(c, waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, f.debtor_id);
+  r.asset = f.asset;
+  r.amount = amount;
+  // One key per (finding, kind): a re-send after a timeout can never freeze twice.
+  r.idempotency_key = c.number + (waitlist ? "/waitlist/" : "/freeze/") + std::to_string(fi);
+  const TimeUs deadline = f.clock_open ? f.due : executor_.now() + config_.control_deadline;
+  CaseState* cp = &c;
+  const bool sent = send(c, std::move(r), f.connector, Lane::kUrgent, deadline,
+                         [this, cp, fi, amount, waitlist](Response resp) {
+                           on_freeze(*cp, fi, amount, waitlist, std::move(resp));
+                         });
+  if (!sent) {
+    f.state = FindingState::kFailed;
+    if (is_divisible(f.asset.category)) {
+      c.ledger.cancel(amount);
+    } else {
+      c.ledger.uncover_indivisible(amount);
+    }
+  }
+}
+
+void Engine::Shard::stop_clock(CaseState& c, Finding& f) {
+  (void)c;
+  if (!f.clock_open) return;
+  executor_.cancel(f.clock);
+  f.clock_open = false;
+}
+
+void Engine::Shard::on_control_due(CaseState& c, uint32_t fi) {
+  Finding& f = c.findings[fi];
+  if (!f.clock_open) return;
+  f.clock_open = false;
+  ++stats_.control_missed;
+  emit(EventType::kControlMissed, c, shared_.connectors[f.connector].name, f.asset.value,
+       "not controlled within " + std::to_string(config_.control_deadline / kMicrosPerHour) +
+           " hours of the finding");
+}
+
+void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitlist, Response r) {
+  Finding& f = c.findings[fi];
+  const ConnectorInfo& info = shared_.connectors[f.connector];
+  const bool divisible = is_divisible(f.asset.category);
+  if (!r.status.ok()) {
+    const bool queue = r.status.code() == StatusCode::kFailedPrecondition &&
+                       !r.prior_measures.empty() && !waitlist &&
+                       info.caps.has(RequestKind::kWaitlistFreeze);
+    if (queue) {
+      // Already under another authority's measure: queue behind it (DOMAIN rule 3), keeping
+      // the reservation.
+      f.held_by_others = true;
+      send_freeze(c, fi, amount, /*waitlist=*/true);
+      return;
+    }
+    if (in_doubt(r.status.code())) {
+      // The institution may have acted without our hearing: keep the reservation and ask
+      // again with the same key until it answers.
+      emit(EventType::kRequestFailed, c, info.name, amount,
+           std::string(waitlist ? "waitlist_freeze: " : "freeze: ") + r.status.to_string() +
+               "; in doubt, re-sending with the same key");
+      CaseState* cp = &c;
+      executor_.run_after(config_.in_doubt_retry, [this, cp, fi, amount, waitlist] {
+        send_freeze(*cp, fi, amount, waitlist);
+      });
+      return;
+    }
+    if (divisible) {
+      c.ledger.cancel(amount);
+    } else {
+      c.ledger.uncover_indivisible(amount);
+    }
+    f.state = FindingState::kFailed;
+    emit(EventType::kRequestFailed, c, info.name, amount,
+         std::string(waitlist ? "waitlist_freeze: " : "freeze: ") + r.status.to_string());
+    plan(c);
+    return;
+  }
+
+  Measure m;
+  m.id = r.measure_id;
+  m.connector = f.connector;
+  m.finding = fi;
+  m.asset = f.asset;
+  m.debtor_id = f.debtor_id;
+  m.waiting = r.queue_position > 0;
+  m.end = r.end_date;
+  Fen unused;
+  if (divisible) {
+    const Fen frozen = std::clamp(r.frozen, Fen(), amount);
+    if (waitlist || info.tops_up) {
+      // The institution may still fill this measure up to its limit: keep the limit claimed.
+      c.ledger.commit_limit(amount, frozen);
+      m.pending = amount - frozen;
+    } else {
+      unused = c.ledger.commit(amount, frozen);
+    }
+    m.amount = frozen;
+    stats_.frozen += frozen;
+  } else {
+    m.amount = amount;
+  }
+  f.state = FindingState::kControlled;
+  if (f.clock_open) {
+    stop_clock(c, f);
+    ++stats_.control_met;
+    emit(EventType::kControlMet, c, info.name, m.amount,
+         std::to_string((executor_.now() - f.found_at) / kMicrosPerMinute) +
+             " minutes after the finding");
+  }
+  const uint32_t mi = static_cast<uint32_t>(c.measures.size());
+  emit(m.waiting ? EventType::kMeasureWaiting : EventType::kMeasureEffective, c, info.name,
+       m.amount, m.waiting ? "queue position " + std::to_string(r.queue_position) : m.id);
+  c.measures.push_back(std::move(m));
+  if (c.status == CaseStatus::kConcluded) {
+    release_measure(c, mi);  // An in-doubt freeze that took effect after the case ended.
+    return;
+  }
+  if (!c.measures[mi].waiting) schedule_measure(c, mi);
+  check_invariants(c);
+  if (unused > Fen()) plan(c);  // Continue on other assets with what came back.
+}
+
+// ---- Measures: renewal, lapse, deduction, release ---------------------------------------
+
+void Engine::Shard::schedule_measure(CaseState& c, uint32_t mi) {
+  Measure& m = c.measures[mi];
+  CaseState* cp = &c;
+  executor_.cancel(m.renew_timer);
+  executor_.cancel(m.lapse_timer);
+  const TimeUs renew_at = m.end.plus_days(-config_.renewal_lead_days).start_us();
+  m.renew_timer = executor_.run_at(renew_at, [this, cp, mi] { renew(*cp, mi); });
+  m.lapse_timer =
+      executor_.run_at(m.end.plus_days(1).start_us(), [this, cp, mi] { on_lapse(*cp, mi); });
+  if (config_.auto_deduct && is_divisible(m.asset.category) && m.amount > Fen() &&
+      !m.deduct_timer.valid() && open(c)) {
+    m.deduct_timer = executor_.run_after(config_.deduct_delay, [this, cp, mi] { deduct(*cp, mi); });
+  }
+}
+
+void Engine::Shard::renew(CaseState& c, uint32_t mi) {
+  Measure& m = c.measures[mi];
+  m.renew_timer = TimerHandle();
+  if (!m.live || m.waiting || m.renewing) return;
+  // Renew while the case is open or in the library; a concluded case releases instead.
+  if (c.status == CaseStatus::kConcluded) return;
+  Request r = make_request(c, RequestKind::kRenew, m.debtor_id);
+  r.asset = m.asset;
+  r.measure_id = m.id;
+  // One key per renewal cycle: retries of this cycle cannot extend the term twice.
+  r.idempotency_key = c.number + "/renew/" + m.id + "/" + m.end.to_string();
+  const int days_left = m.end - date_of(executor_.now());
+  const Lane lane = days_left <= config_.renewal_urgent_days ? Lane::kUrgent : Lane::kNormal;
+  CaseState* cp = &c;
+  const Date end_before = m.end;
+  m.renewing = send(
+      c, std::move(r), m.connector, lane, m.end.start_us(),
+      [this, cp, mi, end_before](Response resp) {
+        Measure& mm = cp->measures[mi];
+        mm.renewing = false;
+        const bool lapse_due = mm.lapse_due;
+        mm.lapse_due = false;
+        if (!mm.live) return;
+        const std::string& name = shared_.connectors[mm.connector].name;
+        if (resp.status.ok() && resp.end_date > end_before) {
+          mm.end = resp.end_date;
+          ++stats_.renewed;
+          emit(EventType::kMeasureRenewed, *cp, name, mm.amount, "until " + mm.end.to_string());
+          schedule_measure(*cp, mi);
+          return;
+        }
+        emit(EventType::kRequestFailed, *cp, name, mm.amount, "renew: " + resp.status.to_string());
+        if (lapse_due) {
+          on_lapse(*cp, mi);
+          return;
+        }
+        // Try again while the measure is still in force.
+        if (executor_.now() + config_.renewal_retry < mm.end.plus_days(1).start_us()) {
+          mm.renew_timer =
+              executor_.run_after(config_.renewal_retry, [this, cp, mi] { renew(*cp, mi); });
+        }
+      });
+}
+
+void Engine::Shard::on_lapse(CaseState& c, uint32_t mi) {
+  Measure& m = c.measures[mi];
+  m.lapse_timer = TimerHandle();
+  if (!m.live || m.waiting) return;
+  if (m.renewing) {
+    // A renewal is still in flight and may have reached the institution in time: let its
+    // answer decide.
+    m.lapse_due = true;
+    return;
+  }
+  // DOMAIN rule 4: a lapse is a failure to report, never silent.
+  ++stats_.lapsed;
+  emit(EventType::kMeasureLapsed, c, shared_.connectors[m.connector].name, m.amount,
+       "ended " + m.end.to_string() + " without renewal");
+  end_measure(c, m);
+  plan(c);
+}
+
+void Engine::Shard::end_measure(CaseState& c, Measure& m) {
+  if (!m.live) return;
+  m.live = false;
+  executor_.cancel(m.renew_timer);
+  executor_.cancel(m.lapse_timer);
+  executor_.cancel(m.deduct_timer);
+  if (is_divisible(m.asset.category)) {
+    c.ledger.unfreeze(m.amount);
+    c.ledger.settle_pending(m.pending);
+    stats_.frozen -= m.amount;
+  } else {
+    c.ledger.uncover_indivisible(m.amount);
+  }
+  m.amount = Fen();
+  m.pending = Fen();
+}
+
+void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
+  Measure& m = c.measures[mi];
+  m.deduct_timer = TimerHandle();
+  if (!m.live || m.waiting || m.amount <= Fen() || !open(c)) return;
+  if (!shared_.connectors[m.connector].caps.has(RequestKind::kDeduct)) return;
+  Request r = make_request(c, RequestKind::kDeduct, m.debtor_id);
+  r.asset = m.asset;
+  r.measure_id = m.id;
+  r.amount = Fen();  // All that is frozen now, top-ups included.
+  r.idempotency_key = c.number + "/deduct/" + m.id;
+  CaseState* cp = &c;
+  send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + config_.control_deadline,
+       [this, cp, mi](Response resp) {
+         Measure& mm = cp->measures[mi];
+         const std::string& name = shared_.connectors[mm.connector].name;
+         if (!resp.status.ok() || !mm.live) {
+           if (!resp.status.ok()) {
+             emit(EventType::kRequestFailed, *cp, name, mm.amount,
+                  "deduct: " + resp.status.to_string());
+             if (in_doubt(resp.status.code()) && mm.live) {
+               mm.deduct_timer =
+                   executor_.run_after(config_.in_doubt_retry, [this, cp, mi] { deduct(*cp, mi); });
+             }
+           }
+           return;
+         }
+         Fen moved = std::max(resp.frozen, Fen());
+         if (moved > mm.amount) {
+           // The institution topped the freeze up since; that came out of the pending limit.
+           const Fen filled = std::min(moved - mm.amount, mm.pending);
+           cp->ledger.fill_pending(filled);
+           mm.pending -= filled;
+           mm.amount += filled;
+           stats_.frozen += filled;
+           moved = mm.amount;
+         }
+         cp->ledger.deduct(moved);
+         mm.amount -= moved;
+         stats_.frozen -= moved;
+         stats_.deducted += moved;
+         emit(EventType::kDeducted, *cp, name, moved, mm.id);
+         // The institution ends a measure whose frozen funds are all transferred.
+         end_measure(*cp, mm);
+         if (cp->ledger.satisfied()) conclude(*cp);
+       });
+}
+
+void Engine::Shard::conclude(CaseState& c) {
+  if (c.status == CaseStatus::kConcluded) return;
+  c.status = CaseStatus::kConcluded;
+  ++stats_.cases_concluded;
+  for (Finding& f : c.findings) {
+    if (f.clock_open) {
+      stop_clock(c, f);
+      ++stats_.control_not_required;
+    }
+  }
+  for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
+    if (c.measures[mi].live) release_measure(c, mi);
+  }
+  emit(EventType::kCaseConcluded, c, {}, c.ledger.deducted());
+}
+
+void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
+  Measure& m = c.measures[mi];
+  Request r = make_request(c, RequestKind::kRelease, m.debtor_id);
+  r.asset = m.asset;
+  r.measure_id = m.id;
+  r.idempotency_key = c.number + "/release/" + m.id;
+  CaseState* cp = &c;
+  send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + kMicrosPerDay,
+       [this, cp, mi](Response resp) {
+         Measure& mm = cp->measures[mi];
+         const std::string& name = shared_.connectors[mm.connector].name;
+         if (!resp.status.ok()) {
+           emit(EventType::kRequestFailed, *cp, name, mm.amount,
+                "release: " + resp.status.to_string());
+           if (in_doubt(resp.status.code()) && mm.live) {
+             executor_.run_after(config_.in_doubt_retry,
+                                 [this, cp, mi] { release_measure(*cp, mi); });
+           }
+           return;
+         }
+         emit(EventType::kMeasureReleased, *cp, name, mm.amount, mm.id);
+         end_measure(*cp, mm);
+       });
+}
+
+void Engine::Shard::check_invariants(const CaseState& c) {
+  // Invariant 1: divisible money frozen, reserved, pending and deducted within the budget.
+  if (c.ledger.committed() > c.ledger.budget() + config_.over_seizure_tolerance) {
+    ++stats_.over_seizure;
+  }
+}
+
+// ---- Termination, restoration, ad-hoc requests -----------------------------------------
+
+Status Engine::Shard::terminate_case(std::string_view number, bool consumption_restricted) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  if (!open(*c) && c->status != CaseStatus::kFiled) {
+    return failed_precondition_error("case " + c->number + " is " +
+                                     std::string(case_status_name(c->status)) +
+                                     "; only an open case can be terminated");
+  }
+  const TerminationPolicy& p = config_.termination;
+  const TimeUs since = executor_.now() - c->filing.received_at;
+  if (since < p.min_days_since_filing * kMicrosPerDay) {
+    return failed_precondition_error(
+        "case " + c->number + " was filed " + std::to_string(since / kMicrosPerDay) +
+        " days ago; termination needs " + std::to_string(p.min_days_since_filing));
+  }
+  if (p.require_queries_done && (!c->query_scored || c->queries_outstanding > 0)) {
+    return failed_precondition_error("case " + c->number + " has " +
+                                     std::to_string(c->queries_outstanding) +
+                                     " network queries outstanding; termination needs them done");
+  }
+  if (p.require_consumption_restriction && !consumption_restricted) {
+    return failed_precondition_error("case " + c->number +
+                                     ": termination needs a consumption restriction issued");
+  }
+  c->status = CaseStatus::kTerminated;
+  ++stats_.cases_terminated;
+  emit(EventType::kCaseTerminated, *c, {}, c->ledger.remaining());
+  return ok_status();
+}
+
+StatusOr<std::string> Engine::Shard::restore_case(std::string_view number, int year,
+                                                  int64_t serial) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  if (c->status != CaseStatus::kTerminated) {
+    return failed_precondition_error("case " + c->number + " is " +
+                                     std::string(case_status_name(c->status)) +
+                                     "; only a terminated case can be restored");
+  }
+  StatusOr<CaseNumber> restored =
+      CaseNumber::make(year, c->parsed.court(), CaseType::kZhiHui, serial);
+  if (!restored.ok()) return restored.status();
+  const Fen rest = c->ledger.remaining();
+  if (rest <= Fen()) {
+    return failed_precondition_error("case " + c->number + " has nothing left to enforce");
+  }
+  CaseFiling filing = c->filing;
+  filing.case_number = restored->to_string();
+  filing.claim = rest;
+  filing.costs = Fen();
+  filing.received_at = executor_.now();
+  c->status = CaseStatus::kRestored;
+  c->restored_as = filing.case_number;
+  ++stats_.cases_restored;
+  emit(EventType::kCaseRestored, *c, {}, rest, filing.case_number);
+  std::string result = filing.case_number;
+  const size_t target = engine_.shard_of(result);
+  if (target == index_) {
+    adopt_restored(std::move(filing), c->number);
+  } else {
+    Shard* other = engine_.shards_[target].get();
+    other->executor().post([other, filing = std::move(filing), original = c->number]() mutable {
+      other->adopt_restored(std::move(filing), std::move(original));
+    });
+  }
+  return result;
+}
+
+void Engine::Shard::adopt_restored(CaseFiling filing, std::string original) {
+  const Status s = file_case(filing);
+  if (!s.ok() && shared_.observer) {
+    shared_.observer(Event{
+        EventType::kRequestFailed, executor_.now(), original, {}, {}, "restore: " + s.to_string()});
+  }
+}
+
+Status Engine::Shard::request_query(std::string_view number, std::string_view debtor,
+                                    std::string_view officer) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  CHAKONG_RETURN_IF_ERROR(authorize(*c, debtor, officer, "query"));
+  query_debtor(*c, std::string(debtor), std::string(officer));
+  return ok_status();
+}
+
+Status Engine::Shard::request_freeze(std::string_view number, std::string_view debtor,
+                                     std::string_view officer, std::string_view connector,
+                                     const connectors::Asset& asset, Fen amount) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  CHAKONG_RETURN_IF_ERROR(authorize(*c, debtor, officer, "freeze"));
+  uint32_t ci = 0;
+  while (ci < shared_.connectors.size() && shared_.connectors[ci].name != connector) ++ci;
+  if (ci == shared_.connectors.size()) {
+    return not_found_error("no connector named '" + std::string(connector) + "'");
+  }
+  if (asset.holder_id != debtor) {
+    return permission_denied_error("freeze refused: asset '" + mask_id(asset.reference) +
+                                   "' is not held by '" + mask_id(debtor) + "'");
+  }
+  if (is_divisible(asset.category)) {
+    CHAKONG_RETURN_IF_ERROR(c->ledger.reserve(amount));
+  } else {
+    amount = c->ledger.cover_indivisible(asset.value);
+  }
+  Finding f;
+  f.connector = ci;
+  f.debtor_id = std::string(debtor);
+  f.asset = asset;
+  f.found_at = executor_.now();
+  c->findings.push_back(std::move(f));
+  if (c->status == CaseStatus::kQuerying || c->status == CaseStatus::kFiled) {
+    c->status = CaseStatus::kControlling;
+  }
+  send_freeze(*c, static_cast<uint32_t>(c->findings.size() - 1), amount, false);
+  return ok_status();
+}
+
+StatusOr<CaseView> Engine::Shard::case_view(std::string_view number) const {
+  const CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  CaseView v;
+  v.case_number = c->number;
+  v.status = c->status;
+  v.restored_as = c->restored_as;
+  v.budget = c->ledger.budget();
+  v.frozen = c->ledger.frozen();
+  v.reserved = c->ledger.reserved();
+  v.pending = c->ledger.pending();
+  v.deducted = c->ledger.deducted();
+  v.indivisible_cover = c->ledger.indivisible_cover();
+  v.queries_outstanding = c->queries_outstanding;
+  v.findings = static_cast<int>(c->findings.size());
+  for (const Finding& f : c->findings) v.open_control_clocks += f.clock_open ? 1 : 0;
+  for (const Measure& m : c->measures) {
+    v.measures.push_back({m.id, shared_.connectors[m.connector].name, m.asset.reference,
+                          m.asset.category, m.amount, m.waiting, m.live, m.end});
+  }
+  v.indivisible_reasons = c->reasons;
+  return v;
+}
+
+}  // namespace chakong::engine

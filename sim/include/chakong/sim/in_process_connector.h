@@ -1,0 +1,85 @@
+// InProcessConnector: a Connector whose institution lives in the same process, with latency
+// simulated on an Executor. In virtual time it is the simulator's connector; in real time
+// (AsioExecutor, zero latency) it is the in-process connector of benchmarks and examples.
+//
+// A batch is answered `latency(batch)` after submission: the institution acts on every
+// request at that moment (as of that civil date) and the completion runs then, never inside
+// async_submit(). The connector counts calls in flight; it must outlive them (the executor
+// runs them), and in_flight() lets an owner drain before destroying it.
+//
+// Threading: async_submit() posts to the executor, so it may be called from any thread for an
+// AsioExecutor; with a VirtualExecutor everything runs on the simulation thread.
+#ifndef CHAKONG_SIM_IN_PROCESS_CONNECTOR_H_
+#define CHAKONG_SIM_IN_PROCESS_CONNECTOR_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "chakong/connectors/connector.h"
+#include "chakong/engine/executor.h"
+#include "chakong/sim/institution.h"
+
+namespace chakong::sim {
+
+// Latency of one batch; the default answers everything after `fixed`.
+using LatencyFn = std::function<TimeUs(const std::vector<connectors::Request>&)>;
+LatencyFn fixed_latency(TimeUs fixed);
+
+class InProcessConnector final : public connectors::Connector {
+ public:
+  InProcessConnector(Institution& institution, Executor& executor, LatencyFn latency);
+  ~InProcessConnector() override = default;
+
+  const std::string& name() const override { return institution_.name(); }
+  connectors::Capabilities capabilities() const override { return institution_.capabilities(); }
+  void async_submit(std::vector<connectors::Request> batch,
+                    connectors::BatchCompletion done) override;
+
+  int in_flight() const { return in_flight_.load(); }
+  Institution& institution() { return institution_; }
+
+ private:
+  Institution& institution_;
+  Executor& executor_;
+  LatencyFn latency_;
+  std::atomic<int> in_flight_{0};
+};
+
+// What a FaultyConnector does with one batch.
+struct Fault {
+  enum Kind : uint8_t {
+    kPass,       // Hand to the inner connector unchanged.
+    kDelay,      // Hand over, then deliver the answer `delay` later (reordering, timeouts).
+    kDuplicate,  // Hand over, and deliver the answer twice (a contract violation to survive).
+    kFail,       // Do not reach the institution; answer every request with `status`.
+  };
+  Kind kind = kPass;
+  TimeUs delay = 0;
+  Status status;
+};
+
+// Decides the fault for each batch; called in submission order.
+using FaultPlan = std::function<Fault(const std::vector<connectors::Request>&)>;
+
+// FaultyConnector wraps any Connector and injects faults by plan: outages, slow answers,
+// duplicated and reordered completions. Faults live here, never as flags in adapters.
+class FaultyConnector final : public connectors::Connector {
+ public:
+  FaultyConnector(connectors::Connector& inner, Executor& executor, FaultPlan plan);
+
+  const std::string& name() const override { return inner_.name(); }
+  connectors::Capabilities capabilities() const override { return inner_.capabilities(); }
+  void async_submit(std::vector<connectors::Request> batch,
+                    connectors::BatchCompletion done) override;
+
+ private:
+  connectors::Connector& inner_;
+  Executor& executor_;
+  FaultPlan plan_;
+};
+
+}  // namespace chakong::sim
+
+#endif  // CHAKONG_SIM_IN_PROCESS_CONNECTOR_H_

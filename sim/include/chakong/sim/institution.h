@@ -1,0 +1,137 @@
+// Institution: the ground truth of one simulated bank or registry.
+//
+// It holds assets (accounts with balances that move, properties, vehicles), the measures every
+// authority holds on them, and the waiting lists, and answers requests exactly as the real
+// institution would on receipt (latency is the connector's business, not this class's):
+//  - QUERY lists the debtor's assets with current balances / values.
+//  - FREEZE on a divisible asset is a limited-amount freeze: it freezes min(limit, available)
+//    and reports requested, frozen, balance, shortfall and the prior measures; with the top-up
+//    policy (default on) later credits fill a short freeze up to its limit. On an indivisible
+//    asset already sealed it refuses with kFailedPrecondition and lists the prior measures.
+//  - WAITLIST_FREEZE queues FIFO; when a prior measure is released or lapses the freed value
+//    goes to the earliest waiter, partially for divisible assets (the remainder stays queued).
+//  - RENEW extends an active measure by its term from the day after its current end.
+//  - RELEASE ends a measure and promotes waiters; DEDUCT transfers frozen funds out.
+//  - A repeated idempotency key returns the first answer and changes nothing.
+// Measures lapse when expire() passes their end date without renewal; lapses are counted.
+//
+// Not thread-safe: owned by one simulation thread (the virtual executor's).
+#ifndef CHAKONG_SIM_INSTITUTION_H_
+#define CHAKONG_SIM_INSTITUTION_H_
+
+#include <cstdint>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "chakong/connectors/connector.h"
+
+namespace chakong::sim {
+
+struct InstitutionPolicy {
+  // Later credits top up a short limited freeze until its limit is reached (DOMAIN rule 7).
+  bool top_up = true;
+};
+
+enum class MeasureState : uint8_t { kWaiting, kActive, kReleased, kLapsed, kDeducted };
+std::string_view measure_state_name(MeasureState state);
+
+struct MeasureRecord {
+  std::string id;
+  std::string case_number;  // The authority: a case number of this or another court.
+  std::string reference;    // Asset reference.
+  connectors::AssetCategory category = connectors::AssetCategory::kDeposit;
+  Fen limit;   // Requested amount (divisible) or the value (indivisible).
+  Fen frozen;  // Currently frozen (divisible); value when active (indivisible).
+  MeasureState state = MeasureState::kWaiting;
+  Date effective;
+  Date end;
+  bool from_waitlist = false;
+};
+
+class Institution {
+ public:
+  Institution(std::string name, connectors::Capabilities capabilities,
+              InstitutionPolicy policy = {});
+
+  const std::string& name() const { return name_; }
+  connectors::Capabilities capabilities() const { return capabilities_; }
+
+  // Adds an asset; kAlreadyExists for a reference already held, kInvalidArgument for an
+  // empty reference or holder or a negative value.
+  Status add_asset(const connectors::Asset& asset);
+  // Moves a balance: credit adds (and tops up short freezes by policy); debit takes only
+  // unfrozen funds and returns what it took. kNotFound for an unknown reference.
+  Status credit(std::string_view reference, Fen amount, Date today);
+  StatusOr<Fen> debit(std::string_view reference, Fen amount);
+  // Places another authority's measure directly (scenario set-up), active or waiting.
+  StatusOr<std::string> add_foreign_measure(std::string_view reference, std::string authority,
+                                            Fen amount, Date effective, Date end);
+
+  // Answers one request as of civil date `today` (expiring measures first).
+  connectors::Response handle(const connectors::Request& request, Date today);
+
+  // Lapses every active measure whose end date is before `today` and promotes waiters.
+  // Returns how many lapsed now.
+  int expire(Date today);
+
+  // Inspection, for tests and the simulator's invariant checks.
+  const MeasureRecord* measure(std::string_view id) const;
+  std::vector<const MeasureRecord*> measures_on(std::string_view reference) const;
+  // Sum frozen on divisible assets by measures of `case_number` (active ones).
+  Fen frozen_for_case(std::string_view case_number) const;
+  // Funds transferred to `case_number`'s account by deductions.
+  Fen deducted_for_case(std::string_view case_number) const;
+  // Number of (case, asset) pairs holding more than one live (active or waiting) measure.
+  int duplicate_measures() const;
+  uint64_t lapsed() const { return lapsed_; }
+  uint64_t requests_handled() const { return handled_; }
+  uint64_t idempotent_replays() const { return replays_; }
+  StatusOr<Fen> balance(std::string_view reference) const;
+
+ private:
+  struct AssetState {
+    connectors::Asset asset;
+    std::vector<uint32_t> measures;  // Indices into measures_, in service order.
+  };
+
+  connectors::Response act(const connectors::Request& r, Date today);
+  connectors::Response query(const connectors::Request& r);
+  connectors::Response freeze(const connectors::Request& r, AssetState& a, Date today);
+  connectors::Response waitlist(const connectors::Request& r, AssetState& a, Date today);
+  connectors::Response renew(const connectors::Request& r, Date today);
+  connectors::Response release(const connectors::Request& r, Date today);
+  connectors::Response deduct(const connectors::Request& r, Date today);
+  uint32_t new_measure(const connectors::Request& r, const AssetState& a, MeasureState state,
+                       Fen limit, Fen frozen, Date today);
+  Fen available(const AssetState& a) const;
+  // Gives free value to short measures (top-ups when `credit`, waitlist fills always) and
+  // promotes waiters in service order.
+  void distribute(AssetState& a, Date today, bool credit);
+  void activate(MeasureRecord& m, Date today);
+  std::vector<connectors::PriorMeasure> prior(const AssetState& a, uint32_t except) const;
+  StatusOr<uint32_t> find_measure(const connectors::Request& r) const;
+
+  std::string name_;
+  connectors::Capabilities capabilities_;
+  InstitutionPolicy policy_;
+  std::unordered_map<std::string, AssetState> assets_;
+  std::unordered_map<std::string, std::vector<std::string>> by_holder_;
+  std::vector<MeasureRecord> measures_;
+  std::unordered_map<std::string, uint32_t> measure_index_;
+  std::unordered_map<std::string, connectors::Response> answered_;
+  std::unordered_map<std::string, Fen> deducted_;
+  // (end day, measure) of active measures; stale entries (renewed, released) are skipped.
+  std::priority_queue<std::pair<int32_t, uint32_t>, std::vector<std::pair<int32_t, uint32_t>>,
+                      std::greater<>>
+      expiry_;
+  uint64_t lapsed_ = 0;
+  uint64_t handled_ = 0;
+  uint64_t replays_ = 0;
+};
+
+}  // namespace chakong::sim
+
+#endif  // CHAKONG_SIM_INSTITUTION_H_

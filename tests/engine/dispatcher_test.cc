@@ -1,0 +1,319 @@
+#include "chakong/engine/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include "chakong/sim/in_process_connector.h"
+#include "chakong/sim/virtual_executor.h"
+
+namespace chakong::engine {
+namespace {
+
+using connectors::Request;
+using connectors::RequestKind;
+using connectors::Response;
+using sim::Fault;
+
+// Records every batch; the test decides when and how each is answered.
+class ScriptedConnector final : public connectors::Connector {
+ public:
+  struct Call {
+    std::vector<Request> batch;
+    connectors::BatchCompletion done;
+    TimeUs at;
+  };
+  explicit ScriptedConnector(Executor& ex) : ex_(ex) {}
+  const std::string& name() const override { return name_; }
+  connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
+  void async_submit(std::vector<Request> batch, connectors::BatchCompletion done) override {
+    calls.push_back({std::move(batch), std::move(done), ex_.now()});
+  }
+  // Answers call `i` with OK for each request.
+  void answer(size_t i) {
+    std::vector<Response> r(calls[i].batch.size());
+    ex_.post([d = calls[i].done, r]() mutable { d(r); });
+  }
+  std::vector<Call> calls;
+
+ private:
+  Executor& ex_;
+  std::string name_ = "bank.scripted";
+};
+
+void noop(Response) {}
+
+Request req(std::string key) {
+  Request r;
+  r.kind = RequestKind::kQuery;
+  r.idempotency_key = std::move(key);
+  return r;
+}
+
+DispatcherConfig one_at_a_time() {
+  DispatcherConfig c;
+  c.max_in_flight = 1;
+  c.max_batch = 1;
+  return c;
+}
+
+TEST(DispatcherTest, UrgentOvertakesAFullBulkQueue) {
+  sim::VirtualExecutor ex(0);
+  ScriptedConnector conn(ex);
+  Dispatcher d(conn, ex, one_at_a_time());
+  for (int i = 0; i < 100; ++i) d.submit(req("bulk" + std::to_string(i)), Lane::kBulk, 0, noop);
+  d.submit(req("normal"), Lane::kNormal, 0, [](Response) {});
+  d.submit(req("urgent"), Lane::kUrgent, 1'000'000, [](Response) {});
+  ASSERT_EQ(conn.calls.size(), 1u);  // bulk0 went out before the others arrived.
+  EXPECT_EQ(d.queued(Lane::kBulk), 99u);
+  conn.answer(0);
+  ex.run_until(ex.now());
+  ASSERT_EQ(conn.calls.size(), 2u);
+  EXPECT_EQ(conn.calls[1].batch[0].idempotency_key, "urgent");
+  conn.answer(1);
+  ex.run_until(ex.now());
+  EXPECT_EQ(conn.calls[2].batch[0].idempotency_key, "normal");
+  conn.answer(2);
+  ex.run_until(ex.now());
+  EXPECT_EQ(conn.calls[3].batch[0].idempotency_key, "bulk1");
+}
+
+TEST(DispatcherTest, EarliestDeadlineFirstWithinALaneThenSubmissionOrder) {
+  sim::VirtualExecutor ex(0);
+  ScriptedConnector conn(ex);
+  Dispatcher d(conn, ex, one_at_a_time());
+  d.submit(req("blocker"), Lane::kNormal, 0, [](Response) {});
+  d.submit(req("d300"), Lane::kNormal, 300, [](Response) {});
+  d.submit(req("d100"), Lane::kNormal, 100, [](Response) {});
+  d.submit(req("d200a"), Lane::kNormal, 200, [](Response) {});
+  d.submit(req("d200b"), Lane::kNormal, 200, [](Response) {});
+  std::vector<std::string> order;
+  for (size_t i = 0; i < 5; ++i) {
+    order.push_back(conn.calls[i].batch[0].idempotency_key);
+    conn.answer(i);
+    ex.run_until(ex.now());
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"blocker", "d100", "d200a", "d200b", "d300"}));
+}
+
+TEST(DispatcherTest, MicroBatchesWaitAtMostLinger) {
+  sim::VirtualExecutor ex(0);
+  ScriptedConnector conn(ex);
+  DispatcherConfig c;
+  c.max_batch = 10;
+  c.linger = kMicrosPerSecond;
+  Dispatcher d(conn, ex, c);
+  for (int i = 0; i < 23; ++i) d.submit(req("q" + std::to_string(i)), Lane::kNormal, 0, noop);
+  ASSERT_EQ(conn.calls.size(), 2u);  // Two full batches at once.
+  EXPECT_EQ(conn.calls[0].batch.size(), 10u);
+  EXPECT_EQ(conn.calls[1].batch.size(), 10u);
+  ex.run_until(kMicrosPerSecond - 1);
+  EXPECT_EQ(conn.calls.size(), 2u);
+  ex.run_until(kMicrosPerSecond);
+  ASSERT_EQ(conn.calls.size(), 3u);  // The rest after the linger.
+  EXPECT_EQ(conn.calls[2].batch.size(), 3u);
+  EXPECT_EQ(conn.calls[2].at, kMicrosPerSecond);
+  // URGENT never lingers.
+  d.submit(req("u"), Lane::kUrgent, 0, noop);
+  EXPECT_EQ(conn.calls.size(), 4u);
+}
+
+TEST(DispatcherTest, TokenBucketPacesSends) {
+  sim::Institution bank("bank.paced", connectors::Capabilities::all());
+  sim::VirtualExecutor ex(0);
+  sim::InProcessConnector conn(bank, ex, sim::fixed_latency(0));
+  DispatcherConfig c;
+  c.rate_per_second = 10;
+  c.burst = 1;
+  Dispatcher d(conn, ex, c);
+  std::vector<TimeUs> done_at;
+  for (int i = 0; i < 20; ++i) {
+    Request r = req("k" + std::to_string(i));
+    r.case_number = "（2024）渝0110执1号";
+    d.submit(r, Lane::kNormal, 0, [&](Response resp) {
+      EXPECT_TRUE(resp.status.ok()) << resp.status.to_string();
+      done_at.push_back(ex.now());
+    });
+  }
+  ex.run();
+  ASSERT_EQ(done_at.size(), 20u);
+  EXPECT_EQ(done_at[0], 0);
+  EXPECT_EQ(done_at[1], 100'000);
+  EXPECT_EQ(done_at[19], 1'900'000);
+}
+
+// The bank acts at once but the first answer is lost in transit for 5 minutes: the attempt
+// times out, the retry (same idempotency key) is answered from the bank's record, and the
+// late first answer is ignored. Exactly one measure.
+class TimeoutTest : public ::testing::Test {
+ protected:
+  TimeoutTest()
+      : bank_("bank.slow", connectors::Capabilities::all()),
+        ex_(Date::parse("2025-03-03")->start_us()),
+        inner_(bank_, ex_, sim::fixed_latency(kMicrosPerSecond)) {
+    connectors::Asset a;
+    a.category = connectors::AssetCategory::kDeposit;
+    a.reference = "6222000011112222";
+    a.value = Fen(1'000'000);
+    a.holder_id = "11010519491231002X";
+    EXPECT_TRUE(bank_.add_asset(a).ok());
+  }
+  Request freeze() const {
+    Request r;
+    r.kind = RequestKind::kFreeze;
+    r.idempotency_key = "（2025）渝0110执7号/freeze/1";
+    r.case_number = "（2025）渝0110执7号";
+    r.debtor_id = "11010519491231002X";
+    r.ruling_number = "（2025）渝0110执7号之一";
+    r.asset.reference = "6222000011112222";
+    r.asset.category = connectors::AssetCategory::kDeposit;
+    r.amount = Fen(400'000);
+    return r;
+  }
+  DispatcherConfig config() const {
+    DispatcherConfig c;
+    c.timeout = kMicrosPerMinute;
+    c.backoff_initial = kMicrosPerSecond;
+    c.jitter = 0;
+    return c;
+  }
+  sim::Institution bank_;
+  sim::VirtualExecutor ex_;
+  sim::InProcessConnector inner_;
+};
+
+TEST_F(TimeoutTest, TimeoutThenRetryCreatesExactlyOneMeasure) {
+  int call = 0;
+  sim::FaultyConnector conn(inner_, ex_, [&](const std::vector<Request>&) {
+    return ++call == 1 ? Fault{Fault::kDelay, 5 * kMicrosPerMinute, {}} : Fault{};
+  });
+  Dispatcher d(conn, ex_, config());
+  int done = 0;
+  Response got;
+  d.submit(freeze(), Lane::kUrgent, 0, [&](Response r) {
+    ++done;
+    got = std::move(r);
+  });
+  ex_.run();
+  EXPECT_EQ(done, 1);
+  ASSERT_TRUE(got.status.ok()) << got.status.to_string();
+  EXPECT_EQ(got.frozen, Fen(400'000));
+  EXPECT_EQ(bank_.measures_on("6222000011112222").size(), 1u);
+  EXPECT_EQ(bank_.idempotent_replays(), 1u);
+  EXPECT_EQ(d.stats().timeouts, 1u);
+  EXPECT_EQ(d.stats().retries, 1u);
+  EXPECT_EQ(d.stats().late_ignored, 1u);
+  EXPECT_EQ(d.stats().late_reconciled, 0u);
+}
+
+TEST_F(TimeoutTest, ALateAnswerIsReconciledWhileTheRetryIsStillOut) {
+  int call = 0;
+  sim::FaultyConnector conn(inner_, ex_, [&](const std::vector<Request>&) {
+    return ++call == 1 ? Fault{Fault::kDelay, 90 * kMicrosPerSecond, {}}
+                       : Fault{Fault::kDelay, 10 * kMicrosPerMinute, {}};
+  });
+  Dispatcher d(conn, ex_, config());
+  int done = 0;
+  TimeUs done_at = 0;
+  d.submit(freeze(), Lane::kUrgent, 0, [&](Response r) {
+    ++done;
+    done_at = ex_.now();
+    EXPECT_TRUE(r.status.ok());
+  });
+  ex_.run();
+  EXPECT_EQ(done, 1);
+  // Bank answered at 1 s; delivered 90 s later.
+  EXPECT_EQ(done_at - Date::parse("2025-03-03")->start_us(), 91 * kMicrosPerSecond);
+  EXPECT_EQ(bank_.measures_on("6222000011112222").size(), 1u);
+  EXPECT_EQ(d.stats().late_reconciled, 1u);
+  EXPECT_EQ(d.stats().late_ignored, 1u);  // The retry's answer, 10 minutes on.
+}
+
+TEST_F(TimeoutTest, DuplicateCompletionIsIgnored) {
+  sim::FaultyConnector conn(inner_, ex_, [](const std::vector<Request>&) {
+    return Fault{Fault::kDuplicate, 0, {}};
+  });
+  Dispatcher d(conn, ex_, config());
+  int done = 0;
+  d.submit(freeze(), Lane::kUrgent, 0, [&](Response) { ++done; });
+  ex_.run();
+  EXPECT_EQ(done, 1);
+  EXPECT_EQ(d.stats().late_ignored, 1u);
+}
+
+TEST_F(TimeoutTest, GivesUpAfterMaxAttemptsWithDeadlineExceeded) {
+  sim::FaultyConnector conn(inner_, ex_, [](const std::vector<Request>&) {
+    return Fault{Fault::kDelay, kMicrosPerHour, {}};
+  });
+  DispatcherConfig c = config();
+  c.max_attempts = 3;
+  Dispatcher d(conn, ex_, c);
+  Response got;
+  d.submit(freeze(), Lane::kUrgent, 0, [&](Response r) { got = std::move(r); });
+  ex_.run_until(ex_.now() + 10 * kMicrosPerMinute);
+  EXPECT_EQ(got.status.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(got.status.message(), "bank.slow did not answer within 60000 ms");
+  EXPECT_EQ(d.stats().timeouts, 3u);
+  EXPECT_EQ(d.stats().retries, 2u);
+  EXPECT_EQ(d.stats().errors, 1u);
+  ex_.run();  // The three late answers arrive after the request ended.
+  EXPECT_EQ(d.stats().late_reconciled, 0u);
+  EXPECT_EQ(bank_.measures_on("6222000011112222").size(), 1u);
+}
+
+TEST(DispatcherTest, CircuitBreakerOpensThenProbes) {
+  sim::VirtualExecutor ex(0);
+  ScriptedConnector inner(ex);
+  sim::FaultyConnector conn(inner, ex, [](const std::vector<Request>&) {
+    return Fault{Fault::kFail, 0, unavailable_error("bank down")};
+  });
+  DispatcherConfig c = one_at_a_time();
+  c.max_attempts = 1;
+  c.breaker_failures = 3;
+  c.breaker_cooldown = kMicrosPerMinute;
+  Dispatcher d(conn, ex, c);
+  std::vector<TimeUs> failed_at;
+  for (int i = 0; i < 5; ++i) {
+    d.submit(req("k" + std::to_string(i)), Lane::kNormal, 0, [&](Response r) {
+      EXPECT_EQ(r.status.code(), StatusCode::kUnavailable);
+      failed_at.push_back(ex.now());
+    });
+  }
+  ex.run();
+  EXPECT_EQ(failed_at, (std::vector<TimeUs>{0, 0, 0, kMicrosPerMinute, 2 * kMicrosPerMinute}));
+  EXPECT_EQ(d.stats().breaker_opened, 3u);
+  EXPECT_EQ(d.stats().errors, 5u);
+}
+
+TEST(DispatcherTest, RetriesUseDeterministicJitteredBackoff) {
+  auto run = [] {
+    sim::VirtualExecutor ex(0);
+    ScriptedConnector inner(ex);
+    sim::FaultyConnector conn(inner, ex, [](const std::vector<Request>&) {
+      return Fault{Fault::kFail, 0, resource_exhausted_error("throttled")};
+    });
+    DispatcherConfig c = one_at_a_time();
+    c.max_attempts = 4;
+    Dispatcher d(conn, ex, c);
+    TimeUs end = 0;
+    d.submit(req("same-key"), Lane::kNormal, 0, [&](Response) { end = ex.now(); });
+    ex.run();
+    return end;
+  };
+  const TimeUs a = run();
+  EXPECT_EQ(a, run());
+  // 1 s + 2 s + 4 s of backoff, each within +-20 %.
+  EXPECT_GE(a, 5'600'000);
+  EXPECT_LE(a, 8'400'000);
+}
+
+TEST(DispatcherConfigTest, ValidationNamesTheField) {
+  DispatcherConfig c;
+  c.max_batch = 0;
+  EXPECT_EQ(validate(c), invalid_argument_error("dispatcher.max_batch = 0: must be >= 1"));
+  c = DispatcherConfig();
+  c.jitter = 1.5;
+  EXPECT_EQ(validate(c).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(validate(DispatcherConfig()).ok());
+}
+
+}  // namespace
+}  // namespace chakong::engine
