@@ -11,6 +11,9 @@ namespace chakong::cli {
 // query deadlines and measure terms on the working-day calendar.
 void add_check_command(CLI::App& app, int& exit_code);
 
+// `chakong conformance [--connector NAME]... [--plugin PATH]... [--seed N] [--json]`.
+void add_conformance_command(CLI::App& app, int& exit_code);
+
 }  // namespace chakong::cli
 
 #endif  // CHAKONG_APPS_CHAKONG_COMMANDS_H_

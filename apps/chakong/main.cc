@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "chakong 0.1.0");
   int exit_code = 0;
   chakong::cli::add_check_command(app, exit_code);
+  chakong::cli::add_conformance_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -88,6 +88,9 @@ struct Asset {
   Fen value;
   // Resident ID or credit code of the holder.
   std::string holder_id;
+  // Securities: units held and the price per unit; 0 for other categories.
+  int64_t quantity = 0;
+  Fen unit_price;
 };
 
 // A measure another authority (or this court) already holds on the asset.

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "chakong/connectors/connector.h"
+#include "chakong/connectors/ground_truth.h"
 
 namespace chakong::sim {
 
@@ -51,7 +52,7 @@ struct MeasureRecord {
   bool from_waitlist = false;
 };
 
-class Institution {
+class Institution final : public connectors::GroundTruth {
  public:
   Institution(std::string name, connectors::Capabilities capabilities,
               InstitutionPolicy policy = {});
@@ -71,7 +72,7 @@ class Institution {
                                             Fen amount, Date effective, Date end);
 
   // Answers one request as of civil date `today` (expiring measures first).
-  connectors::Response handle(const connectors::Request& request, Date today);
+  connectors::Response handle(const connectors::Request& request, Date today) override;
 
   // Lapses every active measure whose end date is before `today` and promotes waiters.
   // Returns how many lapsed now.

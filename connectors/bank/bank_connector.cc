@@ -1,0 +1,167 @@
+// The bank adapter: request codes 00-06 in instruction files, results matched by serial.
+#include <array>
+
+#include "bank/bank_codec.h"
+#include "chakong/connectors/builtin.h"
+#include "chakong/connectors/wire_connector.h"
+#include "chakong/connectors/wire_util.h"
+
+namespace chakong::connectors {
+namespace bank {
+namespace {
+
+constexpr std::array<std::pair<RequestKind, std::string_view>, 6> kCodes = {{
+    {RequestKind::kQuery, "00"},
+    {RequestKind::kFreeze, "01"},
+    {RequestKind::kRenew, "02"},
+    {RequestKind::kWaitlistFreeze, "03"},
+    {RequestKind::kRelease, "04"},
+    {RequestKind::kDeduct, "06"},
+}};
+
+std::string_view code_of(RequestKind k) {
+  for (const auto& [kind, code] : kCodes) {
+    if (kind == k) return code;
+  }
+  return "??";
+}
+
+}  // namespace
+
+std::string BankCodec::encode_requests(const std::vector<Request>& batch) {
+  v1::BankInstructionFile file;
+  for (const Request& r : batch) {
+    v1::BankInstruction* i = file.add_instructions();
+    i->set_serial(r.idempotency_key);
+    i->set_code(std::string(code_of(r.kind)));
+    i->set_case_no(r.case_number);
+    i->set_subject_id(r.debtor_id);
+    i->set_officer_no(r.officer_id);
+    i->set_ruling_no(r.ruling_number);
+    i->set_account_no(r.asset.reference);
+    i->set_amount_fen(r.amount.value());
+    i->set_freeze_no(r.measure_id);
+    i->set_purpose(r.purpose);
+  }
+  return file.SerializeAsString();
+}
+
+StatusOr<std::vector<Request>> BankCodec::decode_requests(std::string_view bytes) {
+  v1::BankInstructionFile file;
+  if (!file.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return invalid_argument_error("instruction file does not parse");
+  }
+  std::vector<Request> out;
+  for (const v1::BankInstruction& i : file.instructions()) {
+    Request r;
+    bool known = false;
+    for (const auto& [kind, code] : kCodes) {
+      if (code == i.code()) {
+        r.kind = kind;
+        known = true;
+      }
+    }
+    if (!known)
+      return invalid_argument_error("instruction " + i.serial() + ": unknown code '" + i.code() +
+                                    "'");
+    r.idempotency_key = i.serial();
+    r.case_number = i.case_no();
+    r.debtor_id = i.subject_id();
+    r.officer_id = i.officer_no();
+    r.ruling_number = i.ruling_no();
+    r.asset.category = AssetCategory::kDeposit;
+    r.asset.reference = i.account_no();
+    r.asset.holder_id = i.subject_id();
+    r.amount = Fen(i.amount_fen());
+    r.measure_id = i.freeze_no();
+    r.purpose = i.purpose();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string BankCodec::encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
+  v1::BankResultFile file;
+  for (const auto& [serial, r] : rs) {
+    v1::BankResult* o = file.add_results();
+    o->set_serial(serial);
+    o->set_status(static_cast<int>(r.status.code()));
+    o->set_message(r.status.message());
+    for (const Asset& a : r.assets) {
+      v1::BankAccount* acc = o->add_accounts();
+      acc->set_account_no(a.reference);
+      acc->set_holder_id(a.holder_id);
+      acc->set_available_fen(a.value.value());
+    }
+    o->set_requested_fen(r.requested.value());
+    o->set_frozen_fen(r.frozen.value());
+    o->set_balance_fen(r.balance.value());
+    o->set_shortfall_fen(std::max(Fen(), r.requested - r.frozen).value());
+    for (const PriorMeasure& p : r.prior_measures) {
+      v1::BankPriorFreeze* f = o->add_priors();
+      f->set_authority(p.authority);
+      f->set_amount_fen(p.amount.value());
+      f->set_end_date(wire::date_out(p.end_date));
+      f->set_position(p.queue_position);
+    }
+    o->set_position(r.queue_position);
+    o->set_freeze_no(r.measure_id);
+    o->set_effective_date(wire::date_out(r.effective_date));
+    o->set_end_date(wire::date_out(r.end_date));
+  }
+  return file.SerializeAsString();
+}
+
+StatusOr<std::vector<std::pair<std::string, Response>>> BankCodec::decode_responses(
+    std::string_view bytes) {
+  v1::BankResultFile file;
+  if (!file.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return invalid_argument_error("result file does not parse (" + std::to_string(bytes.size()) +
+                                  " bytes)");
+  }
+  std::vector<std::pair<std::string, Response>> out;
+  for (int n = 0; n < file.results_size(); ++n) {
+    const v1::BankResult& o = file.results(n);
+    const std::string at = "results[" + std::to_string(n) + "].";
+    Response r;
+    StatusOr<StatusCode> code = wire::code_in(o.status(), at + "status");
+    if (!code.ok()) return code.status();
+    r.status = Status(*code, o.message());
+    for (const v1::BankAccount& acc : o.accounts()) {
+      StatusOr<Fen> v = wire::fen_in(acc.available_fen(), at + "accounts.available_fen");
+      if (!v.ok()) return v.status();
+      r.assets.push_back({AssetCategory::kDeposit, acc.account_no(), *v, acc.holder_id()});
+    }
+    StatusOr<Fen> requested = wire::fen_in(o.requested_fen(), at + "requested_fen");
+    StatusOr<Fen> frozen = wire::fen_in(o.frozen_fen(), at + "frozen_fen");
+    StatusOr<Fen> balance = wire::fen_in(o.balance_fen(), at + "balance_fen");
+    StatusOr<Date> eff = wire::date_in(o.effective_date(), at + "effective_date");
+    StatusOr<Date> end = wire::date_in(o.end_date(), at + "end_date");
+    for (const Status& s :
+         {requested.status(), frozen.status(), balance.status(), eff.status(), end.status()}) {
+      if (!s.ok()) return s;
+    }
+    r.requested = *requested;
+    r.frozen = *frozen;
+    r.balance = *balance;
+    r.effective_date = *eff;
+    r.end_date = *end;
+    for (const v1::BankPriorFreeze& f : o.priors()) {
+      StatusOr<Date> fend = wire::date_in(f.end_date(), at + "priors.end_date");
+      if (!fend.ok()) return fend.status();
+      r.prior_measures.push_back({f.authority(), Fen(f.amount_fen()), *fend, f.position()});
+    }
+    r.queue_position = o.position();
+    r.measure_id = o.freeze_no();
+    out.emplace_back(o.serial(), std::move(r));
+  }
+  return out;
+}
+
+}  // namespace bank
+
+Status register_bank_connector(ConnectorRegistry& registry) {
+  return registry.add(std::make_unique<WireConnectorFactory<bank::BankCodec>>());
+}
+
+}  // namespace chakong::connectors

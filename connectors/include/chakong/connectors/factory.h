@@ -1,0 +1,101 @@
+// ConnectorFactory and ConnectorRegistry: Envoy's three lifetimes.
+//
+//   ConnectorFactory (stateless, one per kind, registered by name: "bank", "vehicle", ...)
+//     -> Connector (built once from a validated config; its name is "<kind>.<config.name>")
+//       -> one call per request batch.
+//
+// Configs are Protobuf messages, one type per kind, validated at creation with errors naming
+// the field ("bank.timeout_ms = 0: must be in 1..604800000"). Every factory can also build a
+// sandbox endpoint: a Transport that serves its protocol from a GroundTruth, which is how the
+// conformance kit and the simulator run an adapter's real encode/decode code.
+//
+// Plugins: a shared library exporting
+//   extern "C" int chakong_plugin_abi_version();          // must return kPluginAbiVersion
+//   extern "C" void chakong_register_connectors(chakong::connectors::ConnectorRegistry*);
+// is loaded with load_plugin(); an ABI mismatch is refused with a clear message.
+//
+// Threading: register and look up factories before serving; factories are then read-only.
+#ifndef CHAKONG_CONNECTORS_FACTORY_H_
+#define CHAKONG_CONNECTORS_FACTORY_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chakong/connectors/connector.h"
+#include "chakong/connectors/ground_truth.h"
+#include "chakong/connectors/transport.h"
+#include "chakong/engine/executor.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace chakong::connectors {
+
+// Bumped whenever Connector, ConnectorFactory, Transport or the structs they use change.
+inline constexpr int kPluginAbiVersion = 1;
+
+// What a connector is built with.
+struct ConnectorContext {
+  // Runs the connector's timers and completions.
+  Executor* executor = nullptr;
+  // Carries the connector's bytes to its institution.
+  std::unique_ptr<Transport> transport;
+};
+
+// Sandbox behaviour of an endpoint, for the kit's fault checks.
+struct EndpointOptions {
+  TimeUs latency = kMicrosPerSecond;
+  bool duplicate_results = false;  // Every result appears twice in the reply.
+  bool reverse_results = false;    // Results come back in reverse order.
+};
+
+class ConnectorFactory {
+ public:
+  virtual ~ConnectorFactory() = default;
+
+  // The kind: the first part of every connector name it builds ("bank").
+  virtual std::string_view kind() const = 0;
+  // What its institutions hold.
+  virtual AssetCategory category() const = 0;
+  // A config with defaults and the instance name "sandbox".
+  virtual std::unique_ptr<google::protobuf::Message> default_config() const = 0;
+  // OK, or kInvalidArgument naming the field and value. kInvalidArgument too when `config` is
+  // not this kind's config type.
+  virtual Status validate(const google::protobuf::Message& config) const = 0;
+  // Builds a connector; validates first. `context.executor` and `context.transport` required.
+  virtual StatusOr<std::unique_ptr<Connector>> create(const google::protobuf::Message& config,
+                                                      ConnectorContext context) const = 0;
+  // A transport that serves this kind's protocol from `truth` on `executor`.
+  virtual std::unique_ptr<Transport> sandbox_endpoint(GroundTruth& truth, Executor& executor,
+                                                      EndpointOptions options) const = 0;
+};
+
+class ConnectorRegistry {
+ public:
+  // Registers a factory; kAlreadyExists for a kind already registered.
+  Status add(std::unique_ptr<ConnectorFactory> factory);
+  // The factory of `kind_or_name` ("bank" or "bank.icbc"), or nullptr.
+  const ConnectorFactory* find(std::string_view kind_or_name) const;
+  // Registered kinds, sorted.
+  std::vector<std::string> registered_names() const;
+
+ private:
+  std::map<std::string, std::unique_ptr<ConnectorFactory>, std::less<>> factories_;
+};
+
+// Registers the built-in kinds: reference, bank, securities, real_estate, vehicle,
+// provident_fund.
+Status register_builtin_connectors(ConnectorRegistry& registry);
+
+// Loads a plugin shared library and lets it register its factories. kNotFound when it cannot
+// be opened, kFailedPrecondition for a missing entry point or an ABI mismatch; each message
+// names the path.
+Status load_plugin(const std::string& path, ConnectorRegistry& registry);
+
+}  // namespace chakong::connectors
+
+#endif  // CHAKONG_CONNECTORS_FACTORY_H_

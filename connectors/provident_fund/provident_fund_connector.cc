@@ -1,0 +1,157 @@
+// The housing provident fund centre adapter: balances frozen by amount; deductions by network
+// only where the centre's policy allows them (config allow_deduct, default true); otherwise
+// kDeduct is not a capability and a deduction completes kUnimplemented without being sent.
+#include "chakong/connectors/builtin.h"
+#include "chakong/connectors/wire_connector.h"
+#include "chakong/connectors/wire_util.h"
+#include "provident_fund/provident_fund.pb.h"
+
+namespace chakong::connectors {
+namespace provident_fund {
+namespace {
+
+// Op numbers follow RequestKind: 1 query ... 6 deduct.
+v1::Op op_of(RequestKind k) { return static_cast<v1::Op>(static_cast<int>(k)); }
+
+}  // namespace
+
+struct ProvidentFundCodec {
+  using Config = v1::ProvidentFundConfig;
+  static constexpr std::string_view kKind = "provident_fund";
+  static constexpr AssetCategory kCategory = AssetCategory::kProvidentFund;
+  static Capabilities capabilities(const Config& c) {
+    Capabilities caps = {RequestKind::kQuery, RequestKind::kFreeze, RequestKind::kWaitlistFreeze,
+                         RequestKind::kRenew, RequestKind::kRelease};
+    return c.allow_deduct() ? Capabilities::all() : caps;
+  }
+  static Status validate_extra(const Config&) { return ok_status(); }
+  static void set_defaults(Config* c) { c->set_allow_deduct(true); }
+
+  static std::string encode_requests(const std::vector<Request>& batch) {
+    v1::InstructionBatch b;
+    for (const Request& r : batch) {
+      v1::Instruction* i = b.add_instructions();
+      i->set_serial(r.idempotency_key);
+      i->set_op(op_of(r.kind));
+      i->set_case_no(r.case_number);
+      i->set_member_id(r.debtor_id);
+      i->set_officer_no(r.officer_id);
+      i->set_ruling_no(r.ruling_number);
+      i->set_fund_account(r.asset.reference);
+      i->set_amount_fen(r.amount.value());
+      i->set_measure_no(r.measure_id);
+    }
+    return b.SerializeAsString();
+  }
+
+  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
+    v1::InstructionBatch b;
+    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return invalid_argument_error("instruction batch does not parse");
+    }
+    std::vector<Request> out;
+    for (const v1::Instruction& i : b.instructions()) {
+      if (i.op() < 1 || i.op() > 6) {
+        return invalid_argument_error("instruction " + i.serial() + ": unknown op " +
+                                      std::to_string(i.op()));
+      }
+      Request r;
+      r.kind = static_cast<RequestKind>(i.op());
+      r.idempotency_key = i.serial();
+      r.case_number = i.case_no();
+      r.debtor_id = i.member_id();
+      r.officer_id = i.officer_no();
+      r.ruling_number = i.ruling_no();
+      r.asset = {kCategory, i.fund_account(), Fen(), i.member_id(), 0, Fen()};
+      r.amount = Fen(i.amount_fen());
+      r.measure_id = i.measure_no();
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
+    v1::ResultBatch b;
+    for (const auto& [serial, r] : rs) {
+      v1::Result* o = b.add_results();
+      o->set_serial(serial);
+      o->set_status(static_cast<int>(r.status.code()));
+      o->set_message(r.status.message());
+      for (const Asset& a : r.assets) {
+        v1::FundAccount* acc = o->add_accounts();
+        acc->set_fund_account(a.reference);
+        acc->set_member_id(a.holder_id);
+        acc->set_available_fen(a.value.value());
+      }
+      o->set_requested_fen(r.requested.value());
+      o->set_frozen_fen(r.frozen.value());
+      o->set_balance_fen(r.balance.value());
+      for (const PriorMeasure& p : r.prior_measures) {
+        v1::Prior* pr = o->add_priors();
+        pr->set_authority(p.authority);
+        pr->set_amount_fen(p.amount.value());
+        pr->set_end_date(wire::date_out(p.end_date));
+        pr->set_position(p.queue_position);
+      }
+      o->set_position(r.queue_position);
+      o->set_measure_no(r.measure_id);
+      o->set_effective_date(wire::date_out(r.effective_date));
+      o->set_end_date(wire::date_out(r.end_date));
+    }
+    return b.SerializeAsString();
+  }
+
+  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
+      std::string_view bytes) {
+    v1::ResultBatch b;
+    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
+                                    " bytes)");
+    }
+    std::vector<std::pair<std::string, Response>> out;
+    for (int n = 0; n < b.results_size(); ++n) {
+      const v1::Result& o = b.results(n);
+      const std::string at = "results[" + std::to_string(n) + "].";
+      Response r;
+      StatusOr<StatusCode> code = wire::code_in(o.status(), at + "status");
+      if (!code.ok()) return code.status();
+      r.status = Status(*code, o.message());
+      for (const v1::FundAccount& acc : o.accounts()) {
+        StatusOr<Fen> v = wire::fen_in(acc.available_fen(), at + "accounts.available_fen");
+        if (!v.ok()) return v.status();
+        r.assets.push_back({kCategory, acc.fund_account(), *v, acc.member_id(), 0, Fen()});
+      }
+      StatusOr<Fen> requested = wire::fen_in(o.requested_fen(), at + "requested_fen");
+      StatusOr<Fen> frozen = wire::fen_in(o.frozen_fen(), at + "frozen_fen");
+      StatusOr<Fen> balance = wire::fen_in(o.balance_fen(), at + "balance_fen");
+      StatusOr<Date> eff = wire::date_in(o.effective_date(), at + "effective_date");
+      StatusOr<Date> end = wire::date_in(o.end_date(), at + "end_date");
+      for (const Status& s :
+           {requested.status(), frozen.status(), balance.status(), eff.status(), end.status()}) {
+        if (!s.ok()) return s;
+      }
+      r.requested = *requested;
+      r.frozen = *frozen;
+      r.balance = *balance;
+      r.effective_date = *eff;
+      r.end_date = *end;
+      for (const v1::Prior& p : o.priors()) {
+        StatusOr<Date> pend = wire::date_in(p.end_date(), at + "priors.end_date");
+        if (!pend.ok()) return pend.status();
+        r.prior_measures.push_back({p.authority(), Fen(p.amount_fen()), *pend, p.position()});
+      }
+      r.queue_position = o.position();
+      r.measure_id = o.measure_no();
+      out.emplace_back(o.serial(), std::move(r));
+    }
+    return out;
+  }
+};
+
+}  // namespace provident_fund
+
+Status register_provident_fund_connector(ConnectorRegistry& registry) {
+  return registry.add(std::make_unique<WireConnectorFactory<provident_fund::ProvidentFundCodec>>());
+}
+
+}  // namespace chakong::connectors

@@ -1,0 +1,75 @@
+// The reference connector: chakong.v1 RequestBatch / ResponseBatch over a transport. It is the
+// trivial adapter the conformance kit must pass (if it fails, the kit is wrong).
+#include "chakong/connectors/builtin.h"
+#include "chakong/connectors/proto_convert.h"
+#include "chakong/connectors/wire_connector.h"
+#include "reference/reference.pb.h"
+
+namespace chakong::connectors {
+namespace reference {
+
+struct ReferenceCodec {
+  using Config = v1::ReferenceConfig;
+  static constexpr std::string_view kKind = "reference";
+  static constexpr AssetCategory kCategory = AssetCategory::kDeposit;
+  static Capabilities capabilities(const Config&) { return Capabilities::all(); }
+  static Status validate_extra(const Config&) { return ok_status(); }
+  static void set_defaults(Config*) {}
+
+  static std::string encode_requests(const std::vector<Request>& batch) {
+    chakong::v1::RequestBatch b;
+    for (const Request& r : batch) to_proto(r, b.add_requests());
+    return b.SerializeAsString();
+  }
+  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
+    chakong::v1::RequestBatch b;
+    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return invalid_argument_error("request batch does not parse");
+    }
+    std::vector<Request> out;
+    for (int i = 0; i < b.requests_size(); ++i) {
+      StatusOr<Request> r = from_proto(b.requests(i));
+      if (!r.ok()) {
+        return invalid_argument_error("requests[" + std::to_string(i) + "]." +
+                                      r.status().message());
+      }
+      out.push_back(std::move(*r));
+    }
+    return out;
+  }
+  static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
+    chakong::v1::ResponseBatch b;
+    for (const auto& [key, r] : rs) {
+      chakong::v1::Response* o = b.add_responses();
+      to_proto(r, o);
+      o->set_idempotency_key(key);
+    }
+    return b.SerializeAsString();
+  }
+  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
+      std::string_view bytes) {
+    chakong::v1::ResponseBatch b;
+    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return invalid_argument_error("response batch does not parse (" +
+                                    std::to_string(bytes.size()) + " bytes)");
+    }
+    std::vector<std::pair<std::string, Response>> out;
+    for (int i = 0; i < b.responses_size(); ++i) {
+      StatusOr<Response> r = from_proto(b.responses(i));
+      if (!r.ok()) {
+        return invalid_argument_error("responses[" + std::to_string(i) + "]." +
+                                      r.status().message());
+      }
+      out.emplace_back(b.responses(i).idempotency_key(), std::move(*r));
+    }
+    return out;
+  }
+};
+
+}  // namespace reference
+
+Status register_reference_connector(ConnectorRegistry& registry) {
+  return registry.add(std::make_unique<WireConnectorFactory<reference::ReferenceCodec>>());
+}
+
+}  // namespace chakong::connectors

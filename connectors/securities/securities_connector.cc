@@ -1,0 +1,182 @@
+// The securities depository adapter (CSDC-style): holdings by quantity, freezes by whole units.
+// A freeze for an amount in fen asks for floor(amount / price) units, so it never exceeds the
+// budget the engine reserved. Deductions of securities are not by network (cash only, policy):
+// kDeduct is not a capability.
+#include "chakong/connectors/builtin.h"
+#include "chakong/connectors/wire_connector.h"
+#include "chakong/connectors/wire_util.h"
+#include "securities/securities.pb.h"
+
+namespace chakong::connectors {
+namespace securities {
+namespace {
+
+using v1::Op;
+
+constexpr std::pair<RequestKind, Op> kOps[] = {
+    {RequestKind::kQuery, v1::OP_QUERY},
+    {RequestKind::kFreeze, v1::OP_FREEZE},
+    {RequestKind::kWaitlistFreeze, v1::OP_WAIT_FREEZE},
+    {RequestKind::kRenew, v1::OP_RENEW},
+    {RequestKind::kRelease, v1::OP_UNFREEZE},
+};
+
+}  // namespace
+
+struct SecuritiesCodec {
+  using Config = v1::SecuritiesConfig;
+  static constexpr std::string_view kKind = "securities";
+  static constexpr AssetCategory kCategory = AssetCategory::kSecurities;
+  static Capabilities capabilities(const Config&) {
+    return {RequestKind::kQuery, RequestKind::kFreeze, RequestKind::kWaitlistFreeze,
+            RequestKind::kRenew, RequestKind::kRelease};
+  }
+  static Status validate_extra(const Config&) { return ok_status(); }
+  static void set_defaults(Config*) {}
+
+  static std::string encode_requests(const std::vector<Request>& batch) {
+    v1::InstructionBatch b;
+    for (const Request& r : batch) {
+      v1::Instruction* i = b.add_instructions();
+      i->set_serial(r.idempotency_key);
+      for (const auto& [kind, op] : kOps) {
+        if (kind == r.kind) i->set_op(op);
+      }
+      i->set_case_no(r.case_number);
+      i->set_investor_id(r.debtor_id);
+      i->set_officer_no(r.officer_id);
+      i->set_ruling_no(r.ruling_number);
+      i->set_position_ref(r.asset.reference);
+      const int64_t price = r.asset.unit_price.value();
+      i->set_price_fen(price);
+      i->set_quantity(price > 0 ? r.amount.value() / price : 0);
+      i->set_freeze_no(r.measure_id);
+    }
+    return b.SerializeAsString();
+  }
+
+  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
+    v1::InstructionBatch b;
+    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return invalid_argument_error("instruction batch does not parse");
+    }
+    std::vector<Request> out;
+    for (const v1::Instruction& i : b.instructions()) {
+      Request r;
+      bool known = false;
+      for (const auto& [kind, op] : kOps) {
+        if (op == i.op()) {
+          r.kind = kind;
+          known = true;
+        }
+      }
+      if (!known) {
+        return invalid_argument_error("instruction " + i.serial() + ": unknown op " +
+                                      std::to_string(i.op()));
+      }
+      if (i.quantity() < 0 || i.price_fen() < 0) {
+        return invalid_argument_error("instruction " + i.serial() + ": negative quantity or price");
+      }
+      r.idempotency_key = i.serial();
+      r.case_number = i.case_no();
+      r.debtor_id = i.investor_id();
+      r.officer_id = i.officer_no();
+      r.ruling_number = i.ruling_no();
+      r.asset = {AssetCategory::kSecurities, i.position_ref(), Fen(), i.investor_id(), 0,
+                 Fen(i.price_fen())};
+      r.amount = Fen(i.quantity() * i.price_fen());
+      r.measure_id = i.freeze_no();
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
+    v1::ResultBatch b;
+    for (const auto& [serial, r] : rs) {
+      v1::Result* o = b.add_results();
+      o->set_serial(serial);
+      o->set_status(static_cast<int>(r.status.code()));
+      o->set_message(r.status.message());
+      for (const Asset& a : r.assets) {
+        v1::Holding* h = o->add_holdings();
+        h->set_position_ref(a.reference);
+        h->set_holder_id(a.holder_id);
+        h->set_price_fen(a.unit_price.value());
+        h->set_quantity(a.unit_price.value() > 0 ? a.value.value() / a.unit_price.value() : 0);
+      }
+      o->set_requested_value_fen(r.requested.value());
+      o->set_frozen_value_fen(r.frozen.value());
+      o->set_holding_value_fen(r.balance.value());
+      for (const PriorMeasure& p : r.prior_measures) {
+        v1::Prior* pr = o->add_priors();
+        pr->set_authority(p.authority);
+        pr->set_value_fen(p.amount.value());
+        pr->set_end_date(wire::date_out(p.end_date));
+        pr->set_position(p.queue_position);
+      }
+      o->set_position(r.queue_position);
+      o->set_freeze_no(r.measure_id);
+      o->set_effective_date(wire::date_out(r.effective_date));
+      o->set_end_date(wire::date_out(r.end_date));
+    }
+    return b.SerializeAsString();
+  }
+
+  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
+      std::string_view bytes) {
+    v1::ResultBatch b;
+    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
+                                    " bytes)");
+    }
+    std::vector<std::pair<std::string, Response>> out;
+    for (int n = 0; n < b.results_size(); ++n) {
+      const v1::Result& o = b.results(n);
+      const std::string at = "results[" + std::to_string(n) + "].";
+      Response r;
+      StatusOr<StatusCode> code = wire::code_in(o.status(), at + "status");
+      if (!code.ok()) return code.status();
+      r.status = Status(*code, o.message());
+      for (const v1::Holding& h : o.holdings()) {
+        if (h.quantity() < 0 || h.price_fen() < 0) {
+          return invalid_argument_error(at + "holdings: negative quantity or price");
+        }
+        r.assets.push_back({AssetCategory::kSecurities, h.position_ref(),
+                            Fen(h.quantity() * h.price_fen()), h.holder_id(), h.quantity(),
+                            Fen(h.price_fen())});
+      }
+      StatusOr<Fen> requested = wire::fen_in(o.requested_value_fen(), at + "requested_value_fen");
+      StatusOr<Fen> frozen = wire::fen_in(o.frozen_value_fen(), at + "frozen_value_fen");
+      StatusOr<Fen> balance = wire::fen_in(o.holding_value_fen(), at + "holding_value_fen");
+      StatusOr<Date> eff = wire::date_in(o.effective_date(), at + "effective_date");
+      StatusOr<Date> end = wire::date_in(o.end_date(), at + "end_date");
+      for (const Status& s :
+           {requested.status(), frozen.status(), balance.status(), eff.status(), end.status()}) {
+        if (!s.ok()) return s;
+      }
+      r.requested = *requested;
+      r.frozen = *frozen;
+      r.balance = *balance;
+      r.effective_date = *eff;
+      r.end_date = *end;
+      for (const v1::Prior& p : o.priors()) {
+        StatusOr<Date> pend = wire::date_in(p.end_date(), at + "priors.end_date");
+        if (!pend.ok()) return pend.status();
+        r.prior_measures.push_back({p.authority(), Fen(p.value_fen()), *pend, p.position()});
+      }
+      r.queue_position = o.position();
+      r.measure_id = o.freeze_no();
+      out.emplace_back(o.serial(), std::move(r));
+    }
+    return out;
+  }
+};
+
+}  // namespace securities
+
+Status register_securities_connector(ConnectorRegistry& registry) {
+  return registry.add(std::make_unique<WireConnectorFactory<securities::SecuritiesCodec>>());
+}
+
+}  // namespace chakong::connectors

@@ -1,0 +1,131 @@
+#include "chakong/connectors/proto_convert.h"
+
+#include "chakong/connectors/wire_util.h"
+
+namespace chakong::connectors {
+namespace {
+
+void asset_out(const Asset& a, chakong::v1::Asset* o) {
+  o->set_category(static_cast<chakong::v1::AssetCategory>(a.category));
+  o->set_reference(a.reference);
+  o->set_value_fen(a.value.value());
+  o->set_holder_id(a.holder_id);
+  o->set_quantity(a.quantity);
+  o->set_unit_price_fen(a.unit_price.value());
+  o->set_divisible(is_divisible(a.category));
+}
+
+StatusOr<Asset> asset_in(const chakong::v1::Asset& o, const std::string& at) {
+  if (o.category() < 1 || o.category() > 5) {
+    return invalid_argument_error(at + "category: " + std::to_string(o.category()) +
+                                  " is not an asset category");
+  }
+  StatusOr<Fen> value = wire::fen_in(o.value_fen(), at + "value_fen");
+  if (!value.ok()) return value.status();
+  Asset a;
+  a.category = static_cast<AssetCategory>(o.category());
+  a.reference = o.reference();
+  a.value = *value;
+  a.holder_id = o.holder_id();
+  a.quantity = o.quantity();
+  a.unit_price = Fen(o.unit_price_fen());
+  return a;
+}
+
+}  // namespace
+
+void to_proto(const Request& in, chakong::v1::Request* out) {
+  out->set_kind(static_cast<chakong::v1::RequestKind>(in.kind));
+  out->set_idempotency_key(in.idempotency_key);
+  out->set_case_number(in.case_number);
+  out->set_debtor_id(in.debtor_id);
+  out->set_officer_id(in.officer_id);
+  out->set_ruling_number(in.ruling_number);
+  out->set_purpose(in.purpose);
+  if (in.kind != RequestKind::kQuery) asset_out(in.asset, out->mutable_asset());
+  out->set_amount(in.amount.value());
+  out->set_measure_id(in.measure_id);
+  out->set_term_end_date(wire::date_out(in.term_end));
+}
+
+void to_proto(const Response& in, chakong::v1::Response* out) {
+  out->set_code(static_cast<chakong::v1::StatusCode>(in.status.code()));
+  out->set_message(in.status.message());
+  for (const Asset& a : in.assets) asset_out(a, out->add_assets());
+  out->set_requested(in.requested.value());
+  out->set_frozen(in.frozen.value());
+  out->set_balance(in.balance.value());
+  out->set_shortfall(std::max(Fen(), in.requested - in.frozen).value());
+  for (const PriorMeasure& p : in.prior_measures) {
+    chakong::v1::PriorMeasure* o = out->add_prior_measures();
+    o->set_authority(p.authority);
+    o->set_amount_fen(p.amount.value());
+    o->set_end_date(wire::date_out(p.end_date));
+    o->set_queue_position(p.queue_position);
+  }
+  out->set_queue_position(in.queue_position);
+  out->set_measure_id(in.measure_id);
+  out->set_effective_date(wire::date_out(in.effective_date));
+  out->set_end_date(wire::date_out(in.end_date));
+}
+
+StatusOr<Request> from_proto(const chakong::v1::Request& in) {
+  if (in.kind() < 1 || in.kind() > 6) {
+    return invalid_argument_error("kind: " + std::to_string(in.kind()) + " is not a request kind");
+  }
+  Request r;
+  r.kind = static_cast<RequestKind>(in.kind());
+  r.idempotency_key = in.idempotency_key();
+  r.case_number = in.case_number();
+  r.debtor_id = in.debtor_id();
+  r.officer_id = in.officer_id();
+  r.ruling_number = in.ruling_number();
+  r.purpose = in.purpose();
+  if (in.has_asset()) {
+    StatusOr<Asset> a = asset_in(in.asset(), "asset.");
+    if (!a.ok()) return a.status();
+    r.asset = std::move(*a);
+  }
+  r.amount = Fen(in.amount());
+  r.measure_id = in.measure_id();
+  StatusOr<Date> end = wire::date_in(in.term_end_date(), "term_end_date");
+  if (!end.ok()) return end.status();
+  r.term_end = *end;
+  return r;
+}
+
+StatusOr<Response> from_proto(const chakong::v1::Response& in) {
+  Response r;
+  StatusOr<StatusCode> code = wire::code_in(in.code(), "code");
+  if (!code.ok()) return code.status();
+  r.status = Status(*code, in.message());
+  for (int i = 0; i < in.assets_size(); ++i) {
+    StatusOr<Asset> a = asset_in(in.assets(i), "assets[" + std::to_string(i) + "].");
+    if (!a.ok()) return a.status();
+    r.assets.push_back(std::move(*a));
+  }
+  StatusOr<Fen> requested = wire::fen_in(in.requested(), "requested");
+  StatusOr<Fen> frozen = wire::fen_in(in.frozen(), "frozen");
+  StatusOr<Fen> balance = wire::fen_in(in.balance(), "balance");
+  StatusOr<Date> eff = wire::date_in(in.effective_date(), "effective_date");
+  StatusOr<Date> end = wire::date_in(in.end_date(), "end_date");
+  for (const Status& s :
+       {requested.status(), frozen.status(), balance.status(), eff.status(), end.status()}) {
+    if (!s.ok()) return s;
+  }
+  r.requested = *requested;
+  r.frozen = *frozen;
+  r.balance = *balance;
+  r.effective_date = *eff;
+  r.end_date = *end;
+  for (const chakong::v1::PriorMeasure& p : in.prior_measures()) {
+    StatusOr<Date> pend = wire::date_in(p.end_date(), "prior_measures.end_date");
+    if (!pend.ok()) return pend.status();
+    r.prior_measures.push_back({p.authority(), Fen(p.amount_fen()), *pend, p.queue_position()});
+  }
+  r.queue_position = in.queue_position();
+  r.measure_id = in.measure_id();
+  return r;
+}
+
+}  // namespace chakong::connectors

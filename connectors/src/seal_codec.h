@@ -1,0 +1,165 @@
+// The codec of registries that seal whole objects (real estate, vehicles): each has its own
+// wire package with the same shape, so one template serves both. Private to connectors/.
+#ifndef CHAKONG_CONNECTORS_SRC_SEAL_CODEC_H_
+#define CHAKONG_CONNECTORS_SRC_SEAL_CODEC_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chakong/connectors/connector.h"
+#include "chakong/connectors/wire_util.h"
+
+namespace chakong::connectors::internal {
+
+// Traits: using Config, InstructionBatch, ResultBatch, Op; kKind; kCategory.
+// Op numbers are shared: 1 query, 2 seal, 3 waiting seal, 4 renew, 5 release.
+template <typename Traits>
+struct SealCodec {
+  using Config = typename Traits::Config;
+  static constexpr std::string_view kKind = Traits::kKind;
+  static constexpr AssetCategory kCategory = Traits::kCategory;
+  static Capabilities capabilities(const Config&) {
+    return {RequestKind::kQuery, RequestKind::kFreeze, RequestKind::kWaitlistFreeze,
+            RequestKind::kRenew, RequestKind::kRelease};
+  }
+  static Status validate_extra(const Config&) { return ok_status(); }
+  static void set_defaults(Config*) {}
+
+  static int op_of(RequestKind k) {
+    switch (k) {
+      case RequestKind::kQuery:
+        return 1;
+      case RequestKind::kFreeze:
+        return 2;
+      case RequestKind::kWaitlistFreeze:
+        return 3;
+      case RequestKind::kRenew:
+        return 4;
+      case RequestKind::kRelease:
+        return 5;
+      case RequestKind::kDeduct:
+        break;
+    }
+    return 0;
+  }
+
+  static std::string encode_requests(const std::vector<Request>& batch) {
+    typename Traits::InstructionBatch b;
+    for (const Request& r : batch) {
+      auto* i = b.add_instructions();
+      i->set_serial(r.idempotency_key);
+      i->set_op(static_cast<typename Traits::Op>(op_of(r.kind)));
+      i->set_case_no(r.case_number);
+      i->set_owner_id(r.debtor_id);
+      i->set_officer_no(r.officer_id);
+      i->set_ruling_no(r.ruling_number);
+      i->set_object_no(r.asset.reference);
+      i->set_seal_no(r.measure_id);
+    }
+    return b.SerializeAsString();
+  }
+
+  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
+    typename Traits::InstructionBatch b;
+    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return invalid_argument_error("instruction batch does not parse");
+    }
+    std::vector<Request> out;
+    for (const auto& i : b.instructions()) {
+      if (i.op() < 1 || i.op() > 5) {
+        return invalid_argument_error("instruction " + i.serial() + ": unknown op " +
+                                      std::to_string(i.op()));
+      }
+      Request r;
+      constexpr RequestKind kByOp[] = {RequestKind::kQuery, RequestKind::kFreeze,
+                                       RequestKind::kWaitlistFreeze, RequestKind::kRenew,
+                                       RequestKind::kRelease};
+      r.kind = kByOp[i.op() - 1];
+      r.idempotency_key = i.serial();
+      r.case_number = i.case_no();
+      r.debtor_id = i.owner_id();
+      r.officer_id = i.officer_no();
+      r.ruling_number = i.ruling_no();
+      r.asset.category = kCategory;
+      r.asset.reference = i.object_no();
+      r.asset.holder_id = i.owner_id();
+      r.measure_id = i.seal_no();
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
+    typename Traits::ResultBatch b;
+    for (const auto& [serial, r] : rs) {
+      auto* o = b.add_results();
+      o->set_serial(serial);
+      o->set_status(static_cast<int>(r.status.code()));
+      o->set_message(r.status.message());
+      for (const Asset& a : r.assets) {
+        auto* g = o->add_registrations();
+        g->set_object_no(a.reference);
+        g->set_owner_id(a.holder_id);
+        g->set_appraised_fen(a.value.value());
+      }
+      o->set_value_fen(r.frozen.value());
+      for (const PriorMeasure& p : r.prior_measures) {
+        auto* pr = o->add_priors();
+        pr->set_authority(p.authority);
+        pr->set_end_date(wire::date_out(p.end_date));
+        pr->set_position(p.queue_position);
+      }
+      o->set_position(r.queue_position);
+      o->set_seal_no(r.measure_id);
+      o->set_effective_date(wire::date_out(r.effective_date));
+      o->set_end_date(wire::date_out(r.end_date));
+    }
+    return b.SerializeAsString();
+  }
+
+  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
+      std::string_view bytes) {
+    typename Traits::ResultBatch b;
+    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
+                                    " bytes)");
+    }
+    std::vector<std::pair<std::string, Response>> out;
+    for (int n = 0; n < b.results_size(); ++n) {
+      const auto& o = b.results(n);
+      const std::string at = "results[" + std::to_string(n) + "].";
+      Response r;
+      StatusOr<StatusCode> code = wire::code_in(o.status(), at + "status");
+      if (!code.ok()) return code.status();
+      r.status = Status(*code, o.message());
+      for (const auto& g : o.registrations()) {
+        StatusOr<Fen> v = wire::fen_in(g.appraised_fen(), at + "registrations.appraised_fen");
+        if (!v.ok()) return v.status();
+        r.assets.push_back({kCategory, g.object_no(), *v, g.owner_id(), 0, Fen()});
+      }
+      StatusOr<Fen> value = wire::fen_in(o.value_fen(), at + "value_fen");
+      StatusOr<Date> eff = wire::date_in(o.effective_date(), at + "effective_date");
+      StatusOr<Date> end = wire::date_in(o.end_date(), at + "end_date");
+      for (const Status& s : {value.status(), eff.status(), end.status()}) {
+        if (!s.ok()) return s;
+      }
+      r.requested = r.frozen = *value;
+      r.effective_date = *eff;
+      r.end_date = *end;
+      for (const auto& p : o.priors()) {
+        StatusOr<Date> pend = wire::date_in(p.end_date(), at + "priors.end_date");
+        if (!pend.ok()) return pend.status();
+        r.prior_measures.push_back({p.authority(), Fen(), *pend, p.position()});
+      }
+      r.queue_position = o.position();
+      r.measure_id = o.seal_no();
+      out.emplace_back(o.serial(), std::move(r));
+    }
+    return out;
+  }
+};
+
+}  // namespace chakong::connectors::internal
+
+#endif  // CHAKONG_CONNECTORS_SRC_SEAL_CODEC_H_
