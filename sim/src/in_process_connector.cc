@@ -38,9 +38,7 @@ FaultyConnector::FaultyConnector(connectors::Connector& inner, Executor& executo
 void FaultyConnector::async_submit(std::vector<Request> batch, connectors::BatchCompletion done) {
   const Fault f = plan_(batch);
   switch (f.kind) {
-    case Fault::kPass:
-      inner_.async_submit(std::move(batch), std::move(done));
-      return;
+    case Fault::kPass: inner_.async_submit(std::move(batch), std::move(done)); return;
     case Fault::kFail: {
       std::vector<Response> out(batch.size(), Response::error(f.status));
       executor_.post(

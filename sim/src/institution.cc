@@ -15,16 +15,12 @@ using connectors::Response;
 
 std::string_view measure_state_name(MeasureState state) {
   switch (state) {
-    case MeasureState::kWaiting:
-      return "waiting";
-    case MeasureState::kActive:
-      return "active";
-    case MeasureState::kReleased:
-      return "released";
-    case MeasureState::kLapsed:
-      return "lapsed";
-    case MeasureState::kDeducted:
-      return "deducted";
+    case MeasureState::kWaiting: return "waiting";
+    case MeasureState::kActive: return "active";
+    case MeasureState::kReleased: return "released";
+    case MeasureState::kLapsed: return "lapsed";
+    case MeasureState::kDeducted: return "deducted";
+    case MeasureState::kVoided: return "voided";
   }
   return "unknown";
 }
@@ -174,6 +170,24 @@ void Institution::distribute(AssetState& a, Date today, bool credit) {
   }
 }
 
+StatusOr<int> Institution::dispose(std::string_view reference) {
+  auto it = assets_.find(std::string(reference));
+  if (it == assets_.end()) return not_found_error("no asset '" + mask_id(reference) + "'");
+  int voided = 0;
+  for (uint32_t i : it->second.measures) {
+    MeasureRecord& m = measures_[i];
+    if (m.state == MeasureState::kActive) {
+      m.state = MeasureState::kDeducted;
+      deducted_[m.case_number] += m.frozen;
+    } else if (m.state == MeasureState::kWaiting) {
+      m.state = MeasureState::kVoided;
+      ++voided;
+    }
+  }
+  it->second.asset.value = Fen();
+  return voided;
+}
+
 int Institution::expire(Date today) {
   int n = 0;
   std::set<std::string> touched;
@@ -218,14 +232,10 @@ Response Institution::act(const Request& r, Date today) {
                                         " needs ruling_number"));
   }
   switch (r.kind) {
-    case RequestKind::kRenew:
-      return renew(r, today);
-    case RequestKind::kRelease:
-      return release(r, today);
-    case RequestKind::kDeduct:
-      return deduct(r, today);
-    default:
-      break;
+    case RequestKind::kRenew: return renew(r, today);
+    case RequestKind::kRelease: return release(r, today);
+    case RequestKind::kDeduct: return deduct(r, today);
+    default: break;
   }
   auto it = assets_.find(r.asset.reference);
   if (it == assets_.end()) {

@@ -124,6 +124,30 @@ TEST_F(InstitutionTest, DeductMovesExactlyTheFrozenAmount) {
   EXPECT_EQ(bank_.measure(f.measure_id)->state, MeasureState::kDeducted);
 }
 
+TEST(InstitutionDisposalTest, FullDisposalVoidsLaterWaiters) {
+  Institution registry("real_estate.t", connectors::Capabilities::all());
+  ASSERT_TRUE(
+      registry.add_asset({AssetCategory::kRealEstate, "渝(2020)1", Fen(90'000'000), kDebtor}).ok());
+  Request seal;
+  seal.kind = RequestKind::kFreeze;
+  seal.idempotency_key = "s1";
+  seal.case_number = kCase;
+  seal.debtor_id = kDebtor;
+  seal.ruling_number = "r";
+  seal.asset.reference = "渝(2020)1";
+  Response first = registry.handle(seal, d("2025-01-06"));
+  ASSERT_TRUE(first.status.ok());
+  seal.kind = RequestKind::kWaitlistFreeze;
+  seal.idempotency_key = "s2";
+  seal.case_number = kOther;
+  Response waiter = registry.handle(seal, d("2025-01-07"));
+  EXPECT_EQ(waiter.queue_position, 1);
+  EXPECT_EQ(*registry.dispose("渝(2020)1"), 1);
+  EXPECT_EQ(registry.measure(waiter.measure_id)->state, MeasureState::kVoided);
+  EXPECT_EQ(registry.measure(first.measure_id)->state, MeasureState::kDeducted);
+  EXPECT_EQ(registry.dispose("nowhere").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(InstitutionTest, RefusalsCarryExactCodes) {
   Request r = control(RequestKind::kFreeze, "k1");
   r.amount = Fen(10);

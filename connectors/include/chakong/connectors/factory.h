@@ -10,14 +10,16 @@
 // conformance kit and the simulator run an adapter's real encode/decode code.
 //
 // Plugins: a shared library exporting
-//   extern "C" int chakong_plugin_abi_version();          // must return kPluginAbiVersion
-//   extern "C" void chakong_register_connectors(chakong::connectors::ConnectorRegistry*);
+//   CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version();  // must return kPluginAbiVersion
+//   CHAKONG_PLUGIN_EXPORT void
+//   chakong_register_connectors(chakong::connectors::ConnectorRegistry*);
 // is loaded with load_plugin(); an ABI mismatch is refused with a clear message.
 //
 // Threading: register and look up factories before serving; factories are then read-only.
 #ifndef CHAKONG_CONNECTORS_FACTORY_H_
 #define CHAKONG_CONNECTORS_FACTORY_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +37,10 @@ class Message;
 
 namespace chakong::connectors {
 
+// Marks a plugin's two entry points: C linkage, visible even when the plugin is built with
+// hidden visibility.
+#define CHAKONG_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+
 // Bumped whenever Connector, ConnectorFactory, Transport or the structs they use change.
 inline constexpr int kPluginAbiVersion = 1;
 
@@ -48,7 +54,9 @@ struct ConnectorContext {
 
 // Sandbox behaviour of an endpoint, for the kit's fault checks.
 struct EndpointOptions {
+  // Time from receipt to reply; `latency_fn`, when set, decides per batch instead.
   TimeUs latency = kMicrosPerSecond;
+  std::function<TimeUs(const std::vector<Request>&)> latency_fn;
   bool duplicate_results = false;  // Every result appears twice in the reply.
   bool reverse_results = false;    // Results come back in reverse order.
 };

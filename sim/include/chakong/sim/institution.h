@@ -36,7 +36,7 @@ struct InstitutionPolicy {
   bool top_up = true;
 };
 
-enum class MeasureState : uint8_t { kWaiting, kActive, kReleased, kLapsed, kDeducted };
+enum class MeasureState : uint8_t { kWaiting, kActive, kReleased, kLapsed, kDeducted, kVoided };
 std::string_view measure_state_name(MeasureState state);
 
 struct MeasureRecord {
@@ -73,6 +73,11 @@ class Institution final : public connectors::GroundTruth {
 
   // Answers one request as of civil date `today` (expiring measures first).
   connectors::Response handle(const connectors::Request& request, Date today) override;
+
+  // Full disposal of an asset (a property sold at auction): the measure in effect ends as
+  // deducted, every waiter is voided, and the asset's value drops to 0. Returns the number of
+  // waiters voided; kNotFound for an unknown reference.
+  StatusOr<int> dispose(std::string_view reference);
 
   // Lapses every active measure whose end date is before `today` and promotes waiters.
   // Returns how many lapsed now.

@@ -1,0 +1,100 @@
+// How a simulated institution behaves on the wire, as wrappers around any Transport (never as
+// flags inside adapters): business hours and end-of-day batches, a capacity limit, outage
+// windows, random transient errors, duplicated and malformed replies. Per-operation latency
+// distributions plug into the sandbox endpoint (EndpointOptions::latency_fn) through
+// latency_by_operation(). Everything random is seeded, so a simulation repeats exactly.
+//
+//   InstitutionBehaviour b;
+//   b.hours = BusinessHours::end_of_day(16 * 60);          // securities: answer after 16:00
+//   b.outages.push_back({outage_start, outage_start + 30 * kMicrosPerHour});
+//   auto t = std::make_unique<BehaviourTransport>(std::move(endpoint), executor, b);
+#ifndef CHAKONG_SIM_BEHAVIOUR_H_
+#define CHAKONG_SIM_BEHAVIOUR_H_
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "chakong/connectors/connector.h"
+#include "chakong/connectors/transport.h"
+#include "chakong/engine/executor.h"
+
+namespace chakong::sim {
+
+// A latency distribution: log-normal with the given median and 99th percentile (fixed when
+// p99 <= median).
+struct LatencyDist {
+  TimeUs median = 0;
+  TimeUs p99 = 0;
+  TimeUs sample(std::mt19937_64& rng) const;
+};
+
+// Latency of a batch by the operation of its first request (`fallback` for unlisted ones).
+std::function<TimeUs(const std::vector<connectors::Request>&)> latency_by_operation(
+    std::map<connectors::RequestKind, LatencyDist> by_kind, LatencyDist fallback, uint64_t seed);
+
+struct BusinessHours {
+  // Always open: requests are taken at once.
+  bool always_open = true;
+  // Open on weekdays (Monday-Friday) from `open_minute` to `close_minute`, China time.
+  int open_minute = 9 * 60;
+  int close_minute = 17 * 60;
+  // End-of-day batch: requests are taken only at `batch_minute` each weekday (-1: no batch).
+  int batch_minute = -1;
+
+  static BusinessHours weekdays(int open_minute, int close_minute);
+  static BusinessHours end_of_day(int batch_minute);
+  // The first time at or after `t` at which a request is taken.
+  TimeUs next_intake(TimeUs t) const;
+};
+
+struct OutageWindow {
+  TimeUs from = 0;
+  TimeUs to = 0;  // Exclusive.
+};
+
+struct InstitutionBehaviour {
+  BusinessHours hours;
+  int capacity = 0;  // Calls in process at once; 0 = unlimited.
+  std::vector<OutageWindow> outages;
+  double error_rate = 0;  // Share of calls refused with `error_code` before any processing.
+  StatusCode error_code = StatusCode::kUnavailable;
+  double duplicate_rate = 0;  // Share of replies whose results all come twice.
+  double malformed_rate = 0;  // Share of replies corrupted in transit.
+  uint64_t seed = 1;
+};
+
+// Validates a behaviour: kInvalidArgument naming the field.
+Status validate(const InstitutionBehaviour& b);
+
+class BehaviourTransport final : public connectors::Transport {
+ public:
+  BehaviourTransport(std::unique_ptr<connectors::Transport> inner, Executor& executor,
+                     InstitutionBehaviour behaviour);
+  void async_call(std::string request, connectors::TransportDone done) override;
+
+  uint64_t refused() const { return refused_; }
+
+ private:
+  struct Pending {
+    std::string request;
+    connectors::TransportDone done;
+  };
+  void intake(Pending p);
+  void deliver(Pending p);
+
+  std::unique_ptr<connectors::Transport> inner_;
+  Executor& executor_;
+  InstitutionBehaviour b_;
+  std::mt19937_64 rng_;
+  int busy_ = 0;
+  std::deque<Pending> waiting_;
+  uint64_t refused_ = 0;
+};
+
+}  // namespace chakong::sim
+
+#endif  // CHAKONG_SIM_BEHAVIOUR_H_

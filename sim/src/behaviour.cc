@@ -1,0 +1,149 @@
+#include "chakong/sim/behaviour.h"
+
+#include <cmath>
+
+namespace chakong::sim {
+
+TimeUs LatencyDist::sample(std::mt19937_64& rng) const {
+  if (p99 <= median || median <= 0) return median;
+  // ln X ~ N(mu, sigma): median = e^mu, p99 = e^(mu + 2.326 sigma).
+  const double sigma = std::log(static_cast<double>(p99) / static_cast<double>(median)) / 2.326;
+  std::normal_distribution<double> z(0.0, 1.0);
+  return static_cast<TimeUs>(static_cast<double>(median) * std::exp(sigma * z(rng)));
+}
+
+std::function<TimeUs(const std::vector<connectors::Request>&)> latency_by_operation(
+    std::map<connectors::RequestKind, LatencyDist> by_kind, LatencyDist fallback, uint64_t seed) {
+  auto rng = std::make_shared<std::mt19937_64>(seed);
+  return [by_kind = std::move(by_kind), fallback, rng](const std::vector<connectors::Request>& b) {
+    auto it = b.empty() ? by_kind.end() : by_kind.find(b.front().kind);
+    return (it == by_kind.end() ? fallback : it->second).sample(*rng);
+  };
+}
+
+BusinessHours BusinessHours::weekdays(int open_minute, int close_minute) {
+  BusinessHours h;
+  h.always_open = false;
+  h.open_minute = open_minute;
+  h.close_minute = close_minute;
+  return h;
+}
+
+BusinessHours BusinessHours::end_of_day(int batch_minute) {
+  BusinessHours h;
+  h.always_open = false;
+  h.batch_minute = batch_minute;
+  return h;
+}
+
+TimeUs BusinessHours::next_intake(TimeUs t) const {
+  if (always_open) return t;
+  Date day = date_of(t);
+  for (int i = 0; i < 14; ++i, day = day.plus_days(1)) {
+    if (day.is_weekend()) continue;
+    const TimeUs start = day.start_us();
+    if (batch_minute >= 0) {
+      const TimeUs batch = start + batch_minute * kMicrosPerMinute;
+      if (batch >= t) return batch;
+      continue;
+    }
+    const TimeUs open = start + open_minute * kMicrosPerMinute;
+    const TimeUs close = start + close_minute * kMicrosPerMinute;
+    if (t < open) return open;
+    if (t < close) return t;
+  }
+  return t;  // Unreachable with sane hours (validated).
+}
+
+Status validate(const InstitutionBehaviour& b) {
+  const BusinessHours& h = b.hours;
+  if (!h.always_open) {
+    if (h.batch_minute >= 24 * 60 ||
+        (h.batch_minute < 0 &&
+         (h.open_minute < 0 || h.close_minute > 24 * 60 || h.open_minute >= h.close_minute))) {
+      return invalid_argument_error("hours: open " + std::to_string(h.open_minute) + ", close " +
+                                    std::to_string(h.close_minute) + ", batch " +
+                                    std::to_string(h.batch_minute) +
+                                    " (minutes of the day) do not make a working day");
+    }
+  }
+  if (b.capacity < 0) {
+    return invalid_argument_error("capacity = " + std::to_string(b.capacity) + ": must be >= 0");
+  }
+  for (size_t i = 0; i < b.outages.size(); ++i) {
+    if (b.outages[i].to <= b.outages[i].from) {
+      return invalid_argument_error("outages[" + std::to_string(i) + "]: ends before it starts");
+    }
+  }
+  for (const auto& [field, rate] : {std::pair{"error_rate", b.error_rate},
+                                    {"duplicate_rate", b.duplicate_rate},
+                                    {"malformed_rate", b.malformed_rate}}) {
+    if (rate < 0 || rate > 1) {
+      return invalid_argument_error(std::string(field) + " = " + std::to_string(rate) +
+                                    ": must be in [0, 1]");
+    }
+  }
+  return ok_status();
+}
+
+BehaviourTransport::BehaviourTransport(std::unique_ptr<connectors::Transport> inner,
+                                       Executor& executor, InstitutionBehaviour behaviour)
+    : inner_(std::move(inner)), executor_(executor), b_(std::move(behaviour)), rng_(b_.seed) {}
+
+void BehaviourTransport::async_call(std::string request, connectors::TransportDone done) {
+  executor_.post([this, p = Pending{std::move(request), std::move(done)}]() mutable {
+    const TimeUs now = executor_.now();
+    for (const OutageWindow& w : b_.outages) {
+      if (w.from <= now && now < w.to) {
+        ++refused_;
+        p.done(unavailable_error("institution is down (outage until " + date_of(w.to).to_string() +
+                                 ")"));
+        return;
+      }
+    }
+    std::uniform_real_distribution<double> u(0, 1);
+    if (b_.error_rate > 0 && u(rng_) < b_.error_rate) {
+      ++refused_;
+      p.done(Status(b_.error_code, "institution refused the call (transient)"));
+      return;
+    }
+    const TimeUs at = b_.hours.next_intake(now);
+    if (at == now) {
+      intake(std::move(p));
+    } else {
+      executor_.run_at(at, [this, p = std::move(p)]() mutable { intake(std::move(p)); });
+    }
+  });
+}
+
+void BehaviourTransport::intake(Pending p) {
+  if (b_.capacity > 0 && busy_ >= b_.capacity) {
+    waiting_.push_back(std::move(p));
+    return;
+  }
+  deliver(std::move(p));
+}
+
+void BehaviourTransport::deliver(Pending p) {
+  ++busy_;
+  std::uniform_real_distribution<double> u(0, 1);
+  const bool duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
+  const bool malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
+  inner_->async_call(std::move(p.request), [this, duplicate, malformed, done = std::move(p.done)](
+                                               StatusOr<std::string> reply) mutable {
+    executor_.post(
+        [this, duplicate, malformed, done = std::move(done), reply = std::move(reply)]() mutable {
+          --busy_;
+          if (reply.ok() && duplicate) reply = *reply + *reply;  // Every result of field 1 twice.
+          if (reply.ok() && malformed) reply = *reply + std::string("\x0a\x7f\x01", 3);
+          done(std::move(reply));
+          if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
+            Pending next = std::move(waiting_.front());
+            waiting_.pop_front();
+            deliver(std::move(next));
+          }
+        });
+  });
+}
+
+}  // namespace chakong::sim

@@ -1,0 +1,6 @@
+// A plugin built for another ABI: load_plugin must refuse it.
+namespace chakong::connectors {
+class ConnectorRegistry;
+}
+extern "C" int chakong_plugin_abi_version() { return 99; }
+extern "C" void chakong_register_connectors(chakong::connectors::ConnectorRegistry*) {}

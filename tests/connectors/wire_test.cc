@@ -1,0 +1,75 @@
+// The wire codecs on bad bytes: every decoding error names what is wrong, and the adapter
+// turns it into kDataLoss (the conformance kit checks that part end to end).
+#include <gtest/gtest.h>
+
+#include "bank/bank_codec.h"
+#include "chakong/connectors/proto_convert.h"
+
+namespace chakong::connectors {
+namespace {
+
+TEST(BankCodecTest, RequestsRoundTripThroughTheInstructionFile) {
+  Request r;
+  r.kind = RequestKind::kWaitlistFreeze;
+  r.idempotency_key = "k-1";
+  r.case_number = "（2025）渝0110执1号";
+  r.debtor_id = "11010519491231002X";
+  r.ruling_number = "（2025）渝0110执1号之一";
+  r.asset.reference = "6222-01";
+  r.amount = Fen(123'45);
+  const std::string bytes = bank::BankCodec::encode_requests({r});
+  bank::v1::BankInstructionFile file;
+  ASSERT_TRUE(file.ParseFromString(bytes));
+  EXPECT_EQ(file.instructions(0).code(), "03");  // Waiting-list freeze, as banks number it.
+  StatusOr<std::vector<Request>> back = bank::BankCodec::decode_requests(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->at(0).kind, RequestKind::kWaitlistFreeze);
+  EXPECT_EQ(back->at(0).amount, Fen(123'45));
+  EXPECT_EQ(back->at(0).asset.reference, "6222-01");
+}
+
+TEST(BankCodecTest, BadResultsAreRefusedNamingTheField) {
+  auto decode = [](const bank::v1::BankResultFile& f) {
+    return bank::BankCodec::decode_responses(f.SerializeAsString()).status();
+  };
+  bank::v1::BankResultFile f;
+  f.add_results()->set_end_date("2025-13-01");
+  EXPECT_EQ(decode(f), invalid_argument_error("results[0].end_date: date '2025-13-01': date "
+                                              "2025-13-01 does not exist"));
+  f.mutable_results(0)->set_end_date("");
+  f.mutable_results(0)->set_frozen_fen(-5);
+  EXPECT_EQ(decode(f), invalid_argument_error("results[0].frozen_fen: -¥0.05 is negative"));
+  f.mutable_results(0)->set_frozen_fen(0);
+  f.mutable_results(0)->set_status(99);
+  EXPECT_EQ(decode(f), invalid_argument_error("results[0].status: status code 99 is not a "
+                                              "canonical code"));
+  EXPECT_EQ(bank::BankCodec::decode_responses(std::string("\x0a\x7f", 2)).status().code(),
+            StatusCode::kInvalidArgument);
+  bank::v1::BankInstructionFile unknown;
+  unknown.add_instructions()->set_code("09");
+  unknown.mutable_instructions(0)->set_serial("s9");
+  EXPECT_EQ(bank::BankCodec::decode_requests(unknown.SerializeAsString()).status(),
+            invalid_argument_error("instruction s9: unknown code '09'"));
+}
+
+TEST(ProtoConvertTest, ResponsesRoundTripAndBadValuesAreRefused) {
+  Response r;
+  r.status = failed_precondition_error("held by another authority");
+  r.requested = Fen(500);
+  r.prior_measures.push_back({"（2024）渝0112执3号", Fen(500), *Date::parse("2025-12-31"), 0});
+  r.end_date = *Date::parse("2026-01-09");
+  chakong::v1::Response p;
+  to_proto(r, &p);
+  EXPECT_EQ(p.shortfall(), 500);
+  StatusOr<Response> back = from_proto(p);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->status, r.status);
+  EXPECT_EQ(back->prior_measures.at(0).end_date, r.prior_measures[0].end_date);
+  EXPECT_EQ(back->end_date, r.end_date);
+  p.add_assets()->set_category(static_cast<chakong::v1::AssetCategory>(9));
+  EXPECT_EQ(from_proto(p).status(),
+            invalid_argument_error("assets[0].category: 9 is not an asset category"));
+}
+
+}  // namespace
+}  // namespace chakong::connectors

@@ -1,0 +1,159 @@
+#include "chakong/sim/behaviour.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "chakong/sim/virtual_executor.h"
+
+namespace chakong::sim {
+namespace {
+
+// Replies "re:<request>" after `latency`.
+class EchoTransport final : public connectors::Transport {
+ public:
+  EchoTransport(Executor& ex, TimeUs latency) : ex_(ex), latency_(latency) {}
+  void async_call(std::string request, connectors::TransportDone done) override {
+    ++delivered;
+    delivered_at.push_back(ex_.now());
+    ex_.run_after(latency_, [request, done = std::move(done)] { done("re:" + request); });
+  }
+  int delivered = 0;
+  std::vector<TimeUs> delivered_at;
+
+ private:
+  Executor& ex_;
+  TimeUs latency_;
+};
+
+TimeUs at(const char* date, int hour, int minute = 0) {
+  return Date::parse(date)->start_us() + hour * kMicrosPerHour + minute * kMicrosPerMinute;
+}
+
+struct World {
+  explicit World(InstitutionBehaviour b, TimeUs latency = 0, TimeUs start = at("2025-03-03", 0))
+      : ex(start) {
+    auto e = std::make_unique<EchoTransport>(ex, latency);
+    echo = e.get();
+    t = std::make_unique<BehaviourTransport>(std::move(e), ex, std::move(b));
+  }
+  // Calls at time `when`; returns where the reply goes.
+  std::shared_ptr<std::pair<TimeUs, StatusOr<std::string>>> call(TimeUs when, std::string r) {
+    auto out =
+        std::make_shared<std::pair<TimeUs, StatusOr<std::string>>>(0, internal_error("none"));
+    ex.run_at(when, [this, out, r] {
+      t->async_call(r, [this, out](StatusOr<std::string> reply) {
+        out->first = ex.now();
+        out->second = std::move(reply);
+      });
+    });
+    return out;
+  }
+  VirtualExecutor ex;
+  EchoTransport* echo;
+  std::unique_ptr<BehaviourTransport> t;
+};
+
+TEST(BehaviourTest, BusinessHoursHoldCallsUntilOpening) {
+  InstitutionBehaviour b;
+  b.hours = BusinessHours::weekdays(9 * 60, 17 * 60);
+  World w(b);
+  auto sat = w.call(at("2025-03-08", 10), "a");   // Saturday.
+  auto early = w.call(at("2025-03-10", 8), "b");  // Monday before opening.
+  auto noon = w.call(at("2025-03-10", 12), "c");
+  auto late = w.call(at("2025-03-10", 18), "d");  // After closing.
+  w.ex.run();
+  EXPECT_EQ(sat->first, at("2025-03-10", 9));
+  EXPECT_EQ(early->first, at("2025-03-10", 9));
+  EXPECT_EQ(noon->first, at("2025-03-10", 12));
+  EXPECT_EQ(late->first, at("2025-03-11", 9));
+  EXPECT_EQ(*noon->second, "re:c");
+}
+
+TEST(BehaviourTest, EndOfDayBatchTakesTheDaysCallsAtTheCutOff) {
+  InstitutionBehaviour b;
+  b.hours = BusinessHours::end_of_day(16 * 60);
+  World w(b);
+  auto morning = w.call(at("2025-03-10", 10), "a");
+  auto after = w.call(at("2025-03-10", 16, 30), "b");
+  auto friday = w.call(at("2025-03-14", 17), "c");
+  w.ex.run();
+  EXPECT_EQ(morning->first, at("2025-03-10", 16));
+  EXPECT_EQ(after->first, at("2025-03-11", 16));
+  EXPECT_EQ(friday->first, at("2025-03-17", 16));
+}
+
+TEST(BehaviourTest, CapacityQueuesCallsFifo) {
+  InstitutionBehaviour b;
+  b.capacity = 1;
+  World w(b, kMicrosPerHour);
+  const TimeUs t0 = at("2025-03-03", 0);
+  auto a = w.call(t0, "a");
+  auto c1 = w.call(t0, "b");
+  auto c2 = w.call(t0, "c");
+  w.ex.run();
+  EXPECT_EQ(a->first - t0, kMicrosPerHour);
+  EXPECT_EQ(c1->first - t0, 2 * kMicrosPerHour);
+  EXPECT_EQ(c2->first - t0, 3 * kMicrosPerHour);
+  EXPECT_EQ(*c2->second, "re:c");
+}
+
+TEST(BehaviourTest, OutageWindowRefusesCallsAndNeverDeliversThem) {
+  InstitutionBehaviour b;
+  b.outages.push_back({at("2025-03-03", 8), at("2025-03-04", 14)});
+  World w(b);
+  auto down = w.call(at("2025-03-03", 9), "a");
+  auto up = w.call(at("2025-03-04", 14), "b");
+  w.ex.run();
+  EXPECT_EQ(down->second.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(down->second.status().message(), "institution is down (outage until 2025-03-04)");
+  EXPECT_EQ(*up->second, "re:b");
+  EXPECT_EQ(w.echo->delivered, 1);
+  EXPECT_EQ(w.t->refused(), 1u);
+}
+
+TEST(BehaviourTest, DuplicatedAndMalformedReplies) {
+  InstitutionBehaviour dup;
+  dup.duplicate_rate = 1;
+  World w1(dup);
+  auto r1 = w1.call(at("2025-03-03", 1), "x");
+  w1.ex.run();
+  EXPECT_EQ(*r1->second, "re:xre:x");
+  InstitutionBehaviour bad;
+  bad.malformed_rate = 1;
+  World w2(bad);
+  auto r2 = w2.call(at("2025-03-03", 1), "x");
+  w2.ex.run();
+  EXPECT_EQ(*r2->second, std::string("re:x\x0a\x7f\x01", 7));
+}
+
+TEST(BehaviourTest, LogNormalLatencyHitsItsMedianAndP99AndRepeatsForASeed) {
+  LatencyDist d{10 * kMicrosPerMinute, 6 * kMicrosPerHour};
+  std::mt19937_64 rng(42);
+  std::vector<TimeUs> s(20000);
+  for (TimeUs& x : s) x = d.sample(rng);
+  std::sort(s.begin(), s.end());
+  const double median = static_cast<double>(s[10000]);
+  const double p99 = static_cast<double>(s[19800]);
+  EXPECT_NEAR(median / static_cast<double>(d.median), 1.0, 0.05);
+  EXPECT_NEAR(p99 / static_cast<double>(d.p99), 1.0, 0.15);
+  std::mt19937_64 a(7), b(7);
+  EXPECT_EQ(d.sample(a), d.sample(b));
+  EXPECT_EQ((LatencyDist{kMicrosPerSecond, 0}.sample(a)), kMicrosPerSecond);  // Fixed.
+}
+
+TEST(BehaviourTest, InvalidBehaviourNamesTheField) {
+  InstitutionBehaviour b;
+  b.error_rate = 1.5;
+  EXPECT_EQ(validate(b), invalid_argument_error("error_rate = 1.500000: must be in [0, 1]"));
+  b = InstitutionBehaviour();
+  b.outages.push_back({10, 5});
+  EXPECT_EQ(validate(b), invalid_argument_error("outages[0]: ends before it starts"));
+  b = InstitutionBehaviour();
+  b.hours = BusinessHours::weekdays(18 * 60, 9 * 60);
+  EXPECT_EQ(validate(b).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(validate(InstitutionBehaviour()).ok());
+}
+
+}  // namespace
+}  // namespace chakong::sim
