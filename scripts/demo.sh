@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Sets up, builds (release) and runs Chakong's main job.
+# Sets up, builds (release) and runs Chakong's main job: a simulated year of a district court
+# (scenarios/district.yaml) in virtual time, printing the summary and writing the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh release
 bin=build/release/apps/chakong/chakong
+out=${CHAKONG_DEMO_OUT:-out/district}
 
-echo "== chakong check id: debtor identifiers (GB 11643, GB 32100)"
-"$bin" check id 11010519491231002X 91350100M000100Y43 91350100M000100Y44 || true
 echo
-echo "== chakong check case: case numbers and the 执恢 number of a restored case"
-"$bin" check case '（2024）渝0110执1234号' '(2025)京0105执保88号'
+"$bin" simulate scenarios/district.yaml --out "$out"
 echo
-echo "== chakong check deadline: query timeliness and measure terms on the official calendar"
-"$bin" check deadline --received 2024-02-08
+echo "Open $out/report.html in a browser for the charts; $out/report.json has every figure."
+echo "More: '$bin simulate scenarios/outage.yaml' (a bank down for 30 hours),"
+echo "      '$bin conformance' (the connector conformance kit), '$bin check --help'."

@@ -14,6 +14,9 @@ void add_check_command(CLI::App& app, int& exit_code);
 // `chakong conformance [--connector NAME]... [--plugin PATH]... [--seed N] [--json]`.
 void add_conformance_command(CLI::App& app, int& exit_code);
 
+// `chakong simulate SCENARIO [--seed N] [--out DIR] [--threads N] [--days N]`.
+void add_simulate_command(CLI::App& app, int& exit_code);
+
 }  // namespace chakong::cli
 
 #endif  // CHAKONG_APPS_CHAKONG_COMMANDS_H_

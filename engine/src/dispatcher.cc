@@ -10,12 +10,9 @@ using connectors::Response;
 
 std::string_view lane_name(Lane lane) {
   switch (lane) {
-    case Lane::kUrgent:
-      return "urgent";
-    case Lane::kNormal:
-      return "normal";
-    case Lane::kBulk:
-      return "bulk";
+    case Lane::kUrgent: return "urgent";
+    case Lane::kNormal: return "normal";
+    case Lane::kBulk: return "bulk";
   }
   return "unknown";
 }
@@ -53,6 +50,7 @@ struct Dispatcher::Job {
   Done done;
   Lane lane = Lane::kNormal;
   TimeUs deadline = 0;
+  TimeUs submitted_at = 0;
   int attempts = 0;
   uint32_t generation = 0;
   bool open = false;
@@ -103,6 +101,8 @@ Dispatcher::~Dispatcher() {
   }
 }
 
+size_t Dispatcher::open_jobs() const { return jobs_.size() - free_jobs_.size(); }
+
 size_t Dispatcher::queued() const {
   size_t n = 0;
   for (const LaneQueue& q : lanes_) n += q.size();
@@ -123,6 +123,7 @@ void Dispatcher::submit(Request request, Lane lane, TimeUs deadline, Done done) 
   j.done = std::move(done);
   j.lane = lane;
   j.deadline = deadline;
+  j.submitted_at = executor_.now();
   j.attempts = 0;
   j.open = true;
   j.retry_timer = TimerHandle();
@@ -380,6 +381,8 @@ void Dispatcher::finish(uint32_t slot, Response response) {
   if (!response.status.ok() && !retryable(response.status.code()) && j.attempts > 0) {
     ++stats_.errors;
   }
+  ++stats_.completed;
+  stats_.latency.record(executor_.now() - j.submitted_at);
   Done done = std::move(j.done);
   j.open = false;
   ++j.generation;

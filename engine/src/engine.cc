@@ -10,56 +10,34 @@ namespace chakong::engine {
 
 std::string_view case_status_name(CaseStatus status) {
   switch (status) {
-    case CaseStatus::kFiled:
-      return "filed";
-    case CaseStatus::kQuerying:
-      return "querying";
-    case CaseStatus::kControlling:
-      return "controlling";
-    case CaseStatus::kConcluded:
-      return "concluded";
-    case CaseStatus::kTerminated:
-      return "terminated";
-    case CaseStatus::kRestored:
-      return "restored";
+    case CaseStatus::kFiled: return "filed";
+    case CaseStatus::kQuerying: return "querying";
+    case CaseStatus::kControlling: return "controlling";
+    case CaseStatus::kConcluded: return "concluded";
+    case CaseStatus::kTerminated: return "terminated";
+    case CaseStatus::kRestored: return "restored";
   }
   return "unknown";
 }
 
 std::string_view event_type_name(EventType type) {
   switch (type) {
-    case EventType::kCaseFiled:
-      return "case_filed";
-    case EventType::kQueriesStarted:
-      return "queries_started";
-    case EventType::kFinding:
-      return "finding";
-    case EventType::kControlMet:
-      return "control_met";
-    case EventType::kControlMissed:
-      return "control_missed";
-    case EventType::kMeasureEffective:
-      return "measure_effective";
-    case EventType::kMeasureWaiting:
-      return "measure_waiting";
-    case EventType::kMeasureRenewed:
-      return "measure_renewed";
-    case EventType::kMeasureLapsed:
-      return "measure_lapsed";
-    case EventType::kMeasureReleased:
-      return "measure_released";
-    case EventType::kDeducted:
-      return "deducted";
-    case EventType::kCaseConcluded:
-      return "case_concluded";
-    case EventType::kCaseTerminated:
-      return "case_terminated";
-    case EventType::kCaseRestored:
-      return "case_restored";
-    case EventType::kRequestRefused:
-      return "request_refused";
-    case EventType::kRequestFailed:
-      return "request_failed";
+    case EventType::kCaseFiled: return "case_filed";
+    case EventType::kQueriesStarted: return "queries_started";
+    case EventType::kFinding: return "finding";
+    case EventType::kControlMet: return "control_met";
+    case EventType::kControlMissed: return "control_missed";
+    case EventType::kMeasureEffective: return "measure_effective";
+    case EventType::kMeasureWaiting: return "measure_waiting";
+    case EventType::kMeasureRenewed: return "measure_renewed";
+    case EventType::kMeasureLapsed: return "measure_lapsed";
+    case EventType::kMeasureReleased: return "measure_released";
+    case EventType::kDeducted: return "deducted";
+    case EventType::kCaseConcluded: return "case_concluded";
+    case EventType::kCaseTerminated: return "case_terminated";
+    case EventType::kCaseRestored: return "case_restored";
+    case EventType::kRequestRefused: return "request_refused";
+    case EventType::kRequestFailed: return "request_failed";
   }
   return "unknown";
 }
@@ -326,9 +304,19 @@ DispatcherStats Engine::dispatcher_stats(std::string_view connector) const {
       total.breaker_opened += d.breaker_opened;
       total.max_queue = std::max(total.max_queue, d.max_queue);
       total.busy_us += d.busy_us;
+      total.completed += d.completed;
+      total.latency.merge(d.latency);
     }
   }
   return total;
+}
+
+size_t Engine::open_requests() const {
+  size_t n = 0;
+  for (const auto& s : shards_) {
+    for (size_t i = 0; i < shared_->connectors.size(); ++i) n += s->dispatcher(i).open_jobs();
+  }
+  return n;
 }
 
 }  // namespace chakong::engine

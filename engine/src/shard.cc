@@ -39,10 +39,10 @@ const Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) con
 }
 
 void Engine::Shard::emit(EventType type, const CaseState& c, std::string connector, Fen amount,
-                         std::string detail) {
+                         std::string detail, TimeUs elapsed) {
   if (!shared_.observer) return;
-  shared_.observer(
-      Event{type, executor_.now(), c.number, std::move(connector), amount, std::move(detail)});
+  shared_.observer(Event{type, executor_.now(), c.number, std::move(connector), amount,
+                         std::move(detail), elapsed});
 }
 
 // ---- Filing ----------------------------------------------------------------------------
@@ -168,19 +168,39 @@ void Engine::Shard::query_debtor(CaseState& c, const std::string& debtor,
                                  const std::string& officer) {
   if (c.status == CaseStatus::kFiled) c.status = CaseStatus::kQuerying;
   if (!c.query_scored) score_query_start(c);
-  CaseState* cp = &c;
+  const uint64_t round = ++c.next_key;
   for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
     if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
-    Request r = make_request(c, RequestKind::kQuery, debtor);
-    r.officer_id = officer;
-    const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
-    if (!send(c, std::move(r), i, Lane::kNormal, deadline, [this, cp, i, debtor](Response resp) {
-          on_query(*cp, i, debtor, std::move(resp));
-        })) {
-      continue;
-    }
-    ++c.queries_outstanding;
+    // One key per (debtor, connector, round): a re-send after an outage is the same query.
+    send_query(c, i, debtor, officer,
+               c.number + "/query/" + std::to_string(round) + "/" + debtor + "/" +
+                   shared_.connectors[i].name);
   }
+}
+
+void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::string& debtor,
+                               const std::string& officer, const std::string& key) {
+  Request r = make_request(c, RequestKind::kQuery, debtor);
+  r.officer_id = officer;
+  r.idempotency_key = key;
+  const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
+  CaseState* cp = &c;
+  const bool sent = send(
+      c, std::move(r), connector, Lane::kNormal, deadline,
+      [this, cp, connector, debtor, officer, key](Response resp) {
+        if (in_doubt(resp.status.code()) && open(*cp)) {
+          // Nothing lost: ask again once the institution is back.
+          emit(EventType::kRequestFailed, *cp, shared_.connectors[connector].name, {},
+               "query: " + resp.status.to_string() + "; re-sending");
+          executor_.run_after(config_.in_doubt_retry, [this, cp, connector, debtor, officer, key] {
+            --cp->queries_outstanding;
+            send_query(*cp, connector, debtor, officer, key);
+          });
+          return;
+        }
+        on_query(*cp, connector, debtor, std::move(resp));
+      });
+  if (sent) ++c.queries_outstanding;
 }
 
 void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string& debtor,
@@ -386,7 +406,8 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     ++stats_.control_met;
     emit(EventType::kControlMet, c, info.name, m.amount,
          std::to_string((executor_.now() - f.found_at) / kMicrosPerMinute) +
-             " minutes after the finding");
+             " minutes after the finding",
+         executor_.now() - f.found_at);
   }
   const uint32_t mi = static_cast<uint32_t>(c.measures.size());
   emit(m.waiting ? EventType::kMeasureWaiting : EventType::kMeasureEffective, c, info.name,

@@ -107,11 +107,13 @@ class Engine::Shard {
   connectors::Request make_request(const CaseState& c, connectors::RequestKind kind,
                                    const std::string& debtor) const;
   void emit(EventType type, const CaseState& c, std::string connector = {}, Fen amount = {},
-            std::string detail = {});
+            std::string detail = {}, TimeUs elapsed = 0);
 
   void start_queries(CaseState& c);
   void score_query_start(CaseState& c);
   void query_debtor(CaseState& c, const std::string& debtor, const std::string& officer);
+  void send_query(CaseState& c, uint32_t connector, const std::string& debtor,
+                  const std::string& officer, const std::string& key);
   void on_query(CaseState& c, uint32_t connector, const std::string& debtor,
                 connectors::Response r);
   void plan(CaseState& c);

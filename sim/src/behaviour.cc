@@ -1,5 +1,6 @@
 #include "chakong/sim/behaviour.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace chakong::sim {
@@ -53,6 +54,15 @@ TimeUs BusinessHours::next_intake(TimeUs t) const {
     if (t < close) return t;
   }
   return t;  // Unreachable with sane hours (validated).
+}
+
+TimeUs resume_after_outages(const std::vector<OutageWindow>& outages, TimeUs start, TimeUs due) {
+  for (const OutageWindow& w : outages) {
+    const TimeUs from = std::max(w.from, start);
+    const TimeUs to = std::min(w.to, due);
+    if (from < to) due += w.to - from;  // Paused from `from` until the window ends.
+  }
+  return due;
 }
 
 Status validate(const InstitutionBehaviour& b) {
@@ -131,18 +141,23 @@ void BehaviourTransport::deliver(Pending p) {
   const bool malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
   inner_->async_call(std::move(p.request), [this, duplicate, malformed, done = std::move(p.done)](
                                                StatusOr<std::string> reply) mutable {
-    executor_.post(
-        [this, duplicate, malformed, done = std::move(done), reply = std::move(reply)]() mutable {
-          --busy_;
-          if (reply.ok() && duplicate) reply = *reply + *reply;  // Every result of field 1 twice.
-          if (reply.ok() && malformed) reply = *reply + std::string("\x0a\x7f\x01", 3);
-          done(std::move(reply));
-          if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
-            Pending next = std::move(waiting_.front());
-            waiting_.pop_front();
-            deliver(std::move(next));
-          }
-        });
+    // The gateway is down both ways: a reply due during an outage waits for its end.
+    TimeUs at = executor_.now();
+    for (const OutageWindow& w : b_.outages) {
+      if (w.from <= at && at < w.to) at = w.to;
+    }
+    executor_.run_at(at, [this, duplicate, malformed, done = std::move(done),
+                          reply = std::move(reply)]() mutable {
+      --busy_;
+      if (reply.ok() && duplicate) reply = *reply + *reply;  // Every result of field 1 twice.
+      if (reply.ok() && malformed) reply = *reply + std::string("\x0a\x7f\x01", 3);
+      done(std::move(reply));
+      if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
+        Pending next = std::move(waiting_.front());
+        waiting_.pop_front();
+        deliver(std::move(next));
+      }
+    });
   });
 }
 

@@ -451,6 +451,15 @@ Fen Institution::frozen_for_case(std::string_view case_number) const {
   return sum;
 }
 
+void Institution::add_held_by_case(std::unordered_map<std::string, Fen>& held) const {
+  for (const MeasureRecord& m : measures_) {
+    if (m.state == MeasureState::kActive && connectors::is_divisible(m.category)) {
+      held[m.case_number] += m.frozen;
+    }
+  }
+  for (const auto& [c, amount] : deducted_) held[c] += amount;
+}
+
 Fen Institution::deducted_for_case(std::string_view case_number) const {
   auto it = deducted_.find(std::string(case_number));
   return it == deducted_.end() ? Fen() : it->second;

@@ -112,6 +112,27 @@ TEST(BehaviourTest, OutageWindowRefusesCallsAndNeverDeliversThem) {
   EXPECT_EQ(w.t->refused(), 1u);
 }
 
+TEST(BehaviourTest, RepliesDueDuringAnOutageWaitForItsEnd) {
+  InstitutionBehaviour b;
+  b.outages.push_back({at("2025-03-03", 10), at("2025-03-04", 16)});
+  World w(b, 2 * kMicrosPerHour);
+  auto taken = w.call(at("2025-03-03", 9), "a");  // Taken before; due at 11:00, inside.
+  w.ex.run();
+  EXPECT_EQ(taken->first, at("2025-03-04", 16));
+  EXPECT_EQ(*taken->second, "re:a");
+}
+
+TEST(BehaviourTest, OutagesPauseWorkInProgress) {
+  const std::vector<OutageWindow> w = {{at("2025-03-03", 10), at("2025-03-04", 16)}};  // 30 h.
+  // Taken at 09:00, due at 15:00: paused from 10:00 until the end, then the 5 h left.
+  EXPECT_EQ(resume_after_outages(w, at("2025-03-03", 9), at("2025-03-03", 15)),
+            at("2025-03-04", 21));
+  // Work done before the outage, or started after it, is untouched.
+  EXPECT_EQ(resume_after_outages(w, at("2025-03-03", 6), at("2025-03-03", 9)), at("2025-03-03", 9));
+  EXPECT_EQ(resume_after_outages(w, at("2025-03-04", 16), at("2025-03-04", 18)),
+            at("2025-03-04", 18));
+}
+
 TEST(BehaviourTest, DuplicatedAndMalformedReplies) {
   InstitutionBehaviour dup;
   dup.duplicate_rate = 1;

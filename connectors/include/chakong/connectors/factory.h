@@ -57,6 +57,9 @@ struct EndpointOptions {
   // Time from receipt to reply; `latency_fn`, when set, decides per batch instead.
   TimeUs latency = kMicrosPerSecond;
   std::function<TimeUs(const std::vector<Request>&)> latency_fn;
+  // When work taken at `start` and due at `due` is actually done (e.g. later, after an
+  // outage); unset: at `due`. The ground truth acts at that time and the reply leaves then.
+  std::function<TimeUs(TimeUs start, TimeUs due)> process_at;
   bool duplicate_results = false;  // Every result appears twice in the reply.
   bool reverse_results = false;    // Results come back in reverse order.
 };

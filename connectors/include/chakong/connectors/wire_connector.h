@@ -247,8 +247,10 @@ template <typename Codec>
 class SandboxEndpoint final : public Transport {
  public:
   SandboxEndpoint(GroundTruth& truth, Executor& executor, EndpointOptions options)
-      : truth_(truth), executor_(executor), options_(options) {}
+      : truth_(truth), executor_(executor), options_(std::move(options)) {}
 
+  // The institution takes the bytes now, processes them when its latency has passed (and it
+  // is able to: EndpointOptions::process_at), acting on the ground truth then, and replies.
   void async_call(std::string request, TransportDone done) override {
     executor_.post([this, request = std::move(request), done = std::move(done)]() mutable {
       StatusOr<std::vector<Request>> batch = Codec::decode_requests(request);
@@ -258,18 +260,21 @@ class SandboxEndpoint final : public Transport {
         });
         return;
       }
-      std::vector<std::pair<std::string, Response>> results;
-      const Date today = date_of(executor_.now());
-      for (const Request& r : *batch)
-        results.emplace_back(r.idempotency_key, truth_.handle(r, today));
-      if (options_.reverse_results) std::reverse(results.begin(), results.end());
-      if (options_.duplicate_results) {
-        const size_t n = results.size();
-        for (size_t i = 0; i < n; ++i) results.push_back(results[i]);
-      }
-      executor_.run_after(
-          options_.latency,
-          [done = std::move(done), bytes = Codec::encode_responses(results)] { done(bytes); });
+      const TimeUs latency = options_.latency_fn ? options_.latency_fn(*batch) : options_.latency;
+      TimeUs when = executor_.now() + std::max<TimeUs>(0, latency);
+      if (options_.process_at) when = std::max(when, options_.process_at(executor_.now(), when));
+      executor_.run_at(when, [this, batch = std::move(*batch), done = std::move(done)] {
+        std::vector<std::pair<std::string, Response>> results;
+        const Date today = date_of(executor_.now());
+        for (const Request& r : batch)
+          results.emplace_back(r.idempotency_key, truth_.handle(r, today));
+        if (options_.reverse_results) std::reverse(results.begin(), results.end());
+        if (options_.duplicate_results) {
+          const size_t n = results.size();
+          for (size_t i = 0; i < n; ++i) results.push_back(results[i]);
+        }
+        done(Codec::encode_responses(results));
+      });
     });
   }
 

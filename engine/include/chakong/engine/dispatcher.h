@@ -35,6 +35,7 @@
 
 #include "chakong/connectors/connector.h"
 #include "chakong/engine/executor.h"
+#include "chakong/engine/histogram.h"
 
 namespace chakong::engine {
 
@@ -71,7 +72,8 @@ Status validate(const DispatcherConfig& config);
 
 struct DispatcherStats {
   uint64_t submitted = 0;
-  uint64_t attempts = 0;  // Requests sent, retries included.
+  uint64_t completed = 0;  // Requests whose `done` ran (exactly once each).
+  uint64_t attempts = 0;   // Requests sent, retries included.
   uint64_t batches = 0;
   uint64_t retries = 0;
   uint64_t timeouts = 0;
@@ -80,7 +82,8 @@ struct DispatcherStats {
   uint64_t late_ignored = 0;     // Late or duplicate answers for a finished request.
   uint64_t breaker_opened = 0;
   size_t max_queue = 0;
-  TimeUs busy_us = 0;  // Sum over batches of time in flight.
+  TimeUs busy_us = 0;        // Sum over batches of time in flight.
+  LatencyHistogram latency;  // Submission to final answer, per request.
 };
 
 class Dispatcher {
@@ -101,6 +104,8 @@ class Dispatcher {
   size_t queued() const;
   size_t queued(Lane lane) const { return lanes_[static_cast<int>(lane)].size(); }
   int in_flight() const { return in_flight_; }
+  // Requests submitted whose `done` has not run yet (queued, in flight or awaiting a retry).
+  size_t open_jobs() const;
   const connectors::Connector& connector() const { return connector_; }
 
  private:

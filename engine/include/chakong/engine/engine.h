@@ -143,6 +143,8 @@ struct Event {
   std::string connector;  // Empty when not about one connector.
   Fen amount;
   std::string detail;
+  // kControlMet: time from the finding to the effective freeze.
+  TimeUs elapsed = 0;
 };
 
 struct EngineStats {
@@ -249,6 +251,8 @@ class Engine {
   EngineStats stats() const;
   // Dispatcher counters for one connector, summed over shards.
   DispatcherStats dispatcher_stats(std::string_view connector) const;
+  // Requests submitted to any dispatcher whose answer has not come yet.
+  size_t open_requests() const;
 
  private:
   class Shard;

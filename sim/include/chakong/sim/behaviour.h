@@ -51,6 +51,8 @@ struct BusinessHours {
   TimeUs next_intake(TimeUs t) const;
 };
 
+// While an outage lasts, calls are refused with UNAVAILABLE and replies to calls already taken
+// are held until it ends (the gateway is down both ways).
 struct OutageWindow {
   TimeUs from = 0;
   TimeUs to = 0;  // Exclusive.
@@ -66,6 +68,10 @@ struct InstitutionBehaviour {
   double malformed_rate = 0;  // Share of replies corrupted in transit.
   uint64_t seed = 1;
 };
+
+// Work taken at `start` and due at `due` stops while the institution is down: it is done
+// later by the length of every outage it overlaps (windows assumed disjoint).
+TimeUs resume_after_outages(const std::vector<OutageWindow>& outages, TimeUs start, TimeUs due);
 
 // Validates a behaviour: kInvalidArgument naming the field.
 Status validate(const InstitutionBehaviour& b);

@@ -88,6 +88,9 @@ class Institution final : public connectors::GroundTruth {
   std::vector<const MeasureRecord*> measures_on(std::string_view reference) const;
   // Sum frozen on divisible assets by measures of `case_number` (active ones).
   Fen frozen_for_case(std::string_view case_number) const;
+  // Adds, per case, the divisible money this institution holds frozen for it plus what it has
+  // transferred to it: one pass over the measures (the simulator's over-seizure check).
+  void add_held_by_case(std::unordered_map<std::string, Fen>& held) const;
   // Funds transferred to `case_number`'s account by deductions.
   Fen deducted_for_case(std::string_view case_number) const;
   // Number of (case, asset) pairs holding more than one live (active or waiting) measure.

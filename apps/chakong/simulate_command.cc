@@ -1,0 +1,122 @@
+// `chakong simulate SCENARIO [--seed N] [--out DIR] [--threads N] [--days N]`
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "chakong/sim/scenario.h"
+#include "chakong/sim/simulation.h"
+#include "commands.h"
+
+namespace chakong::cli {
+namespace {
+
+struct SimulateArgs {
+  std::string scenario;
+  std::string out = "chakong-out";
+  uint64_t seed = 0;
+  int threads = 0;
+  int days = 0;
+};
+
+bool write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream f(p, std::ios::binary);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+int run_simulate(const SimulateArgs& a) {
+  StatusOr<v1::Scenario> scenario = sim::load_scenario_file(a.scenario);
+  if (!scenario.ok()) {
+    fmt::print(stderr, "chakong simulate: {}\n", scenario.status().message());
+    return 2;
+  }
+  if (a.seed != 0) scenario->set_seed(a.seed);
+  if (a.days != 0) scenario->set_days(a.days);
+  StatusOr<sim::SimulationConfig> config = sim::compile_scenario(*scenario, a.scenario);
+  if (!config.ok()) {
+    fmt::print(stderr, "chakong simulate: {}\n", config.status().message());
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(a.out, ec);
+  if (ec) {
+    fmt::print(stderr, "chakong simulate: --out '{}': {}\n", a.out, ec.message());
+    return 2;
+  }
+  sim::SimulationOptions options;
+  options.threads = a.threads > 0 ? a.threads : 1;
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  if (tty) {
+    options.on_progress = [](const sim::Progress& p) {
+      const double eps = p.wall_seconds > 0 ? static_cast<double>(p.events) / p.wall_seconds : 0;
+      const double eta = p.fraction > 0 ? p.wall_seconds * (1 - p.fraction) / p.fraction : 0;
+      fmt::print(stderr, "\r{}  {:5.1f}%  {:>8.2f} M events/s  ETA {:>5.0f} s ", p.date.to_string(),
+                 100 * p.fraction, eps / 1e6, eta);
+    };
+  }
+  fmt::print(stderr, "chakong simulate: {} ({} days, seed {}, {} thread{})\n", config->name,
+             config->days, config->seed, options.threads, options.threads == 1 ? "" : "s");
+  StatusOr<sim::SimulationReport> r = sim::run_simulation(*config, options);
+  if (tty) fmt::print(stderr, "\n");
+  if (!r.ok()) {
+    fmt::print(stderr, "chakong simulate: {}\n", r.status().to_string());
+    return 1;
+  }
+  const std::filesystem::path dir(a.out);
+  if (!write_file(dir / "report.json", sim::report_json(*r)) ||
+      !write_file(dir / "report.html", sim::report_html(*r))) {
+    fmt::print(stderr, "chakong simulate: cannot write the report into '{}'\n", a.out);
+    return 1;
+  }
+  const engine::EngineStats& s = r->stats;
+  const uint64_t decided = s.control_met + s.control_missed;
+  const double compliance =
+      decided == 0 ? 100.0
+                   : 100.0 * static_cast<double>(s.control_met) / static_cast<double>(decided);
+  fmt::print("scenario            {} (seed {}, {} days)\n", r->name, r->seed, r->days);
+  fmt::print("population          {} debtors, {} accounts, {} institutions\n", r->debtors,
+             r->accounts, r->connectors.size());
+  fmt::print("cases               {} filed, {} concluded, {} terminated, {} open\n", s.cases_filed,
+             s.cases_concluded, s.cases_terminated, r->cases_open);
+  fmt::print("48-hour control     {:.2f} % ({} met, {} missed, {} not required)\n", compliance,
+             s.control_met, s.control_missed, s.control_not_required);
+  fmt::print("query timeliness    score {:.1f} ({} within 5 working days, {} later)\n",
+             s.query_score(), s.query_within_5wd,
+             s.query_within_10wd + s.query_within_22wd + s.query_later);
+  fmt::print("renewals            {} renewed, {} lapsed\n", s.renewed, s.lapsed);
+  fmt::print("money               {} claimed, {} frozen, {} deducted\n", format_fen(s.claimed),
+             format_fen(s.frozen), format_fen(s.deducted));
+  fmt::print(
+      "invariants          over-seizure {}, duplicate measures {}, lapsed {}, "
+      "unauthorized {}, lost requests {}\n",
+      r->over_seizure + s.over_seizure, r->duplicate_measures, r->institution_lapses,
+      s.unauthorized, r->lost_requests);
+  fmt::print("run                 {:.2f} s wall, {} events ({:.2f} M/s), peak RSS {} MB\n",
+             r->wall_seconds, r->events,
+             r->wall_seconds > 0 ? static_cast<double>(r->events) / r->wall_seconds / 1e6 : 0.0,
+             r->peak_rss_bytes >> 20);
+  fmt::print("report              {}/report.json, {}/report.html\n", a.out, a.out);
+  return 0;
+}
+
+}  // namespace
+
+void add_simulate_command(CLI::App& app, int& exit_code) {
+  auto* a = new SimulateArgs();  // Lives as long as the process.
+  CLI::App* cmd = app.add_subcommand("simulate", "Simulate a scenario in virtual time and report");
+  cmd->add_option("SCENARIO", a->scenario, "scenario file (YAML), e.g. scenarios/district.yaml")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--seed", a->seed, "seed (overrides the scenario's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--out", a->out, "directory for report.json and report.html")
+      ->capture_default_str();
+  cmd->add_option("--threads", a->threads, "threads for population generation (default 1)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--days", a->days, "simulated days (overrides the scenario's)")
+      ->check(CLI::Range(1, 3660));
+  cmd->callback([a, &exit_code] { exit_code = run_simulate(*a); });
+}
+
+}  // namespace chakong::cli

@@ -1,0 +1,91 @@
+// Scenarios: the YAML files of `chakong simulate`, their schema (chakong.v1.Scenario) and the
+// validated, typed configuration a simulation runs from.
+//
+// Loading never half-applies: a file with an unknown field, a value of the wrong type, a bad
+// duration, amount or date, or an impossible combination is refused whole, with the file, the
+// field path and the value: "district.yaml: institutions[1].latency.query.median: '2x' is not
+// a duration (use 90s, 30m, 6h or 2d)".
+#ifndef CHAKONG_SIM_SCENARIO_H_
+#define CHAKONG_SIM_SCENARIO_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chakong/connectors/connector.h"
+#include "chakong/engine/date.h"
+#include "chakong/engine/money.h"
+#include "chakong/sim/behaviour.h"
+#include "chakong/v1/scenario.pb.h"
+
+namespace chakong::sim {
+
+// "90s", "30m", "6h", "2d" (decimals allowed: "1.5h"); kInvalidArgument naming the text.
+[[nodiscard]] StatusOr<TimeUs> parse_duration(std::string_view text);
+
+// Parses YAML text onto the schema. Errors: "<source>: <path>: <what>".
+[[nodiscard]] StatusOr<v1::Scenario> parse_scenario_yaml(std::string_view text,
+                                                         std::string_view source);
+[[nodiscard]] StatusOr<v1::Scenario> load_scenario_file(const std::string& path);
+
+struct MoneySpread {
+  Fen median;
+  Fen p99;
+};
+
+struct GroupConfig {
+  std::string kind;
+  std::string name;
+  int count = 1;
+  connectors::AssetCategory category = connectors::AssetCategory::kDeposit;
+  LatencyDist query, control, other;
+  BusinessHours hours;
+  int capacity = 0;
+  double rate_per_second = 0;
+  int max_in_flight = 64;
+  int max_batch = 100;
+  TimeUs linger = 5 * kMicrosPerMinute;
+  std::vector<std::pair<int, OutageWindow>> outages;  // (instance, window)
+  double error_rate = 0;
+  double zipf = 1.0;
+};
+
+// A scenario with every default applied and every unit parsed.
+struct SimulationConfig {
+  std::string name;
+  uint64_t seed = 1;
+  Date start;
+  int days = 365;
+
+  int64_t debtors = 0;
+  double no_property_share = 0.43, organisation_share = 0.15, accounts_per_debtor = 2.0;
+  MoneySpread balance, real_estate_value, vehicle_value, securities_value, provident_fund_balance;
+  double real_estate_share = 0.25, vehicle_share = 0.2, securities_share = 0.08,
+         provident_fund_share = 0.35, late_property_share = 0.1, balance_churn_per_day = 0.02;
+
+  double cases_per_year = 2000;
+  MoneySpread claim;
+  double preservation_share = 0.05;
+  int max_debtors_per_case = 2;
+  LatencyDist officer_delay;
+  int terminate_after_days = 100;
+  std::string court = "渝0110";
+  int officers = 10;
+
+  std::vector<GroupConfig> groups;
+
+  int shards = 1;
+  int renewal_lead_days = 30;
+  TimeUs deduct_delay = 10 * kMicrosPerDay;
+  TimeUs timeout = 2 * kMicrosPerDay;
+  int max_attempts = 5;
+};
+
+// Validates and compiles a scenario. Errors: "<source>: <path>: <what>".
+[[nodiscard]] StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& scenario,
+                                                          std::string_view source);
+
+}  // namespace chakong::sim
+
+#endif  // CHAKONG_SIM_SCENARIO_H_

@@ -1,0 +1,82 @@
+// The simulator behind `chakong simulate`: a seeded population, case arrivals, the real
+// connector adapters over their wire protocols against simulated institutions with their
+// behaviours, and the engine, all on one virtual-time executor; then the report.
+//
+// Determinism: the same config and seed give the same report (apart from `run`), whatever the
+// thread count: threads only generate the population, and each debtor is generated from its own
+// seed (seed, index). The event loop is single-threaded and ordered by (time, submission).
+#ifndef CHAKONG_SIM_SIMULATION_H_
+#define CHAKONG_SIM_SIMULATION_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "chakong/engine/engine.h"
+#include "chakong/sim/scenario.h"
+
+namespace chakong::sim {
+
+struct Progress {
+  Date date;
+  double fraction = 0;  // Of simulated days.
+  uint64_t events = 0;
+  double wall_seconds = 0;
+};
+
+struct SimulationOptions {
+  int threads = 1;
+  // Called every simulated day from the simulation thread.
+  std::function<void(const Progress&)> on_progress;
+};
+
+struct ConnectorReport {
+  std::string name;
+  std::string category;
+  uint64_t requests = 0;
+  double utilization = 0;  // Busy time / (elapsed x in-flight cap).
+  double latency_p50_ms = 0, latency_p99_ms = 0;
+  uint64_t max_queue = 0;
+  uint64_t control_met = 0, control_missed = 0;  // 48-hour clocks of its findings.
+};
+
+struct DailyPoint {
+  Date date;
+  uint64_t filed = 0, concluded = 0, control_met = 0, control_missed = 0;
+};
+
+struct SimulationReport {
+  std::string name;
+  uint64_t seed = 0;
+  int days = 0;
+  // Wall-clock data (the only part that differs between identical runs).
+  double wall_seconds = 0;
+  uint64_t events = 0;
+  int threads = 1;
+  uint64_t peak_rss_bytes = 0;
+
+  engine::EngineStats stats;
+  uint64_t cases_open = 0;
+  uint64_t control_open = 0;
+  uint64_t over_seizure = 0;        // Cases found over budget at a daily check.
+  uint64_t duplicate_measures = 0;  // Worst weekly count of (case, asset) duplicates.
+  uint64_t institution_lapses = 0;  // Measures that lapsed at the institutions.
+  uint64_t lost_requests = 0;
+  uint64_t debtors = 0, accounts = 0;
+  std::vector<ConnectorReport> connectors;
+  std::vector<DailyPoint> daily;
+  std::vector<uint64_t>
+      time_to_freeze_hours;  // [h] = controls met within [h, h+1) hours; 49 = later.
+};
+
+[[nodiscard]] StatusOr<SimulationReport> run_simulation(const SimulationConfig& config,
+                                                        const SimulationOptions& options);
+
+// report.json: stable field names; `run` holds all wall-clock data.
+std::string report_json(const SimulationReport& r);
+// report.html: self-contained (Chart.js inlined), charts a planner reads at a glance.
+std::string report_html(const SimulationReport& r);
+
+}  // namespace chakong::sim
+
+#endif  // CHAKONG_SIM_SIMULATION_H_

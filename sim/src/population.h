@@ -1,0 +1,48 @@
+// Population generation for the simulator. Private to sim/.
+#ifndef CHAKONG_SIM_SRC_POPULATION_H_
+#define CHAKONG_SIM_SRC_POPULATION_H_
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "chakong/connectors/connector.h"
+#include "chakong/sim/scenario.h"
+
+namespace chakong::sim {
+
+// Where an asset lives: an institution instance (index into the simulation's flat list).
+struct PlacedAsset {
+  uint32_t institution = 0;
+  connectors::Asset asset;
+};
+
+struct Debtor {
+  std::string id;
+  bool organisation = false;
+  std::vector<PlacedAsset> assets;
+  int late_day = -1;  // Day on which `late_asset` appears, or -1.
+  PlacedAsset late_asset;
+};
+
+// Instances per category, as indices into the flat institution list.
+struct InstitutionIndex {
+  std::vector<uint32_t> by_category[6];
+  std::vector<double> bank_weights;  // Cumulative Zipf weights over by_category[deposit].
+};
+
+// A sample of a log-normal money spread, in whole fen, at least 1 fen.
+Fen sample_money(const MoneySpread& s, std::mt19937_64& rng);
+
+// Generates debtor `index` from (seed, index) alone.
+Debtor make_debtor(const SimulationConfig& c, const InstitutionIndex& idx, uint64_t index);
+
+// Generates every debtor, in parallel on up to `threads` threads; the result does not depend
+// on the thread count.
+std::vector<Debtor> make_population(const SimulationConfig& c, const InstitutionIndex& idx,
+                                    int threads);
+
+}  // namespace chakong::sim
+
+#endif  // CHAKONG_SIM_SRC_POPULATION_H_

@@ -1,0 +1,231 @@
+// report.json and report.html of a simulation.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "chakong/sim/simulation.h"
+
+namespace chakong::sim {
+
+// Chart.js (Debian's libjs-chart.js), embedded at build time so that the report is one file.
+extern const char kChartJs[];
+
+namespace {
+
+std::string esc(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out.push_back('\\');
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(ch);
+  }
+  return out;
+}
+
+std::string ratio(double v) { return fmt::format("{:.6f}", v); }
+
+double compliance(uint64_t met, uint64_t missed) {
+  return met + missed == 0 ? 1.0 : static_cast<double>(met) / static_cast<double>(met + missed);
+}
+
+}  // namespace
+
+std::string report_json(const SimulationReport& r) {
+  const engine::EngineStats& s = r.stats;
+  using connectors::RequestKind;
+  auto req = [&](RequestKind k) { return s.requests[static_cast<int>(k)]; };
+  std::string o;
+  o += "{\n";
+  o += fmt::format("  \"scenario\": {{\"name\": \"{}\", \"seed\": {}, \"days\": {}}},\n",
+                   esc(r.name), r.seed, r.days);
+  o += fmt::format(
+      "  \"run\": {{\"wall_seconds\": {:.3f}, \"events\": {}, \"events_per_second\": {:.0f}, "
+      "\"threads\": {}, \"peak_rss_bytes\": {}}},\n",
+      r.wall_seconds, r.events,
+      r.wall_seconds > 0 ? static_cast<double>(r.events) / r.wall_seconds : 0.0, r.threads,
+      r.peak_rss_bytes);
+  o += fmt::format("  \"population\": {{\"debtors\": {}, \"accounts\": {}}},\n", r.debtors,
+                   r.accounts);
+  o += fmt::format(
+      "  \"cases\": {{\"filed\": {}, \"concluded\": {}, \"terminated\": {}, \"restored\": {}, "
+      "\"open\": {}}},\n",
+      s.cases_filed, s.cases_concluded, s.cases_terminated, s.cases_restored, r.cases_open);
+  o += fmt::format(
+      "  \"requests\": {{\"query\": {}, \"freeze\": {}, \"waitlist\": {}, \"renew\": {}, "
+      "\"release\": {}, \"deduct\": {}, \"retries\": {}, \"timeouts\": {}, \"errors\": {}}},\n",
+      req(RequestKind::kQuery), req(RequestKind::kFreeze), req(RequestKind::kWaitlistFreeze),
+      req(RequestKind::kRenew), req(RequestKind::kRelease), req(RequestKind::kDeduct), s.retries,
+      s.timeouts, s.errors);
+  o += "  \"deadlines\": {\n";
+  o += fmt::format(
+      "    \"control_48h\": {{\"started\": {}, \"met\": {}, \"missed\": {}, \"not_required\": {}, "
+      "\"open\": {}, \"compliance\": {}}},\n",
+      s.control_started, s.control_met, s.control_missed, s.control_not_required, r.control_open,
+      ratio(compliance(s.control_met, s.control_missed)));
+  o += fmt::format(
+      "    \"query_start\": {{\"score\": {}, \"within_5wd\": {}, \"within_10wd\": {}, "
+      "\"within_22wd\": {}, \"later\": {}, \"unscored\": {}}},\n",
+      ratio(s.query_score()), s.query_within_5wd, s.query_within_10wd, s.query_within_22wd,
+      s.query_later, s.query_unscored);
+  o += fmt::format("    \"renewal\": {{\"renewed\": {}, \"lapsed\": {}}}\n  }},\n", s.renewed,
+                   s.lapsed);
+  o += fmt::format(
+      "  \"money\": {{\"claimed_fen\": {}, \"frozen_fen\": {}, \"deducted_fen\": {}}},\n",
+      s.claimed.value(), s.frozen.value(), s.deducted.value());
+  o += fmt::format(
+      "  \"invariants\": {{\"over_seizure\": {}, \"duplicate_measures\": {}, \"lapsed_measures\": "
+      "{}, "
+      "\"unauthorized\": {}, \"lost_requests\": {}}},\n",
+      r.over_seizure + s.over_seizure, r.duplicate_measures, r.institution_lapses, s.unauthorized,
+      r.lost_requests);
+  o += "  \"sweep\": {\"runs\": 0, \"library_size\": 0, \"debtors_queried\": 0, \"coverage\": 0, "
+       "\"hits\": 0, \"restored\": " +
+       std::to_string(s.cases_restored) +
+       ", \"max_run_days\": 0, \"note\": \"the terminated-case library sweep is not simulated "
+       "yet\"},\n";
+  o += "  \"connectors\": [\n";
+  for (size_t i = 0; i < r.connectors.size(); ++i) {
+    const ConnectorReport& c = r.connectors[i];
+    o += fmt::format(
+        "    {{\"name\": \"{}\", \"category\": \"{}\", \"requests\": {}, \"utilization\": {}, "
+        "\"latency_ms\": {{\"p50\": {:.1f}, \"p99\": {:.1f}}}, \"max_queue\": {}, "
+        "\"control_met\": {}, \"control_missed\": {}}}{}\n",
+        esc(c.name), c.category, c.requests, ratio(c.utilization), c.latency_p50_ms,
+        c.latency_p99_ms, c.max_queue, c.control_met, c.control_missed,
+        i + 1 < r.connectors.size() ? "," : "");
+  }
+  o += "  ],\n  \"time_to_freeze_hours\": [";
+  for (size_t i = 0; i < r.time_to_freeze_hours.size(); ++i) {
+    o += (i ? ", " : "") + std::to_string(r.time_to_freeze_hours[i]);
+  }
+  o += "],\n  \"daily\": [\n";
+  for (size_t i = 0; i < r.daily.size(); ++i) {
+    const DailyPoint& d = r.daily[i];
+    o += fmt::format(
+        "    {{\"date\": \"{}\", \"filed\": {}, \"concluded\": {}, \"control_met\": {}, "
+        "\"control_missed\": {}}}{}\n",
+        d.date.to_string(), d.filed, d.concluded, d.control_met, d.control_missed,
+        i + 1 < r.daily.size() ? "," : "");
+  }
+  o += "  ]\n}\n";
+  return o;
+}
+
+std::string report_html(const SimulationReport& r) {
+  const engine::EngineStats& s = r.stats;
+  std::string labels, compliance_series, met_series, missed_series;
+  uint64_t met = 0, missed = 0;
+  for (size_t i = 0; i < r.daily.size(); ++i) {
+    const DailyPoint& d = r.daily[i];
+    met += d.control_met;
+    missed += d.control_missed;
+    const char* sep = i ? "," : "";
+    labels += fmt::format("{}\"{}\"", sep, d.date.to_string());
+    compliance_series += fmt::format("{}{:.4f}", sep, 100.0 * compliance(met, missed));
+    met_series += fmt::format("{}{}", sep, d.control_met);
+    missed_series += fmt::format("{}{}", sep, d.control_missed);
+  }
+  std::string ttf_labels, ttf;
+  for (size_t h = 0; h < r.time_to_freeze_hours.size(); ++h) {
+    const char* sep = h ? "," : "";
+    ttf_labels += h < 49 ? fmt::format("{}\"{}h\"", sep, h) : fmt::format("{}\">48h\"", sep);
+    ttf += fmt::format("{}{}", sep, r.time_to_freeze_hours[h]);
+  }
+  std::vector<const ConnectorReport*> busiest;
+  for (const ConnectorReport& c : r.connectors) busiest.push_back(&c);
+  std::stable_sort(
+      busiest.begin(), busiest.end(),
+      [](const ConnectorReport* a, const ConnectorReport* b) { return a->requests > b->requests; });
+  if (busiest.size() > 40) busiest.resize(40);
+  std::string conn_labels, util, queue;
+  for (size_t i = 0; i < busiest.size(); ++i) {
+    const char* sep = i ? "," : "";
+    conn_labels += fmt::format("{}\"{}\"", sep, esc(busiest[i]->name));
+    util += fmt::format("{}{:.3f}", sep, 100.0 * busiest[i]->utilization);
+    queue += fmt::format("{}{}", sep, busiest[i]->max_queue);
+  }
+  const double comp = 100.0 * compliance(s.control_met, s.control_missed);
+  std::string html =
+      R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Chakong report: )" +
+      esc(r.name) + R"(</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{margin-bottom:4px} .sub{color:#666;margin-top:0}
+.kpis{display:grid;grid-template-columns:repeat(4,1fr);gap:12px;margin:16px 0}
+.kpi{border:1px solid #ddd;border-radius:8px;padding:12px} .kpi b{font-size:1.6em;display:block}
+.ok{color:#1a7f37} .bad{color:#c62828}
+.charts{display:grid;grid-template-columns:1fr 1fr;gap:24px}
+.card{border:1px solid #ddd;border-radius:8px;padding:12px} canvas{width:100%!important}
+table{border-collapse:collapse} td,th{padding:4px 10px;border-bottom:1px solid #eee;text-align:right}
+td:first-child,th:first-child{text-align:left}
+</style>
+<script>)" +
+      std::string(kChartJs) + R"(</script></head><body>
+<h1>)" +
+      esc(r.name) + R"(</h1>
+<p class="sub">seed )" +
+      std::to_string(r.seed) + ", " + std::to_string(r.days) + " simulated days, " +
+      std::to_string(r.debtors) + " debtors, " + std::to_string(r.connectors.size()) +
+      R"( institutions</p>
+<div class="kpis">
+<div class="kpi">48-hour control compliance<b class=")" +
+      (comp >= 99 ? "ok" : "bad") + "\">" + fmt::format("{:.2f} %", comp) + "</b>" +
+      fmt::format("{} met, {} missed", s.control_met, s.control_missed) + R"(</div>
+<div class="kpi">Query timeliness score<b>)" +
+      fmt::format("{:.1f}", s.query_score()) + "</b>" +
+      fmt::format("{} of {} within 5 working days", s.query_within_5wd, s.query_scored) + R"(</div>
+<div class="kpi">Cases<b>)" +
+      std::to_string(s.cases_filed) + "</b>" +
+      fmt::format("{} concluded, {} terminated, {} open", s.cases_concluded, s.cases_terminated,
+                  r.cases_open) +
+      R"(</div>
+<div class="kpi">Invariants<b class=")" +
+      (r.over_seizure + s.over_seizure + r.duplicate_measures + s.lapsed + s.unauthorized +
+                   r.lost_requests ==
+               0
+           ? "ok\">all 0"
+           : "bad\">violated") +
+      "</b>" +
+      fmt::format("over-seizure {}, duplicates {}, lapses {}, lost {}",
+                  r.over_seizure + s.over_seizure, r.duplicate_measures, s.lapsed,
+                  r.lost_requests) +
+      R"(</div>
+</div>
+<div class="charts">
+<div class="card"><h3>48-hour control compliance over time</h3><canvas id="c1"></canvas></div>
+<div class="card"><h3>Time from finding to freeze</h3><canvas id="c2"></canvas></div>
+<div class="card"><h3>Connector utilization and queue depth (busiest 40)</h3><canvas id="c3"></canvas></div>
+<div class="card"><h3>Terminated-case library sweep</h3><p>The library sweep is not simulated yet: no runs to show.</p></div>
+</div>
+<script>
+const labels=[)" +
+      labels + R"(];
+new Chart(document.getElementById('c1'),{type:'line',data:{labels,datasets:[
+ {label:'cumulative compliance %',data:[)" +
+      compliance_series + R"(],borderColor:'#1a7f37',yAxisID:'y',pointRadius:0},
+ {label:'met per day',data:[)" +
+      met_series + R"(],borderColor:'#1565c0',yAxisID:'y1',pointRadius:0},
+ {label:'missed per day',data:[)" +
+      missed_series + R"(],borderColor:'#c62828',yAxisID:'y1',pointRadius:0}]},
+ options:{animation:false,scales:{y:{min:0,max:100,title:{display:true,text:'%'}},y1:{position:'right',grid:{drawOnChartArea:false}}}}});
+new Chart(document.getElementById('c2'),{type:'bar',data:{labels:[)" +
+      ttf_labels + R"(],datasets:[
+ {label:'freezes',data:[)" +
+      ttf + R"(],backgroundColor:'#1565c0'}]},options:{animation:false}});
+new Chart(document.getElementById('c3'),{type:'bar',data:{labels:[)" +
+      conn_labels + R"(],datasets:[
+ {label:'utilization %',data:[)" +
+      util + R"(],backgroundColor:'#6a1b9a',yAxisID:'y'},
+ {label:'max queue',data:[)" +
+      queue + R"(],backgroundColor:'#ef6c00',yAxisID:'y1'}]},
+ options:{animation:false,scales:{y:{title:{display:true,text:'%'}},y1:{position:'right',grid:{drawOnChartArea:false}}}}});
+</script></body></html>
+)";
+  return html;
+}
+
+}  // namespace chakong::sim

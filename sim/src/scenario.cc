@@ -1,0 +1,125 @@
+#include "chakong/sim/scenario.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace chakong::sim {
+namespace {
+
+namespace pb = google::protobuf;
+
+std::string scalar_text(const YAML::Node& n) {
+  try {
+    return n.as<std::string>();
+  } catch (const YAML::Exception&) {
+    return "<not a scalar>";
+  }
+}
+
+// Maps a YAML mapping onto `msg` by field name; `path` names where we are.
+Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
+  if (!node.IsMap()) {
+    return invalid_argument_error((path.empty() ? "the file" : path) + " must be a mapping");
+  }
+  const pb::Descriptor* d = msg->GetDescriptor();
+  const pb::Reflection* r = msg->GetReflection();
+  for (const auto& kv : node) {
+    const std::string key = scalar_text(kv.first);
+    const std::string at = path.empty() ? key : path + "." + key;
+    const pb::FieldDescriptor* f = d->FindFieldByName(key);
+    if (f == nullptr) {
+      std::string known;
+      for (int i = 0; i < d->field_count(); ++i) known += (i ? ", " : "") + d->field(i)->name();
+      return invalid_argument_error(at + ": unknown field (known here: " + known + ")");
+    }
+    const YAML::Node& v = kv.second;
+    if (f->is_repeated()) {
+      if (!v.IsSequence()) return invalid_argument_error(at + ": must be a list");
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+          return invalid_argument_error(at + ": lists of scalars are not supported");
+        }
+        CHAKONG_RETURN_IF_ERROR(
+            fill(v[i], r->AddMessage(msg, f), at + "[" + std::to_string(i) + "]"));
+      }
+      continue;
+    }
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      CHAKONG_RETURN_IF_ERROR(fill(v, r->MutableMessage(msg, f), at));
+      continue;
+    }
+    if (!v.IsScalar()) return invalid_argument_error(at + ": must be a single value");
+    const std::string text = v.as<std::string>();
+    try {
+      switch (f->cpp_type()) {
+        case pb::FieldDescriptor::CPPTYPE_STRING: r->SetString(msg, f, text); break;
+        case pb::FieldDescriptor::CPPTYPE_INT32: r->SetInt32(msg, f, v.as<int32_t>()); break;
+        case pb::FieldDescriptor::CPPTYPE_INT64: r->SetInt64(msg, f, v.as<int64_t>()); break;
+        case pb::FieldDescriptor::CPPTYPE_UINT64: r->SetUInt64(msg, f, v.as<uint64_t>()); break;
+        case pb::FieldDescriptor::CPPTYPE_DOUBLE: r->SetDouble(msg, f, v.as<double>()); break;
+        case pb::FieldDescriptor::CPPTYPE_BOOL: r->SetBool(msg, f, v.as<bool>()); break;
+        default: return invalid_argument_error(at + ": unsupported field type");
+      }
+    } catch (const YAML::Exception&) {
+      return invalid_argument_error(at + ": '" + text + "' is not a valid " +
+                                    std::string(f->cpp_type_name()));
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+StatusOr<TimeUs> parse_duration(std::string_view text) {
+  const std::string quoted = "'" + std::string(text) + "'";
+  const Status bad = invalid_argument_error(quoted + " is not a duration (use 90s, 30m, 6h or 2d)");
+  if (text.size() < 2) return bad;
+  const char unit = text.back();
+  TimeUs scale;
+  switch (unit) {
+    case 's': scale = kMicrosPerSecond; break;
+    case 'm': scale = kMicrosPerMinute; break;
+    case 'h': scale = kMicrosPerHour; break;
+    case 'd': scale = kMicrosPerDay; break;
+    default: return bad;
+  }
+  const std::string number(text.substr(0, text.size() - 1));
+  size_t used = 0;
+  double v;
+  try {
+    v = std::stod(number, &used);
+  } catch (const std::exception&) {
+    return bad;
+  }
+  if (used != number.size() || !(v >= 0) || v > 3650.0 * 86400) return bad;
+  return static_cast<TimeUs>(std::llround(v * static_cast<double>(scale)));
+}
+
+StatusOr<v1::Scenario> parse_scenario_yaml(std::string_view text, std::string_view source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return invalid_argument_error(std::string(source) + ": not valid YAML: " + e.what());
+  }
+  v1::Scenario s;
+  if (Status st = fill(root, &s, ""); !st.ok()) {
+    return invalid_argument_error(std::string(source) + ": " + st.message());
+  }
+  return s;
+}
+
+StatusOr<v1::Scenario> load_scenario_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return not_found_error("cannot read scenario file '" + path + "'");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return parse_scenario_yaml(buf.str(), path);
+}
+
+}  // namespace chakong::sim

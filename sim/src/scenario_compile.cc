@@ -1,0 +1,280 @@
+// Validation of a scenario: defaults, units, ranges and combinations, each error with its path.
+#include <cstdio>
+#include <set>
+
+#include "chakong/engine/case_number.h"
+#include "chakong/sim/scenario.h"
+
+namespace chakong::sim {
+namespace {
+
+using connectors::AssetCategory;
+
+class Compiler {
+ public:
+  explicit Compiler(std::string_view source) : source_(source) {}
+
+  Status error(const std::string& path, const std::string& what) const {
+    return invalid_argument_error(source_ + ": " + path + ": " + what);
+  }
+
+  Status share(const std::string& path, double v, double* out, double def) const {
+    if (v == 0) {
+      *out = def;
+      return ok_status();
+    }
+    if (!(v >= 0 && v <= 1)) return error(path, std::to_string(v) + " must be a share in [0, 1]");
+    *out = v;
+    return ok_status();
+  }
+
+  Status money(const std::string& path, const std::string& text, Fen* out, Fen def) const {
+    if (text.empty()) {
+      *out = def;
+      return ok_status();
+    }
+    StatusOr<Fen> f = parse_yuan(text);
+    if (!f.ok()) return error(path, f.status().message());
+    if (*f <= Fen()) return error(path, "'" + text + "' must be positive");
+    *out = *f;
+    return ok_status();
+  }
+
+  Status spread(const std::string& path, const v1::Spread& s, MoneySpread* out, Fen median,
+                Fen p99) const {
+    CHAKONG_RETURN_IF_ERROR(money(path + ".median", s.median(), &out->median, median));
+    CHAKONG_RETURN_IF_ERROR(money(path + ".p99", s.p99(), &out->p99, p99));
+    if (out->p99 < out->median) return error(path + ".p99", "must not be below the median");
+    return ok_status();
+  }
+
+  Status duration(const std::string& path, const std::string& text, TimeUs* out, TimeUs def) const {
+    if (text.empty()) {
+      *out = def;
+      return ok_status();
+    }
+    StatusOr<TimeUs> d = parse_duration(text);
+    if (!d.ok()) return error(path, d.status().message());
+    *out = *d;
+    return ok_status();
+  }
+
+  Status latency(const std::string& path, const v1::Spread& s, LatencyDist* out, TimeUs median,
+                 TimeUs p99) const {
+    CHAKONG_RETURN_IF_ERROR(duration(path + ".median", s.median(), &out->median, median));
+    CHAKONG_RETURN_IF_ERROR(duration(path + ".p99", s.p99(), &out->p99, p99));
+    if (out->p99 < out->median) return error(path + ".p99", "must not be below the median");
+    return ok_status();
+  }
+
+  Status hours(const std::string& path, const std::string& text, BusinessHours* out) const {
+    if (text.empty() || text == "always") return ok_status();
+    int h1, m1, h2, m2;
+    char tail;
+    if (std::sscanf(text.c_str(), "eod %d:%d%c", &h1, &m1, &tail) == 2 && h1 >= 0 && h1 < 24 &&
+        m1 >= 0 && m1 < 60) {
+      *out = BusinessHours::end_of_day(h1 * 60 + m1);
+      return ok_status();
+    }
+    if (std::sscanf(text.c_str(), "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &tail) == 4 &&
+        h1 * 60 + m1 < h2 * 60 + m2 && h2 * 60 + m2 <= 24 * 60 && m1 < 60 && m2 < 60 && h1 >= 0) {
+      *out = BusinessHours::weekdays(h1 * 60 + m1, h2 * 60 + m2);
+      return ok_status();
+    }
+    return error(path, "'" + text + "' is not 'always', 'HH:MM-HH:MM' or 'eod HH:MM'");
+  }
+
+ private:
+  std::string source_;
+};
+
+StatusOr<AssetCategory> category_of(std::string_view kind) {
+  if (kind == "bank") return AssetCategory::kDeposit;
+  if (kind == "securities") return AssetCategory::kSecurities;
+  if (kind == "real_estate") return AssetCategory::kRealEstate;
+  if (kind == "vehicle") return AssetCategory::kVehicle;
+  if (kind == "provident_fund") return AssetCategory::kProvidentFund;
+  return invalid_argument_error(
+      "'" + std::string(kind) +
+      "' is not bank, securities, real_estate, vehicle or provident_fund");
+}
+
+}  // namespace
+
+StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_view source) {
+  const Compiler c(source);
+  SimulationConfig out;
+  if (s.name().empty()) return c.error("name", "is required");
+  out.name = s.name();
+  out.seed = s.seed() == 0 ? 1 : s.seed();
+  StatusOr<Date> start = Date::parse(s.start().empty() ? "2025-01-01" : s.start());
+  if (!start.ok()) return c.error("start", start.status().message());
+  out.start = *start;
+  if (s.days() < 0 || s.days() > 3660)
+    return c.error("days", std::to_string(s.days()) + " must be in 1..3660");
+  out.days = s.days() == 0 ? 365 : s.days();
+
+  const v1::Population& p = s.population();
+  if (p.debtors() <= 0 || p.debtors() > 100'000'000) {
+    return c.error("population.debtors", std::to_string(p.debtors()) + " must be in 1..100000000");
+  }
+  out.debtors = p.debtors();
+  CHAKONG_RETURN_IF_ERROR(
+      c.share("population.no_property_share", p.no_property_share(), &out.no_property_share, 0.43));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.organisation_share", p.organisation_share(),
+                                  &out.organisation_share, 0.15));
+  if (p.accounts_per_debtor() < 0 || p.accounts_per_debtor() > 50) {
+    return c.error("population.accounts_per_debtor",
+                   std::to_string(p.accounts_per_debtor()) + " must be in 0..50");
+  }
+  out.accounts_per_debtor = p.accounts_per_debtor() == 0 ? 2.0 : p.accounts_per_debtor();
+  CHAKONG_RETURN_IF_ERROR(c.spread("population.balance", p.balance(), &out.balance,
+                                   Fen::from_yuan(8'000), Fen::from_yuan(800'000)));
+  CHAKONG_RETURN_IF_ERROR(
+      c.share("population.real_estate_share", p.real_estate_share(), &out.real_estate_share, 0.25));
+  CHAKONG_RETURN_IF_ERROR(
+      c.share("population.vehicle_share", p.vehicle_share(), &out.vehicle_share, 0.2));
+  CHAKONG_RETURN_IF_ERROR(
+      c.share("population.securities_share", p.securities_share(), &out.securities_share, 0.08));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.provident_fund_share", p.provident_fund_share(),
+                                  &out.provident_fund_share, 0.35));
+  CHAKONG_RETURN_IF_ERROR(c.spread("population.real_estate_value", p.real_estate_value(),
+                                   &out.real_estate_value, Fen::from_yuan(900'000),
+                                   Fen::from_yuan(8'000'000)));
+  CHAKONG_RETURN_IF_ERROR(c.spread("population.vehicle_value", p.vehicle_value(),
+                                   &out.vehicle_value, Fen::from_yuan(80'000),
+                                   Fen::from_yuan(600'000)));
+  CHAKONG_RETURN_IF_ERROR(c.spread("population.securities_value", p.securities_value(),
+                                   &out.securities_value, Fen::from_yuan(30'000),
+                                   Fen::from_yuan(3'000'000)));
+  CHAKONG_RETURN_IF_ERROR(c.spread("population.provident_fund_balance", p.provident_fund_balance(),
+                                   &out.provident_fund_balance, Fen::from_yuan(25'000),
+                                   Fen::from_yuan(300'000)));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.late_property_share", p.late_property_share(),
+                                  &out.late_property_share, 0.1));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.balance_churn_per_day", p.balance_churn_per_day(),
+                                  &out.balance_churn_per_day, 0.02));
+
+  const v1::CaseLoad& k = s.cases();
+  if (k.per_year() < 0 || k.per_year() > 20'000'000) {
+    return c.error("cases.per_year", std::to_string(k.per_year()) + " must be in 0..20000000");
+  }
+  out.cases_per_year = k.per_year() == 0 ? 2000 : k.per_year();
+  CHAKONG_RETURN_IF_ERROR(c.spread("cases.claim", k.claim(), &out.claim, Fen::from_yuan(50'000),
+                                   Fen::from_yuan(5'000'000)));
+  if (out.claim.p99 > kMaxClaim) return c.error("cases.claim.p99", "exceeds the maximum claim");
+  CHAKONG_RETURN_IF_ERROR(
+      c.share("cases.preservation_share", k.preservation_share(), &out.preservation_share, 0.05));
+  if (k.max_debtors_per_case() < 0 || k.max_debtors_per_case() > 20) {
+    return c.error("cases.max_debtors_per_case",
+                   std::to_string(k.max_debtors_per_case()) + " must be in 1..20");
+  }
+  out.max_debtors_per_case = k.max_debtors_per_case() == 0 ? 2 : k.max_debtors_per_case();
+  CHAKONG_RETURN_IF_ERROR(c.latency("cases.officer_delay", k.officer_delay(), &out.officer_delay,
+                                    kMicrosPerDay, 10 * kMicrosPerDay));
+  if (k.terminate_after_days() != 0 &&
+      (k.terminate_after_days() < 90 || k.terminate_after_days() > 3650)) {
+    return c.error("cases.terminate_after_days",
+                   std::to_string(k.terminate_after_days()) +
+                       " must be in 90..3650 (termination needs 3 months)");
+  }
+  out.terminate_after_days = k.terminate_after_days() == 0 ? 100 : k.terminate_after_days();
+  if (!k.court().empty()) {
+    StatusOr<CaseNumber> probe = CaseNumber::make(2025, k.court(), CaseType::kZhi, 1);
+    if (!probe.ok()) return c.error("cases.court", probe.status().message());
+    out.court = k.court();
+  }
+  if (k.officers() < 0 || k.officers() > 100'000)
+    return c.error("cases.officers", "must be in 1..100000");
+  out.officers = k.officers() == 0 ? 10 : k.officers();
+
+  if (s.institutions().empty())
+    return c.error("institutions", "at least one institution group is required");
+  std::set<std::string> names;
+  for (int i = 0; i < s.institutions_size(); ++i) {
+    const v1::InstitutionGroup& g = s.institutions(i);
+    const std::string at = "institutions[" + std::to_string(i) + "]";
+    GroupConfig gc;
+    StatusOr<AssetCategory> cat = category_of(g.kind());
+    if (!cat.ok()) return c.error(at + ".kind", cat.status().message());
+    gc.kind = g.kind();
+    gc.category = *cat;
+    if (g.name().empty() ||
+        g.name().find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+      return c.error(at + ".name", "'" + g.name() + "' must be non-empty [a-z0-9_]+");
+    }
+    gc.name = g.name();
+    if (!names.insert(g.kind() + "." + g.name()).second)
+      return c.error(at + ".name", "'" + g.name() + "' is used twice for " + g.kind());
+    if (g.count() < 0 || g.count() > 10'000)
+      return c.error(at + ".count", std::to_string(g.count()) + " must be in 1..10000");
+    gc.count = g.count() == 0 ? 1 : g.count();
+    CHAKONG_RETURN_IF_ERROR(c.latency(at + ".latency.query", g.latency().query(), &gc.query,
+                                      2 * kMicrosPerHour, 20 * kMicrosPerHour));
+    CHAKONG_RETURN_IF_ERROR(c.latency(at + ".latency.control", g.latency().control(), &gc.control,
+                                      8 * kMicrosPerHour, 40 * kMicrosPerHour));
+    CHAKONG_RETURN_IF_ERROR(c.latency(at + ".latency.other", g.latency().other(), &gc.other,
+                                      4 * kMicrosPerHour, 30 * kMicrosPerHour));
+    CHAKONG_RETURN_IF_ERROR(c.hours(at + ".hours", g.hours(), &gc.hours));
+    if (g.capacity() < 0) return c.error(at + ".capacity", "must be >= 0");
+    gc.capacity = g.capacity();
+    if (g.rate_per_second() < 0) return c.error(at + ".rate_per_second", "must be >= 0");
+    gc.rate_per_second = g.rate_per_second();
+    if (g.max_in_flight() < 0) return c.error(at + ".max_in_flight", "must be >= 1");
+    gc.max_in_flight = g.max_in_flight() == 0 ? 64 : g.max_in_flight();
+    if (g.max_batch() < 0 || g.max_batch() > 100'000)
+      return c.error(at + ".max_batch", "must be in 1..100000");
+    gc.max_batch = g.max_batch() == 0 ? 100 : g.max_batch();
+    CHAKONG_RETURN_IF_ERROR(
+        c.duration(at + ".linger", g.linger(), &gc.linger, 5 * kMicrosPerMinute));
+    for (int j = 0; j < g.outages_size(); ++j) {
+      const v1::Outage& o = g.outages(j);
+      const std::string oat = at + ".outages[" + std::to_string(j) + "]";
+      if (o.instance() < 0 || o.instance() >= gc.count) {
+        return c.error(oat + ".instance", std::to_string(o.instance()) +
+                                              " is not an instance of this group (0.." +
+                                              std::to_string(gc.count - 1) + ")");
+      }
+      int hh = 0, mm = 0;
+      char tail;
+      StatusOr<Date> day = Date::parse(o.start().substr(0, 10));
+      if (o.start().size() != 16 || !day.ok() ||
+          std::sscanf(o.start().c_str() + 10, "T%d:%d%c", &hh, &mm, &tail) != 2 || hh > 23 ||
+          mm > 59) {
+        return c.error(oat + ".start", "'" + o.start() + "' is not YYYY-MM-DDTHH:MM");
+      }
+      TimeUs len;
+      CHAKONG_RETURN_IF_ERROR(c.duration(oat + ".duration", o.duration(), &len, 0));
+      if (len <= 0) return c.error(oat + ".duration", "is required and must be positive");
+      const TimeUs from = day->start_us() + hh * kMicrosPerHour + mm * kMicrosPerMinute;
+      gc.outages.push_back({o.instance(), OutageWindow{from, from + len}});
+    }
+    CHAKONG_RETURN_IF_ERROR(c.share(at + ".error_rate", g.error_rate(), &gc.error_rate, 0));
+    if (g.zipf() < 0 || g.zipf() > 5) return c.error(at + ".zipf", "must be in 0..5");
+    gc.zipf = g.zipf() == 0 ? 1.0 : g.zipf();
+    out.groups.push_back(std::move(gc));
+  }
+  bool has_bank = false;
+  for (const GroupConfig& g : out.groups) has_bank |= g.kind == "bank";
+  if (!has_bank)
+    return c.error("institutions",
+                   "at least one bank group is required (deposits are where money is)");
+
+  const v1::EngineSettings& e = s.engine();
+  if (e.shards() < 0 || e.shards() > 64) return c.error("engine.shards", "must be in 1..64");
+  out.shards = e.shards() == 0 ? 1 : e.shards();
+  if (e.renewal_lead_days() < 0 || e.renewal_lead_days() > 300)
+    return c.error("engine.renewal_lead_days", "must be in 1..300");
+  out.renewal_lead_days = e.renewal_lead_days() == 0 ? 30 : e.renewal_lead_days();
+  CHAKONG_RETURN_IF_ERROR(
+      c.duration("engine.deduct_delay", e.deduct_delay(), &out.deduct_delay, 10 * kMicrosPerDay));
+  CHAKONG_RETURN_IF_ERROR(
+      c.duration("engine.timeout", e.timeout(), &out.timeout, 2 * kMicrosPerDay));
+  if (out.timeout <= 0) return c.error("engine.timeout", "must be positive");
+  if (e.max_attempts() < 0 || e.max_attempts() > 100)
+    return c.error("engine.max_attempts", "must be in 1..100");
+  out.max_attempts = e.max_attempts() == 0 ? 5 : e.max_attempts();
+  return out;
+}
+
+}  // namespace chakong::sim

@@ -1,0 +1,373 @@
+#include "chakong/sim/simulation.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "chakong/connectors/factory.h"
+#include "chakong/engine/calendar.h"
+#include "chakong/engine/case_number.h"
+#include "chakong/sim/behaviour.h"
+#include "chakong/sim/institution.h"
+#include "chakong/sim/virtual_executor.h"
+#include "population.h"
+
+namespace chakong::sim {
+namespace {
+
+using connectors::AssetCategory;
+using connectors::RequestKind;
+
+struct Instance {
+  std::unique_ptr<Institution> truth;
+  std::unique_ptr<connectors::Connector> connector;
+  const GroupConfig* group = nullptr;
+  int index_in_group = 0;
+};
+
+std::string instance_name(const GroupConfig& g, int k) {
+  if (g.count == 1) return g.kind + "." + g.name;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, g.count >= 1000 ? "%04d" : "%03d", k + 1);
+  return g.kind + "." + g.name + buf;
+}
+
+bool working_day(Date d) {
+  StatusOr<bool> w = WorkCalendar::china().is_working_day(d);
+  return w.ok() ? *w : !d.is_weekend();
+}
+
+// Everything one run owns; the callbacks scheduled on the executor point into it.
+class Run {
+ public:
+  Run(const SimulationConfig& c, const SimulationOptions& o)
+      : c_(c), o_(o), ex_(c.start.start_us()), rng_(c.seed * 0x9e3779b97f4a7c15ull + 7) {}
+
+  StatusOr<SimulationReport> go();
+
+ private:
+  Status build_institutions();
+  Status build_connectors();
+  Status build_engine();
+  void day(int d);
+  void arrive(Date day);
+  void try_terminate(const std::string& number, int attempts);
+  void check_invariants(bool duplicates);
+  SimulationReport report(double wall);
+
+  const SimulationConfig& c_;
+  const SimulationOptions& o_;
+  VirtualExecutor ex_;
+  std::mt19937_64 rng_;
+  std::vector<Instance> inst_;
+  InstitutionIndex idx_;
+  std::vector<Debtor> debtors_;
+  std::vector<std::pair<uint32_t, std::string>> accounts_;  // (instance, reference)
+  std::vector<std::vector<uint32_t>> late_by_day_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::map<int, int64_t> serials_;
+  std::unordered_map<std::string, Fen> budgets_;
+  std::set<std::string> over_;
+  uint64_t duplicates_ = 0;
+  std::vector<DailyPoint> daily_;
+  std::vector<uint64_t> ttf_ = std::vector<uint64_t>(50, 0);
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> control_by_connector_;
+  std::chrono::steady_clock::time_point wall0_ = std::chrono::steady_clock::now();
+};
+
+Status Run::build_institutions() {
+  for (const GroupConfig& g : c_.groups) {
+    for (int k = 0; k < g.count; ++k) {
+      Instance in;
+      in.group = &g;
+      in.index_in_group = k;
+      InstitutionPolicy policy;
+      policy.top_up = g.kind == "bank";
+      in.truth = std::make_unique<Institution>(instance_name(g, k), connectors::Capabilities::all(),
+                                               policy);
+      const uint32_t i = static_cast<uint32_t>(inst_.size());
+      idx_.by_category[static_cast<int>(g.category)].push_back(i);
+      if (g.category == AssetCategory::kDeposit) {
+        const double w = 1.0 / std::pow(static_cast<double>(k + 1), g.zipf);
+        idx_.bank_weights.push_back((idx_.bank_weights.empty() ? 0 : idx_.bank_weights.back()) + w);
+      }
+      inst_.push_back(std::move(in));
+    }
+  }
+  debtors_ = make_population(c_, idx_, o_.threads);
+  late_by_day_.resize(static_cast<size_t>(c_.days));
+  for (uint32_t di = 0; di < debtors_.size(); ++di) {
+    const Debtor& d = debtors_[di];
+    for (const PlacedAsset& p : d.assets) {
+      CHAKONG_RETURN_IF_ERROR(inst_[p.institution].truth->add_asset(p.asset));
+      accounts_.emplace_back(p.institution, p.asset.reference);
+    }
+    if (d.late_day >= 0) late_by_day_[static_cast<size_t>(d.late_day)].push_back(di);
+  }
+  return ok_status();
+}
+
+Status Run::build_connectors() {
+  connectors::ConnectorRegistry registry;
+  CHAKONG_RETURN_IF_ERROR(connectors::register_builtin_connectors(registry));
+  for (uint32_t i = 0; i < inst_.size(); ++i) {
+    Instance& in = inst_[i];
+    const GroupConfig& g = *in.group;
+    const connectors::ConnectorFactory* f = registry.find(g.kind);
+    if (f == nullptr) return internal_error("no connector kind '" + g.kind + "'");
+    std::unique_ptr<google::protobuf::Message> config = f->default_config();
+    const google::protobuf::Descriptor* d = config->GetDescriptor();
+    const google::protobuf::Reflection* r = config->GetReflection();
+    r->SetString(config.get(), d->FindFieldByName("name"),
+                 in.truth->name().substr(g.kind.size() + 1));
+    r->SetUInt32(config.get(), d->FindFieldByName("timeout_ms"),
+                 static_cast<uint32_t>(std::min<TimeUs>(7 * kMicrosPerDay, 2 * c_.timeout) / 1000));
+    r->SetUInt32(config.get(), d->FindFieldByName("max_batch"), static_cast<uint32_t>(g.max_batch));
+    connectors::EndpointOptions eo;
+    eo.latency_fn = latency_by_operation({{RequestKind::kQuery, g.query},
+                                          {RequestKind::kFreeze, g.control},
+                                          {RequestKind::kWaitlistFreeze, g.control}},
+                                         g.other, c_.seed * 1000003 + i);
+    InstitutionBehaviour b;
+    b.hours = g.hours;
+    b.capacity = g.capacity;
+    b.error_rate = g.error_rate;
+    b.seed = c_.seed * 7919 + i;
+    for (const auto& [instance, window] : g.outages) {
+      if (instance == in.index_in_group) b.outages.push_back(window);
+    }
+    if (!b.outages.empty()) {
+      // Work in progress stops while the institution is down and resumes after.
+      eo.process_at = [outages = b.outages](TimeUs start, TimeUs due) {
+        return resume_after_outages(outages, start, due);
+      };
+    }
+    connectors::ConnectorContext ctx;
+    ctx.executor = &ex_;
+    ctx.transport =
+        std::make_unique<BehaviourTransport>(f->sandbox_endpoint(*in.truth, ex_, eo), ex_, b);
+    StatusOr<std::unique_ptr<connectors::Connector>> conn = f->create(*config, std::move(ctx));
+    if (!conn.ok()) return conn.status();
+    in.connector = std::move(conn).value();
+  }
+  return ok_status();
+}
+
+Status Run::build_engine() {
+  engine::EngineConfig ec;
+  ec.renewal_lead_days = c_.renewal_lead_days;
+  ec.deduct_delay = c_.deduct_delay;
+  ec.dispatch.timeout = c_.timeout;
+  ec.dispatch.max_attempts = c_.max_attempts;
+  std::vector<connectors::Connector*> conns;
+  for (const Instance& in : inst_) {
+    const GroupConfig& g = *in.group;
+    engine::DispatcherConfig dc = ec.dispatch;
+    dc.rate_per_second = g.rate_per_second;
+    dc.burst = std::max(1.0, g.rate_per_second);
+    dc.max_in_flight = g.max_in_flight;
+    dc.max_batch = g.max_batch;
+    dc.linger = g.linger;
+    ec.dispatch_overrides[in.truth->name()] = dc;
+    conns.push_back(in.connector.get());
+  }
+  std::vector<Executor*> shards(static_cast<size_t>(c_.shards), &ex_);
+  StatusOr<std::unique_ptr<engine::Engine>> e = engine::Engine::create(ec, shards, conns);
+  if (!e.ok()) return e.status();
+  engine_ = std::move(e).value();
+  for (int k = 0; k < c_.officers; ++k) {
+    CHAKONG_RETURN_IF_ERROR(
+        engine_->register_officer(c_.court + "-" + std::to_string(k + 1), c_.court));
+  }
+  engine_->set_observer([this](const engine::Event& ev) {
+    const int d = date_of(ev.time) - c_.start;
+    if (d < 0 || d >= static_cast<int>(daily_.size())) return;
+    DailyPoint& p = daily_[static_cast<size_t>(d)];
+    switch (ev.type) {
+      case engine::EventType::kCaseFiled: ++p.filed; break;
+      case engine::EventType::kCaseConcluded: ++p.concluded; break;
+      case engine::EventType::kControlMet:
+        ++p.control_met;
+        ++ttf_[static_cast<size_t>(std::min<TimeUs>(49, ev.elapsed / kMicrosPerHour))];
+        ++control_by_connector_[ev.connector].first;
+        break;
+      case engine::EventType::kControlMissed:
+        ++p.control_missed;
+        ++control_by_connector_[ev.connector].second;
+        break;
+      default: break;
+    }
+  });
+  return ok_status();
+}
+
+void Run::arrive(Date day) {
+  const double per_day = c_.cases_per_year / 250.0 * (working_day(day) ? 1.0 : 0.05);
+  std::poisson_distribution<int> n_cases(per_day);
+  std::uniform_real_distribution<double> u(0, 1);
+  const int n = n_cases(rng_);
+  for (int i = 0; i < n; ++i) {
+    const TimeUs received = day.start_us() + 9 * kMicrosPerHour +
+                            static_cast<TimeUs>(u(rng_) * 8 * static_cast<double>(kMicrosPerHour));
+    const CaseType type = u(rng_) < c_.preservation_share ? CaseType::kZhiBao : CaseType::kZhi;
+    const int64_t serial = ++serials_[day.year()];
+    engine::CaseFiling f;
+    f.case_number = CaseNumber::make(day.year(), c_.court, type, serial)->to_string();
+    f.court = c_.court;
+    const int nd = 1 + static_cast<int>(rng_() % static_cast<uint64_t>(c_.max_debtors_per_case));
+    std::set<uint64_t> chosen;
+    for (int k = 0; k < nd; ++k) chosen.insert(rng_() % debtors_.size());
+    for (uint64_t di : chosen) {
+      const Debtor& d = debtors_[di];
+      f.debtors.push_back({d.organisation ? engine::DebtorInfo::Kind::kOrganisation
+                                          : engine::DebtorInfo::Kind::kPerson,
+                           d.id, "debtor"});
+    }
+    f.claim = sample_money(c_.claim, rng_);
+    f.costs = Fen(f.claim.value() / 100);
+    f.officer_ids = {c_.court + "-" +
+                     std::to_string(1 + rng_() % static_cast<uint64_t>(c_.officers))};
+    f.received_at = received;
+    const TimeUs delay = c_.officer_delay.sample(rng_);
+    budgets_[f.case_number] = f.claim + f.costs;
+    ex_.run_at(received + delay, [this, f] {
+      // The filing was generated valid; a refusal here is a defect worth seeing.
+      const Status s = engine_->file_case(f);
+      if (!s.ok()) std::fprintf(stderr, "chakong simulate: file_case: %s\n", s.to_string().c_str());
+    });
+    const std::string number = f.case_number;
+    ex_.run_at(received + c_.terminate_after_days * kMicrosPerDay,
+               [this, number] { try_terminate(number, 0); });
+  }
+}
+
+void Run::try_terminate(const std::string& number, int attempts) {
+  StatusOr<engine::CaseView> v = engine_->case_view(number);
+  if (!v.ok()) return;
+  const engine::CaseStatus s = v->status;
+  if (s != engine::CaseStatus::kQuerying && s != engine::CaseStatus::kControlling) return;
+  const Status t = engine_->terminate_case(number, /*consumption_restricted=*/true);
+  if (t.code() == StatusCode::kFailedPrecondition && attempts < 10) {
+    ex_.run_after(7 * kMicrosPerDay,
+                  [this, number, attempts] { try_terminate(number, attempts + 1); });
+  }
+}
+
+void Run::check_invariants(bool duplicates) {
+  std::unordered_map<std::string, Fen> held;
+  for (const Instance& in : inst_) in.truth->add_held_by_case(held);
+  for (const auto& [number, amount] : held) {
+    auto it = budgets_.find(number);
+    if (it != budgets_.end() && amount > it->second) over_.insert(number);
+  }
+  if (duplicates) {
+    uint64_t n = 0;
+    for (const Instance& in : inst_) n += static_cast<uint64_t>(in.truth->duplicate_measures());
+    duplicates_ = std::max(duplicates_, n);
+  }
+}
+
+void Run::day(int d) {
+  const Date today = c_.start.plus_days(d);
+  daily_[static_cast<size_t>(d)].date = today;
+  arrive(today);
+  // Balances move; some debtors without property open an account.
+  std::uniform_real_distribution<double> u(0, 1);
+  const size_t churn =
+      static_cast<size_t>(c_.balance_churn_per_day * static_cast<double>(accounts_.size()));
+  for (size_t k = 0; k < churn && !accounts_.empty(); ++k) {
+    const auto& [i, ref] = accounts_[rng_() % accounts_.size()];
+    const Fen amount = Fen(sample_money(c_.balance, rng_).value() / 4 + 1);
+    if (u(rng_) < 0.5) {
+      (void)inst_[i].truth->credit(ref, amount, today);
+    } else {
+      (void)inst_[i].truth->debit(ref, amount);
+    }
+  }
+  for (uint32_t di : late_by_day_[static_cast<size_t>(d)]) {
+    const PlacedAsset& p = debtors_[di].late_asset;
+    if (inst_[p.institution].truth->add_asset(p.asset).ok())
+      accounts_.emplace_back(p.institution, p.asset.reference);
+  }
+  check_invariants(/*duplicates=*/d % 7 == 6);
+  if (o_.on_progress) {
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
+    o_.on_progress({today, static_cast<double>(d + 1) / c_.days, ex_.events_run(), wall});
+  }
+  if (d + 1 < c_.days) ex_.run_at(today.plus_days(1).start_us(), [this, d] { day(d + 1); });
+}
+
+StatusOr<SimulationReport> Run::go() {
+  CHAKONG_RETURN_IF_ERROR(build_institutions());
+  CHAKONG_RETURN_IF_ERROR(build_connectors());
+  CHAKONG_RETURN_IF_ERROR(build_engine());
+  daily_.resize(static_cast<size_t>(c_.days));
+  ex_.post([this] { day(0); });
+  ex_.run_until(c_.start.plus_days(c_.days).start_us() - 1);
+  check_invariants(/*duplicates=*/true);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
+  return report(wall);
+}
+
+SimulationReport Run::report(double wall) {
+  SimulationReport r;
+  r.name = c_.name;
+  r.seed = c_.seed;
+  r.days = c_.days;
+  r.wall_seconds = wall;
+  r.events = ex_.events_run();
+  r.threads = o_.threads;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  r.peak_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+  r.stats = engine_->stats();
+  r.cases_open = r.stats.cases_filed - r.stats.cases_concluded - r.stats.cases_terminated;
+  r.control_open = r.stats.control_started - r.stats.control_met - r.stats.control_missed -
+                   r.stats.control_not_required;
+  r.over_seizure = over_.size();
+  r.duplicate_measures = duplicates_;
+  for (const Instance& in : inst_) r.institution_lapses += in.truth->lapsed();
+  r.debtors = debtors_.size();
+  r.accounts = accounts_.size();
+  uint64_t submitted = 0, completed = 0;
+  const TimeUs elapsed = static_cast<TimeUs>(c_.days) * kMicrosPerDay;
+  for (const Instance& in : inst_) {
+    const engine::DispatcherStats d = engine_->dispatcher_stats(in.truth->name());
+    submitted += d.submitted;
+    completed += d.completed;
+    ConnectorReport cr;
+    cr.name = in.truth->name();
+    cr.category = std::string(connectors::asset_category_name(in.group->category));
+    cr.requests = d.submitted;
+    cr.utilization =
+        static_cast<double>(d.busy_us) / (static_cast<double>(elapsed) * in.group->max_in_flight);
+    cr.latency_p50_ms = static_cast<double>(d.latency.quantile(0.5)) / 1000.0;
+    cr.latency_p99_ms = static_cast<double>(d.latency.quantile(0.99)) / 1000.0;
+    cr.max_queue = d.max_queue;
+    cr.control_met = control_by_connector_[cr.name].first;
+    cr.control_missed = control_by_connector_[cr.name].second;
+    r.connectors.push_back(std::move(cr));
+  }
+  r.lost_requests = submitted - completed - engine_->open_requests();
+  r.daily = daily_;
+  r.time_to_freeze_hours = ttf_;
+  return r;
+}
+
+}  // namespace
+
+StatusOr<SimulationReport> run_simulation(const SimulationConfig& config,
+                                          const SimulationOptions& options) {
+  Run run(config, options);
+  return run.go();
+}
+
+}  // namespace chakong::sim

@@ -1,0 +1,118 @@
+// Scenario files: bad input is refused whole with the file, the field path and the value.
+#include "chakong/sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+namespace chakong::sim {
+namespace {
+
+constexpr char kMinimal[] = R"(
+name: tiny
+population: {debtors: 100}
+institutions:
+  - {kind: bank, name: b, count: 3}
+)";
+
+StatusOr<SimulationConfig> compile(const std::string& yaml) {
+  StatusOr<v1::Scenario> s = parse_scenario_yaml(yaml, "t.yaml");
+  if (!s.ok()) return s.status();
+  return compile_scenario(*s, "t.yaml");
+}
+
+TEST(ScenarioTest, MinimalScenarioGetsDefaults) {
+  StatusOr<SimulationConfig> c = compile(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->name, "tiny");
+  EXPECT_EQ(c->start.to_string(), "2025-01-01");
+  EXPECT_EQ(c->days, 365);
+  EXPECT_EQ(c->seed, 1u);
+  EXPECT_DOUBLE_EQ(c->no_property_share, 0.43);
+  EXPECT_EQ(c->balance.median, Fen::from_yuan(8'000));
+  ASSERT_EQ(c->groups.size(), 1u);
+  EXPECT_EQ(c->groups[0].count, 3);
+  EXPECT_EQ(c->groups[0].query.median, 2 * kMicrosPerHour);
+  EXPECT_EQ(c->timeout, 2 * kMicrosPerDay);
+}
+
+TEST(ScenarioTest, DurationsParseWithUnits) {
+  EXPECT_EQ(*parse_duration("90s"), 90 * kMicrosPerSecond);
+  EXPECT_EQ(*parse_duration("1.5h"), 90 * kMicrosPerMinute);
+  EXPECT_EQ(*parse_duration("2d"), 2 * kMicrosPerDay);
+  EXPECT_EQ(parse_duration("2x").status(),
+            invalid_argument_error("'2x' is not a duration (use 90s, 30m, 6h or 2d)"));
+  EXPECT_EQ(parse_duration("h").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_duration("-1h").status().code(), StatusCode::kInvalidArgument);
+}
+
+struct Bad {
+  const char* yaml;
+  const char* message;
+};
+
+class BadScenarioTest : public ::testing::TestWithParam<Bad> {};
+
+TEST_P(BadScenarioTest, RefusedWithFileFieldAndValue) {
+  StatusOr<SimulationConfig> c = compile(GetParam().yaml);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(), GetParam().message);
+}
+
+void PrintTo(const Bad& b, std::ostream* os) { *os << b.message; }
+
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, BadScenarioTest,
+    ::testing::Values(
+        Bad{"name: [",
+            "t.yaml: not valid YAML: yaml-cpp: error at line 1, column 1: end of "
+            "sequence flow not found"},
+        Bad{"- a\n- b\n", "t.yaml: the file must be a mapping"},
+        Bad{"name: x\npopulaton: {debtors: 1}\n",
+            "t.yaml: populaton: unknown field (known here: name, seed, start, days, population, "
+            "cases, institutions, engine)"},
+        Bad{"name: x\npopulation: {debtors: many}\n",
+            "t.yaml: population.debtors: 'many' is not a valid int64"},
+        Bad{"name: x\npopulation: {debtors: 0}\ninstitutions: [{kind: bank, name: b}]\n",
+            "t.yaml: population.debtors: 0 must be in 1..100000000"},
+        Bad{"population: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n",
+            "t.yaml: name: is required"},
+        Bad{"name: x\npopulation: {debtors: 5, no_property_share: 1.5}\n"
+            "institutions: [{kind: bank, name: b}]\n",
+            "t.yaml: population.no_property_share: 1.500000 must be a share in [0, 1]"},
+        Bad{"name: x\npopulation: {debtors: 5, balance: {median: '¥8,00'}}\n"
+            "institutions: [{kind: bank, name: b}]\n",
+            "t.yaml: population.balance.median: amount '¥8,00' has a misplaced ','"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: trust, name: b}]\n",
+            "t.yaml: institutions[0].kind: 'trust' is not bank, securities, real_estate, vehicle "
+            "or provident_fund"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n    name: b\n"
+            "    latency: {query: {median: 2x}}\n",
+            "t.yaml: institutions[0].latency.query.median: '2x' is not a duration (use 90s, 30m, "
+            "6h or 2d)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions:\n  - {kind: bank, name: b, hours: "
+            "'9-5'}\n",
+            "t.yaml: institutions[0].hours: '9-5' is not 'always', 'HH:MM-HH:MM' or 'eod HH:MM'"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n    name: b\n"
+            "    outages: [{instance: 3, start: 2025-03-03T08:00, duration: 30h}]\n",
+            "t.yaml: institutions[0].outages[0].instance: 3 is not an instance of this group "
+            "(0..0)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n    name: b\n"
+            "    outages: [{instance: 0, start: 2025-03-03 08:00, duration: 30h}]\n",
+            "t.yaml: institutions[0].outages[0].start: '2025-03-03 08:00' is not YYYY-MM-DDTHH:MM"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: vehicle, name: v}]\n",
+            "t.yaml: institutions: at least one bank group is required (deposits are where money "
+            "is)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ncases: {terminate_after_days: 30}\n"
+            "institutions: [{kind: bank, name: b}]\n",
+            "t.yaml: cases.terminate_after_days: 30 must be in 90..3650 (termination needs 3 "
+            "months)"},
+        Bad{"name: x\nstart: 2025-02-30\npopulation: {debtors: 5}\n"
+            "institutions: [{kind: bank, name: b}]\n",
+            "t.yaml: start: date '2025-02-30': date 2025-02-30 does not exist"}));
+
+TEST(ScenarioTest, MissingFileIsNotFound) {
+  EXPECT_EQ(load_scenario_file("/nonexistent.yaml").status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace chakong::sim
