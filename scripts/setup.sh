@@ -11,7 +11,7 @@ packages=(
   libbenchmark-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev
   libjs-chart.js
-  clang-format
+  clang-format python3
 )
 
 missing=()

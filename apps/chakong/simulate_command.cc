@@ -48,7 +48,16 @@ int run_simulate(const SimulateArgs& a) {
   sim::SimulationOptions options;
   options.threads = a.threads > 0 ? a.threads : 1;
   const bool tty = isatty(STDERR_FILENO) != 0;
-  if (tty) {
+  if (!tty) {
+    // Not a terminal (a log, CI): one plain line at every tenth of the run.
+    options.on_progress = [last = -1](const sim::Progress& p) mutable {
+      const int tenth = static_cast<int>(p.fraction * 10 + 1e-9);
+      if (tenth == last) return;
+      last = tenth;
+      fmt::print(stderr, "chakong simulate: {} {:3.0f}% after {:.0f} s\n", p.date.to_string(),
+                 100 * p.fraction, p.wall_seconds);
+    };
+  } else {
     options.on_progress = [](const sim::Progress& p) {
       const double eps = p.wall_seconds > 0 ? static_cast<double>(p.events) / p.wall_seconds : 0;
       const double eta = p.fraction > 0 ? p.wall_seconds * (1 - p.fraction) / p.fraction : 0;

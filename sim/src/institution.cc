@@ -214,9 +214,12 @@ Response Institution::handle(const Request& r, Date today) {
     return it->second;
   }
   Response resp = act(r, today);
-  // Refusals for malformed requests are not remembered: a corrected retry may succeed.
-  if (resp.status.code() != StatusCode::kInvalidArgument)
+  // Refusals for malformed requests are not remembered: a corrected retry may succeed. Queries
+  // change nothing, so a repeated query is simply answered again: only control requests are
+  // remembered (a city's queries would otherwise fill memory with answers).
+  if (resp.status.code() != StatusCode::kInvalidArgument && r.kind != RequestKind::kQuery) {
     answered_.emplace(r.idempotency_key, resp);
+  }
   return resp;
 }
 

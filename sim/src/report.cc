@@ -211,7 +211,7 @@ new Chart(document.getElementById('c1'),{type:'line',data:{labels,datasets:[
       met_series + R"(],borderColor:'#1565c0',yAxisID:'y1',pointRadius:0},
  {label:'missed per day',data:[)" +
       missed_series + R"(],borderColor:'#c62828',yAxisID:'y1',pointRadius:0}]},
- options:{animation:false,scales:{y:{min:0,max:100,title:{display:true,text:'%'}},y1:{position:'right',grid:{drawOnChartArea:false}}}}});
+ options:{animation:false,scales:{y:{suggestedMin:90,max:100,title:{display:true,text:'%'}},y1:{position:'right',grid:{drawOnChartArea:false}}}}});
 new Chart(document.getElementById('c2'),{type:'bar',data:{labels:[)" +
       ttf_labels + R"(],datasets:[
  {label:'freezes',data:[)" +

@@ -1,0 +1,153 @@
+// Per-request costs of the engine's components: dispatcher, ledger, planner, wire codecs.
+#include <benchmark/benchmark.h>
+
+#include <deque>
+
+#include "bank/bank_codec.h"
+#include "chakong/engine/dispatcher.h"
+#include "chakong/engine/freeze_planner.h"
+#include "chakong/engine/ledger.h"
+#include "chakong/sim/virtual_executor.h"
+
+namespace chakong {
+namespace {
+
+using connectors::Request;
+using connectors::Response;
+
+// Completes every batch at once (through the executor, as the contract requires).
+class NullConnector final : public connectors::Connector {
+ public:
+  explicit NullConnector(Executor& ex) : ex_(ex) {}
+  const std::string& name() const override { return name_; }
+  connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
+  void async_submit(std::vector<Request> batch, connectors::BatchCompletion done) override {
+    ex_.post([n = batch.size(), done = std::move(done)] { done(std::vector<Response>(n)); });
+  }
+
+ private:
+  Executor& ex_;
+  std::string name_ = "bank.null";
+};
+
+// Submit -> lane -> batch -> connector -> completion, per request, in batches of `range(0)`.
+void BM_DispatcherRoundTrip(benchmark::State& state) {
+  sim::VirtualExecutor ex(0);
+  NullConnector conn(ex);
+  engine::DispatcherConfig c;
+  c.max_batch = static_cast<int>(state.range(0));
+  c.max_in_flight = 1'000'000;
+  engine::Dispatcher d(conn, ex, c);
+  Request r;
+  r.idempotency_key = "case/query/1";
+  uint64_t done = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 1000; ++i) {
+      d.submit(r, engine::Lane::kUrgent, i, [&done](Response) { ++done; });
+    }
+    ex.run();
+  }
+  benchmark::DoNotOptimize(done);
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_DispatcherRoundTrip)->Arg(1)->Arg(100);
+
+// Baseline: the same requests through a bare std::deque and a callback.
+void BM_DequeRoundTripBaseline(benchmark::State& state) {
+  std::deque<std::pair<Request, std::function<void(Response)>>> q;
+  Request r;
+  r.idempotency_key = "case/query/1";
+  uint64_t done = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 1000; ++i) q.emplace_back(r, [&done](Response) { ++done; });
+    while (!q.empty()) {
+      q.front().second(Response());
+      q.pop_front();
+    }
+  }
+  benchmark::DoNotOptimize(done);
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_DequeRoundTripBaseline);
+
+void BM_LedgerReserveCommit(benchmark::State& state) {
+  engine::Ledger l(Fen(1'000'000'000));
+  for (auto _ : state) {
+    Status s = l.reserve(Fen(1000));
+    benchmark::DoNotOptimize(s);
+    l.commit(Fen(1000), Fen(600));
+    l.unfreeze(Fen(600));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LedgerReserveCommit);
+
+void BM_PlanFreezes(benchmark::State& state) {
+  std::vector<engine::Candidate> c;
+  for (uint32_t i = 0; i < static_cast<uint32_t>(state.range(0)); ++i) {
+    c.push_back(
+        {i,
+         i % 5 == 4 ? connectors::AssetCategory::kRealEstate : connectors::AssetCategory::kDeposit,
+         Fen(1000 * (i + 1)), false});
+  }
+  for (auto _ : state) {
+    auto p = engine::plan_freezes(c, Fen(5'000'000), true);
+    benchmark::DoNotOptimize(p);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PlanFreezes)->Arg(4)->Arg(32);
+
+std::vector<Request> sample_batch(size_t n) {
+  std::vector<Request> b(n);
+  for (size_t i = 0; i < n; ++i) {
+    b[i].kind = connectors::RequestKind::kFreeze;
+    b[i].idempotency_key = "（2025）渝0110执" + std::to_string(i) + "号/freeze/0";
+    b[i].case_number = "（2025）渝0110执1号";
+    b[i].debtor_id = "11010519491231002X";
+    b[i].ruling_number = "（2025）渝0110执1号之一";
+    b[i].asset.reference = "6222020000" + std::to_string(i);
+    b[i].amount = Fen(1'000'000);
+  }
+  return b;
+}
+
+// Wire cost per request: encode the instruction file, decode it at the institution, encode
+// the results, decode them at the adapter (bank protocol, batches of 100).
+void BM_BankWireRoundTrip(benchmark::State& state) {
+  const std::vector<Request> batch = sample_batch(100);
+  std::vector<std::pair<std::string, Response>> results;
+  for (const Request& r : batch) {
+    Response resp;
+    resp.requested = resp.frozen = r.amount;
+    resp.measure_id = "bank.x/1";
+    results.emplace_back(r.idempotency_key, resp);
+  }
+  for (auto _ : state) {
+    auto in = connectors::bank::BankCodec::decode_requests(
+        connectors::bank::BankCodec::encode_requests(batch));
+    auto out = connectors::bank::BankCodec::decode_responses(
+        connectors::bank::BankCodec::encode_responses(results));
+    benchmark::DoNotOptimize(in);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations() * 100);
+}
+BENCHMARK(BM_BankWireRoundTrip);
+
+// Baseline: copying the same requests and responses as plain structs (no encoding).
+void BM_PlainStructCopyBaseline(benchmark::State& state) {
+  const std::vector<Request> batch = sample_batch(100);
+  std::vector<Response> results(100);
+  for (auto _ : state) {
+    std::vector<Request> in = batch;
+    std::vector<Response> out = results;
+    benchmark::DoNotOptimize(in);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations() * 100);
+}
+BENCHMARK(BM_PlainStructCopyBaseline);
+
+}  // namespace
+}  // namespace chakong

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Prints each benchmark's throughput next to its same-run baseline, with the ratio."""
+import json
+import sys
+
+# figure -> baseline (same argument where both take one)
+PAIRS = {
+    "BM_TimingWheelHold": "BM_PriorityQueueHold",
+    "BM_VirtualExecutorHold": "BM_PriorityQueueHold",
+    "BM_TimingWheelAddCancel": "BM_MultimapAddCancel",
+    "BM_AddWorkingDays": "BM_AddWorkingDaysWalk",
+    "BM_DispatcherRoundTrip": "BM_DequeRoundTripBaseline",
+    "BM_BankWireRoundTrip": "BM_PlainStructCopyBaseline",
+}
+
+rows = {}
+for path in sys.argv[1:]:
+    for b in json.load(open(path))["benchmarks"]:
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        rows[b["name"]] = b
+
+def rate(b):
+    if "items_per_second" in b:
+        return b["items_per_second"]
+    return 1e9 / b["real_time"] if b.get("time_unit") == "ns" else None
+
+print(f"{'benchmark':44} {'figure':>14} {'baseline':>14} {'ratio':>8}")
+for name, b in sorted(rows.items()):
+    base_name, _, arg = name.partition("/")
+    if base_name not in PAIRS:
+        continue
+    baseline = rows.get(PAIRS[base_name] + ("/" + arg if arg else ""))
+    if baseline is None:
+        baseline = rows.get(PAIRS[base_name])
+    f, g = rate(b), rate(baseline) if baseline else None
+    ratio = f"{f / g:7.2f}x" if f and g else "     n/a"
+    extra = f"  ({b['bytes_per_deadline']:.0f} B/deadline)" if "bytes_per_deadline" in b else ""
+    print(f"{name:44} {f / 1e6:11.2f} M/s {g / 1e6 if g else 0:11.2f} M/s {ratio}{extra}")
