@@ -13,6 +13,7 @@ std::string_view case_status_name(CaseStatus status) {
     case CaseStatus::kFiled: return "filed";
     case CaseStatus::kQuerying: return "querying";
     case CaseStatus::kControlling: return "controlling";
+    case CaseStatus::kDeducting: return "deducting";
     case CaseStatus::kConcluded: return "concluded";
     case CaseStatus::kTerminated: return "terminated";
     case CaseStatus::kRestored: return "restored";

@@ -171,6 +171,7 @@ void Engine::Shard::query_debtor(CaseState& c, const std::string& debtor,
   const uint64_t round = ++c.next_key;
   for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
     if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
+    if (!config_.query_scope(shared_.connectors[i].name)) continue;
     // One key per (debtor, connector, round): a re-send after an outage is the same query.
     send_query(c, i, debtor, officer,
                c.number + "/query/" + std::to_string(round) + "/" + debtor + "/" +
@@ -527,6 +528,7 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   r.asset = m.asset;
   r.measure_id = m.id;
   r.amount = Fen();  // All that is frozen now, top-ups included.
+  if (c.status == CaseStatus::kControlling) c.status = CaseStatus::kDeducting;
   r.idempotency_key = c.number + "/deduct/" + m.id;
   CaseState* cp = &c;
   send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + config_.control_deadline,

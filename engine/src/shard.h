@@ -134,7 +134,8 @@ class Engine::Shard {
   }
   void check_invariants(const CaseState& c);
   bool open(const CaseState& c) const {
-    return c.status == CaseStatus::kQuerying || c.status == CaseStatus::kControlling;
+    return c.status == CaseStatus::kQuerying || c.status == CaseStatus::kControlling ||
+           c.status == CaseStatus::kDeducting;
   }
 
   Engine& engine_;

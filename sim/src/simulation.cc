@@ -251,7 +251,10 @@ void Run::try_terminate(const std::string& number, int attempts) {
   StatusOr<engine::CaseView> v = engine_->case_view(number);
   if (!v.ok()) return;
   const engine::CaseStatus s = v->status;
-  if (s != engine::CaseStatus::kQuerying && s != engine::CaseStatus::kControlling) return;
+  if (s != engine::CaseStatus::kQuerying && s != engine::CaseStatus::kControlling &&
+      s != engine::CaseStatus::kDeducting) {
+    return;
+  }
   const Status t = engine_->terminate_case(number, /*consumption_restricted=*/true);
   if (t.code() == StatusCode::kFailedPrecondition && attempts < 10) {
     ex_.run_after(7 * kMicrosPerDay,

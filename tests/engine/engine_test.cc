@@ -80,6 +80,29 @@ INSTANTIATE_TEST_SUITE_P(Executors, EndToEndTest, ::testing::Values(false, true)
                            return p.param ? std::string("RealTime") : std::string("Virtual");
                          });
 
+TEST(LifecycleTest, QueryScopeLimitsTheFanOutAndDeductingIsAState) {
+  EngineWorld w;
+  sim::Institution& bank = w.add_institution("bank.a");
+  sim::Institution& dmv = w.add_institution("vehicle.cq");
+  ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A-1", Fen(80'000), kDebtor}).ok());
+  w.connect(bank, sim::fixed_latency(kMicrosPerHour));
+  w.connect(dmv, sim::fixed_latency(kMicrosPerHour));
+  EngineConfig config;
+  config.query_scope = [](std::string_view name) { return name.starts_with("bank."); };
+  config.deduct_delay = kMicrosPerDay;
+  config.dispatch.linger = 0;
+  Engine& e = w.start(config);
+  ASSERT_TRUE(e.file_case(EngineWorld::filing(kCase, Fen(100'000))).ok());
+  // Query 1 h, freeze 1 h, then the deduction a day later: in flight at 1 d 2 h 30 min.
+  w.virt().run_until(w.ex().now() + kMicrosPerDay + 150 * kMicrosPerMinute);
+  EXPECT_EQ(e.case_view(kCase)->status, CaseStatus::kDeducting);
+  EXPECT_EQ(case_status_name(CaseStatus::kDeducting), "deducting");
+  w.virt().run_until(w.ex().now() + 2 * kMicrosPerDay);
+  EXPECT_EQ(dmv.requests_handled(), 0u);  // Out of scope: never queried.
+  EXPECT_EQ(bank.deducted_for_case(kCase), Fen(80'000));
+  EXPECT_EQ(e.case_view(kCase)->status, CaseStatus::kDeducting);  // ¥200 of the claim remain.
+}
+
 class FilingTest : public ::testing::Test {
  protected:
   FilingTest() {

@@ -64,6 +64,7 @@ enum class CaseStatus : uint8_t {
   kFiled,        // Waiting for the query start.
   kQuerying,     // Queries out, nothing controllable found yet.
   kControlling,  // Findings being frozen.
+  kDeducting,    // Frozen funds being transferred to the case account.
   kConcluded,    // Claim satisfied; measures released.
   kTerminated,   // 终本: in the library, measures kept and renewed.
   kRestored,     // Restored under a new 执恢 number; this record keeps its measures.
@@ -79,6 +80,11 @@ struct TerminationPolicy {
 struct EngineConfig {
   // DOMAIN rule 5: control within 48 hours of the finding.
   TimeUs control_deadline = 48 * kMicrosPerHour;
+  // Connectors in scope of the query fan-out, by name (default: every query-capable one);
+  // e.g. only "bank." and "real_estate." connectors for a court without vehicle links.
+  std::function<bool(std::string_view connector)> query_scope = [](std::string_view) {
+    return true;
+  };
   // When the query fan-out starts after the case is received (0 = at once).
   TimeUs query_delay = 0;
   // Renew this many days before a measure's end date.
