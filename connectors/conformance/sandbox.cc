@@ -39,11 +39,11 @@ Asset seeded_asset(AssetCategory category, std::string reference, std::string ho
 
 void FaultTransport::async_call(std::string request, TransportDone done) {
   switch (mode_) {
-    case Mode::kNone:
-      inner_->async_call(std::move(request), std::move(done));
-      return;
+    case Mode::kNone: inner_->async_call(std::move(request), std::move(done)); return;
     case Mode::kBlackHole:
-      held_.push_back(std::move(done));
+      // Never answered. The callback is dropped, not kept: it owns the connector's state, which
+      // owns this transport, and keeping it would be a reference cycle.
+      done = nullptr;
       return;
     case Mode::kOutage:
       executor_.post([done = std::move(done)] {

@@ -29,7 +29,6 @@ class FaultTransport final : public Transport {
   std::unique_ptr<Transport> inner_;
   Executor& executor_;
   Mode mode_;
-  std::vector<TransportDone> held_;  // Black hole: never answered.
 };
 
 class Sandbox {

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "bank/bank_codec.h"
+#include "chakong/connectors/factory.h"
 #include "chakong/connectors/proto_convert.h"
+#include "chakong/sim/institution.h"
+#include "chakong/sim/virtual_executor.h"
 
 namespace chakong::connectors {
 namespace {
@@ -69,6 +72,38 @@ TEST(ProtoConvertTest, ResponsesRoundTripAndBadValuesAreRefused) {
   p.add_assets()->set_category(static_cast<chakong::v1::AssetCategory>(9));
   EXPECT_EQ(from_proto(p).status(),
             invalid_argument_error("assets[0].category: 9 is not an asset category"));
+}
+
+// Regression: a batch of nothing but undeclared operations completed (and freed) its call while
+// WireConnector::start still used it (heap-use-after-free under AddressSanitizer).
+TEST(WireConnectorTest, BatchOfOnlyUnsupportedOperationsAndEmptyBatchComplete) {
+  ConnectorRegistry registry;
+  ASSERT_TRUE(register_builtin_connectors(registry).ok());
+  const ConnectorFactory* f = registry.find("vehicle");  // No deduct.
+  sim::VirtualExecutor ex(0);
+  sim::Institution truth("vehicle.sandbox", Capabilities::all());
+  ConnectorContext ctx;
+  ctx.executor = &ex;
+  ctx.transport = f->sandbox_endpoint(truth, ex, {});
+  auto c = f->create(*f->default_config(), std::move(ctx));
+  ASSERT_TRUE(c.ok()) << c.status();
+  Request deduct;
+  deduct.kind = RequestKind::kDeduct;
+  deduct.idempotency_key = "d";
+  int completions = 0;
+  std::vector<Response> got;
+  (*c)->async_submit({deduct, deduct}, [&](std::vector<Response> r) {
+    ++completions;
+    got = std::move(r);
+  });
+  (*c)->async_submit({}, [&](std::vector<Response> r) {
+    ++completions;
+    EXPECT_TRUE(r.empty());
+  });
+  ex.run();
+  EXPECT_EQ(completions, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].status, unimplemented_error("vehicle.sandbox does not support deduct"));
 }
 
 }  // namespace

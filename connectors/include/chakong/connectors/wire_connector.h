@@ -139,7 +139,10 @@ class WireConnector final : public Connector {
         for (size_t i : index) chunk.push_back(batch[i]);
         send(s, id, std::move(chunk), std::move(index));
       }
-      if (call.open == 0) s->complete(id);
+      // `call` may be gone: resolving the last unsupported request completed (and erased) it.
+      // Only an empty batch is still open with nothing to wait for.
+      auto it = s->calls.find(id);
+      if (it != s->calls.end() && it->second.open == 0) s->complete(id);
     }
 
     static void send(const std::shared_ptr<State>& s, uint64_t id, std::vector<Request> chunk,
