@@ -124,28 +124,18 @@ StatusOr<std::vector<std::pair<std::string, Response>>> BankCodec::decode_respon
     const v1::BankResult& o = file.results(n);
     const std::string at = "results[" + std::to_string(n) + "].";
     Response r;
-    StatusOr<StatusCode> code = wire::code_in(o.status(), at + "status");
-    if (!code.ok()) return code.status();
-    r.status = Status(*code, o.message());
+    CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
     for (const v1::BankAccount& acc : o.accounts()) {
       StatusOr<Fen> v = wire::fen_in(acc.available_fen(), at + "accounts.available_fen");
       if (!v.ok()) return v.status();
       r.assets.push_back({AssetCategory::kDeposit, acc.account_no(), *v, acc.holder_id()});
     }
-    StatusOr<Fen> requested = wire::fen_in(o.requested_fen(), at + "requested_fen");
-    StatusOr<Fen> frozen = wire::fen_in(o.frozen_fen(), at + "frozen_fen");
-    StatusOr<Fen> balance = wire::fen_in(o.balance_fen(), at + "balance_fen");
-    StatusOr<Date> eff = wire::date_in(o.effective_date(), at + "effective_date");
-    StatusOr<Date> end = wire::date_in(o.end_date(), at + "end_date");
-    for (const Status& s :
-         {requested.status(), frozen.status(), balance.status(), eff.status(), end.status()}) {
-      if (!s.ok()) return s;
-    }
-    r.requested = *requested;
-    r.frozen = *frozen;
-    r.balance = *balance;
-    r.effective_date = *eff;
-    r.end_date = *end;
+    CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, o.requested_fen(), at + "requested_fen"));
+    CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, o.frozen_fen(), at + "frozen_fen"));
+    CHAKONG_RETURN_IF_ERROR(wire::read(&r.balance, o.balance_fen(), at + "balance_fen"));
+    CHAKONG_RETURN_IF_ERROR(
+        wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
+    CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
     for (const v1::BankPriorFreeze& f : o.priors()) {
       StatusOr<Date> fend = wire::date_in(f.end_date(), at + "priors.end_date");
       if (!fend.ok()) return fend.status();

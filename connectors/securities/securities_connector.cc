@@ -135,9 +135,7 @@ struct SecuritiesCodec {
       const v1::Result& o = b.results(n);
       const std::string at = "results[" + std::to_string(n) + "].";
       Response r;
-      StatusOr<StatusCode> code = wire::code_in(o.status(), at + "status");
-      if (!code.ok()) return code.status();
-      r.status = Status(*code, o.message());
+      CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
       for (const v1::Holding& h : o.holdings()) {
         if (h.quantity() < 0 || h.price_fen() < 0) {
           return invalid_argument_error(at + "holdings: negative quantity or price");
@@ -146,20 +144,14 @@ struct SecuritiesCodec {
                             Fen(h.quantity() * h.price_fen()), h.holder_id(), h.quantity(),
                             Fen(h.price_fen())});
       }
-      StatusOr<Fen> requested = wire::fen_in(o.requested_value_fen(), at + "requested_value_fen");
-      StatusOr<Fen> frozen = wire::fen_in(o.frozen_value_fen(), at + "frozen_value_fen");
-      StatusOr<Fen> balance = wire::fen_in(o.holding_value_fen(), at + "holding_value_fen");
-      StatusOr<Date> eff = wire::date_in(o.effective_date(), at + "effective_date");
-      StatusOr<Date> end = wire::date_in(o.end_date(), at + "end_date");
-      for (const Status& s :
-           {requested.status(), frozen.status(), balance.status(), eff.status(), end.status()}) {
-        if (!s.ok()) return s;
-      }
-      r.requested = *requested;
-      r.frozen = *frozen;
-      r.balance = *balance;
-      r.effective_date = *eff;
-      r.end_date = *end;
+      CHAKONG_RETURN_IF_ERROR(
+          wire::read(&r.requested, o.requested_value_fen(), at + "requested_value_fen"));
+      CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, o.frozen_value_fen(), at + "frozen_value_fen"));
+      CHAKONG_RETURN_IF_ERROR(
+          wire::read(&r.balance, o.holding_value_fen(), at + "holding_value_fen"));
+      CHAKONG_RETURN_IF_ERROR(
+          wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
+      CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
       for (const v1::Prior& p : o.priors()) {
         StatusOr<Date> pend = wire::date_in(p.end_date(), at + "priors.end_date");
         if (!pend.ok()) return pend.status();

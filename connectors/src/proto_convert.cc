@@ -96,28 +96,17 @@ StatusOr<Request> from_proto(const chakong::v1::Request& in) {
 
 StatusOr<Response> from_proto(const chakong::v1::Response& in) {
   Response r;
-  StatusOr<StatusCode> code = wire::code_in(in.code(), "code");
-  if (!code.ok()) return code.status();
-  r.status = Status(*code, in.message());
+  CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, in.code(), in.message(), "code"));
   for (int i = 0; i < in.assets_size(); ++i) {
     StatusOr<Asset> a = asset_in(in.assets(i), "assets[" + std::to_string(i) + "].");
     if (!a.ok()) return a.status();
     r.assets.push_back(std::move(*a));
   }
-  StatusOr<Fen> requested = wire::fen_in(in.requested(), "requested");
-  StatusOr<Fen> frozen = wire::fen_in(in.frozen(), "frozen");
-  StatusOr<Fen> balance = wire::fen_in(in.balance(), "balance");
-  StatusOr<Date> eff = wire::date_in(in.effective_date(), "effective_date");
-  StatusOr<Date> end = wire::date_in(in.end_date(), "end_date");
-  for (const Status& s :
-       {requested.status(), frozen.status(), balance.status(), eff.status(), end.status()}) {
-    if (!s.ok()) return s;
-  }
-  r.requested = *requested;
-  r.frozen = *frozen;
-  r.balance = *balance;
-  r.effective_date = *eff;
-  r.end_date = *end;
+  CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, in.requested(), "requested"));
+  CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, in.frozen(), "frozen"));
+  CHAKONG_RETURN_IF_ERROR(wire::read(&r.balance, in.balance(), "balance"));
+  CHAKONG_RETURN_IF_ERROR(wire::read(&r.effective_date, in.effective_date(), "effective_date"));
+  CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, in.end_date(), "end_date"));
   for (const chakong::v1::PriorMeasure& p : in.prior_measures()) {
     StatusOr<Date> pend = wire::date_in(p.end_date(), "prior_measures.end_date");
     if (!pend.ok()) return pend.status();

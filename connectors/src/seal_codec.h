@@ -28,18 +28,12 @@ struct SealCodec {
 
   static int op_of(RequestKind k) {
     switch (k) {
-      case RequestKind::kQuery:
-        return 1;
-      case RequestKind::kFreeze:
-        return 2;
-      case RequestKind::kWaitlistFreeze:
-        return 3;
-      case RequestKind::kRenew:
-        return 4;
-      case RequestKind::kRelease:
-        return 5;
-      case RequestKind::kDeduct:
-        break;
+      case RequestKind::kQuery: return 1;
+      case RequestKind::kFreeze: return 2;
+      case RequestKind::kWaitlistFreeze: return 3;
+      case RequestKind::kRenew: return 4;
+      case RequestKind::kRelease: return 5;
+      case RequestKind::kDeduct: break;
     }
     return 0;
   }
@@ -130,23 +124,17 @@ struct SealCodec {
       const auto& o = b.results(n);
       const std::string at = "results[" + std::to_string(n) + "].";
       Response r;
-      StatusOr<StatusCode> code = wire::code_in(o.status(), at + "status");
-      if (!code.ok()) return code.status();
-      r.status = Status(*code, o.message());
+      CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
       for (const auto& g : o.registrations()) {
         StatusOr<Fen> v = wire::fen_in(g.appraised_fen(), at + "registrations.appraised_fen");
         if (!v.ok()) return v.status();
         r.assets.push_back({kCategory, g.object_no(), *v, g.owner_id(), 0, Fen()});
       }
-      StatusOr<Fen> value = wire::fen_in(o.value_fen(), at + "value_fen");
-      StatusOr<Date> eff = wire::date_in(o.effective_date(), at + "effective_date");
-      StatusOr<Date> end = wire::date_in(o.end_date(), at + "end_date");
-      for (const Status& s : {value.status(), eff.status(), end.status()}) {
-        if (!s.ok()) return s;
-      }
-      r.requested = r.frozen = *value;
-      r.effective_date = *eff;
-      r.end_date = *end;
+      CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, o.value_fen(), at + "value_fen"));
+      r.frozen = r.requested;
+      CHAKONG_RETURN_IF_ERROR(
+          wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
+      CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
       for (const auto& p : o.priors()) {
         StatusOr<Date> pend = wire::date_in(p.end_date(), at + "priors.end_date");
         if (!pend.ok()) return pend.status();

@@ -69,6 +69,13 @@ TEST(ProtoConvertTest, ResponsesRoundTripAndBadValuesAreRefused) {
   EXPECT_EQ(back->status, r.status);
   EXPECT_EQ(back->prior_measures.at(0).end_date, r.prior_measures[0].end_date);
   EXPECT_EQ(back->end_date, r.end_date);
+  p.set_frozen(-1);
+  EXPECT_EQ(from_proto(p).status(), invalid_argument_error("frozen: -¥0.01 is negative"));
+  p.set_frozen(0);
+  p.set_end_date("2026-02-30");
+  EXPECT_EQ(from_proto(p).status(),
+            invalid_argument_error("end_date: date '2026-02-30': date 2026-02-30 does not exist"));
+  p.set_end_date("");
   p.add_assets()->set_category(static_cast<chakong::v1::AssetCategory>(9));
   EXPECT_EQ(from_proto(p).status(),
             invalid_argument_error("assets[0].category: 9 is not an asset category"));

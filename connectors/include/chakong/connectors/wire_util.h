@@ -41,6 +41,27 @@ inline StatusOr<Fen> fen_in(int64_t fen, std::string_view field) {
   return Fen(fen);
 }
 
+// The same, straight into a field: each returns the error naming `field`, or OK. Codecs decode a
+// result as a list of these, one line a field.
+inline Status read(Fen* out, int64_t fen, std::string_view field) {
+  StatusOr<Fen> v = fen_in(fen, field);
+  if (!v.ok()) return v.status();
+  *out = *v;
+  return ok_status();
+}
+inline Status read(Date* out, const std::string& text, std::string_view field) {
+  StatusOr<Date> v = date_in(text, field);
+  if (!v.ok()) return v.status();
+  *out = *v;
+  return ok_status();
+}
+inline Status read(Status* out, int code, const std::string& message, std::string_view field) {
+  StatusOr<StatusCode> c = code_in(code, field);
+  if (!c.ok()) return c.status();
+  *out = Status(*c, message);
+  return ok_status();
+}
+
 }  // namespace chakong::connectors::wire
 
 #endif  // CHAKONG_CONNECTORS_WIRE_UTIL_H_
