@@ -169,13 +169,7 @@ CheckResult waitlist_promoted_on_release(const ConnectorFactory& f, const Option
     return fail("queue position " + std::to_string(c->responses[0].queue_position) +
                 ", expected 1");
   }
-  Request release;
-  release.kind = RequestKind::kRelease;
-  release.idempotency_key = "foreign-release";
-  release.case_number = kOtherAuthority;
-  release.ruling_number = std::string(kOtherAuthority) + "之二";
-  release.measure_id = foreign;
-  s.truth().handle(release, s.today());
+  s.release_foreign_measure(foreign);
   const sim::MeasureRecord* m = s.truth().measure(c->responses[0].measure_id);
   if (m == nullptr || m->state != sim::MeasureState::kActive) {
     return fail("after the prior measure was released the waiter is " +
@@ -216,13 +210,7 @@ CheckResult waitlist_partial_fill(const ConnectorFactory& f, const Options& o) {
   const Fen ask = a.value + a.value;
   auto c = s.call({s.request(RequestKind::kWaitlistFreeze, a, ask, "w1")});
   CHAKONG_EXPECT_OK(*c, 1);
-  Request release;
-  release.kind = RequestKind::kRelease;
-  release.idempotency_key = "foreign-release";
-  release.case_number = kOtherAuthority;
-  release.ruling_number = std::string(kOtherAuthority) + "之二";
-  release.measure_id = foreign;
-  s.truth().handle(release, s.today());
+  s.release_foreign_measure(foreign);
   const sim::MeasureRecord* m = s.truth().measure(c->responses[0].measure_id);
   if (m == nullptr || m->frozen != a.value || m->limit != ask) {
     return fail("waiter for " + format_fen(ask) + " on " + format_fen(a.value) + " holds " +

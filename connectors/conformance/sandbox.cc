@@ -136,4 +136,14 @@ std::string Sandbox::foreign_measure(const Asset& asset, Date end) {
   return id.ok() ? *id : std::string();
 }
 
+void Sandbox::release_foreign_measure(const std::string& id) {
+  Request release;
+  release.kind = RequestKind::kRelease;
+  release.idempotency_key = "foreign-release-" + id;
+  release.case_number = kOtherAuthority;
+  release.ruling_number = std::string(kOtherAuthority) + "之二";
+  release.measure_id = id;
+  truth_.handle(release, today());
+}
+
 }  // namespace chakong::connectors::conformance

@@ -62,6 +62,8 @@ class Sandbox {
   std::shared_ptr<Call> call(std::vector<Request> batch, TimeUs run_for = 2 * kMicrosPerDay);
   // Places another authority's measure on `asset` for its whole value.
   std::string foreign_measure(const Asset& asset, Date end);
+  // That authority releases its measure `id` at the institution (not through the connector).
+  void release_foreign_measure(const std::string& id);
 
  private:
   const ConnectorFactory& factory_;
