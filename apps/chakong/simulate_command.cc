@@ -87,14 +87,26 @@ int run_simulate(const SimulateArgs& a) {
   fmt::print("scenario            {} (seed {}, {} days)\n", r->name, r->seed, r->days);
   fmt::print("population          {} debtors, {} accounts, {} institutions\n", r->debtors,
              r->accounts, r->connectors.size());
-  fmt::print("cases               {} filed, {} concluded, {} terminated, {} open\n", s.cases_filed,
-             s.cases_concluded, s.cases_terminated, r->cases_open);
+  fmt::print("cases               {} filed, {} concluded, {} terminated, {} restored, {} open\n",
+             s.cases_filed, s.cases_concluded, s.cases_terminated, s.cases_restored, r->cases_open);
   fmt::print("48-hour control     {:.2f} % ({} met, {} missed, {} not required)\n", compliance,
              s.control_met, s.control_missed, s.control_not_required);
   fmt::print("query timeliness    score {:.1f} ({} within 5 working days, {} later)\n",
              s.query_score(), s.query_within_5wd,
              s.query_within_10wd + s.query_within_22wd + s.query_later);
   fmt::print("renewals            {} renewed, {} lapsed\n", s.renewed, s.lapsed);
+  {
+    uint64_t fit = 0, due = 0, swept = 0;
+    for (const engine::SweepRunReport& run : r->sweep_runs) {
+      fit += run.fit() ? 1 : 0;
+      due += run.due;
+      swept += run.swept;
+    }
+    fmt::print(
+        "library sweep       {} cases; {} runs ({} within window), {} of {} due swept, "
+        "{} hits, {} restored\n",
+        r->library.cases, r->sweep_runs.size(), fit, swept, due, s.sweep_hits, s.sweep_restored);
+  }
   fmt::print("money               {} claimed, {} frozen, {} deducted\n", format_fen(s.claimed),
              format_fen(s.frozen), format_fen(s.deducted));
   fmt::print(

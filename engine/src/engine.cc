@@ -1,6 +1,7 @@
 #include "chakong/engine/engine.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "chakong/engine/identity.h"
@@ -39,6 +40,9 @@ std::string_view event_type_name(EventType type) {
     case EventType::kCaseRestored: return "case_restored";
     case EventType::kRequestRefused: return "request_refused";
     case EventType::kRequestFailed: return "request_failed";
+    case EventType::kSweepRunStarted: return "sweep_run_started";
+    case EventType::kSweepRunFinished: return "sweep_run_finished";
+    case EventType::kSweepHit: return "sweep_hit";
   }
   return "unknown";
 }
@@ -76,6 +80,11 @@ void EngineStats::add(const EngineStats& o) {
   renewed += o.renewed;
   lapsed += o.lapsed;
   unauthorized += o.unauthorized;
+  sweep_debtors_queried += o.sweep_debtors_queried;
+  sweep_cases_swept += o.sweep_cases_swept;
+  sweep_hits += o.sweep_hits;
+  sweep_restored += o.sweep_restored;
+  lead_restored += o.lead_restored;
   over_seizure += o.over_seizure;
   indivisible_sealed += o.indivisible_sealed;
   claimed += o.claimed;
@@ -109,6 +118,7 @@ Status validate(const EngineConfig& c) {
                                   ": must be >= 0");
   }
   if (c.calendar == nullptr) return invalid_argument_error("calendar is null");
+  if (Status s = validate(c.sweep); !s.ok()) return s;
   if (Status s = validate(c.dispatch); !s.ok()) return s;
   for (const auto& [name, dc] : c.dispatch_overrides) {
     if (Status s = validate(dc); !s.ok()) {
@@ -243,6 +253,59 @@ Status Engine::file_case(const CaseFiling& filing) {
 Status Engine::terminate_case(std::string_view number, bool consumption_restricted) {
   const std::string key = route_key(number);
   return shards_[shard_of(key)]->terminate_case(key, consumption_restricted);
+}
+
+Status Engine::import_library(std::vector<LibraryEntry> entries) {
+  std::vector<std::vector<std::pair<size_t, LibraryEntry>>> by_shard(shards_.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string key = route_key(entries[i].case_number);
+    by_shard[shard_of(key)].emplace_back(i, std::move(entries[i]));
+  }
+  entries.clear();
+  std::vector<size_t> before;
+  Status failed;
+  for (size_t s = 0; s < shards_.size() && failed.ok(); ++s) {
+    before.push_back(shards_[s]->library().size());
+    failed = shards_[s]->import_library(std::move(by_shard[s]));
+  }
+  if (!failed.ok()) {
+    // All or nothing: shards that took their part give it back.
+    for (size_t s = 0; s < before.size(); ++s) shards_[s]->truncate_library(before[s]);
+  }
+  return failed;
+}
+
+Status Engine::start() {
+  for (auto& shard : shards_) CHAKONG_RETURN_IF_ERROR(shard->recover());
+  return ok_status();
+}
+
+StatusOr<std::string> Engine::restore_on_lead(std::string_view number, std::string_view officer,
+                                              std::string_view connector,
+                                              const connectors::Asset& lead) {
+  const std::string key = route_key(number);
+  return shards_[shard_of(key)]->restore_on_lead(key, officer, connector, lead);
+}
+
+std::vector<SweepRunReport> Engine::sweep_runs() const {
+  std::map<int32_t, SweepRunReport> runs;
+  for (const auto& shard : shards_) shard->collect_runs(runs);
+  std::vector<SweepRunReport> out;
+  for (auto& [day, run] : runs) out.push_back(run);
+  return out;
+}
+
+LibraryStats Engine::library_stats() const {
+  LibraryStats total;
+  for (const auto& shard : shards_) {
+    const Library& lib = shard->library();
+    total.cases += lib.size();
+    for (Library::Index i = 0; i < lib.size(); ++i) {
+      total.restored += (lib.record(i).flags & Library::kRestored) != 0 ? 1 : 0;
+    }
+    total.memory_bytes += lib.memory_bytes();
+  }
+  return total;
 }
 
 StatusOr<std::string> Engine::restore_case(std::string_view number, int year, int64_t serial) {

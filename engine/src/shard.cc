@@ -24,6 +24,7 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
     dc.max_in_flight = std::max(1, static_cast<int>(dc.max_in_flight / n));
     dispatchers_.push_back(std::make_unique<Dispatcher>(*info.connector, executor, dc));
   }
+  sweep_cap_ = std::max(1, static_cast<int>(config_.sweep.max_in_flight_cases / n));
 }
 
 Engine::Shard::~Shard() = default;
@@ -211,37 +212,43 @@ void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string
   if (!r.status.ok() && r.status.code() != StatusCode::kNotFound) {
     emit(EventType::kRequestFailed, c, info.name, {}, "query: " + r.status.to_string());
   }
-  const bool controllable = info.caps.has(RequestKind::kFreeze);
   for (connectors::Asset& a : r.assets) {
     if (a.holder_id != debtor) continue;  // Defensive: only the debtor's own property.
-    // The same asset reported twice (a repeated query) is one finding: never two measures.
-    const bool known = std::any_of(c.findings.begin(), c.findings.end(), [&](const Finding& f) {
-      return f.connector == connector && f.asset.reference == a.reference;
-    });
-    if (known) continue;
-    Finding f;
-    f.connector = connector;
-    f.debtor_id = debtor;
-    f.asset = std::move(a);
-    f.found_at = executor_.now();
-    ++stats_.findings;
-    emit(EventType::kFinding, c, info.name, f.asset.value,
-         std::string(connectors::asset_category_name(f.asset.category)));
-    const uint32_t fi = static_cast<uint32_t>(c.findings.size());
-    if (controllable && f.asset.value > Fen() && open(c)) {
-      // DOMAIN rule 5: a 48-hour clock from the moment the result arrives.
-      f.due = f.found_at + config_.control_deadline;
-      f.clock_open = true;
-      CaseState* cp = &c;
-      f.clock = executor_.run_at(f.due, [this, cp, fi] { on_control_due(*cp, fi); });
-      ++stats_.control_started;
-    }
-    c.findings.push_back(std::move(f));
+    add_finding(c, connector, debtor, std::move(a), executor_.now());
   }
   if (c.status == CaseStatus::kQuerying && !c.findings.empty()) {
     c.status = CaseStatus::kControlling;
   }
   plan(c);
+}
+
+void Engine::Shard::add_finding(CaseState& c, uint32_t connector, const std::string& debtor,
+                                connectors::Asset asset, TimeUs found_at) {
+  // The same asset reported twice (a repeated query, a lead) is one finding: never two
+  // measures.
+  const bool known = std::any_of(c.findings.begin(), c.findings.end(), [&](const Finding& f) {
+    return f.connector == connector && f.asset.reference == asset.reference;
+  });
+  if (known) return;
+  const ConnectorInfo& info = shared_.connectors[connector];
+  Finding f;
+  f.connector = connector;
+  f.debtor_id = debtor;
+  f.asset = std::move(asset);
+  f.found_at = found_at;
+  ++stats_.findings;
+  emit(EventType::kFinding, c, info.name, f.asset.value,
+       std::string(connectors::asset_category_name(f.asset.category)));
+  const uint32_t fi = static_cast<uint32_t>(c.findings.size());
+  if (info.caps.has(RequestKind::kFreeze) && f.asset.value > Fen() && open(c)) {
+    // DOMAIN rule 5: a 48-hour clock from the moment the result arrives.
+    f.due = f.found_at + config_.control_deadline;
+    f.clock_open = true;
+    CaseState* cp = &c;
+    f.clock = executor_.run_at(f.due, [this, cp, fi] { on_control_due(*cp, fi); });
+    ++stats_.control_started;
+  }
+  c.findings.push_back(std::move(f));
 }
 
 // ---- Planning and freezing -------------------------------------------------------------
@@ -644,53 +651,9 @@ Status Engine::Shard::terminate_case(std::string_view number, bool consumption_r
   c->status = CaseStatus::kTerminated;
   ++stats_.cases_terminated;
   emit(EventType::kCaseTerminated, *c, {}, c->ledger.remaining());
+  // Into the library: swept every six months for five years from now.
+  if (c->ledger.budget() > c->ledger.deducted()) add_to_library(*c, consumption_restricted);
   return ok_status();
-}
-
-StatusOr<std::string> Engine::Shard::restore_case(std::string_view number, int year,
-                                                  int64_t serial) {
-  CaseState* c = find(number);
-  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  if (c->status != CaseStatus::kTerminated) {
-    return failed_precondition_error("case " + c->number + " is " +
-                                     std::string(case_status_name(c->status)) +
-                                     "; only a terminated case can be restored");
-  }
-  StatusOr<CaseNumber> restored =
-      CaseNumber::make(year, c->parsed.court(), CaseType::kZhiHui, serial);
-  if (!restored.ok()) return restored.status();
-  const Fen rest = c->ledger.remaining();
-  if (rest <= Fen()) {
-    return failed_precondition_error("case " + c->number + " has nothing left to enforce");
-  }
-  CaseFiling filing = c->filing;
-  filing.case_number = restored->to_string();
-  filing.claim = rest;
-  filing.costs = Fen();
-  filing.received_at = executor_.now();
-  c->status = CaseStatus::kRestored;
-  c->restored_as = filing.case_number;
-  ++stats_.cases_restored;
-  emit(EventType::kCaseRestored, *c, {}, rest, filing.case_number);
-  std::string result = filing.case_number;
-  const size_t target = engine_.shard_of(result);
-  if (target == index_) {
-    adopt_restored(std::move(filing), c->number);
-  } else {
-    Shard* other = engine_.shards_[target].get();
-    other->executor().post([other, filing = std::move(filing), original = c->number]() mutable {
-      other->adopt_restored(std::move(filing), std::move(original));
-    });
-  }
-  return result;
-}
-
-void Engine::Shard::adopt_restored(CaseFiling filing, std::string original) {
-  const Status s = file_case(filing);
-  if (!s.ok() && shared_.observer) {
-    shared_.observer(Event{
-        EventType::kRequestFailed, executor_.now(), original, {}, {}, "restore: " + s.to_string()});
-  }
 }
 
 Status Engine::Shard::request_query(std::string_view number, std::string_view debtor,

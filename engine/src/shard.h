@@ -2,7 +2,9 @@
 #ifndef CHAKONG_ENGINE_SRC_SHARD_H_
 #define CHAKONG_ENGINE_SRC_SHARD_H_
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,8 +40,27 @@ class Engine::Shard {
   Status file_case(const CaseFiling& filing);
   Status terminate_case(std::string_view number, bool consumption_restricted);
   StatusOr<std::string> restore_case(std::string_view number, int year, int64_t serial);
-  // Creates the restored case on this shard (called on this shard's thread).
-  void adopt_restored(CaseFiling filing, std::string original);
+
+  // A finding handed to a restored case: a sweep hit or an applicant's lead.
+  struct Lead {
+    uint32_t connector = 0;
+    std::string debtor_id;
+    connectors::Asset asset;
+    TimeUs found_at = 0;
+  };
+  // Creates the restored case on this shard (called on this shard's thread) with its leads;
+  // `fan_out` = false when the sweep has just queried the network for it.
+  void adopt_restored(CaseFiling filing, std::string original, std::vector<Lead> leads,
+                      bool fan_out);
+
+  // Library and sweep (sweep.cc).
+  const Library& library() const { return library_; }
+  Status import_library(std::vector<std::pair<size_t, LibraryEntry>> entries);
+  void truncate_library(size_t n) { library_.truncate(n); }
+  Status recover();
+  StatusOr<std::string> restore_on_lead(std::string_view number, std::string_view officer,
+                                        std::string_view connector, const connectors::Asset& lead);
+  void collect_runs(std::map<int32_t, SweepRunReport>& runs) const;
   Status request_query(std::string_view number, std::string_view debtor, std::string_view officer);
   Status request_freeze(std::string_view number, std::string_view debtor, std::string_view officer,
                         std::string_view connector, const connectors::Asset& asset, Fen amount);
@@ -98,6 +119,38 @@ class Engine::Shard {
 
   using Callback = Dispatcher::Done;
 
+  // One sweep run on this shard. A run covers index ranges of the library (one for a batch;
+  // one per anniversary month for the anniversary policy); `cursor` is the next case to
+  // release. `done` marks cases finished (swept, or skipped as restored) over
+  // [base, base + span), and is what the journal keeps.
+  struct SweepRange {
+    Library::Index lo = 0, hi = 0, cursor = 0;
+    int months = 0;  // Anniversary: which one; 0 for a batch.
+  };
+  struct SweepRun {
+    SweepRunReport report;
+    int32_t id = 0;  // Start day.
+    TimeUs spread_end = 0;
+    std::vector<SweepRange> ranges;
+    Library::Index base = 0, span = 0;
+    std::vector<uint64_t> done;
+    uint64_t skipped = 0;   // Restored before their turn: not due.
+    uint64_t total = 0;     // Cases in the ranges.
+    uint64_t finished = 0;  // swept + skipped.
+    bool is_done(Library::Index i) const {
+      const uint32_t k = i - base;
+      return (done[k / 64] >> (k % 64)) & 1;
+    }
+  };
+  struct SweepCase {
+    int outstanding = 0;
+    TimeUs due = 0;
+    bool hit = false;
+    bool counted = false;     // Counted as swept (at once when a hit restored it).
+    std::string restored_as;  // Once a hit restored it: later hits go to the new case.
+    std::vector<Lead> leads;
+  };
+
   CaseState* find(std::string_view number);
   const CaseState* find(std::string_view number) const;
   Status authorize(CaseState& c, std::string_view debtor, std::string_view officer,
@@ -133,6 +186,34 @@ class Engine::Shard {
            code == StatusCode::kResourceExhausted;
   }
   void check_invariants(const CaseState& c);
+
+  // Restores a terminated engine case or a library case (sweep.cc). `as` = the new number,
+  // or one the engine allocates.
+  StatusOr<std::string> restore(std::string_view number,
+                                std::optional<std::pair<int, int64_t>> as,  // (year, serial)
+                                std::vector<Lead> leads, bool fan_out);
+  void receive_leads(CaseState& c, std::vector<Lead> leads);
+  // Records a finding (a query result or a lead) and starts its 48-hour clock.
+  void add_finding(CaseState& c, uint32_t connector, const std::string& debtor,
+                   connectors::Asset asset, TimeUs found_at);
+  void add_to_library(const CaseState& c, bool restricted);
+  void arm_sweep();
+  void schedule_run(Date from);
+  void begin_run(int32_t day, const std::string* saved_header);
+  void sweep_tick();
+  void release_cases();
+  void release(Library::Index i, TimeUs due);
+  void send_sweep_query(Library::Index i, uint32_t connector, std::string debtor, std::string key);
+  void on_sweep_answer(Library::Index i, uint32_t connector, const std::string& debtor,
+                       connectors::Response r);
+  void sweep_case_done(Library::Index i);
+  void count_swept(Library::Index i, SweepCase& sc);
+  void mark_done(Library::Index i);
+  void finish_run();
+  void sweep_event(EventType type, std::string detail);
+  std::string run_key(int32_t day) const;
+  std::string run_header() const;
+  void journal_put(const std::string& key, std::string_view value);
   bool open(const CaseState& c) const {
     return c.status == CaseStatus::kQuerying || c.status == CaseStatus::kControlling ||
            c.status == CaseStatus::kDeducting;
@@ -146,6 +227,16 @@ class Engine::Shard {
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;
   std::unordered_map<std::string, std::unique_ptr<CaseState>> cases_;
   EngineStats stats_;
+
+  Library library_;
+  bool sweep_armed_ = false;
+  TimerHandle sweep_timer_;
+  std::optional<SweepRun> run_;
+  std::vector<SweepRunReport> past_runs_;
+  std::unordered_map<Library::Index, SweepCase> sweeping_;
+  int sweep_cap_ = 1;
+  bool releasing_ = false;
+  int64_t restore_count_ = 0;
 };
 
 // Validates a filing without looking at engine state (everything but officer registration

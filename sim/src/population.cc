@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "chakong/engine/case_number.h"
 #include "chakong/engine/identity.h"
 
 namespace chakong::sim {
@@ -120,6 +121,59 @@ std::vector<Debtor> make_population(const SimulationConfig& c, const Institution
   tbb::parallel_for(tbb::blocked_range<size_t>(0, out.size(), 4096),
                     [&](const tbb::blocked_range<size_t>& r) {
                       for (size_t i = r.begin(); i < r.end(); ++i) out[i] = make_debtor(c, idx, i);
+                    });
+  return out;
+}
+
+LibraryCaseGen make_library_case(const SimulationConfig& c, const InstitutionIndex& idx,
+                                 uint64_t index) {
+  std::mt19937_64 rng(mix(c.seed * 0x100000001b3ull + 0x5eed'0000'0000ull + index));
+  std::uniform_real_distribution<double> u(0, 1);
+  LibraryCaseGen g;
+  engine::LibraryEntry& e = g.entry;
+  const int span = 365 * c.library_years;
+  e.terminated = c.start.plus_days(-1 - static_cast<int32_t>(index % static_cast<uint64_t>(span)));
+  const Date filed = e.terminated.plus_days(-100 - static_cast<int32_t>(rng() % 300));
+  // Serials from 1,000,000,000 on: never those of the run's own arrivals.
+  e.case_number = CaseNumber::make(filed.year(), c.court, CaseType::kZhi,
+                                   1'000'000'000 + static_cast<int64_t>(index))
+                      ->to_string();
+  e.officer_id = c.court + "-" + std::to_string(1 + index % static_cast<uint64_t>(c.officers));
+  e.remaining = sample_money(c.library_remaining, rng);
+  e.consumption_restricted = true;
+  const int n = 1 + static_cast<int>(rng() % static_cast<uint64_t>(c.library_max_debtors));
+  for (int k = 0; k < n; ++k) {
+    const uint64_t di = static_cast<uint64_t>(c.debtors) +
+                        index * static_cast<uint64_t>(c.library_max_debtors) +
+                        static_cast<uint64_t>(k);
+    engine::LibraryDebtor d;
+    d.organisation = u(rng) < c.organisation_share;
+    d.id = d.organisation ? organisation_id(di) : person_id(di);
+    if (u(rng) < c.library_hit_share) {
+      PlacedAsset p;
+      p.institution = pick_bank(idx, rng);
+      p.asset.category = AssetCategory::kDeposit;
+      p.asset.reference = "L" + d.id + "-0";
+      p.asset.holder_id = d.id;
+      p.asset.value = sample_money(c.balance, rng);
+      g.late.emplace_back(static_cast<int>(rng() % static_cast<uint64_t>(std::max(1, c.days))),
+                          std::move(p));
+    }
+    e.debtors.push_back(std::move(d));
+  }
+  return g;
+}
+
+std::vector<LibraryCaseGen> make_library(const SimulationConfig& c, const InstitutionIndex& idx,
+                                         int threads) {
+  std::vector<LibraryCaseGen> out(static_cast<size_t>(c.library_cases));
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<size_t>(std::max(1, threads)));
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, out.size(), 4096),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      for (size_t i = r.begin(); i < r.end(); ++i) {
+                        out[i] = make_library_case(c, idx, i);
+                      }
                     });
   return out;
 }

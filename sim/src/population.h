@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "chakong/connectors/connector.h"
+#include "chakong/engine/library.h"
 #include "chakong/sim/scenario.h"
 
 namespace chakong::sim {
@@ -42,6 +43,20 @@ Debtor make_debtor(const SimulationConfig& c, const InstitutionIndex& idx, uint6
 // on the thread count.
 std::vector<Debtor> make_population(const SimulationConfig& c, const InstitutionIndex& idx,
                                     int threads);
+
+// One generated library case: the entry to import and the property its debtors acquire
+// during the run (day, asset), which the sweep should find.
+struct LibraryCaseGen {
+  engine::LibraryEntry entry;
+  std::vector<std::pair<int, PlacedAsset>> late;
+};
+
+// Generates library case `index` from (seed, index) alone: terminated on a day spread evenly
+// over the `library_years` before the start, debtors with IDs after the population's.
+LibraryCaseGen make_library_case(const SimulationConfig& c, const InstitutionIndex& idx,
+                                 uint64_t index);
+std::vector<LibraryCaseGen> make_library(const SimulationConfig& c, const InstitutionIndex& idx,
+                                         int threads);
 
 }  // namespace chakong::sim
 

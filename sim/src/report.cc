@@ -31,6 +31,63 @@ double compliance(uint64_t met, uint64_t missed) {
   return met + missed == 0 ? 1.0 : static_cast<double>(met) / static_cast<double>(met + missed);
 }
 
+std::string when(TimeUs t) {
+  if (t == 0) return "null";
+  const Date d = date_of(t);
+  const TimeUs in_day = t - d.start_us();
+  return fmt::format("\"{}T{:02d}:{:02d}\"", d.to_string(), in_day / kMicrosPerHour,
+                     in_day % kMicrosPerHour / kMicrosPerMinute);
+}
+
+// A run is closed when it finished or its window ended within the simulated time: those are
+// the runs coverage is computed over.
+bool closed(const engine::SweepRunReport& run, TimeUs end) {
+  return run.finished() || run.window_end <= end;
+}
+
+std::string sweep_json(const SimulationReport& r) {
+  const engine::EngineStats& s = r.stats;
+  uint64_t due = 0, swept = 0, closed_runs = 0;
+  double max_days = 0;
+  std::string details;
+  for (size_t i = 0; i < r.sweep_runs.size(); ++i) {
+    const engine::SweepRunReport& run = r.sweep_runs[i];
+    if (closed(run, r.end)) {
+      ++closed_runs;
+      due += run.due;
+      swept += run.swept;
+    }
+    const double days =
+        static_cast<double>((run.finished() ? run.finished_at : r.end) - run.started_at) /
+        static_cast<double>(kMicrosPerDay);
+    if (run.finished()) max_days = std::max(max_days, days);
+    details += fmt::format(
+        "      {{\"start\": \"{}\", \"due\": {}, \"swept\": {}, \"coverage\": {}, "
+        "\"debtors_queried\": {}, \"hits\": {}, \"restored\": {}, \"started\": {}, "
+        "\"finished\": {}, \"days\": {:.2f}, \"window_end\": {}, \"fit_window\": {}, "
+        "\"max_lateness_days\": {:.2f}}}{}\n",
+        run.start.to_string(), run.due, run.swept,
+        run.due == 0 ? "1.000000" : ratio(static_cast<double>(run.swept) / run.due),
+        run.debtors_queried, run.hits, run.restored, when(run.started_at), when(run.finished_at),
+        days, when(run.window_end), run.fit() ? "true" : "false",
+        static_cast<double>(run.max_lateness) / static_cast<double>(kMicrosPerDay),
+        i + 1 < r.sweep_runs.size() ? "," : "");
+  }
+  const std::string coverage =
+      closed_runs == 0 ? "null" : (due == 0 ? "1.000000" : ratio(static_cast<double>(swept) / due));
+  return fmt::format(
+      "  \"sweep\": {{\"policy\": \"{}\", \"runs\": {}, \"library_size\": {}, "
+      "\"library_bytes_per_case\": {:.1f}, \"debtors_queried\": {}, \"coverage\": {}, "
+      "\"closed_runs\": {}, \"hits\": {}, \"restored\": {}, \"restored_on_lead\": {}, "
+      "\"max_run_days\": {:.2f},\n    \"run_details\": [\n{}    ]}},\n",
+      r.sweep_policy, r.sweep_runs.size(), r.library.cases,
+      r.library.cases == 0
+          ? 0.0
+          : static_cast<double>(r.library.memory_bytes) / static_cast<double>(r.library.cases),
+      s.sweep_debtors_queried, coverage, closed_runs, s.sweep_hits, s.sweep_restored,
+      s.lead_restored, max_days, details);
+}
+
 }  // namespace
 
 std::string report_json(const SimulationReport& r) {
@@ -62,9 +119,13 @@ std::string report_json(const SimulationReport& r) {
   o += "  \"deadlines\": {\n";
   o += fmt::format(
       "    \"control_48h\": {{\"started\": {}, \"met\": {}, \"missed\": {}, \"not_required\": {}, "
-      "\"open\": {}, \"compliance\": {}}},\n",
+      "\"open\": {}, \"compliance\": {}, \"new_cases_compliance\": {}, "
+      "\"restored_cases\": {{\"met\": {}, \"missed\": {}}}}},\n",
       s.control_started, s.control_met, s.control_missed, s.control_not_required, r.control_open,
-      ratio(compliance(s.control_met, s.control_missed)));
+      ratio(compliance(s.control_met, s.control_missed)),
+      ratio(compliance(s.control_met - r.restored_control_met,
+                       s.control_missed - r.restored_control_missed)),
+      r.restored_control_met, r.restored_control_missed);
   o += fmt::format(
       "    \"query_start\": {{\"score\": {}, \"within_5wd\": {}, \"within_10wd\": {}, "
       "\"within_22wd\": {}, \"later\": {}, \"unscored\": {}}},\n",
@@ -81,11 +142,7 @@ std::string report_json(const SimulationReport& r) {
       "\"unauthorized\": {}, \"lost_requests\": {}}},\n",
       r.over_seizure + s.over_seizure, r.duplicate_measures, r.institution_lapses, s.unauthorized,
       r.lost_requests);
-  o += "  \"sweep\": {\"runs\": 0, \"library_size\": 0, \"debtors_queried\": 0, \"coverage\": 0, "
-       "\"hits\": 0, \"restored\": " +
-       std::to_string(s.cases_restored) +
-       ", \"max_run_days\": 0, \"note\": \"the terminated-case library sweep is not simulated "
-       "yet\"},\n";
+  o += sweep_json(r);
   o += "  \"connectors\": [\n";
   for (size_t i = 0; i < r.connectors.size(); ++i) {
     const ConnectorReport& c = r.connectors[i];
@@ -106,9 +163,9 @@ std::string report_json(const SimulationReport& r) {
     const DailyPoint& d = r.daily[i];
     o += fmt::format(
         "    {{\"date\": \"{}\", \"filed\": {}, \"concluded\": {}, \"control_met\": {}, "
-        "\"control_missed\": {}}}{}\n",
-        d.date.to_string(), d.filed, d.concluded, d.control_met, d.control_missed,
-        i + 1 < r.daily.size() ? "," : "");
+        "\"control_missed\": {}, \"sweep_swept\": {}, \"sweep_hits\": {}}}{}\n",
+        d.date.to_string(), d.filed, d.concluded, d.control_met, d.control_missed, d.sweep_swept,
+        d.sweep_hits, i + 1 < r.daily.size() ? "," : "");
   }
   o += "  ]\n}\n";
   return o;
@@ -146,6 +203,45 @@ std::string report_html(const SimulationReport& r) {
     conn_labels += fmt::format("{}\"{}\"", sep, esc(busiest[i]->name));
     util += fmt::format("{}{:.3f}", sep, 100.0 * busiest[i]->utilization);
     queue += fmt::format("{}{}", sep, busiest[i]->max_queue);
+  }
+  // Sweep progress: per run, the share of its due cases swept by each day since its start.
+  std::string sweep_sets, sweep_labels;
+  size_t longest = 0;
+  static constexpr const char* kColours[] = {"#1565c0", "#2e7d32", "#6a1b9a",
+                                             "#ef6c00", "#c62828", "#00838f"};
+  for (size_t k = 0; k < r.sweep_runs.size(); ++k) {
+    const engine::SweepRunReport& run = r.sweep_runs[k];
+    const int first = run.start - (r.daily.empty() ? run.start : r.daily.front().date);
+    const int last = k + 1 < r.sweep_runs.size() ? r.sweep_runs[k + 1].start - r.daily.front().date
+                                                 : static_cast<int>(r.daily.size());
+    std::string points;
+    uint64_t cum = 0;
+    size_t n = 0;
+    for (int d = std::max(0, first); d < std::min(last, static_cast<int>(r.daily.size())); ++d) {
+      cum += r.daily[static_cast<size_t>(d)].sweep_swept;
+      points += fmt::format("{}{:.2f}", n++ ? "," : "",
+                            run.due == 0 ? 100.0 : 100.0 * static_cast<double>(cum) / run.due);
+      if (run.due > 0 && cum >= run.swept && run.finished()) break;
+    }
+    longest = std::max(longest, n);
+    sweep_sets +=
+        fmt::format("{}{{label:'run {} ({} due)',data:[{}],borderColor:'{}',pointRadius:0}}",
+                    k ? "," : "", run.start.to_string(), run.due, points, kColours[k % 6]);
+  }
+  for (size_t d = 0; d < longest; ++d) sweep_labels += fmt::format("{}{}", d ? "," : "", d);
+  std::string sweep_card;
+  if (r.sweep_runs.empty()) {
+    sweep_card =
+        "<p>No sweep run in the simulated time (library: " + std::to_string(r.library.cases) +
+        " cases).</p>";
+  } else {
+    uint64_t fit = 0;
+    for (const engine::SweepRunReport& run : r.sweep_runs) fit += run.fit() ? 1 : 0;
+    sweep_card = fmt::format(
+        "<p>{} cases in the library ({} policy); {} runs, {} within their window; {} debtors "
+        "queried, {} hits, {} cases restored.</p><canvas id=\"c4\"></canvas>",
+        r.library.cases, r.sweep_policy, r.sweep_runs.size(), fit, s.sweep_debtors_queried,
+        s.sweep_hits, s.sweep_restored);
   }
   const double comp = 100.0 * compliance(s.control_met, s.control_missed);
   std::string html =
@@ -199,7 +295,8 @@ td:first-child,th:first-child{text-align:left}
 <div class="card"><h3>48-hour control compliance over time</h3><canvas id="c1"></canvas></div>
 <div class="card"><h3>Time from finding to freeze</h3><canvas id="c2"></canvas></div>
 <div class="card"><h3>Connector utilization and queue depth (busiest 40)</h3><canvas id="c3"></canvas></div>
-<div class="card"><h3>Terminated-case library sweep</h3><p>The library sweep is not simulated yet: no runs to show.</p></div>
+<div class="card"><h3>Terminated-case library sweep: share of each run's due cases swept, by day of the run</h3>)" +
+      sweep_card + R"(</div>
 </div>
 <script>
 const labels=[)" +
@@ -223,6 +320,9 @@ new Chart(document.getElementById('c3'),{type:'bar',data:{labels:[)" +
  {label:'max queue',data:[)" +
       queue + R"(],backgroundColor:'#ef6c00',yAxisID:'y1'}]},
  options:{animation:false,scales:{y:{title:{display:true,text:'%'}},y1:{position:'right',grid:{drawOnChartArea:false}}}}});
+if(document.getElementById('c4'))new Chart(document.getElementById('c4'),{type:'line',data:{labels:[)" +
+      sweep_labels + R"(],datasets:[)" + sweep_sets + R"(]},
+ options:{animation:false,scales:{y:{min:0,max:100,title:{display:true,text:'% swept'}},x:{title:{display:true,text:'day of the run'}}}}});
 </script></body></html>
 )";
   return html;

@@ -41,8 +41,14 @@ Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
     if (f->is_repeated()) {
       if (!v.IsSequence()) return invalid_argument_error(at + ": must be a list");
       for (size_t i = 0; i < v.size(); ++i) {
+        const std::string item = at + "[" + std::to_string(i) + "]";
+        if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
+          if (!v[i].IsScalar()) return invalid_argument_error(item + ": must be a single value");
+          r->AddString(msg, f, v[i].as<std::string>());
+          continue;
+        }
         if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-          return invalid_argument_error(at + ": lists of scalars are not supported");
+          return invalid_argument_error(at + ": lists of numbers are not supported");
         }
         CHAKONG_RETURN_IF_ERROR(
             fill(v[i], r->AddMessage(msg, f), at + "[" + std::to_string(i) + "]"));

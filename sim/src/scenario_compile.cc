@@ -274,6 +274,67 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   if (e.max_attempts() < 0 || e.max_attempts() > 100)
     return c.error("engine.max_attempts", "must be in 1..100");
   out.max_attempts = e.max_attempts() == 0 ? 5 : e.max_attempts();
+
+  const v1::Library& l = s.library();
+  if (l.cases() < 0 || l.cases() > 50'000'000) {
+    return c.error("library.cases", std::to_string(l.cases()) + " must be in 0..50000000");
+  }
+  out.library_cases = l.cases();
+  if (l.years() < 0 || l.years() > 5) {
+    return c.error("library.years", std::to_string(l.years()) + " must be in 1..5");
+  }
+  out.library_years = l.years() == 0 ? 5 : l.years();
+  CHAKONG_RETURN_IF_ERROR(
+      c.share("library.hit_share", l.hit_share(), &out.library_hit_share, 0.03));
+  if (l.max_debtors_per_case() < 0 || l.max_debtors_per_case() > 20) {
+    return c.error("library.max_debtors_per_case",
+                   std::to_string(l.max_debtors_per_case()) + " must be in 1..20");
+  }
+  out.library_max_debtors = l.max_debtors_per_case() == 0 ? 1 : l.max_debtors_per_case();
+  CHAKONG_RETURN_IF_ERROR(c.spread("library.remaining", l.remaining(), &out.library_remaining,
+                                   out.claim.median, out.claim.p99));
+
+  const v1::Sweep& w = s.sweep();
+  engine::SweepConfig& sc = out.sweep;
+  sc.enabled = !w.disabled();
+  if (w.policy().empty() || w.policy() == "half_year") {
+    sc.policy = engine::SweepConfig::Policy::kHalfYearBatch;
+  } else if (w.policy() == "anniversary") {
+    sc.policy = engine::SweepConfig::Policy::kAnniversary;
+  } else {
+    return c.error("sweep.policy", "'" + w.policy() + "' is not half_year or anniversary");
+  }
+  if (w.starts_size() > 0) {
+    sc.starts.clear();
+    for (int i = 0; i < w.starts_size(); ++i) {
+      const std::string path = "sweep.starts[" + std::to_string(i) + "]";
+      int month = 0, day = 0;
+      char tail;
+      if (std::sscanf(w.starts(i).c_str(), "%d-%d%c", &month, &day, &tail) != 2 ||
+          !Date::from_ymd(2001, month, day).ok()) {
+        return c.error(path, "'" + w.starts(i) + "' is not a day of the year as MM-DD");
+      }
+      sc.starts.emplace_back(month, day);
+    }
+  }
+  TimeUs window = 0, spread = 0;
+  CHAKONG_RETURN_IF_ERROR(c.duration("sweep.window", w.window(), &window, 30 * kMicrosPerDay));
+  if (window < kMicrosPerDay || window % kMicrosPerDay != 0) {
+    return c.error("sweep.window", "'" + w.window() + "' must be a whole number of days >= 1d");
+  }
+  sc.window_days = static_cast<int>(window / kMicrosPerDay);
+  CHAKONG_RETURN_IF_ERROR(c.duration("sweep.spread", w.spread(), &spread, 0));
+  if (spread % kMicrosPerDay != 0 || spread > window) {
+    return c.error("sweep.spread", "'" + w.spread() + "' must be whole days, at most the window");
+  }
+  sc.spread_days = static_cast<int>(spread / kMicrosPerDay);
+  if (w.max_in_flight_cases() < 0) {
+    return c.error("sweep.max_in_flight_cases",
+                   std::to_string(w.max_in_flight_cases()) + " must be >= 1");
+  }
+  if (w.max_in_flight_cases() > 0) sc.max_in_flight_cases = w.max_in_flight_cases();
+  CHAKONG_RETURN_IF_ERROR(c.share("sweep.bulk_floor", w.bulk_floor(), &out.bulk_floor, 0));
+  if (Status v = engine::validate(sc); !v.ok()) return c.error("sweep", v.message());
   return out;
 }
 

@@ -59,6 +59,7 @@ class Run {
   void arrive(Date day);
   void try_terminate(const std::string& number, int attempts);
   void check_invariants(bool duplicates);
+  void sample_sweep(int d);
   SimulationReport report(double wall);
 
   const SimulationConfig& c_;
@@ -70,6 +71,10 @@ class Run {
   std::vector<Debtor> debtors_;
   std::vector<std::pair<uint32_t, std::string>> accounts_;  // (instance, reference)
   std::vector<std::vector<uint32_t>> late_by_day_;
+  std::vector<engine::LibraryEntry> library_;  // Imported into the engine, then cleared.
+  std::vector<std::vector<PlacedAsset>> library_late_by_day_;
+  uint64_t swept_before_ = 0, hits_before_ = 0;
+  uint64_t restored_met_ = 0, restored_missed_ = 0;
   std::unique_ptr<engine::Engine> engine_;
   std::map<int, int64_t> serials_;
   std::unordered_map<std::string, Fen> budgets_;
@@ -109,6 +114,15 @@ Status Run::build_institutions() {
       accounts_.emplace_back(p.institution, p.asset.reference);
     }
     if (d.late_day >= 0) late_by_day_[static_cast<size_t>(d.late_day)].push_back(di);
+  }
+  library_late_by_day_.resize(static_cast<size_t>(c_.days));
+  std::vector<LibraryCaseGen> lib = make_library(c_, idx_, o_.threads);
+  library_.reserve(lib.size());
+  for (LibraryCaseGen& g : lib) {
+    for (auto& [day, asset] : g.late) {
+      library_late_by_day_[static_cast<size_t>(day)].push_back(std::move(asset));
+    }
+    library_.push_back(std::move(g.entry));
   }
   return ok_status();
 }
@@ -165,6 +179,8 @@ Status Run::build_engine() {
   ec.deduct_delay = c_.deduct_delay;
   ec.dispatch.timeout = c_.timeout;
   ec.dispatch.max_attempts = c_.max_attempts;
+  ec.dispatch.bulk_floor = c_.bulk_floor;
+  ec.sweep = c_.sweep;
   std::vector<connectors::Connector*> conns;
   for (const Instance& in : inst_) {
     const GroupConfig& g = *in.group;
@@ -185,6 +201,8 @@ Status Run::build_engine() {
     CHAKONG_RETURN_IF_ERROR(
         engine_->register_officer(c_.court + "-" + std::to_string(k + 1), c_.court));
   }
+  CHAKONG_RETURN_IF_ERROR(engine_->import_library(std::move(library_)));
+  library_ = {};
   engine_->set_observer([this](const engine::Event& ev) {
     const int d = date_of(ev.time) - c_.start;
     if (d < 0 || d >= static_cast<int>(daily_.size())) return;
@@ -192,12 +210,18 @@ Status Run::build_engine() {
     switch (ev.type) {
       case engine::EventType::kCaseFiled: ++p.filed; break;
       case engine::EventType::kCaseConcluded: ++p.concluded; break;
+      case engine::EventType::kCaseRestored:
+        // The restored case's budget is what was left; the over-seizure check holds it to that.
+        budgets_[ev.detail] = ev.amount;
+        break;
       case engine::EventType::kControlMet:
+        if (ev.case_number.find("执恢") != std::string::npos) ++restored_met_;
         ++p.control_met;
         ++ttf_[static_cast<size_t>(std::min<TimeUs>(49, ev.elapsed / kMicrosPerHour))];
         ++control_by_connector_[ev.connector].first;
         break;
       case engine::EventType::kControlMissed:
+        if (ev.case_number.find("执恢") != std::string::npos) ++restored_missed_;
         ++p.control_missed;
         ++control_by_connector_[ev.connector].second;
         break;
@@ -276,6 +300,16 @@ void Run::check_invariants(bool duplicates) {
   }
 }
 
+// Library cases swept and hits on day `d` (read at the start of the next day).
+void Run::sample_sweep(int d) {
+  const engine::EngineStats s = engine_->stats();
+  DailyPoint& p = daily_[static_cast<size_t>(d)];
+  p.sweep_swept = s.sweep_cases_swept - swept_before_;
+  p.sweep_hits = s.sweep_hits - hits_before_;
+  swept_before_ = s.sweep_cases_swept;
+  hits_before_ = s.sweep_hits;
+}
+
 void Run::day(int d) {
   const Date today = c_.start.plus_days(d);
   daily_[static_cast<size_t>(d)].date = today;
@@ -293,6 +327,11 @@ void Run::day(int d) {
       (void)inst_[i].truth->debit(ref, amount);
     }
   }
+  for (const PlacedAsset& p : library_late_by_day_[static_cast<size_t>(d)]) {
+    if (inst_[p.institution].truth->add_asset(p.asset).ok())
+      accounts_.emplace_back(p.institution, p.asset.reference);
+  }
+  if (d > 0) sample_sweep(d - 1);
   for (uint32_t di : late_by_day_[static_cast<size_t>(d)]) {
     const PlacedAsset& p = debtors_[di].late_asset;
     if (inst_[p.institution].truth->add_asset(p.asset).ok())
@@ -315,6 +354,7 @@ StatusOr<SimulationReport> Run::go() {
   ex_.post([this] { day(0); });
   ex_.run_until(c_.start.plus_days(c_.days).start_us() - 1);
   check_invariants(/*duplicates=*/true);
+  sample_sweep(c_.days - 1);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
   return report(wall);
@@ -361,6 +401,15 @@ SimulationReport Run::report(double wall) {
   }
   r.lost_requests = submitted - completed - engine_->open_requests();
   r.daily = daily_;
+  r.restored_control_met = restored_met_;
+  r.restored_control_missed = restored_missed_;
+  r.sweep_runs = engine_->sweep_runs();
+  r.library = engine_->library_stats();
+  r.sweep_policy = c_.sweep.enabled ? (c_.sweep.policy == engine::SweepConfig::Policy::kAnniversary
+                                           ? "anniversary"
+                                           : "half_year")
+                                    : "disabled";
+  r.end = c_.start.plus_days(c_.days).start_us();
   r.time_to_freeze_hours = ttf_;
   return r;
 }

@@ -69,7 +69,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"- a\n- b\n", "t.yaml: the file must be a mapping"},
         Bad{"name: x\npopulaton: {debtors: 1}\n",
             "t.yaml: populaton: unknown field (known here: name, seed, start, days, population, "
-            "cases, institutions, engine)"},
+            "cases, institutions, engine, library, sweep)"},
         Bad{"name: x\npopulation: {debtors: many}\n",
             "t.yaml: population.debtors: 'many' is not a valid int64"},
         Bad{"name: x\npopulation: {debtors: 0}\ninstitutions: [{kind: bank, name: b}]\n",
@@ -108,7 +108,19 @@ INSTANTIATE_TEST_SUITE_P(
             "months)"},
         Bad{"name: x\nstart: 2025-02-30\npopulation: {debtors: 5}\n"
             "institutions: [{kind: bank, name: b}]\n",
-            "t.yaml: start: date '2025-02-30': date 2025-02-30 does not exist"}));
+            "t.yaml: start: date '2025-02-30': date 2025-02-30 does not exist"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "sweep: {policy: weekly}\n",
+            "t.yaml: sweep.policy: 'weekly' is not half_year or anniversary"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "sweep: {starts: ['01-01', '13-01']}\n",
+            "t.yaml: sweep.starts[1]: '13-01' is not a day of the year as MM-DD"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "sweep: {window: 12h}\n",
+            "t.yaml: sweep.window: '12h' must be a whole number of days >= 1d"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "library: {cases: -4}\n",
+            "t.yaml: library.cases: -4 must be in 0..50000000"}));
 
 TEST(ScenarioTest, MissingFileIsNotFound) {
   EXPECT_EQ(load_scenario_file("/nonexistent.yaml").status().code(), StatusCode::kNotFound);

@@ -42,6 +42,54 @@ TEST(SimulationTest, DistrictQuarterKeepsEveryInvariant) {
   EXPECT_NE(html.find("Chart.js v3"), std::string::npos);  // Inlined, no network needed.
 }
 
+double new_case_compliance(const SimulationReport& r) {
+  const uint64_t met = r.stats.control_met - r.restored_control_met;
+  const uint64_t missed = r.stats.control_missed - r.restored_control_missed;
+  return static_cast<double>(met) / static_cast<double>(met + missed);
+}
+
+// Two years of the district with its library of 4,500 cases, against the same two years with
+// no library and no sweep.
+TEST(SimulationTest, TwoYearsOfSweepsCoverTheLibraryWithoutCrowdingOutNewCases) {
+  SimulationOptions o;
+  StatusOr<SimulationReport> with = run_simulation(district(730), o);
+  ASSERT_TRUE(with.ok()) << with.status();
+  SimulationConfig bare = district(730);
+  bare.library_cases = 0;
+  bare.sweep.enabled = false;
+  StatusOr<SimulationReport> without = run_simulation(bare, o);
+  ASSERT_TRUE(without.ok()) << without.status();
+
+  // Every half-year run swept every due case, within its 30-day window.
+  ASSERT_EQ(with->sweep_runs.size(), 4u);
+  const char* starts[] = {"2025-01-01", "2025-07-01", "2026-01-01", "2026-07-01"};
+  for (size_t k = 0; k < 4; ++k) {
+    const engine::SweepRunReport& run = with->sweep_runs[k];
+    EXPECT_EQ(run.start.to_string(), starts[k]);
+    EXPECT_GT(run.due, 3'000u) << starts[k];
+    EXPECT_EQ(run.swept, run.due) << starts[k];
+    EXPECT_TRUE(run.fit()) << starts[k];
+  }
+  // Hits restore cases at once, and their property is frozen under the 48-hour clock.
+  EXPECT_GT(with->stats.sweep_hits, 50u);
+  EXPECT_EQ(with->stats.sweep_restored, with->stats.sweep_hits);
+  EXPECT_GT(with->restored_control_met, 50u);
+  EXPECT_EQ(without->stats.sweep_hits, 0u);
+  EXPECT_TRUE(without->sweep_runs.empty());
+  // New cases fare the same with the sweep running (BULK lane, leftover capacity): within
+  // half a percentage point, and both at or above 99 %.
+  const double a = new_case_compliance(*with), b = new_case_compliance(*without);
+  EXPECT_GE(a, 0.99);
+  EXPECT_GE(b, 0.99);
+  EXPECT_NEAR(a, b, 0.005);
+  EXPECT_EQ(with->over_seizure + with->stats.over_seizure, 0u);
+  EXPECT_EQ(with->duplicate_measures, 0u);
+  EXPECT_EQ(with->lost_requests, 0u);
+  const std::string json = report_json(*with);
+  EXPECT_NE(json.find("\"coverage\": 1.000000, \"closed_runs\": 4"), std::string::npos);
+  EXPECT_NE(report_html(*with).find("new Chart(document.getElementById('c4')"), std::string::npos);
+}
+
 TEST(SimulationTest, SameSeedSameReportWhateverTheThreadCount) {
   SimulationOptions one, two;
   two.threads = 2;

@@ -37,6 +37,8 @@
 #include "chakong/engine/calendar.h"
 #include "chakong/engine/dispatcher.h"
 #include "chakong/engine/executor.h"
+#include "chakong/engine/journal.h"
+#include "chakong/engine/library.h"
 #include "chakong/engine/money.h"
 #include "chakong/engine/status.h"
 
@@ -117,6 +119,13 @@ struct EngineConfig {
   std::map<std::string, DispatcherConfig, std::less<>> dispatch_overrides;
   // Working-day calendar for query timeliness; must outlive the engine.
   const WorkCalendar* calendar = &WorkCalendar::china();
+  // The terminated-case library's sweep (see library.h). Sweep queries go to the connectors
+  // in `query_scope`, in the BULK lane.
+  SweepConfig sweep;
+  // Where the library's additions and restorations and the sweep's progress are written so
+  // that a restarted engine continues (see start()). Null: nothing is kept. Must outlive the
+  // engine.
+  Journal* journal = nullptr;
 };
 
 // Validates a config; kInvalidArgument naming the field.
@@ -139,6 +148,9 @@ enum class EventType : uint8_t {
   kCaseRestored,
   kRequestRefused,
   kRequestFailed,
+  kSweepRunStarted,   // detail: the run (its start date); amount: none.
+  kSweepRunFinished,  // detail: the run and whether it fit its window.
+  kSweepHit,          // A library case's debtor has property: case, connector, value.
 };
 std::string_view event_type_name(EventType type);
 
@@ -163,6 +175,10 @@ struct EngineStats {
            query_later = 0, query_unscored = 0;
   uint64_t renewed = 0, lapsed = 0;
   uint64_t unauthorized = 0;
+  // Library sweep: debtors queried (one per debtor and run, whatever the connector count),
+  // library cases swept, cases with a hit, cases restored by a hit or an applicant's lead.
+  uint64_t sweep_debtors_queried = 0, sweep_cases_swept = 0, sweep_hits = 0, sweep_restored = 0,
+           lead_restored = 0;
   uint64_t over_seizure = 0;  // Times a case's committed money exceeded budget + tolerance.
   uint64_t indivisible_sealed = 0;
   Fen claimed, frozen, deducted;
@@ -192,6 +208,28 @@ struct CaseView {
   int open_control_clocks = 0;
   std::vector<MeasureView> measures;
   std::vector<std::string> indivisible_reasons;
+};
+
+// One sweep run, summed over shards.
+struct SweepRunReport {
+  Date start;  // The run's start date (batch) or its half-year's (anniversary).
+  bool anniversary = false;
+  uint64_t due = 0;    // Library cases due in the run (restored ones excepted).
+  uint64_t swept = 0;  // Due cases whose every debtor was answered.
+  uint64_t debtors_queried = 0;
+  uint64_t hits = 0, restored = 0;
+  TimeUs started_at = 0;
+  TimeUs finished_at = 0;   // 0 while under way.
+  TimeUs window_end = 0;    // When it should have been done.
+  TimeUs max_lateness = 0;  // Anniversary: the longest wait of a case after its due day.
+  bool finished() const { return finished_at != 0; }
+  bool fit() const { return finished() && finished_at <= window_end; }
+};
+
+struct LibraryStats {
+  uint64_t cases = 0;  // Records, restored ones included.
+  uint64_t restored = 0;
+  uint64_t memory_bytes = 0;
 };
 
 class Engine {
@@ -233,6 +271,35 @@ class Engine {
   // for the rest of the claim; returns the new case number. The original keeps its measures
   // (still renewed). kFailedPrecondition unless terminated.
   StatusOr<std::string> restore_case(std::string_view case_number, int year, int64_t serial);
+
+  // Adds terminated cases to the library (a case server's existing 终本 library, or a
+  // simulated one). All or nothing: kInvalidArgument naming `entries[i]` and the field,
+  // kAlreadyExists for a case already in the library, kFailedPrecondition for a case
+  // terminated before the latest one the library already holds on its shard. Call before
+  // the executors run (or from the only shard's thread).
+  Status import_library(std::vector<LibraryEntry> entries);
+
+  // Continues from the journal (config.journal): re-adds the library cases terminated by a
+  // previous engine, their restorations, and resumes an unfinished sweep run where it
+  // stopped: cases whose queries were all answered are not queried again, the others are
+  // queried with the same idempotency keys. Then arms the sweep schedule. Call once, after
+  // import_library() (the same library as before the restart) and before the executors
+  // run. kFailedPrecondition when the journal does not match the library. Without start(),
+  // the schedule is armed by the first import or termination and nothing is recovered.
+  Status start();
+
+  // Restores a library case on an applicant's lead (the other restoration trigger): a new
+  // 执恢 number (numbered as by the sweep, SweepConfig::restore_serial_base), the lead becomes
+  // a finding with its 48-hour clock, and the new case queries the network. kPermissionDenied
+  // when the officer is not the case's or the asset's holder is not its debtor; kNotFound
+  // for an unknown case or connector; kFailedPrecondition when the case is not terminated
+  // or the connector cannot freeze. Returns the new case number.
+  StatusOr<std::string> restore_on_lead(std::string_view case_number, std::string_view officer_id,
+                                        std::string_view connector, const connectors::Asset& lead);
+
+  // Sweep runs so far, by start date; and the library's size. Call when the shards are idle.
+  std::vector<SweepRunReport> sweep_runs() const;
+  LibraryStats library_stats() const;
 
   // Ad-hoc query of one debtor by an officer, to every query-capable connector. Refused with
   // kPermissionDenied (and counted, never sent) when the officer is not assigned to the case

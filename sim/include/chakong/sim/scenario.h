@@ -15,6 +15,7 @@
 
 #include "chakong/connectors/connector.h"
 #include "chakong/engine/date.h"
+#include "chakong/engine/library.h"
 #include "chakong/engine/money.h"
 #include "chakong/sim/behaviour.h"
 #include "chakong/v1/scenario.pb.h"
@@ -80,6 +81,15 @@ struct SimulationConfig {
   TimeUs deduct_delay = 10 * kMicrosPerDay;
   TimeUs timeout = 2 * kMicrosPerDay;
   int max_attempts = 5;
+
+  // The terminated-case library at the start, and the sweep.
+  int64_t library_cases = 0;
+  int library_years = 5;
+  double library_hit_share = 0.03;
+  int library_max_debtors = 1;
+  MoneySpread library_remaining;
+  engine::SweepConfig sweep;
+  double bulk_floor = 0;
 };
 
 // Validates and compiles a scenario. Errors: "<source>: <path>: <what>".

@@ -43,6 +43,7 @@ struct ConnectorReport {
 struct DailyPoint {
   Date date;
   uint64_t filed = 0, concluded = 0, control_met = 0, control_missed = 0;
+  uint64_t sweep_swept = 0, sweep_hits = 0;  // Library cases swept, and hits, that day.
 };
 
 struct SimulationReport {
@@ -62,9 +63,16 @@ struct SimulationReport {
   uint64_t duplicate_measures = 0;  // Worst weekly count of (case, asset) duplicates.
   uint64_t institution_lapses = 0;  // Measures that lapsed at the institutions.
   uint64_t lost_requests = 0;
+  // 48-hour clocks of restored (执恢) cases, counted apart so that new cases can be judged
+  // alone: a sweep must not crowd out new cases.
+  uint64_t restored_control_met = 0, restored_control_missed = 0;
   uint64_t debtors = 0, accounts = 0;
   std::vector<ConnectorReport> connectors;
   std::vector<DailyPoint> daily;
+  std::vector<engine::SweepRunReport> sweep_runs;
+  engine::LibraryStats library;
+  std::string sweep_policy;
+  TimeUs end = 0;  // The end of the simulated time.
   std::vector<uint64_t>
       time_to_freeze_hours;  // [h] = controls met within [h, h+1) hours; 49 = later.
 };
