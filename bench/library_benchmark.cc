@@ -38,11 +38,12 @@ LibraryEntry make_entry(int64_t i, int64_t n) {
   for (int k = 0; k < debtors; ++k) {
     const int64_t j = i * 2 + k;
     const Date birth = Date::from_days(static_cast<int32_t>(-7300 + j % 18'000));
-    char first17[18];
-    std::snprintf(first17, sizeof first17, "%06d%04d%02d%02d%03d",
+    char buf[64];  // Room for any int, so that no build mode warns of truncation.
+    std::snprintf(buf, sizeof buf, "%06d%04d%02d%02d%03d",
                   static_cast<int>(110101 + j / 18'000'000), birth.year(), birth.month(),
                   birth.day(), static_cast<int>(j / 18'000 % 1000));
-    e.debtors.push_back({false, std::string(first17) + resident_id_check_char(first17)});
+    const std::string first17(buf, 17);
+    e.debtors.push_back({false, first17 + resident_id_check_char(first17)});
   }
   e.officer_id = "cq-0110-" + std::to_string(i % 40);
   e.remaining = Fen(1'000'000 + i % 977 * 1000);
