@@ -49,7 +49,14 @@ Date add_months(Date d, int months) {
 
 Library::Library() = default;
 
+namespace {
 // year - 1990 (8 bits) | type (3 bits) | court (21 bits) | serial (32 bits).
+uint64_t packed(const CaseNumber& n, uint32_t court) {
+  return (static_cast<uint64_t>(n.year() - 1990) << 56) | (static_cast<uint64_t>(n.type()) << 53) |
+         (static_cast<uint64_t>(court) << 32) | static_cast<uint64_t>(n.serial());
+}
+}  // namespace
+
 StatusOr<uint64_t> Library::pack(std::string_view text) {
   StatusOr<CaseNumber> n = CaseNumber::parse(text);
   if (!n.ok()) return invalid_argument_error("case_number: " + n.status().message());
@@ -62,9 +69,7 @@ StatusOr<uint64_t> Library::pack(std::string_view text) {
     if (courts_.size() >= (1u << 21)) return resource_exhausted_error("library: too many courts");
     courts_.push_back(n->court());
   }
-  return (static_cast<uint64_t>(n->year() - 1990) << 56) |
-         (static_cast<uint64_t>(n->type()) << 53) | (static_cast<uint64_t>(it->second) << 32) |
-         static_cast<uint64_t>(n->serial());
+  return packed(*n, it->second);
 }
 
 std::string Library::case_number(Index i) const {
@@ -176,10 +181,7 @@ std::optional<Library::Index> Library::find(std::string_view text) const {
   if (!n.ok() || n->serial() > 0xFFFFFFFFll) return std::nullopt;
   auto court = court_ids_.find(n->court());
   if (court == court_ids_.end()) return std::nullopt;
-  const uint64_t packed =
-      (static_cast<uint64_t>(n->year() - 1990) << 56) | (static_cast<uint64_t>(n->type()) << 53) |
-      (static_cast<uint64_t>(court->second) << 32) | static_cast<uint64_t>(n->serial());
-  auto it = index_.find(packed);
+  auto it = index_.find(packed(*n, court->second));
   if (it == index_.end()) return std::nullopt;
   return it->second;
 }

@@ -656,6 +656,13 @@ Status Engine::Shard::terminate_case(std::string_view number, bool consumption_r
   return ok_status();
 }
 
+StatusOr<uint32_t> Engine::Shard::connector_index(std::string_view name) const {
+  for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
+    if (shared_.connectors[i].name == name) return i;
+  }
+  return not_found_error("no connector named '" + std::string(name) + "'");
+}
+
 Status Engine::Shard::request_query(std::string_view number, std::string_view debtor,
                                     std::string_view officer) {
   CaseState* c = find(number);
@@ -671,11 +678,9 @@ Status Engine::Shard::request_freeze(std::string_view number, std::string_view d
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
   CHAKONG_RETURN_IF_ERROR(authorize(*c, debtor, officer, "freeze"));
-  uint32_t ci = 0;
-  while (ci < shared_.connectors.size() && shared_.connectors[ci].name != connector) ++ci;
-  if (ci == shared_.connectors.size()) {
-    return not_found_error("no connector named '" + std::string(connector) + "'");
-  }
+  StatusOr<uint32_t> found = connector_index(connector);
+  if (!found.ok()) return found.status();
+  const uint32_t ci = *found;
   if (asset.holder_id != debtor) {
     return permission_denied_error("freeze refused: asset '" + mask_id(asset.reference) +
                                    "' is not held by '" + mask_id(debtor) + "'");

@@ -132,11 +132,10 @@ class Engine::Shard {
     int32_t id = 0;  // Start day.
     TimeUs spread_end = 0;
     std::vector<SweepRange> ranges;
-    Library::Index base = 0, span = 0;
+    Library::Index base = 0;
     std::vector<uint64_t> done;
-    uint64_t skipped = 0;   // Restored before their turn: not due.
-    uint64_t total = 0;     // Cases in the ranges.
-    uint64_t finished = 0;  // swept + skipped.
+    uint64_t skipped = 0;  // Restored before their turn: not due.
+    uint64_t total = 0;    // Cases in the ranges.
     bool is_done(Library::Index i) const {
       const uint32_t k = i - base;
       return (done[k / 64] >> (k % 64)) & 1;
@@ -153,6 +152,8 @@ class Engine::Shard {
 
   CaseState* find(std::string_view number);
   const CaseState* find(std::string_view number) const;
+  // The index of the connector called `name`; kNotFound naming it.
+  StatusOr<uint32_t> connector_index(std::string_view name) const;
   Status authorize(CaseState& c, std::string_view debtor, std::string_view officer,
                    std::string_view what);
   bool send(CaseState& c, connectors::Request r, uint32_t connector, Lane lane, TimeUs deadline,
@@ -203,7 +204,9 @@ class Engine::Shard {
   void sweep_tick();
   void release_cases();
   void release(Library::Index i, TimeUs due);
-  void send_sweep_query(Library::Index i, uint32_t connector, std::string debtor, std::string key);
+  // `number` is the library case's number, formatted once per release, not per query.
+  void send_sweep_query(Library::Index i, uint32_t connector, const std::string& number,
+                        std::string debtor, std::string key);
   void on_sweep_answer(Library::Index i, uint32_t connector, const std::string& debtor,
                        connectors::Response r);
   void sweep_case_done(Library::Index i);

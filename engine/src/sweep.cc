@@ -33,6 +33,11 @@ std::string day_key(int32_t day) {
   return buf;
 }
 
+// The number after the last '/' of a journal key ("library/0/case/0000000042" -> 42).
+uint64_t key_number(std::string_view key) {
+  return std::strtoull(std::string(key.substr(key.rfind('/') + 1)).c_str(), nullptr, 10);
+}
+
 std::string index_key(uint64_t i) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%010llu", static_cast<unsigned long long>(i));
@@ -190,8 +195,7 @@ Status Engine::Shard::recover() {
     CHAKONG_RETURN_IF_ERROR(j->scan(lib + "case/", [&](std::string_view key, std::string_view v) {
       if (!bad.ok()) return;
       const std::string where = "journal " + std::string(key) + ": ";
-      const uint64_t i =
-          std::strtoull(std::string(key.substr(key.rfind('/') + 1)).c_str(), nullptr, 10);
+      const uint64_t i = key_number(key);
       if (i != library_.size()) {
         bad = failed_precondition_error(where + "this library case follows " + std::to_string(i) +
                                         " cases but shard " + std::to_string(index_) + " has " +
@@ -209,8 +213,7 @@ Status Engine::Shard::recover() {
     }));
     CHAKONG_RETURN_IF_ERROR(bad);
     CHAKONG_RETURN_IF_ERROR(j->scan(lib + "restored/", [&](std::string_view key, std::string_view) {
-      const uint64_t i =
-          std::strtoull(std::string(key.substr(key.rfind('/') + 1)).c_str(), nullptr, 10);
+      const uint64_t i = key_number(key);
       if (i < library_.size()) {
         library_.record(static_cast<Library::Index>(i)).flags |= Library::kRestored;
       } else if (bad.ok()) {
@@ -338,8 +341,8 @@ void Engine::Shard::begin_run(int32_t day, const std::string* saved) {
     run.total += g.hi - g.lo;
   }
   run.base = run.ranges.empty() ? 0 : lo;
-  run.span = run.ranges.empty() ? 0 : hi - lo;
-  run.done.assign((run.span + 64 * kChunkWords - 1) / (64 * kChunkWords) * kChunkWords, 0);
+  const Library::Index span = run.ranges.empty() ? 0 : hi - lo;
+  run.done.assign((span + 64 * kChunkWords - 1) / (64 * kChunkWords) * kChunkWords, 0);
   if (saved != nullptr) {
     Header h;
     if (!parse_header(*saved, h) || h.total != run.total) return;  // recover() reports it.
@@ -351,17 +354,17 @@ void Engine::Shard::begin_run(int32_t day, const std::string* saved) {
     run.report.max_lateness = h.lateness;
     const std::string prefix = run_key(day) + "/done/";
     (void)config_.journal->scan(prefix, [&](std::string_view key, std::string_view v) {
-      const uint64_t chunk =
-          std::strtoull(std::string(key.substr(prefix.size())).c_str(), nullptr, 10);
+      const uint64_t chunk = key_number(key);
       if ((chunk + 1) * kChunkWords > run.done.size() ||
           v.size() != kChunkWords * sizeof(uint64_t)) {
         return;
       }
       std::memcpy(&run.done[chunk * kChunkWords], v.data(), v.size());
     });
-    for (uint64_t w : run.done) run.finished += static_cast<uint64_t>(std::popcount(w));
+    uint64_t finished = 0;  // Swept or skipped.
+    for (uint64_t w : run.done) finished += static_cast<uint64_t>(std::popcount(w));
     // The bitmap is the truth (a crash may fall between a chunk and its header).
-    run.report.swept = run.finished >= run.skipped ? run.finished - run.skipped : 0;
+    run.report.swept = finished >= run.skipped ? finished - run.skipped : 0;
   }
   run_ = std::move(run);
   if (saved == nullptr) {
@@ -451,17 +454,19 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
       const ConnectorInfo& info = shared_.connectors[c];
       if (!info.caps.has(RequestKind::kQuery) || !config_.query_scope(info.name)) continue;
       ++sweeping_[i].outstanding;
-      send_sweep_query(i, c, debtor, number + "/sweep/" + run + "/" + debtor + "/" + info.name);
+      send_sweep_query(i, c, number, debtor,
+                       number + "/sweep/" + run + "/" + debtor + "/" + info.name);
     }
   }
   if (sweeping_[i].outstanding == 0) sweep_case_done(i);  // No connector in scope.
 }
 
-void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector, std::string debtor,
+void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
+                                     const std::string& number, std::string debtor,
                                      std::string key) {
   Request r;
   r.kind = RequestKind::kQuery;
-  r.case_number = library_.case_number(i);
+  r.case_number = number;
   r.debtor_id = debtor;
   r.officer_id = library_.officer(i);
   r.purpose = "terminated-case sweep";
@@ -473,7 +478,7 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector, std::
         if (in_doubt(resp.status.code())) {
           // Nothing lost: the same query again once the institution is back.
           executor_.run_after(config_.in_doubt_retry, [this, i, connector, debtor, key] {
-            send_sweep_query(i, connector, debtor, key);
+            send_sweep_query(i, connector, library_.case_number(i), debtor, key);
           });
           return;
         }
@@ -488,8 +493,9 @@ void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, const 
   SweepCase& sc = it->second;
   const ConnectorInfo& info = shared_.connectors[connector];
   Library::Record& rec = library_.record(i);
-  const std::string number = library_.case_number(i);
-  if (r.status.ok() && info.caps.has(RequestKind::kFreeze)) {
+  // Most answers are "nothing found": the number is formatted only when there is property.
+  const std::string number = r.assets.empty() ? std::string() : library_.case_number(i);
+  if (r.status.ok() && info.caps.has(RequestKind::kFreeze) && !r.assets.empty()) {
     const CaseState* own = (rec.flags & Library::kEngineCase) != 0 ? find(number) : nullptr;
     for (connectors::Asset& a : r.assets) {
       if (a.holder_id != debtor || a.value <= Fen()) continue;
@@ -568,7 +574,6 @@ void Engine::Shard::mark_done(Library::Index i) {
   SweepRun& r = *run_;
   const uint32_t k = i - r.base;
   r.done[k / 64] |= uint64_t{1} << (k % 64);
-  ++r.finished;
   if (config_.journal == nullptr) return;
   const uint32_t chunk = k / (64 * kChunkWords);
   journal_put(run_key(r.id) + "/done/" + index_key(chunk),
@@ -782,11 +787,9 @@ StatusOr<std::string> Engine::Shard::restore_on_lead(std::string_view number,
     sweep_event(EventType::kRequestRefused, refusal.message());
     return refusal;
   }
-  uint32_t ci = 0;
-  while (ci < shared_.connectors.size() && shared_.connectors[ci].name != connector) ++ci;
-  if (ci == shared_.connectors.size()) {
-    return not_found_error("no connector named '" + std::string(connector) + "'");
-  }
+  StatusOr<uint32_t> found = connector_index(connector);
+  if (!found.ok()) return found.status();
+  const uint32_t ci = *found;
   if (!shared_.connectors[ci].caps.has(RequestKind::kFreeze)) {
     return failed_precondition_error("connector '" + std::string(connector) +
                                      "' cannot freeze the lead");
