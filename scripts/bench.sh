@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh release >/dev/null
 out="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ)"
 mkdir -p "$out"
-for b in base_benchmark scheduler_benchmark engine_benchmark realtime_benchmark library_benchmark; do
+for b in base_benchmark scheduler_benchmark engine_benchmark realtime_benchmark library_benchmark \
+         journal_benchmark; do
   echo "== $b" >&2
   "build/release/bench/$b" --benchmark_out="$out/$b.json" --benchmark_out_format=json "$@" >&2
 done

@@ -17,6 +17,10 @@ void add_conformance_command(CLI::App& app, int& exit_code);
 // `chakong simulate SCENARIO [--seed N] [--out DIR] [--threads N] [--days N]`.
 void add_simulate_command(CLI::App& app, int& exit_code);
 
+// `chakong audit verify PATH`, `chakong journal check PATH [--truncate-tail]`,
+// `chakong journal show PATH CASE`: the case-server journal.
+void add_journal_commands(CLI::App& app, int& exit_code);
+
 }  // namespace chakong::cli
 
 #endif  // CHAKONG_APPS_CHAKONG_COMMANDS_H_

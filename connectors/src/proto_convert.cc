@@ -34,6 +34,10 @@ StatusOr<Asset> asset_in(const chakong::v1::Asset& o, const std::string& at) {
 
 }  // namespace
 
+void to_proto(const Asset& in, chakong::v1::Asset* out) { asset_out(in, out); }
+
+StatusOr<Asset> from_proto(const chakong::v1::Asset& in) { return asset_in(in, "asset."); }
+
 void to_proto(const Request& in, chakong::v1::Request* out) {
   out->set_kind(static_cast<chakong::v1::RequestKind>(in.kind));
   out->set_idempotency_key(in.idempotency_key);

@@ -86,6 +86,8 @@ void EngineStats::add(const EngineStats& o) {
   sweep_restored += o.sweep_restored;
   lead_restored += o.lead_restored;
   over_seizure += o.over_seizure;
+  recovered_cases += o.recovered_cases;
+  recovered_requests += o.recovered_requests;
   indivisible_sealed += o.indivisible_sealed;
   claimed += o.claimed;
   frozen += o.frozen;
@@ -93,6 +95,9 @@ void EngineStats::add(const EngineStats& o) {
 }
 
 Status validate(const EngineConfig& c) {
+  if (c.journal_cases && c.journal == nullptr) {
+    return invalid_argument_error("journal_cases = true: needs a journal");
+  }
   if (c.control_deadline <= 0) {
     return invalid_argument_error("control_deadline = " + std::to_string(c.control_deadline) +
                                   ": must be > 0");
@@ -276,7 +281,58 @@ Status Engine::import_library(std::vector<LibraryEntry> entries) {
 }
 
 Status Engine::start() {
+  if (shared_->config.journal_cases) {
+    // Every case's records, grouped by case: "case/<number>", "case/<number>/f/<i>",
+    // "case/<number>/m/<i>" (byte order puts a case's header before its own records).
+    struct Records {
+      std::string header;
+      std::vector<std::string> findings, measures;
+    };
+    std::map<std::string, Records> cases;
+    Status bad;
+    CHAKONG_RETURN_IF_ERROR(
+        shared_->config.journal->scan("case/", [&](std::string_view key, std::string_view value) {
+          const std::string_view rest = key.substr(5);
+          const size_t f = rest.rfind("/f/");
+          const size_t m = rest.rfind("/m/");
+          if (f != std::string_view::npos && rest.size() - f == 9) {
+            cases[std::string(rest.substr(0, f))].findings.emplace_back(value);
+          } else if (m != std::string_view::npos && rest.size() - m == 9) {
+            cases[std::string(rest.substr(0, m))].measures.emplace_back(value);
+          } else {
+            cases[std::string(rest)].header = std::string(value);
+          }
+        }));
+    for (auto& [number, r] : cases) {
+      CHAKONG_RETURN_IF_ERROR(
+          shards_[shard_of(number)]->recover_case(number, r.header, r.findings, r.measures));
+    }
+  }
   for (auto& shard : shards_) CHAKONG_RETURN_IF_ERROR(shard->recover());
+  if (shared_->config.journal_cases) {
+    for (auto& shard : shards_) CHAKONG_RETURN_IF_ERROR(shard->resume_cases());
+  }
+  return ok_status();
+}
+
+void Engine::sync(std::function<void(Status)> done) {
+  if (!shared_->config.journal_cases) {
+    done(ok_status());
+    return;
+  }
+  for (const auto& shard : shards_) {
+    if (!shard->journal_status().ok()) {
+      done(shard->journal_status());
+      return;
+    }
+  }
+  shared_->config.journal->sync(std::move(done));
+}
+
+Status Engine::journal_status() const {
+  for (const auto& shard : shards_) {
+    if (!shard->journal_status().ok()) return shard->journal_status();
+  }
   return ok_status();
 }
 
@@ -329,6 +385,11 @@ Status Engine::request_freeze(std::string_view number, std::string_view debtor,
 StatusOr<CaseView> Engine::case_view(std::string_view number) const {
   const std::string key = route_key(number);
   return shards_[shard_of(key)]->case_view(key);
+}
+
+StatusOr<CaseView> Engine::read_case(std::string_view number, std::string_view officer) {
+  const std::string key = route_key(number);
+  return shards_[shard_of(key)]->read_case(key, officer);
 }
 
 void Engine::set_observer(std::function<void(const Event&)> observer) {

@@ -13,7 +13,13 @@ using connectors::RequestKind;
 using connectors::Response;
 
 Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t index)
-    : engine_(engine), shared_(shared), config_(shared.config), executor_(executor), index_(index) {
+    : engine_(engine),
+      shared_(shared),
+      config_(shared.config),
+      executor_(executor),
+      index_(index),
+      durable_(shared.config.journal != nullptr && shared.config.journal_cases),
+      audit_(index) {
   const double n = static_cast<double>(shared.executors.size());
   for (const ConnectorInfo& info : shared.connectors) {
     auto it = config_.dispatch_overrides.find(info.name);
@@ -74,6 +80,7 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   c.filing.case_number = number;
   if (c.filing.received_at == 0) c.filing.received_at = executor_.now();
   c.ledger = Ledger(filing.claim + filing.costs);
+  if (durable_ && !journal_error_.ok()) return journal_error_;
   cases_.emplace(number, std::move(state));
   ++stats_.cases_filed;
   stats_.claimed += filing.claim;
@@ -81,6 +88,12 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
   CaseState* cp = &c;
   c.start_timer = executor_.run_at(start, [this, cp] { start_queries(*cp); });
+  if (durable_) {
+    // Appended now, so that Engine::sync() covers it: the case server acknowledges the
+    // filing once that sync is done.
+    touch(c);
+    flush();
+  }
   return ok_status();
 }
 
@@ -129,6 +142,13 @@ bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane,
                         std::to_string(++c.next_key);
   }
   ++stats_.requests[static_cast<int>(r.kind)];
+  if (durable_) {
+    // Write-ahead: the request leaves when the state that sends it (and its audit link) is
+    // durable.
+    touch(c);
+    hold(connector, std::move(r), lane, deadline, std::move(done));
+    return true;
+  }
   dispatchers_[connector]->submit(std::move(r), lane, deadline, std::move(done));
   return true;
 }
@@ -170,14 +190,22 @@ void Engine::Shard::query_debtor(CaseState& c, const std::string& debtor,
   if (c.status == CaseStatus::kFiled) c.status = CaseStatus::kQuerying;
   if (!c.query_scored) score_query_start(c);
   const uint64_t round = ++c.next_key;
+  c.open_rounds.push_back({round, debtor, officer});
+  touch(c);
   for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
     if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
     if (!config_.query_scope(shared_.connectors[i].name)) continue;
-    // One key per (debtor, connector, round): a re-send after an outage is the same query.
-    send_query(c, i, debtor, officer,
-               c.number + "/query/" + std::to_string(round) + "/" + debtor + "/" +
-                   shared_.connectors[i].name);
+    send_query(c, i, debtor, officer, query_key(c, round, debtor, i));
   }
+  if (c.queries_outstanding == 0) c.open_rounds.clear();
+}
+
+std::string Engine::Shard::query_key(const CaseState& c, uint64_t round, const std::string& debtor,
+                                     uint32_t connector) const {
+  // One key per (debtor, connector, round): a re-send after an outage or a restart is the
+  // same query.
+  return c.number + "/query/" + std::to_string(round) + "/" + debtor + "/" +
+         shared_.connectors[connector].name;
 }
 
 void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::string& debtor,
@@ -208,6 +236,8 @@ void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::stri
 void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string& debtor,
                              Response r) {
   --c.queries_outstanding;
+  if (c.queries_outstanding == 0) c.open_rounds.clear();
+  touch(c);
   const ConnectorInfo& info = shared_.connectors[connector];
   if (!r.status.ok() && r.status.code() != StatusCode::kNotFound) {
     emit(EventType::kRequestFailed, c, info.name, {}, "query: " + r.status.to_string());
@@ -249,6 +279,7 @@ void Engine::Shard::add_finding(CaseState& c, uint32_t connector, const std::str
     ++stats_.control_started;
   }
   c.findings.push_back(std::move(f));
+  touch_finding(c, fi);
 }
 
 // ---- Planning and freezing -------------------------------------------------------------
@@ -289,6 +320,7 @@ void Engine::Shard::plan(CaseState& c) {
     c.indivisible_timer =
         executor_.run_at(earliest_indivisible + config_.control_deadline / 2, [this, cp] {
           cp->indivisible_allowed = true;
+          touch(*cp);
           plan(*cp);
         });
   }
@@ -307,6 +339,9 @@ void Engine::Shard::plan(CaseState& c) {
 void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitlist) {
   Finding& f = c.findings[fi];
   f.state = FindingState::kInFlight;
+  f.sent_amount = amount;
+  f.sent_waitlist = waitlist;
+  touch_finding(c, fi);
   Request r =
       make_request(c, waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, f.debtor_id);
   r.asset = f.asset;
@@ -330,16 +365,17 @@ void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool wait
 }
 
 void Engine::Shard::stop_clock(CaseState& c, Finding& f) {
-  (void)c;
   if (!f.clock_open) return;
   executor_.cancel(f.clock);
   f.clock_open = false;
+  touch_finding(c, static_cast<uint32_t>(&f - c.findings.data()));
 }
 
 void Engine::Shard::on_control_due(CaseState& c, uint32_t fi) {
   Finding& f = c.findings[fi];
   if (!f.clock_open) return;
   f.clock_open = false;
+  touch_finding(c, fi);
   ++stats_.control_missed;
   emit(EventType::kControlMissed, c, shared_.connectors[f.connector].name, f.asset.value,
        "not controlled within " + std::to_string(config_.control_deadline / kMicrosPerHour) +
@@ -348,6 +384,7 @@ void Engine::Shard::on_control_due(CaseState& c, uint32_t fi) {
 
 void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitlist, Response r) {
   Finding& f = c.findings[fi];
+  touch_finding(c, fi);
   const ConnectorInfo& info = shared_.connectors[f.connector];
   const bool divisible = is_divisible(f.asset.category);
   if (!r.status.ok()) {
@@ -421,6 +458,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
   emit(m.waiting ? EventType::kMeasureWaiting : EventType::kMeasureEffective, c, info.name,
        m.amount, m.waiting ? "queue position " + std::to_string(r.queue_position) : m.id);
   c.measures.push_back(std::move(m));
+  touch_measure(c, c.measures[mi]);
   if (c.status == CaseStatus::kConcluded) {
     release_measure(c, mi);  // An in-doubt freeze that took effect after the case ended.
     return;
@@ -433,6 +471,18 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
 // ---- Measures: renewal, lapse, deduction, release ---------------------------------------
 
 void Engine::Shard::schedule_measure(CaseState& c, uint32_t mi) {
+  arm_expiry(c, mi);
+  Measure& m = c.measures[mi];
+  if (config_.auto_deduct && is_divisible(m.asset.category) && m.amount > Fen() &&
+      !m.deduct_timer.valid() && !m.deducting && open(c)) {
+    CaseState* cp = &c;
+    m.deduct_at = executor_.now() + config_.deduct_delay;
+    m.deduct_timer = executor_.run_at(m.deduct_at, [this, cp, mi] { deduct(*cp, mi); });
+    touch_measure(c, m);
+  }
+}
+
+void Engine::Shard::arm_expiry(CaseState& c, uint32_t mi) {
   Measure& m = c.measures[mi];
   CaseState* cp = &c;
   executor_.cancel(m.renew_timer);
@@ -441,10 +491,6 @@ void Engine::Shard::schedule_measure(CaseState& c, uint32_t mi) {
   m.renew_timer = executor_.run_at(renew_at, [this, cp, mi] { renew(*cp, mi); });
   m.lapse_timer =
       executor_.run_at(m.end.plus_days(1).start_us(), [this, cp, mi] { on_lapse(*cp, mi); });
-  if (config_.auto_deduct && is_divisible(m.asset.category) && m.amount > Fen() &&
-      !m.deduct_timer.valid() && open(c)) {
-    m.deduct_timer = executor_.run_after(config_.deduct_delay, [this, cp, mi] { deduct(*cp, mi); });
-  }
 }
 
 void Engine::Shard::renew(CaseState& c, uint32_t mi) {
@@ -467,6 +513,7 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
       [this, cp, mi, end_before](Response resp) {
         Measure& mm = cp->measures[mi];
         mm.renewing = false;
+        touch_measure(*cp, mm);
         const bool lapse_due = mm.lapse_due;
         mm.lapse_due = false;
         if (!mm.live) return;
@@ -499,6 +546,7 @@ void Engine::Shard::on_lapse(CaseState& c, uint32_t mi) {
     // A renewal is still in flight and may have reached the institution in time: let its
     // answer decide.
     m.lapse_due = true;
+    touch_measure(c, m);
     return;
   }
   // DOMAIN rule 4: a lapse is a failure to report, never silent.
@@ -512,6 +560,7 @@ void Engine::Shard::on_lapse(CaseState& c, uint32_t mi) {
 void Engine::Shard::end_measure(CaseState& c, Measure& m) {
   if (!m.live) return;
   m.live = false;
+  touch_measure(c, m);
   executor_.cancel(m.renew_timer);
   executor_.cancel(m.lapse_timer);
   executor_.cancel(m.deduct_timer);
@@ -529,6 +578,8 @@ void Engine::Shard::end_measure(CaseState& c, Measure& m) {
 void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   Measure& m = c.measures[mi];
   m.deduct_timer = TimerHandle();
+  m.deduct_at = 0;
+  touch_measure(c, m);
   if (!m.live || m.waiting || m.amount <= Fen() || !open(c)) return;
   if (!shared_.connectors[m.connector].caps.has(RequestKind::kDeduct)) return;
   Request r = make_request(c, RequestKind::kDeduct, m.debtor_id);
@@ -538,45 +589,50 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   if (c.status == CaseStatus::kControlling) c.status = CaseStatus::kDeducting;
   r.idempotency_key = c.number + "/deduct/" + m.id;
   CaseState* cp = &c;
-  send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + config_.control_deadline,
-       [this, cp, mi](Response resp) {
-         Measure& mm = cp->measures[mi];
-         const std::string& name = shared_.connectors[mm.connector].name;
-         if (!resp.status.ok() || !mm.live) {
-           if (!resp.status.ok()) {
-             emit(EventType::kRequestFailed, *cp, name, mm.amount,
-                  "deduct: " + resp.status.to_string());
-             if (in_doubt(resp.status.code()) && mm.live) {
-               mm.deduct_timer =
-                   executor_.run_after(config_.in_doubt_retry, [this, cp, mi] { deduct(*cp, mi); });
-             }
-           }
-           return;
-         }
-         Fen moved = std::max(resp.frozen, Fen());
-         if (moved > mm.amount) {
-           // The institution topped the freeze up since; that came out of the pending limit.
-           const Fen filled = std::min(moved - mm.amount, mm.pending);
-           cp->ledger.fill_pending(filled);
-           mm.pending -= filled;
-           mm.amount += filled;
-           stats_.frozen += filled;
-           moved = mm.amount;
-         }
-         cp->ledger.deduct(moved);
-         mm.amount -= moved;
-         stats_.frozen -= moved;
-         stats_.deducted += moved;
-         emit(EventType::kDeducted, *cp, name, moved, mm.id);
-         // The institution ends a measure whose frozen funds are all transferred.
-         end_measure(*cp, mm);
-         if (cp->ledger.satisfied()) conclude(*cp);
-       });
+  m.deducting = send(c, std::move(r), m.connector, Lane::kNormal,
+                     executor_.now() + config_.control_deadline, [this, cp, mi](Response resp) {
+                       Measure& mm = cp->measures[mi];
+                       mm.deducting = false;
+                       touch_measure(*cp, mm);
+                       const std::string& name = shared_.connectors[mm.connector].name;
+                       if (!resp.status.ok() || !mm.live) {
+                         if (!resp.status.ok()) {
+                           emit(EventType::kRequestFailed, *cp, name, mm.amount,
+                                "deduct: " + resp.status.to_string());
+                           if (in_doubt(resp.status.code()) && mm.live) {
+                             mm.deduct_at = executor_.now() + config_.in_doubt_retry;
+                             mm.deduct_timer = executor_.run_at(
+                                 mm.deduct_at, [this, cp, mi] { deduct(*cp, mi); });
+                           }
+                         }
+                         return;
+                       }
+                       Fen moved = std::max(resp.frozen, Fen());
+                       if (moved > mm.amount) {
+                         // The institution topped the freeze up since; that came out of the pending
+                         // limit.
+                         const Fen filled = std::min(moved - mm.amount, mm.pending);
+                         cp->ledger.fill_pending(filled);
+                         mm.pending -= filled;
+                         mm.amount += filled;
+                         stats_.frozen += filled;
+                         moved = mm.amount;
+                       }
+                       cp->ledger.deduct(moved);
+                       mm.amount -= moved;
+                       stats_.frozen -= moved;
+                       stats_.deducted += moved;
+                       emit(EventType::kDeducted, *cp, name, moved, mm.id);
+                       // The institution ends a measure whose frozen funds are all transferred.
+                       end_measure(*cp, mm);
+                       if (cp->ledger.satisfied()) conclude(*cp);
+                     });
 }
 
 void Engine::Shard::conclude(CaseState& c) {
   if (c.status == CaseStatus::kConcluded) return;
   c.status = CaseStatus::kConcluded;
+  touch(c);
   ++stats_.cases_concluded;
   for (Finding& f : c.findings) {
     if (f.clock_open) {
@@ -596,6 +652,8 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
   r.asset = m.asset;
   r.measure_id = m.id;
   r.idempotency_key = c.number + "/release/" + m.id;
+  m.releasing = true;
+  touch_measure(c, m);
   CaseState* cp = &c;
   send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + kMicrosPerDay,
        [this, cp, mi](Response resp) {
@@ -607,10 +665,14 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
            if (in_doubt(resp.status.code()) && mm.live) {
              executor_.run_after(config_.in_doubt_retry,
                                  [this, cp, mi] { release_measure(*cp, mi); });
+           } else {
+             mm.releasing = false;
+             touch_measure(*cp, mm);
            }
            return;
          }
          emit(EventType::kMeasureReleased, *cp, name, mm.amount, mm.id);
+         mm.releasing = false;
          end_measure(*cp, mm);
        });
 }
@@ -649,6 +711,7 @@ Status Engine::Shard::terminate_case(std::string_view number, bool consumption_r
                                      ": termination needs a consumption restriction issued");
   }
   c->status = CaseStatus::kTerminated;
+  touch(*c);
   ++stats_.cases_terminated;
   emit(EventType::kCaseTerminated, *c, {}, c->ledger.remaining());
   // Into the library: swept every six months for five years from now.

@@ -2,6 +2,7 @@
 #ifndef CHAKONG_ENGINE_SRC_SHARD_H_
 #define CHAKONG_ENGINE_SRC_SHARD_H_
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chakong/engine/audit.h"
 #include "chakong/engine/case_number.h"
 #include "chakong/engine/engine.h"
 #include "chakong/engine/freeze_planner.h"
@@ -68,6 +70,17 @@ class Engine::Shard {
   const EngineStats& stats() const { return stats_; }
   const Dispatcher& dispatcher(size_t connector) const { return *dispatchers_[connector]; }
 
+  // Case-server mode (durable.cc). A case rebuilt from its journal records (before the
+  // executors run); kDataLoss naming the key of an unreadable record.
+  Status recover_case(const std::string& number, const std::string& header,
+                      const std::vector<std::string>& findings,
+                      const std::vector<std::string>& measures);
+  // Re-arms every recovered case's clocks and timers and re-sends its requests in flight.
+  Status resume_cases();
+  // The first failed journal write (OK while none failed).
+  const Status& journal_status() const { return journal_error_; }
+  StatusOr<CaseView> read_case(std::string_view number, std::string_view officer);
+
  private:
   enum class FindingState : uint8_t { kOpen, kInFlight, kControlled, kFailed };
 
@@ -77,6 +90,8 @@ class Engine::Shard {
     connectors::Asset asset;
     TimeUs found_at = 0;
     TimeUs due = 0;
+    Fen sent_amount;  // The freeze in flight (state kInFlight): its amount and lane.
+    bool sent_waitlist = false;
     TimerHandle clock;
     bool clock_open = false;
     bool held_by_others = false;
@@ -95,6 +110,9 @@ class Engine::Shard {
     bool live = true;
     bool renewing = false;
     bool lapse_due = false;  // The end passed while a renewal was in flight.
+    bool deducting = false;  // A deduction is in flight.
+    bool releasing = false;  // A release is in flight or waiting to be re-sent.
+    TimeUs deduct_at = 0;    // When the deduct timer fires (0: not armed).
     Date end;
     TimerHandle renew_timer, lapse_timer, deduct_timer;
   };
@@ -115,6 +133,15 @@ class Engine::Shard {
     std::vector<std::string> reasons;
     std::string restored_as;
     TimerHandle start_timer, indivisible_timer;
+    // Query fan-outs whose answers are not all in: re-sent whole after a restart.
+    struct Round {
+      uint64_t round;
+      std::string debtor, officer;
+    };
+    std::vector<Round> open_rounds;
+    // Case-server mode: changed since the last flush to the journal.
+    bool dirty = false;
+    std::vector<uint32_t> dirty_findings, dirty_measures;
   };
 
   using Callback = Dispatcher::Done;
@@ -163,6 +190,24 @@ class Engine::Shard {
   void emit(EventType type, const CaseState& c, std::string connector = {}, Fen amount = {},
             std::string detail = {}, TimeUs elapsed = 0);
 
+  // Case-server mode (durable.cc): every change is marked, written to the journal at the
+  // end of the task, and the task's requests leave once that write is durable.
+  void touch(CaseState& c);
+  void touch_finding(CaseState& c, uint32_t fi);
+  void touch_measure(CaseState& c, const Measure& m);
+  void write_case(CaseState& c);
+  void flush();
+  void on_durable(uint64_t generation, const Status& status);
+  void request_flush();
+  // Queues a request (with its audit link) to leave once the next flush is durable.
+  void hold(uint32_t connector, connectors::Request r, Lane lane, TimeUs deadline, Callback done);
+  void audit(std::string_view case_number, std::string_view who, std::string_view debtor,
+             std::string_view purpose, std::string_view action, std::string_view connector,
+             std::string_view request_id);
+  void resume(CaseState& c);
+  std::string query_key(const CaseState& c, uint64_t round, const std::string& debtor,
+                        uint32_t connector) const;
+
   void start_queries(CaseState& c);
   void score_query_start(CaseState& c);
   void query_debtor(CaseState& c, const std::string& debtor, const std::string& officer);
@@ -176,6 +221,7 @@ class Engine::Shard {
   void on_control_due(CaseState& c, uint32_t finding);
   void stop_clock(CaseState& c, Finding& f);
   void schedule_measure(CaseState& c, uint32_t measure);
+  void arm_expiry(CaseState& c, uint32_t measure);
   void renew(CaseState& c, uint32_t measure);
   void on_lapse(CaseState& c, uint32_t measure);
   void deduct(CaseState& c, uint32_t measure);
@@ -240,6 +286,25 @@ class Engine::Shard {
   int sweep_cap_ = 1;
   bool releasing_ = false;
   int64_t restore_count_ = 0;
+
+  // Case-server mode.
+  const bool durable_;
+  struct Held {
+    uint32_t connector;
+    connectors::Request request;
+    Lane lane;
+    TimeUs deadline;
+    Callback done;
+    uint64_t generation;  // Leaves once this flush is durable.
+  };
+  std::deque<Held> held_;
+  std::vector<CaseState*> dirty_cases_;
+  uint64_t flush_generation_ = 0;
+  bool flush_posted_ = false;
+  Status journal_error_;
+  AuditChain audit_;
+  std::vector<Journal::Change> pending_;  // The next flush's records, written as one.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // Guards journal callbacks.
 };
 
 // Validates a filing without looking at engine state (everything but officer registration

@@ -472,18 +472,22 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
   r.purpose = "terminated-case sweep";
   r.idempotency_key = key;
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
-  dispatchers_[connector]->submit(
-      std::move(r), Lane::kBulk, run_->report.window_end,
-      [this, i, connector, debtor = std::move(debtor), key = std::move(key)](Response resp) {
-        if (in_doubt(resp.status.code())) {
-          // Nothing lost: the same query again once the institution is back.
-          executor_.run_after(config_.in_doubt_retry, [this, i, connector, debtor, key] {
-            send_sweep_query(i, connector, library_.case_number(i), debtor, key);
-          });
-          return;
-        }
-        on_sweep_answer(i, connector, debtor, std::move(resp));
+  Callback done = [this, i, connector, debtor, key](Response resp) {
+    if (in_doubt(resp.status.code())) {
+      // Nothing lost: the same query again once the institution is back.
+      executor_.run_after(config_.in_doubt_retry, [this, i, connector, debtor, key] {
+        send_sweep_query(i, connector, library_.case_number(i), debtor, key);
       });
+      return;
+    }
+    on_sweep_answer(i, connector, debtor, std::move(resp));
+  };
+  if (durable_) {
+    hold(connector, std::move(r), Lane::kBulk, run_->report.window_end, std::move(done));
+    return;
+  }
+  dispatchers_[connector]->submit(std::move(r), Lane::kBulk, run_->report.window_end,
+                                  std::move(done));
 }
 
 void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, const std::string& debtor,
@@ -691,6 +695,7 @@ StatusOr<std::string> Engine::Shard::restore(std::string_view number,
   if (c != nullptr) {
     c->status = CaseStatus::kRestored;
     c->restored_as = filing.case_number;
+    touch(*c);
   }
   if (li) {
     library_.record(*li).flags |= Library::kRestored;
@@ -743,6 +748,7 @@ void Engine::Shard::adopt_restored(CaseFiling filing, std::string original, std:
     c->queries_started = true;
     c->query_scored = true;
     c->status = CaseStatus::kQuerying;
+    touch(*c);
   }
   receive_leads(*c, std::move(leads));
 }

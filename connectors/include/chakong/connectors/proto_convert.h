@@ -9,8 +9,10 @@
 
 namespace chakong::connectors {
 
+void to_proto(const Asset& in, v1::Asset* out);
 void to_proto(const Request& in, v1::Request* out);
 void to_proto(const Response& in, v1::Response* out);
+[[nodiscard]] StatusOr<Asset> from_proto(const v1::Asset& in);
 [[nodiscard]] StatusOr<Request> from_proto(const v1::Request& in);
 [[nodiscard]] StatusOr<Response> from_proto(const v1::Response& in);
 

@@ -126,6 +126,11 @@ struct EngineConfig {
   // that a restarted engine continues (see start()). Null: nothing is kept. Must outlive the
   // engine.
   Journal* journal = nullptr;
+  // Case-server mode: every case, finding, measure and request in flight is written to
+  // `journal` too (required), with an audit link for every outbound request and every
+  // read_case(); a task's requests leave once its changes are durable (group commit), and
+  // start() rebuilds everything after a crash. Off in simulation.
+  bool journal_cases = false;
 };
 
 // Validates a config; kInvalidArgument naming the field.
@@ -180,6 +185,8 @@ struct EngineStats {
   uint64_t sweep_debtors_queried = 0, sweep_cases_swept = 0, sweep_hits = 0, sweep_restored = 0,
            lead_restored = 0;
   uint64_t over_seizure = 0;  // Times a case's committed money exceeded budget + tolerance.
+  // Case-server mode: cases rebuilt by start(), and requests it re-sent with their keys.
+  uint64_t recovered_cases = 0, recovered_requests = 0;
   uint64_t indivisible_sealed = 0;
   Fen claimed, frozen, deducted;
   // Mean query-timeliness score (DOMAIN rule 6), 0..100; 0 when nothing was scored.
@@ -286,7 +293,24 @@ class Engine {
   // import_library() (the same library as before the restart) and before the executors
   // run. kFailedPrecondition when the journal does not match the library. Without start(),
   // the schedule is armed by the first import or termination and nothing is recovered.
+  //
+  // In case-server mode (config.journal_cases) it first rebuilds every case: ledger,
+  // findings with their 48-hour clocks (a clock that ran out while the engine was down
+  // fires at once and is reported missed), measures with their renewal, lapse and
+  // deduction timers, waiting positions; and re-sends every request that was in flight
+  // (query rounds not fully answered, freezes, renewals, deductions, releases) with its
+  // idempotency key, so an institution that already acted answers as before. kDataLoss
+  // naming the key of an unreadable record. Counted in stats().recovered_*.
   Status start();
+
+  // Case-server mode: calls `done` (on any thread) once every case filed and every change
+  // made before the call is durable, or with the journal's error (kResourceExhausted for a
+  // full disk). A case server acknowledges filings after this. Without journal_cases,
+  // `done` runs at once with OK.
+  void sync(std::function<void(Status)> done);
+  // The first failed journal write: once one failed, file_case() returns it and no request
+  // leaves (what was acknowledged is durable; restart the engine when the disk has room).
+  Status journal_status() const;
 
   // Restores a library case on an applicant's lead (the other restoration trigger): a new
   // 执恢 number (numbered as by the sweep, SweepConfig::restore_serial_base), the lead becomes
@@ -314,8 +338,13 @@ class Engine {
                         std::string_view officer_id, std::string_view connector,
                         const connectors::Asset& asset, Fen amount);
 
-  // A snapshot of one case; kNotFound for an unknown case.
+  // A snapshot of one case; kNotFound for an unknown case. Not audited: for the host's own
+  // monitoring and the simulator. Officers read through read_case().
   [[nodiscard]] StatusOr<CaseView> case_view(std::string_view case_number) const;
+  // An officer reads a case's findings: kPermissionDenied unless assigned to the case (the
+  // refusal is counted); in case-server mode every read is an audit link.
+  [[nodiscard]] StatusOr<CaseView> read_case(std::string_view case_number,
+                                             std::string_view officer_id);
 
   // Called on the shard's thread for every event.
   void set_observer(std::function<void(const Event&)> observer);

@@ -23,6 +23,17 @@ class Ledger {
  public:
   Ledger() = default;
   explicit Ledger(Fen budget) : budget_(budget) {}
+  // A ledger as journaled (case-server recovery).
+  static Ledger restore(Fen budget, Fen frozen, Fen reserved, Fen pending, Fen deducted,
+                        Fen indivisible_cover) {
+    Ledger l(budget);
+    l.frozen_ = frozen;
+    l.reserved_ = reserved;
+    l.pending_ = pending;
+    l.deducted_ = deducted;
+    l.cover_ = indivisible_cover;
+    return l;
+  }
 
   // Reserves `amount` of the budget before a freeze is sent, so that freezes in flight can
   // never add up to more than the claim. kResourceExhausted when the remaining budget is

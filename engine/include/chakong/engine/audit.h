@@ -1,0 +1,61 @@
+// Audit: the hash-chained log of every outbound request and every read of a case's findings.
+//
+// Each shard keeps one chain in the journal (keys "audit/<shard>/<%016u seq>", plus
+// "audit/<shard>/head", the newest link). A link says who (officer), when, which case and
+// debtor (masked: "1101**********002X"), why (purpose), what (query, freeze, ..., read),
+// where (connector) and the request id (the idempotency key, identity numbers masked), and
+// carries hash = SHA-256(prev_hash || canonical text of those fields). Links are written in
+// the same group commit as the state that sends the request, before it leaves: a request
+// that reached an institution always has its link.
+//
+// verify_audit() walks every chain and reports the first broken link: an altered record
+// (its hash no longer matches), a removed or reordered one (sequence gap, previous-hash
+// mismatch), or a cut chain (the head is ahead of the last link).
+#ifndef CHAKONG_ENGINE_AUDIT_H_
+#define CHAKONG_ENGINE_AUDIT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "chakong/engine/journal.h"
+#include "chakong/v1/journal.pb.h"
+
+namespace chakong::engine {
+
+// The bytes a link's hash covers besides prev_hash: fields 1..9, one per line.
+std::string audit_canonical(const v1::AuditRecord& record);
+// SHA-256 of `prev_hash` followed by audit_canonical(record).
+std::string audit_hash(const v1::AuditRecord& record);
+
+class AuditChain {
+ public:
+  explicit AuditChain(size_t shard) : shard_(shard) {}
+  // Continues the chain from its head in `journal` (a fresh chain when there is none).
+  // kDataLoss when the head cannot be read.
+  Status resume(const Journal& journal);
+  // Fills seq, prev_hash and hash of `record` as the next link; returns its key.
+  std::string link(v1::AuditRecord& record);
+  std::string head_key() const;
+  uint64_t next_seq() const { return next_seq_; }
+
+ private:
+  size_t shard_;
+  uint64_t next_seq_ = 1;
+  std::string prev_hash_;  // Empty before the first link.
+};
+
+struct AuditVerdict {
+  uint64_t records = 0;  // Links checked.
+  uint64_t chains = 0;
+  bool intact = true;
+  std::string broken_key;  // The first broken link's key.
+  std::string reason;
+};
+
+// Checks every audit chain in `journal`. kDataLoss only when the journal cannot be read;
+// a broken chain is a verdict with intact = false.
+StatusOr<AuditVerdict> verify_audit(const Journal& journal);
+
+}  // namespace chakong::engine
+
+#endif  // CHAKONG_ENGINE_AUDIT_H_

@@ -1,0 +1,418 @@
+// Engine::Shard, part three: case-server mode. Every change to a case is marked (touch*),
+// the marked records are appended to the journal at the end of the task (flush), and the
+// task's requests leave when that group is durable (on_durable). start() rebuilds the cases
+// from their records (recover_case) and resumes them (resume).
+#include <cinttypes>
+#include <cstdio>
+
+#include "chakong/connectors/proto_convert.h"
+#include "chakong/engine/identity.h"
+#include "chakong/v1/journal.pb.h"
+#include "shard.h"
+
+namespace chakong::engine {
+
+using connectors::RequestKind;
+
+namespace {
+
+std::string record_key(const std::string& number, char kind, uint32_t index) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "/%c/%06" PRIu32, kind, index);
+  return "case/" + number + buf;
+}
+
+void debtors_out(const CaseFiling& f, v1::Case* out) {
+  out->set_case_number(f.case_number);
+  out->set_court(f.court);
+  for (const DebtorInfo& d : f.debtors) {
+    v1::Debtor* o = out->add_debtors();
+    o->set_kind(d.kind == DebtorInfo::Kind::kPerson ? v1::Debtor::KIND_PERSON
+                                                    : v1::Debtor::KIND_ORGANISATION);
+    o->set_id_number(d.id);
+    o->set_name(d.name);
+  }
+  out->set_claim_fen(f.claim.value());
+  out->set_costs_fen(f.costs.value());
+  for (const std::string& id : f.officer_ids) out->add_officer_ids(id);
+  out->set_filed_at_us(f.received_at);
+}
+
+CaseFiling filing_in(const v1::Case& in) {
+  CaseFiling f;
+  f.case_number = in.case_number();
+  f.court = in.court();
+  for (const v1::Debtor& d : in.debtors()) {
+    f.debtors.push_back({d.kind() == v1::Debtor::KIND_ORGANISATION ? DebtorInfo::Kind::kOrganisation
+                                                                   : DebtorInfo::Kind::kPerson,
+                         d.id_number(), d.name()});
+  }
+  f.claim = Fen(in.claim_fen());
+  f.costs = Fen(in.costs_fen());
+  f.officer_ids.assign(in.officer_ids().begin(), in.officer_ids().end());
+  f.received_at = in.filed_at_us();
+  return f;
+}
+
+}  // namespace
+
+// ---- Marking and flushing -------------------------------------------------------------
+
+void Engine::Shard::touch(CaseState& c) {
+  if (!durable_) return;
+  if (!c.dirty) {
+    c.dirty = true;
+    dirty_cases_.push_back(&c);
+  }
+  request_flush();
+}
+
+void Engine::Shard::request_flush() {
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    std::weak_ptr<int> alive = alive_;
+    executor_.post([this, alive] {
+      if (alive.lock()) flush();
+    });
+  }
+}
+
+void Engine::Shard::touch_finding(CaseState& c, uint32_t fi) {
+  if (!durable_) return;
+  touch(c);
+  c.dirty_findings.push_back(fi);
+}
+
+void Engine::Shard::touch_measure(CaseState& c, const Measure& m) {
+  if (!durable_) return;
+  touch(c);
+  c.dirty_measures.push_back(static_cast<uint32_t>(&m - c.measures.data()));
+}
+
+void Engine::Shard::write_case(CaseState& c) {
+  if (!c.dirty) return;
+  c.dirty = false;
+  auto append = [&](std::string key, const google::protobuf::Message& record) {
+    pending_.push_back({std::move(key), record.SerializeAsString()});
+  };
+  std::sort(c.dirty_findings.begin(), c.dirty_findings.end());
+  c.dirty_findings.erase(std::unique(c.dirty_findings.begin(), c.dirty_findings.end()),
+                         c.dirty_findings.end());
+  for (uint32_t fi : c.dirty_findings) {
+    const Finding& f = c.findings[fi];
+    v1::JournalFinding r;
+    r.set_connector(shared_.connectors[f.connector].name);
+    r.set_debtor_id(f.debtor_id);
+    connectors::to_proto(f.asset, r.mutable_asset());
+    r.set_found_at_us(f.found_at);
+    r.set_due_us(f.due);
+    r.set_clock_open(f.clock_open);
+    r.set_held_by_others(f.held_by_others);
+    r.set_state(static_cast<int32_t>(f.state));
+    r.set_sent_amount(f.sent_amount.value());
+    r.set_sent_waitlist(f.sent_waitlist);
+    append(record_key(c.number, 'f', fi), r);
+  }
+  c.dirty_findings.clear();
+  std::sort(c.dirty_measures.begin(), c.dirty_measures.end());
+  c.dirty_measures.erase(std::unique(c.dirty_measures.begin(), c.dirty_measures.end()),
+                         c.dirty_measures.end());
+  for (uint32_t mi : c.dirty_measures) {
+    const Measure& m = c.measures[mi];
+    v1::JournalMeasure r;
+    r.set_measure_id(m.id);
+    r.set_connector(shared_.connectors[m.connector].name);
+    r.set_finding(m.finding);
+    connectors::to_proto(m.asset, r.mutable_asset());
+    r.set_debtor_id(m.debtor_id);
+    r.set_amount(m.amount.value());
+    r.set_pending(m.pending.value());
+    r.set_waiting(m.waiting);
+    r.set_live(m.live);
+    r.set_end_date(m.end.to_string());
+    r.set_renewing(m.renewing);
+    r.set_lapse_due(m.lapse_due);
+    r.set_deduct_at_us(m.deduct_at);
+    r.set_deducting(m.deducting);
+    r.set_releasing(m.releasing);
+    append(record_key(c.number, 'm', mi), r);
+  }
+  c.dirty_measures.clear();
+  // The header last: its counts cover the records above.
+  v1::JournalCase h;
+  debtors_out(c.filing, h.mutable_filing());
+  h.set_status(static_cast<int32_t>(c.status));
+  v1::JournalLedger* l = h.mutable_ledger();
+  l->set_budget(c.ledger.budget().value());
+  l->set_frozen(c.ledger.frozen().value());
+  l->set_reserved(c.ledger.reserved().value());
+  l->set_pending(c.ledger.pending().value());
+  l->set_deducted(c.ledger.deducted().value());
+  l->set_indivisible_cover(c.ledger.indivisible_cover().value());
+  h.set_queries_started(c.queries_started);
+  h.set_query_scored(c.query_scored);
+  h.set_indivisible_allowed(c.indivisible_allowed);
+  h.set_next_key(c.next_key);
+  for (const CaseState::Round& round : c.open_rounds) {
+    v1::JournalQueryRound* o = h.add_open_rounds();
+    o->set_round(round.round);
+    o->set_debtor_id(round.debtor);
+    o->set_officer_id(round.officer);
+  }
+  for (const std::string& reason : c.reasons) h.add_indivisible_reasons(reason);
+  h.set_restored_as(c.restored_as);
+  h.set_findings(static_cast<uint32_t>(c.findings.size()));
+  h.set_measures(static_cast<uint32_t>(c.measures.size()));
+  append("case/" + c.number, h);
+}
+
+void Engine::Shard::flush() {
+  flush_posted_ = false;
+  const uint64_t generation = ++flush_generation_;
+  for (CaseState* c : dirty_cases_) write_case(*c);
+  dirty_cases_.clear();
+  if (journal_error_.ok()) {
+    // One task's records (and the audit links of its requests) are durable together or not
+    // at all: a finding never says "controlled" without its measure and ledger.
+    const Status s = config_.journal->append_all(pending_);
+    if (!s.ok()) journal_error_ = s;
+  }
+  pending_.clear();
+  if (!journal_error_.ok()) return;  // Nothing more leaves: see on_durable().
+  std::weak_ptr<int> alive = alive_;
+  config_.journal->sync([this, alive, generation](Status s) {
+    // On the journal's writer thread: back to this shard.
+    executor_.post([this, alive, generation, s = std::move(s)] {
+      if (alive.lock()) on_durable(generation, s);
+    });
+  });
+}
+
+void Engine::Shard::hold(uint32_t connector, connectors::Request r, Lane lane, TimeUs deadline,
+                         Callback done) {
+  std::string id = r.idempotency_key;
+  if (const size_t at = id.find(r.debtor_id); !r.debtor_id.empty() && at != std::string::npos) {
+    id.replace(at, r.debtor_id.size(), mask_id(r.debtor_id));
+  }
+  audit(r.case_number, r.officer_id, r.debtor_id, r.purpose, connectors::request_kind_name(r.kind),
+        shared_.connectors[connector].name, id);
+  request_flush();
+  held_.push_back(
+      {connector, std::move(r), lane, deadline, std::move(done), flush_generation_ + 1});
+}
+
+void Engine::Shard::on_durable(uint64_t generation, const Status& status) {
+  if (!status.ok()) {
+    // The group was not stored: its requests never leave, and the engine accepts no more
+    // changes. What a restarted engine recovers is the state before this group, which
+    // matches what the institutions were told.
+    if (journal_error_.ok()) journal_error_ = status;
+    return;
+  }
+  while (!held_.empty() && held_.front().generation <= generation) {
+    Held& h = held_.front();
+    dispatchers_[h.connector]->submit(std::move(h.request), h.lane, h.deadline, std::move(h.done));
+    held_.pop_front();
+  }
+}
+
+void Engine::Shard::audit(std::string_view case_number, std::string_view who,
+                          std::string_view debtor, std::string_view purpose,
+                          std::string_view action, std::string_view connector,
+                          std::string_view request_id) {
+  v1::AuditRecord r;
+  r.set_time_us(executor_.now());
+  r.set_who(std::string(who));
+  r.set_case_number(std::string(case_number));
+  r.set_debtor(mask_id(debtor));
+  r.set_purpose(std::string(purpose));
+  r.set_action(std::string(action));
+  r.set_connector(std::string(connector));
+  r.set_request_id(std::string(request_id));
+  std::string key = audit_.link(r);
+  std::string bytes = r.SerializeAsString();
+  pending_.push_back({std::move(key), bytes});
+  pending_.push_back({audit_.head_key(), std::move(bytes)});
+  request_flush();
+}
+
+StatusOr<CaseView> Engine::Shard::read_case(std::string_view number, std::string_view officer) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  const auto& officers = c->filing.officer_ids;
+  if (std::find(officers.begin(), officers.end(), officer) == officers.end()) {
+    ++stats_.unauthorized;
+    const Status refusal =
+        permission_denied_error("read refused: officer '" + std::string(officer) +
+                                "' is not assigned to case " + c->number);
+    emit(EventType::kRequestRefused, *c, {}, {}, refusal.message());
+    return refusal;
+  }
+  if (durable_) {
+    audit(c->number, officer, "", "read findings", "read", "",
+          "read/" + std::to_string(audit_.next_seq()));
+  }
+  return case_view(number);
+}
+
+// ---- Recovery ---------------------------------------------------------------------------
+
+Status Engine::Shard::recover_case(const std::string& number, const std::string& header,
+                                   const std::vector<std::string>& findings,
+                                   const std::vector<std::string>& measures) {
+  const std::string key = "case/" + number;
+  v1::JournalCase h;
+  if (header.empty() || !h.ParseFromString(header)) {
+    return data_loss_error(key + ": unreadable case record");
+  }
+  if (h.findings() != findings.size() || h.measures() != measures.size()) {
+    return data_loss_error(key + ": the record lists " + std::to_string(h.findings()) +
+                           " findings and " + std::to_string(h.measures()) +
+                           " measures, the journal holds " + std::to_string(findings.size()) +
+                           " and " + std::to_string(measures.size()));
+  }
+  auto state = std::make_unique<CaseState>();
+  CaseState& c = *state;
+  c.filing = filing_in(h.filing());
+  StatusOr<CaseNumber> parsed = CaseNumber::parse(c.filing.case_number);
+  if (!parsed.ok() || parsed->to_string() != number) {
+    return data_loss_error(key + ": case number '" + c.filing.case_number + "' does not match");
+  }
+  c.number = number;
+  c.parsed = *parsed;
+  c.status = static_cast<CaseStatus>(h.status());
+  const v1::JournalLedger& l = h.ledger();
+  c.ledger = Ledger::restore(Fen(l.budget()), Fen(l.frozen()), Fen(l.reserved()), Fen(l.pending()),
+                             Fen(l.deducted()), Fen(l.indivisible_cover()));
+  c.queries_started = h.queries_started();
+  c.query_scored = h.query_scored();
+  c.indivisible_allowed = h.indivisible_allowed();
+  c.next_key = h.next_key();
+  for (const v1::JournalQueryRound& r : h.open_rounds()) {
+    c.open_rounds.push_back({r.round(), r.debtor_id(), r.officer_id()});
+  }
+  c.reasons.assign(h.indivisible_reasons().begin(), h.indivisible_reasons().end());
+  c.restored_as = h.restored_as();
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const std::string fkey = record_key(number, 'f', static_cast<uint32_t>(i));
+    v1::JournalFinding r;
+    if (!r.ParseFromString(findings[i])) return data_loss_error(fkey + ": unreadable finding");
+    StatusOr<uint32_t> connector = connector_index(r.connector());
+    if (!connector.ok()) return data_loss_error(fkey + ": " + connector.status().message());
+    StatusOr<connectors::Asset> asset = connectors::from_proto(r.asset());
+    if (!asset.ok()) return data_loss_error(fkey + ": " + asset.status().message());
+    Finding f;
+    f.connector = *connector;
+    f.debtor_id = r.debtor_id();
+    f.asset = std::move(*asset);
+    f.found_at = r.found_at_us();
+    f.due = r.due_us();
+    f.clock_open = r.clock_open();
+    f.held_by_others = r.held_by_others();
+    f.state = static_cast<FindingState>(r.state());
+    f.sent_amount = Fen(r.sent_amount());
+    f.sent_waitlist = r.sent_waitlist();
+    c.findings.push_back(std::move(f));
+  }
+  for (size_t i = 0; i < measures.size(); ++i) {
+    const std::string mkey = record_key(number, 'm', static_cast<uint32_t>(i));
+    v1::JournalMeasure r;
+    if (!r.ParseFromString(measures[i])) return data_loss_error(mkey + ": unreadable measure");
+    StatusOr<uint32_t> connector = connector_index(r.connector());
+    if (!connector.ok()) return data_loss_error(mkey + ": " + connector.status().message());
+    StatusOr<connectors::Asset> asset = connectors::from_proto(r.asset());
+    if (!asset.ok()) return data_loss_error(mkey + ": " + asset.status().message());
+    StatusOr<Date> end = Date::parse(r.end_date());
+    if (!end.ok()) return data_loss_error(mkey + ": end_date: " + end.status().message());
+    Measure m;
+    m.id = r.measure_id();
+    m.connector = *connector;
+    m.finding = r.finding();
+    m.asset = std::move(*asset);
+    m.debtor_id = r.debtor_id();
+    m.amount = Fen(r.amount());
+    m.pending = Fen(r.pending());
+    m.waiting = r.waiting();
+    m.live = r.live();
+    m.end = *end;
+    m.renewing = r.renewing();
+    m.lapse_due = r.lapse_due();
+    m.deduct_at = r.deduct_at_us();
+    m.deducting = r.deducting();
+    m.releasing = r.releasing();
+    c.measures.push_back(std::move(m));
+  }
+  if (!cases_.emplace(number, std::move(state)).second) {
+    return already_exists_error(key + ": recovered twice");
+  }
+  ++stats_.recovered_cases;
+  ++stats_.cases_filed;
+  stats_.claimed += c.filing.claim;
+  return ok_status();
+}
+
+Status Engine::Shard::resume_cases() {
+  CHAKONG_RETURN_IF_ERROR(audit_.resume(*config_.journal));
+  for (auto& [number, c] : cases_) resume(*c);
+  return ok_status();
+}
+
+void Engine::Shard::resume(CaseState& c) {
+  CaseState* cp = &c;
+  const uint64_t sent_before = stats_.requests[1] + stats_.requests[2] + stats_.requests[3] +
+                               stats_.requests[4] + stats_.requests[5] + stats_.requests[6];
+  if (c.status == CaseStatus::kFiled && !c.queries_started) {
+    const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
+    c.start_timer = executor_.run_at(start, [this, cp] { start_queries(*cp); });
+  }
+  // Query rounds not fully answered: all of each round again, same keys (an institution
+  // answers a repeated query as before; known assets are not found twice).
+  for (const CaseState::Round& round : c.open_rounds) {
+    for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
+      if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
+      if (!config_.query_scope(shared_.connectors[i].name)) continue;
+      send_query(c, i, round.debtor, round.officer, query_key(c, round.round, round.debtor, i));
+    }
+  }
+  if (c.queries_outstanding == 0) c.open_rounds.clear();
+  for (uint32_t fi = 0; fi < c.findings.size(); ++fi) {
+    Finding& f = c.findings[fi];
+    if (f.clock_open) {
+      // A clock that ran out while the engine was down fires now: reported missed.
+      f.clock = executor_.run_at(f.due, [this, cp, fi] { on_control_due(*cp, fi); });
+      ++stats_.control_started;
+    }
+    if (f.state == FindingState::kInFlight) send_freeze(c, fi, f.sent_amount, f.sent_waitlist);
+  }
+  for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
+    Measure& m = c.measures[mi];
+    if (!m.live) continue;
+    if (m.releasing) {
+      release_measure(c, mi);
+      continue;
+    }
+    if (m.waiting) continue;
+    if (c.status != CaseStatus::kConcluded) arm_expiry(c, mi);
+    if (m.renewing) {
+      m.renewing = false;
+      renew(c, mi);  // Same key: the same renewal cycle.
+    }
+    if (m.deducting) {
+      m.deducting = false;
+      deduct(c, mi);  // Same key.
+    } else if (m.deduct_at != 0) {
+      m.deduct_timer = executor_.run_at(m.deduct_at, [this, cp, mi] { deduct(*cp, mi); });
+    }
+  }
+  if (c.status == CaseStatus::kConcluded) {
+    for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
+      if (c.measures[mi].live && !c.measures[mi].releasing) release_measure(c, mi);
+    }
+  }
+  plan(c);
+  stats_.recovered_requests += stats_.requests[1] + stats_.requests[2] + stats_.requests[3] +
+                               stats_.requests[4] + stats_.requests[5] + stats_.requests[6] -
+                               sent_before;
+}
+
+}  // namespace chakong::engine
