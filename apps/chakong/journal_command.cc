@@ -2,7 +2,10 @@
 // journal (a RocksDB directory) from outside the engine.
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "chakong/engine/audit.h"
+#include "chakong/engine/engine.h"
 #include "chakong/engine/identity.h"
 #include "chakong/engine/rocks_journal.h"
 #include "chakong/v1/journal.pb.h"
@@ -76,6 +79,8 @@ int check(const std::string& path, bool truncate) {
   return 0;
 }
 
+constexpr const char* kFindingStates[] = {"open", "freeze-in-flight", "controlled", "failed"};
+
 std::string money(int64_t fen) { return fmt::format("{}.{:02}", fen / 100, fen % 100); }
 
 int show(const std::string& path, const std::string& case_number) {
@@ -95,8 +100,9 @@ int show(const std::string& path, const std::string& case_number) {
       f.ParseFromString(v);
       fmt::print("  finding {} {} {} value {} state {} clock {} sent {}{}\n",
                  k.substr(k.size() - 6), f.connector(), mask_id(f.asset().reference()),
-                 money(f.asset().value_fen()), f.state(), f.clock_open() ? "open" : "closed",
-                 money(f.sent_amount()), f.sent_waitlist() ? " (waitlist)" : "");
+                 money(f.asset().value_fen()), kFindingStates[std::clamp(f.state(), 0, 3)],
+                 f.clock_open() ? "open" : "closed", money(f.sent_amount()),
+                 f.sent_waitlist() ? " (waitlist)" : "");
     } else if (k.find("/m/") != std::string::npos) {
       v1::JournalMeasure m;
       m.ParseFromString(v);
@@ -112,9 +118,9 @@ int show(const std::string& path, const std::string& case_number) {
       fmt::print(
           "{} status {} budget {} frozen {} reserved {} pending {} deducted {} cover {} "
           "open rounds {}\n",
-          k.substr(5), c.status(), money(l.budget()), money(l.frozen()), money(l.reserved()),
-          money(l.pending()), money(l.deducted()), money(l.indivisible_cover()),
-          c.open_rounds_size());
+          k.substr(5), engine::case_status_name(static_cast<engine::CaseStatus>(c.status())),
+          money(l.budget()), money(l.frozen()), money(l.reserved()), money(l.pending()),
+          money(l.deducted()), money(l.indivisible_cover()), c.open_rounds_size());
     }
   });
   if (!s.ok()) {

@@ -98,6 +98,13 @@ StatusOr<LibraryEntry> decode_entry(std::string_view v) {
 
 void Engine::Shard::journal_put(const std::string& key, std::string_view value) {
   if (config_.journal == nullptr) return;
+  if (durable_) {
+    // Case-server mode: in the task's atomic group (a restoration's library mark lands with
+    // the restored case's records), without blocking the shard on a sync.
+    pending_.push_back({key, std::string(value)});
+    request_flush();
+    return;
+  }
   const Status s = config_.journal->put(key, value);
   if (!s.ok() && shared_.observer) {
     shared_.observer(Event{EventType::kRequestFailed,
@@ -596,7 +603,17 @@ void Engine::Shard::finish_run() {
     (void)config_.journal->scan(
         run_key(r.id) + "/done/",
         [&](std::string_view key, std::string_view) { chunks.emplace_back(key); });
-    for (const std::string& key : chunks) (void)config_.journal->erase(key);
+    if (durable_) {
+      // Chunks still in the pending group too; the erases follow them in the same group.
+      const std::string prefix = run_key(r.id) + "/done/";
+      for (const Journal::Change& c : pending_) {
+        if (c.key.starts_with(prefix)) chunks.push_back(c.key);
+      }
+      for (std::string& key : chunks) pending_.push_back({std::move(key), {}, /*erase=*/true});
+      request_flush();
+    } else {
+      for (const std::string& key : chunks) (void)config_.journal->erase(key);
+    }
   }
   sweep_event(EventType::kSweepRunFinished,
               "run " + r.report.start.to_string() + ": " + std::to_string(r.report.swept) + " of " +

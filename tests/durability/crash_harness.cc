@@ -62,6 +62,7 @@ struct Options {
   bool engine = false;
   bool settle = false;
   bool verbose = false;
+  bool tamper = false;  // Alter audit link 5 of shard 0 in --dir's journal (for the CLI test).
 };
 
 // ---- The world both processes agree on ------------------------------------------------
@@ -311,6 +312,14 @@ pid_t spawn_engine(const Options& o, bool settle) {
 
 int run_parent(const Options& o) {
   namespace fs = std::filesystem;
+  // Start clean, but never delete a directory that is not a previous run's.
+  std::error_code ec;
+  if (fs::exists(o.dir, ec) && !fs::is_empty(o.dir, ec) && !fs::exists(o.dir + "/journal", ec) &&
+      !fs::exists(o.dir + "/lives.txt", ec)) {
+    std::cerr << "--dir " << o.dir << " exists and is not a crash-harness directory; refusing to "
+              << "delete it\n";
+    return 2;
+  }
   fs::remove_all(o.dir);
   fs::create_directories(o.dir);
   Options opts = o;
@@ -526,6 +535,28 @@ int run_parent(const Options& o) {
   return 0;
 }
 
+// Someone rewrites who made request 5: `chakong audit verify` must name that link.
+int tamper(const Options& o) {
+  engine::RocksJournalOptions jo;
+  jo.path = o.dir + "/journal";
+  auto j = engine::RocksJournal::open(jo);
+  if (!j.ok()) {
+    std::cerr << j.status().to_string() << "\n";
+    return 2;
+  }
+  const std::string key = "audit/0/0000000000000005";
+  StatusOr<std::string> bytes = (*j)->get(key);
+  v1::AuditRecord r;
+  if (!bytes.ok() || !r.ParseFromString(*bytes)) {
+    std::cerr << key << ": not found\n";
+    return 2;
+  }
+  r.set_who("cq-0110-999");
+  if (!(*j)->put(key, r.SerializeAsString()).ok()) return 2;
+  std::cout << "altered " << key << "\n";
+  return 0;
+}
+
 int parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -553,6 +584,8 @@ int parse(int argc, char** argv, Options& o) {
         o.settle = true;
       } else if (a == "--verbose") {
         o.verbose = true;
+      } else if (a == "--tamper") {
+        o.tamper = true;
       } else {
         std::cerr
             << "unknown option " << a
@@ -577,5 +610,6 @@ int parse(int argc, char** argv, Options& o) {
 int main(int argc, char** argv) {
   chakong::Options o;
   if (int rc = chakong::parse(argc, argv, o); rc != 0) return rc;
+  if (o.tamper) return chakong::tamper(o);
   return o.engine ? chakong::run_engine(o) : chakong::run_parent(o);
 }

@@ -268,11 +268,16 @@ TEST(SweepTest, AnniversaryPolicySweepsEachCaseOnItsDay) {
   EXPECT_EQ(runs[1].swept, 0u);
 }
 
-TEST(SweepTest, RestartMidRunSkipsNoDebtorAndQueriesNoneTwice) {
+// Also in case-server mode, where sweep progress rides in the shard's atomic groups and
+// every sweep query leaves only once its audit link is durable.
+class SweepRestartTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SweepRestartTest, RestartMidRunSkipsNoDebtorAndQueriesNoneTwice) {
   Institutions in;
   engine::MemoryJournal journal;
   uint64_t swept_before = 0;
   engine::EngineConfig config = sweep_config(&journal);
+  config.journal_cases = GetParam();
   config.sweep.spread_days = 1;  // Three cases at a time, each answered in three hours.
   const TimeUs crash = day("2025-01-01").start_us() + 20 * kMicrosPerHour + 30 * kMicrosPerMinute;
   {
@@ -320,6 +325,10 @@ TEST(SweepTest, RestartMidRunSkipsNoDebtorAndQueriesNoneTwice) {
   // Restored before the crash stays restored: three hits, three restorations in all.
   EXPECT_EQ(runs[0].hits, 3u);
 }
+INSTANTIATE_TEST_SUITE_P(Journal, SweepRestartTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "CaseServerMode" : "LibraryOnly";
+                         });
 
 TEST(SweepTest, RestoreOnLeadChecksAuthorityAndStartsTheClock) {
   Institutions in;
