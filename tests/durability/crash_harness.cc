@@ -324,6 +324,9 @@ int run_parent(const Options& o) {
   fs::create_directories(o.dir);
   Options opts = o;
   opts.socket = o.dir + "/institutions.sock";
+  if (opts.socket.size() >= 100) {  // A Unix socket path has at most 107 bytes.
+    opts.socket = "/tmp/chakong-crash-" + std::to_string(getpid()) + ".sock";
+  }
   const std::vector<PlannedCase> world = plan_world(o);
 
   AsioExecutor ex;
