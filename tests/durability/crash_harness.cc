@@ -92,9 +92,11 @@ struct PlannedCase {
 };
 
 std::string debtor_id(int i) {
-  char first17[18];
-  std::snprintf(first17, sizeof first17, "500110%04d%02d%02d%03d", 1960 + i % 40, 1 + i % 12,
-                1 + i % 28, i % 1000);
+  const unsigned u = static_cast<unsigned>(i);
+  char first17[32];
+  std::snprintf(first17, sizeof first17, "500110%04u%02u%02u%03u", 1960 + u % 40, 1 + u % 12,
+                1 + u % 28, u % 1000);
+  first17[17] = '\0';
   return std::string(first17) + resident_id_check_char(first17);
 }
 
