@@ -293,18 +293,24 @@ Status Engine::Shard::recover_case(const std::string& number, const std::string&
   }
   c.reasons.assign(h.indivisible_reasons().begin(), h.indivisible_reasons().end());
   c.restored_as = h.restored_as();
+  // What a finding's and a measure's record share: the bytes, the connector, the asset.
+  auto read = [this](const std::string& at, const std::string& bytes, auto& r, uint32_t& connector,
+                     connectors::Asset& asset) -> Status {
+    if (!r.ParseFromString(bytes)) return data_loss_error(at + ": unreadable record");
+    StatusOr<uint32_t> ci = connector_index(r.connector());
+    if (!ci.ok()) return data_loss_error(at + ": " + ci.status().message());
+    StatusOr<connectors::Asset> a = connectors::from_proto(r.asset());
+    if (!a.ok()) return data_loss_error(at + ": " + a.status().message());
+    connector = *ci;
+    asset = std::move(*a);
+    return ok_status();
+  };
   for (size_t i = 0; i < findings.size(); ++i) {
-    const std::string fkey = record_key(number, 'f', static_cast<uint32_t>(i));
     v1::JournalFinding r;
-    if (!r.ParseFromString(findings[i])) return data_loss_error(fkey + ": unreadable finding");
-    StatusOr<uint32_t> connector = connector_index(r.connector());
-    if (!connector.ok()) return data_loss_error(fkey + ": " + connector.status().message());
-    StatusOr<connectors::Asset> asset = connectors::from_proto(r.asset());
-    if (!asset.ok()) return data_loss_error(fkey + ": " + asset.status().message());
     Finding f;
-    f.connector = *connector;
+    CHAKONG_RETURN_IF_ERROR(read(record_key(number, 'f', static_cast<uint32_t>(i)), findings[i], r,
+                                 f.connector, f.asset));
     f.debtor_id = r.debtor_id();
-    f.asset = std::move(*asset);
     f.found_at = r.found_at_us();
     f.due = r.due_us();
     f.clock_open = r.clock_open();
@@ -317,18 +323,12 @@ Status Engine::Shard::recover_case(const std::string& number, const std::string&
   for (size_t i = 0; i < measures.size(); ++i) {
     const std::string mkey = record_key(number, 'm', static_cast<uint32_t>(i));
     v1::JournalMeasure r;
-    if (!r.ParseFromString(measures[i])) return data_loss_error(mkey + ": unreadable measure");
-    StatusOr<uint32_t> connector = connector_index(r.connector());
-    if (!connector.ok()) return data_loss_error(mkey + ": " + connector.status().message());
-    StatusOr<connectors::Asset> asset = connectors::from_proto(r.asset());
-    if (!asset.ok()) return data_loss_error(mkey + ": " + asset.status().message());
+    Measure m;
+    CHAKONG_RETURN_IF_ERROR(read(mkey, measures[i], r, m.connector, m.asset));
     StatusOr<Date> end = Date::parse(r.end_date());
     if (!end.ok()) return data_loss_error(mkey + ": end_date: " + end.status().message());
-    Measure m;
     m.id = r.measure_id();
-    m.connector = *connector;
     m.finding = r.finding();
-    m.asset = std::move(*asset);
     m.debtor_id = r.debtor_id();
     m.amount = Fen(r.amount());
     m.pending = Fen(r.pending());

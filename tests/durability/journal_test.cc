@@ -54,12 +54,16 @@ class JournalTest : public ::testing::Test {
     return newest;
   }
 
-  // Two synced puts; the log file and the offset where the second one's record starts.
-  std::pair<fs::path, uint64_t> two_records(RocksJournal& j) {
-    EXPECT_TRUE(j.put("a", std::string(100, 'a')).ok());
+  // A journal with two synced puts, closed; the log file and the offset where the second
+  // one's record starts.
+  std::pair<fs::path, uint64_t> two_records() {
+    auto j = open();
+    EXPECT_NE(j, nullptr);
+    if (j == nullptr) return {};
+    EXPECT_TRUE(j->put("a", std::string(100, 'a')).ok());
     const fs::path log = newest_log();
     const uint64_t second = fs::file_size(log);
-    EXPECT_TRUE(j.put("b", std::string(100, 'b')).ok());
+    EXPECT_TRUE(j->put("b", std::string(100, 'b')).ok());
     return {log, second};
   }
 
@@ -93,13 +97,8 @@ TEST_F(JournalTest, GroupCommitIsDurableAcrossReopen) {
 }
 
 TEST_F(JournalTest, CorruptTailIsReportedWithItsOffsetAndRefused) {
-  fs::path log;
-  uint64_t second = 0;
-  {
-    auto j = open();
-    ASSERT_NE(j, nullptr);
-    std::tie(log, second) = two_records(*j);
-  }
+  const auto [log, second] = two_records();
+  ASSERT_FALSE(log.empty());
   {
     std::fstream f(log, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>(second + 40));
@@ -126,13 +125,8 @@ TEST_F(JournalTest, CorruptTailIsReportedWithItsOffsetAndRefused) {
 }
 
 TEST_F(JournalTest, TruncatedTailIsReportedWithItsOffset) {
-  fs::path log;
-  uint64_t second = 0;
-  {
-    auto j = open();
-    ASSERT_NE(j, nullptr);
-    std::tie(log, second) = two_records(*j);
-  }
+  const auto [log, second] = two_records();
+  ASSERT_FALSE(log.empty());
   fs::resize_file(log, fs::file_size(log) - 30);  // A write cut short.
   StatusOr<std::optional<JournalDamage>> d = inspect_journal_log(dir_.string());
   ASSERT_TRUE(d.ok());
