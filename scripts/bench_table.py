@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Prints each benchmark's throughput next to its same-run baseline, with the ratio."""
+"""Prints each benchmark's throughput next to its same-run baseline, with the ratio.
+
+   bench_table.py [--merge OUT.json] RESULT.json...
+--merge also writes every run into one Google Benchmark JSON file (context of the first)."""
 import json
 import sys
 
@@ -11,16 +14,38 @@ PAIRS = {
     "BM_AddWorkingDays": "BM_AddWorkingDaysWalk",
     "BM_DispatcherRoundTrip": "BM_DequeRoundTripBaseline",
     "BM_BankWireRoundTrip": "BM_PlainStructCopyBaseline",
+    "BM_WireRoundTrip": "BM_PlainStructCopyBaseline",
+    "BM_LibraryAdd": "BM_PlainEntriesBaseline",
+    "BM_SweepPlan": "BM_SweepPlanPlainBaseline",
+    "BM_JournalGroupCommit": "BM_JournalPerChangeSync",
+    "BM_DistrictEndToEnd": "BM_EmptyEventLoopBaseline",
+    "BM_CityEndToEnd": "BM_EmptyEventLoopBaseline",
 }
 
+args = sys.argv[1:]
+merge = None
+if len(args) >= 2 and args[0] == "--merge":
+    merge, args = args[1], args[2:]
+
 rows = {}
-for path in sys.argv[1:]:
-    for b in json.load(open(path))["benchmarks"]:
+merged = None
+for path in args:
+    data = json.load(open(path))
+    if merged is None:
+        merged = {"context": data.get("context", {}), "benchmarks": []}
+    merged["benchmarks"].extend(data["benchmarks"])
+    for b in data["benchmarks"]:
         if b.get("run_type", "iteration") != "iteration":
             continue
         rows[b["name"]] = b
 
+if merge and merged is not None:
+    with open(merge, "w") as out:
+        json.dump(merged, out, indent=1)
+
 def rate(b):
+    if "requests_per_s" in b:
+        return b["requests_per_s"]
     if "items_per_second" in b:
         return b["items_per_second"]
     return 1e9 / b["real_time"] if b.get("time_unit") == "ns" else None

@@ -1,0 +1,90 @@
+// Macro benchmark: connector requests per second end to end in virtual time (engine, adapters
+// over their wire protocols, simulated institutions and their behaviours, one event loop), on
+// a slice of a real scenario: `district` (30 days) and `city` (3 days of 600,000 debtors and
+// 304 institutions). The figure is requests answered per wall second of the event loop; the
+// population set-up is timed apart with the first simulated day (1 January, a holiday with
+// few cases) in `setup_s`. `threads` only parallelises the set-up. The same-run baseline is the
+// empty event loop: a virtual executor whose events do nothing but schedule the next one.
+#include <benchmark/benchmark.h>
+
+#include "chakong/sim/scenario.h"
+#include "chakong/sim/simulation.h"
+#include "chakong/sim/virtual_executor.h"
+
+namespace chakong {
+namespace {
+
+void run_scenario(benchmark::State& state, const char* name, int days) {
+  const int threads = static_cast<int>(state.range(0));
+  StatusOr<v1::Scenario> scenario =
+      sim::load_scenario_file(std::string(CHAKONG_SOURCE_DIR) + "/scenarios/" + name + ".yaml");
+  if (!scenario.ok()) {
+    state.SkipWithError(scenario.status().to_string().c_str());
+    return;
+  }
+  StatusOr<sim::SimulationConfig> config = sim::compile_scenario(*scenario, name);
+  if (!config.ok()) {
+    state.SkipWithError(config.status().to_string().c_str());
+    return;
+  }
+  config->days = days;
+  uint64_t requests = 0, events = 0;
+  double loop_seconds = 0, setup_seconds = 0, wall = 0;
+  uint64_t peak = 0;
+  for (auto _ : state) {
+    sim::SimulationOptions options;
+    options.threads = threads;
+    double first_day_wall = -1;
+    options.on_progress = [&](const sim::Progress& p) {
+      if (first_day_wall < 0) first_day_wall = p.wall_seconds;
+    };
+    StatusOr<sim::SimulationReport> r = sim::run_simulation(*config, options);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().to_string().c_str());
+      return;
+    }
+    for (const sim::ConnectorReport& c : r->connectors) requests += c.requests;
+    events += r->events;
+    wall += r->wall_seconds;
+    setup_seconds += std::max(0.0, first_day_wall);
+    loop_seconds += r->wall_seconds - std::max(0.0, first_day_wall);
+    peak = std::max(peak, r->peak_rss_bytes);
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["requests_per_s"] =
+      loop_seconds > 0 ? static_cast<double>(requests) / loop_seconds : 0;
+  state.counters["events_per_s"] =
+      loop_seconds > 0 ? static_cast<double>(events) / loop_seconds : 0;
+  state.counters["requests"] = static_cast<double>(requests) / n;
+  state.counters["setup_s"] = setup_seconds / n;
+  state.counters["wall_s"] = wall / n;
+  state.counters["peak_rss_mb"] = static_cast<double>(peak) / (1 << 20);
+}
+
+// Baseline: 1 M pending events on the same VirtualExecutor, each rescheduling itself.
+void BM_EmptyEventLoopBaseline(benchmark::State& state) {
+  constexpr int kPending = 1'000'000;
+  uint64_t events = 0;
+  for (auto _ : state) {
+    sim::VirtualExecutor ex;
+    uint64_t left = 5'000'000;
+    std::function<void()> tick = [&] {
+      if (left == 0) return;
+      --left;
+      ex.run_after(kMicrosPerSecond + static_cast<TimeUs>(left % 997), tick);
+    };
+    for (int i = 0; i < kPending; ++i) ex.run_at(static_cast<TimeUs>(i) * 1000, tick);
+    events += ex.run();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(events));
+}
+BENCHMARK(BM_EmptyEventLoopBaseline)->Unit(benchmark::kSecond)->UseRealTime();
+
+void BM_DistrictEndToEnd(benchmark::State& state) { run_scenario(state, "district", 30); }
+BENCHMARK(BM_DistrictEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseRealTime();
+
+void BM_CityEndToEnd(benchmark::State& state) { run_scenario(state, "city", 3); }
+BENCHMARK(BM_CityEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+}  // namespace
+}  // namespace chakong
