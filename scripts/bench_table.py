@@ -43,6 +43,11 @@ if merge and merged is not None:
     with open(merge, "w") as out:
         json.dump(merged, out, indent=1)
 
+def per_second(v):
+    if not v:
+        return "n/a"
+    return f"{v / 1e6:.2f} M/s" if v >= 1e5 else f"{v / 1e3:.2f} k/s"
+
 def rate(b):
     if "requests_per_s" in b:
         return b["requests_per_s"]
@@ -56,9 +61,10 @@ for name, b in sorted(rows.items()):
     if base_name not in PAIRS:
         continue
     baseline = rows.get(PAIRS[base_name] + ("/" + arg if arg else ""))
-    if baseline is None:
-        baseline = rows.get(PAIRS[base_name])
+    for candidate in (PAIRS[base_name], PAIRS[base_name] + "/real_time"):
+        if baseline is None:
+            baseline = rows.get(candidate)
     f, g = rate(b), rate(baseline) if baseline else None
     ratio = f"{f / g:7.2f}x" if f and g else "     n/a"
     extra = f"  ({b['bytes_per_deadline']:.0f} B/deadline)" if "bytes_per_deadline" in b else ""
-    print(f"{name:44} {f / 1e6:11.2f} M/s {g / 1e6 if g else 0:11.2f} M/s {ratio}{extra}")
+    print(f"{name:44} {per_second(f):>14} {per_second(g):>14} {ratio}{extra}")
