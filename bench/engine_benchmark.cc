@@ -1,6 +1,7 @@
 // Per-request costs of the engine's components: dispatcher, ledger, planner, wire codecs.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "bank/bank_codec.h"
@@ -83,6 +84,23 @@ void BM_LedgerReserveCommit(benchmark::State& state) {
 }
 BENCHMARK(BM_LedgerReserveCommit);
 
+// Baseline: the same three steps as bare int64 arithmetic, no checks (what the ledger's
+// validation and invariant costs).
+void BM_LedgerUncheckedBaseline(benchmark::State& state) {
+  int64_t budget = 1'000'000'000, frozen = 0, reserved = 0;
+  for (auto _ : state) {
+    const bool ok = budget - frozen - reserved >= 1000;
+    benchmark::DoNotOptimize(ok);
+    reserved += 1000;
+    reserved -= 1000;
+    frozen += 600;
+    frozen -= 600;
+    benchmark::DoNotOptimize(frozen);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LedgerUncheckedBaseline);
+
 void BM_PlanFreezes(benchmark::State& state) {
   std::vector<engine::Candidate> c;
   for (uint32_t i = 0; i < static_cast<uint32_t>(state.range(0)); ++i) {
@@ -98,6 +116,29 @@ void BM_PlanFreezes(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_PlanFreezes)->Arg(4)->Arg(32);
+
+// Baseline: a naive plan — sort by value, freeze greedily until the budget is covered — with
+// none of the rules (divisible first, indivisible only when needed, held-by-others last).
+void BM_PlanGreedyBaseline(benchmark::State& state) {
+  std::vector<std::pair<int64_t, uint32_t>> c;
+  for (uint32_t i = 0; i < static_cast<uint32_t>(state.range(0)); ++i) {
+    c.emplace_back(1000 * (i + 1), i);
+  }
+  for (auto _ : state) {
+    std::vector<std::pair<int64_t, uint32_t>> sorted = c;
+    std::sort(sorted.begin(), sorted.end(), std::greater<>());
+    std::vector<std::pair<uint32_t, int64_t>> plan;
+    int64_t left = 5'000'000;
+    for (const auto& [value, index] : sorted) {
+      if (left <= 0) break;
+      plan.emplace_back(index, std::min(value, left));
+      left -= std::min(value, left);
+    }
+    benchmark::DoNotOptimize(plan);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PlanGreedyBaseline)->Arg(4)->Arg(32);
 
 std::vector<Request> sample_batch(size_t n) {
   std::vector<Request> b(n);

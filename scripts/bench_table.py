@@ -15,6 +15,8 @@ PAIRS = {
     "BM_DispatcherRoundTrip": "BM_DequeRoundTripBaseline",
     "BM_BankWireRoundTrip": "BM_PlainStructCopyBaseline",
     "BM_WireRoundTrip": "BM_PlainStructCopyBaseline",
+    "BM_LedgerReserveCommit": "BM_LedgerUncheckedBaseline",
+    "BM_PlanFreezes": "BM_PlanGreedyBaseline",
     "BM_LibraryAdd": "BM_PlainEntriesBaseline",
     "BM_SweepPlan": "BM_SweepPlanPlainBaseline",
     "BM_JournalGroupCommit": "BM_JournalPerChangeSync",
