@@ -94,6 +94,8 @@ int run_simulate(const SimulateArgs& a) {
   fmt::print("query timeliness    score {:.1f} ({} within 5 working days, {} later)\n",
              s.query_score(), s.query_within_5wd,
              s.query_within_10wd + s.query_within_22wd + s.query_later);
+  fmt::print("preservation start  {} of {} preservation cases within 5 days\n",
+             s.preservation_within_5d, s.preservation_started);
   fmt::print("renewals            {} renewed, {} lapsed\n", s.renewed, s.lapsed);
   {
     uint64_t fit = 0, due = 0, swept = 0;

@@ -77,6 +77,9 @@ void EngineStats::add(const EngineStats& o) {
   query_within_22wd += o.query_within_22wd;
   query_later += o.query_later;
   query_unscored += o.query_unscored;
+  preservation_started += o.preservation_started;
+  preservation_within_5d += o.preservation_within_5d;
+  preservation_late += o.preservation_late;
   renewed += o.renewed;
   lapsed += o.lapsed;
   unauthorized += o.unauthorized;

@@ -181,6 +181,15 @@ void Engine::Shard::score_query_start(CaseState& c) {
       ++stats_.query_later;
     }
   }
+  if (c.parsed.type() == CaseType::kZhiBao) {
+    // A preservation ruling: enforcement starts within 5 calendar days (China time).
+    ++stats_.preservation_started;
+    if (date_of(executor_.now()) - date_of(c.filing.received_at) <= 5) {
+      ++stats_.preservation_within_5d;
+    } else {
+      ++stats_.preservation_late;
+    }
+  }
   emit(EventType::kQueriesStarted, c, {}, {},
        wd.ok() ? std::to_string(*wd) + " working days after receipt" : wd.status().message());
 }

@@ -131,6 +131,11 @@ std::string report_json(const SimulationReport& r) {
       "\"within_22wd\": {}, \"later\": {}, \"unscored\": {}}},\n",
       ratio(s.query_score()), s.query_within_5wd, s.query_within_10wd, s.query_within_22wd,
       s.query_later, s.query_unscored);
+  o += fmt::format(
+      "    \"preservation_start\": {{\"started\": {}, \"within_5d\": {}, \"later\": {}, "
+      "\"compliance\": {}}},\n",
+      s.preservation_started, s.preservation_within_5d, s.preservation_late,
+      ratio(compliance(s.preservation_within_5d, s.preservation_late)));
   o += fmt::format("    \"renewal\": {{\"renewed\": {}, \"lapsed\": {}}}\n  }},\n", s.renewed,
                    s.lapsed);
   o += fmt::format(

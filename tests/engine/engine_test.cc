@@ -243,3 +243,31 @@ TEST(TerminationTest, TerminateNeedsThePolicyCriteriaThenRestoreStartsANewCase) 
 
 }  // namespace
 }  // namespace chakong::engine
+
+namespace chakong::testing {
+namespace {
+
+// DOMAIN rule 6: a preservation ruling's enforcement starts within 5 calendar days of
+// receipt, counted apart from the working-day query score.
+TEST(PreservationStartTest, CountsStartsWithinFiveCalendarDaysApart) {
+  EngineWorld w;
+  sim::Institution& bank = w.add_institution("bank.icbc");
+  w.connect(bank, sim::fixed_latency(kMicrosPerHour));
+  engine::Engine& e = w.start(engine::EngineConfig{});
+  engine::CaseFiling on_time = EngineWorld::filing("（2025）渝0110执保1号", Fen(100'000));
+  engine::CaseFiling late = EngineWorld::filing("（2025）渝0110执保2号", Fen(100'000));
+  late.received_at = w.ex().now() - 6 * kMicrosPerDay;  // Handed over six days ago.
+  engine::CaseFiling ordinary = EngineWorld::filing("（2025）渝0110执3号", Fen(100'000));
+  ASSERT_TRUE(e.file_case(on_time).ok());
+  ASSERT_TRUE(e.file_case(late).ok());
+  ASSERT_TRUE(e.file_case(ordinary).ok());
+  w.virt().run_until(w.ex().now() + kMicrosPerDay);
+  const engine::EngineStats s = e.stats();
+  EXPECT_EQ(s.preservation_started, 2u);
+  EXPECT_EQ(s.preservation_within_5d, 1u);
+  EXPECT_EQ(s.preservation_late, 1u);
+  EXPECT_EQ(s.query_scored, 3u);  // All three in the working-day score as well.
+}
+
+}  // namespace
+}  // namespace chakong::testing

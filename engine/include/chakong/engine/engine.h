@@ -178,6 +178,9 @@ struct EngineStats {
   uint64_t control_started = 0, control_met = 0, control_missed = 0, control_not_required = 0;
   uint64_t query_scored = 0, query_within_5wd = 0, query_within_10wd = 0, query_within_22wd = 0,
            query_later = 0, query_unscored = 0;
+  // DOMAIN rule 6 for preservation rulings (执保 cases): enforcement (the network query)
+  // starts within 5 calendar days of receipt. Counted apart, and in the query score too.
+  uint64_t preservation_started = 0, preservation_within_5d = 0, preservation_late = 0;
   uint64_t renewed = 0, lapsed = 0;
   uint64_t unauthorized = 0;
   // Library sweep: debtors queried (one per debtor and run, whatever the connector count),
