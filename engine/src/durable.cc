@@ -16,10 +16,15 @@ using connectors::RequestKind;
 
 namespace {
 
+// "case/<number>" (JournalCase), "case/<number>/f/<%06u>" (JournalFinding),
+// "case/<number>/m/<%06u>" (JournalMeasure).
+constexpr std::string_view kCasePrefix = "case/";
+constexpr size_t kRecordSuffix = 9;  // "/f/000012"
+
 std::string record_key(const std::string& number, char kind, uint32_t index) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "/%c/%06" PRIu32, kind, index);
-  return "case/" + number + buf;
+  return std::string(kCasePrefix) + number + buf;
 }
 
 void debtors_out(const CaseFiling& f, v1::Case* out) {
@@ -55,6 +60,25 @@ CaseFiling filing_in(const v1::Case& in) {
 }
 
 }  // namespace
+
+StatusOr<std::map<std::string, CaseRecords>> read_case_records(const Journal& journal) {
+  std::map<std::string, CaseRecords> cases;
+  // Byte order puts a case's header before its records, and its records in index order.
+  CHAKONG_RETURN_IF_ERROR(
+      journal.scan(kCasePrefix, [&](std::string_view key, std::string_view value) {
+        const std::string_view rest = key.substr(kCasePrefix.size());
+        const size_t at = rest.size() >= kRecordSuffix ? rest.size() - kRecordSuffix : 0;
+        const std::string_view suffix = rest.substr(at);
+        if (at > 0 && suffix.starts_with("/f/")) {
+          cases[std::string(rest.substr(0, at))].findings.emplace_back(value);
+        } else if (at > 0 && suffix.starts_with("/m/")) {
+          cases[std::string(rest.substr(0, at))].measures.emplace_back(value);
+        } else {
+          cases[std::string(rest)].header = std::string(value);
+        }
+      }));
+  return cases;
+}
 
 // ---- Marking and flushing -------------------------------------------------------------
 
@@ -163,7 +187,7 @@ void Engine::Shard::write_case(CaseState& c) {
   h.set_restored_as(c.restored_as);
   h.set_findings(static_cast<uint32_t>(c.findings.size()));
   h.set_measures(static_cast<uint32_t>(c.measures.size()));
-  append("case/" + c.number, h);
+  append(std::string(kCasePrefix) + c.number, h);
 }
 
 void Engine::Shard::flush() {
@@ -171,6 +195,10 @@ void Engine::Shard::flush() {
   const uint64_t generation = ++flush_generation_;
   for (CaseState* c : dirty_cases_) write_case(*c);
   dirty_cases_.clear();
+  if (!audit_head_.empty()) {
+    pending_.push_back({audit_.head_key(), std::move(audit_head_)});
+    audit_head_.clear();
+  }
   if (journal_error_.ok()) {
     // One task's records (and the audit links of its requests) are durable together or not
     // at all: a finding never says "controlled" without its measure and ledger.
@@ -230,24 +258,15 @@ void Engine::Shard::audit(std::string_view case_number, std::string_view who,
   r.set_connector(std::string(connector));
   r.set_request_id(std::string(request_id));
   std::string key = audit_.link(r);
-  std::string bytes = r.SerializeAsString();
-  pending_.push_back({std::move(key), bytes});
-  pending_.push_back({audit_.head_key(), std::move(bytes)});
+  audit_head_ = r.SerializeAsString();
+  pending_.push_back({std::move(key), audit_head_});  // The head is written once per flush.
   request_flush();
 }
 
 StatusOr<CaseView> Engine::Shard::read_case(std::string_view number, std::string_view officer) {
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  const auto& officers = c->filing.officer_ids;
-  if (std::find(officers.begin(), officers.end(), officer) == officers.end()) {
-    ++stats_.unauthorized;
-    const Status refusal =
-        permission_denied_error("read refused: officer '" + std::string(officer) +
-                                "' is not assigned to case " + c->number);
-    emit(EventType::kRequestRefused, *c, {}, {}, refusal.message());
-    return refusal;
-  }
+  CHAKONG_RETURN_IF_ERROR(authorize(*c, std::nullopt, officer, "read"));
   if (durable_) {
     audit(c->number, officer, "", "read findings", "read", "",
           "read/" + std::to_string(audit_.next_seq()));
@@ -257,10 +276,11 @@ StatusOr<CaseView> Engine::Shard::read_case(std::string_view number, std::string
 
 // ---- Recovery ---------------------------------------------------------------------------
 
-Status Engine::Shard::recover_case(const std::string& number, const std::string& header,
-                                   const std::vector<std::string>& findings,
-                                   const std::vector<std::string>& measures) {
-  const std::string key = "case/" + number;
+Status Engine::Shard::recover_case(const std::string& number, const CaseRecords& records) {
+  const std::string& header = records.header;
+  const std::vector<std::string>& findings = records.findings;
+  const std::vector<std::string>& measures = records.measures;
+  const std::string key = std::string(kCasePrefix) + number;
   v1::JournalCase h;
   if (header.empty() || !h.ParseFromString(header)) {
     return data_loss_error(key + ": unreadable case record");
@@ -359,8 +379,12 @@ Status Engine::Shard::resume_cases() {
 
 void Engine::Shard::resume(CaseState& c) {
   CaseState* cp = &c;
-  const uint64_t sent_before = stats_.requests[1] + stats_.requests[2] + stats_.requests[3] +
-                               stats_.requests[4] + stats_.requests[5] + stats_.requests[6];
+  auto sent = [this] {
+    uint64_t n = 0;
+    for (uint64_t r : stats_.requests) n += r;
+    return n;
+  };
+  const uint64_t sent_before = sent();
   if (c.status == CaseStatus::kFiled && !c.queries_started) {
     const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
     c.start_timer = executor_.run_at(start, [this, cp] { start_queries(*cp); });
@@ -410,9 +434,7 @@ void Engine::Shard::resume(CaseState& c) {
     }
   }
   plan(c);
-  stats_.recovered_requests += stats_.requests[1] + stats_.requests[2] + stats_.requests[3] +
-                               stats_.requests[4] + stats_.requests[5] + stats_.requests[6] -
-                               sent_before;
+  stats_.recovered_requests += sent() - sent_before;
 }
 
 }  // namespace chakong::engine

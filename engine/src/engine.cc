@@ -285,30 +285,11 @@ Status Engine::import_library(std::vector<LibraryEntry> entries) {
 
 Status Engine::start() {
   if (shared_->config.journal_cases) {
-    // Every case's records, grouped by case: "case/<number>", "case/<number>/f/<i>",
-    // "case/<number>/m/<i>" (byte order puts a case's header before its own records).
-    struct Records {
-      std::string header;
-      std::vector<std::string> findings, measures;
-    };
-    std::map<std::string, Records> cases;
-    Status bad;
-    CHAKONG_RETURN_IF_ERROR(
-        shared_->config.journal->scan("case/", [&](std::string_view key, std::string_view value) {
-          const std::string_view rest = key.substr(5);
-          const size_t f = rest.rfind("/f/");
-          const size_t m = rest.rfind("/m/");
-          if (f != std::string_view::npos && rest.size() - f == 9) {
-            cases[std::string(rest.substr(0, f))].findings.emplace_back(value);
-          } else if (m != std::string_view::npos && rest.size() - m == 9) {
-            cases[std::string(rest.substr(0, m))].measures.emplace_back(value);
-          } else {
-            cases[std::string(rest)].header = std::string(value);
-          }
-        }));
-    for (auto& [number, r] : cases) {
-      CHAKONG_RETURN_IF_ERROR(
-          shards_[shard_of(number)]->recover_case(number, r.header, r.findings, r.measures));
+    StatusOr<std::map<std::string, CaseRecords>> cases =
+        read_case_records(*shared_->config.journal);
+    if (!cases.ok()) return cases.status();
+    for (const auto& [number, records] : *cases) {
+      CHAKONG_RETURN_IF_ERROR(shards_[shard_of(number)]->recover_case(number, records));
     }
   }
   for (auto& shard : shards_) CHAKONG_RETURN_IF_ERROR(shard->recover());
@@ -323,12 +304,7 @@ void Engine::sync(std::function<void(Status)> done) {
     done(ok_status());
     return;
   }
-  for (const auto& shard : shards_) {
-    if (!shard->journal_status().ok()) {
-      done(shard->journal_status());
-      return;
-    }
-  }
+  // A failed write is sticky in the journal, which then answers every sync with it.
   shared_->config.journal->sync(std::move(done));
 }
 

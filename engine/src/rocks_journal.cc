@@ -257,49 +257,53 @@ RocksJournal::~RocksJournal() {
   if (db_ != nullptr) db_->Close().PermitUncheckedError();
 }
 
-Status RocksJournal::append(std::string_view key, const std::string_view* value) {
+// Queues `n` changes written into the batch by `fill`, all or none (a failure rolls the batch
+// back to where it was), and wakes the writer.
+template <typename Fill>
+Status RocksJournal::queue(size_t n, const Fill& fill) {
   if (options_.read_only) {
     return failed_precondition_error("journal " + options_.path + " is open read-only");
   }
+  if (n == 0) return ok_status();
   std::lock_guard<std::mutex> lock(mu_);
   if (!failed_.ok()) return failed_;
-  rocksdb::Status s = value != nullptr ? queued_->Put(rocksdb::Slice(key.data(), key.size()),
-                                                      rocksdb::Slice(value->data(), value->size()))
-                                       : queued_->Delete(rocksdb::Slice(key.data(), key.size()));
-  if (!s.ok()) return convert(&s, "queue a change");
+  queued_->SetSavePoint();
+  rocksdb::Status s = fill(*queued_);
+  if (!s.ok()) {
+    queued_->RollbackToSavePoint().PermitUncheckedError();
+    return convert(&s, "queue a change");
+  }
+  queued_->PopSavePoint().PermitUncheckedError();
   if (queued_changes_ == 0) first_queued_at_ = steady_us();
-  ++queued_changes_;
-  ++appended_;
-  ++stats_.changes;
-  if (queued_changes_ == 1 || queued_changes_ >= options_.group_size) work_cv_.notify_one();
+  queued_changes_ += n;
+  appended_ += n;
+  stats_.changes += n;
+  if (queued_changes_ == n || queued_changes_ >= options_.group_size) work_cv_.notify_one();
   return ok_status();
 }
 
 Status RocksJournal::append_all(const std::vector<Change>& changes) {
-  if (options_.read_only) {
-    return failed_precondition_error("journal " + options_.path + " is open read-only");
-  }
-  if (changes.empty()) return ok_status();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!failed_.ok()) return failed_;
   // Under one lock: the writer takes all of them into the same group or none.
-  for (const Change& c : changes) {
-    rocksdb::Status s = c.erase ? queued_->Delete(c.key) : queued_->Put(c.key, c.value);
-    if (!s.ok()) return convert(&s, "queue a change");
-  }
-  if (queued_changes_ == 0) first_queued_at_ = steady_us();
-  queued_changes_ += changes.size();
-  appended_ += changes.size();
-  stats_.changes += changes.size();
-  work_cv_.notify_one();
-  return ok_status();
+  return queue(changes.size(), [&](rocksdb::WriteBatch& b) {
+    for (const Change& c : changes) {
+      rocksdb::Status s = c.erase ? b.Delete(c.key) : b.Put(c.key, c.value);
+      if (!s.ok()) return s;
+    }
+    return rocksdb::Status::OK();
+  });
 }
 
 Status RocksJournal::append_put(std::string_view key, std::string_view value) {
-  return append(key, &value);
+  return queue(1, [&](rocksdb::WriteBatch& b) {
+    return b.Put(rocksdb::Slice(key.data(), key.size()),
+                 rocksdb::Slice(value.data(), value.size()));
+  });
 }
 
-Status RocksJournal::append_erase(std::string_view key) { return append(key, nullptr); }
+Status RocksJournal::append_erase(std::string_view key) {
+  return queue(
+      1, [&](rocksdb::WriteBatch& b) { return b.Delete(rocksdb::Slice(key.data(), key.size())); });
+}
 
 void RocksJournal::sync(Done done) {
   std::unique_lock<std::mutex> lock(mu_);
@@ -312,20 +316,21 @@ void RocksJournal::sync(Done done) {
   waiters_.push_back({appended_, std::move(done)});
 }
 
-Status RocksJournal::put(std::string_view key, std::string_view value) {
-  CHAKONG_RETURN_IF_ERROR(append_put(key, value));
+Status RocksJournal::wait_durable() {
   std::unique_lock<std::mutex> lock(mu_);
   const uint64_t seq = appended_;
   done_cv_.wait(lock, [&] { return durable_ >= seq || !failed_.ok(); });
   return durable_ >= seq ? ok_status() : failed_;
 }
 
+Status RocksJournal::put(std::string_view key, std::string_view value) {
+  CHAKONG_RETURN_IF_ERROR(append_put(key, value));
+  return wait_durable();
+}
+
 Status RocksJournal::erase(std::string_view key) {
   CHAKONG_RETURN_IF_ERROR(append_erase(key));
-  std::unique_lock<std::mutex> lock(mu_);
-  const uint64_t seq = appended_;
-  done_cv_.wait(lock, [&] { return durable_ >= seq || !failed_.ok(); });
-  return durable_ >= seq ? ok_status() : failed_;
+  return wait_durable();
 }
 
 void RocksJournal::write_loop() {

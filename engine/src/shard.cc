@@ -99,8 +99,8 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
 
 // ---- Requests --------------------------------------------------------------------------
 
-Status Engine::Shard::authorize(CaseState& c, std::string_view debtor, std::string_view officer,
-                                std::string_view what) {
+Status Engine::Shard::authorize(CaseState& c, std::optional<std::string_view> debtor,
+                                std::string_view officer, std::string_view what) {
   const auto& officers = c.filing.officer_ids;
   Status refusal;
   if (std::find(officers.begin(), officers.end(), officer) == officers.end() ||
@@ -108,9 +108,9 @@ Status Engine::Shard::authorize(CaseState& c, std::string_view debtor, std::stri
     refusal =
         permission_denied_error(std::string(what) + " refused: officer '" + std::string(officer) +
                                 "' is not assigned to case " + c.number);
-  } else if (std::none_of(c.filing.debtors.begin(), c.filing.debtors.end(),
-                          [&](const DebtorInfo& d) { return d.id == debtor; })) {
-    refusal = permission_denied_error(std::string(what) + " refused: '" + mask_id(debtor) +
+  } else if (debtor && std::none_of(c.filing.debtors.begin(), c.filing.debtors.end(),
+                                    [&](const DebtorInfo& d) { return d.id == *debtor; })) {
+    refusal = permission_denied_error(std::string(what) + " refused: '" + mask_id(*debtor) +
                                       "' is not a debtor of case " + c.number);
   }
   if (refusal.ok()) return refusal;

@@ -25,6 +25,14 @@ struct ConnectorInfo {
   bool tops_up;
 };
 
+// Case-server mode: one case's journal records (durable.cc owns their keys).
+struct CaseRecords {
+  std::string header;
+  std::vector<std::string> findings, measures;  // In index order.
+};
+// Every case's records in `journal`, by case number.
+StatusOr<std::map<std::string, CaseRecords>> read_case_records(const Journal& journal);
+
 struct Engine::Shared {
   EngineConfig config;
   std::vector<ConnectorInfo> connectors;
@@ -72,9 +80,7 @@ class Engine::Shard {
 
   // Case-server mode (durable.cc). A case rebuilt from its journal records (before the
   // executors run); kDataLoss naming the key of an unreadable record.
-  Status recover_case(const std::string& number, const std::string& header,
-                      const std::vector<std::string>& findings,
-                      const std::vector<std::string>& measures);
+  Status recover_case(const std::string& number, const CaseRecords& records);
   // Re-arms every recovered case's clocks and timers and re-sends its requests in flight.
   Status resume_cases();
   // The first failed journal write (OK while none failed).
@@ -181,7 +187,9 @@ class Engine::Shard {
   const CaseState* find(std::string_view number) const;
   // The index of the connector called `name`; kNotFound naming it.
   StatusOr<uint32_t> connector_index(std::string_view name) const;
-  Status authorize(CaseState& c, std::string_view debtor, std::string_view officer,
+  // An officer assigned to the case and registered, and (when given) a debtor of the case;
+  // a refusal is counted and emitted. No debtor: a read of the case.
+  Status authorize(CaseState& c, std::optional<std::string_view> debtor, std::string_view officer,
                    std::string_view what);
   bool send(CaseState& c, connectors::Request r, uint32_t connector, Lane lane, TimeUs deadline,
             Callback done);
@@ -263,6 +271,7 @@ class Engine::Shard {
   std::string run_key(int32_t day) const;
   std::string run_header() const;
   void journal_put(const std::string& key, std::string_view value);
+  void journal_erase(const std::string& key);
   bool open(const CaseState& c) const {
     return c.status == CaseStatus::kQuerying || c.status == CaseStatus::kControlling ||
            c.status == CaseStatus::kDeducting;
@@ -304,6 +313,7 @@ class Engine::Shard {
   Status journal_error_;
   AuditChain audit_;
   std::vector<Journal::Change> pending_;  // The next flush's records, written as one.
+  std::string audit_head_;                // The newest audit link, if not yet flushed.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // Guards journal callbacks.
 };
 

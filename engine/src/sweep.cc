@@ -116,6 +116,16 @@ void Engine::Shard::journal_put(const std::string& key, std::string_view value) 
   }
 }
 
+void Engine::Shard::journal_erase(const std::string& key) {
+  if (config_.journal == nullptr) return;
+  if (durable_) {
+    pending_.push_back({key, {}, /*erase=*/true});  // After the puts of the same group.
+    request_flush();
+    return;
+  }
+  (void)config_.journal->erase(key);
+}
+
 std::string Engine::Shard::run_key(int32_t day) const {
   return "sweep/" + std::to_string(index_) + "/run/" + day_key(day);
 }
@@ -598,22 +608,10 @@ void Engine::Shard::finish_run() {
   r.report.finished_at = executor_.now();
   r.report.due = r.total - r.skipped;
   journal_put(run_key(r.id), run_header());
-  if (config_.journal != nullptr) {
-    std::vector<std::string> chunks;
-    (void)config_.journal->scan(
-        run_key(r.id) + "/done/",
-        [&](std::string_view key, std::string_view) { chunks.emplace_back(key); });
-    if (durable_) {
-      // Chunks still in the pending group too; the erases follow them in the same group.
-      const std::string prefix = run_key(r.id) + "/done/";
-      for (const Journal::Change& c : pending_) {
-        if (c.key.starts_with(prefix)) chunks.push_back(c.key);
-      }
-      for (std::string& key : chunks) pending_.push_back({std::move(key), {}, /*erase=*/true});
-      request_flush();
-    } else {
-      for (const std::string& key : chunks) (void)config_.journal->erase(key);
-    }
+  // The run's progress chunks are no longer needed: every chunk it can have written.
+  const size_t chunks = (r.done.size() + kChunkWords - 1) / kChunkWords;
+  for (size_t chunk = 0; chunk < chunks && config_.journal != nullptr; ++chunk) {
+    journal_erase(run_key(r.id) + "/done/" + index_key(static_cast<uint32_t>(chunk)));
   }
   sweep_event(EventType::kSweepRunFinished,
               "run " + r.report.start.to_string() + ": " + std::to_string(r.report.swept) + " of " +

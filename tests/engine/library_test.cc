@@ -324,6 +324,14 @@ TEST_P(SweepRestartTest, RestartMidRunSkipsNoDebtorAndQueriesNoneTwice) {
   EXPECT_LE(resent, 2 * 3);  // At most the cases in flight (3) times the connectors (2).
   // Restored before the crash stays restored: three hits, three restorations in all.
   EXPECT_EQ(runs[0].hits, 3u);
+  // The finished run's progress chunks are gone; its header stays.
+  int chunks = 0;
+  ASSERT_TRUE(
+      journal
+          .scan("sweep/0/run/20250101/done/", [&](std::string_view, std::string_view) { ++chunks; })
+          .ok());
+  EXPECT_EQ(chunks, 0);
+  EXPECT_TRUE(journal.get("sweep/0/run/20250101").ok());
 }
 INSTANTIATE_TEST_SUITE_P(Journal, SweepRestartTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& p) {

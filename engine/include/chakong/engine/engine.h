@@ -313,6 +313,7 @@ class Engine {
   void sync(std::function<void(Status)> done);
   // The first failed journal write: once one failed, file_case() returns it and no request
   // leaves (what was acknowledged is durable; restart the engine when the disk has room).
+  // Call when the shards are idle (or from the only shard), like stats().
   Status journal_status() const;
 
   // Restores a library case on an applicant's lead (the other restoration trigger): a new

@@ -109,7 +109,10 @@ class RocksJournal final : public Journal {
 
  private:
   explicit RocksJournal(RocksJournalOptions options);
-  Status append(std::string_view key, const std::string_view* value);
+  template <typename Fill>
+  Status queue(size_t n, const Fill& fill);
+  // Waits until everything appended so far is durable (put/erase).
+  Status wait_durable();
   void write_loop();
   Status convert(const void* rocks_status, std::string_view what) const;
 
