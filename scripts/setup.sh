@@ -10,7 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libbenchmark-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev
-  librocksdb-dev libssl-dev
+  librocksdb-dev libssl-dev libjemalloc-dev
   libjs-chart.js
   clang-format python3
 )

@@ -69,7 +69,7 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
     }
   }
   const std::string number = parsed.to_string();
-  if (cases_.count(number) != 0) {
+  if (cases_.count(number) != 0 || (config_.forget_empty_terminated && library_.find(number))) {
     return already_exists_error("case_number: case " + number + " is already filed");
   }
   auto state = std::make_unique<CaseState>();
@@ -724,7 +724,16 @@ Status Engine::Shard::terminate_case(std::string_view number, bool consumption_r
   ++stats_.cases_terminated;
   emit(EventType::kCaseTerminated, *c, {}, c->ledger.remaining());
   // Into the library: swept every six months for five years from now.
-  if (c->ledger.budget() > c->ledger.deducted()) add_to_library(*c, consumption_restricted);
+  if (c->ledger.budget() > c->ledger.deducted()) {
+    add_to_library(*c, consumption_restricted);
+    // Nothing refers to an empty case any more (no clock, timer or request of its own):
+    // the library entry is all that restoration needs.
+    if (config_.forget_empty_terminated && !durable_ && library_.find(c->number) &&
+        c->queries_started && c->queries_outstanding == 0 && c->findings.empty() &&
+        c->measures.empty()) {
+      cases_.erase(c->number);
+    }
+  }
   return ok_status();
 }
 

@@ -208,6 +208,11 @@ int Institution::expire(Date today) {
 Response Institution::handle(const Request& r, Date today) {
   ++handled_;
   expire(today);
+  while (!answered_order_.empty() &&
+         answered_order_.front().first < today.days() - policy_.remember_days) {
+    answered_.erase(answered_.find(*answered_order_.front().second));
+    answered_order_.pop_front();
+  }
   if (r.idempotency_key.empty()) return error(invalid_argument_error("idempotency_key is empty"));
   if (auto it = answered_.find(r.idempotency_key); it != answered_.end()) {
     ++replays_;
@@ -218,7 +223,9 @@ Response Institution::handle(const Request& r, Date today) {
   // change nothing, so a repeated query is simply answered again: only control requests are
   // remembered (a city's queries would otherwise fill memory with answers).
   if (resp.status.code() != StatusCode::kInvalidArgument && r.kind != RequestKind::kQuery) {
-    answered_.emplace(r.idempotency_key, resp);
+    auto [it, inserted] = answered_.emplace(r.idempotency_key, resp);
+    if (policy_.remember_days > 0 && inserted)
+      answered_order_.emplace_back(today.days(), &it->first);
   }
   return resp;
 }
@@ -469,14 +476,15 @@ Fen Institution::deducted_for_case(std::string_view case_number) const {
 }
 
 int Institution::duplicate_measures() const {
-  int n = 0;
-  for (const auto& [ref, a] : assets_) {
-    std::set<std::string_view> seen;
-    for (uint32_t i : a.measures) {
-      if (!live(measures_[i].state)) continue;
-      if (!seen.insert(measures_[i].case_number).second) ++n;
-    }
+  // Over the measures, not the assets: a national institution holds millions of assets and
+  // few measures.
+  std::vector<std::pair<std::string_view, std::string_view>> live_pairs;
+  for (const MeasureRecord& m : measures_) {
+    if (live(m.state)) live_pairs.emplace_back(m.reference, m.case_number);
   }
+  std::sort(live_pairs.begin(), live_pairs.end());
+  int n = 0;
+  for (size_t i = 1; i < live_pairs.size(); ++i) n += live_pairs[i] == live_pairs[i - 1];
   return n;
 }
 

@@ -57,6 +57,42 @@ uint32_t pick_bank(const InstitutionIndex& idx, std::mt19937_64& rng) {
 
 }  // namespace
 
+std::string debtor_id(uint64_t index, bool organisation) {
+  return organisation ? organisation_id(index) : person_id(index);
+}
+
+std::string asset_reference(uint32_t place, uint64_t owner, int serial) {
+  // "<place>:<owner in base 36>:<serial>": unique, and short enough for the string's own
+  // buffer (no allocation per account at national scale).
+  char buf[32];
+  char* p = buf + sizeof buf;
+  *--p = '\0';
+  for (unsigned s = static_cast<unsigned>(serial);; s /= 10) {
+    *--p = static_cast<char>('0' + s % 10);
+    if (s < 10) break;
+  }
+  *--p = ':';
+  for (uint64_t o = owner;; o /= 36) {
+    *--p = "0123456789abcdefghijklmnopqrstuvwxyz"[o % 36];
+    if (o < 36) break;
+  }
+  *--p = ':';
+  for (uint32_t q = place;; q /= 10) {
+    *--p = static_cast<char>('0' + q % 10);
+    if (q < 10) break;
+  }
+  return std::string(p);
+}
+
+uint32_t place_of_reference(std::string_view reference) {
+  uint32_t place = 0;
+  for (char ch : reference) {
+    if (ch < '0' || ch > '9') break;
+    place = place * 10 + static_cast<uint32_t>(ch - '0');
+  }
+  return place;
+}
+
 Fen sample_money(const MoneySpread& s, std::mt19937_64& rng) {
   const double median = static_cast<double>(s.median.value());
   if (s.p99 <= s.median) return s.median;
@@ -71,13 +107,13 @@ Debtor make_debtor(const SimulationConfig& c, const InstitutionIndex& idx, uint6
   std::uniform_real_distribution<double> u(0, 1);
   Debtor d;
   d.organisation = u(rng) < c.organisation_share;
-  d.id = d.organisation ? organisation_id(index) : person_id(index);
+  d.id = debtor_id(index, d.organisation);
   int serial = 0;
   auto add = [&](AssetCategory cat, uint32_t inst, Fen value) {
     PlacedAsset p;
     p.institution = inst;
     p.asset.category = cat;
-    p.asset.reference = "A" + d.id + "-" + std::to_string(serial++);
+    p.asset.reference = asset_reference(inst, index, serial++);
     p.asset.holder_id = d.id;
     p.asset.value = value;
     if (cat == AssetCategory::kSecurities) {
@@ -113,14 +149,16 @@ Debtor make_debtor(const SimulationConfig& c, const InstitutionIndex& idx, uint6
   return d;
 }
 
-std::vector<Debtor> make_population(const SimulationConfig& c, const InstitutionIndex& idx,
-                                    int threads) {
-  std::vector<Debtor> out(static_cast<size_t>(c.debtors));
+std::vector<Debtor> make_debtors(const SimulationConfig& c, const InstitutionIndex& idx,
+                                 uint64_t first, uint64_t count, int threads) {
+  std::vector<Debtor> out(static_cast<size_t>(count));
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                             static_cast<size_t>(std::max(1, threads)));
   tbb::parallel_for(tbb::blocked_range<size_t>(0, out.size(), 4096),
                     [&](const tbb::blocked_range<size_t>& r) {
-                      for (size_t i = r.begin(); i < r.end(); ++i) out[i] = make_debtor(c, idx, i);
+                      for (size_t i = r.begin(); i < r.end(); ++i) {
+                        out[i] = make_debtor(c, idx, first + i);
+                      }
                     });
   return out;
 }
@@ -148,12 +186,12 @@ LibraryCaseGen make_library_case(const SimulationConfig& c, const InstitutionInd
                         static_cast<uint64_t>(k);
     engine::LibraryDebtor d;
     d.organisation = u(rng) < c.organisation_share;
-    d.id = d.organisation ? organisation_id(di) : person_id(di);
+    d.id = debtor_id(di, d.organisation);
     if (u(rng) < c.library_hit_share) {
       PlacedAsset p;
       p.institution = pick_bank(idx, rng);
       p.asset.category = AssetCategory::kDeposit;
-      p.asset.reference = "L" + d.id + "-0";
+      p.asset.reference = asset_reference(p.institution, di, 0);
       p.asset.holder_id = d.id;
       p.asset.value = sample_money(c.balance, rng);
       g.late.emplace_back(static_cast<int>(rng() % static_cast<uint64_t>(std::max(1, c.days))),

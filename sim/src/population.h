@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chakong/connectors/connector.h"
@@ -13,7 +14,8 @@
 
 namespace chakong::sim {
 
-// Where an asset lives: an institution instance (index into the simulation's flat list).
+// Where an asset lives: a place, which is an institution instance or a member of a hub
+// (index into the simulation's flat list of places).
 struct PlacedAsset {
   uint32_t institution = 0;
   connectors::Asset asset;
@@ -27,7 +29,7 @@ struct Debtor {
   PlacedAsset late_asset;
 };
 
-// Instances per category, as indices into the flat institution list.
+// Places per category, as indices into the flat list of places.
 struct InstitutionIndex {
   std::vector<uint32_t> by_category[6];
   std::vector<double> bank_weights;  // Cumulative Zipf weights over by_category[deposit].
@@ -36,13 +38,20 @@ struct InstitutionIndex {
 // A sample of a log-normal money spread, in whole fen, at least 1 fen.
 Fen sample_money(const MoneySpread& s, std::mt19937_64& rng);
 
+// The valid resident ID or credit code of debtor `index` (library debtors included).
+std::string debtor_id(uint64_t index, bool organisation);
+// The reference of account `serial` of debtor `owner` at `place`; unique, at most 15
+// characters, and the place can be read back from it.
+std::string asset_reference(uint32_t place, uint64_t owner, int serial);
+uint32_t place_of_reference(std::string_view reference);
+
 // Generates debtor `index` from (seed, index) alone.
 Debtor make_debtor(const SimulationConfig& c, const InstitutionIndex& idx, uint64_t index);
 
-// Generates every debtor, in parallel on up to `threads` threads; the result does not depend
-// on the thread count.
-std::vector<Debtor> make_population(const SimulationConfig& c, const InstitutionIndex& idx,
-                                    int threads);
+// Generates debtors [first, first + count), in parallel on up to `threads` threads; the
+// result does not depend on the thread count.
+std::vector<Debtor> make_debtors(const SimulationConfig& c, const InstitutionIndex& idx,
+                                 uint64_t first, uint64_t count, int threads);
 
 // One generated library case: the entry to import and the property its debtors acquire
 // during the run (day, asset), which the sweep should find.

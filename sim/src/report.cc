@@ -154,9 +154,10 @@ std::string report_json(const SimulationReport& r) {
     o += fmt::format(
         "    {{\"name\": \"{}\", \"category\": \"{}\", \"requests\": {}, \"utilization\": {}, "
         "\"latency_ms\": {{\"p50\": {:.1f}, \"p99\": {:.1f}}}, \"max_queue\": {}, "
-        "\"control_met\": {}, \"control_missed\": {}}}{}\n",
+        "\"control_met\": {}, \"control_missed\": {}{}}}{}\n",
         esc(c.name), c.category, c.requests, ratio(c.utilization), c.latency_p50_ms,
         c.latency_p99_ms, c.max_queue, c.control_met, c.control_missed,
+        c.via.empty() ? std::string() : ", \"via\": \"" + esc(c.via) + "\"",
         i + 1 < r.connectors.size() ? "," : "");
   }
   o += "  ],\n  \"time_to_freeze_hours\": [";

@@ -252,6 +252,7 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     CHAKONG_RETURN_IF_ERROR(c.share(at + ".error_rate", g.error_rate(), &gc.error_rate, 0));
     if (g.zipf() < 0 || g.zipf() > 5) return c.error(at + ".zipf", "must be in 0..5");
     gc.zipf = g.zipf() == 0 ? 1.0 : g.zipf();
+    gc.hub = g.hub();
     out.groups.push_back(std::move(gc));
   }
   bool has_bank = false;

@@ -13,6 +13,7 @@
 #include "chakong/connectors/factory.h"
 #include "chakong/engine/calendar.h"
 #include "chakong/engine/case_number.h"
+#include "chakong/engine/histogram.h"
 #include "chakong/sim/behaviour.h"
 #include "chakong/sim/institution.h"
 #include "chakong/sim/virtual_executor.h"
@@ -24,15 +25,97 @@ namespace {
 using connectors::AssetCategory;
 using connectors::RequestKind;
 
+// A hub (总对总 network): one connector for a group of member institutions. A query asks
+// every member, and the hub answers once the last member has: the batch's latency is the
+// slowest member's. A control request goes to the member holding the asset (its place is in
+// the reference), and a batch of them is handled like a direct institution's batch: one
+// latency draw, delayed by the outages of every member it involves. Members are not simulated
+// call by call: a member's share of a batch is one draw of its latency, with its business
+// hours and outages applied, counted as that many checks. The members' accounts live in the
+// hub's ground truth (references are unique across members).
+class Hub {
+ public:
+  struct Member {
+    std::vector<OutageWindow> outages;
+    uint64_t checks = 0;
+    TimeUs busy_us = 0, busy_until = 0;
+    LatencyHistogram latency;
+  };
+
+  Hub(const GroupConfig& g, uint32_t first_place, uint64_t seed)
+      : group_(g), first_place_(first_place), rng_(seed), members_(static_cast<size_t>(g.count)) {
+    for (const auto& [instance, window] : g.outages) {
+      members_[static_cast<size_t>(instance)].outages.push_back(window);
+    }
+  }
+
+  const std::vector<Member>& members() const { return members_; }
+
+  // Time from `now` until the hub answers `batch`.
+  TimeUs latency(const std::vector<connectors::Request>& batch, TimeUs now) {
+    const TimeUs intake = group_.hours.next_intake(now);
+    TimeUs last = now;
+    uint64_t queries = 0;
+    std::map<uint32_t, std::pair<uint64_t, const LatencyDist*>> control;  // member -> (n, dist)
+    for (const connectors::Request& r : batch) {
+      if (r.kind == RequestKind::kQuery) {
+        ++queries;
+        continue;
+      }
+      const uint32_t place = place_of_reference(r.asset.reference);
+      if (place < first_place_ || place - first_place_ >= members_.size()) continue;
+      const bool freeze = r.kind == RequestKind::kFreeze || r.kind == RequestKind::kWaitlistFreeze;
+      auto& [n, dist] = control[place - first_place_];
+      ++n;
+      dist = freeze ? &group_.control : &group_.other;
+    }
+    if (queries > 0) {
+      for (Member& m : members_) {
+        last = std::max(last, work(m, intake, group_.query.sample(rng_), queries));
+      }
+    }
+    TimeUs draw[2] = {-1, -1};  // Control, other: one draw each for the batch.
+    for (const auto& [k, nd] : control) {
+      TimeUs& d = draw[nd.second == &group_.control ? 0 : 1];
+      if (d < 0) d = nd.second->sample(rng_);
+      last = std::max(last, work(members_[k], intake, d, nd.first));
+    }
+    return last - now;
+  }
+
+ private:
+  TimeUs work(Member& m, TimeUs intake, TimeUs latency, uint64_t n) {
+    const TimeUs done = resume_after_outages(m.outages, intake, intake + latency);
+    m.checks += n;
+    m.latency.record(done - intake, n);
+    m.busy_us += std::max<TimeUs>(0, done - std::max(intake, m.busy_until));
+    m.busy_until = std::max(m.busy_until, done);
+    return done;
+  }
+
+  const GroupConfig& group_;
+  const uint32_t first_place_;
+  std::mt19937_64 rng_;
+  std::vector<Member> members_;
+};
+
 struct Instance {
   std::unique_ptr<Institution> truth;
   std::unique_ptr<connectors::Connector> connector;
   const GroupConfig* group = nullptr;
   int index_in_group = 0;
+  std::unique_ptr<Hub> hub;  // Set when the group is reached through a hub.
+};
+
+// An account the simulation moves balances on: its reference is rebuilt from these.
+struct Account {
+  uint64_t owner;  // Debtor index.
+  uint32_t place;
+  uint32_t serial;
 };
 
 std::string instance_name(const GroupConfig& g, int k) {
-  if (g.count == 1) return g.kind + "." + g.name;
+  if (g.count == 1 || (g.hub && k < 0)) return g.kind + "." + g.name;
   char buf[16];
   std::snprintf(buf, sizeof buf, g.count >= 1000 ? "%04d" : "%03d", k + 1);
   return g.kind + "." + g.name + buf;
@@ -60,6 +143,9 @@ class Run {
   void try_terminate(const std::string& number, int attempts);
   void check_invariants(bool duplicates);
   void sample_sweep(int d);
+  Institution& truth_at(uint32_t place) { return *inst_[place_instance_[place]].truth; }
+  // Adds a generated asset to the institution at its place and to the accounts that move.
+  Status place_asset(const PlacedAsset& p);
   SimulationReport report(double wall);
 
   const SimulationConfig& c_;
@@ -67,11 +153,12 @@ class Run {
   VirtualExecutor ex_;
   std::mt19937_64 rng_;
   std::vector<Instance> inst_;
+  std::vector<uint32_t> place_instance_;  // Place (where an asset lives) -> instance.
   InstitutionIndex idx_;
-  std::vector<Debtor> debtors_;
-  std::vector<std::pair<uint32_t, std::string>> accounts_;  // (instance, reference)
-  std::vector<std::vector<uint32_t>> late_by_day_;
-  std::vector<engine::LibraryEntry> library_;  // Imported into the engine, then cleared.
+  std::vector<uint8_t> organisation_;  // Per debtor: an organisation (else a person).
+  std::vector<Account> accounts_;
+  std::vector<std::vector<uint32_t>> late_by_day_;  // Debtors whose late asset appears that day.
+  std::vector<engine::LibraryEntry> library_;       // Imported into the engine, then cleared.
   std::vector<std::vector<PlacedAsset>> library_late_by_day_;
   uint64_t swept_before_ = 0, hits_before_ = 0;
   uint64_t restored_met_ = 0, restored_missed_ = 0;
@@ -86,34 +173,58 @@ class Run {
   std::chrono::steady_clock::time_point wall0_ = std::chrono::steady_clock::now();
 };
 
+Status Run::place_asset(const PlacedAsset& p) {
+  CHAKONG_RETURN_IF_ERROR(truth_at(p.institution).add_asset(p.asset));
+  // "<place>:<owner in base 36>:<serial>" (asset_reference).
+  const std::string& ref = p.asset.reference;
+  const size_t a = ref.find(':'), b = ref.rfind(':');
+  accounts_.push_back({std::stoull(ref.substr(a + 1, b - a - 1), nullptr, 36), p.institution,
+                       static_cast<uint32_t>(std::stoul(ref.substr(b + 1)))});
+  return ok_status();
+}
+
 Status Run::build_institutions() {
+  InstitutionPolicy policy;
+  // Longer than any retry schedule (attempts x timeout, plus the in-doubt re-sends).
+  policy.remember_days = static_cast<int>(2 * c_.max_attempts * c_.timeout / kMicrosPerDay) + 30;
   for (const GroupConfig& g : c_.groups) {
+    policy.top_up = g.kind == "bank";
+    const uint32_t first_place = static_cast<uint32_t>(place_instance_.size());
     for (int k = 0; k < g.count; ++k) {
-      Instance in;
-      in.group = &g;
-      in.index_in_group = k;
-      InstitutionPolicy policy;
-      policy.top_up = g.kind == "bank";
-      in.truth = std::make_unique<Institution>(instance_name(g, k), connectors::Capabilities::all(),
-                                               policy);
-      const uint32_t i = static_cast<uint32_t>(inst_.size());
-      idx_.by_category[static_cast<int>(g.category)].push_back(i);
+      if (!g.hub || k == 0) {
+        Instance in;
+        in.group = &g;
+        in.index_in_group = k;
+        in.truth = std::make_unique<Institution>(instance_name(g, g.hub ? -1 : k),
+                                                 connectors::Capabilities::all(), policy);
+        if (g.hub) in.hub = std::make_unique<Hub>(g, first_place, c_.seed * 6151 + first_place);
+        inst_.push_back(std::move(in));
+      }
+      const uint32_t place = static_cast<uint32_t>(place_instance_.size());
+      place_instance_.push_back(static_cast<uint32_t>(inst_.size() - 1));
+      idx_.by_category[static_cast<int>(g.category)].push_back(place);
       if (g.category == AssetCategory::kDeposit) {
         const double w = 1.0 / std::pow(static_cast<double>(k + 1), g.zipf);
         idx_.bank_weights.push_back((idx_.bank_weights.empty() ? 0 : idx_.bank_weights.back()) + w);
       }
-      inst_.push_back(std::move(in));
     }
   }
-  debtors_ = make_population(c_, idx_, o_.threads);
+  // Generated in chunks, so that only a chunk of debtors is ever held whole; the institutions
+  // keep the assets, the run keeps one byte per debtor.
+  organisation_.resize(static_cast<size_t>(c_.debtors));
   late_by_day_.resize(static_cast<size_t>(c_.days));
-  for (uint32_t di = 0; di < debtors_.size(); ++di) {
-    const Debtor& d = debtors_[di];
-    for (const PlacedAsset& p : d.assets) {
-      CHAKONG_RETURN_IF_ERROR(inst_[p.institution].truth->add_asset(p.asset));
-      accounts_.emplace_back(p.institution, p.asset.reference);
+  constexpr uint64_t kChunk = 1 << 20;
+  for (uint64_t first = 0; first < static_cast<uint64_t>(c_.debtors); first += kChunk) {
+    const uint64_t n = std::min<uint64_t>(kChunk, static_cast<uint64_t>(c_.debtors) - first);
+    std::vector<Debtor> chunk = make_debtors(c_, idx_, first, n, o_.threads);
+    for (uint64_t k = 0; k < n; ++k) {
+      const Debtor& d = chunk[k];
+      organisation_[first + k] = d.organisation;
+      for (const PlacedAsset& p : d.assets) CHAKONG_RETURN_IF_ERROR(place_asset(p));
+      if (d.late_day >= 0) {
+        late_by_day_[static_cast<size_t>(d.late_day)].push_back(static_cast<uint32_t>(first + k));
+      }
     }
-    if (d.late_day >= 0) late_by_day_[static_cast<size_t>(d.late_day)].push_back(di);
   }
   library_late_by_day_.resize(static_cast<size_t>(c_.days));
   std::vector<LibraryCaseGen> lib = make_library(c_, idx_, o_.threads);
@@ -144,17 +255,25 @@ Status Run::build_connectors() {
                  static_cast<uint32_t>(std::min<TimeUs>(7 * kMicrosPerDay, 2 * c_.timeout) / 1000));
     r->SetUInt32(config.get(), d->FindFieldByName("max_batch"), static_cast<uint32_t>(g.max_batch));
     connectors::EndpointOptions eo;
-    eo.latency_fn = latency_by_operation({{RequestKind::kQuery, g.query},
-                                          {RequestKind::kFreeze, g.control},
-                                          {RequestKind::kWaitlistFreeze, g.control}},
-                                         g.other, c_.seed * 1000003 + i);
     InstitutionBehaviour b;
-    b.hours = g.hours;
     b.capacity = g.capacity;
     b.error_rate = g.error_rate;
     b.seed = c_.seed * 7919 + i;
-    for (const auto& [instance, window] : g.outages) {
-      if (instance == in.index_in_group) b.outages.push_back(window);
+    if (in.hub) {
+      // Members' latency, hours and outages: the hub's answer waits for them.
+      eo.latency_fn = [hub = in.hub.get(),
+                       ex = &ex_](const std::vector<connectors::Request>& batch) {
+        return hub->latency(batch, ex->now());
+      };
+    } else {
+      eo.latency_fn = latency_by_operation({{RequestKind::kQuery, g.query},
+                                            {RequestKind::kFreeze, g.control},
+                                            {RequestKind::kWaitlistFreeze, g.control}},
+                                           g.other, c_.seed * 1000003 + i);
+      b.hours = g.hours;
+      for (const auto& [instance, window] : g.outages) {
+        if (instance == in.index_in_group) b.outages.push_back(window);
+      }
     }
     if (!b.outages.empty()) {
       // Work in progress stops while the institution is down and resumes after.
@@ -181,6 +300,7 @@ Status Run::build_engine() {
   ec.dispatch.max_attempts = c_.max_attempts;
   ec.dispatch.bulk_floor = c_.bulk_floor;
   ec.sweep = c_.sweep;
+  ec.forget_empty_terminated = true;
   std::vector<connectors::Connector*> conns;
   for (const Instance& in : inst_) {
     const GroupConfig& g = *in.group;
@@ -246,12 +366,12 @@ void Run::arrive(Date day) {
     f.court = c_.court;
     const int nd = 1 + static_cast<int>(rng_() % static_cast<uint64_t>(c_.max_debtors_per_case));
     std::set<uint64_t> chosen;
-    for (int k = 0; k < nd; ++k) chosen.insert(rng_() % debtors_.size());
+    for (int k = 0; k < nd; ++k) chosen.insert(rng_() % organisation_.size());
     for (uint64_t di : chosen) {
-      const Debtor& d = debtors_[di];
-      f.debtors.push_back({d.organisation ? engine::DebtorInfo::Kind::kOrganisation
-                                          : engine::DebtorInfo::Kind::kPerson,
-                           d.id, "debtor"});
+      const bool organisation = organisation_[di] != 0;
+      f.debtors.push_back({organisation ? engine::DebtorInfo::Kind::kOrganisation
+                                        : engine::DebtorInfo::Kind::kPerson,
+                           debtor_id(di, organisation), "debtor"});
     }
     f.claim = sample_money(c_.claim, rng_);
     f.costs = Fen(f.claim.value() / 100);
@@ -319,23 +439,19 @@ void Run::day(int d) {
   const size_t churn =
       static_cast<size_t>(c_.balance_churn_per_day * static_cast<double>(accounts_.size()));
   for (size_t k = 0; k < churn && !accounts_.empty(); ++k) {
-    const auto& [i, ref] = accounts_[rng_() % accounts_.size()];
+    const Account& a = accounts_[rng_() % accounts_.size()];
+    const std::string ref = asset_reference(a.place, a.owner, static_cast<int>(a.serial));
     const Fen amount = Fen(sample_money(c_.balance, rng_).value() / 4 + 1);
     if (u(rng_) < 0.5) {
-      (void)inst_[i].truth->credit(ref, amount, today);
+      (void)truth_at(a.place).credit(ref, amount, today);
     } else {
-      (void)inst_[i].truth->debit(ref, amount);
+      (void)truth_at(a.place).debit(ref, amount);
     }
   }
-  for (const PlacedAsset& p : library_late_by_day_[static_cast<size_t>(d)]) {
-    if (inst_[p.institution].truth->add_asset(p.asset).ok())
-      accounts_.emplace_back(p.institution, p.asset.reference);
-  }
+  for (const PlacedAsset& p : library_late_by_day_[static_cast<size_t>(d)]) (void)place_asset(p);
   if (d > 0) sample_sweep(d - 1);
   for (uint32_t di : late_by_day_[static_cast<size_t>(d)]) {
-    const PlacedAsset& p = debtors_[di].late_asset;
-    if (inst_[p.institution].truth->add_asset(p.asset).ok())
-      accounts_.emplace_back(p.institution, p.asset.reference);
+    (void)place_asset(make_debtor(c_, idx_, di).late_asset);  // Regenerated: it is the same.
   }
   check_invariants(/*duplicates=*/d % 7 == 6);
   if (o_.on_progress) {
@@ -378,7 +494,7 @@ SimulationReport Run::report(double wall) {
   r.over_seizure = over_.size();
   r.duplicate_measures = duplicates_;
   for (const Instance& in : inst_) r.institution_lapses += in.truth->lapsed();
-  r.debtors = debtors_.size();
+  r.debtors = organisation_.size();
   r.accounts = accounts_.size();
   uint64_t submitted = 0, completed = 0;
   const TimeUs elapsed = static_cast<TimeUs>(c_.days) * kMicrosPerDay;
@@ -398,6 +514,22 @@ SimulationReport Run::report(double wall) {
     cr.control_met = control_by_connector_[cr.name].first;
     cr.control_missed = control_by_connector_[cr.name].second;
     r.connectors.push_back(std::move(cr));
+    if (!in.hub) continue;
+    // The hub's members: their checks, how long they took, and how much of the run they
+    // had work in hand (their queues are not simulated: max_queue stays 0).
+    const std::vector<Hub::Member>& members = in.hub->members();
+    for (size_t k = 0; k < members.size(); ++k) {
+      const Hub::Member& m = members[k];
+      ConnectorReport mr;
+      mr.name = instance_name(*in.group, static_cast<int>(k));
+      mr.category = r.connectors.back().category;
+      mr.via = in.truth->name();
+      mr.requests = m.checks;
+      mr.utilization = static_cast<double>(m.busy_us) / static_cast<double>(elapsed);
+      mr.latency_p50_ms = static_cast<double>(m.latency.quantile(0.5)) / 1000.0;
+      mr.latency_p99_ms = static_cast<double>(m.latency.quantile(0.99)) / 1000.0;
+      r.connectors.push_back(std::move(mr));
+    }
   }
   r.lost_requests = submitted - completed - engine_->open_requests();
   r.daily = daily_;

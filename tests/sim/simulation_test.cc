@@ -6,6 +6,8 @@
 
 #include <regex>
 
+#include "chakong/engine/histogram.h"
+
 namespace chakong::sim {
 namespace {
 
@@ -106,6 +108,104 @@ TEST(SimulationTest, SameSeedSameReportWhateverTheThreadCount) {
   StatusOr<SimulationReport> c = run_simulation(other, one);
   ASSERT_TRUE(c.ok());
   EXPECT_NE(without_run(report_json(*c)), without_run(ja));
+}
+
+// Three banks behind a hub, every latency fixed (median = p99), so that what the members did
+// can be checked exactly.
+SimulationConfig hub_scenario(const std::string& outages) {
+  const std::string yaml = R"(
+name: hub
+seed: 7
+start: 2025-03-03
+days: 40
+population: {debtors: 3000}
+cases: {per_year: 4000, court: "渝0110", officers: 5}
+institutions:
+  - kind: bank
+    name: b
+    count: 3
+    hub: true
+    latency: {query: {median: 1h, p99: 1h}, control: {median: 2h, p99: 2h},
+              other: {median: 2h, p99: 2h}}
+    linger: 5m
+)" + outages + R"(
+sweep: {disabled: true}
+)";
+  StatusOr<v1::Scenario> s = parse_scenario_yaml(yaml, "hub.yaml");
+  EXPECT_TRUE(s.ok()) << s.status();
+  StatusOr<SimulationConfig> c = compile_scenario(*s, "hub.yaml");
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+TimeUs midpoint_of(TimeUs d) {  // What a LatencyHistogram reports for samples all equal to d.
+  LatencyHistogram h;
+  h.record(d);
+  return h.quantile(0.5);
+}
+
+TEST(SimulationTest, HubAsksEveryMemberAndRoutesControlToTheHolder) {
+  SimulationOptions o;
+  StatusOr<SimulationReport> r = run_simulation(hub_scenario(""), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // One engine connector, then its three members.
+  ASSERT_EQ(r->connectors.size(), 4u);
+  const ConnectorReport& hub = r->connectors[0];
+  EXPECT_EQ(hub.name, "bank.b");
+  EXPECT_EQ(hub.via, "");
+  const engine::EngineStats& s = r->stats;
+  const auto sent = [&](connectors::RequestKind k) { return s.requests[static_cast<int>(k)]; };
+  using connectors::RequestKind;
+  const uint64_t queries = sent(RequestKind::kQuery);
+  const uint64_t control = sent(RequestKind::kFreeze) + sent(RequestKind::kWaitlistFreeze) +
+                           sent(RequestKind::kRenew) + sent(RequestKind::kRelease) +
+                           sent(RequestKind::kDeduct);
+  EXPECT_GT(queries, 500u);
+  EXPECT_GT(control, 100u);
+  EXPECT_EQ(hub.requests, queries + control);
+  // Every member checked every query; each control request went to exactly one member.
+  uint64_t checks = 0;
+  for (size_t k = 1; k < 4; ++k) {
+    const ConnectorReport& m = r->connectors[k];
+    EXPECT_EQ(m.name, "bank.b00" + std::to_string(k));
+    EXPECT_EQ(m.via, "bank.b");
+    EXPECT_GT(m.requests, queries);
+    checks += m.requests;
+    // A member's answers took exactly its fixed latencies: 1 h (queries) or 2 h (control).
+    EXPECT_EQ(static_cast<TimeUs>(m.latency_p50_ms * 1000), midpoint_of(kMicrosPerHour));
+    EXPECT_EQ(static_cast<TimeUs>(m.latency_p99_ms * 1000), midpoint_of(2 * kMicrosPerHour));
+  }
+  EXPECT_EQ(checks, 3 * queries + control);
+  EXPECT_EQ(r->over_seizure + s.over_seizure, 0u);
+  EXPECT_EQ(r->duplicate_measures, 0u);
+  EXPECT_EQ(r->lost_requests, 0u);
+  EXPECT_GE(
+      static_cast<double>(s.control_met) / static_cast<double>(s.control_met + s.control_missed),
+      0.99);
+  EXPECT_NE(report_json(*r).find("\"name\": \"bank.b002\", \"category\": \"deposit\""),
+            std::string::npos);
+}
+
+TEST(SimulationTest, AMemberDownHoldsEveryHubAnswerUntilItIsBack) {
+  SimulationOptions o;
+  StatusOr<SimulationReport> r = run_simulation(
+      hub_scenario("    outages: [{instance: 1, start: 2025-03-12T09:00, duration: 30h}]\n"), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->connectors.size(), 4u);
+  // The member that was down answered some checks up to 30 hours late; the others never took
+  // more than their 2 hours; the hub's answers waited for the slowest member.
+  EXPECT_GE(r->connectors[2].latency_p99_ms, 20.0 * 3'600'000);
+  EXPECT_EQ(static_cast<TimeUs>(r->connectors[1].latency_p99_ms * 1000),
+            midpoint_of(2 * kMicrosPerHour));
+  EXPECT_EQ(static_cast<TimeUs>(r->connectors[3].latency_p99_ms * 1000),
+            midpoint_of(2 * kMicrosPerHour));
+  // (Without the outage the hub's p99 is the 2 hours plus the linger.)
+  EXPECT_GE(r->connectors[0].latency_p99_ms, 10.0 * 3'600'000);
+  // Nothing was lost or refused: the hub held the work until the member was back.
+  EXPECT_EQ(r->lost_requests, 0u);
+  EXPECT_EQ(r->stats.timeouts, 0u);
+  EXPECT_EQ(r->stats.errors, 0u);
+  EXPECT_EQ(r->over_seizure + r->stats.over_seizure, 0u);
 }
 
 }  // namespace

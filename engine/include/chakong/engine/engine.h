@@ -131,6 +131,12 @@ struct EngineConfig {
   // read_case(); a task's requests leave once its changes are durable (group commit), and
   // start() rebuilds everything after a crash. Off in simulation.
   bool journal_cases = false;
+  // Keep a terminated case only in the terminated-case library when nothing is left in it (no
+  // finding, no measure, no query out): case_view() then answers kNotFound for it, its number
+  // still cannot be filed again, and restoration works from the library entry. For memory at
+  // national scale, where most terminated cases had no property (the simulator sets it).
+  // Ignored in case-server mode.
+  bool forget_empty_terminated = false;
 };
 
 // Validates a config; kInvalidArgument naming the field.

@@ -14,9 +14,10 @@ namespace chakong {
 
 class LatencyHistogram {
  public:
-  void record(TimeUs d) {
-    ++counts_[bucket(d < 0 ? 0 : static_cast<uint64_t>(d))];
-    ++total_;
+  // Records `n` samples of duration `d`.
+  void record(TimeUs d, uint64_t n = 1) {
+    counts_[bucket(d < 0 ? 0 : static_cast<uint64_t>(d))] += n;
+    total_ += n;
   }
   void merge(const LatencyHistogram& o) {
     for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];

@@ -20,6 +20,7 @@
 #define CHAKONG_SIM_INSTITUTION_H_
 
 #include <cstdint>
+#include <deque>
 #include <queue>
 #include <string>
 #include <string_view>
@@ -34,6 +35,10 @@ namespace chakong::sim {
 struct InstitutionPolicy {
   // Later credits top up a short limited freeze until its limit is reached (DOMAIN rule 7).
   bool top_up = true;
+  // How many days an answered idempotency key is remembered (0: for ever). A repeat after
+  // that is acted on afresh. The simulator keeps keys for longer than any retry schedule
+  // lasts, so that a national year does not hold every control answer it ever gave.
+  int remember_days = 0;
 };
 
 enum class MeasureState : uint8_t { kWaiting, kActive, kReleased, kLapsed, kDeducted, kVoided };
@@ -131,6 +136,8 @@ class Institution final : public connectors::GroundTruth {
   std::vector<MeasureRecord> measures_;
   std::unordered_map<std::string, uint32_t> measure_index_;
   std::unordered_map<std::string, connectors::Response> answered_;
+  // With remember_days: (day answered, key in answered_), oldest first.
+  std::deque<std::pair<int32_t, const std::string*>> answered_order_;
   std::unordered_map<std::string, Fen> deducted_;
   // (end day, measure) of active measures; stale entries (renewed, released) are skipped.
   std::priority_queue<std::pair<int32_t, uint32_t>, std::vector<std::pair<int32_t, uint32_t>>,

@@ -50,6 +50,7 @@ struct GroupConfig {
   std::vector<std::pair<int, OutageWindow>> outages;  // (instance, window)
   double error_rate = 0;
   double zipf = 1.0;
+  bool hub = false;  // Members reached through one network connector (总对总).
 };
 
 // A scenario with every default applied and every unit parsed.

@@ -38,6 +38,7 @@ struct ConnectorReport {
   double latency_p50_ms = 0, latency_p99_ms = 0;
   uint64_t max_queue = 0;
   uint64_t control_met = 0, control_missed = 0;  // 48-hour clocks of its findings.
+  std::string via;  // A hub's member: the hub's name (requests are then checks).
 };
 
 struct DailyPoint {
