@@ -380,6 +380,63 @@ TEST(SweepTest, RestoreOnLeadChecksAuthorityAndStartsTheClock) {
   EXPECT_EQ(v->indivisible_cover, Fen(5'000'000));  // The seal covers the budget.
 }
 
+// forget_empty_terminated: a terminated case with nothing in it lives on only as its library
+// record (the national simulation's memory), and nothing that matters is lost.
+TEST(SweepTest, AnEmptyTerminatedCaseIsKeptInTheLibraryOnly) {
+  Institutions in;
+  engine::EngineConfig config = sweep_config();
+  config.forget_empty_terminated = true;
+  config.termination.min_days_since_filing = 0;
+  Life life(in, day("2025-03-03").start_us(), config);
+  engine::CaseFiling f;
+  f.case_number = "（2025）渝0110执7号";
+  f.court = kCourt;
+  f.debtors = {{engine::DebtorInfo::Kind::kPerson, person(7), "debtor"}};
+  f.claim = Fen(1'000'000);
+  f.officer_ids = {kOfficer};
+  engine::CaseFiling g = f;  // The same, with a deposit to freeze.
+  g.case_number = "（2025）渝0110执8号";
+  g.debtors = {{engine::DebtorInfo::Kind::kPerson, person(8), "debtor"}};
+  connectors::Asset deposit;
+  deposit.reference = "acct-8";
+  deposit.holder_id = person(8);
+  deposit.value = Fen(300'000);
+  ASSERT_TRUE(in.bank.add_asset(deposit).ok());
+  ASSERT_TRUE(life.engine().file_case(f).ok());
+  ASSERT_TRUE(life.engine().file_case(g).ok());
+  life.ex().run_until(day("2025-03-05").start_us());  // Queries answered, the deposit frozen.
+  ASSERT_TRUE(life.engine().terminate_case(f.case_number, true).ok());
+  ASSERT_TRUE(life.engine().terminate_case(g.case_number, true).ok());
+
+  // The empty case: gone from the engine, in the library, its number still taken.
+  EXPECT_EQ(life.engine().case_view(f.case_number).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(life.engine().file_case(f).code(), StatusCode::kAlreadyExists);
+  // The case with a measure in force is kept whole (its freeze is still renewed).
+  StatusOr<engine::CaseView> kept = life.engine().case_view(g.case_number);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->status, engine::CaseStatus::kTerminated);
+  ASSERT_EQ(kept->measures.size(), 1u);
+  EXPECT_EQ(life.engine().library_stats().cases, 2u);
+
+  // Restoration on a lead works from the library record: the budget is what was owed.
+  connectors::Asset lead;
+  lead.category = connectors::AssetCategory::kVehicle;
+  lead.reference = "渝A54321";
+  lead.holder_id = person(7);
+  lead.value = Fen(8'000'000);
+  ASSERT_TRUE(in.vehicle.add_asset(lead).ok());
+  StatusOr<std::string> n =
+      life.engine().restore_on_lead(f.case_number, kOfficer, "vehicle.cq", lead);
+  ASSERT_TRUE(n.ok()) << n.status().to_string();
+  life.ex().run_until(day("2025-03-08").start_us());
+  StatusOr<engine::CaseView> v = life.engine().case_view(*n);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->budget, Fen(1'000'000));
+  ASSERT_EQ(v->measures.size(), 1u);
+  EXPECT_EQ(v->measures[0].reference, "渝A54321");
+  EXPECT_EQ(life.engine().stats().control_met, 2u);
+}
+
 TEST(SweepTest, ImportIsAllOrNothing) {
   Institutions in;
   Life life(in, day("2025-01-01").start_us(), sweep_config());
