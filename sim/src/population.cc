@@ -112,6 +112,8 @@ Debtor make_debtor(const SimulationConfig& c, const InstitutionIndex& idx, uint6
   auto add = [&](AssetCategory cat, uint32_t inst, Fen value) {
     PlacedAsset p;
     p.institution = inst;
+    p.owner = index;
+    p.serial = static_cast<uint32_t>(serial);
     p.asset.category = cat;
     p.asset.reference = asset_reference(inst, index, serial++);
     p.asset.holder_id = d.id;
@@ -190,6 +192,7 @@ LibraryCaseGen make_library_case(const SimulationConfig& c, const InstitutionInd
     if (u(rng) < c.library_hit_share) {
       PlacedAsset p;
       p.institution = pick_bank(idx, rng);
+      p.owner = di;
       p.asset.category = AssetCategory::kDeposit;
       p.asset.reference = asset_reference(p.institution, di, 0);
       p.asset.holder_id = d.id;

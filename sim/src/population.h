@@ -19,6 +19,9 @@ namespace chakong::sim {
 struct PlacedAsset {
   uint32_t institution = 0;
   connectors::Asset asset;
+  // What the reference was made from (asset_reference): the debtor and the account's serial.
+  uint64_t owner = 0;
+  uint32_t serial = 0;
 };
 
 struct Debtor {

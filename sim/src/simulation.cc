@@ -175,11 +175,7 @@ class Run {
 
 Status Run::place_asset(const PlacedAsset& p) {
   CHAKONG_RETURN_IF_ERROR(truth_at(p.institution).add_asset(p.asset));
-  // "<place>:<owner in base 36>:<serial>" (asset_reference).
-  const std::string& ref = p.asset.reference;
-  const size_t a = ref.find(':'), b = ref.rfind(':');
-  accounts_.push_back({std::stoull(ref.substr(a + 1, b - a - 1), nullptr, 36), p.institution,
-                       static_cast<uint32_t>(std::stoul(ref.substr(b + 1)))});
+  accounts_.push_back({p.owner, p.institution, p.serial});
   return ok_status();
 }
 
