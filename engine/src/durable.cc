@@ -126,7 +126,7 @@ void Engine::Shard::write_case(CaseState& c) {
     const Finding& f = c.findings[fi];
     v1::JournalFinding r;
     r.set_connector(shared_.connectors[f.connector].name);
-    r.set_debtor_id(f.debtor_id);
+    r.set_debtor_id(f.asset.holder_id);
     connectors::to_proto(f.asset, r.mutable_asset());
     r.set_found_at_us(f.found_at);
     r.set_due_us(f.due);
@@ -147,8 +147,9 @@ void Engine::Shard::write_case(CaseState& c) {
     r.set_measure_id(m.id);
     r.set_connector(shared_.connectors[m.connector].name);
     r.set_finding(m.finding);
-    connectors::to_proto(m.asset, r.mutable_asset());
-    r.set_debtor_id(m.debtor_id);
+    // The asset and debtor are the finding's; written again so that a record reads alone.
+    connectors::to_proto(asset_of(c, m), r.mutable_asset());
+    r.set_debtor_id(asset_of(c, m).holder_id);
     r.set_amount(m.amount.value());
     r.set_pending(m.pending.value());
     r.set_waiting(m.waiting);
@@ -165,6 +166,7 @@ void Engine::Shard::write_case(CaseState& c) {
   // The header last: its counts cover the records above.
   v1::JournalCase h;
   debtors_out(c.filing, h.mutable_filing());
+  h.mutable_filing()->set_case_number(c.number);
   h.set_status(static_cast<int32_t>(c.status));
   v1::JournalLedger* l = h.mutable_ledger();
   l->set_budget(c.ledger.budget().value());
@@ -299,6 +301,7 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
     return data_loss_error(key + ": case number '" + c.filing.case_number + "' does not match");
   }
   c.number = number;
+  c.filing.case_number.clear();
   c.parsed = *parsed;
   c.status = static_cast<CaseStatus>(h.status());
   const v1::JournalLedger& l = h.ledger();
@@ -330,7 +333,11 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
     Finding f;
     CHAKONG_RETURN_IF_ERROR(read(record_key(number, 'f', static_cast<uint32_t>(i)), findings[i], r,
                                  f.connector, f.asset));
-    f.debtor_id = r.debtor_id();
+    if (f.asset.holder_id.empty()) f.asset.holder_id = r.debtor_id();
+    if (f.asset.holder_id != r.debtor_id()) {
+      return data_loss_error(record_key(number, 'f', static_cast<uint32_t>(i)) +
+                             ": the asset's holder is not the finding's debtor");
+    }
     f.found_at = r.found_at_us();
     f.due = r.due_us();
     f.clock_open = r.clock_open();
@@ -344,12 +351,17 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
     const std::string mkey = record_key(number, 'm', static_cast<uint32_t>(i));
     v1::JournalMeasure r;
     Measure m;
-    CHAKONG_RETURN_IF_ERROR(read(mkey, measures[i], r, m.connector, m.asset));
+    connectors::Asset asset;
+    CHAKONG_RETURN_IF_ERROR(read(mkey, measures[i], r, m.connector, asset));
     StatusOr<Date> end = Date::parse(r.end_date());
     if (!end.ok()) return data_loss_error(mkey + ": end_date: " + end.status().message());
     m.id = r.measure_id();
     m.finding = r.finding();
-    m.debtor_id = r.debtor_id();
+    if (m.finding >= c.findings.size() ||
+        c.findings[m.finding].asset.reference != asset.reference) {
+      return data_loss_error(mkey + ": finding " + std::to_string(m.finding) +
+                             " is not the measure's asset");
+    }
     m.amount = Fen(r.amount());
     m.pending = Fen(r.pending());
     m.waiting = r.waiting();
@@ -362,7 +374,7 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
     m.releasing = r.releasing();
     c.measures.push_back(std::move(m));
   }
-  if (!cases_.emplace(number, std::move(state)).second) {
+  if (!cases_.emplace(c.number, std::move(state)).second) {
     return already_exists_error(key + ": recovered twice");
   }
   ++stats_.recovered_cases;

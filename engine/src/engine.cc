@@ -121,6 +121,11 @@ Status validate(const EngineConfig& c) {
     return invalid_argument_error("in_doubt_retry = " + std::to_string(c.in_doubt_retry) +
                                   ": must be > 0");
   }
+  if (c.forget_concluded &&
+      c.forget_after <= std::max({c.in_doubt_retry, c.renewal_retry, TimeUs{0}})) {
+    return invalid_argument_error("forget_after = " + std::to_string(c.forget_after) +
+                                  ": must exceed in_doubt_retry and renewal_retry");
+  }
   if (c.deduct_delay < 0) {
     return invalid_argument_error("deduct_delay = " + std::to_string(c.deduct_delay) +
                                   ": must be >= 0");

@@ -36,12 +36,12 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
 Engine::Shard::~Shard() = default;
 
 Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) {
-  auto it = cases_.find(std::string(number));
+  auto it = cases_.find(number);
   return it == cases_.end() ? nullptr : it->second.get();
 }
 
 const Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) const {
-  auto it = cases_.find(std::string(number));
+  auto it = cases_.find(number);
   return it == cases_.end() ? nullptr : it->second.get();
 }
 
@@ -69,7 +69,8 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
     }
   }
   const std::string number = parsed.to_string();
-  if (cases_.count(number) != 0 || (config_.forget_empty_terminated && library_.find(number))) {
+  if (cases_.count(number) != 0 || forgotten_concluded_.count(number) != 0 ||
+      (config_.forget_empty_terminated && library_.find(number))) {
     return already_exists_error("case_number: case " + number + " is already filed");
   }
   auto state = std::make_unique<CaseState>();
@@ -77,11 +78,11 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   c.number = number;
   c.parsed = parsed;
   c.filing = filing;
-  c.filing.case_number = number;
+  c.filing.case_number.clear();
   if (c.filing.received_at == 0) c.filing.received_at = executor_.now();
   c.ledger = Ledger(filing.claim + filing.costs);
   if (durable_ && !journal_error_.ok()) return journal_error_;
-  cases_.emplace(number, std::move(state));
+  cases_.emplace(c.number, std::move(state));
   ++stats_.cases_filed;
   stats_.claimed += filing.claim;
   emit(EventType::kCaseFiled, c, {}, filing.claim);
@@ -253,7 +254,7 @@ void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string
   }
   for (connectors::Asset& a : r.assets) {
     if (a.holder_id != debtor) continue;  // Defensive: only the debtor's own property.
-    add_finding(c, connector, debtor, std::move(a), executor_.now());
+    add_finding(c, connector, std::move(a), executor_.now());
   }
   if (c.status == CaseStatus::kQuerying && !c.findings.empty()) {
     c.status = CaseStatus::kControlling;
@@ -261,8 +262,8 @@ void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string
   plan(c);
 }
 
-void Engine::Shard::add_finding(CaseState& c, uint32_t connector, const std::string& debtor,
-                                connectors::Asset asset, TimeUs found_at) {
+void Engine::Shard::add_finding(CaseState& c, uint32_t connector, connectors::Asset asset,
+                                TimeUs found_at) {
   // The same asset reported twice (a repeated query, a lead) is one finding: never two
   // measures.
   const bool known = std::any_of(c.findings.begin(), c.findings.end(), [&](const Finding& f) {
@@ -272,7 +273,6 @@ void Engine::Shard::add_finding(CaseState& c, uint32_t connector, const std::str
   const ConnectorInfo& info = shared_.connectors[connector];
   Finding f;
   f.connector = connector;
-  f.debtor_id = debtor;
   f.asset = std::move(asset);
   f.found_at = found_at;
   ++stats_.findings;
@@ -351,8 +351,8 @@ void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool wait
   f.sent_amount = amount;
   f.sent_waitlist = waitlist;
   touch_finding(c, fi);
-  Request r =
-      make_request(c, waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, f.debtor_id);
+  Request r = make_request(c, waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze,
+                           f.asset.holder_id);
   r.asset = f.asset;
   r.amount = amount;
   // One key per (finding, kind): a re-send after a timeout can never freeze twice.
@@ -435,8 +435,6 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
   m.id = r.measure_id;
   m.connector = f.connector;
   m.finding = fi;
-  m.asset = f.asset;
-  m.debtor_id = f.debtor_id;
   m.waiting = r.queue_position > 0;
   m.end = r.end_date;
   Fen unused;
@@ -479,10 +477,14 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
 
 // ---- Measures: renewal, lapse, deduction, release ---------------------------------------
 
+const connectors::Asset& Engine::Shard::asset_of(const CaseState& c, const Measure& m) {
+  return c.findings[m.finding].asset;
+}
+
 void Engine::Shard::schedule_measure(CaseState& c, uint32_t mi) {
   arm_expiry(c, mi);
   Measure& m = c.measures[mi];
-  if (config_.auto_deduct && is_divisible(m.asset.category) && m.amount > Fen() &&
+  if (config_.auto_deduct && is_divisible(asset_of(c, m).category) && m.amount > Fen() &&
       !m.deduct_timer.valid() && !m.deducting && open(c)) {
     CaseState* cp = &c;
     m.deduct_at = executor_.now() + config_.deduct_delay;
@@ -508,8 +510,8 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
   if (!m.live || m.waiting || m.renewing) return;
   // Renew while the case is open or in the library; a concluded case releases instead.
   if (c.status == CaseStatus::kConcluded) return;
-  Request r = make_request(c, RequestKind::kRenew, m.debtor_id);
-  r.asset = m.asset;
+  Request r = make_request(c, RequestKind::kRenew, asset_of(c, m).holder_id);
+  r.asset = asset_of(c, m);
   r.measure_id = m.id;
   // One key per renewal cycle: retries of this cycle cannot extend the term twice.
   r.idempotency_key = c.number + "/renew/" + m.id + "/" + m.end.to_string();
@@ -573,7 +575,7 @@ void Engine::Shard::end_measure(CaseState& c, Measure& m) {
   executor_.cancel(m.renew_timer);
   executor_.cancel(m.lapse_timer);
   executor_.cancel(m.deduct_timer);
-  if (is_divisible(m.asset.category)) {
+  if (is_divisible(asset_of(c, m).category)) {
     c.ledger.unfreeze(m.amount);
     c.ledger.settle_pending(m.pending);
     stats_.frozen -= m.amount;
@@ -591,8 +593,8 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   touch_measure(c, m);
   if (!m.live || m.waiting || m.amount <= Fen() || !open(c)) return;
   if (!shared_.connectors[m.connector].caps.has(RequestKind::kDeduct)) return;
-  Request r = make_request(c, RequestKind::kDeduct, m.debtor_id);
-  r.asset = m.asset;
+  Request r = make_request(c, RequestKind::kDeduct, asset_of(c, m).holder_id);
+  r.asset = asset_of(c, m);
   r.measure_id = m.id;
   r.amount = Fen();  // All that is frozen now, top-ups included.
   if (c.status == CaseStatus::kControlling) c.status = CaseStatus::kDeducting;
@@ -653,12 +655,46 @@ void Engine::Shard::conclude(CaseState& c) {
     if (c.measures[mi].live) release_measure(c, mi);
   }
   emit(EventType::kCaseConcluded, c, {}, c.ledger.deducted());
+  if (config_.forget_concluded && !durable_) {
+    executor_.run_after(config_.forget_after,
+                        [this, number = c.number] { forget_if_settled(number); });
+  }
+}
+
+void Engine::Shard::forget_if_settled(const std::string& number) {
+  CaseState* c = find(number);
+  if (c == nullptr || c->status != CaseStatus::kConcluded) return;
+  // Every callback and timer of a case captures its state: drop it only when none can be
+  // pending. A request in flight is a flag below; retries are scheduled only while one is
+  // set and fire within the retry delays, shorter than forget_after.
+  bool busy = c->queries_outstanding > 0;
+  bool kept = false;  // A measure in force the institution did not release: keep the record.
+  for (const Finding& f : c->findings) busy |= f.state == FindingState::kInFlight;
+  for (const Measure& m : c->measures) {
+    busy |= m.releasing || m.renewing || m.deducting;
+    kept |= m.live && !m.releasing;
+  }
+  if (kept) return;
+  if (busy) {
+    executor_.run_after(config_.forget_after, [this, number] { forget_if_settled(number); });
+    return;
+  }
+  executor_.cancel(c->start_timer);
+  executor_.cancel(c->indivisible_timer);
+  for (Finding& f : c->findings) executor_.cancel(f.clock);
+  for (Measure& m : c->measures) {
+    executor_.cancel(m.renew_timer);
+    executor_.cancel(m.lapse_timer);
+    executor_.cancel(m.deduct_timer);
+  }
+  forgotten_concluded_.insert(c->number);
+  cases_.erase(cases_.find(c->number));
 }
 
 void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
   Measure& m = c.measures[mi];
-  Request r = make_request(c, RequestKind::kRelease, m.debtor_id);
-  r.asset = m.asset;
+  Request r = make_request(c, RequestKind::kRelease, asset_of(c, m).holder_id);
+  r.asset = asset_of(c, m);
   r.measure_id = m.id;
   r.idempotency_key = c.number + "/release/" + m.id;
   m.releasing = true;
@@ -731,7 +767,7 @@ Status Engine::Shard::terminate_case(std::string_view number, bool consumption_r
     if (config_.forget_empty_terminated && !durable_ && library_.find(c->number) &&
         c->queries_started && c->queries_outstanding == 0 && c->findings.empty() &&
         c->measures.empty()) {
-      cases_.erase(c->number);
+      cases_.erase(cases_.find(c->number));
     }
   }
   return ok_status();
@@ -773,7 +809,6 @@ Status Engine::Shard::request_freeze(std::string_view number, std::string_view d
   }
   Finding f;
   f.connector = ci;
-  f.debtor_id = std::string(debtor);
   f.asset = asset;
   f.found_at = executor_.now();
   c->findings.push_back(std::move(f));
@@ -801,8 +836,8 @@ StatusOr<CaseView> Engine::Shard::case_view(std::string_view number) const {
   v.findings = static_cast<int>(c->findings.size());
   for (const Finding& f : c->findings) v.open_control_clocks += f.clock_open ? 1 : 0;
   for (const Measure& m : c->measures) {
-    v.measures.push_back({m.id, shared_.connectors[m.connector].name, m.asset.reference,
-                          m.asset.category, m.amount, m.waiting, m.live, m.end});
+    v.measures.push_back({m.id, shared_.connectors[m.connector].name, asset_of(*c, m).reference,
+                          asset_of(*c, m).category, m.amount, m.waiting, m.live, m.end});
   }
   v.indivisible_reasons = c->reasons;
   return v;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "chakong/engine/audit.h"
@@ -90,9 +91,10 @@ class Engine::Shard {
  private:
   enum class FindingState : uint8_t { kOpen, kInFlight, kControlled, kFailed };
 
+  // A case holds millions of these in a national run: the debtor is asset.holder_id (a finding
+  // is only ever the debtor's own property), and a measure's asset is its finding's.
   struct Finding {
     uint32_t connector = 0;
-    std::string debtor_id;
     connectors::Asset asset;
     TimeUs found_at = 0;
     TimeUs due = 0;
@@ -107,11 +109,9 @@ class Engine::Shard {
   struct Measure {
     std::string id;
     uint32_t connector = 0;
-    uint32_t finding = 0;
-    connectors::Asset asset;
-    std::string debtor_id;
-    Fen amount;   // Frozen now (divisible) or the covered value (indivisible).
-    Fen pending;  // Part of the limit held in the ledger for top-ups / waitlist fills.
+    uint32_t finding = 0;  // Its asset: findings[finding].asset.
+    Fen amount;            // Frozen now (divisible) or the covered value (indivisible).
+    Fen pending;           // Part of the limit held in the ledger for top-ups / waitlist fills.
     bool waiting = false;
     bool live = true;
     bool renewing = false;
@@ -123,10 +123,13 @@ class Engine::Shard {
     TimerHandle renew_timer, lapse_timer, deduct_timer;
   };
 
+  struct CaseState;
+  static const connectors::Asset& asset_of(const CaseState& c, const Measure& m);
+
   struct CaseState {
     std::string number;
     CaseNumber parsed;
-    CaseFiling filing;
+    CaseFiling filing;  // As filed, except case_number: empty here, `number` is the number.
     CaseStatus status = CaseStatus::kFiled;
     Ledger ledger;
     int queries_outstanding = 0;
@@ -235,6 +238,8 @@ class Engine::Shard {
   void deduct(CaseState& c, uint32_t measure);
   void end_measure(CaseState& c, Measure& m);
   void conclude(CaseState& c);
+  // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
+  void forget_if_settled(const std::string& number);
   void release_measure(CaseState& c, uint32_t measure);
   static bool in_doubt(StatusCode code) {
     return code == StatusCode::kDeadlineExceeded || code == StatusCode::kUnavailable ||
@@ -248,9 +253,9 @@ class Engine::Shard {
                                 std::optional<std::pair<int, int64_t>> as,  // (year, serial)
                                 std::vector<Lead> leads, bool fan_out);
   void receive_leads(CaseState& c, std::vector<Lead> leads);
-  // Records a finding (a query result or a lead) and starts its 48-hour clock.
-  void add_finding(CaseState& c, uint32_t connector, const std::string& debtor,
-                   connectors::Asset asset, TimeUs found_at);
+  // Records a finding (a query result or a lead; `asset` is held by a debtor of the case) and
+  // starts its 48-hour clock.
+  void add_finding(CaseState& c, uint32_t connector, connectors::Asset asset, TimeUs found_at);
   void add_to_library(const CaseState& c, bool restricted);
   void arm_sweep();
   void schedule_run(Date from);
@@ -283,7 +288,9 @@ class Engine::Shard {
   Executor& executor_;
   size_t index_;
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;
-  std::unordered_map<std::string, std::unique_ptr<CaseState>> cases_;
+  // Keyed by a view of the case's own `number` (the state does not move): the number once.
+  std::unordered_map<std::string_view, std::unique_ptr<CaseState>> cases_;
+  std::unordered_set<std::string> forgotten_concluded_;  // Numbers still taken.
   EngineStats stats_;
 
   Library library_;

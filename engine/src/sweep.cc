@@ -773,7 +773,7 @@ void Engine::Shard::receive_leads(CaseState& c, std::vector<Lead> leads) {
   if (c.status == CaseStatus::kFiled || c.status == CaseStatus::kQuerying) {
     c.status = CaseStatus::kControlling;
   }
-  for (Lead& l : leads) add_finding(c, l.connector, l.debtor_id, std::move(l.asset), l.found_at);
+  for (Lead& l : leads) add_finding(c, l.connector, std::move(l.asset), l.found_at);
   plan(c);
 }
 

@@ -47,44 +47,76 @@ Status Institution::add_asset(const connectors::Asset& asset) {
   if (!inserted) {
     return already_exists_error(name_ + " already holds asset '" + mask_id(asset.reference) + "'");
   }
-  it->second.asset = asset;
-  by_holder_[asset.holder_id].push_back(asset.reference);
+  AssetState& a = it->second;
+  auto holder = holders_.try_emplace(asset.holder_id).first;
+  a.reference = &it->first;
+  a.holder = &holder->first;
+  a.value = asset.value;
+  a.category = asset.category;
+  if (asset.quantity != 0 || !asset.unit_price.is_zero()) {
+    securities_.emplace(&a, std::pair(asset.quantity, asset.unit_price));
+  }
+  HolderAssets& h = holder->second;
+  (h.last == nullptr ? h.first : h.last->next_of_holder) = &a;
+  h.last = &a;
   return ok_status();
 }
 
-Status Institution::credit(std::string_view reference, Fen amount, Date today) {
+connectors::Asset Institution::asset_of(const AssetState& a) const {
+  connectors::Asset asset;
+  asset.category = a.category;
+  asset.reference = *a.reference;
+  asset.value = a.value;
+  asset.holder_id = *a.holder;
+  if (auto it = securities_.find(&a); it != securities_.end()) {
+    asset.quantity = it->second.first;
+    asset.unit_price = it->second.second;
+  }
+  return asset;
+}
+
+Institution::AssetState* Institution::find_asset(std::string_view reference) {
   auto it = assets_.find(std::string(reference));
-  if (it == assets_.end()) return not_found_error("no asset '" + mask_id(reference) + "'");
-  it->second.asset.value += amount;
-  distribute(it->second, today, /*credit=*/true);
+  return it == assets_.end() ? nullptr : &it->second;
+}
+
+const Institution::AssetState* Institution::find_asset(std::string_view reference) const {
+  auto it = assets_.find(std::string(reference));
+  return it == assets_.end() ? nullptr : &it->second;
+}
+
+Status Institution::credit(std::string_view reference, Fen amount, Date today) {
+  AssetState* a = find_asset(reference);
+  if (a == nullptr) return not_found_error("no asset '" + mask_id(reference) + "'");
+  a->value += amount;
+  distribute(*a, today, /*credit=*/true);
   return ok_status();
 }
 
 StatusOr<Fen> Institution::debit(std::string_view reference, Fen amount) {
-  auto it = assets_.find(std::string(reference));
-  if (it == assets_.end()) return not_found_error("no asset '" + mask_id(reference) + "'");
-  const Fen taken = std::min(amount, available(it->second));
-  it->second.asset.value -= taken;
+  AssetState* a = find_asset(reference);
+  if (a == nullptr) return not_found_error("no asset '" + mask_id(reference) + "'");
+  const Fen taken = std::min(amount, available(*a));
+  a->value -= taken;
   return taken;
 }
 
 StatusOr<std::string> Institution::add_foreign_measure(std::string_view reference,
                                                        std::string authority, Fen amount,
                                                        Date effective, Date end) {
-  auto it = assets_.find(std::string(reference));
-  if (it == assets_.end()) return not_found_error("no asset '" + mask_id(reference) + "'");
+  AssetState* found = find_asset(reference);
+  if (found == nullptr) return not_found_error("no asset '" + mask_id(reference) + "'");
   Request r;
   r.case_number = std::move(authority);
-  AssetState& a = it->second;
-  const bool divisible = connectors::is_divisible(a.asset.category);
-  const bool sealed = std::any_of(a.measures.begin(), a.measures.end(), [&](uint32_t i) {
+  AssetState& a = *found;
+  const bool divisible = connectors::is_divisible(a.category);
+  const bool sealed = std::any_of(chain(a).begin(), chain(a).end(), [&](uint32_t i) {
     return measures_[i].state == MeasureState::kActive;
   });
   const bool waits = divisible ? available(a).is_zero() : sealed;
-  const Fen frozen = divisible ? std::min(amount, available(a)) : a.asset.value;
-  const uint32_t i =
-      new_measure(r, a, waits ? MeasureState::kWaiting : MeasureState::kActive,
-                  divisible ? amount : a.asset.value, waits ? Fen() : frozen, effective);
+  const Fen frozen = divisible ? std::min(amount, available(a)) : a.value;
+  const uint32_t i = new_measure(r, a, waits ? MeasureState::kWaiting : MeasureState::kActive,
+                                 divisible ? amount : a.value, waits ? Fen() : frozen, effective);
   measures_[i].effective = effective;
   measures_[i].end = end;
   if (!waits) expiry_.emplace(end.days(), i);
@@ -93,16 +125,16 @@ StatusOr<std::string> Institution::add_foreign_measure(std::string_view referenc
 
 Fen Institution::available(const AssetState& a) const {
   Fen held;
-  for (uint32_t i : a.measures) {
+  for (uint32_t i : chain(a)) {
     if (measures_[i].state == MeasureState::kActive) held += measures_[i].frozen;
   }
-  return max(Fen(), a.asset.value - held);
+  return max(Fen(), a.value - held);
 }
 
 std::vector<PriorMeasure> Institution::prior(const AssetState& a, uint32_t except) const {
   std::vector<PriorMeasure> out;
   int position = 0;
-  for (uint32_t i : a.measures) {
+  for (uint32_t i : chain(a)) {
     const MeasureRecord& m = measures_[i];
     if (i == except || !live(m.state)) continue;
     out.push_back(
@@ -111,14 +143,14 @@ std::vector<PriorMeasure> Institution::prior(const AssetState& a, uint32_t excep
   return out;
 }
 
-uint32_t Institution::new_measure(const Request& r, const AssetState& a, MeasureState state,
-                                  Fen limit, Fen frozen, Date today) {
+uint32_t Institution::new_measure(const Request& r, AssetState& a, MeasureState state, Fen limit,
+                                  Fen frozen, Date today) {
   const uint32_t i = static_cast<uint32_t>(measures_.size());
   MeasureRecord m;
   m.id = name_ + "/" + std::to_string(i + 1);
   m.case_number = r.case_number;
-  m.reference = a.asset.reference;
-  m.category = a.asset.category;
+  m.reference = *a.reference;
+  m.category = a.category;
   m.limit = limit;
   m.frozen = frozen;
   m.state = state;
@@ -127,8 +159,9 @@ uint32_t Institution::new_measure(const Request& r, const AssetState& a, Measure
     m.end = term_end(today, connectors::measure_term_years(m.category));
   }
   measures_.push_back(std::move(m));
-  measure_index_.emplace(measures_.back().id, i);
-  assets_.at(a.asset.reference).measures.push_back(i);
+  uint32_t* tail = &a.first_measure;
+  while (*tail != UINT32_MAX) tail = &measures_[*tail].next_on_asset;
+  *tail = i;
   return i;
 }
 
@@ -141,14 +174,14 @@ void Institution::activate(MeasureRecord& m, Date today) {
 }
 
 void Institution::distribute(AssetState& a, Date today, bool credit) {
-  if (!connectors::is_divisible(a.asset.category)) {
-    const bool sealed = std::any_of(a.measures.begin(), a.measures.end(), [&](uint32_t i) {
+  if (!connectors::is_divisible(a.category)) {
+    const bool sealed = std::any_of(chain(a).begin(), chain(a).end(), [&](uint32_t i) {
       return measures_[i].state == MeasureState::kActive;
     });
     if (sealed) return;
-    for (uint32_t i : a.measures) {
+    for (uint32_t i : chain(a)) {
       if (measures_[i].state == MeasureState::kWaiting) {
-        measures_[i].frozen = a.asset.value;
+        measures_[i].frozen = a.value;
         activate(measures_[i], today);
         return;
       }
@@ -156,7 +189,7 @@ void Institution::distribute(AssetState& a, Date today, bool credit) {
     return;
   }
   Fen free = available(a);
-  for (uint32_t i : a.measures) {
+  for (uint32_t i : chain(a)) {
     if (free.is_zero()) return;
     MeasureRecord& m = measures_[i];
     const bool fill = m.state == MeasureState::kWaiting ||
@@ -171,10 +204,10 @@ void Institution::distribute(AssetState& a, Date today, bool credit) {
 }
 
 StatusOr<int> Institution::dispose(std::string_view reference) {
-  auto it = assets_.find(std::string(reference));
-  if (it == assets_.end()) return not_found_error("no asset '" + mask_id(reference) + "'");
+  AssetState* a = find_asset(reference);
+  if (a == nullptr) return not_found_error("no asset '" + mask_id(reference) + "'");
   int voided = 0;
-  for (uint32_t i : it->second.measures) {
+  for (uint32_t i : chain(*a)) {
     MeasureRecord& m = measures_[i];
     if (m.state == MeasureState::kActive) {
       m.state = MeasureState::kDeducted;
@@ -184,7 +217,7 @@ StatusOr<int> Institution::dispose(std::string_view reference) {
       ++voided;
     }
   }
-  it->second.asset.value = Fen();
+  a->value = Fen();
   return voided;
 }
 
@@ -247,26 +280,24 @@ Response Institution::act(const Request& r, Date today) {
     case RequestKind::kDeduct: return deduct(r, today);
     default: break;
   }
-  auto it = assets_.find(r.asset.reference);
-  if (it == assets_.end()) {
+  AssetState* a = find_asset(r.asset.reference);
+  if (a == nullptr) {
     return error(not_found_error(name_ + " holds no asset '" + mask_id(r.asset.reference) + "'"));
   }
-  if (it->second.asset.holder_id != r.debtor_id) {
+  if (*a->holder != r.debtor_id) {
     return error(permission_denied_error("asset '" + mask_id(r.asset.reference) +
                                          "' is not held by debtor '" + mask_id(r.debtor_id) + "'"));
   }
-  return r.kind == RequestKind::kFreeze ? freeze(r, it->second, today)
-                                        : waitlist(r, it->second, today);
+  return r.kind == RequestKind::kFreeze ? freeze(r, *a, today) : waitlist(r, *a, today);
 }
 
 Response Institution::query(const Request& r) {
   Response resp;
-  auto it = by_holder_.find(r.debtor_id);
-  if (it == by_holder_.end()) return resp;  // No record: an empty, successful answer.
-  for (const std::string& ref : it->second) {
-    const AssetState& a = assets_.at(ref);
-    connectors::Asset asset = a.asset;
-    if (connectors::is_divisible(asset.category)) asset.value = available(a);
+  auto it = holders_.find(r.debtor_id);
+  if (it == holders_.end()) return resp;  // No record: an empty, successful answer.
+  for (const AssetState* a = it->second.first; a != nullptr; a = a->next_of_holder) {
+    connectors::Asset asset = asset_of(*a);
+    if (connectors::is_divisible(asset.category)) asset.value = available(*a);
     resp.assets.push_back(std::move(asset));
   }
   return resp;
@@ -274,21 +305,20 @@ Response Institution::query(const Request& r) {
 
 Response Institution::freeze(const Request& r, AssetState& a, Date today) {
   Response resp;
-  resp.balance = a.asset.value;
-  if (!connectors::is_divisible(a.asset.category)) {
-    const bool sealed = std::any_of(a.measures.begin(), a.measures.end(), [&](uint32_t i) {
+  resp.balance = a.value;
+  if (!connectors::is_divisible(a.category)) {
+    const bool sealed = std::any_of(chain(a).begin(), chain(a).end(), [&](uint32_t i) {
       return measures_[i].state == MeasureState::kActive;
     });
     if (sealed) {
-      resp.status = failed_precondition_error("asset '" + mask_id(a.asset.reference) +
+      resp.status = failed_precondition_error("asset '" + mask_id(*a.reference) +
                                               "' is already sealed; use a waiting-list seal");
       resp.prior_measures = prior(a, UINT32_MAX);
       return resp;
     }
-    const uint32_t i =
-        new_measure(r, a, MeasureState::kActive, a.asset.value, a.asset.value, today);
+    const uint32_t i = new_measure(r, a, MeasureState::kActive, a.value, a.value, today);
     expiry_.emplace(measures_[i].end.days(), i);
-    resp.requested = resp.frozen = a.asset.value;
+    resp.requested = resp.frozen = a.value;
     resp.measure_id = measures_[i].id;
     resp.effective_date = measures_[i].effective;
     resp.end_date = measures_[i].end;
@@ -299,10 +329,10 @@ Response Institution::freeze(const Request& r, AssetState& a, Date today) {
         invalid_argument_error("freeze amount " + format_fen(r.amount) + " must be positive"));
   }
   const Fen free = available(a);
-  const bool held = std::any_of(a.measures.begin(), a.measures.end(),
+  const bool held = std::any_of(chain(a).begin(), chain(a).end(),
                                 [&](uint32_t j) { return live(measures_[j].state); });
   if (free.is_zero() && held) {
-    resp.status = failed_precondition_error("asset '" + mask_id(a.asset.reference) +
+    resp.status = failed_precondition_error("asset '" + mask_id(*a.reference) +
                                             "' is fully frozen by other authorities; use a "
                                             "waiting-list freeze");
     resp.requested = r.amount;
@@ -322,24 +352,24 @@ Response Institution::freeze(const Request& r, AssetState& a, Date today) {
 }
 
 Response Institution::waitlist(const Request& r, AssetState& a, Date today) {
-  const bool divisible = connectors::is_divisible(a.asset.category);
+  const bool divisible = connectors::is_divisible(a.category);
   if (divisible && r.amount <= Fen()) {
     return error(invalid_argument_error("waiting-list amount " + format_fen(r.amount) +
                                         " must be positive"));
   }
-  const Fen limit = divisible ? r.amount : a.asset.value;
+  const Fen limit = divisible ? r.amount : a.value;
   const uint32_t i = new_measure(r, a, MeasureState::kWaiting, limit, Fen(), today);
   measures_[i].from_waitlist = true;
   distribute(a, today, /*credit=*/false);
   Response resp;
   resp.requested = limit;
   resp.frozen = measures_[i].frozen;
-  resp.balance = a.asset.value;
+  resp.balance = a.value;
   resp.prior_measures = prior(a, i);
   resp.measure_id = measures_[i].id;
   if (measures_[i].state == MeasureState::kWaiting) {
     int position = 0;
-    for (uint32_t j : a.measures) {
+    for (uint32_t j : chain(a)) {
       if (measures_[j].state == MeasureState::kWaiting) ++position;
       if (j == i) break;
     }
@@ -352,14 +382,12 @@ Response Institution::waitlist(const Request& r, AssetState& a, Date today) {
 }
 
 StatusOr<uint32_t> Institution::find_measure(const Request& r) const {
-  auto it = measure_index_.find(r.measure_id);
-  if (it == measure_index_.end()) {
-    return not_found_error(name_ + " has no measure '" + r.measure_id + "'");
-  }
-  if (measures_[it->second].case_number != r.case_number) {
+  const MeasureRecord* m = measure(r.measure_id);
+  if (m == nullptr) return not_found_error(name_ + " has no measure '" + r.measure_id + "'");
+  if (m->case_number != r.case_number) {
     return permission_denied_error("measure '" + r.measure_id + "' belongs to another case");
   }
-  return it->second;
+  return static_cast<uint32_t>(m - measures_.data());
 }
 
 Response Institution::renew(const Request& r, Date today) {
@@ -424,7 +452,7 @@ Response Institution::deduct(const Request& r, Date today) {
                                         " exceeds the frozen " + format_fen(m.frozen)));
   }
   AssetState& a = assets_.at(m.reference);
-  a.asset.value -= amount;
+  a.value -= amount;
   deducted_[m.case_number] += amount;
   m.frozen -= amount;
   m.limit -= amount;
@@ -433,20 +461,31 @@ Response Institution::deduct(const Request& r, Date today) {
   Response resp;
   resp.measure_id = m.id;
   resp.frozen = amount;
-  resp.balance = a.asset.value;
+  resp.balance = a.value;
   return resp;
 }
 
 const MeasureRecord* Institution::measure(std::string_view id) const {
-  auto it = measure_index_.find(std::string(id));
-  return it == measure_index_.end() ? nullptr : &measures_[it->second];
+  // Measure IDs are "name/N" with N = 1, 2, ...: the number is the index, no map needed.
+  if (id.size() <= name_.size() + 1 || id.substr(0, name_.size()) != name_ ||
+      id[name_.size()] != '/') {
+    return nullptr;
+  }
+  uint64_t n = 0;
+  for (char ch : id.substr(name_.size() + 1)) {
+    if (ch < '0' || ch > '9' || n > measures_.size()) return nullptr;
+    n = n * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (n == 0 || n > measures_.size()) return nullptr;
+  const MeasureRecord& m = measures_[n - 1];
+  return m.id == id ? &m : nullptr;
 }
 
 std::vector<const MeasureRecord*> Institution::measures_on(std::string_view reference) const {
   std::vector<const MeasureRecord*> out;
-  auto it = assets_.find(std::string(reference));
-  if (it == assets_.end()) return out;
-  for (uint32_t i : it->second.measures) out.push_back(&measures_[i]);
+  const AssetState* a = find_asset(reference);
+  if (a == nullptr) return out;
+  for (uint32_t i : chain(*a)) out.push_back(&measures_[i]);
   return out;
 }
 
@@ -489,9 +528,9 @@ int Institution::duplicate_measures() const {
 }
 
 StatusOr<Fen> Institution::balance(std::string_view reference) const {
-  auto it = assets_.find(std::string(reference));
-  if (it == assets_.end()) return not_found_error("no asset '" + mask_id(reference) + "'");
-  return it->second.asset.value;
+  const AssetState* a = find_asset(reference);
+  if (a == nullptr) return not_found_error("no asset '" + mask_id(reference) + "'");
+  return a->value;
 }
 
 }  // namespace chakong::sim

@@ -297,6 +297,7 @@ Status Run::build_engine() {
   ec.dispatch.bulk_floor = c_.bulk_floor;
   ec.sweep = c_.sweep;
   ec.forget_empty_terminated = true;
+  ec.forget_concluded = true;
   std::vector<connectors::Connector*> conns;
   for (const Instance& in : inst_) {
     const GroupConfig& g = *in.group;

@@ -75,6 +75,40 @@ TEST_P(EndToEndTest, SmallCaseConcludesOnBothExecutors) {
   EXPECT_EQ(w.count(EventType::kCaseConcluded), 1);
 }
 
+// forget_concluded (the national simulation's memory): a settled concluded case is dropped
+// forget_after its conclusion; its number stays taken and the counts stay.
+TEST(ForgetConcludedTest, ASettledConcludedCaseIsDroppedAfterTheWaitAndItsNumberStaysTaken) {
+  EngineWorld w(/*real_time=*/false);
+  sim::Institution& a = w.add_institution("bank.a");
+  ASSERT_TRUE(a.add_asset({AssetCategory::kDeposit, "A-001", Fen(900'000), kDebtor}).ok());
+  w.connect(a, sim::fixed_latency(2 * kMicrosPerHour));
+  EngineConfig config;
+  config.deduct_delay = kMicrosPerDay;
+  config.forget_concluded = true;
+  config.forget_after = 10 * kMicrosPerDay;
+  Engine& e = w.start(config);
+  const CaseFiling f = EngineWorld::filing(kCase, Fen(600'000));
+  ASSERT_TRUE(e.file_case(f).ok());
+  const TimeUs filed = w.ex().now();
+
+  w.virt().run_until(filed + 5 * kMicrosPerDay);  // Frozen, deducted, concluded.
+  StatusOr<CaseView> v = e.case_view(kCase);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->status, CaseStatus::kConcluded);
+  EXPECT_EQ(v->deducted, Fen(600'000));
+
+  w.virt().run_until(filed + 20 * kMicrosPerDay);
+  EXPECT_EQ(e.case_view(kCase).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(e.file_case(f).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(e.stats().cases_concluded, 1u);
+  EXPECT_EQ(e.stats().cases_filed, 1u);
+  EXPECT_EQ(a.deducted_for_case(kCase), Fen(600'000));
+  EXPECT_EQ(*a.balance("A-001"), Fen(300'000));
+
+  config.forget_after = config.in_doubt_retry;
+  EXPECT_EQ(validate(config).code(), StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, EndToEndTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? std::string("RealTime") : std::string("Virtual");

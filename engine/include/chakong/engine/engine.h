@@ -137,6 +137,13 @@ struct EngineConfig {
   // national scale, where most terminated cases had no property (the simulator sets it).
   // Ignored in case-server mode.
   bool forget_empty_terminated = false;
+  // Likewise drop a concluded case once it is settled (every measure released or ended, nothing
+  // in flight), checked `forget_after` after the conclusion and again while requests are out:
+  // case_view() then answers kNotFound and its number still cannot be filed again. The
+  // simulator sets it; ignored in case-server mode. `forget_after` must exceed the retry
+  // delays (renewal_retry, in_doubt_retry).
+  bool forget_concluded = false;
+  TimeUs forget_after = 30 * kMicrosPerDay;
 };
 
 // Validates a config; kInvalidArgument naming the field.

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <queue>
 #include <string>
 #include <string_view>
@@ -55,6 +56,7 @@ struct MeasureRecord {
   Date effective;
   Date end;
   bool from_waitlist = false;
+  uint32_t next_on_asset = UINT32_MAX;  // The asset's next measure in service order.
 };
 
 class Institution final : public connectors::GroundTruth {
@@ -106,10 +108,61 @@ class Institution final : public connectors::GroundTruth {
   StatusOr<Fen> balance(std::string_view reference) const;
 
  private:
+  // One asset, kept small: a national run holds tens of millions. The reference is the key of
+  // assets_ and the holder ID the key of holders_ (node keys do not move); securities' units
+  // and unit price live in securities_.
   struct AssetState {
-    connectors::Asset asset;
-    std::vector<uint32_t> measures;  // Indices into measures_, in service order.
+    const std::string* reference = nullptr;
+    const std::string* holder = nullptr;
+    AssetState* next_of_holder = nullptr;  // The holder's next asset, in the order added.
+    Fen value;
+    uint32_t first_measure = UINT32_MAX;  // Measures chained through next_on_asset.
+    connectors::AssetCategory category = connectors::AssetCategory::kDeposit;
   };
+  struct HolderAssets {
+    AssetState* first = nullptr;
+    AssetState* last = nullptr;
+  };
+  // The indices of an asset's measures, in service order (range-for over the chain).
+  class Chain {
+   public:
+    class iterator {
+     public:
+      using value_type = uint32_t;
+      using difference_type = std::ptrdiff_t;
+      using iterator_category = std::forward_iterator_tag;
+      using pointer = const uint32_t*;
+      using reference = uint32_t;
+      iterator() = default;
+      iterator(const std::vector<MeasureRecord>* m, uint32_t i) : m_(m), i_(i) {}
+      uint32_t operator*() const { return i_; }
+      iterator& operator++() {
+        i_ = (*m_)[i_].next_on_asset;
+        return *this;
+      }
+      iterator operator++(int) {
+        iterator old = *this;
+        ++*this;
+        return old;
+      }
+      bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+     private:
+      const std::vector<MeasureRecord>* m_ = nullptr;
+      uint32_t i_ = UINT32_MAX;
+    };
+    Chain(const std::vector<MeasureRecord>& m, uint32_t first) : m_(&m), first_(first) {}
+    iterator begin() const { return {m_, first_}; }
+    iterator end() const { return {m_, UINT32_MAX}; }
+
+   private:
+    const std::vector<MeasureRecord>* m_;
+    uint32_t first_;
+  };
+  Chain chain(const AssetState& a) const { return Chain(measures_, a.first_measure); }
+  connectors::Asset asset_of(const AssetState& a) const;
+  AssetState* find_asset(std::string_view reference);
+  const AssetState* find_asset(std::string_view reference) const;
 
   connectors::Response act(const connectors::Request& r, Date today);
   connectors::Response query(const connectors::Request& r);
@@ -118,8 +171,8 @@ class Institution final : public connectors::GroundTruth {
   connectors::Response renew(const connectors::Request& r, Date today);
   connectors::Response release(const connectors::Request& r, Date today);
   connectors::Response deduct(const connectors::Request& r, Date today);
-  uint32_t new_measure(const connectors::Request& r, const AssetState& a, MeasureState state,
-                       Fen limit, Fen frozen, Date today);
+  uint32_t new_measure(const connectors::Request& r, AssetState& a, MeasureState state, Fen limit,
+                       Fen frozen, Date today);
   Fen available(const AssetState& a) const;
   // Gives free value to short measures (top-ups when `credit`, waitlist fills always) and
   // promotes waiters in service order.
@@ -132,9 +185,9 @@ class Institution final : public connectors::GroundTruth {
   connectors::Capabilities capabilities_;
   InstitutionPolicy policy_;
   std::unordered_map<std::string, AssetState> assets_;
-  std::unordered_map<std::string, std::vector<std::string>> by_holder_;
-  std::vector<MeasureRecord> measures_;
-  std::unordered_map<std::string, uint32_t> measure_index_;
+  std::unordered_map<std::string, HolderAssets> holders_;
+  std::unordered_map<const AssetState*, std::pair<int64_t, Fen>> securities_;  // units, price
+  std::vector<MeasureRecord> measures_;  // Measure "name/N" is measures_[N - 1].
   std::unordered_map<std::string, connectors::Response> answered_;
   // With remember_days: (day answered, key in answered_), oldest first.
   std::deque<std::pair<int32_t, const std::string*>> answered_order_;
