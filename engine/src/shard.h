@@ -55,8 +55,7 @@ class Engine::Shard {
   // A finding handed to a restored case: a sweep hit or an applicant's lead.
   struct Lead {
     uint32_t connector = 0;
-    std::string debtor_id;
-    connectors::Asset asset;
+    connectors::Asset asset;  // Held by a debtor of the case (asset.holder_id).
     TimeUs found_at = 0;
   };
   // Creates the restored case on this shard (called on this shard's thread) with its leads;

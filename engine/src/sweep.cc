@@ -527,7 +527,7 @@ void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, const 
           })) {
         continue;
       }
-      sc.leads.push_back({connector, debtor, std::move(a), executor_.now()});
+      sc.leads.push_back({connector, std::move(a), executor_.now()});
     }
     // A terminated engine case whose measures kept in force already hold its whole budget
     // (a sealed property, a bank freeze waiting for top-ups) can take nothing more: not a hit.
@@ -818,8 +818,7 @@ StatusOr<std::string> Engine::Shard::restore_on_lead(std::string_view number,
   if (lead.value <= Fen()) {
     return invalid_argument_error("lead.value: " + format_fen(lead.value) + " must be positive");
   }
-  StatusOr<std::string> n =
-      restore(number, std::nullopt, {Lead{ci, lead.holder_id, lead, executor_.now()}}, true);
+  StatusOr<std::string> n = restore(number, std::nullopt, {Lead{ci, lead, executor_.now()}}, true);
   if (n.ok()) ++stats_.lead_restored;
   return n;
 }
