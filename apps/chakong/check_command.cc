@@ -1,6 +1,7 @@
 // `chakong check`: the domain rules on single values, for officers and integrators.
 #include <fmt/core.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -87,17 +88,17 @@ void add_check_command(CLI::App& app, int& exit_code) {
   CLI::App* check = app.add_subcommand("check", "Validate identifiers, case numbers, deadlines");
   check->require_subcommand(1);
 
-  auto* ids = new std::vector<std::string>();  // Lives as long as the app (process).
+  auto ids = std::make_shared<std::vector<std::string>>();  // Freed with the app.
   CLI::App* id = check->add_subcommand("id", "Validate resident IDs and credit codes");
   id->add_option("ID", *ids, "18-character resident ID or unified social credit code")->required();
   id->callback([ids, &exit_code] { exit_code = check_ids(*ids); });
 
-  auto* cases = new std::vector<std::string>();
+  auto cases = std::make_shared<std::vector<std::string>>();
   CLI::App* cs = check->add_subcommand("case", "Parse case numbers");
   cs->add_option("NUMBER", *cases, "case number, e.g. （2024）渝0110执1234号")->required();
   cs->callback([cases, &exit_code] { exit_code = check_cases(*cases); });
 
-  auto* received = new std::string();
+  auto received = std::make_shared<std::string>();
   CLI::App* dl = check->add_subcommand("deadline", "Query deadlines and measure terms");
   dl->add_option("--received", *received, "date the officer received the case, YYYY-MM-DD")
       ->required();

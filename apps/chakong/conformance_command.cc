@@ -1,6 +1,7 @@
 // `chakong conformance`: prove connector adapters in the sandbox.
 #include <fmt/core.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,7 @@ int run_conformance(const ConformanceArgs& args) {
 }  // namespace
 
 void add_conformance_command(CLI::App& app, int& exit_code) {
-  auto* args = new ConformanceArgs();  // Lives as long as the process.
+  auto args = std::make_shared<ConformanceArgs>();  // Freed with the app.
   CLI::App* cmd = app.add_subcommand(
       "conformance", "Run the connector conformance kit against a seeded sandbox institution");
   cmd->add_option("--connector", args->connectors,

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "chakong/sim/scenario.h"
 #include "chakong/sim/simulation.h"
@@ -127,7 +128,7 @@ int run_simulate(const SimulateArgs& a) {
 }  // namespace
 
 void add_simulate_command(CLI::App& app, int& exit_code) {
-  auto* a = new SimulateArgs();  // Lives as long as the process.
+  auto a = std::make_shared<SimulateArgs>();  // Freed with the app.
   CLI::App* cmd = app.add_subcommand("simulate", "Simulate a scenario in virtual time and report");
   cmd->add_option("SCENARIO", a->scenario, "scenario file (YAML), e.g. scenarios/district.yaml")
       ->required()
