@@ -55,6 +55,7 @@ Status Institution::add_asset(const connectors::Asset& asset) {
   a.category = asset.category;
   if (asset.quantity != 0 || !asset.unit_price.is_zero()) {
     securities_.emplace(&a, std::pair(asset.quantity, asset.unit_price));
+    a.priced = true;
   }
   HolderAssets& h = holder->second;
   (h.last == nullptr ? h.first : h.last->next_of_holder) = &a;
@@ -68,20 +69,21 @@ connectors::Asset Institution::asset_of(const AssetState& a) const {
   asset.reference = *a.reference;
   asset.value = a.value;
   asset.holder_id = *a.holder;
-  if (auto it = securities_.find(&a); it != securities_.end()) {
-    asset.quantity = it->second.first;
-    asset.unit_price = it->second.second;
+  if (a.priced) {
+    const std::pair<int64_t, Fen>& units = securities_.at(&a);
+    asset.quantity = units.first;
+    asset.unit_price = units.second;
   }
   return asset;
 }
 
 Institution::AssetState* Institution::find_asset(std::string_view reference) {
-  auto it = assets_.find(std::string(reference));
+  auto it = assets_.find(reference);
   return it == assets_.end() ? nullptr : &it->second;
 }
 
 const Institution::AssetState* Institution::find_asset(std::string_view reference) const {
-  auto it = assets_.find(std::string(reference));
+  auto it = assets_.find(reference);
   return it == assets_.end() ? nullptr : &it->second;
 }
 

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <iterator>
 #include <queue>
 #include <string>
@@ -118,6 +119,14 @@ class Institution final : public connectors::GroundTruth {
     Fen value;
     uint32_t first_measure = UINT32_MAX;  // Measures chained through next_on_asset.
     connectors::AssetCategory category = connectors::AssetCategory::kDeposit;
+    bool priced = false;  // Has units and a unit price in securities_.
+  };
+  // Looks assets up by a reference view without building a string.
+  struct ReferenceHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   struct HolderAssets {
     AssetState* first = nullptr;
@@ -184,7 +193,7 @@ class Institution final : public connectors::GroundTruth {
   std::string name_;
   connectors::Capabilities capabilities_;
   InstitutionPolicy policy_;
-  std::unordered_map<std::string, AssetState> assets_;
+  std::unordered_map<std::string, AssetState, ReferenceHash, std::equal_to<>> assets_;
   std::unordered_map<std::string, HolderAssets> holders_;
   std::unordered_map<const AssetState*, std::pair<int64_t, Fen>> securities_;  // units, price
   std::vector<MeasureRecord> measures_;  // Measure "name/N" is measures_[N - 1].
