@@ -13,6 +13,7 @@
 
 #include "chakong/engine/identity.h"
 #include "chakong/engine/library.h"
+#include "smoke.h"
 
 namespace chakong {
 namespace {
@@ -93,7 +94,9 @@ void BM_LibraryAdd(benchmark::State& state) {
   state.counters["bytes_per_case"] = bytes;
   state.counters["rss_bytes_per_case"] = rss;
 }
-BENCHMARK(BM_LibraryAdd)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LibraryAdd)
+    ->Apply(bench::sizes<100'000, 1'000'000, 10'000'000>)
+    ->Unit(benchmark::kMillisecond);
 
 // Heap bytes of a string: none within the small-string buffer, else the block and its header.
 size_t heap(const std::string& s) {
@@ -122,7 +125,9 @@ void BM_PlainEntriesBaseline(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
   state.counters["bytes_per_case"] = bytes;
 }
-BENCHMARK(BM_PlainEntriesBaseline)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PlainEntriesBaseline)
+    ->Apply(bench::sizes<100'000, 1'000'000, 10'000'000>)
+    ->Unit(benchmark::kMillisecond);
 
 // Planning a half-year run: find the due cases (terminated in the 5 years before the run) and
 // produce each debtor's query key, as the sweep does when it releases a case.
@@ -146,7 +151,9 @@ void BM_SweepPlan(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(planned));
 }
-BENCHMARK(BM_SweepPlan)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SweepPlan)
+    ->Apply(bench::sizes<100'000, 1'000'000, 10'000'000>)
+    ->Unit(benchmark::kMillisecond);
 
 // Baseline: the same plan from plain structs, scanning every case for its date.
 void BM_SweepPlanPlainBaseline(benchmark::State& state) {
@@ -169,8 +176,7 @@ void BM_SweepPlanPlainBaseline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(planned));
 }
 BENCHMARK(BM_SweepPlanPlainBaseline)
-    ->Arg(1'000'000)
-    ->Arg(10'000'000)
+    ->Apply(bench::sizes<100'000, 1'000'000, 10'000'000>)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

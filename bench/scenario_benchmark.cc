@@ -5,16 +5,21 @@
 // population set-up is timed apart with the first simulated day (1 January, a holiday with
 // few cases) in `setup_s`. `threads` only parallelises the set-up. The same-run baseline is the
 // empty event loop: a virtual executor whose events do nothing but schedule the next one.
+// A smoke run (smoke.h) runs 3 days of each, the city at a hundredth of its population, cases
+// and library, and the baseline with 10,000 pending events.
 #include <benchmark/benchmark.h>
+
+#include <algorithm>
 
 #include "chakong/sim/scenario.h"
 #include "chakong/sim/simulation.h"
 #include "chakong/sim/virtual_executor.h"
+#include "smoke.h"
 
 namespace chakong {
 namespace {
 
-void run_scenario(benchmark::State& state, const char* name, int days) {
+void run_scenario(benchmark::State& state, const char* name, int days, int smoke_divisor = 1) {
   const int threads = static_cast<int>(state.range(0));
   StatusOr<v1::Scenario> scenario =
       sim::load_scenario_file(std::string(CHAKONG_SOURCE_DIR) + "/scenarios/" + name + ".yaml");
@@ -28,6 +33,12 @@ void run_scenario(benchmark::State& state, const char* name, int days) {
     return;
   }
   config->days = days;
+  if (bench::smoke_run()) {
+    config->days = std::min(days, 3);
+    config->debtors /= smoke_divisor;
+    config->cases_per_year /= smoke_divisor;
+    config->library_cases /= smoke_divisor;
+  }
   uint64_t requests = 0, events = 0;
   double loop_seconds = 0, setup_seconds = 0, wall = 0;
   uint64_t peak = 0;
@@ -63,17 +74,17 @@ void run_scenario(benchmark::State& state, const char* name, int days) {
 
 // Baseline: 1 M pending events on the same VirtualExecutor, each rescheduling itself.
 void BM_EmptyEventLoopBaseline(benchmark::State& state) {
-  constexpr int kPending = 1'000'000;
+  const int64_t pending = bench::smoke_or(10'000, 1'000'000);
   uint64_t events = 0;
   for (auto _ : state) {
     sim::VirtualExecutor ex;
-    uint64_t left = 5'000'000;
+    uint64_t left = static_cast<uint64_t>(5 * pending);
     std::function<void()> tick = [&] {
       if (left == 0) return;
       --left;
       ex.run_after(kMicrosPerSecond + static_cast<TimeUs>(left % 997), tick);
     };
-    for (int i = 0; i < kPending; ++i) ex.run_at(static_cast<TimeUs>(i) * 1000, tick);
+    for (int64_t i = 0; i < pending; ++i) ex.run_at(static_cast<TimeUs>(i) * 1000, tick);
     events += ex.run();
   }
   state.SetItemsProcessed(static_cast<int64_t>(events));
@@ -83,7 +94,7 @@ BENCHMARK(BM_EmptyEventLoopBaseline)->Unit(benchmark::kSecond)->UseRealTime();
 void BM_DistrictEndToEnd(benchmark::State& state) { run_scenario(state, "district", 30); }
 BENCHMARK(BM_DistrictEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseRealTime();
 
-void BM_CityEndToEnd(benchmark::State& state) { run_scenario(state, "city", 3); }
+void BM_CityEndToEnd(benchmark::State& state) { run_scenario(state, "city", 3, 100); }
 BENCHMARK(BM_CityEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "chakong/engine/timing_wheel.h"
 #include "chakong/sim/virtual_executor.h"
+#include "smoke.h"
 
 namespace chakong {
 namespace {
@@ -39,7 +40,7 @@ void BM_PriorityQueueHold(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_PriorityQueueHold)->Arg(10'000)->Arg(1'000'000)->Arg(10'000'000);
+BENCHMARK(BM_PriorityQueueHold)->Apply(bench::sizes<10'000, 10'000, 1'000'000, 10'000'000>);
 
 void BM_TimingWheelHold(benchmark::State& state) {
   const int64_t n = state.range(0);
@@ -53,7 +54,7 @@ void BM_TimingWheelHold(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_TimingWheelHold)->Arg(10'000)->Arg(1'000'000)->Arg(10'000'000);
+BENCHMARK(BM_TimingWheelHold)->Apply(bench::sizes<10'000, 10'000, 1'000'000, 10'000'000>);
 
 // The full executor: std::function tasks that reschedule themselves.
 void BM_VirtualExecutorHold(benchmark::State& state) {
@@ -71,7 +72,7 @@ void BM_VirtualExecutorHold(benchmark::State& state) {
   benchmark::DoNotOptimize(ran);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_VirtualExecutorHold)->Arg(10'000)->Arg(1'000'000)->Arg(10'000'000);
+BENCHMARK(BM_VirtualExecutorHold)->Apply(bench::sizes<10'000, 10'000, 1'000'000, 10'000'000>);
 
 // Deadlines: with N pending, add one and cancel one (most deadlines are cancelled).
 struct Deadline {
@@ -97,7 +98,7 @@ void BM_TimingWheelAddCancel(benchmark::State& state) {
   state.counters["bytes_per_deadline"] =
       static_cast<double>(TimingWheel<Deadline>::bytes_per_entry());
 }
-BENCHMARK(BM_TimingWheelAddCancel)->Arg(1'000'000)->Arg(10'000'000);
+BENCHMARK(BM_TimingWheelAddCancel)->Apply(bench::sizes<10'000, 1'000'000, 10'000'000>);
 
 // Baseline: an ordered multimap (what a heap cannot do: cancel in the middle).
 void BM_MultimapAddCancel(benchmark::State& state) {
@@ -116,7 +117,7 @@ void BM_MultimapAddCancel(benchmark::State& state) {
   state.SetItemsProcessed(2 * state.iterations());
   state.counters["bytes_per_deadline"] = 48 + sizeof(Deadline) + sizeof(TimeUs);  // Node estimate.
 }
-BENCHMARK(BM_MultimapAddCancel)->Arg(1'000'000)->Arg(10'000'000);
+BENCHMARK(BM_MultimapAddCancel)->Apply(bench::sizes<10'000, 1'000'000, 10'000'000>);
 
 }  // namespace
 }  // namespace chakong
