@@ -62,6 +62,11 @@ CaseFiling filing_in(const v1::Case& in) {
 }  // namespace
 
 StatusOr<std::map<std::string, CaseRecords>> read_case_records(const Journal& journal) {
+  // Nothing is rebuilt from a journal whose audit chains are broken, or from a case record
+  // that is not the value its last write sealed (changed, added or removed by hand).
+  StatusOr<AuditVerdict> audit = verify_audit(journal);
+  if (!audit.ok()) return audit.status();
+  if (!audit->intact) return data_loss_error(audit->broken_key + ": " + audit->reason);
   std::map<std::string, CaseRecords> cases;
   // Byte order puts a case's header before its records, and its records in index order.
   CHAKONG_RETURN_IF_ERROR(
@@ -195,8 +200,26 @@ void Engine::Shard::write_case(CaseState& c) {
 void Engine::Shard::flush() {
   flush_posted_ = false;
   const uint64_t generation = ++flush_generation_;
+  const size_t first_record = pending_.size();
   for (CaseState* c : dirty_cases_) write_case(*c);
   dirty_cases_.clear();
+  if (pending_.size() > first_record) {
+    // The group's seal: a link naming the digest of every case record written with it, in
+    // the same atomic group, so that recovery can tell a record changed outside the engine.
+    v1::AuditRecord r;
+    r.set_time_us(executor_.now());
+    r.set_who("engine");
+    r.set_purpose("case records written");
+    r.set_action("write");
+    for (size_t i = first_record; i < pending_.size(); ++i) {
+      v1::RecordSeal* seal = r.add_records();
+      seal->set_key(pending_[i].key);
+      seal->set_sha256(record_digest(pending_[i].value));
+    }
+    std::string key = audit_.link(r);
+    audit_head_ = r.SerializeAsString();
+    pending_.push_back({std::move(key), audit_head_});
+  }
   if (!audit_head_.empty()) {
     pending_.push_back({audit_.head_key(), std::move(audit_head_)});
     audit_head_.clear();
@@ -278,6 +301,53 @@ StatusOr<CaseView> Engine::Shard::read_case(std::string_view number, std::string
 
 // ---- Recovery ---------------------------------------------------------------------------
 
+Status Engine::Shard::validate_recovered(const std::string& key, const v1::Case& record,
+                                         const CaseNumber& number, const v1::JournalCase& h,
+                                         Fen unit_allowance) const {
+  // The filing as file_case() checks a new one: identifiers, amounts, officers of its court.
+  const CaseFiling filing = filing_in(record);
+  if (StatusOr<CaseNumber> valid = validate_filing(filing); !valid.ok()) {
+    return data_loss_error(key + ": " + valid.status().message());
+  }
+  for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
+    if (Status s = check_officer(filing.officer_ids[i], number.court()); !s.ok()) {
+      return data_loss_error(key + ": officer_ids[" + std::to_string(i) + "]: " + s.message());
+    }
+  }
+  if (h.status() < 0 || h.status() > static_cast<int32_t>(CaseStatus::kRestored)) {
+    return data_loss_error(key + ": status " + std::to_string(h.status()) +
+                           " is not a case status");
+  }
+  // The ledger: its budget is the filing's claim + costs, and what is frozen, reserved,
+  // pending, deducted or covered is never negative and never more than that budget.
+  const v1::JournalLedger& l = h.ledger();
+  const Fen budget = filing.claim + filing.costs;
+  if (Fen(l.budget()) != budget) {
+    return data_loss_error(key + ": ledger.budget " + format_fen(Fen(l.budget())) +
+                           " is not claim + costs " + format_fen(budget));
+  }
+  const Fen limit = budget + config_.over_seizure_tolerance + unit_allowance;
+  const std::pair<const char*, int64_t> parts[] = {{"frozen", l.frozen()},
+                                                   {"reserved", l.reserved()},
+                                                   {"pending", l.pending()},
+                                                   {"deducted", l.deducted()},
+                                                   {"indivisible_cover", l.indivisible_cover()}};
+  Fen held;
+  for (const auto& [field, value] : parts) {
+    if (value < 0 || Fen(value) > limit) {
+      return data_loss_error(key + ": ledger." + field + " " + format_fen(Fen(value)) +
+                             " is outside 0.." + format_fen(limit));
+    }
+    held += Fen(value);
+  }
+  if (held > limit) {
+    return data_loss_error(key + ": ledger: frozen + reserved + pending + deducted + " +
+                           "indivisible_cover = " + format_fen(held) + " exceed the budget " +
+                           format_fen(budget));
+  }
+  return ok_status();
+}
+
 Status Engine::Shard::recover_case(const std::string& number, const CaseRecords& records) {
   const std::string& header = records.header;
   const std::vector<std::string>& findings = records.findings;
@@ -338,6 +408,12 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
       return data_loss_error(record_key(number, 'f', static_cast<uint32_t>(i)) +
                              ": the asset's holder is not the finding's debtor");
     }
+    if (r.state() < 0 || r.state() > static_cast<int32_t>(FindingState::kFailed) ||
+        r.sent_amount() < 0) {
+      return data_loss_error(record_key(number, 'f', static_cast<uint32_t>(i)) + ": state " +
+                             std::to_string(r.state()) + ", sent_amount " +
+                             std::to_string(r.sent_amount()) + ": out of range");
+    }
     f.found_at = r.found_at_us();
     f.due = r.due_us();
     f.clock_open = r.clock_open();
@@ -362,6 +438,10 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
       return data_loss_error(mkey + ": finding " + std::to_string(m.finding) +
                              " is not the measure's asset");
     }
+    if (r.amount() < 0 || r.pending() < 0) {
+      return data_loss_error(mkey + ": amount " + std::to_string(r.amount()) + " and pending " +
+                             std::to_string(r.pending()) + " must not be negative");
+    }
     m.amount = Fen(r.amount());
     m.pending = Fen(r.pending());
     m.waiting = r.waiting();
@@ -374,6 +454,13 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
     m.releasing = r.releasing();
     c.measures.push_back(std::move(m));
   }
+  // A whole-unit (securities) freeze may be rounded up past the budget by less than a unit.
+  Fen unit_allowance;
+  for (const Finding& f : c.findings) {
+    if (f.asset.unit_price > Fen())
+      unit_allowance = max(unit_allowance, f.asset.unit_price - Fen(1));
+  }
+  CHAKONG_RETURN_IF_ERROR(validate_recovered(key, h.filing(), *parsed, h, unit_allowance));
   if (!cases_.emplace(c.number, std::move(state)).second) {
     return already_exists_error(key + ": recovered twice");
   }

@@ -8,30 +8,42 @@
 // the same group commit as the state that sends the request, before it leaves: a request
 // that reached an institution always has its link.
 //
+// Every group of case records the engine writes carries one more link, action "write",
+// that seals them: the key and SHA-256 of each record written (RecordSeal). The link is in
+// the same atomic group as the records, so after any crash each case record is the value its
+// newest seal names; a record changed, added or removed outside the engine is not.
+//
 // verify_audit() walks every chain and reports the first broken link: an altered record
 // (its hash no longer matches), a removed or reordered one (sequence gap, previous-hash
-// mismatch), or a cut chain (the head is ahead of the last link).
+// mismatch), a cut chain (the head is ahead of the last link) or a removed head (links
+// without a head). Then it checks every case record against its newest seal. Engine::start()
+// runs it and refuses a journal that fails (kDataLoss naming the key).
 #ifndef CHAKONG_ENGINE_AUDIT_H_
 #define CHAKONG_ENGINE_AUDIT_H_
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "chakong/engine/journal.h"
 #include "chakong/v1/journal.pb.h"
 
 namespace chakong::engine {
 
-// The bytes a link's hash covers besides prev_hash: fields 1..9, one per line.
+// The bytes a link's hash covers besides prev_hash: fields 1..9, one per line, then one
+// line per sealed record ("record=<key> <hex SHA-256>").
 std::string audit_canonical(const v1::AuditRecord& record);
 // SHA-256 of `prev_hash` followed by audit_canonical(record).
 std::string audit_hash(const v1::AuditRecord& record);
+// SHA-256 of a record's value, as a seal carries it (32 bytes).
+std::string record_digest(std::string_view value);
 
 class AuditChain {
  public:
   explicit AuditChain(size_t shard) : shard_(shard) {}
-  // Continues the chain from its head in `journal` (a fresh chain when there is none).
-  // kDataLoss when the head cannot be read.
+  // Continues the chain from its head in `journal` (a fresh chain when the shard has no
+  // link at all). kDataLoss when the head cannot be read, is missing while links exist, or
+  // is behind the newest link: a sequence is never restarted over existing links.
   Status resume(const Journal& journal);
   // Fills seq, prev_hash and hash of `record` as the next link; returns its key.
   std::string link(v1::AuditRecord& record);
@@ -47,13 +59,15 @@ class AuditChain {
 struct AuditVerdict {
   uint64_t records = 0;  // Links checked.
   uint64_t chains = 0;
+  uint64_t sealed = 0;  // Case records that matched their newest seal.
   bool intact = true;
-  std::string broken_key;  // The first broken link's key.
+  std::string broken_key;  // The first broken link's key, or the case record's.
   std::string reason;
 };
 
-// Checks every audit chain in `journal`. kDataLoss only when the journal cannot be read;
-// a broken chain is a verdict with intact = false.
+// Checks every audit chain in `journal`, then every case record ("case/...") against the
+// newest seal of its key. kDataLoss only when the journal cannot be read; a broken chain or
+// a record that is not what the engine wrote is a verdict with intact = false.
 StatusOr<AuditVerdict> verify_audit(const Journal& journal);
 
 }  // namespace chakong::engine
