@@ -119,33 +119,33 @@ StatusOr<std::vector<std::pair<std::string, Response>>> BankCodec::decode_respon
     return invalid_argument_error("result file does not parse (" + std::to_string(bytes.size()) +
                                   " bytes)");
   }
-  std::vector<std::pair<std::string, Response>> out;
-  for (int n = 0; n < file.results_size(); ++n) {
-    const v1::BankResult& o = file.results(n);
-    const std::string at = "results[" + std::to_string(n) + "].";
-    Response r;
-    CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
-    for (const v1::BankAccount& acc : o.accounts()) {
-      StatusOr<Fen> v = wire::fen_in(acc.available_fen(), at + "accounts.available_fen");
-      if (!v.ok()) return v.status();
-      r.assets.push_back({AssetCategory::kDeposit, acc.account_no(), *v, acc.holder_id()});
-    }
-    CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, o.requested_fen(), at + "requested_fen"));
-    CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, o.frozen_fen(), at + "frozen_fen"));
-    CHAKONG_RETURN_IF_ERROR(wire::read(&r.balance, o.balance_fen(), at + "balance_fen"));
-    CHAKONG_RETURN_IF_ERROR(
-        wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
-    CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
-    for (const v1::BankPriorFreeze& f : o.priors()) {
-      StatusOr<Date> fend = wire::date_in(f.end_date(), at + "priors.end_date");
-      if (!fend.ok()) return fend.status();
-      r.prior_measures.push_back({f.authority(), Fen(f.amount_fen()), *fend, f.position()});
-    }
-    r.queue_position = o.position();
-    r.measure_id = o.freeze_no();
-    out.emplace_back(o.serial(), std::move(r));
-  }
-  return out;
+  return wire::decode_each(
+      file.results(), "results", [](const v1::BankResult& o) { return o.serial(); },
+      [](const v1::BankResult& o, const std::string& at) -> StatusOr<Response> {
+        Response r;
+        CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
+        for (const v1::BankAccount& acc : o.accounts()) {
+          Fen v;
+          CHAKONG_RETURN_IF_ERROR(
+              wire::read(&v, acc.available_fen(), at + "accounts.available_fen"));
+          r.assets.push_back({AssetCategory::kDeposit, acc.account_no(), v, acc.holder_id()});
+        }
+        CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, o.requested_fen(), at + "requested_fen"));
+        CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, o.frozen_fen(), at + "frozen_fen"));
+        CHAKONG_RETURN_IF_ERROR(wire::read(&r.balance, o.balance_fen(), at + "balance_fen"));
+        CHAKONG_RETURN_IF_ERROR(
+            wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
+        CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
+        for (const v1::BankPriorFreeze& f : o.priors()) {
+          PriorMeasure p{f.authority(), Fen(), Date(), f.position()};
+          CHAKONG_RETURN_IF_ERROR(wire::read(&p.amount, f.amount_fen(), at + "priors.amount_fen"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&p.end_date, f.end_date(), at + "priors.end_date"));
+          r.prior_measures.push_back(std::move(p));
+        }
+        r.queue_position = o.position();
+        r.measure_id = o.freeze_no();
+        return r;
+      });
 }
 
 }  // namespace bank

@@ -108,33 +108,35 @@ struct ProvidentFundCodec {
       return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
                                     " bytes)");
     }
-    std::vector<std::pair<std::string, Response>> out;
-    for (int n = 0; n < b.results_size(); ++n) {
-      const v1::Result& o = b.results(n);
-      const std::string at = "results[" + std::to_string(n) + "].";
-      Response r;
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
-      for (const v1::FundAccount& acc : o.accounts()) {
-        StatusOr<Fen> v = wire::fen_in(acc.available_fen(), at + "accounts.available_fen");
-        if (!v.ok()) return v.status();
-        r.assets.push_back({kCategory, acc.fund_account(), *v, acc.member_id(), 0, Fen()});
-      }
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, o.requested_fen(), at + "requested_fen"));
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, o.frozen_fen(), at + "frozen_fen"));
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.balance, o.balance_fen(), at + "balance_fen"));
-      CHAKONG_RETURN_IF_ERROR(
-          wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
-      for (const v1::Prior& p : o.priors()) {
-        StatusOr<Date> pend = wire::date_in(p.end_date(), at + "priors.end_date");
-        if (!pend.ok()) return pend.status();
-        r.prior_measures.push_back({p.authority(), Fen(p.amount_fen()), *pend, p.position()});
-      }
-      r.queue_position = o.position();
-      r.measure_id = o.measure_no();
-      out.emplace_back(o.serial(), std::move(r));
-    }
-    return out;
+    return wire::decode_each(
+        b.results(), "results", [](const v1::Result& o) { return o.serial(); },
+        [](const v1::Result& o, const std::string& at) -> StatusOr<Response> {
+          Response r;
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
+          for (const v1::FundAccount& acc : o.accounts()) {
+            Fen v;
+            CHAKONG_RETURN_IF_ERROR(
+                wire::read(&v, acc.available_fen(), at + "accounts.available_fen"));
+            r.assets.push_back({kCategory, acc.fund_account(), v, acc.member_id(), 0, Fen()});
+          }
+          CHAKONG_RETURN_IF_ERROR(
+              wire::read(&r.requested, o.requested_fen(), at + "requested_fen"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, o.frozen_fen(), at + "frozen_fen"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.balance, o.balance_fen(), at + "balance_fen"));
+          CHAKONG_RETURN_IF_ERROR(
+              wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
+          for (const v1::Prior& p : o.priors()) {
+            PriorMeasure pm{p.authority(), Fen(), Date(), p.position()};
+            CHAKONG_RETURN_IF_ERROR(
+                wire::read(&pm.amount, p.amount_fen(), at + "priors.amount_fen"));
+            CHAKONG_RETURN_IF_ERROR(wire::read(&pm.end_date, p.end_date(), at + "priors.end_date"));
+            r.prior_measures.push_back(std::move(pm));
+          }
+          r.queue_position = o.position();
+          r.measure_id = o.measure_no();
+          return r;
+        });
   }
 };
 

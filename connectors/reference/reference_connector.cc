@@ -3,6 +3,7 @@
 #include "chakong/connectors/builtin.h"
 #include "chakong/connectors/proto_convert.h"
 #include "chakong/connectors/wire_connector.h"
+#include "chakong/connectors/wire_util.h"
 #include "reference/reference.pb.h"
 
 namespace chakong::connectors {
@@ -53,16 +54,14 @@ struct ReferenceCodec {
       return invalid_argument_error("response batch does not parse (" +
                                     std::to_string(bytes.size()) + " bytes)");
     }
-    std::vector<std::pair<std::string, Response>> out;
-    for (int i = 0; i < b.responses_size(); ++i) {
-      StatusOr<Response> r = from_proto(b.responses(i));
-      if (!r.ok()) {
-        return invalid_argument_error("responses[" + std::to_string(i) + "]." +
-                                      r.status().message());
-      }
-      out.emplace_back(b.responses(i).idempotency_key(), std::move(*r));
-    }
-    return out;
+    return wire::decode_each(
+        b.responses(), "responses",
+        [](const chakong::v1::Response& o) { return o.idempotency_key(); },
+        [](const chakong::v1::Response& o, const std::string& at) -> StatusOr<Response> {
+          StatusOr<Response> r = from_proto(o);
+          if (!r.ok()) return invalid_argument_error(at + r.status().message());
+          return r;
+        });
   }
 };
 

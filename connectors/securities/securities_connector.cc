@@ -130,38 +130,38 @@ struct SecuritiesCodec {
       return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
                                     " bytes)");
     }
-    std::vector<std::pair<std::string, Response>> out;
-    for (int n = 0; n < b.results_size(); ++n) {
-      const v1::Result& o = b.results(n);
-      const std::string at = "results[" + std::to_string(n) + "].";
-      Response r;
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
-      for (const v1::Holding& h : o.holdings()) {
-        if (h.quantity() < 0 || h.price_fen() < 0) {
-          return invalid_argument_error(at + "holdings: negative quantity or price");
-        }
-        r.assets.push_back({AssetCategory::kSecurities, h.position_ref(),
-                            Fen(h.quantity() * h.price_fen()), h.holder_id(), h.quantity(),
-                            Fen(h.price_fen())});
-      }
-      CHAKONG_RETURN_IF_ERROR(
-          wire::read(&r.requested, o.requested_value_fen(), at + "requested_value_fen"));
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, o.frozen_value_fen(), at + "frozen_value_fen"));
-      CHAKONG_RETURN_IF_ERROR(
-          wire::read(&r.balance, o.holding_value_fen(), at + "holding_value_fen"));
-      CHAKONG_RETURN_IF_ERROR(
-          wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
-      for (const v1::Prior& p : o.priors()) {
-        StatusOr<Date> pend = wire::date_in(p.end_date(), at + "priors.end_date");
-        if (!pend.ok()) return pend.status();
-        r.prior_measures.push_back({p.authority(), Fen(p.value_fen()), *pend, p.position()});
-      }
-      r.queue_position = o.position();
-      r.measure_id = o.freeze_no();
-      out.emplace_back(o.serial(), std::move(r));
-    }
-    return out;
+    return wire::decode_each(
+        b.results(), "results", [](const v1::Result& o) { return o.serial(); },
+        [](const v1::Result& o, const std::string& at) -> StatusOr<Response> {
+          Response r;
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
+          for (const v1::Holding& h : o.holdings()) {
+            Fen value, price;
+            CHAKONG_RETURN_IF_ERROR(
+                wire::read(&value, h.quantity(), h.price_fen(), at + "holdings.value"));
+            CHAKONG_RETURN_IF_ERROR(wire::read(&price, h.price_fen(), at + "holdings.price_fen"));
+            r.assets.push_back({AssetCategory::kSecurities, h.position_ref(), value, h.holder_id(),
+                                h.quantity(), price});
+          }
+          CHAKONG_RETURN_IF_ERROR(
+              wire::read(&r.requested, o.requested_value_fen(), at + "requested_value_fen"));
+          CHAKONG_RETURN_IF_ERROR(
+              wire::read(&r.frozen, o.frozen_value_fen(), at + "frozen_value_fen"));
+          CHAKONG_RETURN_IF_ERROR(
+              wire::read(&r.balance, o.holding_value_fen(), at + "holding_value_fen"));
+          CHAKONG_RETURN_IF_ERROR(
+              wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
+          for (const v1::Prior& p : o.priors()) {
+            PriorMeasure pm{p.authority(), Fen(), Date(), p.position()};
+            CHAKONG_RETURN_IF_ERROR(wire::read(&pm.amount, p.value_fen(), at + "priors.value_fen"));
+            CHAKONG_RETURN_IF_ERROR(wire::read(&pm.end_date, p.end_date(), at + "priors.end_date"));
+            r.prior_measures.push_back(std::move(pm));
+          }
+          r.queue_position = o.position();
+          r.measure_id = o.freeze_no();
+          return r;
+        });
   }
 };
 

@@ -28,7 +28,13 @@ StatusOr<Asset> asset_in(const chakong::v1::Asset& o, const std::string& at) {
   a.value = *value;
   a.holder_id = o.holder_id();
   a.quantity = o.quantity();
-  a.unit_price = Fen(o.unit_price_fen());
+  CHAKONG_RETURN_IF_ERROR(wire::read(&a.unit_price, o.unit_price_fen(), at + "unit_price_fen"));
+  if (o.quantity() != 0 || o.unit_price_fen() != 0) {
+    // Units times the unit price must be a value in fen: negative or overflowing is refused.
+    Fen product;
+    CHAKONG_RETURN_IF_ERROR(
+        wire::read(&product, o.quantity(), o.unit_price_fen(), at + "quantity x unit_price_fen"));
+  }
   return a;
 }
 
@@ -90,7 +96,7 @@ StatusOr<Request> from_proto(const chakong::v1::Request& in) {
     if (!a.ok()) return a.status();
     r.asset = std::move(*a);
   }
-  r.amount = Fen(in.amount());
+  CHAKONG_RETURN_IF_ERROR(wire::read(&r.amount, in.amount(), "amount"));
   r.measure_id = in.measure_id();
   StatusOr<Date> end = wire::date_in(in.term_end_date(), "term_end_date");
   if (!end.ok()) return end.status();
@@ -112,9 +118,10 @@ StatusOr<Response> from_proto(const chakong::v1::Response& in) {
   CHAKONG_RETURN_IF_ERROR(wire::read(&r.effective_date, in.effective_date(), "effective_date"));
   CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, in.end_date(), "end_date"));
   for (const chakong::v1::PriorMeasure& p : in.prior_measures()) {
-    StatusOr<Date> pend = wire::date_in(p.end_date(), "prior_measures.end_date");
-    if (!pend.ok()) return pend.status();
-    r.prior_measures.push_back({p.authority(), Fen(p.amount_fen()), *pend, p.queue_position()});
+    PriorMeasure pm{p.authority(), Fen(), Date(), p.queue_position()};
+    CHAKONG_RETURN_IF_ERROR(wire::read(&pm.amount, p.amount_fen(), "prior_measures.amount_fen"));
+    CHAKONG_RETURN_IF_ERROR(wire::read(&pm.end_date, p.end_date(), "prior_measures.end_date"));
+    r.prior_measures.push_back(std::move(pm));
   }
   r.queue_position = in.queue_position();
   r.measure_id = in.measure_id();

@@ -119,32 +119,31 @@ struct SealCodec {
       return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
                                     " bytes)");
     }
-    std::vector<std::pair<std::string, Response>> out;
-    for (int n = 0; n < b.results_size(); ++n) {
-      const auto& o = b.results(n);
-      const std::string at = "results[" + std::to_string(n) + "].";
-      Response r;
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
-      for (const auto& g : o.registrations()) {
-        StatusOr<Fen> v = wire::fen_in(g.appraised_fen(), at + "registrations.appraised_fen");
-        if (!v.ok()) return v.status();
-        r.assets.push_back({kCategory, g.object_no(), *v, g.owner_id(), 0, Fen()});
-      }
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, o.value_fen(), at + "value_fen"));
-      r.frozen = r.requested;
-      CHAKONG_RETURN_IF_ERROR(
-          wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
-      CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
-      for (const auto& p : o.priors()) {
-        StatusOr<Date> pend = wire::date_in(p.end_date(), at + "priors.end_date");
-        if (!pend.ok()) return pend.status();
-        r.prior_measures.push_back({p.authority(), Fen(), *pend, p.position()});
-      }
-      r.queue_position = o.position();
-      r.measure_id = o.seal_no();
-      out.emplace_back(o.serial(), std::move(r));
-    }
-    return out;
+    return wire::decode_each(
+        b.results(), "results", [](const auto& o) { return o.serial(); },
+        [](const auto& o, const std::string& at) -> StatusOr<Response> {
+          Response r;
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
+          for (const auto& g : o.registrations()) {
+            Fen v;
+            CHAKONG_RETURN_IF_ERROR(
+                wire::read(&v, g.appraised_fen(), at + "registrations.appraised_fen"));
+            r.assets.push_back({kCategory, g.object_no(), v, g.owner_id(), 0, Fen()});
+          }
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, o.value_fen(), at + "value_fen"));
+          r.frozen = r.requested;
+          CHAKONG_RETURN_IF_ERROR(
+              wire::read(&r.effective_date, o.effective_date(), at + "effective_date"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.end_date(), at + "end_date"));
+          for (const auto& p : o.priors()) {
+            PriorMeasure pm{p.authority(), Fen(), Date(), p.position()};
+            CHAKONG_RETURN_IF_ERROR(wire::read(&pm.end_date, p.end_date(), at + "priors.end_date"));
+            r.prior_measures.push_back(std::move(pm));
+          }
+          r.queue_position = o.position();
+          r.measure_id = o.seal_no();
+          return r;
+        });
   }
 };
 

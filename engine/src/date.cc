@@ -40,6 +40,7 @@ StatusOr<Date> Date::from_ymd(int year, int month, int day) {
 }
 
 StatusOr<Date> Date::parse(std::string_view text) {
+  if (text == "9999-12-31") return no_end();
   const std::string quoted = "'" + std::string(text) + "'";
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') {
     return invalid_argument_error("date " + quoted + " is not in YYYY-MM-DD form");

@@ -111,32 +111,28 @@ struct TrustCodec {
     if (!sheet.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       return invalid_argument_error("outcome sheet does not parse");
     }
-    std::vector<std::pair<std::string, Response>> out;
-    for (const auto& o : sheet.outcomes()) {
-      Response r;
-      StatusOr<StatusCode> code = wire::code_in(o.code(), "code");
-      if (!code.ok()) return code.status();
-      r.status = Status(*code, o.text());
-      for (const auto& c : o.accounts()) {
-        StatusOr<Fen> v = wire::fen_in(c.free_fen(), "accounts.free_fen");
-        if (!v.ok()) return v.status();
-        r.assets.push_back({kCategory, c.custody_account(), *v, c.client_id()});
-      }
-      StatusOr<Date> from = wire::date_in(o.from_date(), "from_date");
-      StatusOr<Date> until = wire::date_in(o.until_date(), "until_date");
-      if (!from.ok()) return from.status();
-      if (!until.ok()) return until.status();
-      r.requested = Fen(o.asked_fen());
-      r.frozen = Fen(o.held_fen());
-      r.balance = Fen(o.balance_fen());
-      for (const std::string& a : o.prior_authorities()) r.prior_measures.push_back({a});
-      r.queue_position = o.queue();
-      r.measure_id = o.hold_id();
-      r.effective_date = *from;
-      r.end_date = *until;
-      out.emplace_back(o.order_id(), std::move(r));
-    }
-    return out;
+    // One outcome at a time: an outcome that does not decode fails its own order only.
+    using Outcome = example::trust::v1::Outcome;
+    return wire::decode_each(
+        sheet.outcomes(), "outcomes", [](const Outcome& o) { return o.order_id(); },
+        [](const Outcome& o, const std::string& at) -> StatusOr<Response> {
+          Response r;
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.code(), o.text(), at + "code"));
+          for (const auto& c : o.accounts()) {
+            Fen v;
+            CHAKONG_RETURN_IF_ERROR(wire::read(&v, c.free_fen(), at + "accounts.free_fen"));
+            r.assets.push_back({kCategory, c.custody_account(), v, c.client_id()});
+          }
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.effective_date, o.from_date(), at + "from_date"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.end_date, o.until_date(), at + "until_date"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.requested, o.asked_fen(), at + "asked_fen"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.frozen, o.held_fen(), at + "held_fen"));
+          CHAKONG_RETURN_IF_ERROR(wire::read(&r.balance, o.balance_fen(), at + "balance_fen"));
+          for (const std::string& a : o.prior_authorities()) r.prior_measures.push_back({a});
+          r.queue_position = o.queue();
+          r.measure_id = o.hold_id();
+          return r;
+        });
   }
 };
 

@@ -5,8 +5,10 @@
 #include "bank/bank_codec.h"
 #include "chakong/connectors/factory.h"
 #include "chakong/connectors/proto_convert.h"
+#include "chakong/connectors/wire_util.h"
 #include "chakong/sim/institution.h"
 #include "chakong/sim/virtual_executor.h"
+#include "securities/securities.pb.h"
 
 namespace chakong::connectors {
 namespace {
@@ -31,21 +33,46 @@ TEST(BankCodecTest, RequestsRoundTripThroughTheInstructionFile) {
   EXPECT_EQ(back->at(0).asset.reference, "6222-01");
 }
 
-TEST(BankCodecTest, BadResultsAreRefusedNamingTheField) {
+// Regression: one undecodable field failed the whole file, so every other request of the call
+// was answered "in doubt" although its result was fine. Now a bad result is kDataLoss for its
+// own key, naming the field, and the others are delivered.
+TEST(BankCodecTest, ABadResultFailsOnlyItsOwnRequestNamingTheField) {
   auto decode = [](const bank::v1::BankResultFile& f) {
-    return bank::BankCodec::decode_responses(f.SerializeAsString()).status();
+    StatusOr<std::vector<std::pair<std::string, Response>>> r =
+        bank::BankCodec::decode_responses(f.SerializeAsString());
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->size(), 2u);
+    EXPECT_EQ(r->at(1).first, "good");
+    EXPECT_EQ(r->at(1).second.status, ok_status());
+    EXPECT_EQ(r->at(1).second.frozen, Fen(700));
+    EXPECT_EQ(r->at(0).first, "bad");
+    return r->at(0).second.status;
   };
   bank::v1::BankResultFile f;
-  f.add_results()->set_end_date("2025-13-01");
-  EXPECT_EQ(decode(f), invalid_argument_error("results[0].end_date: date '2025-13-01': date "
-                                              "2025-13-01 does not exist"));
+  f.add_results()->set_serial("bad");
+  f.add_results()->set_serial("good");
+  f.mutable_results(1)->set_frozen_fen(700);
+  f.mutable_results(0)->set_end_date("2025-13-01");
+  EXPECT_EQ(decode(f), data_loss_error("the result does not decode: results[0].end_date: date "
+                                       "'2025-13-01': date 2025-13-01 does not exist"));
   f.mutable_results(0)->set_end_date("");
   f.mutable_results(0)->set_frozen_fen(-5);
-  EXPECT_EQ(decode(f), invalid_argument_error("results[0].frozen_fen: -¥0.05 is negative"));
+  EXPECT_EQ(decode(f), data_loss_error("the result does not decode: results[0].frozen_fen: "
+                                       "-¥0.05 is negative"));
   f.mutable_results(0)->set_frozen_fen(0);
+  f.mutable_results(0)->add_priors()->set_amount_fen(-1);
+  EXPECT_EQ(decode(f), data_loss_error("the result does not decode: results[0].priors.amount_fen: "
+                                       "-¥0.01 is negative"));
+  f.mutable_results(0)->clear_priors();
+  f.mutable_results(0)->add_accounts()->set_available_fen(-100);
+  EXPECT_EQ(decode(f), data_loss_error("the result does not decode: "
+                                       "results[0].accounts.available_fen: -¥1.00 is negative"));
+  f.mutable_results(0)->clear_accounts();
   f.mutable_results(0)->set_status(99);
-  EXPECT_EQ(decode(f), invalid_argument_error("results[0].status: status code 99 is not a "
-                                              "canonical code"));
+  EXPECT_EQ(decode(f), data_loss_error("the result does not decode: results[0].status: status "
+                                       "code 99 is not a canonical code"));
+  // A file that does not parse at all is the reply's failure (kDataLoss for every request in
+  // WireConnector).
   EXPECT_EQ(bank::BankCodec::decode_responses(std::string("\x0a\x7f", 2)).status().code(),
             StatusCode::kInvalidArgument);
   bank::v1::BankInstructionFile unknown;
@@ -79,6 +106,82 @@ TEST(ProtoConvertTest, ResponsesRoundTripAndBadValuesAreRefused) {
   p.add_assets()->set_category(static_cast<chakong::v1::AssetCategory>(9));
   EXPECT_EQ(from_proto(p).status(),
             invalid_argument_error("assets[0].category: 9 is not an asset category"));
+}
+
+// Registries write 9999-12-31 for "no end": a value, never an error.
+TEST(BankCodecTest, NoEndSentinelIsAValue) {
+  bank::v1::BankResultFile f;
+  f.add_results()->set_serial("k");
+  f.mutable_results(0)->set_end_date("9999-12-31");
+  StatusOr<std::vector<std::pair<std::string, Response>>> r =
+      bank::BankCodec::decode_responses(f.SerializeAsString());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->at(0).second.status, ok_status());
+  EXPECT_TRUE(r->at(0).second.end_date.is_no_end());
+  EXPECT_EQ(wire::date_out(r->at(0).second.end_date), "9999-12-31");
+}
+
+TEST(WireTest, QuantityTimesPriceIsChecked) {
+  EXPECT_EQ(wire::product_in(3, 250, "v").value(), Fen(750));
+  EXPECT_EQ(wire::product_in(int64_t{1} << 40, int64_t{1} << 40, "holdings.value").status(),
+            invalid_argument_error("holdings.value: quantity 1099511627776 x price "
+                                   "1099511627776 fen overflows 64 bits"));
+  EXPECT_EQ(wire::product_in(-2, 5, "holdings.value").status(),
+            invalid_argument_error("holdings.value: quantity -2 x price 5 fen is negative"));
+}
+
+// A transport that answers every call with fixed bytes.
+class FixedReply final : public Transport {
+ public:
+  FixedReply(Executor& ex, std::string bytes) : ex_(ex), bytes_(std::move(bytes)) {}
+  void async_call(std::string, TransportDone done) override {
+    ex_.post([this, done = std::move(done)] { done(bytes_); });
+  }
+
+ private:
+  Executor& ex_;
+  std::string bytes_;
+};
+
+// Regression: quantity x price of a securities holding was multiplied unchecked, so a reply
+// with huge numbers became a wrapped-around (even negative) value, dropped as a finding without
+// a word. Now that result alone is kDataLoss naming the field; the other query is answered.
+TEST(WireConnectorTest, SecuritiesValueOverflowIsDataLossForThatResultAlone) {
+  ConnectorRegistry registry;
+  ASSERT_TRUE(register_builtin_connectors(registry).ok());
+  const ConnectorFactory* f = registry.find("securities");
+  sim::VirtualExecutor ex(0);
+  securities::v1::ResultBatch reply;
+  securities::v1::Result* bad = reply.add_results();
+  bad->set_serial("q1");
+  securities::v1::Holding* h = bad->add_holdings();
+  h->set_position_ref("A1");
+  h->set_quantity(int64_t{1} << 40);
+  h->set_price_fen(int64_t{1} << 40);
+  securities::v1::Result* good = reply.add_results();
+  good->set_serial("q2");
+  securities::v1::Holding* g = good->add_holdings();
+  g->set_position_ref("A2");
+  g->set_quantity(100);
+  g->set_price_fen(1234);
+  ConnectorContext ctx;
+  ctx.executor = &ex;
+  ctx.transport = std::make_unique<FixedReply>(ex, reply.SerializeAsString());
+  auto c = f->create(*f->default_config(), std::move(ctx));
+  ASSERT_TRUE(c.ok()) << c.status();
+  Request q1, q2;
+  q1.idempotency_key = "q1";
+  q2.idempotency_key = "q2";
+  std::vector<Response> got;
+  (*c)->async_submit({q1, q2}, [&](std::vector<Response> r) { got = std::move(r); });
+  ex.run();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].status,
+            data_loss_error("the result does not decode: results[0].holdings.value: quantity "
+                            "1099511627776 x price 1099511627776 fen overflows 64 bits"));
+  EXPECT_EQ(got[1].status, ok_status());
+  ASSERT_EQ(got[1].assets.size(), 1u);
+  EXPECT_EQ(got[1].assets[0].value, Fen(123400));
 }
 
 // Regression: a batch of nothing but undeclared operations completed (and freed) its call while

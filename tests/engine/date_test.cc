@@ -40,6 +40,17 @@ TEST(DateTest, BadDatesNameTheText) {
   }
 }
 
+// Registries write 9999-12-31 for a measure without an end: a value, not a bad date.
+TEST(DateTest, NoEndSentinelParsesAsNoEnd) {
+  const Date x = d("9999-12-31");
+  EXPECT_TRUE(x.is_no_end());
+  EXPECT_EQ(x, Date::no_end());
+  EXPECT_EQ(x.to_string(), "9999-12-31");
+  EXPECT_FALSE(d("2200-12-31").is_no_end());
+  EXPECT_EQ(Date::parse("9999-12-30").status().message(),
+            "date '9999-12-30': year 9999 is outside 1900..2200");
+}
+
 TEST(DateTest, EngineTimeMapsToChinaCivilDate) {
   const Date day = d("2024-06-01");
   EXPECT_EQ(date_of(day.start_us()), day);

@@ -36,8 +36,12 @@ class Date {
   // From a year, month (1-12) and day; kInvalidArgument naming the value for an impossible
   // date (2023-02-29, month 13) or a year outside 1900..2200.
   [[nodiscard]] static StatusOr<Date> from_ymd(int year, int month, int day);
-  // Parses exactly "YYYY-MM-DD"; errors name the text.
+  // Parses exactly "YYYY-MM-DD"; errors name the text. "9999-12-31", the sentinel
+  // institutions and registries write for "no end", is no_end(), outside the year range.
   [[nodiscard]] static StatusOr<Date> parse(std::string_view text);
+  // 9999-12-31: a measure (or term) without an end date. Nothing is renewed or lapses then.
+  static constexpr Date no_end() { return Date(2932896); }
+  constexpr bool is_no_end() const { return days_ == no_end().days_; }
 
   constexpr int32_t days() const { return days_; }
   int year() const;
