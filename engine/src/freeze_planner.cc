@@ -1,15 +1,16 @@
 #include "chakong/engine/freeze_planner.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace chakong::engine {
 
 using connectors::is_divisible;
 
-std::vector<PlannedFreeze> plan_freezes(std::vector<Candidate> candidates, Fen remaining,
-                                        bool allow_indivisible) {
-  std::vector<PlannedFreeze> out;
-  if (remaining <= Fen()) return out;
+Plan plan_freezes(std::vector<Candidate> candidates, Fen remaining, const PlanPolicy& policy) {
+  Plan plan;
+  std::vector<PlannedFreeze>& out = plan.freezes;
+  if (remaining <= Fen()) return plan;
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const Candidate& a, const Candidate& b) {
                      if (a.category != b.category) return a.category < b.category;
@@ -17,11 +18,22 @@ std::vector<PlannedFreeze> plan_freezes(std::vector<Candidate> candidates, Fen r
                    });
   for (const Candidate& c : candidates) {
     if (!is_divisible(c.category) || c.value <= Fen() || remaining <= Fen()) continue;
-    const Fen amount = min(c.value, remaining);
-    out.push_back({c.finding, amount, c.held_by_others, {}});
+    Fen amount = min(c.value, remaining);
+    Fen whole_unit;
+    if (c.unit_price > Fen()) {
+      // Whole units: as many as the position holds, or enough to cover the rest (rounded
+      // up, so that no few-yuan remainder is left for an indivisible asset).
+      const int64_t price = c.unit_price.value();
+      const int64_t units =
+          std::min(c.value.value() / price, (remaining.value() + price - 1) / price);
+      if (units == 0) continue;
+      amount = Fen(units * price);
+      whole_unit = c.unit_price;
+    }
+    out.push_back({c.finding, amount, c.held_by_others, {}, whole_unit});
     remaining -= amount;
   }
-  if (remaining <= Fen() || !allow_indivisible) return out;
+  if (remaining <= Fen() || !policy.allow_indivisible) return plan;
 
   // Divisible property is insufficient: seal indivisible assets, the smallest that covers
   // the rest if there is one, else the largest, until covered.
@@ -32,21 +44,52 @@ std::vector<PlannedFreeze> plan_freezes(std::vector<Candidate> candidates, Fen r
   std::sort(rest.begin(), rest.end(), [](const Candidate* a, const Candidate* b) {
     return a->value != b->value ? a->value < b->value : a->finding < b->finding;
   });
-  while (remaining > Fen() && !rest.empty()) {
+  auto pick = [&rest](Fen uncovered) {
     auto it = std::find_if(rest.begin(), rest.end(),
-                           [&](const Candidate* c) { return c->value >= remaining; });
-    if (it == rest.end()) it = rest.end() - 1;
+                           [&](const Candidate* c) { return c->value >= uncovered; });
+    return it == rest.end() ? rest.end() - 1 : it;
+  };
+  while (remaining > Fen() && !rest.empty()) {
+    auto it = pick(remaining);
     const Candidate& c = **it;
+    if (remaining < policy.min_seal_remainder) {
+      // Disproportionate: the remainder stays uncovered. Count the seals the rule would
+      // still have made for it.
+      plan.uncovered = remaining;
+      plan.uncovered_reason = format_fen(remaining) +
+                              " of the budget left uncovered: below the proportionality floor of " +
+                              format_fen(policy.min_seal_remainder) + "; not sealing " +
+                              std::string(connectors::asset_category_name(c.category)) + " worth " +
+                              format_fen(c.value);
+      for (; remaining > Fen() && !rest.empty(); ++plan.seals_avoided) {
+        auto next = pick(remaining);
+        remaining -= min((*next)->value, remaining);
+        rest.erase(next);
+      }
+      break;
+    }
     std::string reason = "divisible property insufficient: " + format_fen(remaining) +
                          " of the budget uncovered after freezing every divisible asset "
                          "found; sealing " +
                          std::string(connectors::asset_category_name(c.category)) + " worth " +
                          format_fen(c.value);
-    out.push_back({c.finding, min(c.value, remaining), c.held_by_others, std::move(reason)});
+    out.push_back({c.finding, min(c.value, remaining), c.held_by_others, std::move(reason), {}});
     remaining -= min(c.value, remaining);
     rest.erase(it);
   }
-  return out;
+  return plan;
+}
+
+std::vector<PlannedFreeze> plan_freezes(std::vector<Candidate> candidates, Fen remaining,
+                                        bool allow_indivisible) {
+  PlanPolicy policy;
+  policy.allow_indivisible = allow_indivisible;
+  return plan_freezes(std::move(candidates), remaining, policy).freezes;
+}
+
+Fen proportionate_seal_floor(Fen claim, double min_share, Fen min_remainder) {
+  const Fen share(static_cast<int64_t>(std::ceil(static_cast<double>(claim.value()) * min_share)));
+  return max(share, min_remainder);
 }
 
 }  // namespace chakong::engine

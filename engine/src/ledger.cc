@@ -4,15 +4,19 @@
 
 namespace chakong::engine {
 
-Status Ledger::reserve(Fen amount) {
+Status Ledger::reserve(Fen amount, Fen whole_unit) {
   if (amount <= Fen()) {
     return invalid_argument_error("reservation " + format_fen(amount) + " must be positive");
   }
-  if (amount > remaining()) {
+  // A whole-unit freeze rounded up covers the rest with less than one unit to spare.
+  const bool rounded = whole_unit > Fen() && remaining() > Fen() && amount > remaining() &&
+                       amount - remaining() < whole_unit;
+  if (amount > remaining() && !rounded) {
     return resource_exhausted_error("reservation " + format_fen(amount) + " exceeds the " +
                                     format_fen(remaining()) + " left of the " +
                                     format_fen(budget_) + " budget");
   }
+  if (rounded) unit_allowance_ = max(unit_allowance_, whole_unit - Fen(1));
   reserved_ += amount;
   return ok_status();
 }

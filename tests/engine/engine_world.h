@@ -56,6 +56,14 @@ class EngineWorld {
     return *c;
   }
 
+  // Adds a connector built elsewhere (e.g. a wire adapter over a sandbox endpoint); the world
+  // owns it.
+  connectors::Connector& add_connector(std::unique_ptr<connectors::Connector> c) {
+    owned_.push_back(std::move(c));
+    connectors_.push_back(owned_.back().get());
+    return *owned_.back();
+  }
+
   engine::Engine& start(engine::EngineConfig config) {
     auto e = engine::Engine::create(std::move(config), {ex_}, connectors_);
     EXPECT_TRUE(e.ok()) << e.status().to_string();
@@ -101,6 +109,7 @@ class EngineWorld {
   std::deque<std::unique_ptr<sim::Institution>> institutions_;
   std::vector<std::unique_ptr<sim::InProcessConnector>> inproc_;
   std::vector<std::unique_ptr<sim::FaultyConnector>> faulty_;
+  std::vector<std::unique_ptr<connectors::Connector>> owned_;
   std::vector<connectors::Connector*> connectors_;
   std::unique_ptr<engine::Engine> engine_;
 };

@@ -2,11 +2,15 @@
 // that move between query and freeze, other authorities' freezes that come and go, and replies
 // that arrive duplicated, reordered or after the timeout. Checked every simulated hour against
 // the institutions' ground truth: divisible money frozen plus deducted for a case never
-// exceeds its budget (tolerance 0), and no institution holds two live measures of one case on
-// one asset. The seed is printed on failure.
+// exceeds its budget, and no institution holds two live measures of one case on one asset. The
+// seed is printed on failure. The one tolerance (docs/domain.md): securities are frozen in whole
+// units, so a case holding securities may be over its budget by less than one unit price of
+// its debtors' positions; every other case by nothing.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
+#include <set>
 
 #include "chakong/engine/engine.h"
 #include "chakong/engine/identity.h"
@@ -34,6 +38,9 @@ Fen heavy_amount(std::mt19937_64& rng) {
   return Fen(static_cast<int64_t>(std::pow(10.0, u(rng))));
 }
 
+// Cases seen over their budget (within their whole-unit tolerance), over all seeds.
+std::set<std::string> rounded_up;
+
 void run_seed(uint64_t seed) {
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
@@ -45,7 +52,10 @@ void run_seed(uint64_t seed) {
   std::vector<sim::Institution*> insts = {
       &w.add_institution("bank.p1"), &w.add_institution("bank.p2"),
       &w.add_institution("provident_fund.x", connectors::Capabilities::all(),
+                         sim::InstitutionPolicy{/*top_up=*/false}),
+      &w.add_institution("securities.x", connectors::Capabilities::all(),
                          sim::InstitutionPolicy{/*top_up=*/false})};
+  std::map<std::string, Fen> unit_slack;  // Debtor: the largest unit price - 1 of a position.
   std::vector<std::string> debtors;
   for (int i = 0; i < 30; ++i) debtors.push_back(make_resident_id(rng));
   std::vector<Account> accounts;
@@ -56,9 +66,20 @@ void run_seed(uint64_t seed) {
       const int n = static_cast<int>(rng() % 3);
       for (int k = 0; k < n; ++k) {
         const std::string ref = inst->name() + "-" + std::to_string(accounts.size());
-        const AssetCategory cat = inst->name().starts_with("bank") ? AssetCategory::kDeposit
-                                                                   : AssetCategory::kProvidentFund;
-        EXPECT_TRUE(inst->add_asset({cat, ref, heavy_amount(rng), d}).ok());
+        if (inst->name().starts_with("securities")) {
+          // Whole shares of ¥1 to ¥100.
+          const Fen price(100 + static_cast<int64_t>(rng() % 9'900));
+          const int64_t units = 1 + heavy_amount(rng).value() / price.value();
+          EXPECT_TRUE(inst->add_asset({AssetCategory::kSecurities, ref, Fen(units * price.value()),
+                                       d, units, price})
+                          .ok());
+          unit_slack[d] = max(unit_slack[d], price - Fen(1));
+        } else {
+          const AssetCategory cat = inst->name().starts_with("bank")
+                                        ? AssetCategory::kDeposit
+                                        : AssetCategory::kProvidentFund;
+          EXPECT_TRUE(inst->add_asset({cat, ref, heavy_amount(rng), d}).ok());
+        }
         accounts.push_back({inst, ref});
         if (rng() % 6 == 0) {
           StatusOr<std::string> id = inst->add_foreign_measure(
@@ -93,7 +114,12 @@ void run_seed(uint64_t seed) {
   config.deduct_delay = 5 * kMicrosPerDay;
   Engine& e = w.start(config);
 
-  std::vector<std::pair<std::string, Fen>> cases;  // (number, budget)
+  struct FiledCase {
+    std::string number;
+    Fen budget;
+    Fen tolerance;  // Less than one unit price of its debtors' securities; else 0.
+  };
+  std::vector<FiledCase> cases;
   for (int i = 0; i < 25; ++i) {
     std::vector<std::string> ds;
     const int n = 1 + static_cast<int>(rng() % 3);
@@ -105,7 +131,9 @@ void run_seed(uint64_t seed) {
     CaseFiling f = EngineWorld::filing(number, heavy_amount(rng), ds);
     f.costs = Fen(static_cast<int64_t>(rng() % 10'000));
     ASSERT_TRUE(e.file_case(f).ok());
-    cases.emplace_back(number, f.claim + f.costs);
+    Fen tolerance;
+    for (const std::string& d : ds) tolerance = max(tolerance, unit_slack[d]);
+    cases.push_back({number, f.claim + f.costs, tolerance});
   }
 
   // Balances move every 20 minutes; other authorities release a measure every day.
@@ -136,12 +164,14 @@ void run_seed(uint64_t seed) {
   int checks = 0;
   std::function<void()> check = [&] {
     ++checks;
-    for (const auto& [number, budget] : cases) {
+    for (const FiledCase& c : cases) {
       Fen held;
       for (sim::Institution* inst : insts) {
-        held += inst->frozen_for_case(number) + inst->deducted_for_case(number);
+        held += inst->frozen_for_case(c.number) + inst->deducted_for_case(c.number);
       }
-      ASSERT_LE(held, budget) << number << " at " << date_of(w.ex().now()).to_string();
+      ASSERT_LE(held, c.budget + c.tolerance)
+          << c.number << " at " << date_of(w.ex().now()).to_string();
+      if (held > c.budget) rounded_up.insert(std::to_string(seed) + c.number);
     }
     for (sim::Institution* inst : insts) ASSERT_EQ(inst->duplicate_measures(), 0);
     w.ex().run_after(kMicrosPerHour, check);
@@ -164,6 +194,8 @@ void run_seed(uint64_t seed) {
 
 TEST(OverSeizureProperty, NeverOverBudgetAndNeverTwoMeasuresUnderMessyReplies) {
   for (uint64_t seed : {1, 2, 3, 4, 5}) run_seed(seed);
+  // The tolerance was needed: some freeze in whole shares did go over a budget.
+  EXPECT_GT(rounded_up.size(), 0u);
 }
 
 }  // namespace

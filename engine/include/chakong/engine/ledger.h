@@ -8,7 +8,8 @@
 // the unused part back, so the planner can continue on other assets. Seals on indivisible
 // assets (a flat, a car) do not freeze money; their value covers part of the budget
 // (`cover_indivisible`) so that the planner seals no more of them than needed. The
-// divisible invariant is frozen + reserved + deducted <= budget + tolerance, always.
+// divisible invariant is frozen + reserved + deducted <= budget + tolerance, always, plus less
+// than one unit price when a whole-unit (securities) freeze was rounded up to cover the rest.
 //
 // Plain value type; owned by the case's shard, no locking.
 #ifndef CHAKONG_ENGINE_LEDGER_H_
@@ -38,7 +39,10 @@ class Ledger {
   // Reserves `amount` of the budget before a freeze is sent, so that freezes in flight can
   // never add up to more than the claim. kResourceExhausted when the remaining budget is
   // smaller than `amount`, kInvalidArgument when it is not positive; nothing is reserved then.
-  [[nodiscard]] Status reserve(Fen amount);
+  // `whole_unit` > 0: a freeze in whole units of that price (securities), which may exceed the
+  // remaining budget by less than one unit (DOMAIN rule 2's one tolerance for securities,
+  // docs/domain.md); the over-seizure invariant then allows that much (unit_allowance()).
+  [[nodiscard]] Status reserve(Fen amount, Fen whole_unit = Fen());
   // Settles a reservation of `reserved` of which `frozen` was actually frozen (0 <= frozen
   // <= reserved): the unused part returns to the budget. Returns the unused part.
   Fen commit(Fen reserved, Fen frozen);
@@ -67,9 +71,12 @@ class Ledger {
   Fen pending() const { return pending_; }
   Fen deducted() const { return deducted_; }
   Fen indivisible_cover() const { return cover_; }
+  // How far committed() may exceed the budget because a whole-unit freeze was rounded up: one
+  // fen less than the largest unit price reserved over the remaining budget (0 when none).
+  Fen unit_allowance() const { return unit_allowance_; }
   Fen remaining() const { return budget_ - deducted_ - frozen_ - reserved_ - pending_ - cover_; }
   // Divisible money held or claimed against the budget: the over-seizure invariant is
-  // committed() <= budget() + tolerance.
+  // committed() <= budget() + tolerance + unit_allowance().
   Fen committed() const { return frozen_ + reserved_ + pending_ + deducted_; }
   bool satisfied() const { return deducted_ >= budget_; }
 
@@ -80,6 +87,7 @@ class Ledger {
   Fen pending_;  // Limits of short freezes the institution may still top up.
   Fen deducted_;
   Fen cover_;
+  Fen unit_allowance_;
 };
 
 }  // namespace chakong::engine
