@@ -28,6 +28,7 @@ std::unique_ptr<RocksJournal> fresh(const std::string& name, TimeUs group_wait =
   fs::remove_all(dir);
   RocksJournalOptions o;
   o.path = dir.string();
+  o.create_if_missing = true;
   o.group_wait = group_wait;
   return std::move(RocksJournal::open(o)).value();
 }

@@ -24,59 +24,95 @@ StatusOr<std::unique_ptr<RocksJournal>> open_read_only(const std::string& path) 
   return RocksJournal::open(o);
 }
 
-int verify(const std::string& path) {
-  StatusOr<std::unique_ptr<RocksJournal>> j = open_read_only(path);
-  if (!j.ok()) {
-    fmt::print(stderr, "chakong audit verify: {}\n", j.status().to_string());
-    return 2;
+// Exit codes of `journal check` and `audit verify`.
+constexpr int kIntact = 0;
+constexpr int kDamaged = 1;
+constexpr int kCannotOpen = 2;
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(ch));
+        } else {
+          out += ch;
+        }
+    }
   }
-  StatusOr<engine::AuditVerdict> v = engine::verify_audit(**j);
-  if (!v.ok()) {
-    fmt::print(stderr, "chakong audit verify: {}\n", v.status().to_string());
-    return 2;
-  }
-  if (!v->intact) {
-    fmt::print("audit chain BROKEN at {}: {}\n  ({} links before it verified)\n", v->broken_key,
-               v->reason, v->records);
-    return 1;
-  }
-  fmt::print("audit chain intact: {} links in {} chains verified\n", v->records, v->chains);
-  return 0;
+  return out + "\"";
 }
 
-int check(const std::string& path, bool truncate) {
-  StatusOr<std::optional<engine::JournalDamage>> d = engine::inspect_journal_log(path);
-  if (!d.ok()) {
-    fmt::print(stderr, "chakong journal check: {}\n", d.status().to_string());
-    return 2;
-  }
-  if (!d->has_value()) {
-    StatusOr<std::unique_ptr<RocksJournal>> j = open_read_only(path);
-    if (!j.ok()) {
-      fmt::print("journal {}: {}\n", path, j.status().to_string());
-      return 1;
+constexpr const char* kStatusNames[] = {"intact", "damaged", "cannot_open"};
+
+// One JSON object: path, status, message, then `extra` (already JSON members, comma-led).
+void print_json(const std::string& path, int code, std::string_view message,
+                const std::string& extra) {
+  fmt::print("{{\"path\": {}, \"status\": \"{}\", \"message\": {}{}}}\n", json_string(path),
+             kStatusNames[code], json_string(message), extra);
+}
+
+int verify(const std::string& path, bool json) {
+  auto fail = [&](const Status& s) {
+    const int code = s.code() == StatusCode::kDataLoss ? kDamaged : kCannotOpen;
+    if (json) {
+      print_json(path, code, s.message(), "");
+    } else {
+      fmt::print(stderr, "chakong audit verify: {}\n", s.to_string());
     }
-    fmt::print("journal {}: log intact\n", path);
-    return 0;
+    return code;
+  };
+  StatusOr<std::unique_ptr<RocksJournal>> j = open_read_only(path);
+  if (!j.ok()) return fail(j.status());
+  StatusOr<engine::AuditVerdict> v = engine::verify_audit(**j);
+  if (!v.ok()) return fail(v.status());
+  if (!v->intact) {
+    const std::string message =
+        fmt::format("audit chain BROKEN at {}: {}", v->broken_key, v->reason);
+    if (json) {
+      print_json(path, kDamaged, message,
+                 fmt::format(", \"key\": {}, \"links_verified\": {}", json_string(v->broken_key),
+                             v->records));
+    } else {
+      fmt::print("{}\n  ({} links before it verified)\n", message, v->records);
+    }
+    return kDamaged;
   }
-  if (!truncate) {
-    fmt::print(
-        "{}\n  (the engine refuses to start on it; --truncate-tail drops the damaged tail, "
-        "which was never acknowledged)\n",
-        (*d)->to_string());
-    return 1;
+  const std::string message =
+      fmt::format("audit chain intact: {} links in {} chains verified", v->records, v->chains);
+  if (json) {
+    print_json(path, kIntact, message,
+               fmt::format(", \"links\": {}, \"chains\": {}", v->records, v->chains));
+  } else {
+    fmt::print("{}\n", message);
   }
-  RocksJournalOptions o;
-  o.path = path;
-  o.truncate_corrupt_tail = true;
-  StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(o);
-  if (!j.ok()) {
-    fmt::print("journal {}: {}\n", path, j.status().to_string());
-    return 1;
+  return kIntact;
+}
+
+int check(const std::string& path, bool truncate, bool json) {
+  const engine::JournalCheck c = RocksJournal::check(path, truncate);
+  const int code = c.verdict == engine::JournalCheck::Verdict::kIntact    ? kIntact
+                   : c.verdict == engine::JournalCheck::Verdict::kDamaged ? kDamaged
+                                                                          : kCannotOpen;
+  if (json) {
+    std::string extra;
+    if (!c.file.empty()) extra += ", \"file\": " + json_string(c.file);
+    if (c.offset) extra += fmt::format(", \"offset\": {}", *c.offset);
+    if (c.truncated) {
+      extra += fmt::format(", \"truncated\": {{\"file\": {}, \"offset\": {}}}",
+                           json_string(c.truncated->file), c.truncated->offset);
+    }
+    print_json(path, code, c.message, extra);
+  } else if (code == kCannotOpen) {
+    fmt::print(stderr, "chakong journal check: {}\n", c.message);
+  } else {
+    fmt::print("{}\n", c.message);
   }
-  fmt::print("cut {} at offset {} ({} bytes dropped); the journal opens\n", (*d)->file,
-             (*d)->offset, (*d)->file_size - (*d)->offset);
-  return 0;
+  return code;
 }
 
 constexpr const char* kFindingStates[] = {"open", "freeze-in-flight", "controlled", "failed"};
@@ -142,20 +178,29 @@ void add_journal_commands(CLI::App& app, int& exit_code) {
   CLI::App* v = audit->add_subcommand(
       "verify", "Check every audit chain in the journal at PATH; report the first broken link");
   auto path = std::make_shared<std::string>();
+  auto vjson = std::make_shared<bool>(false);
   v->add_option("PATH", *path, "Journal directory")->required();
-  v->callback([path, &exit_code] { exit_code = verify(*path); });
+  v->add_flag("--json", *vjson, "Print one JSON object (path, status, message, key)");
+  v->footer("Exit: 0 intact, 1 damaged (a broken link or a damaged journal), 2 cannot open");
+  v->callback([path, vjson, &exit_code] { exit_code = verify(*path, *vjson); });
 
   CLI::App* journal = app.add_subcommand("journal", "Inspect a case-server journal");
   journal->require_subcommand(1);
   CLI::App* c = journal->add_subcommand(
-      "check", "Check the journal's write-ahead log; report a damaged record with its offset");
+      "check",
+      "Verify the whole journal (every log record, every table block checksum) under its lock; "
+      "report damage with its file and offset");
   auto cpath = std::make_shared<std::string>();
   auto truncate = std::make_shared<bool>(false);
+  auto cjson = std::make_shared<bool>(false);
   c->add_option("PATH", *cpath, "Journal directory")->required();
   c->add_flag("--truncate-tail", *truncate,
-              "Cut a damaged tail of the newest log file (never-acknowledged changes) so the "
-              "engine can start");
-  c->callback([cpath, truncate, &exit_code] { exit_code = check(*cpath, *truncate); });
+              "Cut a torn final record of the newest log file (a write a crash cut short, never "
+              "acknowledged) so the engine can start; any other damage is refused");
+  c->add_flag("--json", *cjson, "Print one JSON object (path, status, message, file, offset)");
+  c->footer("Exit: 0 intact, 1 damaged, 2 cannot open (bad path, not a journal, locked)");
+  c->callback(
+      [cpath, truncate, cjson, &exit_code] { exit_code = check(*cpath, *truncate, *cjson); });
   CLI::App* sh = journal->add_subcommand("show", "Print one case's journal records (masked)");
   auto spath = std::make_shared<std::string>();
   auto number = std::make_shared<std::string>();

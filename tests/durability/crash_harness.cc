@@ -161,6 +161,7 @@ int run_engine(const Options& o) {
   const std::vector<PlannedCase> world = plan_world(o);
   engine::RocksJournalOptions jo;
   jo.path = o.dir + "/journal";
+  jo.create_if_missing = true;  // The first life starts the journal.
   StatusOr<std::unique_ptr<engine::RocksJournal>> journal = engine::RocksJournal::open(jo);
   if (!journal.ok()) {
     std::cerr << "engine: " << journal.status().to_string() << "\n";

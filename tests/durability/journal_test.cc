@@ -25,11 +25,18 @@ class JournalTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    fs::remove_all(dir_);
+    fs::remove_all(live());
+  }
 
-  std::unique_ptr<RocksJournal> open(bool truncate = false, rocksdb::Env* env = nullptr) {
+  fs::path live() const { return dir_.string() + "-live"; }
+
+  std::unique_ptr<RocksJournal> open(bool truncate = false, rocksdb::Env* env = nullptr,
+                                     const fs::path& dir = {}) {
     RocksJournalOptions o;
-    o.path = dir_.string();
+    o.path = dir.empty() ? dir_.string() : dir.string();
+    o.create_if_missing = true;
     o.truncate_corrupt_tail = truncate;
     o.env = env;
     StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(o);
@@ -43,9 +50,9 @@ class JournalTest : public ::testing::Test {
     return p.get_future().get();
   }
 
-  fs::path newest_log() const {
+  fs::path newest_log(const fs::path& dir) const {
     fs::path newest;
-    for (const auto& e : fs::directory_iterator(dir_)) {
+    for (const auto& e : fs::directory_iterator(dir)) {
       if (e.path().extension() == ".log" && e.path().filename() != "LOG" &&
           (newest.empty() || e.path().filename() > newest.filename())) {
         newest = e.path();
@@ -54,17 +61,20 @@ class JournalTest : public ::testing::Test {
     return newest;
   }
 
-  // A journal with two synced puts, closed; the log file and the offset where the second
-  // one's record starts.
+  // A journal with two synced puts as a crash leaves it: its files copied to dir_ while it is
+  // open (a clean close moves every change into a table file). The log file and the offset
+  // where the second put's record starts.
   std::pair<fs::path, uint64_t> two_records() {
-    auto j = open();
+    fs::remove_all(live());
+    auto j = open(false, nullptr, live());
     EXPECT_NE(j, nullptr);
     if (j == nullptr) return {};
     EXPECT_TRUE(j->put("a", std::string(100, 'a')).ok());
-    const fs::path log = newest_log();
+    const fs::path log = newest_log(live());
     const uint64_t second = fs::file_size(log);
     EXPECT_TRUE(j->put("b", std::string(100, 'b')).ok());
-    return {log, second};
+    fs::copy(live(), dir_, fs::copy_options::recursive);
+    return {dir_ / log.filename(), second};
   }
 
   fs::path dir_;
