@@ -113,10 +113,25 @@ int run_simulate(const SimulateArgs& a) {
   fmt::print("money               {} claimed, {} frozen, {} deducted\n", format_fen(s.claimed),
              format_fen(s.frozen), format_fen(s.deducted));
   fmt::print(
+      "control             {} cases wholly secured ({:.2f} %), {} indivisible assets sealed; "
+      "proportionality: {} seals avoided, {} remainders left uncovered ({})\n",
+      s.cases_secured,
+      s.cases_filed == 0
+          ? 0.0
+          : 100.0 * static_cast<double>(s.cases_secured) / static_cast<double>(s.cases_filed),
+      s.indivisible_sealed, s.seals_avoided, s.remainders_uncovered, format_fen(s.uncovered));
+  fmt::print(
       "invariants          over-seizure {}, duplicate measures {}, lapsed {}, "
-      "unauthorized {}, lost requests {}\n",
+      "unauthorized {}, lost requests {}, ledger disagreements {}\n",
       r->over_seizure + s.over_seizure, r->duplicate_measures, r->institution_lapses,
-      s.unauthorized, r->lost_requests);
+      s.unauthorized, r->lost_requests, r->ledger_disagreements);
+  if (r->faults.refused + r->faults.malformed + r->faults.duplicated + s.in_doubt_resent > 0) {
+    fmt::print(
+        "faults              {} calls refused, {} replies malformed, {} duplicated; {} "
+        "requests in doubt re-sent, {} still in doubt\n",
+        r->faults.refused, r->faults.malformed, r->faults.duplicated, s.in_doubt_resent,
+        s.in_doubt_unresolved);
+  }
   fmt::print("run                 {:.2f} s wall, {} events ({:.2f} M/s), peak RSS {} MB\n",
              r->wall_seconds, r->events,
              r->wall_seconds > 0 ? static_cast<double>(r->events) / r->wall_seconds / 1e6 : 0.0,

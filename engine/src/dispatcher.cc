@@ -66,9 +66,10 @@ struct Dispatcher::Batch {
 
 namespace {
 
+// An attempt whose outcome is in doubt is tried again with the same key, as a timeout is; a
+// call cut by the connector's shutdown is not (the connector will not take another).
 bool retryable(StatusCode code) {
-  return code == StatusCode::kUnavailable || code == StatusCode::kDeadlineExceeded ||
-         code == StatusCode::kResourceExhausted;
+  return connectors::outcome_in_doubt(code) && code != StatusCode::kCancelled;
 }
 
 // FNV-1a, for deterministic jitter.
@@ -383,6 +384,10 @@ void Dispatcher::finish(uint32_t slot, Response response) {
   }
   ++stats_.completed;
   stats_.latency.record(executor_.now() - j.submitted_at);
+  if (j.request.kind == connectors::RequestKind::kQuery) {
+    ++stats_.queries_completed;
+    stats_.query_turnaround_us += executor_.now() - j.submitted_at;
+  }
   Done done = std::move(j.done);
   j.open = false;
   ++j.generation;

@@ -1,6 +1,7 @@
 #include "chakong/engine/engine.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -43,6 +44,7 @@ std::string_view event_type_name(EventType type) {
     case EventType::kSweepRunStarted: return "sweep_run_started";
     case EventType::kSweepRunFinished: return "sweep_run_finished";
     case EventType::kSweepHit: return "sweep_hit";
+    case EventType::kRemainderUncovered: return "remainder_uncovered";
   }
   return "unknown";
 }
@@ -89,9 +91,15 @@ void EngineStats::add(const EngineStats& o) {
   sweep_restored += o.sweep_restored;
   lead_restored += o.lead_restored;
   over_seizure += o.over_seizure;
+  in_doubt_resent += o.in_doubt_resent;
+  in_doubt_unresolved += o.in_doubt_unresolved;
   recovered_cases += o.recovered_cases;
   recovered_requests += o.recovered_requests;
   indivisible_sealed += o.indivisible_sealed;
+  remainders_uncovered += o.remainders_uncovered;
+  seals_avoided += o.seals_avoided;
+  uncovered += o.uncovered;
+  cases_secured += o.cases_secured;
   claimed += o.claimed;
   frozen += o.frozen;
   deducted += o.deducted;
@@ -113,6 +121,16 @@ Status validate(const EngineConfig& c) {
     return invalid_argument_error("renewal_lead_days = " + std::to_string(c.renewal_lead_days) +
                                   ": must be in 1..300");
   }
+  if (!(c.min_seal_share >= 0 && c.min_seal_share <= 1)) {  // NaN fails too.
+    char share[32];
+    std::snprintf(share, sizeof share, "%g", c.min_seal_share);
+    return invalid_argument_error("min_seal_share = " + std::string(share) +
+                                  ": must be a share of the claim in 0..1");
+  }
+  if (c.min_seal_remainder.is_negative() || c.min_seal_remainder > kMaxClaim) {
+    return invalid_argument_error("min_seal_remainder = " + format_fen(c.min_seal_remainder) +
+                                  ": must be in ¥0.00.." + format_fen(kMaxClaim));
+  }
   if (c.over_seizure_tolerance.is_negative()) {
     return invalid_argument_error(
         "over_seizure_tolerance = " + format_fen(c.over_seizure_tolerance) + ": must be >= 0");
@@ -120,6 +138,10 @@ Status validate(const EngineConfig& c) {
   if (c.in_doubt_retry <= 0) {
     return invalid_argument_error("in_doubt_retry = " + std::to_string(c.in_doubt_retry) +
                                   ": must be > 0");
+  }
+  if (c.in_doubt_resends < 0 || c.in_doubt_resends > 255) {
+    return invalid_argument_error("in_doubt_resends = " + std::to_string(c.in_doubt_resends) +
+                                  ": must be in 0..255");
   }
   if (c.forget_concluded &&
       c.forget_after <= std::max({c.in_doubt_retry, c.renewal_retry, TimeUs{0}})) {
@@ -415,6 +437,8 @@ DispatcherStats Engine::dispatcher_stats(std::string_view connector) const {
       total.busy_us += d.busy_us;
       total.completed += d.completed;
       total.latency.merge(d.latency);
+      total.queries_completed += d.queries_completed;
+      total.query_turnaround_us += d.query_turnaround_us;
     }
   }
   return total;

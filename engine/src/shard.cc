@@ -59,13 +59,8 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   if (!valid.ok()) return valid.status();
   const CaseNumber& parsed = *valid;
   for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
-    const std::string& id = filing.officer_ids[i];
-    auto it = shared_.officers.find(id);
-    const std::string field = "officer_ids[" + std::to_string(i) + "]: officer '" + id + "'";
-    if (it == shared_.officers.end()) return permission_denied_error(field + " is not registered");
-    if (it->second != parsed.court()) {
-      return permission_denied_error(field + " belongs to court " + it->second + ", not " +
-                                     parsed.court());
+    if (Status s = check_officer(filing.officer_ids[i], parsed.court()); !s.ok()) {
+      return permission_denied_error("officer_ids[" + std::to_string(i) + "]: " + s.message());
     }
   }
   const std::string number = parsed.to_string();
@@ -100,24 +95,58 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
 
 // ---- Requests --------------------------------------------------------------------------
 
-Status Engine::Shard::authorize(CaseState& c, std::optional<std::string_view> debtor,
-                                std::string_view officer, std::string_view what) {
-  const auto& officers = c.filing.officer_ids;
+Status Engine::Shard::check_officer(std::string_view officer, std::string_view court) const {
+  auto it = shared_.officers.find(std::string(officer));
+  if (it == shared_.officers.end()) {
+    return permission_denied_error("officer '" + std::string(officer) + "' is not registered");
+  }
+  if (it->second != court) {
+    return permission_denied_error("officer '" + std::string(officer) + "' belongs to court " +
+                                   it->second + ", not " + std::string(court));
+  }
+  return ok_status();
+}
+
+Status Engine::Shard::authorize(std::string_view number, std::string_view court,
+                                std::span<const std::string> assigned, std::string_view officer,
+                                std::optional<std::string_view> debtor,
+                                const std::function<bool(std::string_view)>& is_debtor,
+                                std::string_view what) {
   Status refusal;
-  if (std::find(officers.begin(), officers.end(), officer) == officers.end() ||
-      shared_.officers.count(std::string(officer)) == 0) {
+  if (std::find(assigned.begin(), assigned.end(), officer) == assigned.end()) {
     refusal =
         permission_denied_error(std::string(what) + " refused: officer '" + std::string(officer) +
-                                "' is not assigned to case " + c.number);
-  } else if (debtor && std::none_of(c.filing.debtors.begin(), c.filing.debtors.end(),
-                                    [&](const DebtorInfo& d) { return d.id == *debtor; })) {
+                                "' is not assigned to case " + std::string(number));
+  } else if (Status s = check_officer(officer, court); !s.ok()) {
+    // Registered with the case's court, on every path: a recovered case, a library case.
+    refusal = permission_denied_error(std::string(what) + " refused: " + s.message() + " (case " +
+                                      std::string(number) + ")");
+  } else if (debtor && !is_debtor(*debtor)) {
     refusal = permission_denied_error(std::string(what) + " refused: '" + mask_id(*debtor) +
-                                      "' is not a debtor of case " + c.number);
+                                      "' is not a debtor of case " + std::string(number));
   }
   if (refusal.ok()) return refusal;
   ++stats_.unauthorized;
-  emit(EventType::kRequestRefused, c, {}, {}, refusal.message());
+  if (shared_.observer) {
+    shared_.observer(Event{EventType::kRequestRefused,
+                           executor_.now(),
+                           std::string(number),
+                           {},
+                           {},
+                           refusal.message()});
+  }
   return refusal;
+}
+
+Status Engine::Shard::authorize(CaseState& c, std::optional<std::string_view> debtor,
+                                std::string_view officer, std::string_view what) {
+  return authorize(
+      c.number, c.parsed.court(), c.filing.officer_ids, officer, debtor,
+      [&c](std::string_view id) {
+        return std::any_of(c.filing.debtors.begin(), c.filing.debtors.end(),
+                           [&](const DebtorInfo& d) { return d.id == id; });
+      },
+      what);
 }
 
 Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
@@ -219,7 +248,8 @@ std::string Engine::Shard::query_key(const CaseState& c, uint64_t round, const s
 }
 
 void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::string& debtor,
-                               const std::string& officer, const std::string& key) {
+                               const std::string& officer, const std::string& key,
+                               uint8_t resends) {
   Request r = make_request(c, RequestKind::kQuery, debtor);
   r.officer_id = officer;
   r.idempotency_key = key;
@@ -227,16 +257,17 @@ void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::stri
   CaseState* cp = &c;
   const bool sent = send(
       c, std::move(r), connector, Lane::kNormal, deadline,
-      [this, cp, connector, debtor, officer, key](Response resp) {
-        if (in_doubt(resp.status.code()) && open(*cp)) {
+      [this, cp, connector, debtor, officer, key, resends](Response resp) {
+        if (!resp.status.ok() && open(*cp)) {
           // Nothing lost: ask again once the institution is back.
-          emit(EventType::kRequestFailed, *cp, shared_.connectors[connector].name, {},
-               "query: " + resp.status.to_string() + "; re-sending");
-          executor_.run_after(config_.in_doubt_retry, [this, cp, connector, debtor, officer, key] {
-            --cp->queries_outstanding;
-            send_query(*cp, connector, debtor, officer, key);
-          });
-          return;
+          uint8_t n = resends;
+          const Doubt d = on_doubt(*cp, n, connector, {}, "query", resp.status,
+                                   [this, cp, connector, debtor, officer, key,
+                                    next = static_cast<uint8_t>(resends + 1)] {
+                                     --cp->queries_outstanding;
+                                     send_query(*cp, connector, debtor, officer, key, next);
+                                   });
+          if (d == Doubt::kResent) return;
         }
         on_query(*cp, connector, debtor, std::move(resp));
       });
@@ -302,19 +333,25 @@ void Engine::Shard::plan(CaseState& c) {
     const Finding& f = c.findings[i];
     if (f.state != FindingState::kOpen || f.asset.value <= Fen()) continue;
     if (!shared_.connectors[f.connector].caps.has(RequestKind::kFreeze)) continue;
-    candidates.push_back({i, f.asset.category, f.asset.value, f.held_by_others});
+    candidates.push_back(
+        {i, f.asset.category, f.asset.value, f.held_by_others, f.asset.unit_price});
     if (!is_divisible(f.asset.category)) {
       indivisible_waiting = true;
       earliest_indivisible = std::min(earliest_indivisible, f.found_at);
     }
   }
   if (candidates.empty()) return;
-  const bool allow = c.indivisible_allowed || c.queries_outstanding == 0;
-  std::vector<PlannedFreeze> planned = plan_freezes(candidates, c.ledger.remaining(), allow);
-  for (PlannedFreeze& p : planned) {
+  PlanPolicy policy;
+  policy.allow_indivisible = c.indivisible_allowed || c.queries_outstanding == 0;
+  policy.min_seal_remainder = proportionate_seal_floor(c.filing.claim, config_.min_seal_share,
+                                                       config_.min_seal_remainder);
+  const bool allow = policy.allow_indivisible;
+  Plan planned = plan_freezes(candidates, c.ledger.remaining(), policy);
+  for (PlannedFreeze& p : planned.freezes) {
     Finding& f = c.findings[p.finding];
     if (is_divisible(f.asset.category)) {
-      if (!c.ledger.reserve(p.amount).ok()) continue;  // Cannot happen: planned within budget.
+      // Cannot fail: planned within budget (whole units: by less than one unit over it).
+      if (!c.ledger.reserve(p.amount, p.whole_unit).ok()) continue;
     } else {
       p.amount = c.ledger.cover_indivisible(f.asset.value);
       c.reasons.push_back(p.reason);
@@ -332,6 +369,27 @@ void Engine::Shard::plan(CaseState& c) {
           touch(*cp);
           plan(*cp);
         });
+  }
+  if (planned.seals_avoided > 0) {
+    // Proportionality: the indivisible assets not sealed need no control, so their clocks
+    // stop without a miss. The remainder is reported once every query has answered (until
+    // then divisible property may still cover it), and again only if it changes.
+    for (Finding& f : c.findings) {
+      if (f.state == FindingState::kOpen && f.clock_open && !is_divisible(f.asset.category)) {
+        stop_clock(c, f);
+        ++stats_.control_not_required;
+      }
+    }
+    if (c.queries_outstanding == 0 && planned.uncovered != c.uncovered_reported) {
+      if (c.uncovered_reported.is_zero()) {
+        ++stats_.remainders_uncovered;
+        stats_.seals_avoided += planned.seals_avoided;
+      }
+      stats_.uncovered += planned.uncovered - c.uncovered_reported;
+      c.uncovered_reported = planned.uncovered;
+      emit(EventType::kRemainderUncovered, c, {}, planned.uncovered,
+           std::move(planned.uncovered_reason));
+    }
   }
   if (c.ledger.remaining() <= Fen()) {
     // The budget is covered: open clocks of findings not needed stop without a miss.
@@ -407,18 +465,16 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
       send_freeze(c, fi, amount, /*waitlist=*/true);
       return;
     }
-    if (in_doubt(r.status.code())) {
-      // The institution may have acted without our hearing: keep the reservation and ask
-      // again with the same key until it answers.
-      emit(EventType::kRequestFailed, c, info.name, amount,
-           std::string(waitlist ? "waitlist_freeze: " : "freeze: ") + r.status.to_string() +
-               "; in doubt, re-sending with the same key");
-      CaseState* cp = &c;
-      executor_.run_after(config_.in_doubt_retry, [this, cp, fi, amount, waitlist] {
-        send_freeze(*cp, fi, amount, waitlist);
-      });
+    // The institution may have acted without our hearing: the finding stays in flight with
+    // its reservation, never planned again, until the same key brings the answer.
+    CaseState* cp = &c;
+    if (on_doubt(c, f.doubts, f.connector, amount, waitlist ? "waitlist_freeze" : "freeze",
+                 r.status, [this, cp, fi, amount, waitlist] {
+                   send_freeze(*cp, fi, amount, waitlist);
+                 }) != Doubt::kDefinite) {
       return;
     }
+    f.doubts = 0;
     if (divisible) {
       c.ledger.cancel(amount);
     } else {
@@ -431,6 +487,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     return;
   }
 
+  f.doubts = 0;
   Measure m;
   m.id = r.measure_id;
   m.connector = f.connector;
@@ -498,6 +555,7 @@ void Engine::Shard::arm_expiry(CaseState& c, uint32_t mi) {
   CaseState* cp = &c;
   executor_.cancel(m.renew_timer);
   executor_.cancel(m.lapse_timer);
+  if (m.end.is_no_end()) return;  // In force until released: nothing to renew, no lapse.
   const TimeUs renew_at = m.end.plus_days(-config_.renewal_lead_days).start_us();
   m.renew_timer = executor_.run_at(renew_at, [this, cp, mi] { renew(*cp, mi); });
   m.lapse_timer =
@@ -523,8 +581,18 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
       c, std::move(r), m.connector, lane, m.end.start_us(),
       [this, cp, mi, end_before](Response resp) {
         Measure& mm = cp->measures[mi];
-        mm.renewing = false;
         touch_measure(*cp, mm);
+        // In doubt, the renewal stays in flight: a lapse due meanwhile waits for its answer.
+        if (!resp.status.ok() && mm.live &&
+            on_doubt(*cp, mm.doubts, mm.connector, mm.amount, "renew", resp.status,
+                     [this, cp, mi] {
+                       cp->measures[mi].renewing = false;
+                       renew(*cp, mi);
+                     }) != Doubt::kDefinite) {
+          return;
+        }
+        mm.doubts = 0;
+        mm.renewing = false;
         const bool lapse_due = mm.lapse_due;
         mm.lapse_due = false;
         if (!mm.live) return;
@@ -603,18 +671,23 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   m.deducting = send(c, std::move(r), m.connector, Lane::kNormal,
                      executor_.now() + config_.control_deadline, [this, cp, mi](Response resp) {
                        Measure& mm = cp->measures[mi];
-                       mm.deducting = false;
                        touch_measure(*cp, mm);
+                       // In doubt, the deduction stays in flight: the funds may have moved.
+                       if (!resp.status.ok() && mm.live &&
+                           on_doubt(*cp, mm.doubts, mm.connector, mm.amount, "deduct",
+                                    resp.status, [this, cp, mi] {
+                                      cp->measures[mi].deducting = false;
+                                      deduct(*cp, mi);
+                                    }) != Doubt::kDefinite) {
+                         return;
+                       }
+                       mm.doubts = 0;
+                       mm.deducting = false;
                        const std::string& name = shared_.connectors[mm.connector].name;
                        if (!resp.status.ok() || !mm.live) {
                          if (!resp.status.ok()) {
                            emit(EventType::kRequestFailed, *cp, name, mm.amount,
                                 "deduct: " + resp.status.to_string());
-                           if (in_doubt(resp.status.code()) && mm.live) {
-                             mm.deduct_at = executor_.now() + config_.in_doubt_retry;
-                             mm.deduct_timer = executor_.run_at(
-                                 mm.deduct_at, [this, cp, mi] { deduct(*cp, mi); });
-                           }
                          }
                          return;
                        }
@@ -704,16 +777,18 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
        [this, cp, mi](Response resp) {
          Measure& mm = cp->measures[mi];
          const std::string& name = shared_.connectors[mm.connector].name;
+         // In doubt, the release stays in flight (the measure may have ended).
+         if (!resp.status.ok() && mm.live &&
+             on_doubt(*cp, mm.doubts, mm.connector, mm.amount, "release", resp.status,
+                      [this, cp, mi] { release_measure(*cp, mi); }) != Doubt::kDefinite) {
+           return;
+         }
+         mm.doubts = 0;
          if (!resp.status.ok()) {
            emit(EventType::kRequestFailed, *cp, name, mm.amount,
                 "release: " + resp.status.to_string());
-           if (in_doubt(resp.status.code()) && mm.live) {
-             executor_.run_after(config_.in_doubt_retry,
-                                 [this, cp, mi] { release_measure(*cp, mi); });
-           } else {
-             mm.releasing = false;
-             touch_measure(*cp, mm);
-           }
+           mm.releasing = false;
+           touch_measure(*cp, mm);
            return;
          }
          emit(EventType::kMeasureReleased, *cp, name, mm.amount, mm.id);
@@ -722,10 +797,45 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
        });
 }
 
-void Engine::Shard::check_invariants(const CaseState& c) {
-  // Invariant 1: divisible money frozen, reserved, pending and deducted within the budget.
-  if (c.ledger.committed() > c.ledger.budget() + config_.over_seizure_tolerance) {
+Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, uint8_t& resends, uint32_t connector,
+                                             Fen amount, std::string_view what,
+                                             const Status& status, std::function<void()> resend) {
+  if (!connectors::outcome_in_doubt(status.code())) return Doubt::kDefinite;
+  const std::string& name = shared_.connectors[connector].name;
+  if (resends >= config_.in_doubt_resends) {
+    const bool control = what != "query";
+    if (control) ++stats_.in_doubt_unresolved;
+    emit(EventType::kRequestFailed, c, name, amount,
+         std::string(what) + ": " + status.to_string() + "; still in doubt after " +
+             std::to_string(resends) + " re-sends with the same key" +
+             (control ? ", what it reserved is kept until an officer resolves it" : ""));
+    return Doubt::kUnresolved;
+  }
+  ++resends;
+  ++stats_.in_doubt_resent;
+  emit(EventType::kRequestFailed, c, name, amount,
+       std::string(what) + ": " + status.to_string() + "; in doubt, re-sending with the same key");
+  touch(c);
+  executor_.run_after(config_.in_doubt_retry, std::move(resend));
+  return Doubt::kResent;
+}
+
+void Engine::Shard::check_invariants(CaseState& c) {
+  // Invariant 1: divisible money frozen, reserved, pending and deducted within the budget;
+  // over it only by less than one unit of a whole-unit freeze rounded up (Ledger::reserve).
+  if (c.ledger.committed() >
+      c.ledger.budget() + config_.over_seizure_tolerance + c.ledger.unit_allowance()) {
     ++stats_.over_seizure;
+  }
+  if (!c.secured) {
+    Fen held = c.ledger.frozen() + c.ledger.deducted();
+    for (const Measure& m : c.measures) {
+      if (m.live && !m.waiting && !is_divisible(asset_of(c, m).category)) held += m.amount;
+    }
+    if (held >= c.ledger.budget()) {
+      c.secured = true;
+      ++stats_.cases_secured;
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -81,6 +82,12 @@ class Engine::Shard {
   // Case-server mode (durable.cc). A case rebuilt from its journal records (before the
   // executors run); kDataLoss naming the key of an unreadable record.
   Status recover_case(const std::string& number, const CaseRecords& records);
+  // A recovered case record (`key`) checked as file_case() checks a filing, and its status
+  // and ledger in range (the budget may be exceeded by `unit_allowance`, a whole-unit freeze
+  // rounded up, and the tolerance); kDataLoss naming the key and the field.
+  Status validate_recovered(const std::string& key, const v1::Case& filing,
+                            const CaseNumber& number, const v1::JournalCase& record,
+                            Fen unit_allowance) const;
   // Re-arms every recovered case's clocks and timers and re-sends its requests in flight.
   Status resume_cases();
   // The first failed journal write (OK while none failed).
@@ -102,6 +109,7 @@ class Engine::Shard {
     TimerHandle clock;
     bool clock_open = false;
     bool held_by_others = false;
+    uint8_t doubts = 0;  // In-doubt re-sends of the freeze in flight, in a row.
     FindingState state = FindingState::kOpen;
   };
 
@@ -117,6 +125,7 @@ class Engine::Shard {
     bool lapse_due = false;  // The end passed while a renewal was in flight.
     bool deducting = false;  // A deduction is in flight.
     bool releasing = false;  // A release is in flight or waiting to be re-sent.
+    uint8_t doubts = 0;      // In-doubt re-sends of its request in flight, in a row.
     TimeUs deduct_at = 0;    // When the deduct timer fires (0: not armed).
     Date end;
     TimerHandle renew_timer, lapse_timer, deduct_timer;
@@ -135,6 +144,11 @@ class Engine::Shard {
     bool queries_started = false;  // The automatic fan-out has run.
     bool query_scored = false;     // Timeliness scored at the first network query.
     bool indivisible_allowed = false;
+    // Proportionality: the remainder last reported left uncovered (0: none), and whether the
+    // budget was ever wholly secured (EngineStats::cases_secured). Not journaled: after a
+    // restart a case may be reported and counted again.
+    Fen uncovered_reported;
+    bool secured = false;
     uint64_t next_key = 0;
     std::vector<Finding> findings;
     std::vector<Measure> measures;
@@ -189,10 +203,21 @@ class Engine::Shard {
   const CaseState* find(std::string_view number) const;
   // The index of the connector called `name`; kNotFound naming it.
   StatusOr<uint32_t> connector_index(std::string_view name) const;
-  // An officer assigned to the case and registered, and (when given) a debtor of the case;
-  // a refusal is counted and emitted. No debtor: a read of the case.
+  // The one authorisation check, on every path that acts on a case: its requests (the
+  // engine's own included), reads, restorations, and the sweep of a library case. `officer`
+  // must be one of `assigned` and registered with `court` (the case's), and `debtor`, when
+  // given, one for which `is_debtor` holds. A refusal is counted, emitted and returned:
+  // kPermissionDenied naming the officer (or the masked debtor) and case `number`.
+  Status authorize(std::string_view number, std::string_view court,
+                   std::span<const std::string> assigned, std::string_view officer,
+                   std::optional<std::string_view> debtor,
+                   const std::function<bool(std::string_view)>& is_debtor, std::string_view what);
+  // authorize() for a case of this shard; no debtor: a read of the case.
   Status authorize(CaseState& c, std::optional<std::string_view> debtor, std::string_view officer,
                    std::string_view what);
+  // `officer` is registered with `court`: kPermissionDenied "officer 'x' is not registered" or
+  // "officer 'x' belongs to court A, not B". Used by authorize() and to validate a filing.
+  Status check_officer(std::string_view officer, std::string_view court) const;
   bool send(CaseState& c, connectors::Request r, uint32_t connector, Lane lane, TimeUs deadline,
             Callback done);
   connectors::Request make_request(const CaseState& c, connectors::RequestKind kind,
@@ -221,8 +246,9 @@ class Engine::Shard {
   void start_queries(CaseState& c);
   void score_query_start(CaseState& c);
   void query_debtor(CaseState& c, const std::string& debtor, const std::string& officer);
+  // `resends`: in-doubt re-sends of this query so far.
   void send_query(CaseState& c, uint32_t connector, const std::string& debtor,
-                  const std::string& officer, const std::string& key);
+                  const std::string& officer, const std::string& key, uint8_t resends = 0);
   void on_query(CaseState& c, uint32_t connector, const std::string& debtor,
                 connectors::Response r);
   void plan(CaseState& c);
@@ -240,11 +266,18 @@ class Engine::Shard {
   // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
   void forget_if_settled(const std::string& number);
   void release_measure(CaseState& c, uint32_t measure);
-  static bool in_doubt(StatusCode code) {
-    return code == StatusCode::kDeadlineExceeded || code == StatusCode::kUnavailable ||
-           code == StatusCode::kResourceExhausted;
-  }
-  void check_invariants(const CaseState& c);
+  // The one in-doubt rule for every request the shard sends (connectors::outcome_in_doubt).
+  // kDefinite: `status` is an answer, for the caller to handle. Otherwise the request stays in
+  // flight (its flag or state set, its reservation kept, so a restart re-sends it from the
+  // journal too), the doubt is reported, and `resend` runs after in_doubt_retry to ask again
+  // with the same key (kResent); `resends` counts the re-sends in a row and once it reaches
+  // in_doubt_resends nothing more is sent (kUnresolved: a control request stays in doubt, its
+  // reservation kept; a query counts as failed).
+  enum class Doubt : uint8_t { kDefinite, kResent, kUnresolved };
+  Doubt on_doubt(CaseState& c, uint8_t& resends, uint32_t connector, Fen amount,
+                 std::string_view what, const Status& status, std::function<void()> resend);
+  // Counts over-seizure, and the case's first moment of being wholly secured.
+  void check_invariants(CaseState& c);
 
   // Restores a terminated engine case or a library case (sweep.cc). `as` = the new number,
   // or one the engine allocates.

@@ -452,11 +452,8 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
   const std::string& officer = library_.officer(i);
   const Library::Record& rec = library_.record(i);
   // Authorisation, as for every request: the case's officer, registered with its court.
-  auto it = shared_.officers.find(officer);
-  if (it == shared_.officers.end() || it->second != library_.court(i)) {
-    ++stats_.unauthorized;
-    sweep_event(EventType::kRequestRefused, "sweep of " + number + " refused: officer '" + officer +
-                                                "' is not registered with its court");
+  if (!authorize(number, library_.court(i), {&officer, 1}, officer, std::nullopt, {}, "sweep")
+           .ok()) {
     mark_done(i);  // Not swept: the run's coverage shows it.
     return;
   }
@@ -490,8 +487,9 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
   r.idempotency_key = key;
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
   Callback done = [this, i, connector, debtor, key](Response resp) {
-    if (in_doubt(resp.status.code())) {
-      // Nothing lost: the same query again once the institution is back.
+    if (connectors::outcome_in_doubt(resp.status.code())) {
+      // Nothing lost: the same query again once the institution is back (the one in-doubt
+      // rule; a sweep query reserves nothing, so it is re-sent until answered).
       executor_.run_after(config_.in_doubt_retry, [this, i, connector, debtor, key] {
         send_sweep_query(i, connector, library_.case_number(i), debtor, key);
       });
@@ -784,29 +782,21 @@ StatusOr<std::string> Engine::Shard::restore_on_lead(std::string_view number,
   CaseState* c = find(number);
   const std::optional<Library::Index> li = library_.find(number);
   if (c == nullptr && !li) return not_found_error("case " + std::string(number) + " is not filed");
-  std::vector<std::string> officers;
-  std::vector<std::string> debtors;
+  // Authorisation: an officer of the case, registered with its court; the lead's holder one
+  // of its debtors.
   if (c != nullptr) {
-    officers = c->filing.officer_ids;
-    for (const DebtorInfo& d : c->filing.debtors) debtors.push_back(d.id);
+    CHAKONG_RETURN_IF_ERROR(authorize(*c, lead.holder_id, officer, "restoration"));
   } else {
-    officers = {library_.officer(*li)};
-    for (const LibraryDebtor& d : library_.debtors(*li)) debtors.push_back(d.id);
-  }
-  Status refusal;
-  if (std::find(officers.begin(), officers.end(), officer) == officers.end() ||
-      shared_.officers.count(std::string(officer)) == 0) {
-    refusal = permission_denied_error("restoration refused: officer '" + std::string(officer) +
-                                      "' is not assigned to case " + std::string(number));
-  } else if (std::find(debtors.begin(), debtors.end(), lead.holder_id) == debtors.end()) {
-    refusal = permission_denied_error("restoration refused: the lead's holder '" +
-                                      mask_id(lead.holder_id) + "' is not a debtor of case " +
-                                      std::string(number));
-  }
-  if (!refusal.ok()) {
-    ++stats_.unauthorized;
-    sweep_event(EventType::kRequestRefused, refusal.message());
-    return refusal;
+    const Library::Index i = *li;
+    CHAKONG_RETURN_IF_ERROR(authorize(
+        number, library_.court(i), {&library_.officer(i), 1}, officer, lead.holder_id,
+        [this, i](std::string_view id) {
+          for (int k = 0; k < library_.record(i).debtor_count; ++k) {
+            if (library_.debtor_id(i, k) == id) return true;
+          }
+          return false;
+        },
+        "restoration"));
   }
   StatusOr<uint32_t> found = connector_index(connector);
   if (!found.ok()) return found.status();

@@ -149,8 +149,15 @@ void BehaviourTransport::deliver(Pending p) {
     executor_.run_at(at, [this, duplicate, malformed, done = std::move(done),
                           reply = std::move(reply)]() mutable {
       --busy_;
-      if (reply.ok() && duplicate) reply = *reply + *reply;  // Every result of field 1 twice.
-      if (reply.ok() && malformed) reply = *reply + std::string("\x0a\x7f\x01", 3);
+      if (reply.ok() && duplicate) {
+        reply = *reply + *reply;  // Every result of field 1 twice.
+        ++duplicated_;
+      }
+      if (reply.ok() && malformed) {
+        // A length-delimited field 1 that claims 127 bytes and has 1: the reply cannot parse.
+        reply = *reply + std::string("\x0a\x7f\x01", 3);
+        ++malformed_;
+      }
       done(std::move(reply));
       if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
         Pending next = std::move(waiting_.front());

@@ -56,6 +56,15 @@ void FaultyConnector::async_submit(std::vector<Request> batch, connectors::Batch
           });
       return;
     }
+    case Fault::kLoseReply: {
+      const Status status = f.status;
+      inner_.async_submit(std::move(batch),
+                          [status, done = std::move(done)](std::vector<Response> r) mutable {
+                            std::vector<Response> out(r.size(), Response::error(status));
+                            done(std::move(out));
+                          });
+      return;
+    }
     case Fault::kDuplicate: {
       Executor* ex = &executor_;
       inner_.async_submit(

@@ -511,6 +511,27 @@ void Institution::add_held_by_case(std::unordered_map<std::string, Fen>& held) c
   for (const auto& [c, amount] : deducted_) held[c] += amount;
 }
 
+void Institution::add_unit_slack_by_case(std::unordered_map<std::string, Fen>& slack) const {
+  if (securities_.empty()) return;
+  for (const MeasureRecord& m : measures_) {
+    if (m.state != MeasureState::kActive || m.category != connectors::AssetCategory::kSecurities) {
+      continue;
+    }
+    const AssetState* a = find_asset(m.reference);
+    if (a == nullptr || !a->priced) continue;
+    Fen& s = slack[m.case_number];
+    s = max(s, securities_.at(a).second - Fen(1));
+  }
+}
+
+void Institution::add_frozen_by_case(std::unordered_map<std::string, Fen>& frozen) const {
+  for (const MeasureRecord& m : measures_) {
+    if (m.state == MeasureState::kActive && connectors::is_divisible(m.category)) {
+      frozen[m.case_number] += m.frozen;
+    }
+  }
+}
+
 Fen Institution::deducted_for_case(std::string_view case_number) const {
   auto it = deducted_.find(std::string(case_number));
   return it == deducted_.end() ? Fen() : it->second;

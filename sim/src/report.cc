@@ -141,22 +141,40 @@ std::string report_json(const SimulationReport& r) {
   o += fmt::format(
       "  \"money\": {{\"claimed_fen\": {}, \"frozen_fen\": {}, \"deducted_fen\": {}}},\n",
       s.claimed.value(), s.frozen.value(), s.deducted.value());
+  // Proportionate control (docs/domain.md): seals made, seals not made for a remainder too
+  // small beside the claim, and how many cases had their whole budget secured at some point.
+  o += fmt::format(
+      "  \"control\": {{\"indivisible_sealed\": {}, \"seals_avoided_by_proportionality\": {}, "
+      "\"remainders_uncovered\": {}, \"uncovered_fen\": {}, \"cases_fully_secured\": {}, "
+      "\"fully_secured_share\": {}}},\n",
+      s.indivisible_sealed, s.seals_avoided, s.remainders_uncovered, s.uncovered.value(),
+      s.cases_secured,
+      ratio(s.cases_filed == 0
+                ? 0.0
+                : static_cast<double>(s.cases_secured) / static_cast<double>(s.cases_filed)));
   o += fmt::format(
       "  \"invariants\": {{\"over_seizure\": {}, \"duplicate_measures\": {}, \"lapsed_measures\": "
       "{}, "
-      "\"unauthorized\": {}, \"lost_requests\": {}}},\n",
+      "\"unauthorized\": {}, \"lost_requests\": {}, \"ledger_disagreements\": {}}},\n",
       r.over_seizure + s.over_seizure, r.duplicate_measures, r.institution_lapses, s.unauthorized,
-      r.lost_requests);
+      r.lost_requests, r.ledger_disagreements);
+  o += fmt::format(
+      "  \"faults\": {{\"refused\": {}, \"malformed\": {}, \"duplicated\": {}, "
+      "\"in_doubt_resent\": {}, \"in_doubt_unresolved\": {}}},\n",
+      r.faults.refused, r.faults.malformed, r.faults.duplicated, s.in_doubt_resent,
+      s.in_doubt_unresolved);
   o += sweep_json(r);
   o += "  \"connectors\": [\n";
   for (size_t i = 0; i < r.connectors.size(); ++i) {
     const ConnectorReport& c = r.connectors[i];
     o += fmt::format(
         "    {{\"name\": \"{}\", \"category\": \"{}\", \"requests\": {}, \"utilization\": {}, "
-        "\"latency_ms\": {{\"p50\": {:.1f}, \"p99\": {:.1f}}}, \"max_queue\": {}, "
-        "\"control_met\": {}, \"control_missed\": {}{}}}{}\n",
+        "\"latency_ms\": {{\"p50\": {:.1f}, \"p99\": {:.1f}}}, \"query_turnaround_mean_ms\": {}, "
+        "\"max_queue\": {}, \"control_met\": {}, \"control_missed\": {}{}}}{}\n",
         esc(c.name), c.category, c.requests, ratio(c.utilization), c.latency_p50_ms,
-        c.latency_p99_ms, c.max_queue, c.control_met, c.control_missed,
+        c.latency_p99_ms,
+        c.query_turnaround_mean_ms ? fmt::format("{:.1f}", *c.query_turnaround_mean_ms) : "null",
+        c.max_queue, c.control_met, c.control_missed,
         c.via.empty() ? std::string() : ", \"via\": \"" + esc(c.via) + "\"",
         i + 1 < r.connectors.size() ? "," : "");
   }
@@ -284,17 +302,21 @@ td:first-child,th:first-child{text-align:left}
       std::to_string(s.cases_filed) + "</b>" +
       fmt::format("{} concluded, {} terminated, {} open", s.cases_concluded, s.cases_terminated,
                   r.cases_open) +
+      fmt::format(
+          "<br>{} wholly secured; {} seals avoided by proportionality, {} remainders "
+          "left uncovered",
+          s.cases_secured, s.seals_avoided, s.remainders_uncovered) +
       R"(</div>
 <div class="kpi">Invariants<b class=")" +
       (r.over_seizure + s.over_seizure + r.duplicate_measures + s.lapsed + s.unauthorized +
-                   r.lost_requests ==
+                   r.lost_requests + r.ledger_disagreements ==
                0
            ? "ok\">all 0"
            : "bad\">violated") +
       "</b>" +
-      fmt::format("over-seizure {}, duplicates {}, lapses {}, lost {}",
-                  r.over_seizure + s.over_seizure, r.duplicate_measures, s.lapsed,
-                  r.lost_requests) +
+      fmt::format("over-seizure {}, duplicates {}, lapses {}, lost {}, ledger {}",
+                  r.over_seizure + s.over_seizure, r.duplicate_measures, s.lapsed, r.lost_requests,
+                  r.ledger_disagreements) +
       R"(</div>
 </div>
 <div class="charts">

@@ -250,6 +250,10 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
       gc.outages.push_back({o.instance(), OutageWindow{from, from + len}});
     }
     CHAKONG_RETURN_IF_ERROR(c.share(at + ".error_rate", g.error_rate(), &gc.error_rate, 0));
+    CHAKONG_RETURN_IF_ERROR(
+        c.share(at + ".malformed_rate", g.malformed_rate(), &gc.malformed_rate, 0));
+    CHAKONG_RETURN_IF_ERROR(
+        c.share(at + ".duplicate_rate", g.duplicate_rate(), &gc.duplicate_rate, 0));
     if (g.zipf() < 0 || g.zipf() > 5) return c.error(at + ".zipf", "must be in 0..5");
     gc.zipf = g.zipf() == 0 ? 1.0 : g.zipf();
     gc.hub = g.hub();

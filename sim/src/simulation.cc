@@ -104,7 +104,8 @@ struct Instance {
   std::unique_ptr<connectors::Connector> connector;
   const GroupConfig* group = nullptr;
   int index_in_group = 0;
-  std::unique_ptr<Hub> hub;  // Set when the group is reached through a hub.
+  std::unique_ptr<Hub> hub;                       // Set when the group is reached through a hub.
+  const BehaviourTransport* behaviour = nullptr;  // Owned by the connector: its faults.
 };
 
 // An account the simulation moves balances on: its reference is rebuilt from these.
@@ -142,6 +143,8 @@ class Run {
   void arrive(Date day);
   void try_terminate(const std::string& number, int attempts);
   void check_invariants(bool duplicates);
+  // At the end: what the institutions hold for each case against the engine's own ledger.
+  void check_ledger();
   void sample_sweep(int d);
   Institution& truth_at(uint32_t place) { return *inst_[place_instance_[place]].truth; }
   // Adds a generated asset to the institution at its place and to the accounts that move.
@@ -167,6 +170,7 @@ class Run {
   std::unordered_map<std::string, Fen> budgets_;
   std::set<std::string> over_;
   uint64_t duplicates_ = 0;
+  uint64_t ledger_disagreements_ = 0;
   std::vector<DailyPoint> daily_;
   std::vector<uint64_t> ttf_ = std::vector<uint64_t>(50, 0);
   std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> control_by_connector_;
@@ -254,6 +258,8 @@ Status Run::build_connectors() {
     InstitutionBehaviour b;
     b.capacity = g.capacity;
     b.error_rate = g.error_rate;
+    b.malformed_rate = g.malformed_rate;
+    b.duplicate_rate = g.duplicate_rate;
     b.seed = c_.seed * 7919 + i;
     if (in.hub) {
       // Members' latency, hours and outages: the hub's answer waits for them.
@@ -279,8 +285,10 @@ Status Run::build_connectors() {
     }
     connectors::ConnectorContext ctx;
     ctx.executor = &ex_;
-    ctx.transport =
+    auto transport =
         std::make_unique<BehaviourTransport>(f->sandbox_endpoint(*in.truth, ex_, eo), ex_, b);
+    in.behaviour = transport.get();
+    ctx.transport = std::move(transport);
     StatusOr<std::unique_ptr<connectors::Connector>> conn = f->create(*config, std::move(ctx));
     if (!conn.ok()) return conn.status();
     in.connector = std::move(conn).value();
@@ -404,16 +412,42 @@ void Run::try_terminate(const std::string& number, int attempts) {
 }
 
 void Run::check_invariants(bool duplicates) {
-  std::unordered_map<std::string, Fen> held;
-  for (const Instance& in : inst_) in.truth->add_held_by_case(held);
+  std::unordered_map<std::string, Fen> held, slack;  // Slack: whole-unit rounding only.
+  for (const Instance& in : inst_) {
+    in.truth->add_held_by_case(held);
+    in.truth->add_unit_slack_by_case(slack);
+  }
   for (const auto& [number, amount] : held) {
     auto it = budgets_.find(number);
-    if (it != budgets_.end() && amount > it->second) over_.insert(number);
+    if (it == budgets_.end() || amount <= it->second) continue;
+    auto s = slack.find(number);
+    if (s == slack.end() || amount > it->second + s->second) over_.insert(number);
   }
   if (duplicates) {
     uint64_t n = 0;
     for (const Instance& in : inst_) n += static_cast<uint64_t>(in.truth->duplicate_measures());
     duplicates_ = std::max(duplicates_, n);
+  }
+}
+
+void Run::check_ledger() {
+  // The simulator's ground truth against the engine's ledger: an institution never holds more
+  // for a case (frozen plus transferred) than the engine accounts for (frozen, reserved for a
+  // freeze in flight or in doubt, pending top-ups, deducted), and nothing stays frozen for a
+  // case the engine no longer holds. A measure the engine lost track of shows here.
+  std::unordered_map<std::string, Fen> held, frozen;
+  for (const Instance& in : inst_) {
+    in.truth->add_held_by_case(held);
+    in.truth->add_frozen_by_case(frozen);
+  }
+  for (const auto& [number, amount] : held) {
+    if (budgets_.count(number) == 0) continue;  // Another authority's measure.
+    StatusOr<engine::CaseView> v = engine_->case_view(number);
+    if (v.ok()) {
+      if (amount > v->frozen + v->reserved + v->pending + v->deducted) ++ledger_disagreements_;
+    } else if (frozen[number] > Fen()) {
+      ++ledger_disagreements_;
+    }
   }
 }
 
@@ -467,6 +501,7 @@ StatusOr<SimulationReport> Run::go() {
   ex_.post([this] { day(0); });
   ex_.run_until(c_.start.plus_days(c_.days).start_us() - 1);
   check_invariants(/*duplicates=*/true);
+  check_ledger();
   sample_sweep(c_.days - 1);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
@@ -490,7 +525,14 @@ SimulationReport Run::report(double wall) {
                    r.stats.control_not_required;
   r.over_seizure = over_.size();
   r.duplicate_measures = duplicates_;
-  for (const Instance& in : inst_) r.institution_lapses += in.truth->lapsed();
+  r.ledger_disagreements = ledger_disagreements_;
+  for (const Instance& in : inst_) {
+    r.institution_lapses += in.truth->lapsed();
+    if (in.behaviour == nullptr) continue;
+    r.faults.refused += in.behaviour->refused();
+    r.faults.malformed += in.behaviour->malformed();
+    r.faults.duplicated += in.behaviour->duplicated();
+  }
   r.debtors = organisation_.size();
   r.accounts = accounts_.size();
   uint64_t submitted = 0, completed = 0;
@@ -507,6 +549,10 @@ SimulationReport Run::report(double wall) {
         static_cast<double>(d.busy_us) / (static_cast<double>(elapsed) * in.group->max_in_flight);
     cr.latency_p50_ms = static_cast<double>(d.latency.quantile(0.5)) / 1000.0;
     cr.latency_p99_ms = static_cast<double>(d.latency.quantile(0.99)) / 1000.0;
+    cr.query_turnaround_mean_ms = d.queries_completed == 0
+                                      ? 0.0
+                                      : static_cast<double>(d.query_turnaround_us) /
+                                            static_cast<double>(d.queries_completed) / 1000.0;
     cr.max_queue = d.max_queue;
     cr.control_met = control_by_connector_[cr.name].first;
     cr.control_missed = control_by_connector_[cr.name].second;

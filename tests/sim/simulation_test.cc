@@ -36,12 +36,47 @@ TEST(SimulationTest, DistrictQuarterKeepsEveryInvariant) {
   EXPECT_EQ(r->institution_lapses, 0u);
   EXPECT_EQ(r->stats.unauthorized, 0u);
   EXPECT_EQ(r->lost_requests, 0u);
+  EXPECT_EQ(r->ledger_disagreements, 0u);
   const double compliance = static_cast<double>(r->stats.control_met) /
                             static_cast<double>(r->stats.control_met + r->stats.control_missed);
   EXPECT_GE(compliance, 0.99);
   const std::string html = report_html(*r);
   EXPECT_NE(html.find("new Chart(document.getElementById('c1')"), std::string::npos);
   EXPECT_NE(html.find("Chart.js v3"), std::string::npos);  // Inlined, no network needed.
+}
+
+// Regression: an undecodable freeze reply was taken as a refusal and the planner froze another
+// asset, so the institutions held twice the budget. A district year with 5 % of replies
+// corrupted and 5 % delivered twice at every institution, and one dispatcher attempt (so every
+// corrupted reply reaches the engine's in-doubt rule): every invariant 0, and what the
+// institutions hold agrees with the engine's ledger.
+TEST(SimulationTest, DistrictYearUnderMalformedAndDuplicatedRepliesKeepsEveryInvariant) {
+  StatusOr<v1::Scenario> s =
+      load_scenario_file(std::string(CHAKONG_SOURCE_DIR) + "/scenarios/district.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (v1::InstitutionGroup& g : *s->mutable_institutions()) {
+    g.set_malformed_rate(0.05);
+    g.set_duplicate_rate(0.05);
+  }
+  s->mutable_engine()->set_max_attempts(1);
+  StatusOr<SimulationConfig> c = compile_scenario(*s, "district.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  StatusOr<SimulationReport> r = run_simulation(*c, SimulationOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->faults.malformed, 1000u);
+  EXPECT_GT(r->faults.duplicated, 1000u);
+  EXPECT_GT(r->stats.in_doubt_resent, 1000u);
+  EXPECT_EQ(r->stats.in_doubt_unresolved, 0u);
+  EXPECT_EQ(r->over_seizure + r->stats.over_seizure, 0u);
+  EXPECT_EQ(r->duplicate_measures, 0u);
+  EXPECT_EQ(r->institution_lapses, 0u);
+  EXPECT_EQ(r->stats.unauthorized, 0u);
+  EXPECT_EQ(r->lost_requests, 0u);
+  EXPECT_EQ(r->ledger_disagreements, 0u);
+  const std::string json = report_json(*r);
+  EXPECT_NE(json.find("\"faults\": {\"refused\": 0, \"malformed\": " +
+                      std::to_string(r->faults.malformed)),
+            std::string::npos);
 }
 
 double new_case_compliance(const SimulationReport& r) {

@@ -148,6 +148,20 @@ struct Response {
   Date end_date;
 };
 
+// The one in-doubt rule (for the dispatcher and every kind of request): true when the
+// institution may or may not have acted, so that the engine cannot know the outcome. That is
+// no answer in time (kDeadlineExceeded), an institution that could not be reached
+// (kUnavailable) or was too busy to take the call (kResourceExhausted), a reply that does not
+// decode or lacks a result (kDataLoss), and a call cut by shutdown while in flight
+// (kCancelled). The engine then keeps what the request reserved and resolves it by asking
+// again with the same idempotency key; it never assumes that nothing happened. Every other
+// code is a definite answer.
+constexpr bool outcome_in_doubt(StatusCode code) {
+  return code == StatusCode::kDeadlineExceeded || code == StatusCode::kUnavailable ||
+         code == StatusCode::kResourceExhausted || code == StatusCode::kDataLoss ||
+         code == StatusCode::kCancelled;
+}
+
 using BatchCompletion = std::function<void(std::vector<Response>)>;
 
 class Connector {

@@ -8,8 +8,10 @@
 //  - a token bucket (requests per second, with a burst) and a cap on batches in flight;
 //  - micro-batching: up to `max_batch` requests of one lane per connector call, waiting at
 //    most `linger` for a NORMAL or BULK batch to fill (URGENT never lingers);
-//  - a timeout per attempt, retries with exponential backoff and deterministic jitter (a hash
-//    of the idempotency key and attempt number, so virtual-time runs are reproducible);
+//  - a timeout per attempt, retries of every attempt whose outcome is in doubt (timeout,
+//    unreachable, throttled, a reply that does not decode) with exponential backoff and
+//    deterministic jitter (a hash of the idempotency key and attempt number, so virtual-time
+//    runs are reproducible);
 //  - a circuit breaker: after `breaker_failures` consecutive failed attempts the connector is
 //    left alone for `breaker_cooldown`, then one probe batch decides.
 // A request's idempotency key is unchanged across retries, so the institution never acts
@@ -84,6 +86,10 @@ struct DispatcherStats {
   size_t max_queue = 0;
   TimeUs busy_us = 0;        // Sum over batches of time in flight.
   LatencyHistogram latency;  // Submission to final answer, per request.
+  // Queries alone: how many were answered, and the sum of their submission-to-answer times
+  // (a query's turnaround; the mean is query_turnaround_us / queries_completed).
+  uint64_t queries_completed = 0;
+  TimeUs query_turnaround_us = 0;
 };
 
 class Dispatcher {
@@ -97,7 +103,9 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   // Queues a request. `done` runs exactly once on the executor with the final response:
-  // the institution's answer, or kDeadlineExceeded / kUnavailable after the last attempt.
+  // the institution's answer, or after the last attempt the in-doubt outcome of that attempt
+  // (connectors::outcome_in_doubt: kDeadlineExceeded, kUnavailable, kResourceExhausted,
+  // kDataLoss), or kCancelled when the connector cut the call at shutdown.
   void submit(connectors::Request request, Lane lane, TimeUs deadline, Done done);
 
   const DispatcherStats& stats() const { return stats_; }

@@ -95,12 +95,27 @@ struct EngineConfig {
   int renewal_urgent_days = 7;
   // Retry a failed renewal after this long (while before the end date).
   TimeUs renewal_retry = kMicrosPerDay;
-  // A freeze or deduction that ended without an answer (timeout, outage) may still have
-  // been carried out: its reservation is kept and it is re-sent with the same idempotency
-  // key after this long, until the institution answers.
+  // A request whose outcome is in doubt (connectors::outcome_in_doubt: no answer in time, an
+  // institution down or busy, a reply that does not decode, a call cut by shutdown) may still
+  // have been carried out. Whatever its kind (query, freeze, waiting-list freeze, renewal,
+  // release, deduction) it stays in flight with what it reserved kept (a freeze's budget, a
+  // measure in force), and is re-sent with the same idempotency key after `in_doubt_retry`,
+  // up to `in_doubt_resends` times in a row. After that a query counts as failed; a control
+  // request stays in doubt, its reservation kept, and is counted in
+  // EngineStats::in_doubt_unresolved (an officer must resolve it with the institution).
   TimeUs in_doubt_retry = kMicrosPerHour;
+  int in_doubt_resends = 48;
   // Over-seizure tolerance for divisible assets (DOMAIN rule 2; default 0).
   Fen over_seizure_tolerance;
+  // Proportionate control (比例原则; DOMAIN rule 2, docs/domain.md): an indivisible asset (a
+  // flat, a vehicle) is sealed only while the remainder of the budget left uncovered by
+  // divisible property is at least `min_seal_share` of the claim (0..1) and at least
+  // `min_seal_remainder`. A smaller remainder is left uncovered, never chased with a seal: it
+  // is reported (EventType::kRemainderUncovered) and counted (EngineStats::seals_avoided,
+  // remainders_uncovered), and the clocks of the assets not sealed stop as not required.
+  // Defaults: 1 % of the claim and ¥1,000.
+  double min_seal_share = 0.01;
+  Fen min_seal_remainder = Fen(100'000);
   // Seal indivisible assets when half the control window has passed even if some queries
   // are still out, so that their 48-hour clocks can be met.
   bool plan_indivisible_early = true;
@@ -169,6 +184,10 @@ enum class EventType : uint8_t {
   kSweepRunStarted,   // detail: the run (its start date); amount: none.
   kSweepRunFinished,  // detail: the run and whether it fit its window.
   kSweepHit,          // A library case's debtor has property: case, connector, value.
+  // Proportionality: once every query has answered, a remainder of the budget too small to
+  // seal an indivisible asset for (EngineConfig::min_seal_share, min_seal_remainder) is left
+  // uncovered. amount: the remainder; detail: the floor and the asset not sealed.
+  kRemainderUncovered,
 };
 std::string_view event_type_name(EventType type);
 
@@ -201,9 +220,19 @@ struct EngineStats {
   uint64_t sweep_debtors_queried = 0, sweep_cases_swept = 0, sweep_hits = 0, sweep_restored = 0,
            lead_restored = 0;
   uint64_t over_seizure = 0;  // Times a case's committed money exceeded budget + tolerance.
+  // Requests whose outcome was in doubt, re-sent with their key (EngineConfig::in_doubt_retry);
+  // control requests still in doubt after in_doubt_resends re-sends (reservation kept).
+  uint64_t in_doubt_resent = 0, in_doubt_unresolved = 0;
   // Case-server mode: cases rebuilt by start(), and requests it re-sent with their keys.
   uint64_t recovered_cases = 0, recovered_requests = 0;
   uint64_t indivisible_sealed = 0;
+  // Proportionality (EngineConfig::min_seal_share, min_seal_remainder): cases with a
+  // remainder left uncovered rather than sealed for, the seals not made, the money left.
+  uint64_t remainders_uncovered = 0, seals_avoided = 0;
+  Fen uncovered;
+  // Cases whose budget (claim and costs) was at some point wholly held by measures in force
+  // and deductions (not counting reservations in flight or waiting-list measures).
+  uint64_t cases_secured = 0;
   Fen claimed, frozen, deducted;
   // Mean query-timeliness score (DOMAIN rule 6), 0..100; 0 when nothing was scored.
   double query_score() const;

@@ -82,7 +82,11 @@ class BehaviourTransport final : public connectors::Transport {
                      InstitutionBehaviour behaviour);
   void async_call(std::string request, connectors::TransportDone done) override;
 
+  // Faults injected so far: calls refused (outage or error_rate), replies duplicated,
+  // replies corrupted.
   uint64_t refused() const { return refused_; }
+  uint64_t duplicated() const { return duplicated_; }
+  uint64_t malformed() const { return malformed_; }
 
  private:
   struct Pending {
@@ -98,7 +102,7 @@ class BehaviourTransport final : public connectors::Transport {
   std::mt19937_64 rng_;
   int busy_ = 0;
   std::deque<Pending> waiting_;
-  uint64_t refused_ = 0;
+  uint64_t refused_ = 0, duplicated_ = 0, malformed_ = 0;
 };
 
 }  // namespace chakong::sim

@@ -54,6 +54,8 @@ struct Fault {
     kDelay,      // Hand over, then deliver the answer `delay` later (reordering, timeouts).
     kDuplicate,  // Hand over, and deliver the answer twice (a contract violation to survive).
     kFail,       // Do not reach the institution; answer every request with `status`.
+    kLoseReply,  // Hand over (the institution acts), then answer every request with `status`
+                 // instead of its answer: a reply garbled in transit, a call cut by shutdown.
   };
   Kind kind = kPass;
   TimeUs delay = 0;

@@ -99,6 +99,12 @@ class Institution final : public connectors::GroundTruth {
   // Adds, per case, the divisible money this institution holds frozen for it plus what it has
   // transferred to it: one pass over the measures (the simulator's over-seizure check).
   void add_held_by_case(std::unordered_map<std::string, Fen>& held) const;
+  // Raises, per case, the one over-seizure tolerance (docs/domain.md) to what its whole-unit
+  // freezes here allow: one fen less than the largest unit price of a position this
+  // institution holds frozen for it (securities; nothing for other assets).
+  void add_unit_slack_by_case(std::unordered_map<std::string, Fen>& slack) const;
+  // Adds, per case, the divisible money held frozen now by active measures (no transfers).
+  void add_frozen_by_case(std::unordered_map<std::string, Fen>& frozen) const;
   // Funds transferred to `case_number`'s account by deductions.
   Fen deducted_for_case(std::string_view case_number) const;
   // Number of (case, asset) pairs holding more than one live (active or waiting) measure.

@@ -49,6 +49,7 @@ struct GroupConfig {
   TimeUs linger = 5 * kMicrosPerMinute;
   std::vector<std::pair<int, OutageWindow>> outages;  // (instance, window)
   double error_rate = 0;
+  double malformed_rate = 0, duplicate_rate = 0;
   double zipf = 1.0;
   bool hub = false;  // Members reached through one network connector (总对总).
 };

@@ -9,6 +9,7 @@
 #define CHAKONG_SIM_SIMULATION_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct ConnectorReport {
   uint64_t requests = 0;
   double utilization = 0;  // Busy time / (elapsed x in-flight cap).
   double latency_p50_ms = 0, latency_p99_ms = 0;
+  // Mean query turnaround (submission to final answer, retries and queueing included) of the
+  // engine's queries; unset for a hub's member (the hub's figure covers its checks).
+  std::optional<double> query_turnaround_mean_ms;
   uint64_t max_queue = 0;
   uint64_t control_met = 0, control_missed = 0;  // 48-hour clocks of its findings.
   std::string via;  // A hub's member: the hub's name (requests are then checks).
@@ -63,6 +67,14 @@ struct SimulationReport {
   uint64_t over_seizure = 0;        // Cases found over budget at a daily check.
   uint64_t duplicate_measures = 0;  // Worst weekly count of (case, asset) duplicates.
   uint64_t institution_lapses = 0;  // Measures that lapsed at the institutions.
+  // Cases for which the institutions hold more than the engine's ledger accounts for, or hold
+  // anything frozen once the engine has let the case go (checked at the end of the run).
+  uint64_t ledger_disagreements = 0;
+  // Faults the simulated institutions injected: calls refused (outages, error_rate), replies
+  // corrupted (malformed_rate), replies delivered twice (duplicate_rate).
+  struct Faults {
+    uint64_t refused = 0, malformed = 0, duplicated = 0;
+  } faults;
   uint64_t lost_requests = 0;
   // 48-hour clocks of restored (执恢) cases, counted apart so that new cases can be judged
   // alone: a sweep must not crowd out new cases.
