@@ -255,22 +255,22 @@ void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::stri
   r.idempotency_key = key;
   const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
   CaseState* cp = &c;
-  const bool sent = send(
-      c, std::move(r), connector, Lane::kNormal, deadline,
-      [this, cp, connector, debtor, officer, key, resends](Response resp) {
-        if (!resp.status.ok() && open(*cp)) {
-          // Nothing lost: ask again once the institution is back.
-          uint8_t n = resends;
-          const Doubt d = on_doubt(*cp, n, connector, {}, "query", resp.status,
-                                   [this, cp, connector, debtor, officer, key,
-                                    next = static_cast<uint8_t>(resends + 1)] {
-                                     --cp->queries_outstanding;
-                                     send_query(*cp, connector, debtor, officer, key, next);
-                                   });
-          if (d == Doubt::kResent) return;
-        }
-        on_query(*cp, connector, debtor, std::move(resp));
-      });
+  const bool sent = send(c, std::move(r), connector, Lane::kNormal, deadline,
+                         [this, cp, connector, debtor, officer, key, resends](Response resp) {
+                           if (!resp.status.ok() && open(*cp)) {
+                             // Nothing lost: ask again once the institution is back.
+                             uint8_t n = resends;
+                             const Doubt d =
+                                 on_doubt(*cp, n, connector, {}, RequestKind::kQuery, resp.status,
+                                          [this, cp, connector, debtor, officer, key,
+                                           next = static_cast<uint8_t>(resends + 1)] {
+                                            --cp->queries_outstanding;
+                                            send_query(*cp, connector, debtor, officer, key, next);
+                                          });
+                             if (d == Doubt::kResent) return;
+                           }
+                           on_query(*cp, connector, debtor, std::move(resp));
+                         });
   if (sent) ++c.queries_outstanding;
 }
 
@@ -343,8 +343,8 @@ void Engine::Shard::plan(CaseState& c) {
   if (candidates.empty()) return;
   PlanPolicy policy;
   policy.allow_indivisible = c.indivisible_allowed || c.queries_outstanding == 0;
-  policy.min_seal_remainder = proportionate_seal_floor(c.filing.claim, config_.min_seal_share,
-                                                       config_.min_seal_remainder);
+  policy.min_seal_remainder =
+      proportionate_seal_floor(c.filing.claim, config_.min_seal_share, config_.min_seal_remainder);
   const bool allow = policy.allow_indivisible;
   Plan planned = plan_freezes(candidates, c.ledger.remaining(), policy);
   for (PlannedFreeze& p : planned.freezes) {
@@ -468,10 +468,10 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     // The institution may have acted without our hearing: the finding stays in flight with
     // its reservation, never planned again, until the same key brings the answer.
     CaseState* cp = &c;
-    if (on_doubt(c, f.doubts, f.connector, amount, waitlist ? "waitlist_freeze" : "freeze",
-                 r.status, [this, cp, fi, amount, waitlist] {
-                   send_freeze(*cp, fi, amount, waitlist);
-                 }) != Doubt::kDefinite) {
+    if (on_doubt(c, f.doubts, f.connector, amount,
+                 waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, r.status,
+                 [this, cp, fi, amount, waitlist] { send_freeze(*cp, fi, amount, waitlist); }) !=
+        Doubt::kDefinite) {
       return;
     }
     f.doubts = 0;
@@ -584,7 +584,7 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
         touch_measure(*cp, mm);
         // In doubt, the renewal stays in flight: a lapse due meanwhile waits for its answer.
         if (!resp.status.ok() && mm.live &&
-            on_doubt(*cp, mm.doubts, mm.connector, mm.amount, "renew", resp.status,
+            on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRenew, resp.status,
                      [this, cp, mi] {
                        cp->measures[mi].renewing = false;
                        renew(*cp, mi);
@@ -674,7 +674,7 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
                        touch_measure(*cp, mm);
                        // In doubt, the deduction stays in flight: the funds may have moved.
                        if (!resp.status.ok() && mm.live &&
-                           on_doubt(*cp, mm.doubts, mm.connector, mm.amount, "deduct",
+                           on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kDeduct,
                                     resp.status, [this, cp, mi] {
                                       cp->measures[mi].deducting = false;
                                       deduct(*cp, mi);
@@ -779,7 +779,7 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
          const std::string& name = shared_.connectors[mm.connector].name;
          // In doubt, the release stays in flight (the measure may have ended).
          if (!resp.status.ok() && mm.live &&
-             on_doubt(*cp, mm.doubts, mm.connector, mm.amount, "release", resp.status,
+             on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRelease, resp.status,
                       [this, cp, mi] { release_measure(*cp, mi); }) != Doubt::kDefinite) {
            return;
          }
@@ -798,12 +798,13 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
 }
 
 Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, uint8_t& resends, uint32_t connector,
-                                             Fen amount, std::string_view what,
-                                             const Status& status, std::function<void()> resend) {
+                                             Fen amount, RequestKind kind, const Status& status,
+                                             std::function<void()> resend) {
   if (!connectors::outcome_in_doubt(status.code())) return Doubt::kDefinite;
   const std::string& name = shared_.connectors[connector].name;
+  const std::string_view what = connectors::request_kind_name(kind);
   if (resends >= config_.in_doubt_resends) {
-    const bool control = what != "query";
+    const bool control = kind != RequestKind::kQuery;
     if (control) ++stats_.in_doubt_unresolved;
     emit(EventType::kRequestFailed, c, name, amount,
          std::string(what) + ": " + status.to_string() + "; still in doubt after " +

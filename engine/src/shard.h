@@ -275,7 +275,7 @@ class Engine::Shard {
   // reservation kept; a query counts as failed).
   enum class Doubt : uint8_t { kDefinite, kResent, kUnresolved };
   Doubt on_doubt(CaseState& c, uint8_t& resends, uint32_t connector, Fen amount,
-                 std::string_view what, const Status& status, std::function<void()> resend);
+                 connectors::RequestKind kind, const Status& status, std::function<void()> resend);
   // Counts over-seizure, and the case's first moment of being wholly secured.
   void check_invariants(CaseState& c);
 
