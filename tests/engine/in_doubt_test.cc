@@ -46,6 +46,18 @@ sim::FaultPlan lose_every_first_reply(Status status) {
   };
 }
 
+// bank.a holding `accounts` deposits of ¥500,000 for the debtor (A1, A2, ...); claims are
+// ¥300,000, so one account covers a case.
+sim::Institution& bank_with(EngineWorld& w, int accounts) {
+  sim::Institution& bank = w.add_institution("bank.a");
+  for (int i = 1; i <= accounts; ++i) {
+    EXPECT_TRUE(
+        bank.add_asset({AssetCategory::kDeposit, "A" + std::to_string(i), Fen(500'000'00), kDebtor})
+            .ok());
+  }
+  return bank;
+}
+
 // The engine's shard-level rule is under test: the dispatcher makes one attempt.
 EngineConfig one_attempt() {
   EngineConfig config;
@@ -62,9 +74,7 @@ class FreezeInDoubtTest : public ::testing::TestWithParam<StatusCode> {};
 // measure was never renewed, released or deducted.
 TEST_P(FreezeInDoubtTest, KeepsTheReservationAndResolvesWithTheSameKey) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
-  ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A1", Fen(500'000'00), kDebtor}).ok());
-  ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A2", Fen(500'000'00), kDebtor}).ok());
+  sim::Institution& bank = bank_with(w, 2);
   w.connect(bank, minutes(10), lose_first(RequestKind::kFreeze, Status(GetParam(), "lost")));
   EngineConfig config = one_attempt();
   config.auto_deduct = false;
@@ -98,8 +108,7 @@ INSTANTIATE_TEST_SUITE_P(Outcomes, FreezeInDoubtTest,
 // A definite refusal is not in doubt: the reservation comes back and the planner goes on.
 TEST(FreezeInDoubtTest, ADefiniteRefusalGivesTheReservationBack) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
-  ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A1", Fen(500'000'00), kDebtor}).ok());
+  sim::Institution& bank = bank_with(w, 1);
   w.connect(bank, minutes(10), [](const std::vector<Request>& b) {
     return b.front().kind == RequestKind::kFreeze
                ? sim::Fault{sim::Fault::kFail, 0, permission_denied_error("refused")}
@@ -119,8 +128,7 @@ TEST(FreezeInDoubtTest, ADefiniteRefusalGivesTheReservationBack) {
 // to the court, the engine still showed them frozen and never concluded the case.
 TEST(ControlInDoubtTest, DeductionWithALostReplyIsResolvedAndTheCaseConcludes) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
-  ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A1", Fen(500'000'00), kDebtor}).ok());
+  sim::Institution& bank = bank_with(w, 1);
   w.connect(bank, minutes(10), lose_every_first_reply(data_loss_error("garbled")));
   EngineConfig config = one_attempt();
   config.deduct_delay = kMicrosPerDay;
@@ -141,8 +149,7 @@ TEST(ControlInDoubtTest, DeductionWithALostReplyIsResolvedAndTheCaseConcludes) {
 // had renewed. Now the same key asks again; the measure stays in force on both sides.
 TEST(ControlInDoubtTest, RenewalWithALostReplyKeepsTheMeasureOnBothSides) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
-  ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A1", Fen(500'000'00), kDebtor}).ok());
+  sim::Institution& bank = bank_with(w, 1);
   w.connect(bank, minutes(10), lose_every_first_reply(cancelled_error("cut by shutdown")));
   EngineConfig config = one_attempt();
   config.auto_deduct = false;
@@ -170,9 +177,7 @@ TEST(ControlInDoubtTest, RenewalWithALostReplyKeepsTheMeasureOnBothSides) {
 // its reservation kept (never re-planned elsewhere), and says so.
 TEST(ControlInDoubtTest, AFreezeStillInDoubtAfterTheLastResendKeepsItsReservation) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
-  ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A1", Fen(500'000'00), kDebtor}).ok());
-  ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A2", Fen(500'000'00), kDebtor}).ok());
+  sim::Institution& bank = bank_with(w, 2);
   w.connect(bank, minutes(10), [](const std::vector<Request>& b) {
     return b.front().kind == RequestKind::kFreeze
                ? sim::Fault{sim::Fault::kLoseReply, 0, data_loss_error("garbled")}

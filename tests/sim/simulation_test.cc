@@ -25,18 +25,23 @@ std::string without_run(std::string json) {
   return std::regex_replace(json, std::regex("\"run\": \\{[^}]*\\}"), "\"run\": {}");
 }
 
+// The report's invariants, each 0 in a healthy run.
+void expect_every_invariant_zero(const SimulationReport& r) {
+  EXPECT_EQ(r.over_seizure + r.stats.over_seizure, 0u);
+  EXPECT_EQ(r.duplicate_measures, 0u);
+  EXPECT_EQ(r.institution_lapses, 0u);
+  EXPECT_EQ(r.stats.unauthorized, 0u);
+  EXPECT_EQ(r.lost_requests, 0u);
+  EXPECT_EQ(r.ledger_disagreements, 0u);
+}
+
 TEST(SimulationTest, DistrictQuarterKeepsEveryInvariant) {
   SimulationOptions o;
   StatusOr<SimulationReport> r = run_simulation(district(120), o);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_GT(r->stats.cases_filed, 500u);
   EXPECT_GT(r->stats.control_met, 300u);
-  EXPECT_EQ(r->over_seizure + r->stats.over_seizure, 0u);
-  EXPECT_EQ(r->duplicate_measures, 0u);
-  EXPECT_EQ(r->institution_lapses, 0u);
-  EXPECT_EQ(r->stats.unauthorized, 0u);
-  EXPECT_EQ(r->lost_requests, 0u);
-  EXPECT_EQ(r->ledger_disagreements, 0u);
+  expect_every_invariant_zero(*r);
   const double compliance = static_cast<double>(r->stats.control_met) /
                             static_cast<double>(r->stats.control_met + r->stats.control_missed);
   EXPECT_GE(compliance, 0.99);
@@ -67,12 +72,7 @@ TEST(SimulationTest, DistrictYearUnderMalformedAndDuplicatedRepliesKeepsEveryInv
   EXPECT_GT(r->faults.duplicated, 1000u);
   EXPECT_GT(r->stats.in_doubt_resent, 1000u);
   EXPECT_EQ(r->stats.in_doubt_unresolved, 0u);
-  EXPECT_EQ(r->over_seizure + r->stats.over_seizure, 0u);
-  EXPECT_EQ(r->duplicate_measures, 0u);
-  EXPECT_EQ(r->institution_lapses, 0u);
-  EXPECT_EQ(r->stats.unauthorized, 0u);
-  EXPECT_EQ(r->lost_requests, 0u);
-  EXPECT_EQ(r->ledger_disagreements, 0u);
+  expect_every_invariant_zero(*r);
   const std::string json = report_json(*r);
   EXPECT_NE(json.find("\"faults\": {\"refused\": 0, \"malformed\": " +
                       std::to_string(r->faults.malformed)),
