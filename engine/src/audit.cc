@@ -102,6 +102,13 @@ std::string AuditChain::link(v1::AuditRecord& record) {
 
 std::string AuditChain::head_key() const { return "audit/" + std::to_string(shard_) + "/head"; }
 
+std::string AuditChain::head() const {
+  v1::AuditRecord h;
+  h.set_seq(next_seq_ - 1);
+  h.set_hash(prev_hash_);
+  return h.SerializeAsString();
+}
+
 StatusOr<AuditVerdict> verify_audit(const Journal& journal) {
   // Chains by shard: links in key order (sequence numbers are fixed-width), then the head.
   struct Chain {

@@ -217,12 +217,12 @@ void Engine::Shard::flush() {
       seal->set_sha256(record_digest(pending_[i].value));
     }
     std::string key = audit_.link(r);
-    audit_head_ = r.SerializeAsString();
-    pending_.push_back({std::move(key), audit_head_});
+    pending_.push_back({std::move(key), r.SerializeAsString()});
+    audit_head_due_ = true;
   }
-  if (!audit_head_.empty()) {
-    pending_.push_back({audit_.head_key(), std::move(audit_head_)});
-    audit_head_.clear();
+  if (audit_head_due_) {
+    pending_.push_back({audit_.head_key(), audit_.head()});
+    audit_head_due_ = false;
   }
   if (journal_error_.ok()) {
     // One task's records (and the audit links of its requests) are durable together or not
@@ -283,8 +283,8 @@ void Engine::Shard::audit(std::string_view case_number, std::string_view who,
   r.set_connector(std::string(connector));
   r.set_request_id(std::string(request_id));
   std::string key = audit_.link(r);
-  audit_head_ = r.SerializeAsString();
-  pending_.push_back({std::move(key), audit_head_});  // The head is written once per flush.
+  pending_.push_back({std::move(key), r.SerializeAsString()});
+  audit_head_due_ = true;  // The head is written once per flush.
   request_flush();
 }
 
@@ -461,6 +461,7 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
       unit_allowance = max(unit_allowance, f.asset.unit_price - Fen(1));
   }
   CHAKONG_RETURN_IF_ERROR(validate_recovered(key, h.filing(), *parsed, h, unit_allowance));
+  c.ledger.restore_unit_allowance(unit_allowance);  // Or the over-seizure check misfires.
   if (!cases_.emplace(c.number, std::move(state)).second) {
     return already_exists_error(key + ": recovered twice");
   }

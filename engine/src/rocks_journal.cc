@@ -45,6 +45,7 @@ enum RecordType : uint8_t {
   kMiddle = 3,
   kLast = 4,
   kRecyclableFull = 5,
+  kRecyclableFirst = 6,
   kRecyclableLast = 8,
   kSetCompression = 9,
 };
@@ -85,8 +86,18 @@ bool valid_record_at(const std::string& bytes, size_t pos) {
   return unmask(load32(h)) == crc32c(h + 6, header - 6 + length);
 }
 
-// The first damaged record of one log file, or nullopt. `torn`: no valid record follows the
-// bad one anywhere in the file (every offset is tried, since a damaged length cannot be
+// Whether a well-formed physical record that starts a new logical record (a whole one or the
+// first fragment of one) is at `pos`. A later fragment of the damaged record does not count:
+// one group written across several blocks and cut by a crash before its sync can leave a
+// good fragment after a bad one.
+bool record_starts_at(const std::string& bytes, size_t pos) {
+  if (!valid_record_at(bytes, pos)) return false;
+  const uint8_t type = static_cast<uint8_t>(bytes[pos + 6]);
+  return type == kFull || type == kFirst || type == kRecyclableFull || type == kRecyclableFirst;
+}
+
+// The first damaged record of one log file, or nullopt. `torn`: no valid record starts after
+// the bad one anywhere in the file (every offset is tried, since a damaged length cannot be
 // trusted to find the next record), so it is the final record, cut short or half-written.
 std::optional<JournalDamage> inspect_file(const fs::path& file, const std::string& bytes) {
   auto damage = [&](uint64_t offset, std::string reason, size_t bad_at) {
@@ -97,7 +108,7 @@ std::optional<JournalDamage> inspect_file(const fs::path& file, const std::strin
     d.reason = std::move(reason);
     d.torn = true;
     for (size_t p = bad_at + 1; p < bytes.size(); ++p) {
-      if (valid_record_at(bytes, p)) {
+      if (record_starts_at(bytes, p)) {
         d.torn = false;
         break;
       }

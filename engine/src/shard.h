@@ -291,13 +291,16 @@ class Engine::Shard {
   void add_to_library(const CaseState& c, bool restricted);
   void arm_sweep();
   void schedule_run(Date from);
-  void begin_run(int32_t day, const std::string* saved_header);
+  // Starts the sweep run of `day`, or resumes it from its journal records (`saved_header`);
+  // a resumed run whose progress cannot be read is an error, and nothing is started.
+  [[nodiscard]] Status begin_run(int32_t day, const std::string* saved_header);
   void sweep_tick();
   void release_cases();
   void release(Library::Index i, TimeUs due);
   // `number` is the library case's number, formatted once per release, not per query.
+  // `resends`: in-doubt re-sends of this query so far (bounded by in_doubt_resends).
   void send_sweep_query(Library::Index i, uint32_t connector, const std::string& number,
-                        std::string debtor, std::string key);
+                        std::string debtor, std::string key, uint8_t resends = 0);
   void on_sweep_answer(Library::Index i, uint32_t connector, const std::string& debtor,
                        connectors::Response r);
   void sweep_case_done(Library::Index i);
@@ -309,6 +312,8 @@ class Engine::Shard {
   std::string run_header() const;
   void journal_put(const std::string& key, std::string_view value);
   void journal_erase(const std::string& key);
+  // A library-mode write that failed: kept as journal_error_ (the first) and reported.
+  void journal_failed(const std::string& key, const Status& status);
   bool open(const CaseState& c) const {
     return c.status == CaseStatus::kQuerying || c.status == CaseStatus::kControlling ||
            c.status == CaseStatus::kDeducting;
@@ -352,7 +357,7 @@ class Engine::Shard {
   Status journal_error_;
   AuditChain audit_;
   std::vector<Journal::Change> pending_;  // The next flush's records, written as one.
-  std::string audit_head_;                // The newest audit link, if not yet flushed.
+  bool audit_head_due_ = false;           // A link was added since the head was last written.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // Guards journal callbacks.
 };
 

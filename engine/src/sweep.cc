@@ -105,8 +105,15 @@ void Engine::Shard::journal_put(const std::string& key, std::string_view value) 
     request_flush();
     return;
   }
-  const Status s = config_.journal->put(key, value);
-  if (!s.ok() && shared_.observer) {
+  journal_failed(key, config_.journal->put(key, value));
+}
+
+void Engine::Shard::journal_failed(const std::string& key, const Status& s) {
+  if (s.ok()) return;
+  // Library mode writes outside a group: the first failure is kept (journal_status()), so a
+  // restart from a journal that missed a write is not mistaken for a clean one, and reported.
+  if (journal_error_.ok()) journal_error_ = s;
+  if (shared_.observer) {
     shared_.observer(Event{EventType::kRequestFailed,
                            executor_.now(),
                            {},
@@ -123,7 +130,7 @@ void Engine::Shard::journal_erase(const std::string& key) {
     request_flush();
     return;
   }
-  (void)config_.journal->erase(key);
+  journal_failed(key, config_.journal->erase(key));
 }
 
 std::string Engine::Shard::run_key(int32_t day) const {
@@ -281,7 +288,7 @@ Status Engine::Shard::recover() {
   executor_.cancel(sweep_timer_);
   sweep_armed_ = true;
   if (resume >= 0) {
-    begin_run(resume, &resume_header);
+    CHAKONG_RETURN_IF_ERROR(begin_run(resume, &resume_header));
     if (!run_)
       return failed_precondition_error("journal: sweep run " + day_key(resume) +
                                        " does not match the library on shard " +
@@ -322,11 +329,13 @@ void Engine::Shard::schedule_run(Date from) {
   const int32_t day = start.days();
   sweep_timer_ = executor_.run_at(std::max(executor_.now(), start.start_us()), [this, day] {
     sweep_timer_ = TimerHandle();
-    begin_run(day, nullptr);
+    // A new run reads nothing from the journal; should that change, its error is reported.
+    const Status s = begin_run(day, nullptr);
+    if (!s.ok()) sweep_event(EventType::kRequestFailed, s.to_string());
   });
 }
 
-void Engine::Shard::begin_run(int32_t day, const std::string* saved) {
+Status Engine::Shard::begin_run(int32_t day, const std::string* saved) {
   const SweepConfig& sc = config_.sweep;
   const Date start = Date::from_days(day);
   SweepRun run;
@@ -362,7 +371,8 @@ void Engine::Shard::begin_run(int32_t day, const std::string* saved) {
   run.done.assign((span + 64 * kChunkWords - 1) / (64 * kChunkWords) * kChunkWords, 0);
   if (saved != nullptr) {
     Header h;
-    if (!parse_header(*saved, h) || h.total != run.total) return;  // recover() reports it.
+    // A header that does not match: recover() reports it.
+    if (!parse_header(*saved, h) || h.total != run.total) return ok_status();
     run.report.started_at = h.started;
     run.skipped = h.skipped;
     run.report.hits = h.hits;
@@ -370,14 +380,20 @@ void Engine::Shard::begin_run(int32_t day, const std::string* saved) {
     run.report.debtors_queried = h.queried;
     run.report.max_lateness = h.lateness;
     const std::string prefix = run_key(day) + "/done/";
-    (void)config_.journal->scan(prefix, [&](std::string_view key, std::string_view v) {
-      const uint64_t chunk = key_number(key);
-      if ((chunk + 1) * kChunkWords > run.done.size() ||
-          v.size() != kChunkWords * sizeof(uint64_t)) {
-        return;
-      }
-      std::memcpy(&run.done[chunk * kChunkWords], v.data(), v.size());
-    });
+    const Status read =
+        config_.journal->scan(prefix, [&](std::string_view key, std::string_view v) {
+          const uint64_t chunk = key_number(key);
+          if ((chunk + 1) * kChunkWords > run.done.size() ||
+              v.size() != kChunkWords * sizeof(uint64_t)) {
+            return;
+          }
+          std::memcpy(&run.done[chunk * kChunkWords], v.data(), v.size());
+        });
+    if (!read.ok()) {
+      // The progress of the run cannot be known: refuse rather than sweep from a guess.
+      return Status(read.code(), "journal: sweep run " + day_key(day) + " progress (" + prefix +
+                                     "): " + read.message());
+    }
     uint64_t finished = 0;  // Swept or skipped.
     for (uint64_t w : run.done) finished += static_cast<uint64_t>(std::popcount(w));
     // The bitmap is the truth (a crash may fall between a chunk and its header).
@@ -390,6 +406,7 @@ void Engine::Shard::begin_run(int32_t day, const std::string* saved) {
                 "run " + start.to_string() + ": " + std::to_string(run_->total) + " cases");
   }
   sweep_tick();
+  return ok_status();
 }
 
 void Engine::Shard::sweep_event(EventType type, std::string detail) {
@@ -476,8 +493,8 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
 }
 
 void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
-                                     const std::string& number, std::string debtor,
-                                     std::string key) {
+                                     const std::string& number, std::string debtor, std::string key,
+                                     uint8_t resends) {
   Request r;
   r.kind = RequestKind::kQuery;
   r.case_number = number;
@@ -486,12 +503,15 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
   r.purpose = "terminated-case sweep";
   r.idempotency_key = key;
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
-  Callback done = [this, i, connector, debtor, key](Response resp) {
-    if (connectors::outcome_in_doubt(resp.status.code())) {
-      // Nothing lost: the same query again once the institution is back (the one in-doubt
-      // rule; a sweep query reserves nothing, so it is re-sent until answered).
-      executor_.run_after(config_.in_doubt_retry, [this, i, connector, debtor, key] {
-        send_sweep_query(i, connector, library_.case_number(i), debtor, key);
+  Callback done = [this, i, connector, debtor, key, resends](Response resp) {
+    if (connectors::outcome_in_doubt(resp.status.code()) && resends < config_.in_doubt_resends) {
+      // Nothing lost: the same query again once the institution is back, as the one in-doubt
+      // rule re-sends (Shard::on_doubt, bounded alike; after the last one the debtor counts as
+      // answered with the failure, so the run can finish).
+      ++stats_.in_doubt_resent;
+      executor_.run_after(config_.in_doubt_retry, [this, i, connector, debtor, key, resends] {
+        send_sweep_query(i, connector, library_.case_number(i), debtor, key,
+                         static_cast<uint8_t>(resends + 1));
       });
       return;
     }

@@ -204,6 +204,38 @@ TEST_F(JournalSafetyTest, TornFinalRecordIsCutOnlyWhenAsked) {
   EXPECT_EQ((*j)->get("c").status().code(), StatusCode::kNotFound);
 }
 
+// Regression: a group larger than a 32 KiB block is written as fragments; a crash before its
+// sync can leave its first fragment damaged and a later one intact. That later fragment was
+// taken for "valid records follow", so a legitimately crashed journal was refused as one that
+// lost acknowledged changes. Only a record that starts after the damage counts.
+TEST_F(JournalSafetyTest, TornGroupWhoseLaterFragmentSurvivedIsStillATornTail) {
+  const fs::path live = base_ / "live";
+  auto j = create(options(live));
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->put("a", std::string(100, 'a')).ok());
+  const uint64_t big_at = fs::file_size(logs_in(live).back());
+  ASSERT_TRUE(j->put("big", std::string(40'000, 'x')).ok());  // Spans two blocks.
+  const fs::path log = dir_ / logs_in(live).back().filename();
+  fs::copy(live, dir_, fs::copy_options::recursive);
+  j.reset();
+  fs::remove_all(live);
+  ASSERT_GT(fs::file_size(log), 32'768u + 1'000u);
+  write_at(log, big_at + 200, "X");  // In the first fragment; the last one is intact.
+
+  StatusOr<std::unique_ptr<RocksJournal>> refused = RocksJournal::open(options(dir_));
+  ASSERT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message().find("a torn final record"), std::string::npos)
+      << refused.status().message();
+  RocksJournalOptions o = options(dir_);
+  o.truncate_corrupt_tail = true;
+  StatusOr<std::unique_ptr<RocksJournal>> cut = RocksJournal::open(o);
+  ASSERT_TRUE(cut.ok()) << cut.status().to_string();
+  ASSERT_TRUE((*cut)->truncated().has_value());
+  EXPECT_EQ((*cut)->truncated()->offset, big_at);
+  EXPECT_EQ(*(*cut)->get("a"), std::string(100, 'a'));
+  EXPECT_EQ((*cut)->get("big").status().code(), StatusCode::kNotFound);
+}
+
 // A file system whose table files cannot be created until released: the memtable a full log
 // filled stays unflushed, so the rotated log stays on disk, its synced size in the manifest.
 class HeldTablesFs : public rocksdb::FileSystemWrapper {

@@ -52,6 +52,9 @@ struct Institutions {
   }
   sim::Institution bank{"bank.icbc", connectors::Capabilities::all()};
   sim::Institution land{"real_estate.cq", connectors::Capabilities::all()};
+  // Connected only when a test adds a holding (Life connects it then).
+  sim::Institution stocks{"securities.csdc", connectors::Capabilities::all()};
+  bool with_stocks = false;
   std::vector<connectors::Request> sent;
 };
 
@@ -60,16 +63,20 @@ class Life {
  public:
   Life(Institutions& in, TimeUs now, engine::Journal& journal, const std::string& court = kCourt)
       : ex_(now) {
-    for (sim::Institution* i : {&in.bank, &in.land}) {
+    std::vector<sim::Institution*> institutions = {&in.bank, &in.land};
+    if (in.with_stocks) institutions.push_back(&in.stocks);
+    std::vector<connectors::Connector*> connectors;
+    for (sim::Institution* i : institutions) {
       inner_.push_back(
           std::make_unique<sim::InProcessConnector>(*i, ex_, sim::fixed_latency(kMicrosPerHour)));
       rec_.push_back(std::make_unique<Recording>(*inner_.back(), in.sent));
+      connectors.push_back(rec_.back().get());
     }
     engine::EngineConfig config;
     config.journal = &journal;
     config.journal_cases = true;
     config.deduct_delay = 30 * kMicrosPerDay;
-    auto e = engine::Engine::create(std::move(config), {&ex_}, {rec_[0].get(), rec_[1].get()});
+    auto e = engine::Engine::create(std::move(config), {&ex_}, connectors);
     EXPECT_TRUE(e.ok()) << e.status().to_string();
     engine_ = std::move(e).value();
     EXPECT_TRUE(engine_->register_officer(kOfficer, court).ok());
@@ -215,6 +222,36 @@ TEST(RecoveryTest, ClockThatRanOutWhileDownIsReportedMissedAndTheFreezeStillLand
   EXPECT_EQ(v->measures.size(), 2u);
   EXPECT_EQ(v->frozen, Fen(1'000'000));
   EXPECT_EQ(in.bank.duplicate_measures() + in.land.duplicate_measures(), 0);
+}
+
+// Regression: the ledger's whole-unit allowance (a securities freeze rounded up past the budget
+// by less than one share) was not restored with the case, so after a restart the re-sent
+// rounded freeze was counted as over-seizure although it was the one tolerance the rule allows.
+TEST(RecoveryTest, RoundedSecuritiesFreezeRecoveredIsNotOverSeizure) {
+  Institutions in;
+  in.with_stocks = true;
+  connectors::Asset shares{
+      connectors::AssetCategory::kSecurities, "A-600000", Fen(300'000), kDebtor, 100, Fen(3'000)};
+  ASSERT_TRUE(in.stocks.add_asset(shares).ok());
+  engine::MemoryJournal journal;
+  engine::CaseFiling f = filing();
+  f.claim = Fen(1'000'050);  // The deposit and ¥0.50 more: one share (¥30) covers the rest.
+  const TimeUs crash = kStart + 90 * kMicrosPerMinute;
+  {
+    Life first(in, kStart, journal);
+    ASSERT_TRUE(first.engine().start().ok());
+    ASSERT_TRUE(first.engine().file_case(f).ok());
+    first.ex().run_until(crash);  // Both freezes in flight.
+  }
+  Life second(in, crash, journal);
+  ASSERT_TRUE(second.engine().start().ok());
+  second.ex().run_until(kStart + 2 * kMicrosPerDay);
+  StatusOr<engine::CaseView> v = second.engine().case_view(kCase);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->frozen, Fen(1'003'000));  // The deposit and one whole share.
+  EXPECT_EQ(v->measures.size(), 2u);
+  EXPECT_EQ(in.stocks.frozen_for_case(kCase), Fen(3'000));
+  EXPECT_EQ(second.engine().stats().over_seizure, 0u);
 }
 
 TEST(RecoveryTest, ReadsAreAuditedAndOnlyForAssignedOfficers) {

@@ -338,6 +338,75 @@ INSTANTIATE_TEST_SUITE_P(Journal, SweepRestartTest, ::testing::Bool(),
                            return p.param ? "CaseServerMode" : "LibraryOnly";
                          });
 
+// A journal whose writes of keys containing `writes`, and scans of prefixes containing
+// `scans`, fail as a broken disk would ("" fails none).
+class FailingJournal final : public engine::Journal {
+ public:
+  FailingJournal(engine::Journal& inner, std::string writes, std::string scans)
+      : inner_(inner), writes_(std::move(writes)), scans_(std::move(scans)) {}
+  Status put(std::string_view key, std::string_view value) override {
+    return hit(key, writes_) ? broken() : inner_.put(key, value);
+  }
+  Status erase(std::string_view key) override {
+    return hit(key, writes_) ? broken() : inner_.erase(key);
+  }
+  StatusOr<std::string> get(std::string_view key) const override { return inner_.get(key); }
+  Status scan(std::string_view prefix, const Visitor& visit) const override {
+    return hit(prefix, scans_) ? broken() : inner_.scan(prefix, visit);
+  }
+
+ private:
+  static bool hit(std::string_view key, const std::string& part) {
+    return !part.empty() && key.find(part) != std::string_view::npos;
+  }
+  static Status broken() { return unavailable_error("IO error: read-only file system"); }
+  engine::Journal& inner_;
+  std::string writes_, scans_;
+};
+
+// Regression: a sweep progress write that failed was dropped with (void), and so was the scan
+// that resumes a run, so a restart swept from a guess without a word. Now a failed write is
+// kept (journal_status) and reported, and a resumed run whose progress cannot be read refuses
+// the start, naming the run.
+TEST(SweepTest, JournalFailuresOfTheSweepAreReportedAndAResumeThatCannotReadRefuses) {
+  Institutions in;
+  engine::MemoryJournal journal;
+  FailingJournal no_writes(journal, "/run/", "");
+  engine::EngineConfig config = sweep_config(&no_writes);
+  config.sweep.spread_days = 1;
+  {
+    Life life(in, day("2025-01-01").start_us(), config);
+    ASSERT_TRUE(life.engine().import_library(library_of_40(in)).ok());
+    ASSERT_TRUE(life.engine().start().ok());
+    life.ex().run_until(day("2025-01-01").start_us() + 6 * kMicrosPerHour);
+    EXPECT_EQ(life.engine().journal_status(), unavailable_error("IO error: read-only file system"));
+    bool reported = false;
+    for (const engine::Event& e : life.events) {
+      reported |= e.type == engine::EventType::kRequestFailed &&
+                  e.detail ==
+                      "journal: sweep/0/run/20250101: UNAVAILABLE: IO error: read-only "
+                      "file system";
+    }
+    EXPECT_TRUE(reported);
+    for (const engine::Event& e : life.events)
+      if (e.detail.find("journal") != std::string::npos) std::printf("EV %s\n", e.detail.c_str());
+  }
+  // A run under way in the journal, whose progress chunks cannot be read back.
+  engine::MemoryJournal saved;
+  {
+    Life life(in, day("2025-01-01").start_us(), sweep_config(&saved));
+    ASSERT_TRUE(life.engine().import_library(library_of_40(in, /*add_assets=*/false)).ok());
+    ASSERT_TRUE(life.engine().start().ok());
+    life.ex().run_until(day("2025-01-01").start_us() + 6 * kMicrosPerHour);
+  }
+  FailingJournal no_reads(saved, "", "/done/");
+  Life second(in, day("2025-01-01").start_us() + 6 * kMicrosPerHour, sweep_config(&no_reads));
+  ASSERT_TRUE(second.engine().import_library(library_of_40(in, /*add_assets=*/false)).ok());
+  EXPECT_EQ(second.engine().start(),
+            unavailable_error("journal: sweep run 20250101 progress (sweep/0/run/20250101/done/): "
+                              "IO error: read-only file system"));
+}
+
 TEST(SweepTest, RestoreOnLeadChecksAuthorityAndStartsTheClock) {
   Institutions in;
   Life life(in, day("2025-03-03").start_us(), sweep_config());

@@ -48,6 +48,9 @@ class AuditChain {
   // Fills seq, prev_hash and hash of `record` as the next link; returns its key.
   std::string link(v1::AuditRecord& record);
   std::string head_key() const;
+  // The value written under head_key(): the newest link's seq and hash, all that resume() and
+  // verify_audit() read (not a copy of the link, which may carry a group's seals).
+  std::string head() const;
   uint64_t next_seq() const { return next_seq_; }
 
  private:

@@ -353,8 +353,10 @@ class Engine {
   // full disk). A case server acknowledges filings after this. Without journal_cases,
   // `done` runs at once with OK.
   void sync(std::function<void(Status)> done);
-  // The first failed journal write: once one failed, file_case() returns it and no request
-  // leaves (what was acknowledged is durable; restart the engine when the disk has room).
+  // The first failed journal write: once one failed, in case-server mode file_case() returns
+  // it and no request leaves (what was acknowledged is durable; restart the engine when the
+  // disk has room). Without journal_cases (library and sweep progress only) the engine goes
+  // on, each failure reported as a kRequestFailed event; a restart then misses that write.
   // Call when the shards are idle (or from the only shard), like stats().
   Status journal_status() const;
 

@@ -74,6 +74,9 @@ class Ledger {
   // How far committed() may exceed the budget because a whole-unit freeze was rounded up: one
   // fen less than the largest unit price reserved over the remaining budget (0 when none).
   Fen unit_allowance() const { return unit_allowance_; }
+  // Recovery: the allowance is not journaled; the case derives it again from the unit prices
+  // of its securities findings (an upper bound of what its rounded freezes can have used).
+  void restore_unit_allowance(Fen allowance) { unit_allowance_ = max(unit_allowance_, allowance); }
   Fen remaining() const { return budget_ - deducted_ - frozen_ - reserved_ - pending_ - cover_; }
   // Divisible money held or claimed against the budget: the over-seizure invariant is
   // committed() <= budget() + tolerance + unit_allowance().
