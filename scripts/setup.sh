@@ -2,18 +2,32 @@
 # Installs every Debian package Chakong needs to build, test and benchmark.
 # Idempotent: installs only what is missing and says nothing when all is present.
 # Runs apt-get through sudo when not root.
+#   --bench  also install what the peer baseline needs (bench/peers/compare.sh): SimPy 3
+#            (python3-simpy3) and GNU time (/usr/bin/time -v).
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    -h|--help) echo "usage: scripts/setup.sh [--bench]"; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (usage: scripts/setup.sh [--bench])" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libtbb-dev
   libprotobuf-dev protobuf-compiler
   libbenchmark-dev libgtest-dev libgmock-dev
-  libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev
+  libyaml-cpp-dev libcli11-dev libfmt-dev
   librocksdb-dev libssl-dev libjemalloc-dev
   libjs-chart.js
   clang-format python3
 )
+# Opt-in (--bench): the SimPy peer baseline, bench/peers/.
+bench_packages=(python3-simpy3 time)
+if [[ $bench -eq 1 ]]; then packages+=("${bench_packages[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do
