@@ -1,7 +1,7 @@
 // Working-day arithmetic: the prefix-table calendar against the obvious day-by-day walk.
 #include <benchmark/benchmark.h>
 
-#include "chakong/engine/calendar.h"
+#include "chakong/base/calendar.h"
 
 namespace chakong {
 namespace {

@@ -5,11 +5,12 @@
 #include <deque>
 
 #include "bank/bank_codec.h"
+#include "chakong/base/virtual_executor.h"
+#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
-#include "chakong/engine/dispatcher.h"
-#include "chakong/engine/freeze_planner.h"
-#include "chakong/engine/ledger.h"
-#include "chakong/sim/virtual_executor.h"
+#include "engine/src/dispatcher.h"
+#include "engine/src/freeze_planner.h"
+#include "engine/src/ledger.h"
 
 namespace chakong {
 namespace {
@@ -34,7 +35,7 @@ class NullConnector final : public connectors::Connector {
 
 // Submit -> lane -> batch -> connector -> completion, per request, in batches of `range(0)`.
 void BM_DispatcherRoundTrip(benchmark::State& state) {
-  sim::VirtualExecutor ex(0);
+  VirtualExecutor ex(0);
   NullConnector conn(ex);
   engine::DispatcherConfig c;
   c.max_batch = static_cast<int>(state.range(0));
@@ -203,7 +204,7 @@ void BM_WireRoundTrip(benchmark::State& state) {
   connectors::ConnectorRegistry registry;
   if (!connectors::register_builtin_connectors(registry).ok()) std::abort();
   const connectors::ConnectorFactory* f = registry.find(kind);
-  sim::VirtualExecutor ex;
+  VirtualExecutor ex;
   AnswerAtOnce truth(f->category());
   connectors::EndpointOptions eo;
   eo.latency = 0;

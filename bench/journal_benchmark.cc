@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "chakong/engine/rocks_journal.h"
+#include "chakong/durable/rocks_journal.h"
 
 namespace chakong::engine {
 namespace {

@@ -11,8 +11,8 @@
 #include <map>
 #include <memory>
 
-#include "chakong/engine/identity.h"
-#include "chakong/engine/library.h"
+#include "chakong/base/identity.h"
+#include "engine/src/library.h"
 #include "smoke.h"
 
 namespace chakong {

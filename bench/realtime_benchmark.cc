@@ -7,9 +7,9 @@
 #include <atomic>
 #include <thread>
 
+#include "chakong/base/identity.h"
 #include "chakong/engine/asio_executor.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/identity.h"
 #include "chakong/sim/in_process_connector.h"
 
 namespace chakong {
@@ -33,7 +33,7 @@ void BM_EngineRealTimeAsio(benchmark::State& state) {
     std::vector<std::unique_ptr<AsioExecutor>> ex;
     for (int s = 0; s < shards; ++s) ex.push_back(std::make_unique<AsioExecutor>());
     AsioExecutor bank_thread;
-    sim::Institution bank("bank.rt", connectors::Capabilities::all());
+    institution::Institution bank("bank.rt", connectors::Capabilities::all());
     sim::InProcessConnector conn(bank, bank_thread, sim::fixed_latency(0));
     std::vector<std::string> debtors;
     for (int i = 0; i < kCases; ++i) {

@@ -11,9 +11,9 @@
 
 #include <algorithm>
 
+#include "chakong/base/virtual_executor.h"
 #include "chakong/sim/scenario.h"
 #include "chakong/sim/simulation.h"
-#include "chakong/sim/virtual_executor.h"
 #include "smoke.h"
 
 namespace chakong {
@@ -77,7 +77,7 @@ void BM_EmptyEventLoopBaseline(benchmark::State& state) {
   const int64_t pending = bench::smoke_or(10'000, 1'000'000);
   uint64_t events = 0;
   for (auto _ : state) {
-    sim::VirtualExecutor ex;
+    VirtualExecutor ex;
     uint64_t left = static_cast<uint64_t>(5 * pending);
     std::function<void()> tick = [&] {
       if (left == 0) return;

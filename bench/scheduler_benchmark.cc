@@ -9,8 +9,8 @@
 #include <random>
 #include <vector>
 
-#include "chakong/engine/timing_wheel.h"
-#include "chakong/sim/virtual_executor.h"
+#include "chakong/base/timing_wheel.h"
+#include "chakong/base/virtual_executor.h"
 #include "smoke.h"
 
 namespace chakong {
@@ -61,7 +61,7 @@ void BM_VirtualExecutorHold(benchmark::State& state) {
   const int64_t n = state.range(0);
   std::mt19937_64 rng(1);
   std::uniform_int_distribution<TimeUs> delay(0, 2 * kMeanDelay);
-  sim::VirtualExecutor ex(0);
+  VirtualExecutor ex(0);
   uint64_t ran = 0;
   std::function<void()> task = [&] {
     ++ran;

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "chakong/engine/calendar.h"
-#include "chakong/engine/case_number.h"
-#include "chakong/engine/date.h"
-#include "chakong/engine/identity.h"
+#include "chakong/base/calendar.h"
+#include "chakong/base/case_number.h"
+#include "chakong/base/date.h"
+#include "chakong/base/identity.h"
 #include "commands.h"
 
 namespace chakong::cli {

@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "chakong/connectors/conformance.h"
+#include "chakong/conformance/conformance.h"
+#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 #include "commands.h"
 
@@ -49,15 +50,15 @@ int run_conformance(const ConformanceArgs& args) {
   }
   int failed = 0;
   for (const connectors::ConnectorFactory* f : factories) {
-    const connectors::conformance::Report r = connectors::conformance::run(*f, {args.seed});
+    const conformance::Report r = conformance::run(*f, {args.seed});
     failed += r.failed;
     if (args.json) {
-      fmt::print("{}\n", connectors::conformance::to_json(r));
+      fmt::print("{}\n", conformance::to_json(r));
       continue;
     }
-    for (const connectors::conformance::CheckResult& c : r.checks) {
-      fmt::print("{:<5} {:<22} {:<30} {}\n", connectors::conformance::result_name(c.result),
-                 r.connector, c.name, c.detail);
+    for (const conformance::CheckResult& c : r.checks) {
+      fmt::print("{:<5} {:<22} {:<30} {}\n", conformance::result_name(c.result), r.connector,
+                 c.name, c.detail);
     }
     fmt::print("{}: {} passed, {} failed, {} skipped (seed {})\n\n", r.connector, r.passed,
                r.failed, r.skipped, args.seed);

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
+#include "chakong/base/identity.h"
+#include "chakong/durable/rocks_journal.h"
 #include "chakong/engine/audit.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/identity.h"
-#include "chakong/engine/rocks_journal.h"
 #include "chakong/v1/journal.pb.h"
 #include "commands.h"
 

@@ -7,6 +7,8 @@
 #include <map>
 #include <string_view>
 
+#include "audit_chain.h"
+
 namespace chakong::engine {
 namespace {
 

@@ -1,4 +1,4 @@
-#include "chakong/engine/dispatcher.h"
+#include "dispatcher.h"
 
 #include <algorithm>
 #include <cmath>

@@ -5,8 +5,9 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "chakong/base/identity.h"
 #include "chakong/connectors/proto_convert.h"
-#include "chakong/engine/identity.h"
+#include "chakong/engine/audit.h"
 #include "chakong/v1/journal.pb.h"
 #include "shard.h"
 
@@ -388,11 +389,11 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
   c.restored_as = h.restored_as();
   // What a finding's and a measure's record share: the bytes, the connector, the asset.
   auto read = [this](const std::string& at, const std::string& bytes, auto& r, uint32_t& connector,
-                     connectors::Asset& asset) -> Status {
+                     Asset& asset) -> Status {
     if (!r.ParseFromString(bytes)) return data_loss_error(at + ": unreadable record");
     StatusOr<uint32_t> ci = connector_index(r.connector());
     if (!ci.ok()) return data_loss_error(at + ": " + ci.status().message());
-    StatusOr<connectors::Asset> a = connectors::from_proto(r.asset());
+    StatusOr<Asset> a = connectors::from_proto(r.asset());
     if (!a.ok()) return data_loss_error(at + ": " + a.status().message());
     connector = *ci;
     asset = std::move(*a);
@@ -427,7 +428,7 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
     const std::string mkey = record_key(number, 'm', static_cast<uint32_t>(i));
     v1::JournalMeasure r;
     Measure m;
-    connectors::Asset asset;
+    Asset asset;
     CHAKONG_RETURN_IF_ERROR(read(mkey, measures[i], r, m.connector, asset));
     StatusOr<Date> end = Date::parse(r.end_date());
     if (!end.ok()) return data_loss_error(mkey + ": end_date: " + end.status().message());

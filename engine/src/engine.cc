@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "chakong/engine/identity.h"
+#include "chakong/base/identity.h"
 #include "shard.h"
 
 namespace chakong::engine {
@@ -343,8 +343,7 @@ Status Engine::journal_status() const {
 }
 
 StatusOr<std::string> Engine::restore_on_lead(std::string_view number, std::string_view officer,
-                                              std::string_view connector,
-                                              const connectors::Asset& lead) {
+                                              std::string_view connector, const Asset& lead) {
   const std::string key = route_key(number);
   return shards_[shard_of(key)]->restore_on_lead(key, officer, connector, lead);
 }
@@ -383,7 +382,7 @@ Status Engine::request_query(std::string_view number, std::string_view debtor,
 
 Status Engine::request_freeze(std::string_view number, std::string_view debtor,
                               std::string_view officer, std::string_view connector,
-                              const connectors::Asset& asset, Fen amount) {
+                              const Asset& asset, Fen amount) {
   const std::string key = route_key(number);
   return shards_[shard_of(key)]->request_freeze(key, debtor, officer, connector, asset, amount);
 }

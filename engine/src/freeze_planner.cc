@@ -1,4 +1,4 @@
-#include "chakong/engine/freeze_planner.h"
+#include "freeze_planner.h"
 
 #include <algorithm>
 #include <cmath>
@@ -59,7 +59,7 @@ Plan plan_freezes(std::vector<Candidate> candidates, Fen remaining, const PlanPo
       plan.uncovered_reason = format_fen(remaining) +
                               " of the budget left uncovered: below the proportionality floor of " +
                               format_fen(policy.min_seal_remainder) + "; not sealing " +
-                              std::string(connectors::asset_category_name(c.category)) + " worth " +
+                              std::string(asset_category_name(c.category)) + " worth " +
                               format_fen(c.value);
       for (; remaining > Fen() && !rest.empty(); ++plan.seals_avoided) {
         auto next = pick(remaining);
@@ -71,7 +71,7 @@ Plan plan_freezes(std::vector<Candidate> candidates, Fen remaining, const PlanPo
     std::string reason = "divisible property insufficient: " + format_fen(remaining) +
                          " of the budget uncovered after freezing every divisible asset "
                          "found; sealing " +
-                         std::string(connectors::asset_category_name(c.category)) + " worth " +
+                         std::string(asset_category_name(c.category)) + " worth " +
                          format_fen(c.value);
     out.push_back({c.finding, min(c.value, remaining), c.held_by_others, std::move(reason), {}});
     remaining -= min(c.value, remaining);

@@ -1,4 +1,4 @@
-#include "chakong/engine/ledger.h"
+#include "ledger.h"
 
 #include <cassert>
 

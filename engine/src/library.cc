@@ -1,11 +1,11 @@
-#include "chakong/engine/library.h"
+#include "library.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <set>
 
-#include "chakong/engine/identity.h"
+#include "chakong/base/identity.h"
 
 namespace chakong::engine {
 

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 
-#include "chakong/engine/identity.h"
+#include "chakong/base/identity.h"
 
 namespace chakong::engine {
 
-using connectors::AssetCategory;
 using connectors::is_divisible;
 using connectors::Request;
 using connectors::RequestKind;
@@ -283,7 +282,7 @@ void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string
   if (!r.status.ok() && r.status.code() != StatusCode::kNotFound) {
     emit(EventType::kRequestFailed, c, info.name, {}, "query: " + r.status.to_string());
   }
-  for (connectors::Asset& a : r.assets) {
+  for (Asset& a : r.assets) {
     if (a.holder_id != debtor) continue;  // Defensive: only the debtor's own property.
     add_finding(c, connector, std::move(a), executor_.now());
   }
@@ -293,8 +292,7 @@ void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string
   plan(c);
 }
 
-void Engine::Shard::add_finding(CaseState& c, uint32_t connector, connectors::Asset asset,
-                                TimeUs found_at) {
+void Engine::Shard::add_finding(CaseState& c, uint32_t connector, Asset asset, TimeUs found_at) {
   // The same asset reported twice (a repeated query, a lead) is one finding: never two
   // measures.
   const bool known = std::any_of(c.findings.begin(), c.findings.end(), [&](const Finding& f) {
@@ -308,7 +306,7 @@ void Engine::Shard::add_finding(CaseState& c, uint32_t connector, connectors::As
   f.found_at = found_at;
   ++stats_.findings;
   emit(EventType::kFinding, c, info.name, f.asset.value,
-       std::string(connectors::asset_category_name(f.asset.category)));
+       std::string(asset_category_name(f.asset.category)));
   const uint32_t fi = static_cast<uint32_t>(c.findings.size());
   if (info.caps.has(RequestKind::kFreeze) && f.asset.value > Fen() && open(c)) {
     // DOMAIN rule 5: a 48-hour clock from the moment the result arrives.
@@ -534,7 +532,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
 
 // ---- Measures: renewal, lapse, deduction, release ---------------------------------------
 
-const connectors::Asset& Engine::Shard::asset_of(const CaseState& c, const Measure& m) {
+const Asset& Engine::Shard::asset_of(const CaseState& c, const Measure& m) {
   return c.findings[m.finding].asset;
 }
 
@@ -902,7 +900,7 @@ Status Engine::Shard::request_query(std::string_view number, std::string_view de
 
 Status Engine::Shard::request_freeze(std::string_view number, std::string_view debtor,
                                      std::string_view officer, std::string_view connector,
-                                     const connectors::Asset& asset, Fen amount) {
+                                     const Asset& asset, Fen amount) {
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
   CHAKONG_RETURN_IF_ERROR(authorize(*c, debtor, officer, "freeze"));

@@ -12,11 +12,13 @@
 #include <unordered_set>
 #include <vector>
 
-#include "chakong/engine/audit.h"
-#include "chakong/engine/case_number.h"
+#include "audit_chain.h"
+#include "chakong/base/case_number.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/freeze_planner.h"
-#include "chakong/engine/ledger.h"
+#include "dispatcher.h"
+#include "freeze_planner.h"
+#include "ledger.h"
+#include "library.h"
 
 namespace chakong::engine {
 
@@ -56,7 +58,7 @@ class Engine::Shard {
   // A finding handed to a restored case: a sweep hit or an applicant's lead.
   struct Lead {
     uint32_t connector = 0;
-    connectors::Asset asset;  // Held by a debtor of the case (asset.holder_id).
+    Asset asset;  // Held by a debtor of the case (asset.holder_id).
     TimeUs found_at = 0;
   };
   // Creates the restored case on this shard (called on this shard's thread) with its leads;
@@ -70,11 +72,11 @@ class Engine::Shard {
   void truncate_library(size_t n) { library_.truncate(n); }
   Status recover();
   StatusOr<std::string> restore_on_lead(std::string_view number, std::string_view officer,
-                                        std::string_view connector, const connectors::Asset& lead);
+                                        std::string_view connector, const Asset& lead);
   void collect_runs(std::map<int32_t, SweepRunReport>& runs) const;
   Status request_query(std::string_view number, std::string_view debtor, std::string_view officer);
   Status request_freeze(std::string_view number, std::string_view debtor, std::string_view officer,
-                        std::string_view connector, const connectors::Asset& asset, Fen amount);
+                        std::string_view connector, const Asset& asset, Fen amount);
   StatusOr<CaseView> case_view(std::string_view number) const;
   const EngineStats& stats() const { return stats_; }
   const Dispatcher& dispatcher(size_t connector) const { return *dispatchers_[connector]; }
@@ -101,7 +103,7 @@ class Engine::Shard {
   // is only ever the debtor's own property), and a measure's asset is its finding's.
   struct Finding {
     uint32_t connector = 0;
-    connectors::Asset asset;
+    Asset asset;
     TimeUs found_at = 0;
     TimeUs due = 0;
     Fen sent_amount;  // The freeze in flight (state kInFlight): its amount and lane.
@@ -132,7 +134,7 @@ class Engine::Shard {
   };
 
   struct CaseState;
-  static const connectors::Asset& asset_of(const CaseState& c, const Measure& m);
+  static const Asset& asset_of(const CaseState& c, const Measure& m);
 
   struct CaseState {
     std::string number;
@@ -287,7 +289,7 @@ class Engine::Shard {
   void receive_leads(CaseState& c, std::vector<Lead> leads);
   // Records a finding (a query result or a lead; `asset` is held by a debtor of the case) and
   // starts its 48-hour clock.
-  void add_finding(CaseState& c, uint32_t connector, connectors::Asset asset, TimeUs found_at);
+  void add_finding(CaseState& c, uint32_t connector, Asset asset, TimeUs found_at);
   void add_to_library(const CaseState& c, bool restricted);
   void arm_sweep();
   void schedule_run(Date from);

@@ -13,7 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "chakong/engine/identity.h"
+#include "chakong/base/identity.h"
 #include "shard.h"
 
 namespace chakong::engine {
@@ -536,7 +536,7 @@ void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, const 
   const std::string number = r.assets.empty() ? std::string() : library_.case_number(i);
   if (r.status.ok() && info.caps.has(RequestKind::kFreeze) && !r.assets.empty()) {
     const CaseState* own = (rec.flags & Library::kEngineCase) != 0 ? find(number) : nullptr;
-    for (connectors::Asset& a : r.assets) {
+    for (Asset& a : r.assets) {
       if (a.holder_id != debtor || a.value <= Fen()) continue;
       // Property already under this case's own measure (kept in force) is not new.
       if (own != nullptr &&
@@ -798,7 +798,7 @@ void Engine::Shard::receive_leads(CaseState& c, std::vector<Lead> leads) {
 StatusOr<std::string> Engine::Shard::restore_on_lead(std::string_view number,
                                                      std::string_view officer,
                                                      std::string_view connector,
-                                                     const connectors::Asset& lead) {
+                                                     const Asset& lead) {
   CaseState* c = find(number);
   const std::optional<Library::Index> li = library_.find(number);
   if (c == nullptr && !li) return not_found_error("case " + std::string(number) + " is not filed");

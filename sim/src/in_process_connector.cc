@@ -11,7 +11,7 @@ LatencyFn fixed_latency(TimeUs fixed) {
   return [fixed](const std::vector<Request>&) { return fixed; };
 }
 
-InProcessConnector::InProcessConnector(Institution& institution, Executor& executor,
+InProcessConnector::InProcessConnector(institution::Institution& institution, Executor& executor,
                                        LatencyFn latency)
     : institution_(institution), executor_(executor), latency_(std::move(latency)) {}
 

@@ -7,13 +7,11 @@
 #include <cmath>
 #include <cstdio>
 
-#include "chakong/engine/case_number.h"
-#include "chakong/engine/identity.h"
+#include "chakong/base/case_number.h"
+#include "chakong/base/identity.h"
 
 namespace chakong::sim {
 namespace {
-
-using connectors::AssetCategory;
 
 uint64_t mix(uint64_t x) {  // splitmix64
   x += 0x9e3779b97f4a7c15ull;

@@ -18,7 +18,7 @@ namespace chakong::sim {
 // (index into the simulation's flat list of places).
 struct PlacedAsset {
   uint32_t institution = 0;
-  connectors::Asset asset;
+  Asset asset;
   // What the reference was made from (asset_reference): the debtor and the account's serial.
   uint64_t owner = 0;
   uint32_t serial = 0;

@@ -2,13 +2,11 @@
 #include <cstdio>
 #include <set>
 
-#include "chakong/engine/case_number.h"
+#include "chakong/base/case_number.h"
 #include "chakong/sim/scenario.h"
 
 namespace chakong::sim {
 namespace {
-
-using connectors::AssetCategory;
 
 class Compiler {
  public:

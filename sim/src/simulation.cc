@@ -10,19 +10,19 @@
 #include <memory>
 #include <set>
 
+#include "chakong/base/calendar.h"
+#include "chakong/base/case_number.h"
+#include "chakong/base/histogram.h"
+#include "chakong/base/virtual_executor.h"
+#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
-#include "chakong/engine/calendar.h"
-#include "chakong/engine/case_number.h"
-#include "chakong/engine/histogram.h"
+#include "chakong/institution/institution.h"
 #include "chakong/sim/behaviour.h"
-#include "chakong/sim/institution.h"
-#include "chakong/sim/virtual_executor.h"
 #include "population.h"
 
 namespace chakong::sim {
 namespace {
 
-using connectors::AssetCategory;
 using connectors::RequestKind;
 
 // A hub (总对总 network): one connector for a group of member institutions. A query asks
@@ -100,7 +100,7 @@ class Hub {
 };
 
 struct Instance {
-  std::unique_ptr<Institution> truth;
+  std::unique_ptr<institution::Institution> truth;
   std::unique_ptr<connectors::Connector> connector;
   const GroupConfig* group = nullptr;
   int index_in_group = 0;
@@ -146,7 +146,9 @@ class Run {
   // At the end: what the institutions hold for each case against the engine's own ledger.
   void check_ledger();
   void sample_sweep(int d);
-  Institution& truth_at(uint32_t place) { return *inst_[place_instance_[place]].truth; }
+  institution::Institution& truth_at(uint32_t place) {
+    return *inst_[place_instance_[place]].truth;
+  }
   // Adds a generated asset to the institution at its place and to the accounts that move.
   Status place_asset(const PlacedAsset& p);
   SimulationReport report(double wall);
@@ -184,7 +186,7 @@ Status Run::place_asset(const PlacedAsset& p) {
 }
 
 Status Run::build_institutions() {
-  InstitutionPolicy policy;
+  institution::InstitutionPolicy policy;
   // Longer than any retry schedule (attempts x timeout, plus the in-doubt re-sends).
   policy.remember_days = static_cast<int>(2 * c_.max_attempts * c_.timeout / kMicrosPerDay) + 30;
   for (const GroupConfig& g : c_.groups) {
@@ -195,8 +197,8 @@ Status Run::build_institutions() {
         Instance in;
         in.group = &g;
         in.index_in_group = k;
-        in.truth = std::make_unique<Institution>(instance_name(g, g.hub ? -1 : k),
-                                                 connectors::Capabilities::all(), policy);
+        in.truth = std::make_unique<institution::Institution>(
+            instance_name(g, g.hub ? -1 : k), connectors::Capabilities::all(), policy);
         if (g.hub) in.hub = std::make_unique<Hub>(g, first_place, c_.seed * 6151 + first_place);
         inst_.push_back(std::move(in));
       }
@@ -543,7 +545,7 @@ SimulationReport Run::report(double wall) {
     completed += d.completed;
     ConnectorReport cr;
     cr.name = in.truth->name();
-    cr.category = std::string(connectors::asset_category_name(in.group->category));
+    cr.category = std::string(asset_category_name(in.group->category));
     cr.requests = d.submitted;
     cr.utilization =
         static_cast<double>(d.busy_us) / (static_cast<double>(elapsed) * in.group->max_in_flight);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 
 namespace chakong::connectors {

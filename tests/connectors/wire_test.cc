@@ -3,11 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "bank/bank_codec.h"
+#include "chakong/base/virtual_executor.h"
+#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 #include "chakong/connectors/proto_convert.h"
 #include "chakong/connectors/wire_util.h"
-#include "chakong/sim/institution.h"
-#include "chakong/sim/virtual_executor.h"
+#include "chakong/institution/institution.h"
 #include "securities/securities.pb.h"
 
 namespace chakong::connectors {
@@ -150,7 +151,7 @@ TEST(WireConnectorTest, SecuritiesValueOverflowIsDataLossForThatResultAlone) {
   ConnectorRegistry registry;
   ASSERT_TRUE(register_builtin_connectors(registry).ok());
   const ConnectorFactory* f = registry.find("securities");
-  sim::VirtualExecutor ex(0);
+  VirtualExecutor ex(0);
   securities::v1::ResultBatch reply;
   securities::v1::Result* bad = reply.add_results();
   bad->set_serial("q1");
@@ -190,8 +191,8 @@ TEST(WireConnectorTest, BatchOfOnlyUnsupportedOperationsAndEmptyBatchComplete) {
   ConnectorRegistry registry;
   ASSERT_TRUE(register_builtin_connectors(registry).ok());
   const ConnectorFactory* f = registry.find("vehicle");  // No deduct.
-  sim::VirtualExecutor ex(0);
-  sim::Institution truth("vehicle.sandbox", Capabilities::all());
+  VirtualExecutor ex(0);
+  institution::Institution truth("vehicle.sandbox", Capabilities::all());
   ConnectorContext ctx;
   ctx.executor = &ex;
   ctx.transport = f->sandbox_endpoint(truth, ex, {});

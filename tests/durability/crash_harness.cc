@@ -37,14 +37,16 @@
 #include <sstream>
 #include <thread>
 
+#include "chakong/base/identity.h"
+#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 #include "chakong/connectors/socket_transport.h"
+#include "chakong/durable/rocks_journal.h"
 #include "chakong/engine/asio_executor.h"
 #include "chakong/engine/audit.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/identity.h"
-#include "chakong/engine/rocks_journal.h"
-#include "chakong/sim/institution.h"
+#include "chakong/institution/institution.h"
+#include "chakong/v1/journal.pb.h"
 #include "google/protobuf/message.h"
 
 namespace chakong {
@@ -335,15 +337,15 @@ int run_parent(const Options& o) {
   AsioExecutor ex;
   connectors::ConnectorRegistry registry;
   if (!connectors::register_builtin_connectors(registry).ok()) return 2;
-  std::vector<std::unique_ptr<sim::Institution>> truths;
+  std::vector<std::unique_ptr<institution::Institution>> truths;
   std::vector<std::unique_ptr<connectors::Transport>> endpoints;
   std::vector<connectors::Transport*> channels;
   std::mt19937_64 latency_rng(o.seed * 31 + 7);
   for (const InstitutionSpec& spec : institutions()) {
-    sim::InstitutionPolicy policy;
+    institution::InstitutionPolicy policy;
     policy.top_up = spec.kind == "bank";
-    truths.push_back(
-        std::make_unique<sim::Institution>(spec.name, connectors::Capabilities::all(), policy));
+    truths.push_back(std::make_unique<institution::Institution>(
+        spec.name, connectors::Capabilities::all(), policy));
     connectors::EndpointOptions eo;
     eo.latency_fn = [&latency_rng](const std::vector<connectors::Request>&) {
       return std::uniform_int_distribution<TimeUs>(5, 60)(latency_rng) * 1000;
@@ -467,10 +469,12 @@ int run_parent(const Options& o) {
     for (const PlannedAsset& a : c.assets) {
       const std::string& inst = institutions()[a.institution].name;
       bool under_measure = false;
-      for (const sim::MeasureRecord* m : truths[a.institution]->measures_on(a.asset.reference)) {
+      for (const institution::MeasureRecord* m :
+           truths[a.institution]->measures_on(a.asset.reference)) {
         if (m->case_number != number) continue;
-        if (m->state == sim::MeasureState::kDeducted) under_measure = true;
-        if (m->state != sim::MeasureState::kActive && m->state != sim::MeasureState::kWaiting)
+        if (m->state == institution::MeasureState::kDeducted) under_measure = true;
+        if (m->state != institution::MeasureState::kActive &&
+            m->state != institution::MeasureState::kWaiting)
           continue;
         under_measure = true;
         const std::string key = inst + "/" + m->id;

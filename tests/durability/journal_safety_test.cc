@@ -19,7 +19,7 @@
 #include <map>
 #include <random>
 
-#include "chakong/engine/rocks_journal.h"
+#include "chakong/durable/rocks_journal.h"
 
 namespace chakong::engine {
 namespace {

@@ -9,8 +9,9 @@
 #include <fstream>
 #include <future>
 
+#include "chakong/durable/rocks_journal.h"
 #include "chakong/engine/audit.h"
-#include "chakong/engine/rocks_journal.h"
+#include "engine/src/audit_chain.h"
 
 namespace chakong::engine {
 namespace {

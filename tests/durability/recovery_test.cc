@@ -8,12 +8,13 @@
 #include <filesystem>
 #include <future>
 
+#include "chakong/base/identity.h"
+#include "chakong/base/virtual_executor.h"
+#include "chakong/durable/rocks_journal.h"
 #include "chakong/engine/audit.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/identity.h"
-#include "chakong/engine/rocks_journal.h"
 #include "chakong/sim/in_process_connector.h"
-#include "chakong/sim/virtual_executor.h"
+#include "engine/src/audit_chain.h"
 
 namespace chakong {
 namespace {
@@ -50,10 +51,10 @@ struct Institutions {
                                 Fen(50'000'000), kDebtor})
                     .ok());
   }
-  sim::Institution bank{"bank.icbc", connectors::Capabilities::all()};
-  sim::Institution land{"real_estate.cq", connectors::Capabilities::all()};
+  institution::Institution bank{"bank.icbc", connectors::Capabilities::all()};
+  institution::Institution land{"real_estate.cq", connectors::Capabilities::all()};
   // Connected only when a test adds a holding (Life connects it then).
-  sim::Institution stocks{"securities.csdc", connectors::Capabilities::all()};
+  institution::Institution stocks{"securities.csdc", connectors::Capabilities::all()};
   bool with_stocks = false;
   std::vector<connectors::Request> sent;
 };
@@ -63,10 +64,10 @@ class Life {
  public:
   Life(Institutions& in, TimeUs now, engine::Journal& journal, const std::string& court = kCourt)
       : ex_(now) {
-    std::vector<sim::Institution*> institutions = {&in.bank, &in.land};
+    std::vector<institution::Institution*> institutions = {&in.bank, &in.land};
     if (in.with_stocks) institutions.push_back(&in.stocks);
     std::vector<connectors::Connector*> connectors;
-    for (sim::Institution* i : institutions) {
+    for (institution::Institution* i : institutions) {
       inner_.push_back(
           std::make_unique<sim::InProcessConnector>(*i, ex_, sim::fixed_latency(kMicrosPerHour)));
       rec_.push_back(std::make_unique<Recording>(*inner_.back(), in.sent));
@@ -81,11 +82,11 @@ class Life {
     engine_ = std::move(e).value();
     EXPECT_TRUE(engine_->register_officer(kOfficer, court).ok());
   }
-  sim::VirtualExecutor& ex() { return ex_; }
+  VirtualExecutor& ex() { return ex_; }
   engine::Engine& engine() { return *engine_; }
 
  private:
-  sim::VirtualExecutor ex_;
+  VirtualExecutor ex_;
   std::vector<std::unique_ptr<sim::InProcessConnector>> inner_;
   std::vector<std::unique_ptr<Recording>> rec_;
   std::unique_ptr<engine::Engine> engine_;

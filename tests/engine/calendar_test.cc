@@ -1,4 +1,4 @@
-#include "chakong/engine/calendar.h"
+#include "chakong/base/calendar.h"
 
 #include <gtest/gtest.h>
 

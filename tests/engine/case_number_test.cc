@@ -1,4 +1,4 @@
-#include "chakong/engine/case_number.h"
+#include "chakong/base/case_number.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "chakong/engine/date.h"
+#include "chakong/base/date.h"
 
 #include <gtest/gtest.h>
 

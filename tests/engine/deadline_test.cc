@@ -24,7 +24,7 @@ sim::LatencyFn by_kind(TimeUs freeze_latency) {
 
 TEST(ControlClockTest, StartsAtTheFindingAndStopsAtTheEffectiveFreeze) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
+  institution::Institution& bank = w.add_institution("bank.a");
   ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A-1", Fen(50'000), kDebtor}).ok());
   w.connect(bank, by_kind(5 * kMicrosPerHour));
   Engine& e = w.start(EngineConfig());
@@ -44,7 +44,7 @@ TEST(ControlClockTest, StartsAtTheFindingAndStopsAtTheEffectiveFreeze) {
 
 TEST(ControlClockTest, AConnectorSlowerThan48HoursYieldsACountedMiss) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.slow");
+  institution::Institution& bank = w.add_institution("bank.slow");
   ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "S-1", Fen(50'000), kDebtor}).ok());
   w.connect(bank, by_kind(50 * kMicrosPerHour));
   EngineConfig config;
@@ -68,8 +68,8 @@ TEST(ControlClockTest, AConnectorSlowerThan48HoursYieldsACountedMiss) {
 // expiry, and nothing lapses at the institutions.
 TEST(RenewalTest, MeasuresAreRenewedBeforeExpiryAcrossThreeYears) {
   EngineWorld w(false, "2024-01-10");
-  sim::Institution& bank = w.add_institution("bank.a");
-  sim::Institution& estate = w.add_institution(
+  institution::Institution& bank = w.add_institution("bank.a");
+  institution::Institution& estate = w.add_institution(
       "real_estate.cq", {RequestKind::kQuery, RequestKind::kFreeze, RequestKind::kWaitlistFreeze,
                          RequestKind::kRenew, RequestKind::kRelease});
   ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A-1", Fen(100'000), kDebtor}).ok());
@@ -114,7 +114,7 @@ TEST(RenewalTest, MeasuresAreRenewedBeforeExpiryAcrossThreeYears) {
 // authority on the waiting list.
 TEST(RenewalTest, RefusedRenewalIsAReportedLapseAndPromotesTheNextWaiter) {
   EngineWorld w(false, "2024-03-01");
-  sim::Institution& dmv = w.add_institution("vehicle.cq");
+  institution::Institution& dmv = w.add_institution("vehicle.cq");
   ASSERT_TRUE(dmv.add_asset({AssetCategory::kVehicle, "渝A12345", Fen(8'000'000), kDebtor}).ok());
   w.connect(dmv, sim::fixed_latency(kMicrosPerHour), [](const std::vector<Request>& batch) {
     if (batch.front().kind == RequestKind::kRenew) {
@@ -133,7 +133,7 @@ TEST(RenewalTest, RefusedRenewalIsAReportedLapseAndPromotesTheNextWaiter) {
       dmv.add_foreign_measure("渝A12345", "（2024）渝0112执50号", Fen(8'000'000),
                               *Date::parse("2024-04-01"), *Date::parse("2026-03-31"));
   ASSERT_TRUE(other.ok());
-  EXPECT_EQ(dmv.measure(*other)->state, sim::MeasureState::kWaiting);
+  EXPECT_EQ(dmv.measure(*other)->state, institution::MeasureState::kWaiting);
 
   w.virt().run_until(Date::parse("2026-03-01")->start_us() + kMicrosPerHour);
   dmv.expire(*Date::parse("2026-03-01"));
@@ -145,7 +145,7 @@ TEST(RenewalTest, RefusedRenewalIsAReportedLapseAndPromotesTheNextWaiter) {
   EXPECT_EQ(date_of(lapse->time).to_string(), "2026-03-01");
   EXPECT_FALSE(e.case_view(kCase)->measures[0].live);
   EXPECT_EQ(dmv.lapsed(), 1u);
-  EXPECT_EQ(dmv.measure(*other)->state, sim::MeasureState::kActive);
+  EXPECT_EQ(dmv.measure(*other)->state, institution::MeasureState::kActive);
   EXPECT_EQ(dmv.measure(*other)->effective, *Date::parse("2026-03-01"));
   // Renewal was attempted ahead of time, daily from 30 days before the end.
   EXPECT_GE(w.count(EventType::kRequestFailed), 29);

@@ -1,9 +1,9 @@
-#include "chakong/engine/dispatcher.h"
+#include "engine/src/dispatcher.h"
 
 #include <gtest/gtest.h>
 
+#include "chakong/base/virtual_executor.h"
 #include "chakong/sim/in_process_connector.h"
-#include "chakong/sim/virtual_executor.h"
 
 namespace chakong::engine {
 namespace {
@@ -56,7 +56,7 @@ DispatcherConfig one_at_a_time() {
 }
 
 TEST(DispatcherTest, UrgentOvertakesAFullBulkQueue) {
-  sim::VirtualExecutor ex(0);
+  VirtualExecutor ex(0);
   ScriptedConnector conn(ex);
   Dispatcher d(conn, ex, one_at_a_time());
   for (int i = 0; i < 100; ++i) d.submit(req("bulk" + std::to_string(i)), Lane::kBulk, 0, noop);
@@ -77,7 +77,7 @@ TEST(DispatcherTest, UrgentOvertakesAFullBulkQueue) {
 }
 
 TEST(DispatcherTest, EarliestDeadlineFirstWithinALaneThenSubmissionOrder) {
-  sim::VirtualExecutor ex(0);
+  VirtualExecutor ex(0);
   ScriptedConnector conn(ex);
   Dispatcher d(conn, ex, one_at_a_time());
   d.submit(req("blocker"), Lane::kNormal, 0, [](Response) {});
@@ -95,7 +95,7 @@ TEST(DispatcherTest, EarliestDeadlineFirstWithinALaneThenSubmissionOrder) {
 }
 
 TEST(DispatcherTest, MicroBatchesWaitAtMostLinger) {
-  sim::VirtualExecutor ex(0);
+  VirtualExecutor ex(0);
   ScriptedConnector conn(ex);
   DispatcherConfig c;
   c.max_batch = 10;
@@ -117,8 +117,8 @@ TEST(DispatcherTest, MicroBatchesWaitAtMostLinger) {
 }
 
 TEST(DispatcherTest, TokenBucketPacesSends) {
-  sim::Institution bank("bank.paced", connectors::Capabilities::all());
-  sim::VirtualExecutor ex(0);
+  institution::Institution bank("bank.paced", connectors::Capabilities::all());
+  VirtualExecutor ex(0);
   sim::InProcessConnector conn(bank, ex, sim::fixed_latency(0));
   DispatcherConfig c;
   c.rate_per_second = 10;
@@ -175,8 +175,8 @@ class TimeoutTest : public ::testing::Test {
     c.jitter = 0;
     return c;
   }
-  sim::Institution bank_;
-  sim::VirtualExecutor ex_;
+  institution::Institution bank_;
+  VirtualExecutor ex_;
   sim::InProcessConnector inner_;
 };
 
@@ -260,7 +260,7 @@ TEST_F(TimeoutTest, GivesUpAfterMaxAttemptsWithDeadlineExceeded) {
 }
 
 TEST(DispatcherTest, CircuitBreakerOpensThenProbes) {
-  sim::VirtualExecutor ex(0);
+  VirtualExecutor ex(0);
   ScriptedConnector inner(ex);
   sim::FaultyConnector conn(inner, ex, [](const std::vector<Request>&) {
     return Fault{Fault::kFail, 0, unavailable_error("bank down")};
@@ -285,7 +285,7 @@ TEST(DispatcherTest, CircuitBreakerOpensThenProbes) {
 
 TEST(DispatcherTest, RetriesUseDeterministicJitteredBackoff) {
   auto run = [] {
-    sim::VirtualExecutor ex(0);
+    VirtualExecutor ex(0);
     ScriptedConnector inner(ex);
     sim::FaultyConnector conn(inner, ex, [](const std::vector<Request>&) {
       return Fault{Fault::kFail, 0, resource_exhausted_error("throttled")};

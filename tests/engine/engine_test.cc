@@ -23,8 +23,8 @@ class EndToEndTest : public ::testing::TestWithParam<bool> {};
 TEST_P(EndToEndTest, SmallCaseConcludesOnBothExecutors) {
   const bool real_time = GetParam();
   EngineWorld w(real_time);
-  sim::Institution& a = w.add_institution("bank.a");
-  sim::Institution& b = w.add_institution("bank.b");
+  institution::Institution& a = w.add_institution("bank.a");
+  institution::Institution& b = w.add_institution("bank.b");
   ASSERT_TRUE(a.add_asset({AssetCategory::kDeposit, "A-001", Fen(500'000), kDebtor}).ok());
   ASSERT_TRUE(b.add_asset({AssetCategory::kDeposit, "B-001", Fen(300'000), kDebtor}).ok());
   const TimeUs latency = real_time ? 0 : 2 * kMicrosPerHour;
@@ -79,7 +79,7 @@ TEST_P(EndToEndTest, SmallCaseConcludesOnBothExecutors) {
 // forget_after its conclusion; its number stays taken and the counts stay.
 TEST(ForgetConcludedTest, ASettledConcludedCaseIsDroppedAfterTheWaitAndItsNumberStaysTaken) {
   EngineWorld w(/*real_time=*/false);
-  sim::Institution& a = w.add_institution("bank.a");
+  institution::Institution& a = w.add_institution("bank.a");
   ASSERT_TRUE(a.add_asset({AssetCategory::kDeposit, "A-001", Fen(900'000), kDebtor}).ok());
   w.connect(a, sim::fixed_latency(2 * kMicrosPerHour));
   EngineConfig config;
@@ -116,8 +116,8 @@ INSTANTIATE_TEST_SUITE_P(Executors, EndToEndTest, ::testing::Values(false, true)
 
 TEST(LifecycleTest, QueryScopeLimitsTheFanOutAndDeductingIsAState) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
-  sim::Institution& dmv = w.add_institution("vehicle.cq");
+  institution::Institution& bank = w.add_institution("bank.a");
+  institution::Institution& dmv = w.add_institution("vehicle.cq");
   ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A-1", Fen(80'000), kDebtor}).ok());
   w.connect(bank, sim::fixed_latency(kMicrosPerHour));
   w.connect(dmv, sim::fixed_latency(kMicrosPerHour));
@@ -140,7 +140,7 @@ TEST(LifecycleTest, QueryScopeLimitsTheFanOutAndDeductingIsAState) {
 class FilingTest : public ::testing::Test {
  protected:
   FilingTest() {
-    sim::Institution& bank = w_.add_institution("bank.a");
+    institution::Institution& bank = w_.add_institution("bank.a");
     w_.connect(bank, sim::fixed_latency(kMicrosPerHour));
     w_.start(EngineConfig());
     EXPECT_TRUE(w_.engine().register_officer("bj-0105-001", "京0105").ok());
@@ -204,7 +204,7 @@ TEST_F(FilingTest, DuplicateCaseNumberIsRefused) {
 
 TEST(AuthorisationTest, UnauthorisedRequestsAreRefusedCountedAndNeverReachAConnector) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
+  institution::Institution& bank = w.add_institution("bank.a");
   ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit, "A-1", Fen(1'000), kDebtor}).ok());
   ASSERT_TRUE(
       bank.add_asset({AssetCategory::kDeposit, "X-1", Fen(1'000), "500110200002290017"}).ok());
@@ -243,7 +243,7 @@ TEST(AuthorisationTest, UnauthorisedRequestsAreRefusedCountedAndNeverReachAConne
 
 TEST(TerminationTest, TerminateNeedsThePolicyCriteriaThenRestoreStartsANewCase) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.a");
+  institution::Institution& bank = w.add_institution("bank.a");
   w.connect(bank, sim::fixed_latency(kMicrosPerHour));
   Engine& e = w.start(EngineConfig());
   ASSERT_TRUE(e.file_case(EngineWorld::filing(kCase, Fen(100'000))).ok());
@@ -285,7 +285,7 @@ namespace {
 // receipt, counted apart from the working-day query score.
 TEST(PreservationStartTest, CountsStartsWithinFiveCalendarDaysApart) {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.icbc");
+  institution::Institution& bank = w.add_institution("bank.icbc");
   w.connect(bank, sim::fixed_latency(kMicrosPerHour));
   engine::Engine& e = w.start(engine::EngineConfig{});
   engine::CaseFiling on_time = EngineWorld::filing("（2025）渝0110执保1号", Fen(100'000));

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "chakong/base/virtual_executor.h"
 #include "chakong/engine/asio_executor.h"
 #include "chakong/engine/engine.h"
 #include "chakong/sim/in_process_connector.h"
-#include "chakong/sim/virtual_executor.h"
 
 namespace chakong::testing {
 
@@ -27,24 +27,24 @@ class EngineWorld {
       asio_ = std::make_unique<AsioExecutor>();
       ex_ = asio_.get();
     } else {
-      virt_ = std::make_unique<sim::VirtualExecutor>(Date::parse(start)->start_us());
+      virt_ = std::make_unique<VirtualExecutor>(Date::parse(start)->start_us());
       ex_ = virt_.get();
     }
   }
 
   Executor& ex() { return *ex_; }
-  sim::VirtualExecutor& virt() { return *virt_; }
+  VirtualExecutor& virt() { return *virt_; }
   AsioExecutor& asio() { return *asio_; }
 
-  sim::Institution& add_institution(const std::string& name,
-                                    connectors::Capabilities caps = connectors::Capabilities::all(),
-                                    sim::InstitutionPolicy policy = {}) {
-    institutions_.push_back(std::make_unique<sim::Institution>(name, caps, policy));
+  institution::Institution& add_institution(
+      const std::string& name, connectors::Capabilities caps = connectors::Capabilities::all(),
+      institution::InstitutionPolicy policy = {}) {
+    institutions_.push_back(std::make_unique<institution::Institution>(name, caps, policy));
     return *institutions_.back();
   }
 
   // Connects `inst` with latency, optionally through a fault plan.
-  connectors::Connector& connect(sim::Institution& inst, sim::LatencyFn latency,
+  connectors::Connector& connect(institution::Institution& inst, sim::LatencyFn latency,
                                  sim::FaultPlan faults = nullptr) {
     inproc_.push_back(std::make_unique<sim::InProcessConnector>(inst, *ex_, std::move(latency)));
     connectors::Connector* c = inproc_.back().get();
@@ -104,9 +104,9 @@ class EngineWorld {
 
  private:
   std::unique_ptr<AsioExecutor> asio_;
-  std::unique_ptr<sim::VirtualExecutor> virt_;
+  std::unique_ptr<VirtualExecutor> virt_;
   Executor* ex_ = nullptr;
-  std::deque<std::unique_ptr<sim::Institution>> institutions_;
+  std::deque<std::unique_ptr<institution::Institution>> institutions_;
   std::vector<std::unique_ptr<sim::InProcessConnector>> inproc_;
   std::vector<std::unique_ptr<sim::FaultyConnector>> faulty_;
   std::vector<std::unique_ptr<connectors::Connector>> owned_;

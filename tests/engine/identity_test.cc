@@ -1,4 +1,4 @@
-#include "chakong/engine/identity.h"
+#include "chakong/base/identity.h"
 
 #include <gtest/gtest.h>
 

@@ -48,8 +48,8 @@ sim::FaultPlan lose_every_first_reply(Status status) {
 
 // bank.a holding `accounts` deposits of ¥500,000 for the debtor (A1, A2, ...); claims are
 // ¥300,000, so one account covers a case.
-sim::Institution& bank_with(EngineWorld& w, int accounts) {
-  sim::Institution& bank = w.add_institution("bank.a");
+institution::Institution& bank_with(EngineWorld& w, int accounts) {
+  institution::Institution& bank = w.add_institution("bank.a");
   for (int i = 1; i <= accounts; ++i) {
     EXPECT_TRUE(
         bank.add_asset({AssetCategory::kDeposit, "A" + std::to_string(i), Fen(500'000'00), kDebtor})
@@ -74,7 +74,7 @@ class FreezeInDoubtTest : public ::testing::TestWithParam<StatusCode> {};
 // measure was never renewed, released or deducted.
 TEST_P(FreezeInDoubtTest, KeepsTheReservationAndResolvesWithTheSameKey) {
   EngineWorld w;
-  sim::Institution& bank = bank_with(w, 2);
+  institution::Institution& bank = bank_with(w, 2);
   w.connect(bank, minutes(10), lose_first(RequestKind::kFreeze, Status(GetParam(), "lost")));
   EngineConfig config = one_attempt();
   config.auto_deduct = false;
@@ -108,7 +108,7 @@ INSTANTIATE_TEST_SUITE_P(Outcomes, FreezeInDoubtTest,
 // A definite refusal is not in doubt: the reservation comes back and the planner goes on.
 TEST(FreezeInDoubtTest, ADefiniteRefusalGivesTheReservationBack) {
   EngineWorld w;
-  sim::Institution& bank = bank_with(w, 1);
+  institution::Institution& bank = bank_with(w, 1);
   w.connect(bank, minutes(10), [](const std::vector<Request>& b) {
     return b.front().kind == RequestKind::kFreeze
                ? sim::Fault{sim::Fault::kFail, 0, permission_denied_error("refused")}
@@ -128,7 +128,7 @@ TEST(FreezeInDoubtTest, ADefiniteRefusalGivesTheReservationBack) {
 // to the court, the engine still showed them frozen and never concluded the case.
 TEST(ControlInDoubtTest, DeductionWithALostReplyIsResolvedAndTheCaseConcludes) {
   EngineWorld w;
-  sim::Institution& bank = bank_with(w, 1);
+  institution::Institution& bank = bank_with(w, 1);
   w.connect(bank, minutes(10), lose_every_first_reply(data_loss_error("garbled")));
   EngineConfig config = one_attempt();
   config.deduct_delay = kMicrosPerDay;
@@ -149,7 +149,7 @@ TEST(ControlInDoubtTest, DeductionWithALostReplyIsResolvedAndTheCaseConcludes) {
 // had renewed. Now the same key asks again; the measure stays in force on both sides.
 TEST(ControlInDoubtTest, RenewalWithALostReplyKeepsTheMeasureOnBothSides) {
   EngineWorld w;
-  sim::Institution& bank = bank_with(w, 1);
+  institution::Institution& bank = bank_with(w, 1);
   w.connect(bank, minutes(10), lose_every_first_reply(cancelled_error("cut by shutdown")));
   EngineConfig config = one_attempt();
   config.auto_deduct = false;
@@ -167,7 +167,7 @@ TEST(ControlInDoubtTest, RenewalWithALostReplyKeepsTheMeasureOnBothSides) {
   ASSERT_TRUE(v.ok()) << v.status();
   ASSERT_EQ(v->measures.size(), 1u);
   EXPECT_TRUE(v->measures[0].live);
-  const sim::MeasureRecord* m = bank.measure(v->measures[0].measure_id);
+  const institution::MeasureRecord* m = bank.measure(v->measures[0].measure_id);
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->end, v->measures[0].end);
   EXPECT_EQ(s.in_doubt_resent, 3u);  // The query, the freeze and the renewal.
@@ -177,7 +177,7 @@ TEST(ControlInDoubtTest, RenewalWithALostReplyKeepsTheMeasureOnBothSides) {
 // its reservation kept (never re-planned elsewhere), and says so.
 TEST(ControlInDoubtTest, AFreezeStillInDoubtAfterTheLastResendKeepsItsReservation) {
   EngineWorld w;
-  sim::Institution& bank = bank_with(w, 2);
+  institution::Institution& bank = bank_with(w, 2);
   w.connect(bank, minutes(10), [](const std::vector<Request>& b) {
     return b.front().kind == RequestKind::kFreeze
                ? sim::Fault{sim::Fault::kLoseReply, 0, data_loss_error("garbled")}

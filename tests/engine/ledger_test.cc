@@ -1,8 +1,8 @@
-#include "chakong/engine/ledger.h"
+#include "engine/src/ledger.h"
 
 #include <gtest/gtest.h>
 
-#include "chakong/engine/freeze_planner.h"
+#include "engine/src/freeze_planner.h"
 
 namespace chakong::engine {
 namespace {

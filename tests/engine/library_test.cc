@@ -1,18 +1,18 @@
 // The terminated-case library, the sweep, restoration on a hit or a lead, and a restart in
 // the middle of a sweep run.
-#include "chakong/engine/library.h"
+#include "engine/src/library.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 
+#include "chakong/base/identity.h"
+#include "chakong/base/virtual_executor.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/identity.h"
 #include "chakong/engine/journal.h"
+#include "chakong/institution/institution.h"
 #include "chakong/sim/in_process_connector.h"
-#include "chakong/sim/institution.h"
-#include "chakong/sim/virtual_executor.h"
 #include "engine/engine_world.h"
 
 namespace chakong {
@@ -131,8 +131,8 @@ class RecordingConnector final : public connectors::Connector {
 };
 
 struct Institutions {
-  sim::Institution bank{"bank.b001", connectors::Capabilities::all()};
-  sim::Institution vehicle{"vehicle.cq", connectors::Capabilities::all()};
+  institution::Institution bank{"bank.b001", connectors::Capabilities::all()};
+  institution::Institution vehicle{"vehicle.cq", connectors::Capabilities::all()};
   std::map<std::string, int> keys;  // Query key -> times sent.
 };
 
@@ -142,7 +142,7 @@ class Life {
  public:
   Life(Institutions& in, TimeUs now, engine::EngineConfig config) : ex_(now) {
     const sim::LatencyFn latency = sim::fixed_latency(3 * kMicrosPerHour);
-    for (sim::Institution* i : {&in.bank, &in.vehicle}) {
+    for (institution::Institution* i : {&in.bank, &in.vehicle}) {
       inner_.push_back(std::make_unique<sim::InProcessConnector>(*i, ex_, latency));
       rec_.push_back(std::make_unique<RecordingConnector>(*inner_.back(), in.keys));
     }
@@ -152,12 +152,12 @@ class Life {
     EXPECT_TRUE(engine_->register_officer(kOfficer, kCourt).ok());
     engine_->set_observer([this](const engine::Event& ev) { events.push_back(ev); });
   }
-  sim::VirtualExecutor& ex() { return ex_; }
+  VirtualExecutor& ex() { return ex_; }
   engine::Engine& engine() { return *engine_; }
   std::vector<engine::Event> events;
 
  private:
-  sim::VirtualExecutor ex_;
+  VirtualExecutor ex_;
   std::vector<std::unique_ptr<sim::InProcessConnector>> inner_;
   std::vector<std::unique_ptr<RecordingConnector>> rec_;
   std::unique_ptr<engine::Engine> engine_;

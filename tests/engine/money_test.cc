@@ -1,4 +1,4 @@
-#include "chakong/engine/money.h"
+#include "chakong/base/money.h"
 
 #include <gtest/gtest.h>
 

@@ -12,8 +12,8 @@
 #include <random>
 #include <set>
 
+#include "chakong/base/identity.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/identity.h"
 #include "engine_world.h"
 
 namespace chakong::engine {
@@ -46,23 +46,23 @@ void run_seed(uint64_t seed) {
   std::mt19937_64 rng(seed);
   EngineWorld w(false, "2025-03-03");
   struct Account {
-    sim::Institution* inst;
+    institution::Institution* inst;
     std::string ref;
   };
-  std::vector<sim::Institution*> insts = {
+  std::vector<institution::Institution*> insts = {
       &w.add_institution("bank.p1"), &w.add_institution("bank.p2"),
       &w.add_institution("provident_fund.x", connectors::Capabilities::all(),
-                         sim::InstitutionPolicy{/*top_up=*/false}),
+                         institution::InstitutionPolicy{/*top_up=*/false}),
       &w.add_institution("securities.x", connectors::Capabilities::all(),
-                         sim::InstitutionPolicy{/*top_up=*/false})};
+                         institution::InstitutionPolicy{/*top_up=*/false})};
   std::map<std::string, Fen> unit_slack;  // Debtor: the largest unit price - 1 of a position.
   std::vector<std::string> debtors;
   for (int i = 0; i < 30; ++i) debtors.push_back(make_resident_id(rng));
   std::vector<Account> accounts;
-  std::vector<std::pair<sim::Institution*, std::string>> foreign;  // Measures of others.
+  std::vector<std::pair<institution::Institution*, std::string>> foreign;  // Measures of others.
   const Date start = date_of(w.ex().now());
   for (const std::string& d : debtors) {
-    for (sim::Institution* inst : insts) {
+    for (institution::Institution* inst : insts) {
       const int n = static_cast<int>(rng() % 3);
       for (int k = 0; k < n; ++k) {
         const std::string ref = inst->name() + "-" + std::to_string(accounts.size());
@@ -91,7 +91,7 @@ void run_seed(uint64_t seed) {
       }
     }
   }
-  for (sim::Institution* inst : insts) {
+  for (institution::Institution* inst : insts) {
     w.connect(
         *inst,
         [&rng](const std::vector<Request>&) {
@@ -149,7 +149,7 @@ void run_seed(uint64_t seed) {
   std::function<void()> release_foreign = [&] {
     if (!foreign.empty()) {
       const size_t i = rng() % foreign.size();
-      const sim::MeasureRecord* m = foreign[i].first->measure(foreign[i].second);
+      const institution::MeasureRecord* m = foreign[i].first->measure(foreign[i].second);
       Request r;
       r.kind = RequestKind::kRelease;
       r.idempotency_key = "foreign-release-" + m->id;
@@ -166,14 +166,14 @@ void run_seed(uint64_t seed) {
     ++checks;
     for (const FiledCase& c : cases) {
       Fen held;
-      for (sim::Institution* inst : insts) {
+      for (institution::Institution* inst : insts) {
         held += inst->frozen_for_case(c.number) + inst->deducted_for_case(c.number);
       }
       ASSERT_LE(held, c.budget + c.tolerance)
           << c.number << " at " << date_of(w.ex().now()).to_string();
       if (held > c.budget) rounded_up.insert(std::to_string(seed) + c.number);
     }
-    for (sim::Institution* inst : insts) ASSERT_EQ(inst->duplicate_measures(), 0);
+    for (institution::Institution* inst : insts) ASSERT_EQ(inst->duplicate_measures(), 0);
     w.ex().run_after(kMicrosPerHour, check);
   };
   w.ex().post(move);

@@ -8,10 +8,11 @@
 
 #include <cmath>
 
+#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/freeze_planner.h"
-#include "chakong/engine/ledger.h"
+#include "engine/src/freeze_planner.h"
+#include "engine/src/ledger.h"
 #include "engine_world.h"
 
 namespace chakong::engine {
@@ -24,7 +25,8 @@ using testing::kDebtor;
 constexpr Fen kSharePrice(3'777);  // ¥37.77 a share.
 
 // The securities depository's real adapter (whole-share freezes on its wire) over `truth`.
-std::unique_ptr<connectors::Connector> securities_over_wire(sim::Institution& truth, Executor& ex) {
+std::unique_ptr<connectors::Connector> securities_over_wire(institution::Institution& truth,
+                                                            Executor& ex) {
   connectors::ConnectorRegistry registry;
   EXPECT_TRUE(connectors::register_builtin_connectors(registry).ok());
   const connectors::ConnectorFactory* f = registry.find("securities");
@@ -44,8 +46,8 @@ std::unique_ptr<connectors::Connector> securities_over_wire(sim::Institution& tr
 // query had answered, and the debtor's flat was sealed for them.
 TEST(ProportionalityTest, WholeShareRoundingRemainderSealsNoFlat) {
   EngineWorld w;
-  sim::Institution& csdc = w.add_institution("securities.csdc");
-  sim::Institution& registry = w.add_institution("real_estate.cq");
+  institution::Institution& csdc = w.add_institution("securities.csdc");
+  institution::Institution& registry = w.add_institution("real_estate.cq");
   ASSERT_TRUE(csdc.add_asset({AssetCategory::kSecurities, "A000123", Fen(10'000 * 3'777), kDebtor,
                               10'000, kSharePrice})
                   .ok());
@@ -80,8 +82,8 @@ TEST(ProportionalityTest, WholeShareRoundingRemainderSealsNoFlat) {
 // `claim`, run for five days.
 struct DepositAndFlat {
   EngineWorld w;
-  sim::Institution& bank = w.add_institution("bank.p1");
-  sim::Institution& registry = w.add_institution("real_estate.cq");
+  institution::Institution& bank = w.add_institution("bank.p1");
+  institution::Institution& registry = w.add_institution("real_estate.cq");
   Engine* e = nullptr;
   static constexpr char kNumber[] = "（2025）渝0110执7号";
 

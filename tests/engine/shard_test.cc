@@ -5,9 +5,9 @@
 #include <atomic>
 #include <thread>
 
+#include "chakong/base/identity.h"
 #include "chakong/engine/asio_executor.h"
 #include "chakong/engine/engine.h"
-#include "chakong/engine/identity.h"
 #include "chakong/sim/in_process_connector.h"
 
 namespace chakong::engine {
@@ -17,7 +17,7 @@ using connectors::AssetCategory;
 
 TEST(ShardTest, CasesSpreadOverTwoShardThreadsAllConclude) {
   AsioExecutor shard0, shard1, bank_thread;
-  sim::Institution bank("bank.a", connectors::Capabilities::all());
+  institution::Institution bank("bank.a", connectors::Capabilities::all());
   sim::InProcessConnector conn(bank, bank_thread, sim::fixed_latency(0));
   constexpr int kCases = 40;
   std::vector<std::string> numbers;

@@ -1,4 +1,4 @@
-#include "chakong/engine/status.h"
+#include "chakong/base/status.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "chakong/engine/timing_wheel.h"
+#include "chakong/base/timing_wheel.h"
 
 #include <gtest/gtest.h>
 
@@ -102,18 +102,10 @@ TEST(TimingWheelTest, MatchesReferenceUnderRandomOperations) {
       if (op < 5) {
         TimeUs delta;
         switch (rng() % 4) {
-          case 0:
-            delta = 0;
-            break;
-          case 1:
-            delta = static_cast<TimeUs>(rng() % 64);
-            break;
-          case 2:
-            delta = static_cast<TimeUs>(rng() % (48 * kMicrosPerHour));
-            break;
-          default:
-            delta = static_cast<TimeUs>(rng() % (3 * 366 * kMicrosPerDay));
-            break;
+          case 0: delta = 0; break;
+          case 1: delta = static_cast<TimeUs>(rng() % 64); break;
+          case 2: delta = static_cast<TimeUs>(rng() % (48 * kMicrosPerHour)); break;
+          default: delta = static_cast<TimeUs>(rng() % (3 * 366 * kMicrosPerDay)); break;
         }
         const TimeUs when = w.now() + delta;
         TimerHandle h = w.add(when, seq);

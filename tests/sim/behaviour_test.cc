@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "chakong/sim/virtual_executor.h"
+#include "chakong/base/virtual_executor.h"
 
 namespace chakong::sim {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <regex>
 
-#include "chakong/engine/histogram.h"
+#include "chakong/base/histogram.h"
 
 namespace chakong::sim {
 namespace {

@@ -1,4 +1,4 @@
-#include "chakong/sim/virtual_executor.h"
+#include "chakong/base/virtual_executor.h"
 
 #include <gtest/gtest.h>
 

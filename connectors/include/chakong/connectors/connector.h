@@ -29,11 +29,20 @@
 #include <string_view>
 #include <vector>
 
-#include "chakong/engine/date.h"
-#include "chakong/engine/money.h"
-#include "chakong/engine/status.h"
+#include "chakong/base/asset.h"
+#include "chakong/base/date.h"
+#include "chakong/base/money.h"
+#include "chakong/base/status.h"
 
 namespace chakong::connectors {
+
+// The domain types the contract carries, defined in base/ (chakong/base/asset.h) and named
+// here too so that an adapter can write connectors::Asset.
+using ::chakong::Asset;
+using ::chakong::asset_category_name;
+using ::chakong::AssetCategory;
+using ::chakong::is_divisible;
+using ::chakong::measure_term_years;
 
 // Mirrors chakong.v1.RequestKind.
 enum class RequestKind : uint8_t {
@@ -45,21 +54,6 @@ enum class RequestKind : uint8_t {
   kDeduct = 6,
 };
 std::string_view request_kind_name(RequestKind kind);
-
-// Mirrors chakong.v1.AssetCategory, in the planner's liquidity order.
-enum class AssetCategory : uint8_t {
-  kDeposit = 1,
-  kProvidentFund = 2,
-  kSecurities = 3,
-  kVehicle = 4,
-  kRealEstate = 5,
-};
-std::string_view asset_category_name(AssetCategory category);
-// Divisible assets can be frozen in part (deposits, provident fund, securities by value).
-bool is_divisible(AssetCategory category);
-// Legal term of a measure in years: deposits and provident fund 1, vehicles 2, real estate
-// and securities 3 (DOMAIN.md, rule 4; provident fund is a policy, default 1).
-int measure_term_years(AssetCategory category);
 
 // A set of RequestKinds a connector supports.
 class Capabilities {
@@ -77,20 +71,6 @@ class Capabilities {
  private:
   static constexpr uint32_t bit(RequestKind k) { return 1u << static_cast<uint32_t>(k); }
   uint32_t bits_ = 0;
-};
-
-// An asset as an institution reports it (chakong.v1.Asset).
-struct Asset {
-  AssetCategory category = AssetCategory::kDeposit;
-  // The institution's reference: account number, certificate, plate. Masked in logs.
-  std::string reference;
-  // Balance or appraised value in fen (securities: quantity x unit price).
-  Fen value;
-  // Resident ID or credit code of the holder.
-  std::string holder_id;
-  // Securities: units held and the price per unit; 0 for other categories.
-  int64_t quantity = 0;
-  Fen unit_price;
 };
 
 // A measure another authority (or this court) already holds on the asset.

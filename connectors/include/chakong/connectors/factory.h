@@ -26,10 +26,10 @@
 #include <string_view>
 #include <vector>
 
+#include "chakong/base/executor.h"
 #include "chakong/connectors/connector.h"
 #include "chakong/connectors/ground_truth.h"
 #include "chakong/connectors/transport.h"
-#include "chakong/engine/executor.h"
 
 namespace google::protobuf {
 class Message;
@@ -97,10 +97,6 @@ class ConnectorRegistry {
  private:
   std::map<std::string, std::unique_ptr<ConnectorFactory>, std::less<>> factories_;
 };
-
-// Registers the built-in kinds: reference, bank, securities, real_estate, vehicle,
-// provident_fund.
-Status register_builtin_connectors(ConnectorRegistry& registry);
 
 // Loads a plugin shared library and lets it register its factories. kNotFound when it cannot
 // be opened, kFailedPrecondition for a missing entry point or an ABI mismatch; each message

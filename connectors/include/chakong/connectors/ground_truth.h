@@ -1,6 +1,6 @@
 // GroundTruth: what an institution really holds and does, as seen by the sandbox.
 //
-// The conformance kit seeds a GroundTruth (the simulator's sim::Institution) with known
+// The conformance kit seeds a GroundTruth (the simulator's institution::Institution) with known
 // accounts and measures and checks an adapter end to end against it: the adapter's bytes go
 // through the factory's sandbox endpoint, which decodes them, asks the ground truth, and encodes
 // the answer in the institution's protocol.

@@ -13,7 +13,7 @@
 #include <functional>
 #include <string>
 
-#include "chakong/engine/status.h"
+#include "chakong/base/status.h"
 
 namespace chakong::connectors {
 

@@ -8,10 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "chakong/base/date.h"
+#include "chakong/base/money.h"
+#include "chakong/base/status.h"
 #include "chakong/connectors/connector.h"
-#include "chakong/engine/date.h"
-#include "chakong/engine/money.h"
-#include "chakong/engine/status.h"
 
 namespace chakong::connectors::wire {
 

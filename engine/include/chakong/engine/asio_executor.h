@@ -14,7 +14,7 @@
 
 #include <memory>
 
-#include "chakong/engine/executor.h"
+#include "chakong/base/executor.h"
 
 namespace chakong {
 

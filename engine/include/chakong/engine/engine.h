@@ -17,7 +17,7 @@
 // thread. register_officer() and set_observer() are called before the engine starts.
 //
 // Time comes only from the executors: the same engine runs on AsioExecutor (real time) and
-// sim::VirtualExecutor (virtual time).
+// VirtualExecutor (virtual time).
 //
 //   Engine engine(config, {&executor}, {&bank});
 //   CHAKONG_RETURN_IF_ERROR(engine.register_officer("cq-0110-017", "渝0110"));
@@ -33,14 +33,14 @@
 #include <string_view>
 #include <vector>
 
+#include "chakong/base/calendar.h"
+#include "chakong/base/executor.h"
+#include "chakong/base/money.h"
+#include "chakong/base/status.h"
 #include "chakong/connectors/connector.h"
-#include "chakong/engine/calendar.h"
-#include "chakong/engine/dispatcher.h"
-#include "chakong/engine/executor.h"
+#include "chakong/engine/dispatch.h"
 #include "chakong/engine/journal.h"
 #include "chakong/engine/library.h"
-#include "chakong/engine/money.h"
-#include "chakong/engine/status.h"
 
 namespace chakong::engine {
 
@@ -243,7 +243,7 @@ struct MeasureView {
   std::string measure_id;
   std::string connector;
   std::string reference;
-  connectors::AssetCategory category;
+  AssetCategory category;
   Fen amount;  // Frozen (divisible) or value (indivisible).
   bool waiting = false;
   bool live = true;
@@ -367,7 +367,7 @@ class Engine {
   // for an unknown case or connector; kFailedPrecondition when the case is not terminated
   // or the connector cannot freeze. Returns the new case number.
   StatusOr<std::string> restore_on_lead(std::string_view case_number, std::string_view officer_id,
-                                        std::string_view connector, const connectors::Asset& lead);
+                                        std::string_view connector, const Asset& lead);
 
   // Sweep runs so far, by start date; and the library's size. Call when the shards are idle.
   std::vector<SweepRunReport> sweep_runs() const;
@@ -383,8 +383,8 @@ class Engine {
   // for request_query; kNotFound for an unknown connector; kResourceExhausted when `amount`
   // exceeds the remaining budget.
   Status request_freeze(std::string_view case_number, std::string_view debtor_id,
-                        std::string_view officer_id, std::string_view connector,
-                        const connectors::Asset& asset, Fen amount);
+                        std::string_view officer_id, std::string_view connector, const Asset& asset,
+                        Fen amount);
 
   // A snapshot of one case; kNotFound for an unknown case. Not audited: for the host's own
   // monitoring and the simulator. Officers read through read_case().

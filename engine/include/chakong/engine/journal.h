@@ -37,7 +37,7 @@
 #include <string_view>
 #include <vector>
 
-#include "chakong/engine/status.h"
+#include "chakong/base/status.h"
 
 namespace chakong::engine {
 

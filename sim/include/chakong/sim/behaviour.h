@@ -18,9 +18,9 @@
 #include <random>
 #include <vector>
 
+#include "chakong/base/executor.h"
 #include "chakong/connectors/connector.h"
 #include "chakong/connectors/transport.h"
-#include "chakong/engine/executor.h"
 
 namespace chakong::sim {
 

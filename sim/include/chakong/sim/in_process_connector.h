@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "chakong/base/executor.h"
 #include "chakong/connectors/connector.h"
-#include "chakong/engine/executor.h"
-#include "chakong/sim/institution.h"
+#include "chakong/institution/institution.h"
 
 namespace chakong::sim {
 
@@ -29,7 +29,7 @@ LatencyFn fixed_latency(TimeUs fixed);
 
 class InProcessConnector final : public connectors::Connector {
  public:
-  InProcessConnector(Institution& institution, Executor& executor, LatencyFn latency);
+  InProcessConnector(institution::Institution& institution, Executor& executor, LatencyFn latency);
   ~InProcessConnector() override = default;
 
   const std::string& name() const override { return institution_.name(); }
@@ -38,10 +38,10 @@ class InProcessConnector final : public connectors::Connector {
                     connectors::BatchCompletion done) override;
 
   int in_flight() const { return in_flight_.load(); }
-  Institution& institution() { return institution_; }
+  institution::Institution& institution() { return institution_; }
 
  private:
-  Institution& institution_;
+  institution::Institution& institution_;
   Executor& executor_;
   LatencyFn latency_;
   std::atomic<int> in_flight_{0};

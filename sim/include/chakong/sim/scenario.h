@@ -13,10 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include "chakong/base/date.h"
+#include "chakong/base/money.h"
 #include "chakong/connectors/connector.h"
-#include "chakong/engine/date.h"
 #include "chakong/engine/library.h"
-#include "chakong/engine/money.h"
 #include "chakong/sim/behaviour.h"
 #include "chakong/v1/scenario.pb.h"
 
@@ -39,7 +39,7 @@ struct GroupConfig {
   std::string kind;
   std::string name;
   int count = 1;
-  connectors::AssetCategory category = connectors::AssetCategory::kDeposit;
+  AssetCategory category = AssetCategory::kDeposit;
   LatencyDist query, control, other;
   BusinessHours hours;
   int capacity = 0;

@@ -1,0 +1,550 @@
+// The checks of the conformance kit. Each builds its own sandbox (sandbox.h) from the seed.
+#include "chakong/conformance/conformance.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "chakong/base/identity.h"
+#include "chakong/v1/case.pb.h"
+#include "sandbox.h"
+
+namespace chakong::conformance {
+namespace {
+
+using Mode = FaultTransport::Mode;
+
+CheckResult pass(std::string detail = {}) { return {{}, Result::kPass, std::move(detail)}; }
+CheckResult fail(std::string detail) { return {{}, Result::kFail, std::move(detail)}; }
+CheckResult skip(std::string detail) { return {{}, Result::kSkip, std::move(detail)}; }
+
+std::string describe(const Status& s) { return s.to_string(); }
+
+// Requires exactly one completion with one response per request and OK status; on failure
+// returns the reason.
+std::string expect_ok(const Sandbox::Call& c, size_t n) {
+  if (c.completions != 1) {
+    return "expected exactly one completion, got " + std::to_string(c.completions);
+  }
+  if (c.responses.size() != n) {
+    return "expected " + std::to_string(n) + " responses, got " +
+           std::to_string(c.responses.size());
+  }
+  for (const Response& r : c.responses) {
+    if (!r.status.ok()) return "expected OK, got " + describe(r.status);
+  }
+  return {};
+}
+
+std::string expect_code(const Sandbox::Call& c, StatusCode code) {
+  if (c.completions != 1) {
+    return "expected exactly one completion, got " + std::to_string(c.completions);
+  }
+  if (c.responses.size() != 1)
+    return "expected 1 response, got " + std::to_string(c.responses.size());
+  if (c.responses[0].status.code() != code) {
+    return "expected " + status_code_name(code) + ", got " + describe(c.responses[0].status);
+  }
+  return {};
+}
+
+bool needs(Sandbox& s, RequestKind k, CheckResult* out) {
+  if (s.connector().capabilities().has(k)) return true;
+  *out = skip("capability '" + std::string(request_kind_name(k)) + "' not declared by " +
+              s.connector().name());
+  return false;
+}
+
+#define CHAKONG_CHECK_SANDBOX(s) \
+  if (!(s).status().ok())        \
+  return fail("sandbox: connector could not be built: " + describe((s).status()))
+
+#define CHAKONG_EXPECT_OK(call, n)                      \
+  do {                                                  \
+    std::string why_ = expect_ok(call, n);              \
+    if (!why_.empty()) return fail(what + ": " + why_); \
+  } while (0)
+
+// Freezes `asset` for `amount` and returns the measure id ("" and `*out` set on failure).
+std::string freeze(Sandbox& s, const Asset& asset, Fen amount, const std::string& key,
+                   CheckResult* out) {
+  auto c = s.call({s.request(RequestKind::kFreeze, asset, amount, key)});
+  const std::string why = expect_ok(*c, 1);
+  if (!why.empty()) {
+    *out = fail("freeze: " + why);
+    return {};
+  }
+  if (c->responses[0].measure_id.empty()) {
+    *out = fail("freeze: OK but no measure id");
+    return {};
+  }
+  return c->responses[0].measure_id;
+}
+
+CheckResult query_finds_seeded_assets(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kQuery, &out)) return out;
+  const std::string what = "query";
+  auto c = s.call({s.request(RequestKind::kQuery, {}, {}, "q1")});
+  CHAKONG_EXPECT_OK(*c, 1);
+  std::set<std::string> want, got;
+  for (const Asset& a : s.assets()) want.insert(a.reference + "=" + format_fen(a.value));
+  for (const Asset& a : c->responses[0].assets) {
+    got.insert(a.reference + "=" + format_fen(a.value));
+    if (a.holder_id != s.debtor()) {
+      return fail("query returned '" + mask_id(a.reference) + "' held by someone else");
+    }
+  }
+  if (want != got) {
+    std::string w, g;
+    for (const std::string& x : want) w += " " + x;
+    for (const std::string& x : got) g += " " + x;
+    return fail("expected assets" + w + "; got" + (g.empty() ? " none" : g));
+  }
+  return pass(std::to_string(want.size()) + " seeded assets found, the other holder's not");
+}
+
+CheckResult freeze_caps_at_available(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kFreeze, &out)) return out;
+  const Asset& a = s.assets()[0];
+  const std::string what = "freeze";
+  const Fen ask = a.value + a.value;
+  const Date day = s.today();  // The institution acts on receipt.
+  auto c = s.call({s.request(RequestKind::kFreeze, a, ask, "f1")});
+  CHAKONG_EXPECT_OK(*c, 1);
+  const Response& r = c->responses[0];
+  const int years = measure_term_years(a.category);
+  if (r.end_date != term_end(day, years)) {
+    return fail("end date " + r.end_date.to_string() + ", expected " +
+                term_end(day, years).to_string() + " (" + std::to_string(years) +
+                "-year term from " + day.to_string() + ")");
+  }
+  if (!is_divisible(a.category)) {
+    if (r.frozen != a.value) {
+      return fail("seal reports " + format_fen(r.frozen) + ", expected the whole " +
+                  format_fen(a.value));
+    }
+    return pass("sealed whole; ends " + r.end_date.to_string());
+  }
+  if (r.requested != ask || r.frozen != a.value) {
+    return fail("asked " + format_fen(ask) + " of " + format_fen(a.value) +
+                ": reported requested " + format_fen(r.requested) + ", frozen " +
+                format_fen(r.frozen));
+  }
+  if (s.truth().frozen_for_case(kCase) != a.value) {
+    return fail("institution holds " + format_fen(s.truth().frozen_for_case(kCase)) + " frozen");
+  }
+  return pass("requested " + format_fen(ask) + ", frozen " + format_fen(r.frozen));
+}
+
+CheckResult waitlist_promoted_on_release(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kFreeze, &out) || !needs(s, RequestKind::kWaitlistFreeze, &out)) {
+    return out;
+  }
+  const Asset& a = s.assets()[1];
+  const std::string foreign = s.foreign_measure(a, s.today().plus_days(300));
+  auto refused = s.call({s.request(RequestKind::kFreeze, a, a.value, "f1")});
+  if (std::string why = expect_code(*refused, StatusCode::kFailedPrecondition); !why.empty()) {
+    return fail("freeze on an asset held by another authority: " + why);
+  }
+  const auto& prior = refused->responses[0].prior_measures;
+  if (prior.empty() || prior[0].authority != kOtherAuthority) {
+    return fail("the refusal does not list the prior measure of " + std::string(kOtherAuthority));
+  }
+  const std::string what = "waitlist_freeze";
+  auto c = s.call({s.request(RequestKind::kWaitlistFreeze, a, a.value, "w1")});
+  CHAKONG_EXPECT_OK(*c, 1);
+  if (c->responses[0].queue_position != 1) {
+    return fail("queue position " + std::to_string(c->responses[0].queue_position) +
+                ", expected 1");
+  }
+  s.release_foreign_measure(foreign);
+  const institution::MeasureRecord* m = s.truth().measure(c->responses[0].measure_id);
+  if (m == nullptr || m->state != institution::MeasureState::kActive) {
+    return fail("after the prior measure was released the waiter is " +
+                std::string(m ? institution::measure_state_name(m->state) : "unknown"));
+  }
+  return pass("queued at position 1, in effect after release");
+}
+
+CheckResult waitlist_promoted_on_lapse(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kWaitlistFreeze, &out)) return out;
+  const Asset& a = s.assets()[1];
+  s.foreign_measure(a, s.today().plus_days(5));
+  const std::string what = "waitlist_freeze";
+  auto c = s.call({s.request(RequestKind::kWaitlistFreeze, a, a.value, "w1")});
+  CHAKONG_EXPECT_OK(*c, 1);
+  s.executor().run_until(s.executor().now() + 10 * kMicrosPerDay);
+  s.truth().expire(s.today());
+  const institution::MeasureRecord* m = s.truth().measure(c->responses[0].measure_id);
+  if (m == nullptr || m->state != institution::MeasureState::kActive) {
+    return fail("after the prior measure lapsed the waiter is " +
+                std::string(m ? institution::measure_state_name(m->state) : "unknown"));
+  }
+  return pass("in effect from " + m->effective.to_string() + " after the prior measure lapsed");
+}
+
+CheckResult waitlist_partial_fill(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kWaitlistFreeze, &out)) return out;
+  const Asset& a = s.assets()[2];
+  if (!is_divisible(a.category)) return skip("indivisible assets are not filled in part");
+  const std::string foreign = s.foreign_measure(a, s.today().plus_days(300));
+  const std::string what = "waitlist_freeze";
+  const Fen ask = a.value + a.value;
+  auto c = s.call({s.request(RequestKind::kWaitlistFreeze, a, ask, "w1")});
+  CHAKONG_EXPECT_OK(*c, 1);
+  s.release_foreign_measure(foreign);
+  const institution::MeasureRecord* m = s.truth().measure(c->responses[0].measure_id);
+  if (m == nullptr || m->frozen != a.value || m->limit != ask) {
+    return fail("waiter for " + format_fen(ask) + " on " + format_fen(a.value) + " holds " +
+                (m ? format_fen(m->frozen) + " of " + format_fen(m->limit) : "nothing"));
+  }
+  return pass("filled " + format_fen(m->frozen) + " of " + format_fen(ask));
+}
+
+CheckResult renew_extends_term(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kFreeze, &out) || !needs(s, RequestKind::kRenew, &out)) return out;
+  const Asset& a = s.assets()[0];
+  const std::string id = freeze(s, a, a.value, "f1", &out);
+  if (id.empty()) return out;
+  const Date end = s.truth().measure(id)->end;
+  Request r = s.request(RequestKind::kRenew, a, {}, "r1");
+  r.measure_id = id;
+  const std::string what = "renew";
+  auto c = s.call({r});
+  CHAKONG_EXPECT_OK(*c, 1);
+  const Date want = term_end(end.plus_days(1), measure_term_years(a.category));
+  if (c->responses[0].end_date != want || s.truth().measure(id)->end != want) {
+    return fail("renewed end " + c->responses[0].end_date.to_string() + ", expected " +
+                want.to_string());
+  }
+  return pass(end.to_string() + " -> " + want.to_string());
+}
+
+CheckResult release_ends_measure(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kFreeze, &out) || !needs(s, RequestKind::kRelease, &out)) return out;
+  const Asset& a = s.assets()[0];
+  const std::string id = freeze(s, a, a.value, "f1", &out);
+  if (id.empty()) return out;
+  Request r = s.request(RequestKind::kRelease, a, {}, "x1");
+  r.measure_id = id;
+  const std::string what = "release";
+  auto c = s.call({r});
+  CHAKONG_EXPECT_OK(*c, 1);
+  if (s.truth().measure(id)->state != institution::MeasureState::kReleased) {
+    return fail("measure is " +
+                std::string(institution::measure_state_name(s.truth().measure(id)->state)));
+  }
+  return pass("released");
+}
+
+CheckResult deduct_moves_frozen_amount(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kFreeze, &out) || !needs(s, RequestKind::kDeduct, &out)) return out;
+  const Asset& a = s.assets()[0];
+  Fen half = Fen(a.value.value() / 2);
+  if (a.unit_price > Fen()) half = Fen(half.value() / a.unit_price.value() * a.unit_price.value());
+  const std::string id = freeze(s, a, half, "f1", &out);
+  if (id.empty()) return out;
+  Request r = s.request(RequestKind::kDeduct, a, {}, "d1");
+  r.measure_id = id;
+  const std::string what = "deduct";
+  auto c = s.call({r});
+  CHAKONG_EXPECT_OK(*c, 1);
+  if (c->responses[0].frozen != half || s.truth().deducted_for_case(kCase) != half ||
+      *s.truth().balance(a.reference) != a.value - half) {
+    return fail("froze " + format_fen(half) + "; deduct reported " +
+                format_fen(c->responses[0].frozen) + ", institution moved " +
+                format_fen(s.truth().deducted_for_case(kCase)));
+  }
+  return pass("moved exactly " + format_fen(half));
+}
+
+CheckResult retry_same_key_one_measure(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kFreeze, &out)) return out;
+  const Asset& a = s.assets()[0];
+  const std::string first = freeze(s, a, a.value, "same-key", &out);
+  if (first.empty()) return out;
+  const std::string second = freeze(s, a, a.value, "same-key", &out);
+  if (second.empty()) return out;
+  const size_t n = s.truth().measures_on(a.reference).size();
+  if (first != second || n != 1) {
+    return fail("two submissions with one key gave measures '" + first + "' and '" + second +
+                "'; the institution holds " + std::to_string(n));
+  }
+  return pass("one measure: " + first);
+}
+
+CheckResult results_matched_by_key(const ConnectorFactory& f, const Options& o, EndpointOptions e,
+                                   const char* what_fault) {
+  Sandbox s(f, o.seed, Mode::kNone, e);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kQuery, &out) || !needs(s, RequestKind::kFreeze, &out)) return out;
+  const Asset& a = s.assets()[0];
+  Request query = s.request(RequestKind::kQuery, {}, {}, "q1");
+  Request frz = s.request(RequestKind::kFreeze, a, a.value, "f1");
+  const std::string what = std::string("batch with ") + what_fault;
+  auto c = s.call({query, frz});
+  CHAKONG_EXPECT_OK(*c, 2);
+  s.executor().run_until(s.executor().now() + kMicrosPerDay);
+  if (c->completions != 1) return fail("completed " + std::to_string(c->completions) + " times");
+  if (c->responses[0].assets.size() != s.assets().size() || c->responses[1].measure_id.empty()) {
+    return fail("responses are not matched to their requests: the query got " +
+                std::to_string(c->responses[0].assets.size()) + " assets, the freeze measure '" +
+                c->responses[1].measure_id + "'");
+  }
+  if (s.truth().measures_on(a.reference).size() != 1) return fail("more than one measure");
+  return pass("query and freeze answered correctly");
+}
+
+CheckResult duplicate_results_tolerated(const ConnectorFactory& f, const Options& o) {
+  EndpointOptions e;
+  e.duplicate_results = true;
+  return results_matched_by_key(f, o, e, "every result duplicated");
+}
+
+CheckResult reordered_results_tolerated(const ConnectorFactory& f, const Options& o) {
+  EndpointOptions e;
+  e.reverse_results = true;
+  return results_matched_by_key(f, o, e, "results in reverse order");
+}
+
+CheckResult fault_maps_to(const ConnectorFactory& f, const Options& o, Mode mode, StatusCode code,
+                          TimeUs run_for) {
+  Sandbox s(f, o.seed, mode);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kQuery, &out)) return out;
+  auto c = s.call({s.request(RequestKind::kQuery, {}, {}, "q1")}, run_for);
+  if (std::string why = expect_code(*c, code); !why.empty()) return fail(why);
+  return pass(describe(c->responses[0].status));
+}
+
+CheckResult timeout_is_deadline_exceeded(const ConnectorFactory& f, const Options& o) {
+  return fault_maps_to(f, o, Mode::kBlackHole, StatusCode::kDeadlineExceeded, 8 * kMicrosPerDay);
+}
+
+CheckResult outage_is_unavailable(const ConnectorFactory& f, const Options& o) {
+  return fault_maps_to(f, o, Mode::kOutage, StatusCode::kUnavailable, kMicrosPerDay);
+}
+
+CheckResult malformed_reply_is_data_loss(const ConnectorFactory& f, const Options& o) {
+  return fault_maps_to(f, o, Mode::kCorrupt, StatusCode::kDataLoss, kMicrosPerDay);
+}
+
+CheckResult completion_once_never_inline(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  std::vector<std::shared_ptr<Sandbox::Call>> calls;
+  // An immediate refusal (unsupported or malformed) must not complete inline either.
+  Request bad = s.request(RequestKind::kRenew, s.assets()[0], {}, "bad-renew");
+  bad.measure_id = "no-such-measure";
+  calls.push_back(s.submit({bad}));
+  for (int i = 0; i < 3; ++i) {
+    calls.push_back(s.submit({s.request(RequestKind::kQuery, {}, {}, "q" + std::to_string(i))}));
+  }
+  s.executor().run_until(s.executor().now() + 8 * kMicrosPerDay);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i]->inline_completion) return fail("call " + std::to_string(i) + " completed inline");
+    if (calls[i]->completions != 1) {
+      return fail("call " + std::to_string(i) + " completed " +
+                  std::to_string(calls[i]->completions) + " times");
+    }
+  }
+  return pass(std::to_string(calls.size()) + " calls, each completed once, none inline");
+}
+
+CheckResult unsupported_is_unimplemented(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  for (RequestKind k : {RequestKind::kDeduct, RequestKind::kWaitlistFreeze, RequestKind::kRenew,
+                        RequestKind::kRelease, RequestKind::kFreeze, RequestKind::kQuery}) {
+    if (s.connector().capabilities().has(k)) continue;
+    const uint64_t before = s.truth().requests_handled();
+    auto c = s.call({s.request(k, s.assets()[0], s.assets()[0].value, "u1")});
+    if (std::string why = expect_code(*c, StatusCode::kUnimplemented); !why.empty()) {
+      return fail(std::string(request_kind_name(k)) + " (not declared): " + why);
+    }
+    if (s.truth().requests_handled() != before) {
+      return fail(std::string(request_kind_name(k)) + " (not declared) reached the institution");
+    }
+    return pass(std::string(request_kind_name(k)) + " -> UNIMPLEMENTED, never sent");
+  }
+  return skip("the connector declares every operation");
+}
+
+CheckResult invalid_config_rejected(const ConnectorFactory& f, const Options&) {
+  std::unique_ptr<google::protobuf::Message> config = f.default_config();
+  if (Status s = f.validate(*config); !s.ok())
+    return fail("default config refused: " + describe(s));
+  const google::protobuf::FieldDescriptor* name = config->GetDescriptor()->FindFieldByName("name");
+  if (name == nullptr || name->type() != google::protobuf::FieldDescriptor::TYPE_STRING) {
+    return fail("config " + config->GetTypeName() + " has no string field 'name'");
+  }
+  config->GetReflection()->SetString(config.get(), name, "Not A Name!");
+  Status s = f.validate(*config);
+  if (s.code() != StatusCode::kInvalidArgument || s.message().find("name") == std::string::npos) {
+    return fail("name 'Not A Name!': expected INVALID_ARGUMENT naming the field, got " +
+                describe(s));
+  }
+  chakong::v1::Case wrong_type;
+  Status t = f.validate(wrong_type);
+  if (t.code() != StatusCode::kInvalidArgument) {
+    return fail("a config of the wrong type: expected INVALID_ARGUMENT, got " + describe(t));
+  }
+  return pass(s.message());
+}
+
+CheckResult shutdown_drains_calls(const ConnectorFactory& f, const Options& o) {
+  // The institution never answers; only the connector's own shutdown can end the call in time.
+  Sandbox s(f, o.seed, Mode::kBlackHole);
+  CHAKONG_CHECK_SANDBOX(s);
+  auto c = s.submit({s.request(RequestKind::kQuery, {}, {}, "q1")});
+  s.executor().run_until(s.executor().now() + kMicrosPerSecond);
+  s.destroy_connector();
+  s.executor().run_until(s.executor().now() + kMicrosPerSecond);
+  if (c->completions != 1) {
+    return fail("a call in flight was not completed within 1 s of shutdown (completions: " +
+                std::to_string(c->completions) + "); a connector must drain its calls");
+  }
+  s.executor().run_until(s.executor().now() + 8 * kMicrosPerDay);
+  if (c->completions != 1) {
+    return fail("a call completed again after shutdown (" + std::to_string(c->completions) +
+                " completions)");
+  }
+  return pass("in-flight call completed at shutdown with " + describe(c->responses.at(0).status));
+}
+
+using CheckFn = CheckResult (*)(const ConnectorFactory&, const Options&);
+struct Check {
+  const char* name;
+  CheckFn fn;
+};
+constexpr Check kChecks[] = {
+    {"query_finds_seeded_assets", query_finds_seeded_assets},
+    {"freeze_caps_at_available", freeze_caps_at_available},
+    {"waitlist_promoted_on_release", waitlist_promoted_on_release},
+    {"waitlist_promoted_on_lapse", waitlist_promoted_on_lapse},
+    {"waitlist_partial_fill", waitlist_partial_fill},
+    {"renew_extends_term", renew_extends_term},
+    {"release_ends_measure", release_ends_measure},
+    {"deduct_moves_frozen_amount", deduct_moves_frozen_amount},
+    {"retry_same_key_one_measure", retry_same_key_one_measure},
+    {"duplicate_results_tolerated", duplicate_results_tolerated},
+    {"reordered_results_tolerated", reordered_results_tolerated},
+    {"timeout_is_deadline_exceeded", timeout_is_deadline_exceeded},
+    {"outage_is_unavailable", outage_is_unavailable},
+    {"malformed_reply_is_data_loss", malformed_reply_is_data_loss},
+    {"completion_once_never_inline", completion_once_never_inline},
+    {"unsupported_is_unimplemented", unsupported_is_unimplemented},
+    {"invalid_config_rejected", invalid_config_rejected},
+    {"shutdown_drains_calls", shutdown_drains_calls},
+};
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view result_name(Result r) {
+  switch (r) {
+    case Result::kPass: return "pass";
+    case Result::kFail: return "fail";
+    case Result::kSkip: return "skip";
+  }
+  return "unknown";
+}
+
+std::vector<std::string> check_names() {
+  std::vector<std::string> out;
+  for (const Check& c : kChecks) out.emplace_back(c.name);
+  return out;
+}
+
+CheckResult run_check(const ConnectorFactory& factory, std::string_view check,
+                      const Options& options) {
+  for (const Check& c : kChecks) {
+    if (c.name != check) continue;
+    CheckResult r = c.fn(factory, options);
+    r.name = c.name;
+    return r;
+  }
+  return {std::string(check), Result::kFail, "unknown check"};
+}
+
+Report run(const ConnectorFactory& factory, const Options& options) {
+  Report report;
+  report.connector = std::string(factory.kind()) + ".sandbox";
+  for (const Check& c : kChecks) {
+    CheckResult r = run_check(factory, c.name, options);
+    (r.result == Result::kPass   ? report.passed
+     : r.result == Result::kFail ? report.failed
+                                 : report.skipped)++;
+    report.checks.push_back(std::move(r));
+  }
+  return report;
+}
+
+std::string to_json(const Report& r) {
+  std::string out = "{\"connector\": \"" + json_escape(r.connector) + "\", \"checks\": [";
+  for (size_t i = 0; i < r.checks.size(); ++i) {
+    const CheckResult& c = r.checks[i];
+    if (i) out += ", ";
+    out += "{\"name\": \"" + json_escape(c.name) + "\", \"result\": \"" +
+           std::string(result_name(c.result)) + "\", \"detail\": \"" + json_escape(c.detail) +
+           "\"}";
+  }
+  out += "], \"passed\": " + std::to_string(r.passed) +
+         ", \"failed\": " + std::to_string(r.failed) +
+         ", \"skipped\": " + std::to_string(r.skipped) + "}";
+  return out;
+}
+
+}  // namespace chakong::conformance

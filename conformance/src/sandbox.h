@@ -1,0 +1,93 @@
+// The conformance kit's sandbox: a seeded ground truth behind the factory's own endpoint,
+// optionally through a faulty transport, and the connector under test. Private to the kit.
+#ifndef CHAKONG_CONNECTORS_CONFORMANCE_SANDBOX_H_
+#define CHAKONG_CONNECTORS_CONFORMANCE_SANDBOX_H_
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "chakong/base/virtual_executor.h"
+#include "chakong/connectors/factory.h"
+#include "chakong/institution/institution.h"
+
+namespace chakong::conformance {
+
+// The contract's names the kit uses throughout.
+using connectors::Capabilities;
+using connectors::Connector;
+using connectors::ConnectorContext;
+using connectors::ConnectorFactory;
+using connectors::EndpointOptions;
+using connectors::Request;
+using connectors::request_kind_name;
+using connectors::RequestKind;
+using connectors::Response;
+using connectors::Transport;
+using connectors::TransportDone;
+
+inline constexpr char kCase[] = "（2025）渝0110执8001号";
+inline constexpr char kOtherAuthority[] = "（2025）渝0112执77号";
+
+// Sits between a connector and its endpoint and misbehaves on purpose.
+class FaultTransport final : public Transport {
+ public:
+  enum class Mode { kNone, kBlackHole, kOutage, kCorrupt };
+  FaultTransport(std::unique_ptr<Transport> inner, Executor& executor, Mode mode)
+      : inner_(std::move(inner)), executor_(executor), mode_(mode) {}
+  void async_call(std::string request, TransportDone done) override;
+
+ private:
+  std::unique_ptr<Transport> inner_;
+  Executor& executor_;
+  Mode mode_;
+};
+
+class Sandbox {
+ public:
+  struct Call {
+    int completions = 0;
+    bool inline_completion = false;
+    std::vector<Response> responses;
+  };
+
+  Sandbox(const ConnectorFactory& factory, uint64_t seed,
+          FaultTransport::Mode mode = FaultTransport::Mode::kNone, EndpointOptions endpoint = {});
+
+  // Creation status of the connector under test.
+  const Status& status() const { return status_; }
+  Connector& connector() { return *connector_; }
+  void destroy_connector() { connector_.reset(); }
+  VirtualExecutor& executor() { return executor_; }
+  institution::Institution& truth() { return truth_; }
+  const std::string& debtor() const { return debtor_; }
+  const std::string& other() const { return other_; }
+  const std::vector<Asset>& assets() const { return assets_; }
+  const ConnectorFactory& factory() const { return factory_; }
+  Date today() const { return date_of(executor_.now()); }
+
+  // A request of `kind` by the case's officer on `asset` (ignored for queries).
+  Request request(RequestKind kind, const Asset& asset, Fen amount, const std::string& key) const;
+  // Submits without running.
+  std::shared_ptr<Call> submit(std::vector<Request> batch);
+  // Submits and runs virtual time for `run_for`.
+  std::shared_ptr<Call> call(std::vector<Request> batch, TimeUs run_for = 2 * kMicrosPerDay);
+  // Places another authority's measure on `asset` for its whole value.
+  std::string foreign_measure(const Asset& asset, Date end);
+  // That authority releases its measure `id` at the institution (not through the connector).
+  void release_foreign_measure(const std::string& id);
+
+ private:
+  const ConnectorFactory& factory_;
+  VirtualExecutor executor_;
+  institution::Institution truth_;
+  std::string debtor_, other_;
+  std::vector<Asset> assets_;
+  std::unique_ptr<Connector> connector_;
+  Status status_;
+};
+
+}  // namespace chakong::conformance
+
+#endif  // CHAKONG_CONNECTORS_CONFORMANCE_SANDBOX_H_

@@ -1,0 +1,128 @@
+// Dispatcher: the traffic controller in front of one connector, owned by one shard.
+//
+// Every request the engine sends goes through the dispatcher of its connector, which applies:
+//  - three priority lanes that queue rather than reject: URGENT (freezes under a 48-hour
+//    clock, renewals near expiry), NORMAL (new-case queries), BULK (library sweep); strict
+//    priority between lanes except that BULK is guaranteed `bulk_floor` of the sends when it
+//    has work; earliest deadline first within a lane, then submission order;
+//  - a token bucket (requests per second, with a burst) and a cap on batches in flight;
+//  - micro-batching: up to `max_batch` requests of one lane per connector call, waiting at
+//    most `linger` for a NORMAL or BULK batch to fill (URGENT never lingers);
+//  - a timeout per attempt, retries of every attempt whose outcome is in doubt (timeout,
+//    unreachable, throttled, a reply that does not decode) with exponential backoff and
+//    deterministic jitter (a hash of the idempotency key and attempt number, so virtual-time
+//    runs are reproducible);
+//  - a circuit breaker: after `breaker_failures` consecutive failed attempts the connector is
+//    left alone for `breaker_cooldown`, then one probe batch decides.
+// A request's idempotency key is unchanged across retries, so the institution never acts
+// twice. A late answer to a timed-out attempt is accepted if the request is still open
+// (reconciled) and ignored otherwise; a connector that completes a batch twice is tolerated.
+//
+// Capacity is per shard: with N shards each dispatcher gets 1/N of the connector's rate and
+// in-flight cap, so shards never share mutable state (no lock on the request path).
+//
+// Threading: all methods run on the owning shard's executor. Connector completions may
+// arrive on any thread; they are posted back to the executor.
+#ifndef CHAKONG_ENGINE_SRC_DISPATCHER_H_
+#define CHAKONG_ENGINE_SRC_DISPATCHER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chakong/base/executor.h"
+#include "chakong/base/histogram.h"
+#include "chakong/connectors/connector.h"
+#include "chakong/engine/dispatch.h"
+
+namespace chakong::engine {
+
+class Dispatcher {
+ public:
+  using Done = std::function<void(connectors::Response)>;
+
+  // `connector` and `executor` must outlive the dispatcher. `config` must be valid.
+  Dispatcher(connectors::Connector& connector, Executor& executor, DispatcherConfig config);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Queues a request. `done` runs exactly once on the executor with the final response:
+  // the institution's answer, or after the last attempt the in-doubt outcome of that attempt
+  // (connectors::outcome_in_doubt: kDeadlineExceeded, kUnavailable, kResourceExhausted,
+  // kDataLoss), or kCancelled when the connector cut the call at shutdown.
+  void submit(connectors::Request request, Lane lane, TimeUs deadline, Done done);
+
+  const DispatcherStats& stats() const { return stats_; }
+  size_t queued() const;
+  size_t queued(Lane lane) const { return lanes_[static_cast<int>(lane)].size(); }
+  int in_flight() const { return in_flight_; }
+  // Requests submitted whose `done` has not run yet (queued, in flight or awaiting a retry).
+  size_t open_jobs() const;
+  const connectors::Connector& connector() const { return connector_; }
+
+ private:
+  struct Job;
+  struct Batch;
+  struct Queued {
+    TimeUs deadline;
+    uint64_t seq;
+    uint32_t job;
+    uint32_t generation;  // A stale entry (job finished meanwhile) is skipped.
+    bool operator>(const Queued& o) const {
+      return deadline != o.deadline ? deadline > o.deadline : seq > o.seq;
+    }
+  };
+  using LaneQueue = std::priority_queue<Queued, std::vector<Queued>, std::greater<Queued>>;
+
+  void pump();
+  void schedule_pump(TimeUs at);
+  int pick_lane();
+  bool send(int lane, int count);
+  void on_batch_done(uint64_t batch_id, std::vector<connectors::Response> responses);
+  void on_batch_timeout(uint64_t batch_id);
+  void attempt_failed(uint32_t job, const Status& status);
+  void finish(uint32_t job, connectors::Response response);
+  void refill_tokens();
+  bool breaker_allows();
+  void record_outcome(bool failure);
+  TimeUs backoff(const Job& job) const;
+
+  connectors::Connector& connector_;
+  Executor& executor_;
+  DispatcherConfig config_;
+  DispatcherStats stats_;
+
+  std::vector<Job> jobs_;  // Slab; free slots listed in free_jobs_.
+  std::vector<uint32_t> free_jobs_;
+  LaneQueue lanes_[kLaneCount];
+  // When the oldest unsent request of each lane started waiting (for linger).
+  TimeUs lane_since_[kLaneCount] = {};
+  uint64_t seq_ = 0;
+  uint64_t sends_ = 0, bulk_sends_ = 0;
+
+  std::unordered_map<uint64_t, std::unique_ptr<Batch>> batches_;
+  uint64_t next_batch_ = 1;
+  int in_flight_ = 0;
+
+  double tokens_;
+  TimeUs tokens_at_;
+  TimerHandle pump_timer_;
+  TimeUs pump_at_ = INT64_MAX;
+
+  int consecutive_failures_ = 0;
+  TimeUs breaker_open_until_ = 0;
+  bool probing_ = false;
+
+  // Cleared on destruction so that completions arriving later are dropped safely.
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace chakong::engine
+
+#endif  // CHAKONG_ENGINE_SRC_DISPATCHER_H_
