@@ -5,23 +5,25 @@
 // Ordering: tasks run one at a time on the executor's thread, in (time, submission order):
 // post() runs at now(); run_at() at the given time, or at now() when that is in the past.
 //
-// Threading: post() is safe from any thread (connector completions arrive on the
-// connector's threads and are posted back to the owning shard's executor). now(), run_at()
-// and cancel() are called only from the executor's own thread, i.e. from inside its tasks or
-// before it starts running.
+// Threading: on a real-time executor (AsioExecutor) post() is safe from any thread: connector
+// completions arrive on the connector's threads and are posted back to the owning shard's
+// executor. A VirtualExecutor is single-threaded: everything that uses it (the engine, every
+// connector, transport and institution of a simulation) runs on its thread, and a post() from
+// another thread is a bug (asserted in debug builds). now(), run_at() and cancel() are called
+// only from the executor's own thread, i.e. from inside its tasks or before it starts running.
 //
 //   executor.run_at(executor.now() + 48 * kMicrosPerHour, [this, id] { on_control_due(id); });
 #ifndef CHAKONG_BASE_EXECUTOR_H_
 #define CHAKONG_BASE_EXECUTOR_H_
 
-#include <functional>
-
 #include "chakong/base/date.h"
+#include "chakong/base/function.h"
 #include "chakong/base/timing_wheel.h"
 
 namespace chakong {
 
-using Task = std::function<void()>;
+// A task: move-only, and a small closure is stored inline (no allocation per task).
+using Task = UniqueFunction<void()>;
 
 class Executor {
  public:

@@ -7,7 +7,8 @@
 // deterministic.
 //
 // Single-threaded: post() too must be called from the executor's thread (in a simulation
-// every connector and institution runs on it). run_until() is the driver.
+// every connector and institution runs on it); debug builds assert it. run_until() is the
+// driver.
 //
 //   VirtualExecutor ex(Date::parse("2025-01-01")->start_us());
 //   ex.run_at(ex.now() + kMicrosPerDay, [] { ... });
@@ -15,7 +16,9 @@
 #ifndef CHAKONG_BASE_VIRTUAL_EXECUTOR_H_
 #define CHAKONG_BASE_VIRTUAL_EXECUTOR_H_
 
+#include <cassert>
 #include <cstdint>
+#include <thread>
 
 #include "chakong/base/executor.h"
 #include "chakong/base/timing_wheel.h"
@@ -27,7 +30,10 @@ class VirtualExecutor final : public Executor {
   explicit VirtualExecutor(TimeUs start = 0) : wheel_(start) {}
 
   TimeUs now() const override { return wheel_.now(); }
-  void post(Task task) override { wheel_.add(wheel_.now(), std::move(task)); }
+  void post(Task task) override {
+    assert(std::this_thread::get_id() == owner_ && "VirtualExecutor::post from another thread");
+    wheel_.add(wheel_.now(), std::move(task));
+  }
   TimerHandle run_at(TimeUs t, Task task) override { return wheel_.add(t, std::move(task)); }
   bool cancel(TimerHandle handle) override { return wheel_.cancel(handle); }
   bool is_virtual() const override { return true; }
@@ -71,6 +77,7 @@ class VirtualExecutor final : public Executor {
  private:
   TimingWheel<Task> wheel_;
   uint64_t events_ = 0;
+  std::thread::id owner_ = std::this_thread::get_id();  // The thread that made it.
 };
 
 }  // namespace chakong

@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace chakong::sim {
+namespace chakong {
 namespace {
 
 TEST(VirtualExecutorTest, RunsInTimeThenSubmissionOrderAndJumpsTime) {
@@ -53,4 +53,4 @@ TEST(VirtualExecutorTest, RunsAYearOfDailyEventsAtOnce) {
 }
 
 }  // namespace
-}  // namespace chakong::sim
+}  // namespace chakong
