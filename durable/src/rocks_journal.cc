@@ -1,5 +1,6 @@
 #include "chakong/durable/rocks_journal.h"
 
+#include <fcntl.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -10,9 +11,11 @@
 
 #include <algorithm>
 #include <boost/crc.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -239,6 +242,36 @@ bool is_table_file(const std::string& name) {
   return name.ends_with(".sst") || name.ends_with(".ldb");
 }
 
+// The watermark: the sequence number of the last synced group, and the key whose presence in
+// a table file says the journal has one.
+constexpr const char* kWatermarkFile = "CHAKONG-WATERMARK";
+constexpr const char* kWatermarkKey = "meta/watermark";
+// "chakong-watermark 1 <20 digits> <8 hex digits of the digits' CRC-32C>\n": fixed width, so
+// each write overwrites the last in place.
+constexpr size_t kWatermarkSize = 50;
+
+std::string watermark_text(uint64_t sequence) {
+  char digits[21];
+  std::snprintf(digits, sizeof(digits), "%020llu", static_cast<unsigned long long>(sequence));
+  char text[kWatermarkSize + 1];
+  std::snprintf(text, sizeof(text), "chakong-watermark 1 %s %08x\n", digits, crc32c(digits, 20));
+  return std::string(text, kWatermarkSize);
+}
+
+std::optional<uint64_t> parse_watermark(const std::string& text) {
+  if (text.size() != kWatermarkSize || !text.starts_with("chakong-watermark 1 ") ||
+      text[40] != ' ' || text[49] != '\n') {
+    return std::nullopt;
+  }
+  const std::string digits = text.substr(20, 20);
+  if (digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  unsigned int crc = 0;
+  if (std::sscanf(text.c_str() + 41, "%8x", &crc) != 1 || crc != crc32c(digits.data(), 20)) {
+    return std::nullopt;
+  }
+  return std::stoull(digits);
+}
+
 }  // namespace
 
 // The file system RocksDB works through. open() takes the journal's lock itself, before it
@@ -426,7 +459,7 @@ Status check_path(const RocksJournalOptions& o, bool* create) {
   // a creation a crash cut short (created again when asked), or not a journal at all.
   const std::vector<std::string> names = entries(o.path);
   for (const std::string& name : names) {
-    if (is_table_file(name) || name.ends_with(".log")) {
+    if (is_table_file(name) || name.ends_with(".log") || name == kWatermarkFile) {
       return data_loss_error("journal " + o.path + " has no CURRENT file but holds " + name +
                              ": the journal is damaged (it is never created over); " + kBackup);
     }
@@ -566,6 +599,16 @@ StatusOr<std::unique_ptr<RocksJournal>> RocksJournal::open_impl(
   ro.info_log = std::make_shared<InfoLog>(
       log != nullptr ? log : stderr, log != nullptr,
       log != nullptr ? rocksdb::InfoLogLevel::WARN_LEVEL : rocksdb::InfoLogLevel::ERROR_LEVEL);
+  // The newest log as the crash (or whoever) left it, for the watermark's message: opening
+  // starts a new one.
+  for (const std::string& name : entries(o.path)) {
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(fs::path(o.path) / name, ec);
+    if (name.ends_with(".log") && !ec && (j->newest_log_.empty() || name > j->newest_log_)) {
+      j->newest_log_ = name;
+      j->newest_log_size_ = size;
+    }
+  }
   rocksdb::DB* db = nullptr;
   j->files_->set_opening(true);
   rocksdb::Status s = o.read_only ? rocksdb::DB::OpenForReadOnly(ro, o.path, &db)
@@ -577,8 +620,72 @@ StatusOr<std::unique_ptr<RocksJournal>> RocksJournal::open_impl(
     return j->convert(&s, "open");
   }
   j->db_.reset(db);
+  CHAKONG_RETURN_IF_ERROR(j->open_watermark());
   if (!o.read_only) j->writer_ = std::thread([raw = j.get()] { raw->write_loop(); });
   return j;
+}
+
+Status RocksJournal::open_watermark() {
+  const std::string file = options_.path + "/" + kWatermarkFile;
+  const uint64_t recovered = db_->GetLatestSequenceNumber();
+  std::error_code ec;
+  if (fs::exists(file, ec)) {
+    std::ifstream in(file, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::optional<uint64_t> mark = parse_watermark(text);
+    if (!mark) {
+      return data_loss_error("journal watermark " + file +
+                             " is damaged (not a watermark this version writes); " + kBackup);
+    }
+    if (recovered < *mark) {
+      const std::string newest = newest_log_.empty()
+                                     ? "no log file was left"
+                                     : "the newest log file, " + options_.path + "/" + newest_log_ +
+                                           ", has " + std::to_string(newest_log_size_) + " bytes";
+      return data_loss_error("journal " + options_.path + " holds changes up to sequence " +
+                             std::to_string(recovered) + " but changes up to sequence " +
+                             std::to_string(*mark) + " were acknowledged (" + file +
+                             "): the newest log file was removed or cut (" + newest +
+                             "), so acknowledged changes are lost; " + kBackup);
+    }
+  } else {
+    std::string marker;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kWatermarkKey, &marker);
+    if (s.ok()) {
+      return data_loss_error("journal watermark " + file +
+                             " is missing although the journal was made with one, so a removed "
+                             "or cut newest log file cannot be ruled out; " +
+                             kBackup);
+    }
+    if (!s.IsNotFound()) return convert(&s, "read the watermark marker");
+    if (options_.read_only) return ok_status();  // A journal from before the watermark.
+    // A new journal, or one from before the watermark: the marker goes into a table file at
+    // once, so that losing the newest log cannot take it along.
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Put(wo, kWatermarkKey, "1");
+    if (s.ok()) s = db_->Flush(rocksdb::FlushOptions());
+    if (!s.ok()) return convert(&s, "write the watermark marker");
+  }
+  if (options_.read_only) return ok_status();
+  watermark_fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (watermark_fd_ < 0) {
+    return unavailable_error("journal: cannot open " + file +
+                             " for writing: " + std::strerror(errno));
+  }
+  write_watermark(db_->GetLatestSequenceNumber());
+  if (::fsync(watermark_fd_) != 0) {
+    return unavailable_error("journal: cannot sync " + file + ": " + std::strerror(errno));
+  }
+  return ok_status();
+}
+
+// Best effort by design: a watermark that lags (a failed write, a power cut before the page
+// cache reached the disk) only weakens the check, it never refuses a good journal.
+void RocksJournal::write_watermark(uint64_t sequence) {
+  if (watermark_fd_ < 0) return;
+  const std::string text = watermark_text(sequence);
+  (void)!::pwrite(watermark_fd_, text.data(), text.size(), 0);
 }
 
 std::vector<std::string> RocksJournal::quarantined() const { return files_->quarantined(); }
@@ -650,8 +757,13 @@ RocksJournal::~RocksJournal() {
       fo.wait = true;
       db_->Flush(fo).PermitUncheckedError();
     }
+    if (failed_.ok()) write_watermark(db_->GetLatestSequenceNumber());
     db_->Close().PermitUncheckedError();
     db_.reset();
+  }
+  if (watermark_fd_ >= 0) {
+    ::fsync(watermark_fd_);
+    ::close(watermark_fd_);
   }
   if (files_ != nullptr) files_->unlock();
 }
@@ -760,6 +872,7 @@ void RocksJournal::write_loop() {
       wo.sync = true;
       rocksdb::Status s = db_->Write(wo, batch.get());
       result = convert(&s, "write");
+      if (result.ok()) write_watermark(db_->GetLatestSequenceNumber());
     }
 
     lock.lock();

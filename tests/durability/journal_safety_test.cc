@@ -4,6 +4,7 @@
 // damaged in real log and table files; the full disk is a real tmpfs; the lock is held by a
 // live journal.
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <sys/mount.h>
@@ -114,19 +115,24 @@ class JournalSafetyTest : public ::testing::Test {
   }
 
   // Three synced puts, the files copied to dir_ while the journal is open: the journal as a
-  // crash leaves it (a clean close moves every change into a table file). The log file and
+  // crash during the third put's sync leaves it (a clean close moves every change into a table
+  // file). The watermark is the one before the third put, since that put never returned: c may
+  // or may not be in the log, and either is a journal the engine must open. The log file and
   // where each record starts.
   std::pair<fs::path, std::vector<uint64_t>> three_records() {
     const fs::path live = base_ / "live";
     auto j = create(options(live));
     if (j == nullptr) return {};
     std::vector<uint64_t> starts;
+    std::string mark;
     for (const char* key : {"a", "b", "c"}) {
       starts.push_back(fs::file_size(logs_in(live).back()));
+      mark = read_bytes(live / "CHAKONG-WATERMARK");
       EXPECT_TRUE(j->put(key, std::string(100, key[0])).ok());
     }
     const fs::path log = dir_ / logs_in(live).back().filename();
     fs::copy(live, dir_, fs::copy_options::recursive);
+    write_at(dir_ / "CHAKONG-WATERMARK", 0, mark);
     j.reset();
     fs::remove_all(live);
     return {log, starts};
@@ -214,9 +220,11 @@ TEST_F(JournalSafetyTest, TornGroupWhoseLaterFragmentSurvivedIsStillATornTail) {
   ASSERT_NE(j, nullptr);
   ASSERT_TRUE(j->put("a", std::string(100, 'a')).ok());
   const uint64_t big_at = fs::file_size(logs_in(live).back());
-  ASSERT_TRUE(j->put("big", std::string(40'000, 'x')).ok());  // Spans two blocks.
+  const std::string mark = read_bytes(live / "CHAKONG-WATERMARK");  // Before "big" returned.
+  ASSERT_TRUE(j->put("big", std::string(40'000, 'x')).ok());        // Spans two blocks.
   const fs::path log = dir_ / logs_in(live).back().filename();
   fs::copy(live, dir_, fs::copy_options::recursive);
+  write_at(dir_ / "CHAKONG-WATERMARK", 0, mark);
   j.reset();
   fs::remove_all(live);
   ASSERT_GT(fs::file_size(log), 32'768u + 1'000u);
@@ -263,18 +271,23 @@ class RotatedLogTest : public JournalSafetyTest {
     const fs::path live = base_ / "live";
     auto held = std::make_shared<HeldTablesFs>();
     std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(held);
+    // Made first on the plain file system: creation writes the watermark's marker into a table
+    // file, which the held file system would not let it do.
+    if (create(options(live)) == nullptr) return {};
     RocksJournalOptions o = options(live);
     o.memtable_bytes = 64 << 10;
     o.env = env.get();
-    auto j = create(o);
-    if (j == nullptr) return {};
-    const fs::path first = logs_in(live).front();
+    StatusOr<std::unique_ptr<RocksJournal>> opened = RocksJournal::open(o);
+    EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+    if (!opened.ok()) return {};
+    std::unique_ptr<RocksJournal> j = std::move(opened).value();
+    const fs::path first = logs_in(live).back();
     std::vector<uint64_t> boundaries;
-    for (int i = 0; i < 1000 && logs_in(live).size() < 2; ++i) {
-      if (logs_in(live).back() == first) boundaries.push_back(fs::file_size(first));
+    for (int i = 0; i < 1000 && logs_in(live).back() == first; ++i) {
+      boundaries.push_back(fs::file_size(first));
       EXPECT_TRUE(j->put("k/" + std::to_string(i), std::string(1000, 'v')).ok());
     }
-    EXPECT_EQ(logs_in(live).size(), 2u);
+    EXPECT_NE(logs_in(live).back(), first);  // Rotated: a newer log took over.
     fs::copy(live, dir_, fs::copy_options::recursive);
     held->release();
     j.reset();
@@ -320,6 +333,99 @@ TEST_F(RotatedLogTest, LogCutAtARecordBoundaryIsRefused) {
   EXPECT_EQ(c.verdict, JournalCheck::Verdict::kDamaged);
   EXPECT_EQ(c.file, log.string());
   EXPECT_EQ(c.offset, cut);
+}
+
+// The newest log, which the manifest knows nothing about until it is rotated: the watermark.
+// three_records() leaves the marker (sequence 1, in a table file) and a, b, c (2..4) in the log,
+// a and b acknowledged (the watermark says 3).
+TEST_F(JournalSafetyTest, NewestLogRemovedAfterACrashIsRefused) {
+  const auto [log, starts] = three_records();
+  ASSERT_FALSE(log.empty());
+  fs::remove(log);
+  StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));
+  ASSERT_EQ(j.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(j.status().message(),
+            "journal " + dir_.string() +
+                " holds changes up to sequence 1 but changes up to sequence 3 were acknowledged (" +
+                dir_.string() +
+                "/CHAKONG-WATERMARK): the newest log file was removed or cut (no log file was "
+                "left), so acknowledged changes are lost; restore the journal from a backup");
+  const JournalCheck c = RocksJournal::check(dir_.string(), /*truncate_tail=*/true);
+  EXPECT_EQ(c.verdict, JournalCheck::Verdict::kDamaged);
+}
+
+TEST_F(JournalSafetyTest, NewestLogCutAtARecordBoundaryAfterACrashIsRefused) {
+  const auto [log, starts] = three_records();
+  ASSERT_EQ(starts.size(), 3u);
+  fs::resize_file(log, starts[1]);  // b (acknowledged) and c gone, whole records.
+  StatusOr<std::optional<JournalDamage>> d = inspect_journal_log(dir_.string());
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->has_value());
+  RocksJournalOptions o = options(dir_);
+  o.truncate_corrupt_tail = true;
+  StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(o);
+  ASSERT_EQ(j.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(j.status().message(),
+            "journal " + dir_.string() +
+                " holds changes up to sequence 2 but changes up to sequence 3 were acknowledged (" +
+                dir_.string() +
+                "/CHAKONG-WATERMARK): the newest log file was removed or cut (the "
+                "newest log file, " +
+                log.string() + ", has " + std::to_string(starts[1]) +
+                " bytes), so acknowledged changes are lost; restore the journal from a backup");
+}
+
+TEST_F(JournalSafetyTest, IntactCrashImageOpensWithEveryAcknowledgedChange) {
+  const auto [log, starts] = three_records();
+  ASSERT_FALSE(log.empty());
+  StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));
+  ASSERT_TRUE(j.ok()) << j.status().to_string();
+  for (const char* key : {"a", "b", "c"}) EXPECT_EQ(*(*j)->get(key), std::string(100, key[0]));
+}
+
+TEST_F(JournalSafetyTest, LostOrDamagedWatermarkIsRefused) {
+  {
+    auto j = create(options(dir_));
+    ASSERT_NE(j, nullptr);
+    ASSERT_TRUE(j->put("case/1", "filed").ok());
+  }
+  const fs::path mark = dir_ / "CHAKONG-WATERMARK";
+  const std::string bytes = read_bytes(mark);
+  ASSERT_EQ(bytes.size(), 50u);
+  write_at(mark, 25, "9");  // One digit changed: its checksum no longer matches.
+  StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));
+  ASSERT_EQ(j.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(j.status().message(),
+            "journal watermark " + mark.string() +
+                " is damaged (not a watermark this version writes); restore the journal from a "
+                "backup");
+  fs::remove(mark);
+  j = RocksJournal::open(options(dir_));
+  ASSERT_EQ(j.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(j.status().message(),
+            "journal watermark " + mark.string() +
+                " is missing although the journal was made with one, so a removed or cut newest "
+                "log file cannot be ruled out; restore the journal from a backup");
+}
+
+TEST_F(JournalSafetyTest, JournalFromBeforeTheWatermarkGetsOneAtItsFirstOpen) {
+  {
+    rocksdb::Options ro;
+    ro.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(ro, dir_.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "case/1", "filed").ok());
+  }
+  ASSERT_FALSE(fs::exists(dir_ / "CHAKONG-WATERMARK"));
+  {
+    StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));
+    ASSERT_TRUE(j.ok()) << j.status().to_string();
+    EXPECT_EQ(*(*j)->get("case/1"), "filed");
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "CHAKONG-WATERMARK"));
+  fs::remove(dir_ / "CHAKONG-WATERMARK");  // From now on it is required.
+  EXPECT_EQ(RocksJournal::open(options(dir_)).status().code(), StatusCode::kDataLoss);
 }
 
 // ---- 6. Nothing is touched before the lock is held ----------------------------------------
@@ -428,8 +534,11 @@ TEST_F(JournalSafetyTest, JournalThatLostItsCurrentIsNeverCreatedOver) {
   o.create_if_missing = true;
   StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(o);
   ASSERT_EQ(j.status().code(), StatusCode::kDataLoss);
+  // The first of its log and table files by name (the marker's table file, from creation).
+  const std::string held = std::min(logs_in(dir_).front().filename().string(),
+                                    tables_in(dir_).front().filename().string());
   EXPECT_EQ(j.status().message(), "journal " + dir_.string() + " has no CURRENT file but holds " +
-                                      logs_in(dir_).front().filename().string() +
+                                      held +
                                       ": the journal is damaged (it is never created over); "
                                       "restore the journal from a backup");
   EXPECT_EQ(snapshot(dir_), before);
@@ -588,13 +697,13 @@ TEST_F(JournalSafetyTest, CheckVerifiesEveryTableBlock) {
     ASSERT_NE(j, nullptr);
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(j->put("case/" + std::to_string(i), "v").ok());
   }
-  ASSERT_EQ(tables_in(dir_).size(), 1u);
-  const fs::path table = tables_in(dir_).front();
+  ASSERT_EQ(tables_in(dir_).size(), 2u);  // The watermark's marker, then the hundred cases.
+  const fs::path table = tables_in(dir_).back();
   {
     const auto [code, out] = cli("journal check " + dir_.string());
     EXPECT_EQ(code, 0) << out;
     EXPECT_EQ(out, "journal " + dir_.string() +
-                       ": intact (1 log and 1 table files, every record and block checksum "
+                       ": intact (1 log and 2 table files, every record and block checksum "
                        "verified)\n");
   }
   write_at(table, 20, "\x5a\xa5");  // Inside the first data block; the log is intact.

@@ -73,8 +73,12 @@ class JournalTest : public ::testing::Test {
     EXPECT_TRUE(j->put("a", std::string(100, 'a')).ok());
     const fs::path log = newest_log(live());
     const uint64_t second = fs::file_size(log);
+    // The watermark before b's put returned: the image is of a crash during b's sync.
+    std::ifstream in(live() / "CHAKONG-WATERMARK", std::ios::binary);
+    const std::string mark((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_TRUE(j->put("b", std::string(100, 'b')).ok());
     fs::copy(live(), dir_, fs::copy_options::recursive);
+    std::ofstream(dir_ / "CHAKONG-WATERMARK", std::ios::binary | std::ios::trunc) << mark;
     return {dir_ / log.filename(), second};
   }
 

@@ -31,6 +31,17 @@
 // recorded is refused the same way; it then recovers with absolute consistency, so a damaged
 // log is never silently skipped.
 //
+// The newest log: RocksDB records a log's size in the manifest only when the log is rotated,
+// so the log being written when a crash came could be removed, or cut at a record boundary,
+// without a trace. The journal keeps its own watermark for that: after every synced group the
+// writer writes the group's last sequence number into <path>/CHAKONG-WATERMARK (one pwrite in
+// place, no sync of its own: the file is written only after the group's sync returned, so it
+// never claims more than the log holds, and a killed process loses nothing in the page cache).
+// open() refuses a journal whose logs and tables end before its watermark (kDataLoss: the
+// newest log was removed or cut), and a journal that lost its watermark file (a marker key
+// written in a table file at creation says it had one). A journal from before the watermark
+// gets one at its first open.
+//
 // Full disk: before each group the writer checks the free space of the journal's file system
 // (statvfs); a group that would leave less than `reserve_bytes` is not written. Its callbacks
 // and every later append get kResourceExhausted, the process goes on, and everything
@@ -168,12 +179,18 @@ class RocksJournal final : public Journal {
   Status wait_durable();
   void write_loop();
   Status convert(const void* rocks_status, std::string_view what) const;
+  // Checks the watermark against what was recovered and opens it for writing (see above).
+  Status open_watermark();
+  void write_watermark(uint64_t sequence);
 
   RocksJournalOptions options_;
   std::shared_ptr<Files> files_;
   std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::optional<JournalDamage> truncated_;
+  int watermark_fd_ = -1;   // <path>/CHAKONG-WATERMARK, written by the writer thread only.
+  std::string newest_log_;  // The newest log file's name and size before RocksDB opened.
+  uint64_t newest_log_size_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
