@@ -62,6 +62,8 @@ struct Dispatcher::Batch {
   TimeUs sent_at = 0;
   TimerHandle timeout;
   bool timed_out = false;
+  bool live = false;
+  uint32_t generation = 0;
 };
 
 namespace {
@@ -91,12 +93,14 @@ Dispatcher::Dispatcher(connectors::Connector& connector, Executor& executor,
       config_(config),
       tokens_(config.burst),
       tokens_at_(executor.now()),
-      alive_(std::make_shared<bool>(true)) {}
+      alive_(std::make_shared<Dispatcher*>(this)) {}
 
 Dispatcher::~Dispatcher() {
-  *alive_ = false;
+  *alive_ = nullptr;
   executor_.cancel(pump_timer_);
-  for (auto& [id, batch] : batches_) executor_.cancel(batch->timeout);
+  for (Batch& b : batches_) {
+    if (b.live) executor_.cancel(b.timeout);
+  }
   for (Job& j : jobs_) {
     if (j.open) executor_.cancel(j.retry_timer);
   }
@@ -232,30 +236,54 @@ void Dispatcher::pump() {
   }
 }
 
+Dispatcher::Batch* Dispatcher::find_batch(uint64_t id) {
+  const auto slot = static_cast<uint32_t>(id & 0xFFFFFFFFu);
+  const auto generation = static_cast<uint32_t>(id >> 32);
+  if (slot >= batches_.size()) return nullptr;
+  Batch& b = batches_[slot];
+  return b.live && b.generation == generation ? &b : nullptr;
+}
+
 bool Dispatcher::send(int lane, int count) {
-  auto batch = std::make_unique<Batch>();
+  std::vector<std::pair<uint32_t, uint32_t>> jobs;
+  if (!spare_job_lists_.empty()) {
+    jobs = std::move(spare_job_lists_.back());
+    spare_job_lists_.pop_back();
+  }
   std::vector<Request> requests;
   requests.reserve(static_cast<size_t>(count));
-  batch->jobs.reserve(static_cast<size_t>(count));
+  jobs.reserve(static_cast<size_t>(count));
   while (static_cast<int>(requests.size()) < count && !lanes_[lane].empty()) {
     const Queued q = lanes_[lane].top();
     lanes_[lane].pop();
     Job& j = jobs_[q.job];
     if (!j.open || j.generation != q.generation) continue;
     ++j.attempts;
-    batch->jobs.emplace_back(q.job, j.generation);
+    jobs.emplace_back(q.job, j.generation);
     requests.push_back(j.request);
   }
   if (requests.empty()) {
+    spare_job_lists_.push_back(std::move(jobs));
     if (probing_) probing_ = false;
     return false;
   }
   lane_since_[lane] = executor_.now();
   count = static_cast<int>(requests.size());
-  const uint64_t id = next_batch_++;
-  batch->sent_at = executor_.now();
-  batch->timeout = executor_.run_after(config_.timeout, [this, id] { on_batch_timeout(id); });
-  batches_.emplace(id, std::move(batch));
+  uint32_t slot;
+  if (!free_batches_.empty()) {
+    slot = free_batches_.back();
+    free_batches_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(batches_.size());
+    batches_.emplace_back();
+  }
+  Batch& batch = batches_[slot];
+  const uint64_t id = (static_cast<uint64_t>(batch.generation) << 32) | slot;
+  batch.jobs = std::move(jobs);
+  batch.live = true;
+  batch.timed_out = false;
+  batch.sent_at = executor_.now();
+  batch.timeout = executor_.run_after(config_.timeout, [this, id] { on_batch_timeout(id); });
   ++in_flight_;
   ++stats_.batches;
   stats_.attempts += static_cast<uint64_t>(count);
@@ -263,40 +291,47 @@ bool Dispatcher::send(int lane, int count) {
   if (lane == static_cast<int>(Lane::kBulk)) ++bulk_sends_;
   if (config_.rate_per_second > 0) tokens_ -= count;
 
-  std::weak_ptr<bool> alive = alive_;
+  // The completion posts back to this shard's executor; the posted task (a weak pointer, the
+  // id and the responses: 48 bytes) is stored inline.
+  std::weak_ptr<Dispatcher*> alive = alive_;
   Executor* executor = &executor_;
   connector_.async_submit(std::move(requests),
-                          [this, alive, executor, id](std::vector<Response> responses) {
-                            executor->post([this, alive, id, r = std::move(responses)]() mutable {
-                              auto a = alive.lock();
-                              if (a && *a) on_batch_done(id, std::move(r));
+                          [alive, executor, id](std::vector<Response> responses) {
+                            executor->post([alive, id, r = std::move(responses)]() mutable {
+                              std::shared_ptr<Dispatcher*> d = alive.lock();
+                              if (d && *d != nullptr) (*d)->on_batch_done(id, std::move(r));
                             });
                           });
   return true;
 }
 
 void Dispatcher::on_batch_done(uint64_t batch_id, std::vector<Response> responses) {
-  auto it = batches_.find(batch_id);
-  if (it == batches_.end()) {
+  Batch* found = find_batch(batch_id);
+  if (found == nullptr) {
     // The connector completed this batch twice: the contract says once. Drop it.
     stats_.late_ignored += responses.size();
     return;
   }
-  std::unique_ptr<Batch> batch = std::move(it->second);
-  batches_.erase(it);
-  if (!batch->timed_out) {
-    executor_.cancel(batch->timeout);
+  // The slot is freed before any callback runs: a callback may submit and send again.
+  std::vector<std::pair<uint32_t, uint32_t>> jobs = std::move(found->jobs);
+  const bool timed_out = found->timed_out;
+  if (!timed_out) {
+    executor_.cancel(found->timeout);
     --in_flight_;
-    stats_.busy_us += executor_.now() - batch->sent_at;
+    stats_.busy_us += executor_.now() - found->sent_at;
   }
-  if (responses.size() != batch->jobs.size()) {
+  found->live = false;
+  ++found->generation;
+  found->jobs.clear();
+  free_batches_.push_back(static_cast<uint32_t>(batch_id & 0xFFFFFFFFu));
+  if (responses.size() != jobs.size()) {
     const std::string what = connector_.name() + " answered " + std::to_string(responses.size()) +
-                             " responses to a batch of " + std::to_string(batch->jobs.size());
-    responses.assign(batch->jobs.size(), Response::error(data_loss_error(what)));
+                             " responses to a batch of " + std::to_string(jobs.size());
+    responses.assign(jobs.size(), Response::error(data_loss_error(what)));
   }
   bool all_failed = true;
-  for (size_t i = 0; i < batch->jobs.size(); ++i) {
-    const auto [slot, generation] = batch->jobs[i];
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const auto [slot, generation] = jobs[i];
     Job& j = jobs_[slot];
     if (!j.open || j.generation != generation) {
       ++stats_.late_ignored;
@@ -305,7 +340,7 @@ void Dispatcher::on_batch_done(uint64_t batch_id, std::vector<Response> response
     Response& r = responses[i];
     const bool failed = retryable(r.status.code());
     if (!failed) all_failed = false;
-    if (batch->timed_out) {
+    if (timed_out) {
       if (failed) {
         ++stats_.late_ignored;  // A late failure tells nothing new; the retry goes on.
         continue;
@@ -323,14 +358,16 @@ void Dispatcher::on_batch_done(uint64_t batch_id, std::vector<Response> response
       finish(slot, std::move(r));
     }
   }
-  if (!batch->timed_out) record_outcome(all_failed);
+  if (!timed_out) record_outcome(all_failed);
+  jobs.clear();
+  spare_job_lists_.push_back(std::move(jobs));
   pump();
 }
 
 void Dispatcher::on_batch_timeout(uint64_t batch_id) {
-  auto it = batches_.find(batch_id);
-  if (it == batches_.end()) return;
-  Batch& batch = *it->second;
+  Batch* found = find_batch(batch_id);
+  if (found == nullptr) return;
+  Batch& batch = *found;
   batch.timed_out = true;
   --in_flight_;
   stats_.busy_us += executor_.now() - batch.sent_at;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "chakong/base/executor.h"
+#include "chakong/base/function.h"
 #include "chakong/base/histogram.h"
 #include "chakong/connectors/connector.h"
 #include "chakong/engine/dispatch.h"
@@ -44,7 +45,8 @@ namespace chakong::engine {
 
 class Dispatcher {
  public:
-  using Done = std::function<void(connectors::Response)>;
+  // Move-only; a closure of up to 48 bytes is stored inline (no allocation per request).
+  using Done = UniqueFunction<void(connectors::Response)>;
 
   // `connector` and `executor` must outlive the dispatcher. `config` must be valid.
   Dispatcher(connectors::Connector& connector, Executor& executor, DispatcherConfig config);
@@ -106,8 +108,13 @@ class Dispatcher {
   uint64_t seq_ = 0;
   uint64_t sends_ = 0, bulk_sends_ = 0;
 
-  std::unordered_map<uint64_t, std::unique_ptr<Batch>> batches_;
-  uint64_t next_batch_ = 1;
+  // Batches in flight (or timed out and awaiting their late completion) in a slab; a batch id
+  // is (generation << 32 | slot), so a completion for a reused slot is told apart. Job lists
+  // of finished batches are kept for reuse (no allocation per batch once warm).
+  std::vector<Batch> batches_;
+  std::vector<uint32_t> free_batches_;
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> spare_job_lists_;
+  Batch* find_batch(uint64_t id);
   int in_flight_ = 0;
 
   double tokens_;
@@ -119,8 +126,9 @@ class Dispatcher {
   TimeUs breaker_open_until_ = 0;
   bool probing_ = false;
 
-  // Cleared on destruction so that completions arriving later are dropped safely.
-  std::shared_ptr<bool> alive_;
+  // Points at this dispatcher until it is destroyed; completions arriving later find null and
+  // are dropped safely.
+  std::shared_ptr<Dispatcher*> alive_;
 };
 
 }  // namespace chakong::engine

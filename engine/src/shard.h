@@ -302,8 +302,8 @@ class Engine::Shard {
   // `number` is the library case's number, formatted once per release, not per query.
   // `resends`: in-doubt re-sends of this query so far (bounded by in_doubt_resends).
   void send_sweep_query(Library::Index i, uint32_t connector, const std::string& number,
-                        std::string debtor, std::string key, uint8_t resends = 0);
-  void on_sweep_answer(Library::Index i, uint32_t connector, const std::string& debtor,
+                        uint8_t debtor, uint8_t resends = 0);
+  void on_sweep_answer(Library::Index i, uint32_t connector, std::string_view debtor,
                        connectors::Response r);
   void sweep_case_done(Library::Index i);
   void count_swept(Library::Index i, SweepCase& sc);

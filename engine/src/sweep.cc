@@ -476,46 +476,50 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
   }
   SweepCase& sc = sweeping_[i];
   sc.due = due;
-  const std::string run = day_key(run_->id);
   for (int k = 0; k < rec.debtor_count; ++k) {
-    const std::string debtor(library_.debtor_id(i, k));
     ++stats_.sweep_debtors_queried;
     ++run_->report.debtors_queried;
     for (uint32_t c = 0; c < shared_.connectors.size(); ++c) {
       const ConnectorInfo& info = shared_.connectors[c];
       if (!info.caps.has(RequestKind::kQuery) || !config_.query_scope(info.name)) continue;
       ++sweeping_[i].outstanding;
-      send_sweep_query(i, c, number, debtor,
-                       number + "/sweep/" + run + "/" + debtor + "/" + info.name);
+      send_sweep_query(i, c, number, static_cast<uint8_t>(k));
     }
   }
   if (sweeping_[i].outstanding == 0) sweep_case_done(i);  // No connector in scope.
 }
 
+// The request is built from the library record (debtor `k` of case `i`), so the callback
+// carries indices, not strings: it fits a UniqueFunction's inline storage.
 void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
-                                     const std::string& number, std::string debtor, std::string key,
-                                     uint8_t resends) {
+                                     const std::string& number, uint8_t k, uint8_t resends) {
+  const std::string_view debtor = library_.debtor_id(i, k);
+  const std::string& name = shared_.connectors[connector].name;
   Request r;
   r.kind = RequestKind::kQuery;
   r.case_number = number;
   r.debtor_id = debtor;
   r.officer_id = library_.officer(i);
   r.purpose = "terminated-case sweep";
-  r.idempotency_key = key;
+  // "<case>/sweep/<run>/<debtor>/<connector>", built in place.
+  r.idempotency_key.reserve(number.size() + 7 + 8 + 1 + debtor.size() + 1 + name.size());
+  r.idempotency_key.append(number).append("/sweep/");
+  r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
-  Callback done = [this, i, connector, debtor, key, resends](Response resp) {
+  Callback done = [this, i, connector, k, resends](Response resp) {
     if (connectors::outcome_in_doubt(resp.status.code()) && resends < config_.in_doubt_resends) {
       // Nothing lost: the same query again once the institution is back, as the one in-doubt
       // rule re-sends (Shard::on_doubt, bounded alike; after the last one the debtor counts as
-      // answered with the failure, so the run can finish).
+      // answered with the failure, so the run can finish). The key is rebuilt the same: the
+      // run cannot end while this case has queries out.
       ++stats_.in_doubt_resent;
-      executor_.run_after(config_.in_doubt_retry, [this, i, connector, debtor, key, resends] {
-        send_sweep_query(i, connector, library_.case_number(i), debtor, key,
+      executor_.run_after(config_.in_doubt_retry, [this, i, connector, k, resends] {
+        send_sweep_query(i, connector, library_.case_number(i), k,
                          static_cast<uint8_t>(resends + 1));
       });
       return;
     }
-    on_sweep_answer(i, connector, debtor, std::move(resp));
+    on_sweep_answer(i, connector, library_.debtor_id(i, k), std::move(resp));
   };
   if (durable_) {
     hold(connector, std::move(r), Lane::kBulk, run_->report.window_end, std::move(done));
@@ -525,7 +529,7 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
                                   std::move(done));
 }
 
-void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, const std::string& debtor,
+void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, std::string_view debtor,
                                     Response r) {
   auto it = sweeping_.find(i);
   if (it == sweeping_.end()) return;

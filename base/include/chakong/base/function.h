@@ -36,7 +36,10 @@ class UniqueFunction<R(Args...), N> {
             typename = std::enable_if_t<!std::is_same_v<D, UniqueFunction> &&
                                         std::is_invocable_r_v<R, D&, Args...>>>
   UniqueFunction(F&& f) {  // NOLINT(google-explicit-constructor): as std::function.
-    if constexpr (std::is_pointer_v<D> || std::is_member_pointer_v<D>) {
+    // A null function pointer makes an empty function, as with std::function (a function
+    // reference, which decays to a pointer too, is never null).
+    using Plain = std::remove_cvref_t<F>;
+    if constexpr (std::is_pointer_v<Plain> || std::is_member_pointer_v<Plain>) {
       if (f == nullptr) return;
     }
     if constexpr (kInline<D>) {
