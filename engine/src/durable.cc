@@ -463,9 +463,8 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
   }
   CHAKONG_RETURN_IF_ERROR(validate_recovered(key, h.filing(), *parsed, h, unit_allowance));
   c.ledger.restore_unit_allowance(unit_allowance);  // Or the over-seizure check misfires.
-  if (!cases_.emplace(c.number, std::move(state)).second) {
-    return already_exists_error(key + ": recovered twice");
-  }
+  if (cases_.count(c.number) != 0) return already_exists_error(key + ": recovered twice");
+  adopt(std::move(state));
   ++stats_.recovered_cases;
   ++stats_.cases_filed;
   stats_.claimed += c.filing.claim;
@@ -479,7 +478,7 @@ Status Engine::Shard::resume_cases() {
 }
 
 void Engine::Shard::resume(CaseState& c) {
-  CaseState* cp = &c;
+  const CaseRef ref = ref_of(c);
   auto sent = [this] {
     uint64_t n = 0;
     for (uint64_t r : stats_.requests) n += r;
@@ -488,7 +487,11 @@ void Engine::Shard::resume(CaseState& c) {
   const uint64_t sent_before = sent();
   if (c.status == CaseStatus::kFiled && !c.queries_started) {
     const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
-    c.start_timer = executor_.run_at(start, [this, cp] { start_queries(*cp); });
+    c.start_timer = executor_.run_at(start, [this, cpr = ref] {
+      CaseState* const cp = resolve(cpr);
+      if (cp == nullptr) return;
+      start_queries(*cp);
+    });
   }
   // Query rounds not fully answered: all of each round again, same keys (an institution
   // answers a repeated query as before; known assets are not found twice).
@@ -504,7 +507,11 @@ void Engine::Shard::resume(CaseState& c) {
     Finding& f = c.findings[fi];
     if (f.clock_open) {
       // A clock that ran out while the engine was down fires now: reported missed.
-      f.clock = executor_.run_at(f.due, [this, cp, fi] { on_control_due(*cp, fi); });
+      f.clock = executor_.run_at(f.due, [this, cpr = ref, fi] {
+        CaseState* const cp = resolve(cpr);
+        if (cp == nullptr) return;
+        on_control_due(*cp, fi);
+      });
       ++stats_.control_started;
     }
     if (f.state == FindingState::kInFlight) send_freeze(c, fi, f.sent_amount, f.sent_waitlist);
@@ -526,7 +533,11 @@ void Engine::Shard::resume(CaseState& c) {
       m.deducting = false;
       deduct(c, mi);  // Same key.
     } else if (m.deduct_at != 0) {
-      m.deduct_timer = executor_.run_at(m.deduct_at, [this, cp, mi] { deduct(*cp, mi); });
+      m.deduct_timer = executor_.run_at(m.deduct_at, [this, cpr = ref, mi] {
+        CaseState* const cp = resolve(cpr);
+        if (cp == nullptr) return;
+        deduct(*cp, mi);
+      });
     }
   }
   if (c.status == CaseStatus::kConcluded) {

@@ -93,6 +93,7 @@ void EngineStats::add(const EngineStats& o) {
   over_seizure += o.over_seizure;
   in_doubt_resent += o.in_doubt_resent;
   in_doubt_unresolved += o.in_doubt_unresolved;
+  stale_callbacks += o.stale_callbacks;
   recovered_cases += o.recovered_cases;
   recovered_requests += o.recovered_requests;
   indivisible_sealed += o.indivisible_sealed;

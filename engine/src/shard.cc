@@ -76,13 +76,17 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   if (c.filing.received_at == 0) c.filing.received_at = executor_.now();
   c.ledger = Ledger(filing.claim + filing.costs);
   if (durable_ && !journal_error_.ok()) return journal_error_;
-  cases_.emplace(c.number, std::move(state));
+  adopt(std::move(state));
   ++stats_.cases_filed;
   stats_.claimed += filing.claim;
   emit(EventType::kCaseFiled, c, {}, filing.claim);
   const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
-  CaseState* cp = &c;
-  c.start_timer = executor_.run_at(start, [this, cp] { start_queries(*cp); });
+  const CaseRef ref = ref_of(c);
+  c.start_timer = executor_.run_at(start, [this, cpr = ref] {
+    CaseState* const cp = resolve(cpr);
+    if (cp == nullptr) return;
+    start_queries(*cp);
+  });
   if (durable_) {
     // Appended now, so that Engine::sync() covers it: the case server acknowledges the
     // filing once that sync is done.
@@ -253,23 +257,27 @@ void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::stri
   r.officer_id = officer;
   r.idempotency_key = key;
   const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
-  CaseState* cp = &c;
-  const bool sent = send(c, std::move(r), connector, Lane::kNormal, deadline,
-                         [this, cp, connector, debtor, officer, key, resends](Response resp) {
-                           if (!resp.status.ok() && open(*cp)) {
-                             // Nothing lost: ask again once the institution is back.
-                             uint8_t n = resends;
-                             const Doubt d =
-                                 on_doubt(*cp, n, connector, {}, RequestKind::kQuery, resp.status,
-                                          [this, cp, connector, debtor, officer, key,
-                                           next = static_cast<uint8_t>(resends + 1)] {
-                                            --cp->queries_outstanding;
-                                            send_query(*cp, connector, debtor, officer, key, next);
-                                          });
-                             if (d == Doubt::kResent) return;
-                           }
-                           on_query(*cp, connector, debtor, std::move(resp));
-                         });
+  const CaseRef ref = ref_of(c);
+  const bool sent =
+      send(c, std::move(r), connector, Lane::kNormal, deadline,
+           [this, cpr = ref, connector, debtor, officer, key, resends](Response resp) {
+             CaseState* const cp = resolve(cpr);
+             if (cp == nullptr) return;
+             if (!resp.status.ok() && open(*cp)) {
+               // Nothing lost: ask again once the institution is back.
+               uint8_t n = resends;
+               const Doubt d = on_doubt(*cp, n, connector, {}, RequestKind::kQuery, resp.status,
+                                        [this, cpr, connector, debtor, officer, key,
+                                         next = static_cast<uint8_t>(resends + 1)] {
+                                          CaseState* const again = resolve(cpr);
+                                          if (again == nullptr) return;
+                                          --again->queries_outstanding;
+                                          send_query(*again, connector, debtor, officer, key, next);
+                                        });
+               if (d == Doubt::kResent) return;
+             }
+             on_query(*cp, connector, debtor, std::move(resp));
+           });
   if (sent) ++c.queries_outstanding;
 }
 
@@ -312,8 +320,12 @@ void Engine::Shard::add_finding(CaseState& c, uint32_t connector, Asset asset, T
     // DOMAIN rule 5: a 48-hour clock from the moment the result arrives.
     f.due = f.found_at + config_.control_deadline;
     f.clock_open = true;
-    CaseState* cp = &c;
-    f.clock = executor_.run_at(f.due, [this, cp, fi] { on_control_due(*cp, fi); });
+    const CaseRef ref = ref_of(c);
+    f.clock = executor_.run_at(f.due, [this, cpr = ref, fi] {
+      CaseState* const cp = resolve(cpr);
+      if (cp == nullptr) return;
+      on_control_due(*cp, fi);
+    });
     ++stats_.control_started;
   }
   c.findings.push_back(std::move(f));
@@ -360,9 +372,11 @@ void Engine::Shard::plan(CaseState& c) {
   if (!allow && indivisible_waiting && config_.plan_indivisible_early &&
       !c.indivisible_timer.valid()) {
     // Do not let an indivisible asset's clock run out while slow banks are still answering.
-    CaseState* cp = &c;
+    const CaseRef ref = ref_of(c);
     c.indivisible_timer =
-        executor_.run_at(earliest_indivisible + config_.control_deadline / 2, [this, cp] {
+        executor_.run_at(earliest_indivisible + config_.control_deadline / 2, [this, cpr = ref] {
+          CaseState* const cp = resolve(cpr);
+          if (cp == nullptr) return;
           cp->indivisible_allowed = true;
           touch(*cp);
           plan(*cp);
@@ -414,9 +428,11 @@ void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool wait
   // One key per (finding, kind): a re-send after a timeout can never freeze twice.
   r.idempotency_key = c.number + (waitlist ? "/waitlist/" : "/freeze/") + std::to_string(fi);
   const TimeUs deadline = f.clock_open ? f.due : executor_.now() + config_.control_deadline;
-  CaseState* cp = &c;
+  const CaseRef ref = ref_of(c);
   const bool sent = send(c, std::move(r), f.connector, Lane::kUrgent, deadline,
-                         [this, cp, fi, amount, waitlist](Response resp) {
+                         [this, cpr = ref, fi, amount, waitlist](Response resp) {
+                           CaseState* const cp = resolve(cpr);
+                           if (cp == nullptr) return;
                            on_freeze(*cp, fi, amount, waitlist, std::move(resp));
                          });
   if (!sent) {
@@ -465,11 +481,14 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     }
     // The institution may have acted without our hearing: the finding stays in flight with
     // its reservation, never planned again, until the same key brings the answer.
-    CaseState* cp = &c;
+    const CaseRef ref = ref_of(c);
     if (on_doubt(c, f.doubts, f.connector, amount,
                  waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, r.status,
-                 [this, cp, fi, amount, waitlist] { send_freeze(*cp, fi, amount, waitlist); }) !=
-        Doubt::kDefinite) {
+                 [this, cpr = ref, fi, amount, waitlist] {
+                   CaseState* const cp = resolve(cpr);
+                   if (cp == nullptr) return;
+                   send_freeze(*cp, fi, amount, waitlist);
+                 }) != Doubt::kDefinite) {
       return;
     }
     f.doubts = 0;
@@ -541,23 +560,34 @@ void Engine::Shard::schedule_measure(CaseState& c, uint32_t mi) {
   Measure& m = c.measures[mi];
   if (config_.auto_deduct && is_divisible(asset_of(c, m).category) && m.amount > Fen() &&
       !m.deduct_timer.valid() && !m.deducting && open(c)) {
-    CaseState* cp = &c;
+    const CaseRef ref = ref_of(c);
     m.deduct_at = executor_.now() + config_.deduct_delay;
-    m.deduct_timer = executor_.run_at(m.deduct_at, [this, cp, mi] { deduct(*cp, mi); });
+    m.deduct_timer = executor_.run_at(m.deduct_at, [this, cpr = ref, mi] {
+      CaseState* const cp = resolve(cpr);
+      if (cp == nullptr) return;
+      deduct(*cp, mi);
+    });
     touch_measure(c, m);
   }
 }
 
 void Engine::Shard::arm_expiry(CaseState& c, uint32_t mi) {
   Measure& m = c.measures[mi];
-  CaseState* cp = &c;
+  const CaseRef ref = ref_of(c);
   executor_.cancel(m.renew_timer);
   executor_.cancel(m.lapse_timer);
   if (m.end.is_no_end()) return;  // In force until released: nothing to renew, no lapse.
   const TimeUs renew_at = m.end.plus_days(-config_.renewal_lead_days).start_us();
-  m.renew_timer = executor_.run_at(renew_at, [this, cp, mi] { renew(*cp, mi); });
-  m.lapse_timer =
-      executor_.run_at(m.end.plus_days(1).start_us(), [this, cp, mi] { on_lapse(*cp, mi); });
+  m.renew_timer = executor_.run_at(renew_at, [this, cpr = ref, mi] {
+    CaseState* const cp = resolve(cpr);
+    if (cp == nullptr) return;
+    renew(*cp, mi);
+  });
+  m.lapse_timer = executor_.run_at(m.end.plus_days(1).start_us(), [this, cpr = ref, mi] {
+    CaseState* const cp = resolve(cpr);
+    if (cp == nullptr) return;
+    on_lapse(*cp, mi);
+  });
 }
 
 void Engine::Shard::renew(CaseState& c, uint32_t mi) {
@@ -573,19 +603,23 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
   r.idempotency_key = c.number + "/renew/" + m.id + "/" + m.end.to_string();
   const int days_left = m.end - date_of(executor_.now());
   const Lane lane = days_left <= config_.renewal_urgent_days ? Lane::kUrgent : Lane::kNormal;
-  CaseState* cp = &c;
+  const CaseRef ref = ref_of(c);
   const Date end_before = m.end;
   m.renewing = send(
       c, std::move(r), m.connector, lane, m.end.start_us(),
-      [this, cp, mi, end_before](Response resp) {
+      [this, cpr = ref, mi, end_before](Response resp) {
+        CaseState* const cp = resolve(cpr);
+        if (cp == nullptr) return;
         Measure& mm = cp->measures[mi];
         touch_measure(*cp, mm);
         // In doubt, the renewal stays in flight: a lapse due meanwhile waits for its answer.
         if (!resp.status.ok() && mm.live &&
             on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRenew, resp.status,
-                     [this, cp, mi] {
-                       cp->measures[mi].renewing = false;
-                       renew(*cp, mi);
+                     [this, cpr, mi] {
+                       CaseState* const again = resolve(cpr);
+                       if (again == nullptr) return;
+                       again->measures[mi].renewing = false;
+                       renew(*again, mi);
                      }) != Doubt::kDefinite) {
           return;
         }
@@ -609,8 +643,11 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
         }
         // Try again while the measure is still in force.
         if (executor_.now() + config_.renewal_retry < mm.end.plus_days(1).start_us()) {
-          mm.renew_timer =
-              executor_.run_after(config_.renewal_retry, [this, cp, mi] { renew(*cp, mi); });
+          mm.renew_timer = executor_.run_after(config_.renewal_retry, [this, cpr, mi] {
+            CaseState* const again = resolve(cpr);
+            if (again == nullptr) return;
+            renew(*again, mi);
+          });
         }
       });
 }
@@ -665,50 +702,55 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   r.amount = Fen();  // All that is frozen now, top-ups included.
   if (c.status == CaseStatus::kControlling) c.status = CaseStatus::kDeducting;
   r.idempotency_key = c.number + "/deduct/" + m.id;
-  CaseState* cp = &c;
-  m.deducting = send(c, std::move(r), m.connector, Lane::kNormal,
-                     executor_.now() + config_.control_deadline, [this, cp, mi](Response resp) {
-                       Measure& mm = cp->measures[mi];
-                       touch_measure(*cp, mm);
-                       // In doubt, the deduction stays in flight: the funds may have moved.
-                       if (!resp.status.ok() && mm.live &&
-                           on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kDeduct,
-                                    resp.status, [this, cp, mi] {
-                                      cp->measures[mi].deducting = false;
-                                      deduct(*cp, mi);
-                                    }) != Doubt::kDefinite) {
-                         return;
-                       }
-                       mm.doubts = 0;
-                       mm.deducting = false;
-                       const std::string& name = shared_.connectors[mm.connector].name;
-                       if (!resp.status.ok() || !mm.live) {
-                         if (!resp.status.ok()) {
-                           emit(EventType::kRequestFailed, *cp, name, mm.amount,
-                                "deduct: " + resp.status.to_string());
-                         }
-                         return;
-                       }
-                       Fen moved = std::max(resp.frozen, Fen());
-                       if (moved > mm.amount) {
-                         // The institution topped the freeze up since; that came out of the pending
-                         // limit.
-                         const Fen filled = std::min(moved - mm.amount, mm.pending);
-                         cp->ledger.fill_pending(filled);
-                         mm.pending -= filled;
-                         mm.amount += filled;
-                         stats_.frozen += filled;
-                         moved = mm.amount;
-                       }
-                       cp->ledger.deduct(moved);
-                       mm.amount -= moved;
-                       stats_.frozen -= moved;
-                       stats_.deducted += moved;
-                       emit(EventType::kDeducted, *cp, name, moved, mm.id);
-                       // The institution ends a measure whose frozen funds are all transferred.
-                       end_measure(*cp, mm);
-                       if (cp->ledger.satisfied()) conclude(*cp);
-                     });
+  const CaseRef ref = ref_of(c);
+  m.deducting =
+      send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + config_.control_deadline,
+           [this, cpr = ref, mi](Response resp) {
+             CaseState* const cp = resolve(cpr);
+             if (cp == nullptr) return;
+             Measure& mm = cp->measures[mi];
+             touch_measure(*cp, mm);
+             // In doubt, the deduction stays in flight: the funds may have moved.
+             if (!resp.status.ok() && mm.live &&
+                 on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kDeduct,
+                          resp.status, [this, cpr, mi] {
+                            CaseState* const again = resolve(cpr);
+                            if (again == nullptr) return;
+                            again->measures[mi].deducting = false;
+                            deduct(*again, mi);
+                          }) != Doubt::kDefinite) {
+               return;
+             }
+             mm.doubts = 0;
+             mm.deducting = false;
+             const std::string& name = shared_.connectors[mm.connector].name;
+             if (!resp.status.ok() || !mm.live) {
+               if (!resp.status.ok()) {
+                 emit(EventType::kRequestFailed, *cp, name, mm.amount,
+                      "deduct: " + resp.status.to_string());
+               }
+               return;
+             }
+             Fen moved = std::max(resp.frozen, Fen());
+             if (moved > mm.amount) {
+               // The institution topped the freeze up since; that came out of the pending
+               // limit.
+               const Fen filled = std::min(moved - mm.amount, mm.pending);
+               cp->ledger.fill_pending(filled);
+               mm.pending -= filled;
+               mm.amount += filled;
+               stats_.frozen += filled;
+               moved = mm.amount;
+             }
+             cp->ledger.deduct(moved);
+             mm.amount -= moved;
+             stats_.frozen -= moved;
+             stats_.deducted += moved;
+             emit(EventType::kDeducted, *cp, name, moved, mm.id);
+             // The institution ends a measure whose frozen funds are all transferred.
+             end_measure(*cp, mm);
+             if (cp->ledger.satisfied()) conclude(*cp);
+           });
 }
 
 void Engine::Shard::conclude(CaseState& c) {
@@ -759,7 +801,38 @@ void Engine::Shard::forget_if_settled(const std::string& number) {
     executor_.cancel(m.deduct_timer);
   }
   forgotten_concluded_.insert(c->number);
-  cases_.erase(cases_.find(c->number));
+  drop(*c);
+}
+
+Engine::Shard::CaseState* Engine::Shard::resolve(CaseRef ref) {
+  if (ref.slot < slots_.size() && slots_[ref.slot].generation == ref.generation &&
+      slots_[ref.slot].state != nullptr) {
+    return slots_[ref.slot].state;
+  }
+  ++stats_.stale_callbacks;
+  return nullptr;
+}
+
+Engine::Shard::CaseState& Engine::Shard::adopt(std::unique_ptr<CaseState> state) {
+  CaseState& c = *state;
+  if (!free_slots_.empty()) {
+    c.slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    c.slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  slots_[c.slot].state = &c;
+  cases_.emplace(c.number, std::move(state));
+  return c;
+}
+
+void Engine::Shard::drop(CaseState& c) {
+  Slot& slot = slots_[c.slot];
+  slot.state = nullptr;
+  ++slot.generation;
+  free_slots_.push_back(c.slot);
+  cases_.erase(cases_.find(c.number));  // Destroys `c`.
 }
 
 void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
@@ -770,15 +843,21 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
   r.idempotency_key = c.number + "/release/" + m.id;
   m.releasing = true;
   touch_measure(c, m);
-  CaseState* cp = &c;
+  const CaseRef ref = ref_of(c);
   send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + kMicrosPerDay,
-       [this, cp, mi](Response resp) {
+       [this, cpr = ref, mi](Response resp) {
+         CaseState* const cp = resolve(cpr);
+         if (cp == nullptr) return;
          Measure& mm = cp->measures[mi];
          const std::string& name = shared_.connectors[mm.connector].name;
          // In doubt, the release stays in flight (the measure may have ended).
          if (!resp.status.ok() && mm.live &&
              on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRelease, resp.status,
-                      [this, cp, mi] { release_measure(*cp, mi); }) != Doubt::kDefinite) {
+                      [this, cpr, mi] {
+                        CaseState* const again = resolve(cpr);
+                        if (again == nullptr) return;
+                        release_measure(*again, mi);
+                      }) != Doubt::kDefinite) {
            return;
          }
          mm.doubts = 0;
@@ -876,7 +955,7 @@ Status Engine::Shard::terminate_case(std::string_view number, bool consumption_r
     if (config_.forget_empty_terminated && !durable_ && library_.find(c->number) &&
         c->queries_started && c->queries_outstanding == 0 && c->findings.empty() &&
         c->measures.empty()) {
-      cases_.erase(cases_.find(c->number));
+      drop(*c);
     }
   }
   return ok_status();

@@ -166,7 +166,23 @@ class Engine::Shard {
     // Case-server mode: changed since the last flush to the journal.
     bool dirty = false;
     std::vector<uint32_t> dirty_findings, dirty_measures;
+    uint32_t slot = 0;  // In slots_ (see CaseRef).
   };
+
+  // What a timer or a request callback holds of its case: a slot and the generation the slot
+  // had when the callback was made. A case forgotten meanwhile (its slot freed, or reused by
+  // another case) resolves to nullptr, and the callback is dropped and counted
+  // (EngineStats::stale_callbacks) instead of touching freed memory.
+  struct CaseRef {
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+  };
+  CaseRef ref_of(const CaseState& c) const { return {c.slot, slots_[c.slot].generation}; }
+  CaseState* resolve(CaseRef ref);
+  // Takes ownership of a new case under its number and gives it a slot.
+  CaseState& adopt(std::unique_ptr<CaseState> state);
+  // Drops a case: its slot's generation moves on, so every CaseRef to it goes stale.
+  void drop(CaseState& c);
 
   using Callback = Dispatcher::Done;
 
@@ -329,6 +345,12 @@ class Engine::Shard {
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;
   // Keyed by a view of the case's own `number` (the state does not move): the number once.
   std::unordered_map<std::string_view, std::unique_ptr<CaseState>> cases_;
+  struct Slot {
+    CaseState* state = nullptr;
+    uint32_t generation = 0;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
   std::unordered_set<std::string> forgotten_concluded_;  // Numbers still taken.
   EngineStats stats_;
 

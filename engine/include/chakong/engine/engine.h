@@ -223,6 +223,9 @@ struct EngineStats {
   // Requests whose outcome was in doubt, re-sent with their key (EngineConfig::in_doubt_retry);
   // control requests still in doubt after in_doubt_resends re-sends (reservation kept).
   uint64_t in_doubt_resent = 0, in_doubt_unresolved = 0;
+  // Timer and request callbacks that arrived for a case forgotten meanwhile, and were dropped
+  // (a case is forgotten only once settled, so this stays 0 unless a timer outlives that).
+  uint64_t stale_callbacks = 0;
   // Case-server mode: cases rebuilt by start(), and requests it re-sent with their keys.
   uint64_t recovered_cases = 0, recovered_requests = 0;
   uint64_t indivisible_sealed = 0;
