@@ -11,7 +11,10 @@ namespace chakong::cli {
 // query deadlines and measure terms on the working-day calendar.
 void add_check_command(CLI::App& app, int& exit_code);
 
-// `chakong conformance [--connector NAME]... [--plugin PATH]... [--seed N] [--json]`.
+// `chakong conformance [--connector NAME]... [--plugin PATH]... [--check NAME]... [--seed N]
+// [--submit-bound-ms MS] [--check-timeout-ms MS] [--json]`: exit 0 every check passed or was
+// skipped, 1 a check failed, 2 cannot run (bad flags, unknown connector, a plugin that does
+// not load).
 void add_conformance_command(CLI::App& app, int& exit_code);
 
 // `chakong simulate SCENARIO [--seed N] [--out DIR] [--threads N] [--days N]`.

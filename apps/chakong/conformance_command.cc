@@ -1,6 +1,10 @@
 // `chakong conformance`: prove connector adapters in the sandbox.
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +20,10 @@ namespace {
 struct ConformanceArgs {
   std::vector<std::string> connectors;
   std::vector<std::string> plugins;
+  std::vector<std::string> checks;
   uint64_t seed = 1;
+  double submit_bound_ms = 5;
+  int64_t check_timeout_ms = 60'000;
   bool json = false;
 };
 
@@ -48,22 +55,53 @@ int run_conformance(const ConformanceArgs& args) {
     }
     factories.push_back(f);
   }
+  const std::vector<std::string> all = conformance::check_names();
+  for (const std::string& c : args.checks) {
+    if (std::find(all.begin(), all.end(), c) == all.end()) {
+      std::string known;
+      for (const std::string& k : all) known += (known.empty() ? "" : ", ") + k;
+      fmt::print(stderr, "chakong conformance: --check '{}' is not a check (checks: {})\n", c,
+                 known);
+      return 2;
+    }
+  }
+  conformance::Options options;
+  options.seed = args.seed;
+  options.submit_bound_us = std::llround(args.submit_bound_ms * 1000);
+  options.check_timeout_ms = args.check_timeout_ms;
+  options.checks = args.checks;
   int failed = 0;
   for (const connectors::ConnectorFactory* f : factories) {
-    const conformance::Report r = conformance::run(*f, {args.seed});
+    const std::string connector = std::string(f->kind()) + ".sandbox";
+    // Each result is printed as it finishes.
+    const conformance::Report r =
+        conformance::run(*f, options, [&](const conformance::CheckResult& c) {
+          if (args.json) {
+            fmt::print("{}\n", conformance::to_json(connector, c));
+          } else {
+            fmt::print("{:<5} {:<22} {:<30} {}\n", conformance::result_name(c.result), connector,
+                       c.name, c.detail);
+          }
+          std::fflush(stdout);
+        });
     failed += r.failed;
     if (args.json) {
-      fmt::print("{}\n", conformance::to_json(r));
-      continue;
+      fmt::print("{}\n", conformance::summary_json(r));
+    } else {
+      fmt::print("{}: {} passed, {} failed, {} skipped (seed {})\n\n", r.connector, r.passed,
+                 r.failed, r.skipped, args.seed);
     }
-    for (const conformance::CheckResult& c : r.checks) {
-      fmt::print("{:<5} {:<22} {:<30} {}\n", conformance::result_name(c.result), r.connector,
-                 c.name, c.detail);
-    }
-    fmt::print("{}: {} passed, {} failed, {} skipped (seed {})\n\n", r.connector, r.passed,
-               r.failed, r.skipped, args.seed);
+    std::fflush(stdout);
   }
-  return failed == 0 ? 0 : 1;
+  const int code = failed == 0 ? 0 : 1;
+  if (conformance::abandoned_checks() > 0) {
+    // A timed-out check's thread may still be inside the adapter: leave without destroying
+    // the registry (and the plugin's factories) under it.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
+  return code;
 }
 
 }  // namespace
@@ -79,7 +117,17 @@ void add_conformance_command(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--seed", args->seed, "seed of the sandbox's ground truth")
       ->capture_default_str();
-  cmd->add_flag("--json", args->json, "one JSON report per connector, one per line");
+  cmd->add_option("--check", args->checks, "check to run (repeatable; default: every check)");
+  cmd->add_option("--submit-bound-ms", args->submit_bound_ms,
+                  "contract rule 3: async_submit() must return within this many ms")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--check-timeout-ms", args->check_timeout_ms,
+                  "a check that takes longer (wall clock) fails as timed out")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--json", args->json,
+                "JSON lines: one object per check as it finishes, then a summary per connector");
   cmd->callback([args, &exit_code] { exit_code = run_conformance(*args); });
 }
 

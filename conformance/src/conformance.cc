@@ -5,8 +5,16 @@
 #include <google/protobuf/message.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
 #include <functional>
+#include <latch>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <typeinfo>
 
 #include "chakong/base/identity.h"
 #include "chakong/v1/case.pb.h"
@@ -294,7 +302,12 @@ CheckResult retry_same_key_one_measure(const ConnectorFactory& f, const Options&
   const std::string first = freeze(s, a, a.value, "same-key", &out);
   if (first.empty()) return out;
   const std::string second = freeze(s, a, a.value, "same-key", &out);
-  if (second.empty()) return out;
+  if (second.empty()) {
+    return fail(
+        "the retry with the same idempotency key was taken for a new measure (not "
+        "answered with the first outcome): " +
+        out.detail);
+  }
   const size_t n = s.truth().measures_on(a.reference).size();
   if (first != second || n != 1) {
     return fail("two submissions with one key gave measures '" + first + "' and '" + second +
@@ -404,6 +417,7 @@ CheckResult unsupported_is_unimplemented(const ConnectorFactory& f, const Option
 
 CheckResult invalid_config_rejected(const ConnectorFactory& f, const Options&) {
   std::unique_ptr<google::protobuf::Message> config = f.default_config();
+  if (config == nullptr) return fail("default_config() returned null");
   if (Status s = f.validate(*config); !s.ok())
     return fail("default config refused: " + describe(s));
   const google::protobuf::FieldDescriptor* name = config->GetDescriptor()->FindFieldByName("name");
@@ -441,7 +455,202 @@ CheckResult shutdown_drains_calls(const ConnectorFactory& f, const Options& o) {
     return fail("a call completed again after shutdown (" + std::to_string(c->completions) +
                 " completions)");
   }
-  return pass("in-flight call completed at shutdown with " + describe(c->responses.at(0).status));
+  if (c->responses.size() != 1) {
+    return fail("the call in flight completed at shutdown with " +
+                std::to_string(c->responses.size()) + " responses for 1 request");
+  }
+  return pass("in-flight call completed at shutdown with " + describe(c->responses[0].status));
+}
+
+// The config's max_batch, lowered to at most `cap` (0 when the config has no such field).
+uint32_t lower_max_batch(google::protobuf::Message& config, uint32_t cap) {
+  const google::protobuf::FieldDescriptor* fd =
+      config.GetDescriptor()->FindFieldByName("max_batch");
+  if (fd == nullptr || fd->is_repeated() ||
+      fd->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_UINT32) {
+    return 0;
+  }
+  const google::protobuf::Reflection* r = config.GetReflection();
+  const uint32_t v = r->GetUInt32(config, fd);
+  const uint32_t max_batch = v == 0 ? cap : std::min(v, cap);
+  r->SetUInt32(&config, fd, max_batch);
+  return max_batch;
+}
+
+CheckResult batch_larger_than_max_batch(const ConnectorFactory& f, const Options& o) {
+  uint32_t max_batch = 0;
+  Sandbox s(f, o.seed, Mode::kNone, {},
+            [&](google::protobuf::Message& c) { max_batch = lower_max_batch(c, 4); });
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kQuery, &out) || !needs(s, RequestKind::kFreeze, &out)) return out;
+  const size_t n = std::max<size_t>(2 * max_batch + 1, 7);
+  // A freeze of each asset at the start, the middle and the end; queries between.
+  const size_t at[3] = {1, n / 2, n - 1};
+  std::vector<Request> batch;
+  for (size_t i = 0; i < n; ++i) {
+    int asset = -1;
+    for (int k = 0; k < 3; ++k) asset = at[k] == i ? k : asset;
+    batch.push_back(asset < 0 ? s.request(RequestKind::kQuery, {}, {}, "q" + std::to_string(i))
+                              : s.request(RequestKind::kFreeze, s.assets()[asset],
+                                          s.assets()[asset].value, "f" + std::to_string(i)));
+  }
+  const std::string what = "batch of " + std::to_string(n) + " (max_batch " +
+                           (max_batch ? std::to_string(max_batch) : std::string("unknown")) + ")";
+  auto c = s.call(batch);
+  CHAKONG_EXPECT_OK(*c, n);
+  for (size_t i = 0; i < n; ++i) {
+    const Response& r = c->responses[i];
+    const bool is_freeze = i == at[0] || i == at[1] || i == at[2];
+    if (is_freeze ? r.measure_id.empty() : r.assets.size() != s.assets().size()) {
+      return fail(what + ": response " + std::to_string(i) + " does not answer its " +
+                  (is_freeze ? "freeze (no measure id)" : "query (wrong assets)"));
+    }
+  }
+  for (const Asset& a : s.assets()) {
+    if (s.truth().measures_on(a.reference).size() != 1) {
+      return fail(what + ": the institution holds " +
+                  std::to_string(s.truth().measures_on(a.reference).size()) +
+                  " measures on one asset, expected 1");
+    }
+  }
+  if (max_batch == 0) return pass(what + ": every request answered (no max_batch in the config)");
+  const size_t least = (n + max_batch - 1) / max_batch;
+  if (static_cast<size_t>(s.wire_calls()) < least) {
+    return fail(what + ": sent in " + std::to_string(s.wire_calls()) +
+                " wire calls; max_batch needs at least " + std::to_string(least));
+  }
+  return pass(what + ": " + std::to_string(s.wire_calls()) + " wire calls, every request answered");
+}
+
+CheckResult repeated_key_in_one_batch(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kFreeze, &out)) return out;
+  const Asset& a = s.assets()[0];
+  std::vector<Request> batch = {s.request(RequestKind::kFreeze, a, a.value, "twice")};
+  const bool query = s.connector().capabilities().has(RequestKind::kQuery);
+  if (query) batch.push_back(s.request(RequestKind::kQuery, {}, {}, "q1"));
+  batch.push_back(s.request(RequestKind::kFreeze, a, a.value, "twice"));
+  const std::string what = "batch with one key twice";
+  auto c = s.call(batch);
+  if (c->completions == 1 && c->responses.size() == batch.size() &&
+      c->responses.front().status.ok() && !c->responses.back().status.ok()) {
+    return fail(
+        "the second request with key 'twice' in one batch was taken for a new measure: "
+        "answered " +
+        describe(c->responses.back().status) + " instead of the first outcome");
+  }
+  CHAKONG_EXPECT_OK(*c, batch.size());
+  const std::string& first = c->responses.front().measure_id;
+  const std::string& second = c->responses.back().measure_id;
+  const size_t n = s.truth().measures_on(a.reference).size();
+  if (first.empty() || first != second || n != 1) {
+    return fail(what + ": the two freezes got measures '" + first + "' and '" + second +
+                "'; the institution holds " + std::to_string(n) + ", expected 1");
+  }
+  if (query && c->responses[1].assets.size() != s.assets().size()) {
+    return fail(what + ": the query between them got " +
+                std::to_string(c->responses[1].assets.size()) + " assets");
+  }
+  return pass("both answered with one measure: " + first);
+}
+
+CheckResult retry_while_in_flight(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kFreeze, &out)) return out;
+  const Asset& a = s.assets()[0];
+  auto first = s.submit({s.request(RequestKind::kFreeze, a, a.value, "in-flight")});
+  // The institution answers after 1 s: at 100 ms the first call is still at the institution.
+  s.executor().run_until(s.executor().now() + 100'000);
+  const bool was_in_flight = first->completions == 0;
+  auto retry = s.submit({s.request(RequestKind::kFreeze, a, a.value, "in-flight")});
+  s.executor().run_until(s.executor().now() + 2 * kMicrosPerDay);
+  std::string what = "the first call";
+  CHAKONG_EXPECT_OK(*first, 1);
+  if (retry->completions == 1 && retry->responses.size() == 1 && !retry->responses[0].status.ok()) {
+    return fail(
+        "a retry while the first call was in flight was taken for a new measure: "
+        "answered " +
+        describe(retry->responses[0].status) + " instead of the first outcome");
+  }
+  what = "the retry sent while the first was in flight";
+  CHAKONG_EXPECT_OK(*retry, 1);
+  const std::string& m1 = first->responses[0].measure_id;
+  const std::string& m2 = retry->responses[0].measure_id;
+  const size_t n = s.truth().measures_on(a.reference).size();
+  if (m1.empty() || m1 != m2 || n != 1) {
+    return fail("a retry while the first call was in flight gave measures '" + m1 + "' and '" + m2 +
+                "'; the institution holds " + std::to_string(n) + ", expected 1");
+  }
+  return pass(std::string(was_in_flight ? "retried in flight" : "retried (first already done)") +
+              "; one measure: " + m1);
+}
+
+CheckResult concurrent_submit_from_threads(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kQuery, &out)) return out;
+  constexpr int kThreads = 4, kCalls = 8;
+  const bool freeze = s.connector().capabilities().has(RequestKind::kFreeze);
+  const Asset& a = s.assets()[0];
+  std::vector<std::vector<std::shared_ptr<Sandbox::Call>>> calls(kThreads);
+  std::vector<std::exception_ptr> errors(kThreads);
+  std::latch start(kThreads);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        try {
+          for (int j = 0; j < kCalls; ++j) {
+            // Every thread freezes with one key: still one measure.
+            calls[t].push_back(
+                freeze && j == kCalls / 2
+                    ? s.submit({s.request(RequestKind::kFreeze, a, a.value, "concurrent")})
+                    : s.submit({s.request(RequestKind::kQuery, {}, {},
+                                          "t" + std::to_string(t) + "-q" + std::to_string(j))}));
+          }
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  s.executor().run_until(s.executor().now() + 2 * kMicrosPerDay);
+  std::string measure;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int j = 0; j < kCalls; ++j) {
+      const std::string what = "thread " + std::to_string(t) + " call " + std::to_string(j);
+      CHAKONG_EXPECT_OK(*calls[t][j], 1);
+      const Response& r = calls[t][j]->responses[0];
+      if (freeze && j == kCalls / 2) {
+        if (r.measure_id.empty() || (!measure.empty() && r.measure_id != measure)) {
+          return fail(what + ": the freeze with the shared key got measure '" + r.measure_id +
+                      "', another thread '" + measure + "'");
+        }
+        measure = r.measure_id;
+      } else if (r.assets.size() != s.assets().size()) {
+        return fail(what + ": the query got " + std::to_string(r.assets.size()) + " assets");
+      }
+    }
+  }
+  if (freeze && s.truth().measures_on(a.reference).size() != 1) {
+    return fail("the institution holds " +
+                std::to_string(s.truth().measures_on(a.reference).size()) +
+                " measures for one key submitted from " + std::to_string(kThreads) + " threads");
+  }
+  return pass(std::to_string(kThreads * kCalls) + " calls from " + std::to_string(kThreads) +
+              " threads at once, each answered once" +
+              (freeze ? "; one measure for the shared key" : ""));
 }
 
 using CheckFn = CheckResult (*)(const ConnectorFactory&, const Options&);
@@ -459,6 +668,9 @@ constexpr Check kChecks[] = {
     {"release_ends_measure", release_ends_measure},
     {"deduct_moves_frozen_amount", deduct_moves_frozen_amount},
     {"retry_same_key_one_measure", retry_same_key_one_measure},
+    {"retry_while_in_flight", retry_while_in_flight},
+    {"repeated_key_in_one_batch", repeated_key_in_one_batch},
+    {"batch_larger_than_max_batch", batch_larger_than_max_batch},
     {"duplicate_results_tolerated", duplicate_results_tolerated},
     {"reordered_results_tolerated", reordered_results_tolerated},
     {"timeout_is_deadline_exceeded", timeout_is_deadline_exceeded},
@@ -468,6 +680,7 @@ constexpr Check kChecks[] = {
     {"unsupported_is_unimplemented", unsupported_is_unimplemented},
     {"invalid_config_rejected", invalid_config_rejected},
     {"shutdown_drains_calls", shutdown_drains_calls},
+    {"concurrent_submit_from_threads", concurrent_submit_from_threads},
 };
 
 std::string json_escape(std::string_view s) {
@@ -508,25 +721,108 @@ std::vector<std::string> check_names() {
   return out;
 }
 
+namespace {
+
+std::atomic<int> g_abandoned{0};
+
+// The violations of every monitor of the check, the first three spelled out.
+void apply_violations(const CheckContext& ctx, CheckResult& r) {
+  std::vector<Violation> all;
+  for (const std::shared_ptr<Monitor>& m : ctx.monitors) {
+    for (Violation& v : m->violations()) all.push_back(std::move(v));
+  }
+  if (all.empty()) return;
+  std::string d;
+  for (size_t i = 0; i < all.size() && i < 3; ++i) {
+    if (i) d += "; ";
+    d += all[i].text;
+    if (all[i].count > 1) d += " (and " + std::to_string(all[i].count - 1) + " more calls)";
+  }
+  if (all.size() > 3) d += "; and " + std::to_string(all.size() - 3) + " more broken rules";
+  if (r.result == Result::kFail && !r.detail.empty()) d += "; the check: " + r.detail;
+  r.result = Result::kFail;
+  r.detail = std::move(d);
+}
+
+struct Slot {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool abandoned = false;
+  CheckResult result;
+};
+
+CheckResult run_isolated(const ConnectorFactory& factory, const Check& check,
+                         const Options& options) {
+  auto slot = std::make_shared<Slot>();
+  const auto start = std::chrono::steady_clock::now();
+  std::thread t([&factory, fn = check.fn, options, slot] {
+    CheckContext ctx;
+    ctx.submit_bound_us = options.submit_bound_us;
+    current_check_context() = &ctx;
+    CheckResult r;
+    try {
+      r = fn(factory, options);
+    } catch (const std::exception& e) {
+      r = fail("the check threw " + demangle(typeid(e).name()) + ": " + e.what());
+    } catch (...) {
+      r = fail("the check threw a non-standard exception");
+    }
+    current_check_context() = nullptr;
+    apply_violations(ctx, r);
+    std::lock_guard<std::mutex> lock(slot->mu);
+    slot->result = std::move(r);
+    slot->done = true;
+    if (slot->abandoned) --g_abandoned;
+    slot->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(slot->mu);
+  const bool done = slot->cv.wait_for(lock, std::chrono::milliseconds(options.check_timeout_ms),
+                                      [&] { return slot->done; });
+  CheckResult r;
+  if (done) {
+    r = std::move(slot->result);
+    lock.unlock();
+    t.join();
+  } else {
+    slot->abandoned = true;
+    ++g_abandoned;
+    lock.unlock();
+    t.detach();
+    r = fail("timed out: not finished after " + std::to_string(options.check_timeout_ms) +
+             " ms (wall clock); the adapter blocks or loops (its thread is abandoned)");
+    r.timed_out = true;
+  }
+  r.name = check.name;
+  r.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+  return r;
+}
+
+}  // namespace
+
 CheckResult run_check(const ConnectorFactory& factory, std::string_view check,
                       const Options& options) {
   for (const Check& c : kChecks) {
-    if (c.name != check) continue;
-    CheckResult r = c.fn(factory, options);
-    r.name = c.name;
-    return r;
+    if (c.name == check) return run_isolated(factory, c, options);
   }
   return {std::string(check), Result::kFail, "unknown check"};
 }
 
-Report run(const ConnectorFactory& factory, const Options& options) {
+int abandoned_checks() { return g_abandoned.load(); }
+
+Report run(const ConnectorFactory& factory, const Options& options,
+           const std::function<void(const CheckResult&)>& on_result) {
   Report report;
   report.connector = std::string(factory.kind()) + ".sandbox";
-  for (const Check& c : kChecks) {
-    CheckResult r = run_check(factory, c.name, options);
+  const std::vector<std::string> names = options.checks.empty() ? check_names() : options.checks;
+  for (const std::string& name : names) {
+    CheckResult r = run_check(factory, name, options);
     (r.result == Result::kPass   ? report.passed
      : r.result == Result::kFail ? report.failed
                                  : report.skipped)++;
+    if (on_result) on_result(r);
     report.checks.push_back(std::move(r));
   }
   return report;
@@ -545,6 +841,21 @@ std::string to_json(const Report& r) {
          ", \"failed\": " + std::to_string(r.failed) +
          ", \"skipped\": " + std::to_string(r.skipped) + "}";
   return out;
+}
+
+std::string to_json(std::string_view connector, const CheckResult& c) {
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.1f", static_cast<double>(c.elapsed_us) / 1000.0);
+  return "{\"connector\": \"" + json_escape(connector) + "\", \"check\": \"" + json_escape(c.name) +
+         "\", \"result\": \"" + std::string(result_name(c.result)) + "\", \"detail\": \"" +
+         json_escape(c.detail) + "\", \"ms\": " + ms + "}";
+}
+
+std::string summary_json(const Report& r) {
+  return "{\"connector\": \"" + json_escape(r.connector) +
+         "\", \"summary\": true, \"passed\": " + std::to_string(r.passed) +
+         ", \"failed\": " + std::to_string(r.failed) +
+         ", \"skipped\": " + std::to_string(r.skipped) + "}";
 }
 
 }  // namespace chakong::conformance

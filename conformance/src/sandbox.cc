@@ -38,6 +38,7 @@ Asset seeded_asset(AssetCategory category, std::string reference, std::string ho
 }  // namespace
 
 void FaultTransport::async_call(std::string request, TransportDone done) {
+  ++*calls_;
   switch (mode_) {
     case Mode::kNone: inner_->async_call(std::move(request), std::move(done)); return;
     case Mode::kBlackHole:
@@ -64,10 +65,14 @@ void FaultTransport::async_call(std::string request, TransportDone done) {
 }
 
 Sandbox::Sandbox(const ConnectorFactory& factory, uint64_t seed, FaultTransport::Mode mode,
-                 EndpointOptions endpoint)
+                 EndpointOptions endpoint, Configure configure)
     : factory_(factory),
+      monitor_(std::make_shared<Monitor>(
+          current_check_context() ? current_check_context()->submit_bound_us : 5000)),
       executor_(Date::parse("2025-03-03")->start_us() + 10 * kMicrosPerHour),
       truth_(std::string(factory.kind()) + ".sandbox", Capabilities::all()) {
+  if (current_check_context()) current_check_context()->monitors.push_back(monitor_);
+  executor_.set_monitor(monitor_);
   std::mt19937_64 rng(seed);
   debtor_ = resident_id(rng);
   do {
@@ -85,16 +90,42 @@ Sandbox::Sandbox(const ConnectorFactory& factory, uint64_t seed, FaultTransport:
     status_ = truth_.add_asset(seeded_asset(cat, "other-" + std::to_string(seed), other_, rng));
   }
   std::unique_ptr<google::protobuf::Message> config = factory.default_config();
+  if (config == nullptr) {
+    status_ = failed_precondition_error("the factory's default_config() returned null");
+    return;
+  }
+  if (configure) configure(*config);
   ConnectorContext ctx;
   ctx.executor = &executor_;
   ctx.transport = std::make_unique<FaultTransport>(
-      factory.sandbox_endpoint(truth_, executor_, endpoint), executor_, mode);
+      factory.sandbox_endpoint(truth_, executor_, endpoint), executor_, mode, wire_calls_);
   StatusOr<std::unique_ptr<Connector>> c = factory.create(*config, std::move(ctx));
   if (!c.ok()) {
     status_ = c.status();
     return;
   }
-  connector_ = std::move(c).value();
+  connector_ = std::make_unique<MonitoredConnector>(std::move(c).value(), monitor_, executor_);
+}
+
+Sandbox::~Sandbox() {
+  try {
+    connector_.reset();
+    // A call completed late is reported by the monitor (rule 5); one never completed, here.
+    executor_.run_until(executor_.now() + 8 * kMicrosPerDay);
+    for (const std::shared_ptr<CallRecord>& c : monitor_->calls()) {
+      if (c->completions.load() != 0) continue;
+      monitor_->record("rule 1 (exactly once)", c->op,
+                       "rule 1 (exactly once): " + c->op +
+                           " never completed, not even when the connector was destroyed "
+                           "(rule 5) (call " +
+                           std::to_string(c->index) + ")");
+    }
+  } catch (const std::exception& e) {
+    monitor_->record("teardown", "shutdown",
+                     std::string("the connector threw while shut down: ") + e.what());
+  } catch (...) {
+    monitor_->record("teardown", "shutdown", "the connector threw while shut down");
+  }
 }
 
 Request Sandbox::request(RequestKind kind, const Asset& asset, Fen amount,
@@ -114,7 +145,7 @@ Request Sandbox::request(RequestKind kind, const Asset& asset, Fen amount,
 
 std::shared_ptr<Sandbox::Call> Sandbox::submit(std::vector<Request> batch) {
   auto call = std::make_shared<Call>();
-  auto submitting = std::make_shared<bool>(true);
+  auto submitting = std::make_shared<std::atomic<bool>>(true);
   connector_->async_submit(std::move(batch), [call, submitting](std::vector<Response> r) {
     ++call->completions;
     if (*submitting) call->inline_completion = true;

@@ -3,6 +3,8 @@
 #ifndef CHAKONG_CONNECTORS_CONFORMANCE_SANDBOX_H_
 #define CHAKONG_CONNECTORS_CONFORMANCE_SANDBOX_H_
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -11,6 +13,7 @@
 #include "chakong/base/virtual_executor.h"
 #include "chakong/connectors/factory.h"
 #include "chakong/institution/institution.h"
+#include "monitor.h"
 
 namespace chakong::conformance {
 
@@ -34,32 +37,48 @@ inline constexpr char kOtherAuthority[] = "（2025）渝0112执77号";
 class FaultTransport final : public Transport {
  public:
   enum class Mode { kNone, kBlackHole, kOutage, kCorrupt };
-  FaultTransport(std::unique_ptr<Transport> inner, Executor& executor, Mode mode)
-      : inner_(std::move(inner)), executor_(executor), mode_(mode) {}
+  FaultTransport(std::unique_ptr<Transport> inner, Executor& executor, Mode mode,
+                 std::shared_ptr<std::atomic<int>> calls)
+      : inner_(std::move(inner)), executor_(executor), mode_(mode), calls_(std::move(calls)) {}
   void async_call(std::string request, TransportDone done) override;
 
  private:
   std::unique_ptr<Transport> inner_;
   Executor& executor_;
   Mode mode_;
+  std::shared_ptr<std::atomic<int>> calls_;  // Wire calls made, counted for the kit.
 };
 
 class Sandbox {
  public:
   struct Call {
-    int completions = 0;
+    std::atomic<int> completions{0};
     bool inline_completion = false;
     std::vector<Response> responses;
   };
 
+  // Changes the factory's default config before the connector is built.
+  using Configure = std::function<void(google::protobuf::Message&)>;
+
   Sandbox(const ConnectorFactory& factory, uint64_t seed,
-          FaultTransport::Mode mode = FaultTransport::Mode::kNone, EndpointOptions endpoint = {});
+          FaultTransport::Mode mode = FaultTransport::Mode::kNone, EndpointOptions endpoint = {},
+          Configure configure = {});
+  // Destroys the connector (if the check has not), runs 8 more days (a completion after
+  // shutdown, or a drain later than 1 s, is a violation) and records every call never
+  // completed.
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
 
   // Creation status of the connector under test.
   const Status& status() const { return status_; }
+  // The connector under test behind the kit's monitors.
   Connector& connector() { return *connector_; }
   void destroy_connector() { connector_.reset(); }
-  VirtualExecutor& executor() { return executor_; }
+  SandboxExecutor& executor() { return executor_; }
+  Monitor& monitor() { return *monitor_; }
+  // Wire calls the connector has made to the institution.
+  int wire_calls() const { return wire_calls_->load(); }
   institution::Institution& truth() { return truth_; }
   const std::string& debtor() const { return debtor_; }
   const std::string& other() const { return other_; }
@@ -69,7 +88,8 @@ class Sandbox {
 
   // A request of `kind` by the case's officer on `asset` (ignored for queries).
   Request request(RequestKind kind, const Asset& asset, Fen amount, const std::string& key) const;
-  // Submits without running.
+  // Submits without running. Safe from several threads at once (nothing runs until call() or
+  // executor().run_until() on the sandbox's thread).
   std::shared_ptr<Call> submit(std::vector<Request> batch);
   // Submits and runs virtual time for `run_for`.
   std::shared_ptr<Call> call(std::vector<Request> batch, TimeUs run_for = 2 * kMicrosPerDay);
@@ -80,7 +100,9 @@ class Sandbox {
 
  private:
   const ConnectorFactory& factory_;
-  VirtualExecutor executor_;
+  std::shared_ptr<Monitor> monitor_;
+  SandboxExecutor executor_;
+  std::shared_ptr<std::atomic<int>> wire_calls_ = std::make_shared<std::atomic<int>>(0);
   institution::Institution truth_;
   std::string debtor_, other_;
   std::vector<Asset> assets_;

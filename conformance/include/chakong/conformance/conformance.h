@@ -7,16 +7,31 @@
 // that institution, and sometimes a faulty transport in between (a black hole, an outage,
 // corrupt bytes). The connector under test is built from the factory's default config.
 //
+// Every call a check makes goes through the kit's contract monitors, which watch the rules of
+// connector.h on that call: exactly one completion (rule 1), one response per request (rule 1),
+// never inside async_submit() (rule 2), async_submit() returning within
+// Options::submit_bound_us (rule 3), prompt drain and nothing after shutdown (rule 5), and
+// Executor::run_at()/cancel() only from the executor's thread. A broken rule fails the check it
+// happened in, whatever the check itself concluded, with a detail naming the rule and the
+// operation: "rule 2 (never inline): freeze completed inside async_submit (call 2)".
+//
+// Every check is isolated: it runs on a thread of its own; an exception (from the adapter or
+// from the check meeting an adapter that broke the contract) or a check that does not finish
+// within Options::check_timeout_ms is reported as a failed check with its reason, and the run
+// goes on. A timed-out check's thread cannot be stopped: it is abandoned (abandoned_checks()),
+// and a process that saw one should exit without running destructors (std::_Exit).
+//
 // A check passes, fails with a detail saying what was expected and what came, or is skipped
 // with the reason (an operation the connector does not declare). run() is deterministic for a
 // seed. Used by `chakong conformance` and by the parameterized GoogleTest suite.
 //
-//   conformance::Report r = conformance::run(*registry.find("bank"), {.seed = 7});
-//   std::puts(conformance::to_json(r).c_str());
+//   conformance::Report r = conformance::run(*registry.find("bank"), {.seed = 7},
+//       [](const conformance::CheckResult& c) { std::puts(conformance::to_json(c).c_str()); });
 #ifndef CHAKONG_CONFORMANCE_CONFORMANCE_H_
 #define CHAKONG_CONFORMANCE_CONFORMANCE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +47,10 @@ struct CheckResult {
   std::string name;
   Result result = Result::kPass;
   std::string detail;
+  // Wall time the check took, in microseconds.
+  int64_t elapsed_us = 0;
+  // The check did not finish within Options::check_timeout_ms; its thread was abandoned.
+  bool timed_out = false;
 };
 
 struct Report {
@@ -42,20 +61,42 @@ struct Report {
 
 struct Options {
   uint64_t seed = 1;
+  // Rule 3: every async_submit() must return within this wall time. A call over it is a
+  // violation when the thread blocked (gave up the CPU: a sleep, a lock, a socket) or computed
+  // for that long; a call that was only preempted on a busy machine is not.
+  int64_t submit_bound_us = 5000;
+  // A check that takes longer (wall time) fails as timed out.
+  int64_t check_timeout_ms = 60'000;
+  // The checks to run (names from check_names()); empty: every check.
+  std::vector<std::string> checks;
 };
 
 // The names of every check, in the order run() runs them.
 std::vector<std::string> check_names();
 
-// One check; kFail with "unknown check" for a name not in check_names().
+// One check, isolated and monitored; kFail with "unknown check" for a name not in
+// check_names(). Never throws.
 CheckResult run_check(const connectors::ConnectorFactory& factory, std::string_view check,
                       const Options& options);
 
-// Every check.
-Report run(const connectors::ConnectorFactory& factory, const Options& options);
+// Every check (or Options::checks), in order; `on_result`, when set, is called with each
+// result as it finishes. Never throws. `factory` must outlive an abandoned check's thread.
+Report run(const connectors::ConnectorFactory& factory, const Options& options,
+           const std::function<void(const CheckResult&)>& on_result = {});
+
+// Check threads that timed out and may still be running, in this process.
+int abandoned_checks();
 
 // {"connector": ..., "checks": [{"name", "result", "detail"}], "passed", "failed", "skipped"}
 std::string to_json(const Report& report);
+
+// One check as a JSON line:
+// {"connector": ..., "check": ..., "result": ..., "detail": ..., "ms": ...}
+std::string to_json(std::string_view connector, const CheckResult& check);
+
+// A connector's summary as a JSON line:
+// {"connector": ..., "summary": true, "passed": n, "failed": n, "skipped": n}
+std::string summary_json(const Report& report);
 
 }  // namespace chakong::conformance
 

@@ -1,0 +1,71 @@
+// A minimal connector for the kit's plugin tests, header-only so that a test plugin links no
+// Chakong library (the host provides ConnectorRegistry::add and Status).
+//
+// TestFactory<Config> builds a connector that answers every request OK on the executor,
+// optionally with one response fewer than requests (a broken adapter: rule 1).
+#ifndef CHAKONG_TESTS_CONFORMANCE_PLUGINS_TEST_PLUGIN_H_
+#define CHAKONG_TESTS_CONFORMANCE_PLUGINS_TEST_PLUGIN_H_
+
+#include <google/protobuf/message.h>
+
+#include <memory>
+#include <string>
+
+#include "chakong/connectors/factory.h"
+
+namespace chakong::connectors::test_plugin {
+
+class TestConnector final : public Connector {
+ public:
+  TestConnector(std::string name, Executor* ex, bool short_answers)
+      : name_(std::move(name)), ex_(ex), short_(short_answers) {}
+  const std::string& name() const override { return name_; }
+  Capabilities capabilities() const override { return Capabilities::all(); }
+  void async_submit(std::vector<Request> batch, BatchCompletion done) override {
+    size_t n = batch.size();
+    if (short_ && n > 0) --n;
+    ex_->post([n, done = std::move(done)] { done(std::vector<Response>(n)); });
+  }
+
+ private:
+  std::string name_;
+  Executor* ex_;
+  bool short_;
+};
+
+// An institution that never answers (the test connectors do not call it).
+class SilentTransport final : public Transport {
+ public:
+  void async_call(std::string, TransportDone) override {}
+};
+
+template <typename Config>
+class TestFactory final : public ConnectorFactory {
+ public:
+  TestFactory(std::string kind, bool short_answers)
+      : kind_(std::move(kind)), short_(short_answers) {}
+  std::string_view kind() const override { return kind_; }
+  AssetCategory category() const override { return AssetCategory::kDeposit; }
+  std::unique_ptr<google::protobuf::Message> default_config() const override {
+    return std::make_unique<Config>();
+  }
+  Status validate(const google::protobuf::Message&) const override { return Status(); }
+  StatusOr<std::unique_ptr<Connector>> create(const google::protobuf::Message&,
+                                              ConnectorContext ctx) const override {
+    std::unique_ptr<Connector> c =
+        std::make_unique<TestConnector>(kind_ + ".sandbox", ctx.executor, short_);
+    return c;
+  }
+  std::unique_ptr<Transport> sandbox_endpoint(GroundTruth&, Executor&,
+                                              EndpointOptions) const override {
+    return std::make_unique<SilentTransport>();
+  }
+
+ private:
+  std::string kind_;
+  bool short_;
+};
+
+}  // namespace chakong::connectors::test_plugin
+
+#endif  // CHAKONG_TESTS_CONFORMANCE_PLUGINS_TEST_PLUGIN_H_
