@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace chakong::sim {
@@ -28,9 +29,16 @@ Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
   }
   const pb::Descriptor* d = msg->GetDescriptor();
   const pb::Reflection* r = msg->GetReflection();
+  std::map<std::string, int> seen;  // Key -> its line (1-based), to refuse a repeated key.
   for (const auto& kv : node) {
     const std::string key = scalar_text(kv.first);
     const std::string at = path.empty() ? key : path + "." + key;
+    const int line = kv.first.Mark().line + 1;
+    if (auto [it, fresh] = seen.emplace(key, line); !fresh) {
+      // YAML says a mapping's keys are unique; yaml-cpp would keep the last one silently.
+      return invalid_argument_error(at + ": given twice (lines " + std::to_string(it->second) +
+                                    " and " + std::to_string(line) + ")");
+    }
     const pb::FieldDescriptor* f = d->FindFieldByName(key);
     if (f == nullptr) {
       std::string known;
@@ -67,7 +75,14 @@ Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
         case pb::FieldDescriptor::CPPTYPE_INT32: r->SetInt32(msg, f, v.as<int32_t>()); break;
         case pb::FieldDescriptor::CPPTYPE_INT64: r->SetInt64(msg, f, v.as<int64_t>()); break;
         case pb::FieldDescriptor::CPPTYPE_UINT64: r->SetUInt64(msg, f, v.as<uint64_t>()); break;
-        case pb::FieldDescriptor::CPPTYPE_DOUBLE: r->SetDouble(msg, f, v.as<double>()); break;
+        case pb::FieldDescriptor::CPPTYPE_DOUBLE: {
+          const double x = v.as<double>();
+          if (!std::isfinite(x)) {  // .nan, .inf: YAML numbers that no rate or share can be.
+            return invalid_argument_error(at + ": '" + text + "' is not a finite number");
+          }
+          r->SetDouble(msg, f, x);
+          break;
+        }
         case pb::FieldDescriptor::CPPTYPE_BOOL: r->SetBool(msg, f, v.as<bool>()); break;
         default: return invalid_argument_error(at + ": unsupported field type");
       }
@@ -102,8 +117,14 @@ StatusOr<TimeUs> parse_duration(std::string_view text) {
   } catch (const std::exception&) {
     return bad;
   }
-  if (used != number.size() || !(v >= 0) || v > 3650.0 * 86400) return bad;
-  return static_cast<TimeUs>(std::llround(v * static_cast<double>(scale)));
+  if (used != number.size() || !(v >= 0)) return bad;
+  // Bounded after scaling, whatever the unit: 300000000d must not wrap around to minutes.
+  const double us = v * static_cast<double>(scale);
+  if (!(us <= 3650.0 * static_cast<double>(kMicrosPerDay))) {
+    return invalid_argument_error(quoted + " is longer than 3650d, the longest duration a " +
+                                  "scenario takes");
+  }
+  return static_cast<TimeUs>(std::llround(us));
 }
 
 StatusOr<v1::Scenario> parse_scenario_yaml(std::string_view text, std::string_view source) {

@@ -42,6 +42,14 @@ TEST(ScenarioTest, DurationsParseWithUnits) {
             invalid_argument_error("'2x' is not a duration (use 90s, 30m, 6h or 2d)"));
   EXPECT_EQ(parse_duration("h").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(parse_duration("-1h").status().code(), StatusCode::kInvalidArgument);
+  // Bounded after scaling: these wrapped around to minutes before.
+  EXPECT_EQ(parse_duration("300000000d").status(),
+            invalid_argument_error(
+                "'300000000d' is longer than 3650d, the longest duration a scenario takes"));
+  EXPECT_EQ(parse_duration("3651d").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*parse_duration("3650d"), 3650 * kMicrosPerDay);
+  EXPECT_EQ(parse_duration("1e300s").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_duration("nans").status().code(), StatusCode::kInvalidArgument);
 }
 
 struct Bad {
@@ -120,7 +128,21 @@ INSTANTIATE_TEST_SUITE_P(
             "t.yaml: sweep.window: '12h' must be a whole number of days >= 1d"},
         Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
             "library: {cases: -4}\n",
-            "t.yaml: library.cases: -4 must be in 0..50000000"}));
+            "t.yaml: library.cases: -4 must be in 0..50000000"},
+        Bad{"name: x\npopulation: {debtors: 5}\nname: y\ninstitutions: [{kind: bank, name: b}]\n",
+            "t.yaml: name: given twice (lines 1 and 3)"},
+        Bad{"name: x\npopulation: {debtors: 5, debtors: 6}\n",
+            "t.yaml: population.debtors: given twice (lines 2 and 2)"},
+        Bad{"name: x\npopulation: {debtors: 5, no_property_share: .nan}\n"
+            "institutions: [{kind: bank, name: b}]\n",
+            "t.yaml: population.no_property_share: '.nan' is not a finite number"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "cases: {per_year: .inf}\n",
+            "t.yaml: cases.per_year: '.inf' is not a finite number"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "engine: {timeout: 300000000d}\n",
+            "t.yaml: engine.timeout: '300000000d' is longer than 3650d, the longest duration a "
+            "scenario takes"}));
 
 TEST(ScenarioTest, MissingFileIsNotFound) {
   EXPECT_EQ(load_scenario_file("/nonexistent.yaml").status().code(), StatusCode::kNotFound);
