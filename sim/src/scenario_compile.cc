@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <set>
 
+#include "chakong/base/calendar.h"
 #include "chakong/base/case_number.h"
 #include "chakong/sim/scenario.h"
 
@@ -111,6 +112,20 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   if (s.days() < 0 || s.days() > 3660)
     return c.error("days", std::to_string(s.days()) + " must be in 1..3660");
   out.days = s.days() == 0 ? 365 : s.days();
+  // Every day of the run must be in the working-day calendar: a day outside it cannot be told
+  // a working day or not, so deadlines there could not be scored.
+  {
+    const WorkCalendar& cal = WorkCalendar::china();
+    const Date last = out.start.plus_days(out.days - 1);
+    if (!cal.covers(out.start) || !cal.covers(last)) {
+      const Date first_out = cal.covers(out.start) ? cal.last().plus_days(1) : out.start;
+      return c.error(cal.covers(out.start) ? "days" : "start",
+                     "the run, " + out.start.to_string() + " to " + last.to_string() +
+                         ", is not all in the working-day calendar (" + cal.first().to_string() +
+                         ".." + cal.last().to_string() + "): " + first_out.to_string() +
+                         " is the first day not covered");
+    }
+  }
 
   const v1::Population& p = s.population();
   if (p.debtors() <= 0 || p.debtors() > 100'000'000) {
@@ -245,6 +260,13 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
       CHAKONG_RETURN_IF_ERROR(c.duration(oat + ".duration", o.duration(), &len, 0));
       if (len <= 0) return c.error(oat + ".duration", "is required and must be positive");
       const TimeUs from = day->start_us() + hh * kMicrosPerHour + mm * kMicrosPerMinute;
+      const TimeUs run_end = out.start.plus_days(out.days).start_us();
+      if (from + len <= out.start.start_us() || from >= run_end) {
+        return c.error(oat + ".start", "'" + o.start() + "' for " +
+                                           std::to_string(len / kMicrosPerHour) +
+                                           "h is outside the run (" + out.start.to_string() +
+                                           " for " + std::to_string(out.days) + " days)");
+      }
       gc.outages.push_back({o.instance(), OutageWindow{from, from + len}});
     }
     CHAKONG_RETURN_IF_ERROR(c.share(at + ".error_rate", g.error_rate(), &gc.error_rate, 0));

@@ -142,7 +142,19 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
             "engine: {timeout: 300000000d}\n",
             "t.yaml: engine.timeout: '300000000d' is longer than 3650d, the longest duration a "
-            "scenario takes"}));
+            "scenario takes"},
+        Bad{"name: x\nstart: 2026-06-01\npopulation: {debtors: 5}\n"
+            "institutions: [{kind: bank, name: b}]\n",
+            "t.yaml: days: the run, 2026-06-01 to 2027-05-31, is not all in the working-day "
+            "calendar (2024-01-01..2026-12-31): 2027-01-01 is the first day not covered"},
+        Bad{"name: x\nstart: 2023-12-01\ndays: 30\npopulation: {debtors: 5}\n"
+            "institutions: [{kind: bank, name: b}]\n",
+            "t.yaml: start: the run, 2023-12-01 to 2023-12-30, is not all in the working-day "
+            "calendar (2024-01-01..2026-12-31): 2023-12-01 is the first day not covered"},
+        Bad{"name: x\ndays: 30\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n"
+            "    name: b\n    outages: [{instance: 0, start: 2025-03-03T08:00, duration: 30h}]\n",
+            "t.yaml: institutions[0].outages[0].start: '2025-03-03T08:00' for 30h is outside the "
+            "run (2025-01-01 for 30 days)"}));
 
 TEST(ScenarioTest, MissingFileIsNotFound) {
   EXPECT_EQ(load_scenario_file("/nonexistent.yaml").status().code(), StatusCode::kNotFound);
