@@ -29,11 +29,13 @@ std::string_view code_of(RequestKind k) {
 }  // namespace
 
 std::string BankCodec::encode_requests(const std::vector<Request>& batch) {
-  v1::BankInstructionFile file;
+  wire::Reused<v1::BankInstructionFile> file;
+  file->mutable_instructions()->Reserve(static_cast<int>(batch.size()));
   for (const Request& r : batch) {
-    v1::BankInstruction* i = file.add_instructions();
+    v1::BankInstruction* i = file->add_instructions();
     i->set_serial(r.idempotency_key);
-    i->set_code(std::string(code_of(r.kind)));
+    const std::string_view code = code_of(r.kind);
+    i->set_code(code.data(), code.size());
     i->set_case_no(r.case_number);
     i->set_subject_id(r.debtor_id);
     i->set_officer_no(r.officer_id);
@@ -43,17 +45,16 @@ std::string BankCodec::encode_requests(const std::vector<Request>& batch) {
     i->set_freeze_no(r.measure_id);
     i->set_purpose(r.purpose);
   }
-  return file.SerializeAsString();
+  return file.serialize();
 }
 
 StatusOr<std::vector<Request>> BankCodec::decode_requests(std::string_view bytes) {
-  v1::BankInstructionFile file;
-  if (!file.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return invalid_argument_error("instruction file does not parse");
-  }
+  wire::Reused<v1::BankInstructionFile> file;
+  if (!file.parse(bytes)) return invalid_argument_error("instruction file does not parse");
   std::vector<Request> out;
-  for (const v1::BankInstruction& i : file.instructions()) {
-    Request r;
+  out.reserve(static_cast<size_t>(file->instructions_size()));
+  for (const v1::BankInstruction& i : file->instructions()) {
+    Request& r = out.emplace_back();  // Built in place; an error discards `out`.
     bool known = false;
     for (const auto& [kind, code] : kCodes) {
       if (code == i.code()) {
@@ -75,15 +76,15 @@ StatusOr<std::vector<Request>> BankCodec::decode_requests(std::string_view bytes
     r.amount = Fen(i.amount_fen());
     r.measure_id = i.freeze_no();
     r.purpose = i.purpose();
-    out.push_back(std::move(r));
   }
   return out;
 }
 
 std::string BankCodec::encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
-  v1::BankResultFile file;
+  wire::Reused<v1::BankResultFile> file;
+  file->mutable_results()->Reserve(static_cast<int>(rs.size()));
   for (const auto& [serial, r] : rs) {
-    v1::BankResult* o = file.add_results();
+    v1::BankResult* o = file->add_results();
     o->set_serial(serial);
     o->set_status(static_cast<int>(r.status.code()));
     o->set_message(r.status.message());
@@ -109,21 +110,22 @@ std::string BankCodec::encode_responses(const std::vector<std::pair<std::string,
     o->set_effective_date(wire::date_out(r.effective_date));
     o->set_end_date(wire::date_out(r.end_date));
   }
-  return file.SerializeAsString();
+  return file.serialize();
 }
 
 StatusOr<std::vector<std::pair<std::string, Response>>> BankCodec::decode_responses(
     std::string_view bytes) {
-  v1::BankResultFile file;
-  if (!file.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  wire::Reused<v1::BankResultFile> file;
+  if (!file.parse(bytes)) {
     return invalid_argument_error("result file does not parse (" + std::to_string(bytes.size()) +
                                   " bytes)");
   }
   return wire::decode_each(
-      file.results(), "results", [](const v1::BankResult& o) { return o.serial(); },
-      [](const v1::BankResult& o, const std::string& at) -> StatusOr<Response> {
+      file->results(), "results", [](const v1::BankResult& o) { return o.serial(); },
+      [](const v1::BankResult& o, const wire::At& at) -> StatusOr<Response> {
         Response r;
         CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
+        r.assets.reserve(static_cast<size_t>(o.accounts_size()));
         for (const v1::BankAccount& acc : o.accounts()) {
           Fen v;
           CHAKONG_RETURN_IF_ERROR(

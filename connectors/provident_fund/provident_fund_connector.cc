@@ -28,9 +28,10 @@ struct ProvidentFundCodec {
   static void set_defaults(Config* c) { c->set_allow_deduct(true); }
 
   static std::string encode_requests(const std::vector<Request>& batch) {
-    v1::InstructionBatch b;
+    wire::Reused<v1::InstructionBatch> b;
+    b->mutable_instructions()->Reserve(static_cast<int>(batch.size()));
     for (const Request& r : batch) {
-      v1::Instruction* i = b.add_instructions();
+      v1::Instruction* i = b->add_instructions();
       i->set_serial(r.idempotency_key);
       i->set_op(op_of(r.kind));
       i->set_case_no(r.case_number);
@@ -41,21 +42,20 @@ struct ProvidentFundCodec {
       i->set_amount_fen(r.amount.value());
       i->set_measure_no(r.measure_id);
     }
-    return b.SerializeAsString();
+    return b.serialize();
   }
 
   static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
-    v1::InstructionBatch b;
-    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      return invalid_argument_error("instruction batch does not parse");
-    }
+    wire::Reused<v1::InstructionBatch> b;
+    if (!b.parse(bytes)) return invalid_argument_error("instruction batch does not parse");
     std::vector<Request> out;
-    for (const v1::Instruction& i : b.instructions()) {
+    out.reserve(static_cast<size_t>(b->instructions_size()));
+    for (const v1::Instruction& i : b->instructions()) {
       if (i.op() < 1 || i.op() > 6) {
         return invalid_argument_error("instruction " + i.serial() + ": unknown op " +
                                       std::to_string(i.op()));
       }
-      Request r;
+      Request& r = out.emplace_back();  // Built in place; an error discards `out`.
       r.kind = static_cast<RequestKind>(i.op());
       r.idempotency_key = i.serial();
       r.case_number = i.case_no();
@@ -65,15 +65,15 @@ struct ProvidentFundCodec {
       r.asset = {kCategory, i.fund_account(), Fen(), i.member_id(), 0, Fen()};
       r.amount = Fen(i.amount_fen());
       r.measure_id = i.measure_no();
-      out.push_back(std::move(r));
     }
     return out;
   }
 
   static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
-    v1::ResultBatch b;
+    wire::Reused<v1::ResultBatch> b;
+    b->mutable_results()->Reserve(static_cast<int>(rs.size()));
     for (const auto& [serial, r] : rs) {
-      v1::Result* o = b.add_results();
+      v1::Result* o = b->add_results();
       o->set_serial(serial);
       o->set_status(static_cast<int>(r.status.code()));
       o->set_message(r.status.message());
@@ -98,21 +98,22 @@ struct ProvidentFundCodec {
       o->set_effective_date(wire::date_out(r.effective_date));
       o->set_end_date(wire::date_out(r.end_date));
     }
-    return b.SerializeAsString();
+    return b.serialize();
   }
 
   static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
       std::string_view bytes) {
-    v1::ResultBatch b;
-    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    wire::Reused<v1::ResultBatch> b;
+    if (!b.parse(bytes)) {
       return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
                                     " bytes)");
     }
     return wire::decode_each(
-        b.results(), "results", [](const v1::Result& o) { return o.serial(); },
-        [](const v1::Result& o, const std::string& at) -> StatusOr<Response> {
+        b->results(), "results", [](const v1::Result& o) { return o.serial(); },
+        [](const v1::Result& o, const wire::At& at) -> StatusOr<Response> {
           Response r;
           CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
+          r.assets.reserve(static_cast<size_t>(o.accounts_size()));
           for (const v1::FundAccount& acc : o.accounts()) {
             Fen v;
             CHAKONG_RETURN_IF_ERROR(

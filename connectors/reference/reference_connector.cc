@@ -18,18 +18,18 @@ struct ReferenceCodec {
   static void set_defaults(Config*) {}
 
   static std::string encode_requests(const std::vector<Request>& batch) {
-    chakong::v1::RequestBatch b;
-    for (const Request& r : batch) to_proto(r, b.add_requests());
-    return b.SerializeAsString();
+    wire::Reused<chakong::v1::RequestBatch> b;
+    b->mutable_requests()->Reserve(static_cast<int>(batch.size()));
+    for (const Request& r : batch) to_proto(r, b->add_requests());
+    return b.serialize();
   }
   static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
-    chakong::v1::RequestBatch b;
-    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      return invalid_argument_error("request batch does not parse");
-    }
+    wire::Reused<chakong::v1::RequestBatch> b;
+    if (!b.parse(bytes)) return invalid_argument_error("request batch does not parse");
     std::vector<Request> out;
-    for (int i = 0; i < b.requests_size(); ++i) {
-      StatusOr<Request> r = from_proto(b.requests(i));
+    out.reserve(static_cast<size_t>(b->requests_size()));
+    for (int i = 0; i < b->requests_size(); ++i) {
+      StatusOr<Request> r = from_proto(b->requests(i));
       if (!r.ok()) {
         return invalid_argument_error("requests[" + std::to_string(i) + "]." +
                                       r.status().message());
@@ -39,27 +39,28 @@ struct ReferenceCodec {
     return out;
   }
   static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
-    chakong::v1::ResponseBatch b;
+    wire::Reused<chakong::v1::ResponseBatch> b;
+    b->mutable_responses()->Reserve(static_cast<int>(rs.size()));
     for (const auto& [key, r] : rs) {
-      chakong::v1::Response* o = b.add_responses();
+      chakong::v1::Response* o = b->add_responses();
       to_proto(r, o);
       o->set_idempotency_key(key);
     }
-    return b.SerializeAsString();
+    return b.serialize();
   }
   static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
       std::string_view bytes) {
-    chakong::v1::ResponseBatch b;
-    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    wire::Reused<chakong::v1::ResponseBatch> b;
+    if (!b.parse(bytes)) {
       return invalid_argument_error("response batch does not parse (" +
                                     std::to_string(bytes.size()) + " bytes)");
     }
     return wire::decode_each(
-        b.responses(), "responses",
+        b->responses(), "responses",
         [](const chakong::v1::Response& o) { return o.idempotency_key(); },
-        [](const chakong::v1::Response& o, const std::string& at) -> StatusOr<Response> {
+        [](const chakong::v1::Response& o, const wire::At& at) -> StatusOr<Response> {
           StatusOr<Response> r = from_proto(o);
-          if (!r.ok()) return invalid_argument_error(at + r.status().message());
+          if (!r.ok()) return invalid_argument_error(at.str() + r.status().message());
           return r;
         });
   }

@@ -15,17 +15,16 @@ void asset_out(const Asset& a, chakong::v1::Asset* o) {
   o->set_divisible(is_divisible(a.category));
 }
 
-StatusOr<Asset> asset_in(const chakong::v1::Asset& o, const std::string& at) {
+// `at` names the asset's fields in an error ("asset.", "assets[2]."), formatted only then.
+StatusOr<Asset> asset_in(const chakong::v1::Asset& o, const wire::At& at) {
   if (o.category() < 1 || o.category() > 5) {
-    return invalid_argument_error(at + "category: " + std::to_string(o.category()) +
+    return invalid_argument_error(at.str() + "category: " + std::to_string(o.category()) +
                                   " is not an asset category");
   }
-  StatusOr<Fen> value = wire::fen_in(o.value_fen(), at + "value_fen");
-  if (!value.ok()) return value.status();
   Asset a;
+  CHAKONG_RETURN_IF_ERROR(wire::read(&a.value, o.value_fen(), at + "value_fen"));
   a.category = static_cast<AssetCategory>(o.category());
   a.reference = o.reference();
-  a.value = *value;
   a.holder_id = o.holder_id();
   a.quantity = o.quantity();
   CHAKONG_RETURN_IF_ERROR(wire::read(&a.unit_price, o.unit_price_fen(), at + "unit_price_fen"));
@@ -42,7 +41,9 @@ StatusOr<Asset> asset_in(const chakong::v1::Asset& o, const std::string& at) {
 
 void to_proto(const Asset& in, chakong::v1::Asset* out) { asset_out(in, out); }
 
-StatusOr<Asset> from_proto(const chakong::v1::Asset& in) { return asset_in(in, "asset."); }
+StatusOr<Asset> from_proto(const chakong::v1::Asset& in) {
+  return asset_in(in, wire::At("asset."));
+}
 
 void to_proto(const Request& in, chakong::v1::Request* out) {
   out->set_kind(static_cast<chakong::v1::RequestKind>(in.kind));
@@ -92,23 +93,22 @@ StatusOr<Request> from_proto(const chakong::v1::Request& in) {
   r.ruling_number = in.ruling_number();
   r.purpose = in.purpose();
   if (in.has_asset()) {
-    StatusOr<Asset> a = asset_in(in.asset(), "asset.");
+    StatusOr<Asset> a = asset_in(in.asset(), wire::At("asset."));
     if (!a.ok()) return a.status();
     r.asset = std::move(*a);
   }
   CHAKONG_RETURN_IF_ERROR(wire::read(&r.amount, in.amount(), "amount"));
   r.measure_id = in.measure_id();
-  StatusOr<Date> end = wire::date_in(in.term_end_date(), "term_end_date");
-  if (!end.ok()) return end.status();
-  r.term_end = *end;
+  CHAKONG_RETURN_IF_ERROR(wire::read(&r.term_end, in.term_end_date(), "term_end_date"));
   return r;
 }
 
 StatusOr<Response> from_proto(const chakong::v1::Response& in) {
   Response r;
   CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, in.code(), in.message(), "code"));
+  r.assets.reserve(static_cast<size_t>(in.assets_size()));
   for (int i = 0; i < in.assets_size(); ++i) {
-    StatusOr<Asset> a = asset_in(in.assets(i), "assets[" + std::to_string(i) + "].");
+    StatusOr<Asset> a = asset_in(in.assets(i), wire::At("assets", i));
     if (!a.ok()) return a.status();
     r.assets.push_back(std::move(*a));
   }

@@ -39,9 +39,10 @@ struct SealCodec {
   }
 
   static std::string encode_requests(const std::vector<Request>& batch) {
-    typename Traits::InstructionBatch b;
+    wire::Reused<typename Traits::InstructionBatch> b;
+    b->mutable_instructions()->Reserve(static_cast<int>(batch.size()));
     for (const Request& r : batch) {
-      auto* i = b.add_instructions();
+      auto* i = b->add_instructions();
       i->set_serial(r.idempotency_key);
       i->set_op(static_cast<typename Traits::Op>(op_of(r.kind)));
       i->set_case_no(r.case_number);
@@ -51,21 +52,20 @@ struct SealCodec {
       i->set_object_no(r.asset.reference);
       i->set_seal_no(r.measure_id);
     }
-    return b.SerializeAsString();
+    return b.serialize();
   }
 
   static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
-    typename Traits::InstructionBatch b;
-    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      return invalid_argument_error("instruction batch does not parse");
-    }
+    wire::Reused<typename Traits::InstructionBatch> b;
+    if (!b.parse(bytes)) return invalid_argument_error("instruction batch does not parse");
     std::vector<Request> out;
-    for (const auto& i : b.instructions()) {
+    out.reserve(static_cast<size_t>(b->instructions_size()));
+    for (const auto& i : b->instructions()) {
       if (i.op() < 1 || i.op() > 5) {
         return invalid_argument_error("instruction " + i.serial() + ": unknown op " +
                                       std::to_string(i.op()));
       }
-      Request r;
+      Request& r = out.emplace_back();  // Built in place; an error discards `out`.
       constexpr RequestKind kByOp[] = {RequestKind::kQuery, RequestKind::kFreeze,
                                        RequestKind::kWaitlistFreeze, RequestKind::kRenew,
                                        RequestKind::kRelease};
@@ -79,15 +79,15 @@ struct SealCodec {
       r.asset.reference = i.object_no();
       r.asset.holder_id = i.owner_id();
       r.measure_id = i.seal_no();
-      out.push_back(std::move(r));
     }
     return out;
   }
 
   static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
-    typename Traits::ResultBatch b;
+    wire::Reused<typename Traits::ResultBatch> b;
+    b->mutable_results()->Reserve(static_cast<int>(rs.size()));
     for (const auto& [serial, r] : rs) {
-      auto* o = b.add_results();
+      auto* o = b->add_results();
       o->set_serial(serial);
       o->set_status(static_cast<int>(r.status.code()));
       o->set_message(r.status.message());
@@ -109,21 +109,22 @@ struct SealCodec {
       o->set_effective_date(wire::date_out(r.effective_date));
       o->set_end_date(wire::date_out(r.end_date));
     }
-    return b.SerializeAsString();
+    return b.serialize();
   }
 
   static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
       std::string_view bytes) {
-    typename Traits::ResultBatch b;
-    if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    wire::Reused<typename Traits::ResultBatch> b;
+    if (!b.parse(bytes)) {
       return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
                                     " bytes)");
     }
     return wire::decode_each(
-        b.results(), "results", [](const auto& o) { return o.serial(); },
-        [](const auto& o, const std::string& at) -> StatusOr<Response> {
+        b->results(), "results", [](const auto& o) { return o.serial(); },
+        [](const auto& o, const wire::At& at) -> StatusOr<Response> {
           Response r;
           CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
+          r.assets.reserve(static_cast<size_t>(o.registrations_size()));
           for (const auto& g : o.registrations()) {
             Fen v;
             CHAKONG_RETURN_IF_ERROR(

@@ -2,6 +2,9 @@
 // turns it into kDataLoss (the conformance kit checks that part end to end).
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <memory>
+
 #include "bank/bank_codec.h"
 #include "chakong/base/virtual_executor.h"
 #include "chakong/connectors/builtin.h"
@@ -131,6 +134,24 @@ TEST(WireTest, QuantityTimesPriceIsChecked) {
             invalid_argument_error("holdings.value: quantity -2 x price 5 fen is negative"));
 }
 
+// A codec's reused message is empty when taken, the same object call after call, and a
+// second one taken while the first is in use (a nested call) is a message of its own.
+TEST(WireTest, ReusedMessagesAreEmptyAndANestedOneIsItsOwn) {
+  const void* first = nullptr;
+  {
+    wire::Reused<bank::v1::BankResultFile> a;
+    EXPECT_EQ(a->results_size(), 0);
+    a->add_results()->set_serial("x");
+    first = &*a;
+    wire::Reused<bank::v1::BankResultFile> nested;
+    EXPECT_NE(&*nested, first);
+    EXPECT_EQ(nested->results_size(), 0);
+  }
+  wire::Reused<bank::v1::BankResultFile> again;
+  EXPECT_EQ(&*again, first);
+  EXPECT_EQ(again->results_size(), 0);
+}
+
 // A transport that answers every call with fixed bytes.
 class FixedReply final : public Transport {
  public:
@@ -183,6 +204,101 @@ TEST(WireConnectorTest, SecuritiesValueOverflowIsDataLossForThatResultAlone) {
   EXPECT_EQ(got[1].status, ok_status());
   ASSERT_EQ(got[1].assets.size(), 1u);
   EXPECT_EQ(got[1].assets[0].value, Fen(123400));
+}
+
+// A bank that answers with results of its own making: `answer` turns the instructions it
+// received (decoded with the bank codec) into the results it sends back.
+class ScriptedBank final : public Transport {
+ public:
+  using Answer =
+      std::function<std::vector<std::pair<std::string, Response>>(const std::vector<Request>&)>;
+  ScriptedBank(Executor& ex, Answer answer) : ex_(ex), answer_(std::move(answer)) {}
+  void async_call(std::string request, TransportDone done) override {
+    ex_.post([this, request = std::move(request), done = std::move(done)] {
+      StatusOr<std::vector<Request>> batch = bank::BankCodec::decode_requests(request);
+      if (!batch.ok()) {
+        done(batch.status());
+        return;
+      }
+      done(bank::BankCodec::encode_responses(answer_(*batch)));
+    });
+  }
+
+ private:
+  Executor& ex_;
+  Answer answer_;
+};
+
+// A result that names what it answers: measure "m-<key>" (and a suffix to tell copies apart).
+std::pair<std::string, Response> result_for(const std::string& key, const std::string& tag = "") {
+  Response r;
+  r.measure_id = "m-" + key + tag;
+  return {key, r};
+}
+
+// Submits one bank batch with `keys` to a ScriptedBank and returns its responses.
+std::vector<Response> bank_call(const std::vector<std::string>& keys, ScriptedBank::Answer answer) {
+  ConnectorRegistry registry;
+  EXPECT_TRUE(register_builtin_connectors(registry).ok());
+  const ConnectorFactory* f = registry.find("bank");
+  VirtualExecutor ex(0);
+  ConnectorContext ctx;
+  ctx.executor = &ex;
+  ctx.transport = std::make_unique<ScriptedBank>(ex, std::move(answer));
+  auto c = f->create(*f->default_config(), std::move(ctx));
+  EXPECT_TRUE(c.ok()) << c.status();
+  std::vector<Request> batch(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) batch[i].idempotency_key = keys[i];
+  int completions = 0;
+  std::vector<Response> got;
+  (*c)->async_submit(std::move(batch), [&](std::vector<Response> r) {
+    ++completions;
+    got = std::move(r);
+  });
+  ex.run();
+  EXPECT_EQ(completions, 1);
+  EXPECT_EQ(got.size(), keys.size());
+  return got;
+}
+
+// Results are matched by position with the key as the check, and by key where the position
+// does not match: each request gets the first result of its key, wherever it is; later copies
+// and results of keys nobody sent are ignored.
+TEST(WireConnectorTest, EachRequestTakesTheFirstResultOfItsKeyWhereverItIs) {
+  const std::vector<Response> got = bank_call({"a", "b", "c", "d"}, [](const auto&) {
+    return std::vector{result_for("a"),          result_for("b"),           result_for("d"),
+                       result_for("zz"),         result_for("a", "-again"), result_for("c"),
+                       result_for("d", "-again")};
+  });
+  ASSERT_EQ(got.size(), 4u);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].status, ok_status()) << i;
+  EXPECT_EQ(got[0].measure_id, "m-a");
+  EXPECT_EQ(got[1].measure_id, "m-b");
+  EXPECT_EQ(got[2].measure_id, "m-c");
+  EXPECT_EQ(got[3].measure_id, "m-d");
+}
+
+TEST(WireConnectorTest, AMissingResultIsDataLossForItsRequestAlone) {
+  const std::vector<Response> got = bank_call({"a", "b", "c"}, [](const auto&) {
+    return std::vector{result_for("a"), result_for("c")};
+  });
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].measure_id, "m-a");
+  EXPECT_EQ(got[1].status,
+            data_loss_error("bank.sandbox sent a reply without a result for this instruction"));
+  EXPECT_EQ(got[2].measure_id, "m-c");
+}
+
+// A batch that carries one key twice: both requests take that key's first result (not one
+// result each by position).
+TEST(WireConnectorTest, ARequestTwiceInABatchTakesTheFirstResultOfItsKeyBothTimes) {
+  const std::vector<Response> got = bank_call({"a", "a", "b"}, [](const auto&) {
+    return std::vector{result_for("a", "-1"), result_for("a", "-2"), result_for("b")};
+  });
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].measure_id, "m-a-1");
+  EXPECT_EQ(got[1].measure_id, "m-a-1");
+  EXPECT_EQ(got[2].measure_id, "m-b");
 }
 
 // Regression: a batch of nothing but undeclared operations completed (and freed) its call while

@@ -20,10 +20,17 @@
 // The connector keeps the contract of connector.h: requests outside capabilities() complete
 // with kUnimplemented without being sent; a batch is split into wire calls of at most
 // max_batch; each wire call has a timeout (kDeadlineExceeded); an unreachable institution is
-// kUnavailable; a reply that does not decode, or lacks a result, is kDataLoss; results are
-// matched by idempotency key, so reordered and duplicated results are harmless; completion runs
-// once, on the executor, never inside async_submit(). shutdown() (and the destructor) completes
-// every open call with kCancelled and drops late replies.
+// kUnavailable; a reply that does not decode, or lacks a result, is kDataLoss; each request
+// takes the first result that carries its idempotency key, so reordered and duplicated results
+// are harmless (results are matched by position with the key as the check, and by a key map
+// only where the position does not match); completion runs once, on the executor, never inside
+// async_submit(). shutdown() (and the destructor) completes every open call with kCancelled
+// and drops late replies.
+//
+// The timeout stays although the engine's dispatcher times out each attempt too: this one is
+// what completes a call whose transport never answers (rule 1 of connector.h; the dispatcher
+// keeps a timed-out batch until its connector completes it, and the conformance kit calls
+// connectors directly). It is one timer per wire call, armed without allocating.
 //
 // Threading: async_submit() and shutdown() may be called from any thread; everything else runs
 // on the connector's executor.
@@ -34,8 +41,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -48,6 +58,60 @@ namespace internal {
 // Validates the fields every wire config shares; errors read "<kind>.<field> = <value>: ...".
 Status validate_common(std::string_view kind, const std::string& name, uint32_t timeout_ms,
                        uint32_t max_batch);
+
+// Objects by id in reused slots, for WireConnector's open calls and wire calls: add(), find()
+// and erase() are an index and a generation check (no hashing, and no allocation once the
+// slots have grown to the most ever open). An id is not reused (until a slot's 32-bit
+// generation wraps): a stale id, a late reply's or a timer's, finds nothing. A pointer from
+// add() or find() is good until the next add().
+template <typename T>
+class Slots {
+ public:
+  std::pair<uint64_t, T*> add() {
+    uint32_t i;
+    if (!free_.empty()) {
+      i = free_.back();
+      free_.pop_back();
+    } else {
+      i = static_cast<uint32_t>(slots_.size());
+      slots_.emplace_back();
+    }
+    Slot& s = slots_[i];
+    s.open = true;
+    return {(uint64_t{s.generation} << 32) | i, &s.value};
+  }
+  T* find(uint64_t id) {
+    const auto i = static_cast<uint32_t>(id);
+    if (i >= slots_.size()) return nullptr;
+    Slot& s = slots_[i];
+    return s.open && s.generation == static_cast<uint32_t>(id >> 32) ? &s.value : nullptr;
+  }
+  // Ends the object of `id`, which must be open.
+  void erase(uint64_t id) {
+    const auto i = static_cast<uint32_t>(id);
+    Slot& s = slots_[i];
+    s.value = T();
+    s.open = false;
+    ++s.generation;
+    free_.push_back(i);
+  }
+  // Calls f(id, T&) for every open object.
+  template <typename F>
+  void for_each(F f) {
+    for (uint32_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].open) f((uint64_t{slots_[i].generation} << 32) | i, slots_[i].value);
+    }
+  }
+
+ private:
+  struct Slot {
+    T value;
+    uint32_t generation = 0;
+    bool open = false;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+};
 }  // namespace internal
 
 template <typename Codec>
@@ -90,11 +154,23 @@ class WireConnector final : public Connector {
   int in_flight() const { return state_->in_flight.load(); }
 
  private:
+  // One submitted batch: a response slot per request, filled by its wire calls.
   struct Call {
+    uint64_t seq = 0;  // Submission order.
     std::vector<Response> responses;
     std::vector<bool> resolved;
     size_t open = 0;
     BatchCompletion done;
+  };
+
+  // One wire call in flight: (idempotency key, index in the call's responses) of each request
+  // in the order sent, and its timer. The transport's callback and the timer carry only the
+  // wire call's id, so that neither copies the keys.
+  struct Wire {
+    uint64_t call = 0;
+    std::vector<std::pair<std::string, size_t>> keys;
+    bool distinct_keys = true;  // No key twice (see match()).
+    TimerHandle timer;
   };
 
   struct State {
@@ -105,22 +181,25 @@ class WireConnector final : public Connector {
     std::string name;
     std::atomic<int> in_flight{0};
     std::atomic<bool> closed{false};
-    uint64_t next_call = 1;
-    std::unordered_map<uint64_t, Call> calls;
+    uint64_t next_seq = 1;
+    internal::Slots<Call> calls;
+    internal::Slots<Wire> wires;
+    std::vector<size_t> key_hashes;  // Scratch for distinct(), kept from call to call.
 
     static void start(const std::shared_ptr<State>& s, Capabilities caps,
                       std::vector<Request> batch, BatchCompletion done) {
-      const uint64_t id = s->next_call++;
-      Call& call = s->calls[id];
-      call.responses.resize(batch.size());
-      call.resolved.assign(batch.size(), false);
-      call.open = batch.size();
-      call.done = std::move(done);
+      const auto [id, call] = s->calls.add();
+      call->seq = s->next_seq++;
+      call->responses.resize(batch.size());
+      call->resolved.assign(batch.size(), false);
+      call->open = batch.size();
+      call->done = std::move(done);
       if (s->closed) {
         s->finish_all(id, cancelled_error(s->name + " is shut down"));
         return;
       }
       std::vector<size_t> wire;
+      wire.reserve(batch.size());
       for (size_t i = 0; i < batch.size(); ++i) {
         if (caps.has(batch[i].kind)) {
           wire.push_back(i);
@@ -131,111 +210,212 @@ class WireConnector final : public Connector {
                                                   std::string(request_kind_name(batch[i].kind)))));
         }
       }
-      for (size_t from = 0; from < wire.size(); from += s->max_batch) {
-        const size_t to = std::min(wire.size(), from + s->max_batch);
-        std::vector<Request> chunk;
-        std::vector<size_t> index(wire.begin() + static_cast<std::ptrdiff_t>(from),
-                                  wire.begin() + static_cast<std::ptrdiff_t>(to));
-        for (size_t i : index) chunk.push_back(batch[i]);
-        send(s, id, std::move(chunk), std::move(index));
+      if (wire.size() == batch.size() && batch.size() <= s->max_batch && !batch.empty()) {
+        // The common case: the whole batch is one wire call, sent as it came.
+        send(s, id, std::move(batch), wire);
+      } else {
+        // The requests are moved into their wire calls: `batch` is not used after.
+        for (size_t from = 0; from < wire.size(); from += s->max_batch) {
+          const size_t to = std::min(wire.size(), from + s->max_batch);
+          std::vector<Request> chunk;
+          chunk.reserve(to - from);
+          for (size_t k = from; k < to; ++k) chunk.push_back(std::move(batch[wire[k]]));
+          send(s, id, std::move(chunk),
+               std::vector<size_t>(wire.begin() + static_cast<std::ptrdiff_t>(from),
+                                   wire.begin() + static_cast<std::ptrdiff_t>(to)));
+        }
       }
-      // `call` may be gone: resolving the last unsupported request completed (and erased) it.
-      // Only an empty batch is still open with nothing to wait for.
-      auto it = s->calls.find(id);
-      if (it != s->calls.end() && it->second.open == 0) s->complete(id);
+      // The call may be gone: resolving the last unsupported request completed (and erased)
+      // it. Only an empty batch is still open with nothing to wait for.
+      Call* c = s->calls.find(id);
+      if (c != nullptr && c->open == 0) s->complete(id, c);
     }
 
+    // Encodes `chunk` (request k answers the call's index[k]), arms the wire call's timeout and
+    // hands the bytes to the transport. The keys are moved out of `chunk` once it is encoded.
     static void send(const std::shared_ptr<State>& s, uint64_t id, std::vector<Request> chunk,
-                     std::vector<size_t> index) {
-      auto keys = std::make_shared<std::vector<std::pair<std::string, size_t>>>();
-      for (size_t k = 0; k < chunk.size(); ++k)
-        keys->emplace_back(chunk[k].idempotency_key, index[k]);
-      const TimerHandle timer = s->executor->run_after(s->timeout, [s, id, keys] {
-        s->fail_open(id, *keys,
-                     deadline_exceeded_error(s->name + " did not answer within " +
-                                             std::to_string(s->timeout / 1000) + " ms"));
+                     const std::vector<size_t>& index) {
+      std::string bytes = Codec::encode_requests(chunk);
+      const auto [w, wire] = s->wires.add();
+      wire->call = id;
+      wire->keys.reserve(chunk.size());
+      for (size_t k = 0; k < chunk.size(); ++k) {
+        wire->keys.emplace_back(std::move(chunk[k].idempotency_key), index[k]);
+      }
+      wire->distinct_keys = s->distinct(wire->keys);  // Now, while the keys are in the cache.
+      // The one timeout of this wire call: the connector must complete even when the transport
+      // never answers (contract rule 1), whatever its caller does about time. The task holds
+      // the State by plain pointer and the wire call's id (small and trivially copyable: no
+      // allocation), which is safe because every path that ends a wire call cancels its timer
+      // (on_reply, cancel_all) or is the timer itself, and the State lives while any wire call
+      // is open: a transport callback holds it, and after the connector is gone so does the
+      // cancel_all() task, which ends them all.
+      State* const self = s.get();
+      wire->timer = s->executor->run_after(s->timeout, [self, w] { self->on_timeout(w); });
+      s->transport->async_call(std::move(bytes), [s, w](StatusOr<std::string> reply) mutable {
+        Executor* const ex = s->executor;
+        ex->post([s = std::move(s), w, reply = std::move(reply)]() mutable {
+          s->on_reply(w, std::move(reply));
+        });
       });
-      Executor* ex = s->executor;
-      s->transport->async_call(Codec::encode_requests(chunk),
-                               [s, ex, id, keys, timer](StatusOr<std::string> reply) mutable {
-                                 ex->post([s, id, keys, timer, reply = std::move(reply)]() mutable {
-                                   s->executor->cancel(timer);
-                                   s->on_reply(id, *keys, std::move(reply));
-                                 });
-                               });
     }
 
-    void on_reply(uint64_t id, const std::vector<std::pair<std::string, size_t>>& keys,
-                  StatusOr<std::string> reply) {
-      if (calls.count(id) == 0) return;  // Timed out, cancelled or complete: a late reply.
+    void on_timeout(uint64_t w) {
+      Wire* found = wires.find(w);
+      if (found == nullptr) return;
+      const Wire wire = std::move(*found);
+      wires.erase(w);
+      fail_open(wire, [&] {
+        return deadline_exceeded_error(name + " did not answer within " +
+                                       std::to_string(timeout / 1000) + " ms");
+      });
+    }
+
+    void on_reply(uint64_t w, StatusOr<std::string> reply) {
+      Wire* found = wires.find(w);
+      if (found == nullptr) return;  // Timed out or cancelled: a late reply.
+      const Wire wire = std::move(*found);
+      wires.erase(w);
+      executor->cancel(wire.timer);
       if (!reply.ok()) {
         const StatusCode c = reply.status().code();
-        fail_open(id, keys,
-                  Status(c == StatusCode::kUnknown ? StatusCode::kUnavailable : c,
-                         name + ": " + reply.status().message()));
+        fail_open(wire, [&] {
+          return Status(c == StatusCode::kUnknown ? StatusCode::kUnavailable : c,
+                        name + ": " + reply.status().message());
+        });
         return;
       }
       StatusOr<std::vector<std::pair<std::string, Response>>> results =
           Codec::decode_responses(*reply);
       if (!results.ok()) {
-        fail_open(id, keys,
-                  data_loss_error(
-                      name + " sent a reply that does not decode: " + results.status().message()));
+        fail_open(wire, [&] {
+          return data_loss_error(
+              name + " sent a reply that does not decode: " + results.status().message());
+        });
         return;
       }
-      for (auto& [key, response] : *results) {
-        for (const auto& [k, i] : keys) {
-          if (k == key && calls.count(id) != 0) resolve(id, i, response);
+      if (match(wire, *results)) return;  // The call completed.
+      fail_open(wire, [&] {
+        return data_loss_error(name + " sent a reply without a result for this instruction");
+      });
+    }
+
+    // Gives each request of `wire` the first result that carries its key (a result of a key
+    // already answered, or of no request, is ignored: duplicated, reordered and stray results
+    // are harmless). Results are matched by position with the key as the check; a key map is
+    // built only for what does not match by position. True when that completed the call.
+    bool match(const Wire& wire, std::vector<std::pair<std::string, Response>>& results) {
+      Call* call = calls.find(wire.call);
+      if (call == nullptr) return true;
+      if (!wire.distinct_keys) return match_repeated_keys(wire, call, results);
+      // With distinct keys, request k's first result is results[k] when the results up to k
+      // carry the keys up to k, and each result answers at most one request: moved, not copied.
+      const size_t n = wire.keys.size();
+      size_t k = 0;
+      for (; k < n && k < results.size() && results[k].first == wire.keys[k].first; ++k) {
+        if (resolve(wire.call, call, wire.keys[k].second, std::move(results[k].second))) {
+          return true;
         }
       }
-      fail_open(id, keys,
-                data_loss_error(name + " sent a reply without a result for this "
-                                       "instruction"));
+      if (k == n || k == results.size()) return false;
+      // The rest by key, among the results after the matched prefix (the prefix carries other
+      // requests' keys). Only the first result of a key counts.
+      std::unordered_map<std::string_view, size_t> first;
+      first.reserve(results.size() - k);
+      for (size_t j = k; j < results.size(); ++j) first.emplace(results[j].first, j);
+      for (; k < n; ++k) {
+        auto f = first.find(wire.keys[k].first);
+        if (f == first.end()) continue;
+        if (resolve(wire.call, call, wire.keys[k].second, std::move(results[f->second].second))) {
+          return true;
+        }
+      }
+      return false;
     }
 
-    // Resolves every still-open index of `keys` with `status`.
-    void fail_open(uint64_t id, const std::vector<std::pair<std::string, size_t>>& keys,
-                   const Status& status) {
-      for (const auto& [k, i] : keys) {
-        if (calls.count(id) == 0) return;
-        resolve(id, i, Response::error(status));
+    // The same when one key appears more than once in a wire call (a batch that carries a
+    // request twice): every request with that key takes the key's first result, copied.
+    bool match_repeated_keys(const Wire& wire, Call* call,
+                             const std::vector<std::pair<std::string, Response>>& results) {
+      for (const auto& [key, response] : results) {
+        for (const auto& [k, i] : wire.keys) {
+          if (k == key && resolve(wire.call, call, i, response)) return true;
+        }
+      }
+      return false;
+    }
+
+    // False when two of `keys` may be equal (equal hashes; a collision only costs the slower
+    // exact path of match()). No allocation once key_hashes has grown to max_batch.
+    bool distinct(const std::vector<std::pair<std::string, size_t>>& keys) {
+      if (keys.size() < 2) return true;
+      key_hashes.clear();
+      for (const auto& [k, i] : keys) key_hashes.push_back(std::hash<std::string>{}(k));
+      std::sort(key_hashes.begin(), key_hashes.end());
+      return std::adjacent_find(key_hashes.begin(), key_hashes.end()) == key_hashes.end();
+    }
+
+    // Resolves every still-open request of `wire` with the status `make()` returns (built
+    // only if one is open).
+    template <typename MakeStatus>
+    void fail_open(const Wire& wire, MakeStatus make) {
+      Call* call = calls.find(wire.call);
+      if (call == nullptr) return;
+      std::optional<Status> status;
+      for (const auto& [k, i] : wire.keys) {
+        if (call->resolved[i]) continue;
+        if (!status) status = make();
+        if (resolve(wire.call, call, i, Response::error(*status))) return;
       }
     }
 
+    // Fills response `i` of call `id` (at `call`) unless it is filled already (duplicates are
+    // harmless). True when that was the call's last open response: the call has completed and
+    // `call` is gone.
+    bool resolve(uint64_t id, Call* call, size_t i, Response r) {
+      if (call->resolved[i]) return false;
+      call->resolved[i] = true;
+      call->responses[i] = std::move(r);
+      if (--call->open != 0) return false;
+      complete(id, call);
+      return true;
+    }
     void resolve(uint64_t id, size_t i, Response r) {
-      auto it = calls.find(id);
-      if (it == calls.end() || it->second.resolved[i]) return;  // Duplicates are harmless.
-      it->second.resolved[i] = true;
-      it->second.responses[i] = std::move(r);
-      if (--it->second.open == 0) complete(id);
+      if (Call* call = calls.find(id)) resolve(id, call, i, std::move(r));
     }
 
     void finish_all(uint64_t id, const Status& status) {
-      auto it = calls.find(id);
-      if (it == calls.end()) return;
-      for (size_t i = 0; i < it->second.resolved.size(); ++i) {
-        if (!it->second.resolved[i]) {
-          it->second.resolved[i] = true;
-          it->second.responses[i] = Response::error(status);
+      Call* call = calls.find(id);
+      if (call == nullptr) return;
+      for (size_t i = 0; i < call->resolved.size(); ++i) {
+        if (!call->resolved[i]) {
+          call->resolved[i] = true;
+          call->responses[i] = Response::error(status);
         }
       }
-      complete(id);
+      complete(id, call);
     }
 
-    void complete(uint64_t id) {
-      auto it = calls.find(id);
-      if (it == calls.end()) return;
-      Call call = std::move(it->second);
-      calls.erase(it);
+    void complete(uint64_t id, Call* c) {
+      Call call = std::move(*c);
+      calls.erase(id);
       --in_flight;
       call.done(std::move(call.responses));
     }
 
     void cancel_all() {
+      // No wire call outlives this: its timer is cancelled, a late reply finds nothing.
       std::vector<uint64_t> ids;
-      for (const auto& [id, call] : calls) ids.push_back(id);
-      std::sort(ids.begin(), ids.end());
-      for (uint64_t id : ids) finish_all(id, cancelled_error(name + " is shut down"));
+      wires.for_each([&](uint64_t w, Wire& wire) {
+        executor->cancel(wire.timer);
+        ids.push_back(w);
+      });
+      for (uint64_t w : ids) wires.erase(w);
+      // The open calls in the order they were submitted.
+      std::vector<std::pair<uint64_t, uint64_t>> open;  // (seq, id)
+      calls.for_each([&](uint64_t id, Call& call) { open.emplace_back(call.seq, id); });
+      std::sort(open.begin(), open.end());
+      for (const auto& [seq, id] : open) finish_all(id, cancelled_error(name + " is shut down"));
     }
   };
 
@@ -266,11 +446,14 @@ class SandboxEndpoint final : public Transport {
       const TimeUs latency = options_.latency_fn ? options_.latency_fn(*batch) : options_.latency;
       TimeUs when = executor_.now() + std::max<TimeUs>(0, latency);
       if (options_.process_at) when = std::max(when, options_.process_at(executor_.now(), when));
-      executor_.run_at(when, [this, batch = std::move(*batch), done = std::move(done)] {
+      executor_.run_at(when, [this, batch = std::move(*batch), done = std::move(done)]() mutable {
         std::vector<std::pair<std::string, Response>> results;
+        results.reserve(options_.duplicate_results ? 2 * batch.size() : batch.size());
         const Date today = date_of(executor_.now());
-        for (const Request& r : batch)
-          results.emplace_back(r.idempotency_key, truth_.handle(r, today));
+        for (Request& r : batch) {
+          Response response = truth_.handle(r, today);
+          results.emplace_back(std::move(r.idempotency_key), std::move(response));
+        }
         if (options_.reverse_results) std::reverse(results.begin(), results.end());
         if (options_.duplicate_results) {
           const size_t n = results.size();
