@@ -1,4 +1,4 @@
-// `chakong simulate SCENARIO [--seed N] [--out DIR] [--threads N] [--days N]`
+// `chakong simulate SCENARIO [--seed N] [--out DIR] [--threads N] [--days N] [--set path=value]...`
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -19,6 +19,7 @@ struct SimulateArgs {
   uint64_t seed = 0;
   int threads = 0;
   int days = 0;
+  std::vector<std::string> set;  // --set path=value, in order.
 };
 
 bool write_file(const std::filesystem::path& p, const std::string& text) {
@@ -28,7 +29,7 @@ bool write_file(const std::filesystem::path& p, const std::string& text) {
 }
 
 int run_simulate(const SimulateArgs& a) {
-  StatusOr<v1::Scenario> scenario = sim::load_scenario_file(a.scenario);
+  StatusOr<v1::Scenario> scenario = sim::load_scenario_file(a.scenario, a.set);
   if (!scenario.ok()) {
     fmt::print(stderr, "chakong simulate: {}\n", scenario.status().message());
     return 2;
@@ -155,6 +156,10 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 256));
   cmd->add_option("--days", a->days, "simulated days (overrides the scenario's)")
       ->check(CLI::Range(1, 3660));
+  cmd->add_option("--set", a->set,
+                  "override a scenario field, validated as the file is: path=value, e.g. "
+                  "engine.timeout=2d or institutions[name=b].capacity=8 (repeatable)")
+      ->allow_extra_args(false);
   cmd->callback([a, &exit_code] { exit_code = run_simulate(*a); });
 }
 

@@ -127,12 +127,120 @@ StatusOr<TimeUs> parse_duration(std::string_view text) {
   return static_cast<TimeUs>(std::llround(us));
 }
 
-StatusOr<v1::Scenario> parse_scenario_yaml(std::string_view text, std::string_view source) {
+namespace {
+
+// Applies one "path=value" override to the YAML tree (see parse_scenario_yaml).
+Status apply_override(YAML::Node& root, const std::string& spec) {
+  const std::string where = "--set '" + spec + "'";
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return invalid_argument_error(where + ": must be path=value, e.g. engine.timeout=2d");
+  }
+  // The first '=' outside brackets separates path and value ("a[name=b].c=3").
+  size_t split = std::string::npos;
+  int depth = 0;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    if (spec[i] == '[') ++depth;
+    if (spec[i] == ']') --depth;
+    if (spec[i] == '=' && depth == 0) {
+      split = i;
+      break;
+    }
+  }
+  if (split == std::string::npos || split == 0) {
+    return invalid_argument_error(where + ": must be path=value, e.g. engine.timeout=2d");
+  }
+  const std::string path = spec.substr(0, split);
+  YAML::Node value;
+  try {
+    value = YAML::Load(spec.substr(split + 1));
+  } catch (const YAML::Exception& e) {
+    return invalid_argument_error(where + ": the value is not valid YAML: " + e.what());
+  }
+  if (!root.IsMap()) return invalid_argument_error(where + ": the file is not a mapping");
+  YAML::Node cur = root;  // Node handles: reset() rebinds, `=` would overwrite.
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t end = path.find_first_of(".[", i);
+    const std::string key = path.substr(i, end == std::string::npos ? end : end - i);
+    if (key.empty()) return invalid_argument_error(where + ": empty field name in '" + path + "'");
+    i = end == std::string::npos ? path.size() : end;
+    const bool last = i == path.size();
+    if (last) {
+      cur[key] = value;
+      return ok_status();
+    }
+    if (!cur[key]) cur[key] = YAML::Node(YAML::NodeType::Map);
+    YAML::Node next = cur[key];
+    cur.reset(next);
+    while (i < path.size() && path[i] == '[') {
+      const size_t close = path.find(']', i);
+      if (close == std::string::npos) return invalid_argument_error(where + ": unclosed '['");
+      const std::string sel = path.substr(i + 1, close - i - 1);
+      i = close + 1;
+      if (!cur.IsSequence()) {
+        return invalid_argument_error(where + ": " + key + " is not a list");
+      }
+      YAML::Node item;
+      const size_t is = sel.find('=');
+      if (is == std::string::npos) {
+        size_t used = 0;
+        unsigned long n = 0;
+        try {
+          n = std::stoul(sel, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != sel.size() || sel.empty()) {
+          return invalid_argument_error(where + ": [" + sel + "] is not an index or field=value");
+        }
+        if (n >= cur.size()) {
+          return invalid_argument_error(where + ": " + key + " has " + std::to_string(cur.size()) +
+                                        " items, no [" + sel + "]");
+        }
+        item.reset(cur[n]);
+      } else {
+        const std::string field = sel.substr(0, is), want = sel.substr(is + 1);
+        bool found = false;  // (A default YAML::Node is a defined null, not "no node".)
+        for (size_t k = 0; k < cur.size() && !found; ++k) {
+          const YAML::Node f = cur[k][field];
+          if (f && f.IsScalar() && f.Scalar() == want) {
+            item.reset(cur[k]);
+            found = true;
+          }
+        }
+        if (!found) {
+          return invalid_argument_error(where + ": no item of " + key + " has " + field + " " +
+                                        want);
+        }
+      }
+      cur.reset(item);
+    }
+    if (i == path.size()) {  // The path ends on a list item: replace it.
+      cur = value;
+      return ok_status();
+    }
+    if (path[i] != '.') return invalid_argument_error(where + ": expected '.' in '" + path + "'");
+    ++i;
+    if (!cur.IsMap()) return invalid_argument_error(where + ": " + key + " is not a mapping");
+  }
+  return invalid_argument_error(where + ": empty path");
+}
+
+}  // namespace
+
+StatusOr<v1::Scenario> parse_scenario_yaml(std::string_view text, std::string_view source,
+                                           const std::vector<std::string>& overrides) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     return invalid_argument_error(std::string(source) + ": not valid YAML: " + e.what());
+  }
+  for (const std::string& o : overrides) {
+    if (Status st = apply_override(root, o); !st.ok()) {
+      return invalid_argument_error(std::string(source) + ": " + st.message());
+    }
   }
   v1::Scenario s;
   if (Status st = fill(root, &s, ""); !st.ok()) {
@@ -141,12 +249,13 @@ StatusOr<v1::Scenario> parse_scenario_yaml(std::string_view text, std::string_vi
   return s;
 }
 
-StatusOr<v1::Scenario> load_scenario_file(const std::string& path) {
+StatusOr<v1::Scenario> load_scenario_file(const std::string& path,
+                                          const std::vector<std::string>& overrides) {
   std::ifstream in(path);
   if (!in) return not_found_error("cannot read scenario file '" + path + "'");
   std::ostringstream buf;
   buf << in.rdbuf();
-  return parse_scenario_yaml(buf.str(), path);
+  return parse_scenario_yaml(buf.str(), path, overrides);
 }
 
 }  // namespace chakong::sim

@@ -156,6 +156,43 @@ INSTANTIATE_TEST_SUITE_P(
             "t.yaml: institutions[0].outages[0].start: '2025-03-03T08:00' for 30h is outside the "
             "run (2025-01-01 for 30 days)"}));
 
+TEST(ScenarioTest, OverridesApplyBeforeValidation) {
+  StatusOr<v1::Scenario> s = parse_scenario_yaml(
+      kMinimal, "t.yaml",
+      {"engine.timeout=3d", "institutions[name=b].capacity=8", "population.debtors=7",
+       "institutions[0].latency={query: {median: 1h, p99: 5h}}", "name=sweep test"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->engine().timeout(), "3d");  // Added: the file has no engine section.
+  EXPECT_EQ(s->institutions(0).capacity(), 8);
+  EXPECT_EQ(s->institutions(0).count(), 3);  // Untouched.
+  EXPECT_EQ(s->population().debtors(), 7);
+  EXPECT_EQ(s->institutions(0).latency().query().median(), "1h");
+  EXPECT_EQ(s->name(), "sweep test");
+}
+
+TEST(ScenarioTest, BadOverridesAreRefusedNamingThem) {
+  const auto refused = [](const std::string& o) {
+    return parse_scenario_yaml(kMinimal, "t.yaml", {o}).status().message();
+  };
+  EXPECT_EQ(refused("engine.timeout"),
+            "t.yaml: --set 'engine.timeout': must be path=value, e.g. engine.timeout=2d");
+  EXPECT_EQ(refused("institutions[3].capacity=1"),
+            "t.yaml: --set 'institutions[3].capacity=1': institutions has 1 items, no [3]");
+  EXPECT_EQ(refused("institutions[name=z].capacity=1"),
+            "t.yaml: --set 'institutions[name=z].capacity=1': no item of institutions has name z");
+  EXPECT_EQ(refused("population[0].debtors=1"),
+            "t.yaml: --set 'population[0].debtors=1': population is not a list");
+  // The value is validated as the file is.
+  EXPECT_EQ(refused("population.debtors=many"),
+            "t.yaml: population.debtors: 'many' is not a valid int64");
+  EXPECT_EQ(
+      refused("population.speed=3"),
+      "t.yaml: population.speed: unknown field (known here: debtors, no_property_share, "
+      "organisation_share, accounts_per_debtor, balance, real_estate_share, vehicle_share, "
+      "securities_share, provident_fund_share, real_estate_value, vehicle_value, "
+      "securities_value, provident_fund_balance, late_property_share, balance_churn_per_day)");
+}
+
 TEST(ScenarioTest, MissingFileIsNotFound) {
   EXPECT_EQ(load_scenario_file("/nonexistent.yaml").status().code(), StatusCode::kNotFound);
 }

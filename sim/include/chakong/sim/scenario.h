@@ -26,9 +26,17 @@ namespace chakong::sim {
 [[nodiscard]] StatusOr<TimeUs> parse_duration(std::string_view text);
 
 // Parses YAML text onto the schema. Errors: "<source>: <path>: <what>".
-[[nodiscard]] StatusOr<v1::Scenario> parse_scenario_yaml(std::string_view text,
-                                                         std::string_view source);
-[[nodiscard]] StatusOr<v1::Scenario> load_scenario_file(const std::string& path);
+//
+// `overrides` ("path=value", as `chakong simulate --set` takes them) are applied to the YAML
+// before it is read, so they are validated exactly as the file is. A path is field names
+// joined by dots, with [N] for the N-th item of a list or [field=value] for the item whose
+// field has that value; the value is YAML ("6h", "0.05", "{median: 2h, p99: 20h}"):
+//   engine.timeout=2d   institutions[name=b].capacity=8   institutions[0].outages=[]
+// A missing field is added; a list item that does not exist is an error naming the override.
+[[nodiscard]] StatusOr<v1::Scenario> parse_scenario_yaml(
+    std::string_view text, std::string_view source, const std::vector<std::string>& overrides = {});
+[[nodiscard]] StatusOr<v1::Scenario> load_scenario_file(
+    const std::string& path, const std::vector<std::string>& overrides = {});
 
 struct MoneySpread {
   Fen median;
