@@ -17,8 +17,9 @@ class Compiler {
     return invalid_argument_error(source_ + ": " + path + ": " + what);
   }
 
-  Status share(const std::string& path, double v, double* out, double def) const {
-    if (v == 0) {
+  // A share given in the file (even 0) is taken as given; one left out takes `def`.
+  Status share(const std::string& path, bool present, double v, double* out, double def) const {
+    if (!present) {
       *out = def;
       return ok_status();
     }
@@ -105,13 +106,13 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   SimulationConfig out;
   if (s.name().empty()) return c.error("name", "is required");
   out.name = s.name();
-  out.seed = s.seed() == 0 ? 1 : s.seed();
+  out.seed = s.has_seed() ? s.seed() : 1;
   StatusOr<Date> start = Date::parse(s.start().empty() ? "2025-01-01" : s.start());
   if (!start.ok()) return c.error("start", start.status().message());
   out.start = *start;
-  if (s.days() < 0 || s.days() > 3660)
+  if (s.has_days() && (s.days() < 1 || s.days() > 3660))
     return c.error("days", std::to_string(s.days()) + " must be in 1..3660");
-  out.days = s.days() == 0 ? 365 : s.days();
+  out.days = s.has_days() ? s.days() : 365;
   // Every day of the run must be in the working-day calendar: a day outside it cannot be told
   // a working day or not, so deadlines there could not be scored.
   {
@@ -132,25 +133,25 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     return c.error("population.debtors", std::to_string(p.debtors()) + " must be in 1..100000000");
   }
   out.debtors = p.debtors();
-  CHAKONG_RETURN_IF_ERROR(
-      c.share("population.no_property_share", p.no_property_share(), &out.no_property_share, 0.43));
-  CHAKONG_RETURN_IF_ERROR(c.share("population.organisation_share", p.organisation_share(),
-                                  &out.organisation_share, 0.15));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.no_property_share", p.has_no_property_share(),
+                                  p.no_property_share(), &out.no_property_share, 0.43));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.organisation_share", p.has_organisation_share(),
+                                  p.organisation_share(), &out.organisation_share, 0.15));
   if (p.accounts_per_debtor() < 0 || p.accounts_per_debtor() > 50) {
     return c.error("population.accounts_per_debtor",
                    std::to_string(p.accounts_per_debtor()) + " must be in 0..50");
   }
-  out.accounts_per_debtor = p.accounts_per_debtor() == 0 ? 2.0 : p.accounts_per_debtor();
+  out.accounts_per_debtor = p.has_accounts_per_debtor() ? p.accounts_per_debtor() : 2.0;
   CHAKONG_RETURN_IF_ERROR(c.spread("population.balance", p.balance(), &out.balance,
                                    Fen::from_yuan(8'000), Fen::from_yuan(800'000)));
-  CHAKONG_RETURN_IF_ERROR(
-      c.share("population.real_estate_share", p.real_estate_share(), &out.real_estate_share, 0.25));
-  CHAKONG_RETURN_IF_ERROR(
-      c.share("population.vehicle_share", p.vehicle_share(), &out.vehicle_share, 0.2));
-  CHAKONG_RETURN_IF_ERROR(
-      c.share("population.securities_share", p.securities_share(), &out.securities_share, 0.08));
-  CHAKONG_RETURN_IF_ERROR(c.share("population.provident_fund_share", p.provident_fund_share(),
-                                  &out.provident_fund_share, 0.35));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.real_estate_share", p.has_real_estate_share(),
+                                  p.real_estate_share(), &out.real_estate_share, 0.25));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.vehicle_share", p.has_vehicle_share(),
+                                  p.vehicle_share(), &out.vehicle_share, 0.2));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.securities_share", p.has_securities_share(),
+                                  p.securities_share(), &out.securities_share, 0.08));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.provident_fund_share", p.has_provident_fund_share(),
+                                  p.provident_fund_share(), &out.provident_fund_share, 0.35));
   CHAKONG_RETURN_IF_ERROR(c.spread("population.real_estate_value", p.real_estate_value(),
                                    &out.real_estate_value, Fen::from_yuan(900'000),
                                    Fen::from_yuan(8'000'000)));
@@ -163,43 +164,44 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   CHAKONG_RETURN_IF_ERROR(c.spread("population.provident_fund_balance", p.provident_fund_balance(),
                                    &out.provident_fund_balance, Fen::from_yuan(25'000),
                                    Fen::from_yuan(300'000)));
-  CHAKONG_RETURN_IF_ERROR(c.share("population.late_property_share", p.late_property_share(),
-                                  &out.late_property_share, 0.1));
-  CHAKONG_RETURN_IF_ERROR(c.share("population.balance_churn_per_day", p.balance_churn_per_day(),
-                                  &out.balance_churn_per_day, 0.02));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.late_property_share", p.has_late_property_share(),
+                                  p.late_property_share(), &out.late_property_share, 0.1));
+  CHAKONG_RETURN_IF_ERROR(c.share("population.balance_churn_per_day", p.has_balance_churn_per_day(),
+                                  p.balance_churn_per_day(), &out.balance_churn_per_day, 0.02));
 
   const v1::CaseLoad& k = s.cases();
   if (k.per_year() < 0 || k.per_year() > 20'000'000) {
     return c.error("cases.per_year", std::to_string(k.per_year()) + " must be in 0..20000000");
   }
-  out.cases_per_year = k.per_year() == 0 ? 2000 : k.per_year();
+  out.cases_per_year = k.has_per_year() ? k.per_year() : 2000;
   CHAKONG_RETURN_IF_ERROR(c.spread("cases.claim", k.claim(), &out.claim, Fen::from_yuan(50'000),
                                    Fen::from_yuan(5'000'000)));
   if (out.claim.p99 > kMaxClaim) return c.error("cases.claim.p99", "exceeds the maximum claim");
-  CHAKONG_RETURN_IF_ERROR(
-      c.share("cases.preservation_share", k.preservation_share(), &out.preservation_share, 0.05));
-  if (k.max_debtors_per_case() < 0 || k.max_debtors_per_case() > 20) {
+  CHAKONG_RETURN_IF_ERROR(c.share("cases.preservation_share", k.has_preservation_share(),
+                                  k.preservation_share(), &out.preservation_share, 0.05));
+  if (k.has_max_debtors_per_case() &&
+      (k.max_debtors_per_case() < 1 || k.max_debtors_per_case() > 20)) {
     return c.error("cases.max_debtors_per_case",
                    std::to_string(k.max_debtors_per_case()) + " must be in 1..20");
   }
-  out.max_debtors_per_case = k.max_debtors_per_case() == 0 ? 2 : k.max_debtors_per_case();
+  out.max_debtors_per_case = k.has_max_debtors_per_case() ? k.max_debtors_per_case() : 2;
   CHAKONG_RETURN_IF_ERROR(c.latency("cases.officer_delay", k.officer_delay(), &out.officer_delay,
                                     kMicrosPerDay, 10 * kMicrosPerDay));
-  if (k.terminate_after_days() != 0 &&
+  if (k.has_terminate_after_days() &&
       (k.terminate_after_days() < 90 || k.terminate_after_days() > 3650)) {
     return c.error("cases.terminate_after_days",
                    std::to_string(k.terminate_after_days()) +
                        " must be in 90..3650 (termination needs 3 months)");
   }
-  out.terminate_after_days = k.terminate_after_days() == 0 ? 100 : k.terminate_after_days();
+  out.terminate_after_days = k.has_terminate_after_days() ? k.terminate_after_days() : 100;
   if (!k.court().empty()) {
     StatusOr<CaseNumber> probe = CaseNumber::make(2025, k.court(), CaseType::kZhi, 1);
     if (!probe.ok()) return c.error("cases.court", probe.status().message());
     out.court = k.court();
   }
-  if (k.officers() < 0 || k.officers() > 100'000)
-    return c.error("cases.officers", "must be in 1..100000");
-  out.officers = k.officers() == 0 ? 10 : k.officers();
+  if (k.has_officers() && (k.officers() < 1 || k.officers() > 100'000))
+    return c.error("cases.officers", std::to_string(k.officers()) + " must be in 1..100000");
+  out.officers = k.has_officers() ? k.officers() : 10;
 
   if (s.institutions().empty())
     return c.error("institutions", "at least one institution group is required");
@@ -219,9 +221,9 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     gc.name = g.name();
     if (!names.insert(g.kind() + "." + g.name()).second)
       return c.error(at + ".name", "'" + g.name() + "' is used twice for " + g.kind());
-    if (g.count() < 0 || g.count() > 10'000)
+    if (g.has_count() && (g.count() < 1 || g.count() > 10'000))
       return c.error(at + ".count", std::to_string(g.count()) + " must be in 1..10000");
-    gc.count = g.count() == 0 ? 1 : g.count();
+    gc.count = g.has_count() ? g.count() : 1;
     CHAKONG_RETURN_IF_ERROR(c.latency(at + ".latency.query", g.latency().query(), &gc.query,
                                       2 * kMicrosPerHour, 20 * kMicrosPerHour));
     CHAKONG_RETURN_IF_ERROR(c.latency(at + ".latency.control", g.latency().control(), &gc.control,
@@ -233,11 +235,12 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     gc.capacity = g.capacity();
     if (g.rate_per_second() < 0) return c.error(at + ".rate_per_second", "must be >= 0");
     gc.rate_per_second = g.rate_per_second();
-    if (g.max_in_flight() < 0) return c.error(at + ".max_in_flight", "must be >= 1");
-    gc.max_in_flight = g.max_in_flight() == 0 ? 64 : g.max_in_flight();
-    if (g.max_batch() < 0 || g.max_batch() > 100'000)
-      return c.error(at + ".max_batch", "must be in 1..100000");
-    gc.max_batch = g.max_batch() == 0 ? 100 : g.max_batch();
+    if (g.has_max_in_flight() && g.max_in_flight() < 1)
+      return c.error(at + ".max_in_flight", std::to_string(g.max_in_flight()) + " must be >= 1");
+    gc.max_in_flight = g.has_max_in_flight() ? g.max_in_flight() : 64;
+    if (g.has_max_batch() && (g.max_batch() < 1 || g.max_batch() > 100'000))
+      return c.error(at + ".max_batch", std::to_string(g.max_batch()) + " must be in 1..100000");
+    gc.max_batch = g.has_max_batch() ? g.max_batch() : 100;
     CHAKONG_RETURN_IF_ERROR(
         c.duration(at + ".linger", g.linger(), &gc.linger, 5 * kMicrosPerMinute));
     for (int j = 0; j < g.outages_size(); ++j) {
@@ -269,13 +272,14 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
       }
       gc.outages.push_back({o.instance(), OutageWindow{from, from + len}});
     }
-    CHAKONG_RETURN_IF_ERROR(c.share(at + ".error_rate", g.error_rate(), &gc.error_rate, 0));
     CHAKONG_RETURN_IF_ERROR(
-        c.share(at + ".malformed_rate", g.malformed_rate(), &gc.malformed_rate, 0));
-    CHAKONG_RETURN_IF_ERROR(
-        c.share(at + ".duplicate_rate", g.duplicate_rate(), &gc.duplicate_rate, 0));
+        c.share(at + ".error_rate", g.has_error_rate(), g.error_rate(), &gc.error_rate, 0));
+    CHAKONG_RETURN_IF_ERROR(c.share(at + ".malformed_rate", g.has_malformed_rate(),
+                                    g.malformed_rate(), &gc.malformed_rate, 0));
+    CHAKONG_RETURN_IF_ERROR(c.share(at + ".duplicate_rate", g.has_duplicate_rate(),
+                                    g.duplicate_rate(), &gc.duplicate_rate, 0));
     if (g.zipf() < 0 || g.zipf() > 5) return c.error(at + ".zipf", "must be in 0..5");
-    gc.zipf = g.zipf() == 0 ? 1.0 : g.zipf();
+    gc.zipf = g.has_zipf() ? g.zipf() : 1.0;
     gc.hub = g.hub();
     out.groups.push_back(std::move(gc));
   }
@@ -286,36 +290,39 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
                    "at least one bank group is required (deposits are where money is)");
 
   const v1::EngineSettings& e = s.engine();
-  if (e.shards() < 0 || e.shards() > 64) return c.error("engine.shards", "must be in 1..64");
-  out.shards = e.shards() == 0 ? 1 : e.shards();
-  if (e.renewal_lead_days() < 0 || e.renewal_lead_days() > 300)
-    return c.error("engine.renewal_lead_days", "must be in 1..300");
-  out.renewal_lead_days = e.renewal_lead_days() == 0 ? 30 : e.renewal_lead_days();
+  if (e.has_shards() && (e.shards() < 1 || e.shards() > 64))
+    return c.error("engine.shards", std::to_string(e.shards()) + " must be in 1..64");
+  out.shards = e.has_shards() ? e.shards() : 1;
+  if (e.has_renewal_lead_days() && (e.renewal_lead_days() < 1 || e.renewal_lead_days() > 300))
+    return c.error("engine.renewal_lead_days",
+                   std::to_string(e.renewal_lead_days()) + " must be in 1..300");
+  out.renewal_lead_days = e.has_renewal_lead_days() ? e.renewal_lead_days() : 30;
   CHAKONG_RETURN_IF_ERROR(
       c.duration("engine.deduct_delay", e.deduct_delay(), &out.deduct_delay, 10 * kMicrosPerDay));
   CHAKONG_RETURN_IF_ERROR(
       c.duration("engine.timeout", e.timeout(), &out.timeout, 2 * kMicrosPerDay));
   if (out.timeout <= 0) return c.error("engine.timeout", "must be positive");
-  if (e.max_attempts() < 0 || e.max_attempts() > 100)
-    return c.error("engine.max_attempts", "must be in 1..100");
-  out.max_attempts = e.max_attempts() == 0 ? 5 : e.max_attempts();
+  if (e.has_max_attempts() && (e.max_attempts() < 1 || e.max_attempts() > 100))
+    return c.error("engine.max_attempts", std::to_string(e.max_attempts()) + " must be in 1..100");
+  out.max_attempts = e.has_max_attempts() ? e.max_attempts() : 5;
 
   const v1::Library& l = s.library();
   if (l.cases() < 0 || l.cases() > 50'000'000) {
     return c.error("library.cases", std::to_string(l.cases()) + " must be in 0..50000000");
   }
   out.library_cases = l.cases();
-  if (l.years() < 0 || l.years() > 5) {
+  if (l.has_years() && (l.years() < 1 || l.years() > 5)) {
     return c.error("library.years", std::to_string(l.years()) + " must be in 1..5");
   }
-  out.library_years = l.years() == 0 ? 5 : l.years();
+  out.library_years = l.has_years() ? l.years() : 5;
   CHAKONG_RETURN_IF_ERROR(
-      c.share("library.hit_share", l.hit_share(), &out.library_hit_share, 0.03));
-  if (l.max_debtors_per_case() < 0 || l.max_debtors_per_case() > 20) {
+      c.share("library.hit_share", l.has_hit_share(), l.hit_share(), &out.library_hit_share, 0.03));
+  if (l.has_max_debtors_per_case() &&
+      (l.max_debtors_per_case() < 1 || l.max_debtors_per_case() > 20)) {
     return c.error("library.max_debtors_per_case",
                    std::to_string(l.max_debtors_per_case()) + " must be in 1..20");
   }
-  out.library_max_debtors = l.max_debtors_per_case() == 0 ? 1 : l.max_debtors_per_case();
+  out.library_max_debtors = l.has_max_debtors_per_case() ? l.max_debtors_per_case() : 1;
   CHAKONG_RETURN_IF_ERROR(c.spread("library.remaining", l.remaining(), &out.library_remaining,
                                    out.claim.median, out.claim.p99));
 
@@ -353,12 +360,13 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     return c.error("sweep.spread", "'" + w.spread() + "' must be whole days, at most the window");
   }
   sc.spread_days = static_cast<int>(spread / kMicrosPerDay);
-  if (w.max_in_flight_cases() < 0) {
+  if (w.has_max_in_flight_cases() && w.max_in_flight_cases() < 1) {
     return c.error("sweep.max_in_flight_cases",
                    std::to_string(w.max_in_flight_cases()) + " must be >= 1");
   }
-  if (w.max_in_flight_cases() > 0) sc.max_in_flight_cases = w.max_in_flight_cases();
-  CHAKONG_RETURN_IF_ERROR(c.share("sweep.bulk_floor", w.bulk_floor(), &out.bulk_floor, 0));
+  if (w.has_max_in_flight_cases()) sc.max_in_flight_cases = w.max_in_flight_cases();
+  CHAKONG_RETURN_IF_ERROR(
+      c.share("sweep.bulk_floor", w.has_bulk_floor(), w.bulk_floor(), &out.bulk_floor, 0));
   if (Status v = engine::validate(sc); !v.ok()) return c.error("sweep", v.message());
   return out;
 }

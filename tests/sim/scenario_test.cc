@@ -156,6 +156,30 @@ INSTANTIATE_TEST_SUITE_P(
             "t.yaml: institutions[0].outages[0].start: '2025-03-03T08:00' for 30h is outside the "
             "run (2025-01-01 for 30 days)"}));
 
+TEST(ScenarioTest, AnExplicitZeroIsHonouredNotTheDefault) {
+  StatusOr<SimulationConfig> c = compile(std::string(kMinimal) +
+                                         "cases: {preservation_share: 0}\n"
+                                         "library: {hit_share: 0}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_DOUBLE_EQ(c->preservation_share, 0.0);  // Left out it would be 0.05.
+  EXPECT_DOUBLE_EQ(c->library_hit_share, 0.0);   // And 0.03.
+  StatusOr<SimulationConfig> d = compile(
+      "name: tiny\npopulation: {debtors: 100, no_property_share: 0, accounts_per_debtor: 0}\n"
+      "institutions:\n  - {kind: bank, name: b, count: 3}\n");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_DOUBLE_EQ(d->no_property_share, 0.0);
+  EXPECT_DOUBLE_EQ(d->accounts_per_debtor, 0.0);
+  const auto refused = [](const std::string& extra) {
+    return compile(std::string(kMinimal) + extra).status().message();
+  };
+  EXPECT_EQ(refused("days: 0\n"), "t.yaml: days: 0 must be in 1..3660");
+  EXPECT_EQ(refused("engine: {shards: 0}\n"), "t.yaml: engine.shards: 0 must be in 1..64");
+  EXPECT_EQ(refused("engine: {max_attempts: 0}\n"),
+            "t.yaml: engine.max_attempts: 0 must be in 1..100");
+  EXPECT_EQ(refused("cases: {officers: 0}\n"), "t.yaml: cases.officers: 0 must be in 1..100000");
+  EXPECT_EQ(refused("library: {years: 0}\n"), "t.yaml: library.years: 0 must be in 1..5");
+}
+
 TEST(ScenarioTest, OverridesApplyBeforeValidation) {
   StatusOr<v1::Scenario> s = parse_scenario_yaml(
       kMinimal, "t.yaml",
