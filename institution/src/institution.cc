@@ -62,6 +62,11 @@ Status Institution::add_asset(const Asset& asset) {
   return ok_status();
 }
 
+void Institution::reserve(size_t assets, size_t holders) {
+  assets_.reserve(assets_.size() + assets);
+  holders_.reserve(holders_.size() + holders);
+}
+
 Asset Institution::asset_of(const AssetState& a) const {
   Asset asset;
   asset.category = a.category;
@@ -163,7 +168,19 @@ uint32_t Institution::new_measure(const Request& r, AssetState& a, MeasureState 
   uint32_t* tail = &a.first_measure;
   while (*tail != UINT32_MAX) tail = &measures_[*tail].next_on_asset;
   *tail = i;
+  count_live(a, i, +1);  // A new measure is live (waiting or active).
+  noted(i);
   return i;
+}
+
+void Institution::count_live(const AssetState& a, uint32_t i, int delta) {
+  const std::string& case_number = measures_[i].case_number;
+  for (uint32_t j : chain(a)) {
+    if (j != i && live(measures_[j].state) && measures_[j].case_number == case_number) {
+      live_duplicates_ += delta;
+      return;
+    }
+  }
 }
 
 void Institution::activate(MeasureRecord& m, Date today) {
@@ -171,7 +188,9 @@ void Institution::activate(MeasureRecord& m, Date today) {
   // Policy: a waiter's term starts when it converts (DOMAIN rule 3 default).
   m.effective = today;
   m.end = term_end(today, measure_term_years(m.category));
-  expiry_.emplace(m.end.days(), static_cast<uint32_t>(&m - measures_.data()));
+  const uint32_t i = static_cast<uint32_t>(&m - measures_.data());
+  expiry_.emplace(m.end.days(), i);
+  noted(i);
 }
 
 void Institution::distribute(AssetState& a, Date today, bool credit) {
@@ -200,6 +219,7 @@ void Institution::distribute(AssetState& a, Date today, bool credit) {
     const Fen take = std::min(free, m.limit - m.frozen);
     m.frozen += take;
     free -= take;
+    if (!take.is_zero()) noted(i);
     if (m.state == MeasureState::kWaiting && !m.frozen.is_zero()) activate(m, today);
   }
 }
@@ -213,10 +233,15 @@ StatusOr<int> Institution::dispose(std::string_view reference) {
     if (m.state == MeasureState::kActive) {
       m.state = MeasureState::kDeducted;
       deducted_[m.case_number] += m.frozen;
+      m.transferred += m.frozen;
     } else if (m.state == MeasureState::kWaiting) {
       m.state = MeasureState::kVoided;
       ++voided;
+    } else {
+      continue;
     }
+    count_live(*a, i, -1);
+    noted(i);
   }
   a->value = Fen();
   return voided;
@@ -233,6 +258,8 @@ int Institution::expire(Date today) {
     m.state = MeasureState::kLapsed;
     ++lapsed_;
     ++n;
+    count_live(assets_.at(m.reference), i, -1);
+    noted(i);
     touched.insert(m.reference);
   }
   for (const std::string& ref : touched) distribute(assets_.at(ref), today, /*credit=*/false);
@@ -430,7 +457,10 @@ Response Institution::release(const Request& r, Date today) {
   resp.frozen = m.frozen;
   m.state = MeasureState::kReleased;
   m.frozen = Fen();
-  distribute(assets_.at(m.reference), today, /*credit=*/false);
+  AssetState& a = assets_.at(m.reference);
+  count_live(a, *i, -1);
+  noted(*i);
+  distribute(a, today, /*credit=*/false);
   return resp;
 }
 
@@ -455,9 +485,14 @@ Response Institution::deduct(const Request& r, Date today) {
   AssetState& a = assets_.at(m.reference);
   a.value -= amount;
   deducted_[m.case_number] += amount;
+  m.transferred += amount;
   m.frozen -= amount;
   m.limit -= amount;
-  if (m.frozen.is_zero()) m.state = MeasureState::kDeducted;
+  if (m.frozen.is_zero()) {
+    m.state = MeasureState::kDeducted;
+    count_live(a, *i, -1);
+  }
+  noted(*i);
   distribute(a, today, /*credit=*/false);
   Response resp;
   resp.measure_id = m.id;
@@ -547,6 +582,32 @@ int Institution::duplicate_measures() const {
   int n = 0;
   for (size_t i = 1; i < live_pairs.size(); ++i) n += live_pairs[i] == live_pairs[i - 1];
   return n;
+}
+
+void Institution::take_changed_measures(std::vector<uint32_t>& out) {
+  out.clear();
+  out.swap(changed_);
+}
+
+Institution::Holding Institution::holding_of(uint32_t i) const {
+  const MeasureRecord& m = measures_[i];
+  Holding h;
+  const bool active = m.state == MeasureState::kActive;
+  if (active && is_divisible(m.category)) {
+    h.listed = true;
+    h.amount = m.frozen;
+  }
+  // A deduction or a disposal lists the case for good (add_held_by_case's deducted_ entry),
+  // even one that transferred nothing.
+  if (!m.transferred.is_zero() || m.state == MeasureState::kDeducted) {
+    h.listed = true;
+    h.amount += m.transferred;
+  }
+  if (active && m.category == AssetCategory::kSecurities) {
+    const AssetState* a = find_asset(m.reference);
+    if (a != nullptr && a->priced) h.unit_slack = max(Fen(), securities_.at(a).second - Fen(1));
+  }
+  return h;
 }
 
 StatusOr<Fen> Institution::balance(std::string_view reference) const {

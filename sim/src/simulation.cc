@@ -3,7 +3,9 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <sys/resource.h>
+#include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -122,6 +124,13 @@ std::string instance_name(const GroupConfig& g, int k) {
   return g.kind + "." + g.name + buf;
 }
 
+// CPU time of the calling thread: the checks' cost, whatever else shares the machine.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 bool working_day(Date d) {
   StatusOr<bool> w = WorkCalendar::china().is_working_day(d);
   return w.ok() ? *w : !d.is_weekend();
@@ -137,12 +146,24 @@ class Run {
 
  private:
   Status build_institutions();
+  // Sizes the institutions' tables for the whole population from its first chunk `p`, a
+  // `scale`-th of it.
+  void reserve_for(const Population& p, double scale);
   Status build_connectors();
   Status build_engine();
   void day(int d);
   void arrive(Date day);
   void try_terminate(const std::string& number, int attempts);
+  // The day's (and with `duplicates` the week's) checks, incremental: the cases whose
+  // measures or budget changed since the last check, and the institutions' duplicate counts.
   void check_invariants(bool duplicates);
+  // Takes the institutions' notes of changed measures into the cases' held amounts.
+  void take_changes();
+  void set_budget(const std::string& number, Fen budget);
+  // The full check, a pass over every measure: once at the end, and every day with
+  // SimulationOptions::audit_daily. Whatever it finds that the incremental check did not is
+  // noted in audit_failure_ (and fails the run).
+  void audit(bool duplicates, const char* when);
   // At the end: what the institutions hold for each case against the engine's own ledger.
   void check_ledger();
   void sample_sweep(int d);
@@ -150,7 +171,10 @@ class Run {
     return *inst_[place_instance_[place]].truth;
   }
   // Adds a generated asset to the institution at its place and to the accounts that move.
-  Status place_asset(const PlacedAsset& p);
+  Status place_asset(uint32_t place, uint64_t owner, uint32_t serial, const Asset& asset);
+  Status place_asset(const PlacedAsset& p) {
+    return place_asset(p.institution, p.owner, p.serial, p.asset);
+  }
   SimulationReport report(double wall);
 
   const SimulationConfig& c_;
@@ -169,7 +193,28 @@ class Run {
   uint64_t restored_met_ = 0, restored_missed_ = 0;
   std::unique_ptr<engine::Engine> engine_;
   std::map<int, int64_t> serials_;
-  std::unordered_map<std::string, Fen> budgets_;
+  // The over-seizure check's view of a case: its budget, and what the institutions hold for it
+  // (Institution::Holding summed over its measures), kept up to date from the measures that
+  // changed, so that a day's check looks only at the cases that changed.
+  struct CaseCheck {
+    Fen budget;
+    int64_t held = 0;          // Fen.
+    uint32_t listed : 30 = 0;  // Measures that list the case (Holding::listed).
+    uint32_t has_budget : 1 = 0;
+    uint32_t dirty : 1 = 0;
+    uint32_t securities = UINT32_MAX;  // Its list in securities_ (unit slack), if any.
+  };
+  using CaseEntry = std::pair<const std::string, CaseCheck>;
+  std::unordered_map<std::string, CaseCheck> cases_;
+  std::vector<CaseEntry*> dirty_;  // Cases to check at the next check.
+  // Per instance and measure: the amount counted in its case's `held`, kNotListed, or kUnseen.
+  static constexpr int64_t kNotListed = -1, kUnseen = -2;
+  std::vector<std::vector<int64_t>> counted_;
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> securities_;  // (instance, measure)
+  std::vector<uint32_t> changed_;                                       // Scratch.
+  std::vector<institution::Institution*> truths_;
+  std::string audit_failure_;
+  double checks_seconds_ = 0;
   std::set<std::string> over_;
   uint64_t duplicates_ = 0;
   uint64_t ledger_disagreements_ = 0;
@@ -179,10 +224,29 @@ class Run {
   std::chrono::steady_clock::time_point wall0_ = std::chrono::steady_clock::now();
 };
 
-Status Run::place_asset(const PlacedAsset& p) {
-  CHAKONG_RETURN_IF_ERROR(truth_at(p.institution).add_asset(p.asset));
-  accounts_.push_back({p.owner, p.institution, p.serial});
+Status Run::place_asset(uint32_t place, uint64_t owner, uint32_t serial, const Asset& asset) {
+  CHAKONG_RETURN_IF_ERROR(truth_at(place).add_asset(asset));
+  accounts_.push_back({owner, place, serial});
   return ok_status();
+}
+
+void Run::reserve_for(const Population& p, double scale) {
+  std::vector<uint64_t> assets(inst_.size()), holders(inst_.size());
+  std::vector<uint32_t> seen;  // A debtor's instances so far.
+  for (size_t k = 0; k < p.size(); ++k) {
+    seen.clear();
+    for (const GenAsset& a : p.assets_of(k)) {
+      const uint32_t i = place_instance_[a.place];
+      ++assets[i];
+      if (std::find(seen.begin(), seen.end(), i) != seen.end()) continue;
+      seen.push_back(i);
+      ++holders[i];
+    }
+  }
+  for (size_t i = 0; i < inst_.size(); ++i) {
+    inst_[i].truth->reserve(static_cast<size_t>(static_cast<double>(assets[i]) * scale),
+                            static_cast<size_t>(static_cast<double>(holders[i]) * scale));
+  }
 }
 
 Status Run::build_institutions() {
@@ -211,21 +275,36 @@ Status Run::build_institutions() {
       }
     }
   }
-  // Generated in chunks, so that only a chunk of debtors is ever held whole; the institutions
-  // keep the assets, the run keeps one byte per debtor.
+  // The checks follow what changes (check_invariants).
+  for (Instance& in : inst_) {
+    in.truth->note_changes(true);
+    truths_.push_back(in.truth.get());
+  }
+  counted_.resize(inst_.size());
+  // Generated in chunks (compact: ~30 bytes a debtor), so that only a chunk of debtors is ever
+  // held whole; the institutions keep the assets, the run keeps one byte per debtor.
   organisation_.resize(static_cast<size_t>(c_.debtors));
   late_by_day_.resize(static_cast<size_t>(c_.days));
   constexpr uint64_t kChunk = 1 << 20;
+  Asset placed;  // Reused: its strings keep their buffers from one asset to the next.
   for (uint64_t first = 0; first < static_cast<uint64_t>(c_.debtors); first += kChunk) {
     const uint64_t n = std::min<uint64_t>(kChunk, static_cast<uint64_t>(c_.debtors) - first);
-    std::vector<Debtor> chunk = make_debtors(c_, idx_, first, n, o_.threads);
+    const Population chunk = make_population(c_, idx_, first, n, o_.threads);
+    if (first == 0) reserve_for(chunk, static_cast<double>(c_.debtors) / static_cast<double>(n));
     for (uint64_t k = 0; k < n; ++k) {
-      const Debtor& d = chunk[k];
-      organisation_[first + k] = d.organisation;
-      for (const PlacedAsset& p : d.assets) CHAKONG_RETURN_IF_ERROR(place_asset(p));
-      if (d.late_day >= 0) {
-        late_by_day_[static_cast<size_t>(d.late_day)].push_back(static_cast<uint32_t>(first + k));
+      const uint64_t owner = first + k;
+      const bool organisation = chunk.organisation(k);
+      organisation_[owner] = organisation;
+      const std::span<const GenAsset> assets = chunk.assets_of(k);
+      if (assets.empty()) continue;
+      const std::string holder = debtor_id(owner, organisation);
+      for (const GenAsset& a : assets) {
+        a.to_asset(owner, holder, placed);
+        CHAKONG_RETURN_IF_ERROR(place_asset(a.place, owner, a.serial, placed));
       }
+    }
+    for (const Population::Late& l : chunk.late) {
+      late_by_day_[static_cast<size_t>(l.day)].push_back(static_cast<uint32_t>(l.debtor));
     }
   }
   library_late_by_day_.resize(static_cast<size_t>(c_.days));
@@ -339,7 +418,7 @@ Status Run::build_engine() {
       case engine::EventType::kCaseConcluded: ++p.concluded; break;
       case engine::EventType::kCaseRestored:
         // The restored case's budget is what was left; the over-seizure check holds it to that.
-        budgets_[ev.detail] = ev.amount;
+        set_budget(ev.detail, ev.amount);
         break;
       case engine::EventType::kControlMet:
         if (ev.case_number.find("执恢") != std::string::npos) ++restored_met_;
@@ -386,7 +465,7 @@ void Run::arrive(Date day) {
                      std::to_string(1 + rng_() % static_cast<uint64_t>(c_.officers))};
     f.received_at = received;
     const TimeUs delay = c_.officer_delay.sample(rng_);
-    budgets_[f.case_number] = f.claim + f.costs;
+    set_budget(f.case_number, f.claim + f.costs);
     ex_.run_at(received + delay, [this, f] {
       // The filing was generated valid; a refusal here is a defect worth seeing.
       const Status s = engine_->file_case(f);
@@ -413,23 +492,122 @@ void Run::try_terminate(const std::string& number, int attempts) {
   }
 }
 
+void Run::set_budget(const std::string& number, Fen budget) {
+  CaseEntry& e = *cases_.try_emplace(number).first;
+  e.second.budget = budget;
+  e.second.has_budget = 1;
+  if (!e.second.dirty) {
+    e.second.dirty = 1;
+    dirty_.push_back(&e);
+  }
+}
+
+void Run::take_changes() {
+  for (uint32_t k = 0; k < inst_.size(); ++k) {
+    institution::Institution& truth = *inst_[k].truth;
+    truth.take_changed_measures(changed_);
+    if (changed_.empty()) continue;
+    std::vector<int64_t>& counted = counted_[k];
+    if (counted.size() < truth.measure_count()) counted.resize(truth.measure_count(), kUnseen);
+    for (uint32_t i : changed_) {
+      const institution::Institution::Holding h = truth.holding_of(i);
+      const int64_t now = h.listed ? h.amount.value() : kNotListed;
+      int64_t& was = counted[i];
+      const institution::MeasureRecord& m = truth.measure_at(i);
+      // A securities measure's unit slack may change while its amount does not.
+      const bool securities = m.category == AssetCategory::kSecurities;
+      if (now == was && !securities) continue;
+      CaseEntry& e = *cases_.try_emplace(m.case_number).first;
+      CaseCheck& c = e.second;
+      if (was == kUnseen && securities) {
+        if (c.securities == UINT32_MAX) {
+          c.securities = static_cast<uint32_t>(securities_.size());
+          securities_.emplace_back();
+        }
+        securities_[c.securities].emplace_back(k, i);
+      }
+      if (was >= 0) {
+        c.held -= was;
+        --c.listed;
+      }
+      if (now >= 0) {
+        c.held += now;
+        ++c.listed;
+      }
+      was = now;
+      if (!c.dirty) {
+        c.dirty = 1;
+        dirty_.push_back(&e);
+      }
+    }
+  }
+}
+
 void Run::check_invariants(bool duplicates) {
+  // Over-seizure: a case is over when the institutions hold more for it than its budget, beyond
+  // the whole-unit tolerance of its securities (docs/domain.md). Only a case whose holdings or
+  // budget changed since the last check can have become over.
+  take_changes();
+  for (CaseEntry* e : dirty_) {
+    CaseCheck& c = e->second;
+    c.dirty = 0;
+    if (!c.has_budget || c.listed == 0 || c.held <= c.budget.value()) continue;
+    Fen slack;
+    if (c.securities != UINT32_MAX) {
+      for (const auto& [k, i] : securities_[c.securities]) {
+        slack = max(slack, inst_[k].truth->holding_of(i).unit_slack);
+      }
+    }
+    if (c.held > (c.budget + slack).value()) over_.insert(e->first);
+  }
+  dirty_.clear();
+  if (duplicates) {
+    uint64_t n = 0;
+    for (const Instance& in : inst_) n += static_cast<uint64_t>(in.truth->live_duplicates());
+    duplicates_ = std::max(duplicates_, n);
+  }
+}
+
+void Run::audit(bool duplicates, const char* when) {
   std::unordered_map<std::string, Fen> held, slack;  // Slack: whole-unit rounding only.
   for (const Instance& in : inst_) {
     in.truth->add_held_by_case(held);
     in.truth->add_unit_slack_by_case(slack);
   }
+  const auto fail = [&](const std::string& what) {
+    if (audit_failure_.empty()) audit_failure_ = std::string(when) + ": " + what;
+  };
+  size_t listed = 0;
+  for (const auto& [number, amount] : cases_) listed += amount.listed > 0;
+  if (listed != held.size()) {
+    fail(std::to_string(held.size()) + " cases held for, the incremental check knows " +
+         std::to_string(listed));
+  }
+  const size_t over_before = over_.size();
   for (const auto& [number, amount] : held) {
-    auto it = budgets_.find(number);
-    if (it == budgets_.end() || amount <= it->second) continue;
+    auto c = cases_.find(number);
+    if (c == cases_.end() || c->second.listed == 0 || c->second.held != amount.value()) {
+      fail("case " + number + ": " + format_fen(amount) + " held, the incremental check counts " +
+           (c == cases_.end() ? std::string("nothing") : format_fen(Fen(c->second.held))));
+    }
+    if (c == cases_.end() || !c->second.has_budget || amount <= c->second.budget) continue;
     auto s = slack.find(number);
-    if (s == slack.end() || amount > it->second + s->second) over_.insert(number);
+    if (s == slack.end() || amount > c->second.budget + s->second) over_.insert(number);
   }
-  if (duplicates) {
-    uint64_t n = 0;
-    for (const Instance& in : inst_) n += static_cast<uint64_t>(in.truth->duplicate_measures());
-    duplicates_ = std::max(duplicates_, n);
+  if (over_.size() != over_before) {
+    fail(std::to_string(over_.size() - over_before) +
+         " case(s) over their budget that the incremental check did not find");
   }
+  uint64_t n = 0, counted = 0;
+  for (const Instance& in : inst_) {
+    n += static_cast<uint64_t>(in.truth->duplicate_measures());
+    counted += static_cast<uint64_t>(in.truth->live_duplicates());
+  }
+  if (n != counted) {
+    fail(std::to_string(n) + " duplicate measures, the incremental count is " +
+         std::to_string(counted));
+  }
+  if (duplicates) duplicates_ = std::max(duplicates_, n);
 }
 
 void Run::check_ledger() {
@@ -443,7 +621,8 @@ void Run::check_ledger() {
     in.truth->add_frozen_by_case(frozen);
   }
   for (const auto& [number, amount] : held) {
-    if (budgets_.count(number) == 0) continue;  // Another authority's measure.
+    // Another authority's measure.
+    if (auto c = cases_.find(number); c == cases_.end() || !c->second.has_budget) continue;
     StatusOr<engine::CaseView> v = engine_->case_view(number);
     if (v.ok()) {
       if (amount > v->frozen + v->reserved + v->pending + v->deducted) ++ledger_disagreements_;
@@ -484,13 +663,22 @@ void Run::day(int d) {
   for (const PlacedAsset& p : library_late_by_day_[static_cast<size_t>(d)]) (void)place_asset(p);
   if (d > 0) sample_sweep(d - 1);
   for (uint32_t di : late_by_day_[static_cast<size_t>(d)]) {
-    (void)place_asset(make_debtor(c_, idx_, di).late_asset);  // Regenerated: it is the same.
+    // Regenerated: it is the same.
+    const Population p = make_population_of(c_, idx_, di);
+    Asset asset;
+    p.late.front().asset.to_asset(di, debtor_id(di, p.organisation(0)), asset);
+    (void)place_asset(p.late.front().asset.place, di, 0, asset);
   }
+  if (o_.before_checks) o_.before_checks(d, truths_);
+  const double checks0 = thread_cpu_seconds();
   check_invariants(/*duplicates=*/d % 7 == 6);
+  if (o_.audit_daily) audit(/*duplicates=*/d % 7 == 6, today.to_string().c_str());
+  checks_seconds_ += thread_cpu_seconds() - checks0;
   if (o_.on_progress) {
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
-    o_.on_progress({today, static_cast<double>(d + 1) / c_.days, ex_.events_run(), wall});
+    o_.on_progress({today, static_cast<double>(d + 1) / c_.days, ex_.events_run(), wall,
+                    over_.size(), duplicates_});
   }
   if (d + 1 < c_.days) ex_.run_at(today.plus_days(1).start_us(), [this, d] { day(d + 1); });
 }
@@ -502,7 +690,15 @@ StatusOr<SimulationReport> Run::go() {
   daily_.resize(static_cast<size_t>(c_.days));
   ex_.post([this] { day(0); });
   ex_.run_until(c_.start.plus_days(c_.days).start_us() - 1);
+  // The incremental checks once more, then the full audit, which must agree with them.
+  const double checks0 = thread_cpu_seconds();
   check_invariants(/*duplicates=*/true);
+  audit(/*duplicates=*/true, "end of the run");
+  checks_seconds_ += thread_cpu_seconds() - checks0;
+  if (!audit_failure_.empty()) {
+    return internal_error("the incremental invariant checks missed what a full check found: " +
+                          audit_failure_);
+  }
   check_ledger();
   sample_sweep(c_.days - 1);
   const double wall =
@@ -516,6 +712,7 @@ SimulationReport Run::report(double wall) {
   r.seed = c_.seed;
   r.days = c_.days;
   r.wall_seconds = wall;
+  r.checks_seconds = checks_seconds_;
   r.events = ex_.events_run();
   r.threads = o_.threads;
   struct rusage ru;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <unordered_map>
+
 namespace chakong::institution {
 namespace {
 
@@ -146,6 +149,74 @@ TEST(InstitutionDisposalTest, FullDisposalVoidsLaterWaiters) {
   EXPECT_EQ(registry.measure(waiter.measure_id)->state, MeasureState::kVoided);
   EXPECT_EQ(registry.measure(first.measure_id)->state, MeasureState::kDeducted);
   EXPECT_EQ(registry.dispose("nowhere").status().code(), StatusCode::kNotFound);
+}
+
+// What the simulator's incremental checks rely on: every change to a measure's state, frozen
+// amount or transfers is noted, the measures' holdings add up to add_held_by_case, and
+// live_duplicates() is duplicate_measures() after every step, without a pass.
+TEST_F(InstitutionTest, ChangeNotesHoldingsAndDuplicatesFollowEveryChange) {
+  bank_.note_changes(true);
+  std::vector<uint32_t> noted;
+  const auto expect_consistent = [&](const char* step, std::vector<uint32_t> changed) {
+    bank_.take_changed_measures(noted);
+    std::sort(noted.begin(), noted.end());
+    noted.erase(std::unique(noted.begin(), noted.end()), noted.end());
+    EXPECT_EQ(noted, changed) << step;
+    EXPECT_EQ(bank_.live_duplicates(), bank_.duplicate_measures()) << step;
+    std::unordered_map<std::string, Fen> held, summed;
+    bank_.add_held_by_case(held);
+    for (uint32_t i = 0; i < bank_.measure_count(); ++i) {
+      const Institution::Holding h = bank_.holding_of(i);
+      if (h.listed) summed[bank_.measure_at(i).case_number] += h.amount;
+    }
+    EXPECT_EQ(held, summed) << step;
+  };
+  Request a = control(RequestKind::kFreeze, "a");
+  a.amount = Fen(30'000);
+  const Response fa = bank_.handle(a, d("2025-03-10"));
+  expect_consistent("freeze", {0});
+  Request b = control(RequestKind::kFreeze, "b");  // The same case on the same account again.
+  b.amount = Fen(20'000);
+  const Response fb = bank_.handle(b, d("2025-03-10"));
+  expect_consistent("second freeze", {1});
+  EXPECT_EQ(bank_.live_duplicates(), 1);
+  Request w = control(RequestKind::kWaitlistFreeze, "w", kOther);
+  w.amount = Fen(80'000);
+  ASSERT_TRUE(bank_.handle(w, d("2025-03-11")).status.ok());  // 50,000 free: it takes effect.
+  expect_consistent("waitlist", {2});
+  Request release = control(RequestKind::kRelease, "r");
+  release.measure_id = fa.measure_id;
+  ASSERT_TRUE(bank_.handle(release, d("2025-03-12")).status.ok());  // The waiter fills up.
+  expect_consistent("release", {0, 2});
+  EXPECT_EQ(bank_.live_duplicates(), 0);
+  Request deduct = control(RequestKind::kDeduct, "d");
+  deduct.measure_id = fb.measure_id;
+  deduct.amount = Fen(5'000);
+  ASSERT_TRUE(bank_.handle(deduct, d("2025-03-20")).status.ok());
+  expect_consistent("partial deduction", {1});
+  EXPECT_EQ(bank_.holding_of(1).amount, Fen(20'000));  // 15,000 frozen + 5,000 transferred.
+  ASSERT_TRUE(bank_.credit("acct-1", Fen(1'000), d("2025-03-21")).ok());
+  expect_consistent("credit (no short measure to top up)", {});
+  EXPECT_EQ(bank_.expire(d("2026-06-01")), 2);
+  expect_consistent("lapses", {1, 2});
+  EXPECT_TRUE(bank_.holding_of(1).listed);  // Its deduction lists the case for good.
+  EXPECT_EQ(bank_.holding_of(1).amount, Fen(5'000));
+  EXPECT_FALSE(bank_.holding_of(2).listed);
+
+  Institution depository("securities.t", connectors::Capabilities::all());
+  Asset shares{AssetCategory::kSecurities, "sh-1", Fen(120'000), kDebtor};
+  shares.quantity = 40;
+  shares.unit_price = Fen(3'000);
+  ASSERT_TRUE(depository.add_asset(shares).ok());
+  Request s = control(RequestKind::kFreeze, "s");
+  s.asset.reference = "sh-1";
+  s.asset.category = AssetCategory::kSecurities;
+  s.amount = Fen(10'000);
+  ASSERT_TRUE(depository.handle(s, d("2025-03-10")).status.ok());
+  std::unordered_map<std::string, Fen> slack;
+  depository.add_unit_slack_by_case(slack);
+  EXPECT_EQ(depository.holding_of(0).unit_slack, Fen(2'999));
+  EXPECT_EQ(slack[kCase], Fen(2'999));
 }
 
 TEST_F(InstitutionTest, RefusalsCarryExactCodes) {

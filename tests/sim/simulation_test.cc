@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <regex>
 
+#include "../../sim/src/population.h"  // The simulator's internal population generator.
 #include "chakong/base/histogram.h"
+#include "chakong/institution/institution.h"
 
 namespace chakong::sim {
 namespace {
@@ -19,6 +22,98 @@ SimulationConfig district(int days) {
   StatusOr<SimulationConfig> c = compile_scenario(*s, "district.yaml");
   EXPECT_TRUE(c.ok()) << c.status();
   return *c;
+}
+
+// LazyMt64 gives std::mt19937_64's outputs, through the first 156 (lazy), past them (a
+// std::mt19937_64 takes over) and past the first full twist, also when seeded four at a time.
+TEST(PopulationTest, LazyMt64IsMt19937_64) {
+  for (uint64_t seed : {0ull, 1ull, 5489ull, 0x9e3779b97f4a7c15ull, ~0ull}) {
+    std::mt19937_64 want(seed);
+    LazyMt64 got(seed);
+    for (int k = 0; k < 700; ++k) ASSERT_EQ(got(), want()) << "seed " << seed << ", output " << k;
+  }
+  LazyMt64 four[4];
+  for (uint64_t q = 0; q < 4; ++q) four[q].reset(1000 + q);
+  LazyMt64::make_four(four, 180);
+  for (uint64_t q = 0; q < 4; ++q) {
+    std::mt19937_64 want(1000 + q);
+    for (int k = 0; k < 400; ++k) ASSERT_EQ(four[q](), want()) << "seed " << 1000 + q << ", " << k;
+  }
+}
+
+// The compact population is the plain one, debtor for debtor: same organisations, same assets
+// (places, serials, values, securities' units), same late accounts; whatever the thread count
+// and the block boundaries, and for debtors with so many accounts that their generators go
+// past the lazy part.
+TEST(PopulationTest, CompactPopulationIsThePlainOne) {
+  StatusOr<v1::Scenario> s =
+      load_scenario_file(std::string(CHAKONG_SOURCE_DIR) + "/scenarios/district.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  StatusOr<SimulationConfig> district = compile_scenario(*s, "district.yaml");
+  ASSERT_TRUE(district.ok()) << district.status();
+  SimulationConfig many = *district;
+  many.accounts_per_debtor = 50;
+  many.securities_share = 0.9;
+  for (const SimulationConfig* c : {&*district, &many}) {
+    InstitutionIndex idx;
+    uint32_t place = 0;
+    for (const GroupConfig& g : c->groups) {
+      for (int k = 0; k < g.count; ++k, ++place) {
+        idx.by_category[static_cast<int>(g.category)].push_back(place);
+        if (g.category == AssetCategory::kDeposit) {
+          idx.bank_weights.push_back((idx.bank_weights.empty() ? 0 : idx.bank_weights.back()) +
+                                     1.0 / static_cast<double>(k + 1));
+        }
+      }
+    }
+    const uint64_t first = 12'345, n = 3 * Population::kBlock + 7;
+    const std::vector<Debtor> plain = make_debtors(*c, idx, first, n, 1);
+    const Population compact = make_population(*c, idx, first, n, 2);
+    ASSERT_EQ(compact.size(), n);
+    size_t late = 0, securities = 0;
+    for (uint64_t k = 0; k < n; ++k) {
+      const Debtor& d = plain[k];
+      const uint64_t owner = first + k;
+      ASSERT_EQ(compact.organisation(k), d.organisation) << owner;
+      EXPECT_EQ(debtor_id(owner, compact.organisation(k)), d.id);
+      const std::span<const GenAsset> assets = compact.assets_of(k);
+      ASSERT_EQ(assets.size(), d.assets.size()) << owner;
+      for (size_t a = 0; a < assets.size(); ++a) {
+        const PlacedAsset& p = d.assets[a];
+        Asset made;
+        assets[a].to_asset(owner, d.id, made);
+        EXPECT_EQ(assets[a].place, p.institution);
+        EXPECT_EQ(assets[a].serial, p.serial);
+        EXPECT_EQ(made.category, p.asset.category);
+        EXPECT_EQ(made.reference, p.asset.reference);
+        EXPECT_EQ(made.holder_id, p.asset.holder_id);
+        EXPECT_EQ(made.value, p.asset.value) << owner << " asset " << a;
+        EXPECT_EQ(made.quantity, p.asset.quantity);
+        EXPECT_EQ(made.unit_price, p.asset.unit_price);
+        securities += made.category == AssetCategory::kSecurities;
+      }
+      if (d.late_day < 0) continue;
+      ASSERT_LT(late, compact.late.size());
+      const Population::Late& l = compact.late[late++];
+      EXPECT_EQ(l.debtor, owner);
+      EXPECT_EQ(l.day, d.late_day);
+      Asset made;
+      l.asset.to_asset(owner, d.id, made);
+      EXPECT_EQ(made.reference, d.late_asset.asset.reference);
+      EXPECT_EQ(made.value, d.late_asset.asset.value);
+      // Regenerated alone, as the simulator does on its day, it is the same.
+      const Population one = make_population_of(*c, idx, owner);
+      ASSERT_EQ(one.late.size(), 1u);
+      EXPECT_EQ(one.late[0].asset.packed, l.asset.packed);
+      EXPECT_EQ(one.late[0].asset.place, l.asset.place);
+    }
+    EXPECT_EQ(late, compact.late.size());
+    EXPECT_GT(late, 0u);
+    EXPECT_GT(securities, 100u);
+    if (c == &*district) {
+      EXPECT_LT(compact.bytes(), 40 * n);  // ~32 bytes a debtor.
+    }
+  }
 }
 
 std::string without_run(std::string json) {
@@ -77,6 +172,82 @@ TEST(SimulationTest, DistrictYearUnderMalformedAndDuplicatedRepliesKeepsEveryInv
   EXPECT_NE(json.find("\"faults\": {\"refused\": 0, \"malformed\": " +
                       std::to_string(r->faults.malformed)),
             std::string::npos);
+}
+
+// The fault-injected district year of the test above, checked in full every day as well
+// (audit_daily): the full check never finds what the incremental one missed (the run would
+// fail), and the report is the same as with the incremental checks alone.
+TEST(SimulationTest, IncrementalChecksAgreeWithTheFullCheckEveryDay) {
+  StatusOr<v1::Scenario> s =
+      load_scenario_file(std::string(CHAKONG_SOURCE_DIR) + "/scenarios/district.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (v1::InstitutionGroup& g : *s->mutable_institutions()) {
+    g.set_malformed_rate(0.05);
+    g.set_duplicate_rate(0.05);
+  }
+  s->mutable_engine()->set_max_attempts(1);
+  s->set_days(200);
+  StatusOr<SimulationConfig> c = compile_scenario(*s, "district.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  SimulationOptions incremental, audited;
+  incremental.audit_daily = false;
+  audited.audit_daily = true;
+  StatusOr<SimulationReport> a = run_simulation(*c, incremental);
+  ASSERT_TRUE(a.ok()) << a.status();
+  StatusOr<SimulationReport> b = run_simulation(*c, audited);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_GT(a->faults.malformed, 500u);
+  EXPECT_EQ(without_run(report_json(*a)), without_run(report_json(*b)));
+}
+
+// An over-seizure made mid-run at an institution (a second freeze of the same account for the
+// same case, far over any budget) is found by the incremental check on the day it is made, and
+// the duplicate measure it makes by the week's check; the end-of-run audit agrees (or the run
+// would fail), and the ledger check sees the measure the engine does not know of.
+TEST(SimulationTest, AnOverSeizureMadeMidRunIsFoundOnTheDayItHappens) {
+  constexpr int kDay = 45;  // The next weekly duplicate check is on day 48 (48 % 7 == 6).
+  const SimulationConfig c = district(120);
+  for (bool audit_daily : {false, true}) {
+    SimulationOptions o;
+    o.audit_daily = audit_daily;
+    std::string victim;
+    o.before_checks = [&](int day, const std::vector<institution::Institution*>& institutions) {
+      if (day != kDay) return;
+      const Date today = c.start.plus_days(day);
+      const Fen much(2 * kMaxClaim.value());
+      for (institution::Institution* in : institutions) {
+        // The newest freeze: its deduction (10 days on) is not due before the weekly check.
+        for (uint32_t i = static_cast<uint32_t>(in->measure_count()); i-- > 0;) {
+          const institution::MeasureRecord& m = in->measure_at(i);
+          if (m.state != institution::MeasureState::kActive || !is_divisible(m.category)) continue;
+          const std::string reference = m.reference, number = m.case_number;
+          ASSERT_TRUE(in->credit(reference, much, today).ok());
+          ASSERT_TRUE(
+              in->add_foreign_measure(reference, number, much, today, today.plus_days(400)).ok());
+          victim = number;
+          return;
+        }
+      }
+    };
+    std::vector<Progress> days;
+    o.on_progress = [&](const Progress& p) { days.push_back(p); };
+    StatusOr<SimulationReport> r = run_simulation(c, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_FALSE(victim.empty());
+    ASSERT_EQ(days.size(), 120u);
+    EXPECT_EQ(days[kDay - 1].over_seizure, 0u);
+    EXPECT_EQ(days[kDay].over_seizure, 1u) << "audit_daily " << audit_daily;
+    EXPECT_EQ(days[47].duplicate_measures, 0u);
+    EXPECT_EQ(days[48].duplicate_measures, 1u);
+    EXPECT_EQ(days.back().over_seizure, 1u);
+    EXPECT_EQ(r->over_seizure, 1u);
+    EXPECT_EQ(r->stats.over_seizure, 0u);
+    EXPECT_EQ(r->duplicate_measures, 1u);
+    EXPECT_EQ(r->ledger_disagreements, 1u);
+    EXPECT_EQ(r->institution_lapses, 0u);
+    EXPECT_EQ(r->stats.unauthorized, 0u);
+    EXPECT_EQ(r->lost_requests, 0u);
+  }
 }
 
 double new_case_compliance(const SimulationReport& r) {

@@ -51,8 +51,9 @@ struct MeasureRecord {
   std::string case_number;  // The authority: a case number of this or another court.
   std::string reference;    // Asset reference.
   AssetCategory category = AssetCategory::kDeposit;
-  Fen limit;   // Requested amount (divisible) or the value (indivisible).
-  Fen frozen;  // Currently frozen (divisible); value when active (indivisible).
+  Fen limit;        // Requested amount (divisible) or the value (indivisible).
+  Fen frozen;       // Currently frozen (divisible); value when active (indivisible).
+  Fen transferred;  // Transferred to the case by deductions (and a disposal's proceeds).
   MeasureState state = MeasureState::kWaiting;
   Date effective;
   Date end;
@@ -71,6 +72,9 @@ class Institution final : public connectors::GroundTruth {
   // Adds an asset; kAlreadyExists for a reference already held, kInvalidArgument for an
   // empty reference or holder or a negative value.
   Status add_asset(const Asset& asset);
+  // Room for `assets` more assets of `holders` more holders (a hint: set-up then adds them
+  // without growing its tables step by step).
+  void reserve(size_t assets, size_t holders);
   // Moves a balance: credit adds (and tops up short freezes by policy); debit takes only
   // unfrozen funds and returns what it took. kNotFound for an unknown reference.
   Status credit(std::string_view reference, Fen amount, Date today);
@@ -108,7 +112,28 @@ class Institution final : public connectors::GroundTruth {
   // Funds transferred to `case_number`'s account by deductions.
   Fen deducted_for_case(std::string_view case_number) const;
   // Number of (case, asset) pairs holding more than one live (active or waiting) measure.
+  // One pass over the measures; live_duplicates() is the same number, kept up to date.
   int duplicate_measures() const;
+
+  // For incremental checks (the simulator's daily over-seizure check looks only at the cases
+  // whose measures changed). With note_changes(true), every change to a measure's state,
+  // frozen amount or transfers notes the measure's index (maybe more than once) until
+  // take_changed_measures() hands the notes over (into `out`, which is cleared first).
+  void note_changes(bool on) { note_ = on; }
+  void take_changed_measures(std::vector<uint32_t>& out);
+  size_t measure_count() const { return measures_.size(); }
+  const MeasureRecord& measure_at(uint32_t i) const { return measures_[i]; }
+  // What measure `i` adds to its case in add_held_by_case (`listed`: whether it makes the case
+  // appear there at all; `amount`: frozen while active on a divisible asset, plus what it
+  // transferred) and in add_unit_slack_by_case (0 when it raises nothing).
+  struct Holding {
+    bool listed = false;
+    Fen amount;
+    Fen unit_slack;
+  };
+  Holding holding_of(uint32_t i) const;
+  // duplicate_measures(), counted as measures become live and stop being live.
+  int live_duplicates() const { return live_duplicates_; }
   uint64_t lapsed() const { return lapsed_; }
   uint64_t requests_handled() const { return handled_; }
   uint64_t idempotent_replays() const { return replays_; }
@@ -195,6 +220,12 @@ class Institution final : public connectors::GroundTruth {
   void activate(MeasureRecord& m, Date today);
   std::vector<connectors::PriorMeasure> prior(const AssetState& a, uint32_t except) const;
   StatusOr<uint32_t> find_measure(const connectors::Request& r) const;
+  // After measure `i` became live (+1) or stopped being live (-1) on `a`: a (case, asset)
+  // pair's duplicates change only when another live measure of the case is there.
+  void count_live(const AssetState& a, uint32_t i, int delta);
+  void noted(uint32_t i) {
+    if (note_) changed_.push_back(i);
+  }
 
   std::string name_;
   connectors::Capabilities capabilities_;
@@ -211,6 +242,9 @@ class Institution final : public connectors::GroundTruth {
   std::priority_queue<std::pair<int32_t, uint32_t>, std::vector<std::pair<int32_t, uint32_t>>,
                       std::greater<>>
       expiry_;
+  bool note_ = false;
+  std::vector<uint32_t> changed_;  // With note_: measures changed since last taken.
+  int live_duplicates_ = 0;
   uint64_t lapsed_ = 0;
   uint64_t handled_ = 0;
   uint64_t replays_ = 0;

@@ -16,6 +16,10 @@
 #include "chakong/engine/engine.h"
 #include "chakong/sim/scenario.h"
 
+namespace chakong::institution {
+class Institution;
+}  // namespace chakong::institution
+
 namespace chakong::sim {
 
 struct Progress {
@@ -23,12 +27,30 @@ struct Progress {
   double fraction = 0;  // Of simulated days.
   uint64_t events = 0;
   double wall_seconds = 0;
+  // The invariant checks so far (SimulationReport's figures of the same names, before the
+  // end-of-run audit), after this day's checks.
+  uint64_t over_seizure = 0;
+  uint64_t duplicate_measures = 0;
 };
 
 struct SimulationOptions {
   int threads = 1;
-  // Called every simulated day from the simulation thread.
+  // Called every simulated day from the simulation thread, after that day's checks.
   std::function<void(const Progress&)> on_progress;
+  // The daily over-seizure and weekly duplicate-measure checks are incremental: they look at
+  // the cases and assets whose measures or budget changed since the last check, and a full
+  // pass over every measure audits them once, at the end (a disagreement fails the run).
+  // With audit_daily the full pass also runs every day (the default in debug builds).
+#ifdef NDEBUG
+  bool audit_daily = false;
+#else
+  bool audit_daily = true;
+#endif
+  // For tests: called every simulated day just before that day's checks, with the day
+  // (0 = the first) and every institution's ground truth, which it may change (to see the
+  // checks catch an over-seizure, say).
+  std::function<void(int day, const std::vector<institution::Institution*>& institutions)>
+      before_checks;
 };
 
 struct ConnectorReport {
@@ -60,6 +82,9 @@ struct SimulationReport {
   uint64_t events = 0;
   int threads = 1;
   uint64_t peak_rss_bytes = 0;
+  // CPU time of the simulation thread in the invariant checks (daily, weekly, the daily audit
+  // when it runs, and the end-of-run audit); not in report.json.
+  double checks_seconds = 0;
 
   engine::EngineStats stats;
   uint64_t cases_open = 0;
