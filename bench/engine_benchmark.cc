@@ -1,13 +1,19 @@
 // Per-request costs of the engine's components: dispatcher, ledger, planner, wire codecs.
+// The round trips also report heap allocations per request (`allocs_per_request`,
+// `bytes_per_request`, counted by bench/alloc_counter.cc's operator new) in the steady state:
+// one warm-up round runs before the counted, timed loop.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <deque>
 
+#include "alloc_counter.h"
 #include "bank/bank_codec.h"
 #include "chakong/base/virtual_executor.h"
 #include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
+#include "chakong/institution/institution.h"
+#include "chakong/sim/in_process_connector.h"
 #include "engine/src/dispatcher.h"
 #include "engine/src/freeze_planner.h"
 #include "engine/src/ledger.h"
@@ -34,7 +40,12 @@ class NullConnector final : public connectors::Connector {
 };
 
 // Submit -> lane -> batch -> connector -> completion, per request, in batches of `range(0)`.
+// The request's only string (its 12-byte key) fits std::string's inline buffer and the
+// callback std::function's, so what allocates is the dispatcher, the executor and NullConnector.
+// URGENT never lingers and submit() pumps at once, so every request leaves as a batch of one
+// under both arguments (`/100` batches nothing).
 void BM_DispatcherRoundTrip(benchmark::State& state) {
+  bench::require_alloc_counting();
   VirtualExecutor ex(0);
   NullConnector conn(ex);
   engine::DispatcherConfig c;
@@ -44,12 +55,17 @@ void BM_DispatcherRoundTrip(benchmark::State& state) {
   Request r;
   r.idempotency_key = "case/query/1";
   uint64_t done = 0;
-  for (auto _ : state) {
+  auto round = [&] {
     for (int i = 0; i < 1000; ++i) {
       d.submit(r, engine::Lane::kUrgent, i, [&done](Response) { ++done; });
     }
     ex.run();
-  }
+  };
+  round();  // Warm-up: the job slab, lanes and batch map reach their steady size.
+  bench::AllocCounter count;
+  for (auto _ : state) round();
+  bench::report_allocs(state, count.allocations(), count.bytes(),
+                       static_cast<double>(state.iterations()) * 1000);
   benchmark::DoNotOptimize(done);
   state.SetItemsProcessed(state.iterations() * 1000);
 }
@@ -57,21 +73,130 @@ BENCHMARK(BM_DispatcherRoundTrip)->Arg(1)->Arg(100);
 
 // Baseline: the same requests through a bare std::deque and a callback.
 void BM_DequeRoundTripBaseline(benchmark::State& state) {
+  bench::require_alloc_counting();
   std::deque<std::pair<Request, std::function<void(Response)>>> q;
   Request r;
   r.idempotency_key = "case/query/1";
   uint64_t done = 0;
-  for (auto _ : state) {
+  auto round = [&] {
     for (int i = 0; i < 1000; ++i) q.emplace_back(r, [&done](Response) { ++done; });
     while (!q.empty()) {
       q.front().second(Response());
       q.pop_front();
     }
-  }
+  };
+  round();
+  bench::AllocCounter count;
+  for (auto _ : state) round();
+  bench::report_allocs(state, count.allocations(), count.bytes(),
+                       static_cast<double>(state.iterations()) * 1000);
   benchmark::DoNotOptimize(done);
   state.SetItemsProcessed(state.iterations() * 1000);
 }
 BENCHMARK(BM_DequeRoundTripBaseline);
+
+// One query as the engine sends it (Engine::Shard::make_request and query_key).
+Request engine_query() {
+  Request r;
+  r.kind = connectors::RequestKind::kQuery;
+  r.case_number = "（2025）渝0110执1号";
+  r.debtor_id = "11010519491231002X";
+  r.officer_id = "cq-0110-017";
+  r.purpose = "enforcement query";
+  r.idempotency_key = r.case_number + "/query/1/" + r.debtor_id + "/bank.inproc";
+  return r;
+}
+
+// An institution holding `assets` deposit accounts of engine_query()'s debtor.
+std::unique_ptr<institution::Institution> inproc_bank(int64_t assets) {
+  auto bank =
+      std::make_unique<institution::Institution>("bank.inproc", connectors::Capabilities::all());
+  for (int64_t i = 0; i < assets; ++i) {
+    if (!bank->add_asset({connectors::AssetCategory::kDeposit,
+                          "62220200000000" + std::to_string(10 + i), Fen(1'000'000),
+                          "11010519491231002X"})
+             .ok()) {
+      std::abort();
+    }
+  }
+  return bank;
+}
+
+// One request through the engine's Dispatcher to a sim::InProcessConnector (the simulator's
+// connector: an institution in this process, zero latency) over a VirtualExecutor and back:
+// submit -> lane -> batch -> connector -> executor -> Institution::handle -> completion ->
+// callback. Engine-shaped queries (case number, debtor, officer, purpose and key as the engine
+// fills them) on the NORMAL lane, copied into submit() as the engine builds one per send, in
+// batches of `batch` (1000 a round, so every batch is full), to a debtor with `assets` accounts
+// (the answer carries them). Steady state; the counter `request_allocs` is what building the
+// request alone allocates (part of the figure).
+void BM_InProcessRoundTrip(benchmark::State& state) {
+  bench::require_alloc_counting();
+  VirtualExecutor ex(Date::parse("2025-03-03")->start_us());
+  auto bank = inproc_bank(state.range(1));
+  sim::InProcessConnector conn(*bank, ex, sim::fixed_latency(0));
+  engine::DispatcherConfig c;
+  c.max_batch = static_cast<int>(state.range(0));
+  c.max_in_flight = 1'000'000;
+  c.linger = 10 * kMicrosPerMinute;  // As the scenarios set it: NORMAL batches fill to max_batch.
+  engine::Dispatcher d(conn, ex, c);
+  const Request r = engine_query();
+  struct Tally {
+    uint64_t done = 0, found = 0;
+  } tally;
+  auto round = [&] {
+    for (int i = 0; i < 1000; ++i) {
+      // One pointer captured: the callback fits std::function's inline buffer.
+      d.submit(r, engine::Lane::kNormal, ex.now() + kMicrosPerDay, [t = &tally](Response resp) {
+        ++t->done;
+        t->found += resp.assets.size();
+      });
+    }
+    ex.run();
+  };
+  round();
+  bench::AllocCounter count;
+  for (auto _ : state) round();
+  const uint64_t allocs = count.allocations(), bytes = count.bytes();
+  if (tally.done != (static_cast<uint64_t>(state.iterations()) + 1) * 1000 ||
+      tally.found != tally.done * static_cast<uint64_t>(state.range(1))) {
+    state.SkipWithError("not every query was answered with its assets");
+    return;
+  }
+  bench::report_allocs(state, allocs, bytes, static_cast<double>(state.iterations()) * 1000);
+  bench::AllocCounter copy;
+  Request copied = r;
+  benchmark::DoNotOptimize(copied);
+  if (bench::counting_enabled()) {
+    state.counters["request_allocs"] = static_cast<double>(copy.allocations());
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_InProcessRoundTrip)->ArgNames({"batch", "assets"})->ArgsProduct({{1, 100}, {0, 1}});
+
+// Baseline: the same requests copied and answered by the same institution directly (no
+// dispatcher, connector or executor): what the round trip costs on top of the institution.
+void BM_InProcessDirectBaseline(benchmark::State& state) {
+  bench::require_alloc_counting();
+  auto bank = inproc_bank(state.range(0));
+  const Date today = *Date::parse("2025-03-03");
+  const Request r = engine_query();
+  uint64_t found = 0;
+  auto round = [&] {
+    for (int i = 0; i < 1000; ++i) {
+      Request copied = r;
+      found += bank->handle(copied, today).assets.size();
+    }
+  };
+  round();
+  bench::AllocCounter count;
+  for (auto _ : state) round();
+  bench::report_allocs(state, count.allocations(), count.bytes(),
+                       static_cast<double>(state.iterations()) * 1000);
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_InProcessDirectBaseline)->ArgName("assets")->Arg(0)->Arg(1);
 
 void BM_LedgerReserveCommit(benchmark::State& state) {
   engine::Ledger l(Fen(1'000'000'000));
@@ -200,6 +325,7 @@ const char* const kKinds[] = {"bank",    "securities",     "real_estate",
                               "vehicle", "provident_fund", "reference"};
 
 void BM_WireRoundTrip(benchmark::State& state) {
+  bench::require_alloc_counting();
   const std::string kind = kKinds[state.range(0)];
   connectors::ConnectorRegistry registry;
   if (!connectors::register_builtin_connectors(registry).ok()) std::abort();
@@ -224,11 +350,16 @@ void BM_WireRoundTrip(benchmark::State& state) {
     batch[i].idempotency_key = "（2025）渝0110执1号/query/1/" + std::to_string(1000 + i);
   }
   size_t answered = 0;
-  for (auto _ : state) {
+  auto round = [&] {
     (*conn)->async_submit(batch, [&](std::vector<Response> r) { answered += r.size(); });
     ex.run();
-  }
-  if (answered != static_cast<size_t>(state.iterations()) * batch.size()) {
+  };
+  round();  // Warm-up, not counted.
+  bench::AllocCounter count;
+  for (auto _ : state) round();
+  bench::report_allocs(state, count.allocations(), count.bytes(),
+                       static_cast<double>(state.iterations()) * 100);
+  if (answered != (static_cast<size_t>(state.iterations()) + 1) * batch.size()) {
     state.SkipWithError("not every request was answered");
   }
   state.SetLabel(kind);
@@ -238,14 +369,18 @@ BENCHMARK(BM_WireRoundTrip)->DenseRange(0, 5);
 
 // Baseline: copying the same requests and responses as plain structs (no encoding).
 void BM_PlainStructCopyBaseline(benchmark::State& state) {
+  bench::require_alloc_counting();
   const std::vector<Request> batch = sample_batch(100);
   std::vector<Response> results(100);
+  bench::AllocCounter count;
   for (auto _ : state) {
     std::vector<Request> in = batch;
     std::vector<Response> out = results;
     benchmark::DoNotOptimize(in);
     benchmark::DoNotOptimize(out);
   }
+  bench::report_allocs(state, count.allocations(), count.bytes(),
+                       static_cast<double>(state.iterations()) * 100);
   state.SetItemsProcessed(state.iterations() * 100);
 }
 BENCHMARK(BM_PlainStructCopyBaseline);

@@ -1,16 +1,23 @@
 // Macro benchmark: connector requests per second end to end in virtual time (engine, adapters
 // over their wire protocols, simulated institutions and their behaviours, one event loop), on
-// a slice of a real scenario: `district` (30 days) and `city` (3 days of 600,000 debtors and
-// 304 institutions). The figure is requests answered per wall second of the event loop; the
-// population set-up is timed apart with the first simulated day (1 January, a holiday with
-// few cases) in `setup_s`. `threads` only parallelises the set-up. The same-run baseline is the
-// empty event loop: a virtual executor whose events do nothing but schedule the next one.
-// A smoke run (smoke.h) runs 3 days of each, the city at a hundredth of its population, cases
-// and library, and the baseline with 10,000 pending events.
+// a slice of a real scenario: `district` (30 days, and its whole year) and `city` (3 days of
+// 600,000 debtors and 304 institutions). The figure is requests answered per wall second of the
+// event loop; the population set-up is timed apart with the first simulated day (1 January, a
+// holiday with few cases) in `setup_s`. `threads` only parallelises the set-up. The same-run
+// baseline is the empty event loop: a virtual executor whose events do nothing but schedule the
+// next one. A smoke run (smoke.h) runs 3 days of each, the city at a hundredth of its population,
+// cases and library, and the baseline with 10,000 pending events.
+//
+// Heap allocations (bench/alloc_counter.cc, every thread): `allocs_per_request` and
+// `bytes_per_request` count everything run_simulation() does (institutions, population,
+// engine, the event loop, the report) over the requests answered; `loop_allocs_per_request`
+// and `loop_bytes_per_request` only what follows the set-up and first day (from the first
+// progress report on: the event loop and the report), over the same requests.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 
+#include "alloc_counter.h"
 #include "chakong/base/virtual_executor.h"
 #include "chakong/sim/scenario.h"
 #include "chakong/sim/simulation.h"
@@ -20,6 +27,7 @@ namespace chakong {
 namespace {
 
 void run_scenario(benchmark::State& state, const char* name, int days, int smoke_divisor = 1) {
+  bench::require_alloc_counting();
   const int threads = static_cast<int>(state.range(0));
   StatusOr<v1::Scenario> scenario =
       sim::load_scenario_file(std::string(CHAKONG_SOURCE_DIR) + "/scenarios/" + name + ".yaml");
@@ -42,14 +50,24 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
   uint64_t requests = 0, events = 0;
   double loop_seconds = 0, setup_seconds = 0, wall = 0;
   uint64_t peak = 0;
+  uint64_t allocs = 0, bytes = 0, loop_allocs = 0, loop_bytes = 0;
   for (auto _ : state) {
     sim::SimulationOptions options;
     options.threads = threads;
     double first_day_wall = -1;
+    bench::AllocCounter loop_count;
     options.on_progress = [&](const sim::Progress& p) {
-      if (first_day_wall < 0) first_day_wall = p.wall_seconds;
+      if (first_day_wall < 0) {
+        first_day_wall = p.wall_seconds;
+        loop_count.reset();
+      }
     };
+    bench::AllocCounter count;
     StatusOr<sim::SimulationReport> r = sim::run_simulation(*config, options);
+    allocs += count.allocations();
+    bytes += count.bytes();
+    loop_allocs += loop_count.allocations();
+    loop_bytes += loop_count.bytes();
     if (!r.ok()) {
       state.SkipWithError(r.status().to_string().c_str());
       return;
@@ -70,12 +88,16 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
   state.counters["setup_s"] = setup_seconds / n;
   state.counters["wall_s"] = wall / n;
   state.counters["peak_rss_mb"] = static_cast<double>(peak) / (1 << 20);
+  bench::report_allocs(state, allocs, bytes, static_cast<double>(requests));
+  bench::report_allocs(state, loop_allocs, loop_bytes, static_cast<double>(requests), "loop_");
 }
 
 // Baseline: 1 M pending events on the same VirtualExecutor, each rescheduling itself.
 void BM_EmptyEventLoopBaseline(benchmark::State& state) {
+  bench::require_alloc_counting();
   const int64_t pending = bench::smoke_or(10'000, 1'000'000);
   uint64_t events = 0;
+  bench::AllocCounter count;
   for (auto _ : state) {
     VirtualExecutor ex;
     uint64_t left = static_cast<uint64_t>(5 * pending);
@@ -87,12 +109,22 @@ void BM_EmptyEventLoopBaseline(benchmark::State& state) {
     for (int64_t i = 0; i < pending; ++i) ex.run_at(static_cast<TimeUs>(i) * 1000, tick);
     events += ex.run();
   }
+  if (bench::counting_enabled() && events > 0) {
+    state.counters["allocs_per_event"] =
+        static_cast<double>(count.allocations()) / static_cast<double>(events);
+  }
   state.SetItemsProcessed(static_cast<int64_t>(events));
 }
 BENCHMARK(BM_EmptyEventLoopBaseline)->Unit(benchmark::kSecond)->UseRealTime();
 
 void BM_DistrictEndToEnd(benchmark::State& state) { run_scenario(state, "district", 30); }
 BENCHMARK(BM_DistrictEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseRealTime();
+
+// The whole district year (scenarios/district.yaml as `chakong simulate` runs it, library and
+// its two sweeps included): the scale of the allocation target "per request on a district
+// year, set-up included".
+void BM_DistrictYearEndToEnd(benchmark::State& state) { run_scenario(state, "district", 365); }
+BENCHMARK(BM_DistrictYearEndToEnd)->Arg(1)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 void BM_CityEndToEnd(benchmark::State& state) { run_scenario(state, "city", 3, 100); }
 BENCHMARK(BM_CityEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
