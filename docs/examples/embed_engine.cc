@@ -11,8 +11,7 @@
 // is at the other end of the socket. Built in tree, and out of tree against an installed Chakong
 // by the find-package test (tests/packaging):
 //
-//   find_package(chakong 0.2 REQUIRED COMPONENTS engine)        # the engine and its adapters
-//   find_package(chakong 0.2 REQUIRED COMPONENTS institution)   # the stand-in bank
+//   find_package(chakong 0.2 REQUIRED COMPONENTS engine)   # engine, adapters, stand-in bank
 #include <google/protobuf/message.h>
 #include <unistd.h>
 
