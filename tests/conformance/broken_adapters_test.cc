@@ -59,6 +59,7 @@ class BrokenConnector final : public Connector {
     if (b_ == Breakage::kLosesCallsOnShutdown || b_ == Breakage::kCompletesLateAfterShutdown) {
       graveyard->push_back(std::move(inner_));
     }
+    std::lock_guard<std::mutex> lock(cache_->mu);
     if (b_ == Breakage::kCompletesLateAfterShutdown) {
       std::vector<std::shared_ptr<Pending>> open;
       for (const auto& p : pending_) {
@@ -142,6 +143,9 @@ class BrokenConnector final : public Connector {
     pending->done = std::move(done);
     if (b_ == Breakage::kCompletesLateAfterShutdown ||
         b_ == Breakage::kCompletesAgainAfterShutdown) {
+      // async_submit() may be called from several threads at once (concurrent_submit_from_
+      // threads): this fake breaks rule 5, not thread safety.
+      std::lock_guard<std::mutex> lock(cache_->mu);
       pending_.push_back(pending);
     }
     std::vector<std::string> keys;
@@ -176,7 +180,7 @@ class BrokenConnector final : public Connector {
   struct Pending {
     BatchCompletion done;
     size_t n = 0;
-    bool fired = false;
+    std::atomic<bool> fired{false};
   };
   std::unique_ptr<Connector> inner_;
   Breakage b_;
