@@ -209,12 +209,19 @@ namespace {
 
 // RocksDB's info log. Its own logger asserts (aborts the process) once a write to LOG has
 // failed, which a full disk does first; this one drops what it cannot write.
+// RocksDB's info log, kept bounded: WARN and above go to `<journal>/LOG`; when it reaches
+// `max_bytes` it becomes `LOG.old` (replacing the one before) and a new `LOG` starts, so the
+// journal's directory never holds more than twice the bound of log text. A line that cannot be
+// written is dropped (RocksDB's own logger asserts on a failed write; a full disk must not abort).
+// With an empty path (a read-only open) lines go to stderr.
 class InfoLog final : public rocksdb::Logger {
  public:
-  InfoLog(std::FILE* out, bool owned, rocksdb::InfoLogLevel level)
-      : rocksdb::Logger(level), out_(out), owned_(owned) {}
+  InfoLog(std::string path, uint64_t max_bytes, rocksdb::InfoLogLevel level)
+      : rocksdb::Logger(level), path_(std::move(path)), max_bytes_(max_bytes) {
+    if (!path_.empty()) open_file();
+  }
   ~InfoLog() override {
-    if (owned_) std::fclose(out_);
+    if (out_ != nullptr && out_ != stderr) std::fclose(out_);
   }
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
@@ -224,16 +231,40 @@ class InfoLog final : public rocksdb::Logger {
     char when[32];
     std::strftime(when, sizeof(when), "%Y/%m/%d-%H:%M:%S ", &tm);
     std::lock_guard<std::mutex> lock(mu_);
-    std::fputs(when, out_);
-    std::vfprintf(out_, format, ap);
+    if (!path_.empty() && written_ >= max_bytes_) rotate();
+    if (out_ == nullptr) return;
+    const int a = std::fputs(when, out_);
+    const int b = std::vfprintf(out_, format, ap);
     std::fputc('\n', out_);
     std::fflush(out_);
+    if (a >= 0 && b >= 0) written_ += std::strlen(when) + static_cast<uint64_t>(b) + 1;
   }
 
  private:
+  void open_file() {
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(path_, ec);
+    written_ = ec ? 0 : size;
+    if (written_ >= max_bytes_) {
+      rotate();
+      return;
+    }
+    out_ = std::fopen(path_.c_str(), "a");
+  }
+  void rotate() {
+    if (out_ != nullptr) std::fclose(out_);
+    out_ = nullptr;
+    std::error_code ec;
+    fs::rename(path_, path_ + ".old", ec);
+    out_ = std::fopen(path_.c_str(), "w");
+    written_ = 0;
+  }
+
   std::mutex mu_;
-  std::FILE* out_;
-  bool owned_;
+  const std::string path_;
+  const uint64_t max_bytes_;
+  std::FILE* out_ = stderr;
+  uint64_t written_ = 0;
 };
 
 class HeldLock final : public rocksdb::FileLock {};
@@ -595,10 +626,9 @@ StatusOr<std::unique_ptr<RocksJournal>> RocksJournal::open_impl(
   ro.track_and_verify_wals_in_manifest = true;
   ro.paranoid_checks = true;
   ro.env = j->env_.get();
-  std::FILE* log = o.read_only ? nullptr : std::fopen((o.path + "/LOG").c_str(), "a");
   ro.info_log = std::make_shared<InfoLog>(
-      log != nullptr ? log : stderr, log != nullptr,
-      log != nullptr ? rocksdb::InfoLogLevel::WARN_LEVEL : rocksdb::InfoLogLevel::ERROR_LEVEL);
+      o.read_only ? std::string() : o.path + "/LOG", o.info_log_bytes,
+      o.read_only ? rocksdb::InfoLogLevel::ERROR_LEVEL : rocksdb::InfoLogLevel::WARN_LEVEL);
   // The newest log as the crash (or whoever) left it, for the watermark's message: opening
   // starts a new one.
   for (const std::string& name : entries(o.path)) {

@@ -32,6 +32,11 @@ std::string read_bytes(const fs::path& file) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+void write_bytes(const fs::path& file, const std::string& bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 void write_at(const fs::path& file, uint64_t offset, const std::string& bytes) {
   std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(static_cast<std::streamoff>(offset));
@@ -486,6 +491,27 @@ TEST_F(JournalSafetyTest, TruncateTailOfAHeldJournalCutsNothing) {
 }
 
 // ---- 7. Opening never creates silently, never deletes a table file ------------------------
+
+// RocksDB's info log is bounded: a LOG at its bound becomes LOG.old (replacing the one before)
+// when the journal opens, so a long-lived journal's directory does not grow with log text.
+TEST_F(JournalSafetyTest, InfoLogIsRotatedAtItsBound) {
+  RocksJournalOptions o = options(dir_);
+  o.info_log_bytes = 4096;
+  create(o).reset();
+  write_bytes(dir_ / "LOG.old", "older");
+  const std::string full(5000, 'x');
+  write_bytes(dir_ / "LOG", full);
+  auto j = RocksJournal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status().to_string();
+  EXPECT_EQ(read_bytes(dir_ / "LOG.old"), full);
+  EXPECT_LT(fs::file_size(dir_ / "LOG"), 4096u);
+  j.value().reset();
+  // Below the bound it is kept and appended to.
+  write_bytes(dir_ / "LOG", "short\n");
+  ASSERT_TRUE(RocksJournal::open(o).ok());
+  EXPECT_EQ(read_bytes(dir_ / "LOG").substr(0, 6), "short\n");
+  EXPECT_EQ(read_bytes(dir_ / "LOG.old"), full);
+}
 
 TEST_F(JournalSafetyTest, MissingPathIsAnErrorUnlessCreationIsAsked) {
   StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));

@@ -90,6 +90,8 @@ struct RocksJournalOptions {
   TimeUs group_wait = 0;
   // Memtable size: at most this much log is replayed at a restart.
   size_t memtable_bytes = 16 << 20;
+  // RocksDB's info log (`LOG`, warnings and errors) is rotated to `LOG.old` at this size.
+  uint64_t info_log_bytes = 4 << 20;
   // Free space left on the journal's file system: a group that would leave less is refused
   // (kResourceExhausted) and so is an open for writing. The default leaves room for RocksDB's
   // own writes after the last group (a memtable flush, the manifest). 0: no reserve.
