@@ -8,7 +8,8 @@
 //
 // Single-threaded: post() too must be called from the executor's thread (in a simulation
 // every connector and institution runs on it); debug builds assert it. run_until() is the
-// driver.
+// driver. (sim::ParallelTime gives each logical process its own executor and moves it between
+// worker threads with bind_to_current_thread(), one thread at a time.)
 //
 //   VirtualExecutor ex(Date::parse("2025-01-01")->start_us());
 //   ex.run_at(ex.now() + kMicrosPerDay, [] { ... });
@@ -18,6 +19,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <optional>
 #include <thread>
 
 #include "chakong/base/executor.h"
@@ -70,6 +72,13 @@ class VirtualExecutor final : public Executor {
     ++events_;
     return true;
   }
+
+  // The time of the earliest pending event, if any.
+  std::optional<TimeUs> next_time() const { return wheel_.next_time(); }
+
+  // Makes the calling thread the executor's thread (a parallel kernel hands a logical
+  // process's executor to a worker thread for a window; only one thread uses it at a time).
+  void bind_to_current_thread() { owner_ = std::this_thread::get_id(); }
 
   size_t pending() const { return wheel_.size(); }
   uint64_t events_run() const { return events_; }

@@ -1,0 +1,110 @@
+// ParallelTime: conservative parallel discrete-event simulation in windows (YAWNS, "bounded
+// lag") over logical processes, each with its own virtual-time executor.
+//
+// A model is split into logical processes (LPs): an engine shard, an institution, a hub member.
+// Each LP's events run on its own VirtualExecutor and touch only that LP's state; LPs talk only
+// by messages. send(from, to, at, task) runs `task` on LP `to` at virtual time `at`, which must
+// be at least `lookahead` after the sender's now() (the least one-way transit the model has).
+//
+// run_until() advances in windows. With T the earliest pending event of any LP, no message sent
+// in [T, T + lookahead) can arrive before T + lookahead, so every LP runs its events before
+// that bound independently — in parallel — and then the window's messages are delivered. The
+// next window starts at the next earliest event, so an idle stretch costs one step however long
+// it is.
+//
+// Determinism: the windows depend only on event times; each LP runs its own events in
+// (time, submission order); a window's messages are handed to each LP ordered by
+// (time, source LP, source sequence), never by which thread sent first. A run is therefore the
+// same event for event whatever the number of threads. (It is not the order one shared
+// executor would give to events at the same microsecond: a model moved onto LPs changes its
+// tie order once, then keeps it.)
+//
+//   ParallelTime pt({.lps = 4, .start = t0, .lookahead = kMicrosPerSecond, .threads = 2});
+//   pt.executor(0).run_at(t0, [&] { pt.send(0, 3, pt.executor(0).now() + kMicrosPerSecond,
+//                                           [] { ... runs on LP 3 ... }); });
+//   Status s = pt.run_until(t0 + kMicrosPerDay);
+//
+// Threads: run_until() is called from one thread; during a window each LP's executor runs on
+// one of the kernel's worker threads (oneTBB), so LP code must not share mutable state with
+// another LP except through send(). Between windows (and before the first) any LP's executor
+// may be used from the calling thread, for set-up.
+#ifndef CHAKONG_SIM_PARALLEL_TIME_H_
+#define CHAKONG_SIM_PARALLEL_TIME_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "chakong/base/executor.h"
+#include "chakong/base/status.h"
+#include "chakong/base/virtual_executor.h"
+
+namespace chakong::sim {
+
+struct ParallelTimeOptions {
+  uint32_t lps = 1;
+  TimeUs start = 0;
+  // The least virtual time between a send and its delivery; > 0.
+  TimeUs lookahead = kMicrosPerSecond;
+  // Worker threads stepping LPs in a window; 1 runs everything on the calling thread.
+  int threads = 1;
+};
+
+struct ParallelTimeStats {
+  uint64_t windows = 0;   // Windows stepped.
+  uint64_t events = 0;    // Events run, every LP.
+  uint64_t messages = 0;  // Messages delivered.
+  // Sum over windows of the LPs that had an event in the window: divided by `windows`, the
+  // parallelism the model offers.
+  uint64_t busy_lps = 0;
+};
+
+class ParallelTime {
+ public:
+  // kInvalidArgument (naming the option) for lps == 0, lookahead <= 0 or threads < 1.
+  static StatusOr<std::unique_ptr<ParallelTime>> create(const ParallelTimeOptions& options);
+  ~ParallelTime();
+  ParallelTime(const ParallelTime&) = delete;
+  ParallelTime& operator=(const ParallelTime&) = delete;
+
+  uint32_t lps() const { return static_cast<uint32_t>(lps_.size()); }
+  TimeUs lookahead() const { return options_.lookahead; }
+  // LP `lp`'s executor: its events, its clock.
+  VirtualExecutor& executor(uint32_t lp);
+
+  // From an event running on LP `from`: runs `task` on LP `to` at `at`. `at` earlier than
+  // from's now() + lookahead is a model error: the message is dropped and run_until() fails
+  // naming it. Between windows (set-up) `from` is ignored and the lookahead is not required.
+  void send(uint32_t from, uint32_t to, TimeUs at, Task task);
+
+  // Runs every event due at or before `limit` on every LP, then sets every LP's clock to
+  // `limit`. kFailedPrecondition for a message sent inside the lookahead (the first one, with
+  // its LPs and times); the run stops at the end of that window.
+  Status run_until(TimeUs limit);
+
+  const ParallelTimeStats& stats() const { return stats_; }
+
+ private:
+  struct Message;
+  struct Lp;
+
+  explicit ParallelTime(const ParallelTimeOptions& options);
+  void step(uint32_t lp, TimeUs bound);
+  void deliver();
+  Status first_violation() const;
+
+  const ParallelTimeOptions options_;
+  std::vector<std::unique_ptr<Lp>> lps_;
+  std::vector<uint32_t> busy_;  // The LPs with an event in the current window.
+  std::vector<std::vector<Message>> inbox_;
+  bool in_window_ = false;
+  std::atomic<bool> any_violation_{false};
+  ParallelTimeStats stats_;
+  struct Pool;
+  std::unique_ptr<Pool> pool_;
+};
+
+}  // namespace chakong::sim
+
+#endif  // CHAKONG_SIM_PARALLEL_TIME_H_
