@@ -12,8 +12,10 @@
 #define CHAKONG_BENCH_PHOLD_H_
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <queue>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -30,6 +32,8 @@ struct Options {
   TimeUs spread = 4000;  // Delays are lookahead + [0, spread) remote, [0, spread) local.
   // Work per event (iterations of a hash loop), so an event costs what a model's would.
   uint32_t work = 0;
+  // Remote hops as bytes (send_bytes, which crosses ranks) rather than tasks.
+  bool bytes = false;
 };
 
 inline uint64_t mix(uint64_t x) {
@@ -63,8 +67,19 @@ class Model {
  public:
   Model(sim::ParallelTime& pt, Options o) : pt_(pt), o_(o), counters_(o.lps) {}
 
+  // Starts the jobs of this rank's LPs.
   void start(TimeUs t0) {
     for (uint32_t lp = 0; lp < o_.lps; ++lp) {
+      if (!pt_.is_local(lp)) continue;
+      if (o_.bytes) {
+        pt_.set_receiver(lp, [this, lp](uint32_t, std::string b) {
+          uint64_t job = 0;
+          uint32_t hop = 0;
+          std::memcpy(&job, b.data(), sizeof job);
+          std::memcpy(&hop, b.data() + sizeof job, sizeof hop);
+          on_event(lp, job, hop);
+        });
+      }
       for (uint32_t j = 0; j < o_.jobs; ++j) {
         const uint64_t job = uint64_t{lp} * o_.jobs + j;
         pt_.executor(lp).run_at(t0 + static_cast<TimeUs>(job % 7),
@@ -72,6 +87,7 @@ class Model {
       }
     }
   }
+  // This rank's events and checksum (add them up over ranks for the run's).
   uint64_t events() const {
     uint64_t n = 0;
     for (const Counter& c : counters_) n += c.events;
@@ -94,6 +110,12 @@ class Model {
     const TimeUs at = ex.now() + n.delay;
     if (n.lp == lp) {
       ex.run_at(at, [this, lp, job, hop] { on_event(lp, job, hop + 1); });
+    } else if (o_.bytes) {
+      std::string b(sizeof job + sizeof hop, '\0');
+      const uint32_t next = hop + 1;
+      std::memcpy(b.data(), &job, sizeof job);
+      std::memcpy(b.data() + sizeof job, &next, sizeof next);
+      pt_.send_bytes(lp, n.lp, at, std::move(b));
     } else {
       const uint32_t to = n.lp;
       pt_.send(lp, to, at, [this, to, job, hop] { on_event(to, job, hop + 1); });

@@ -5,6 +5,8 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -16,12 +18,36 @@ constexpr TimeUs kNever = std::numeric_limits<TimeUs>::max();
 
 TimeUs saturating_add(TimeUs a, TimeUs b) { return a > kNever - b ? kNever : a + b; }
 
+// A message to another rank, as it crosses: at, to, from, seq, length, then the bytes (this
+// machine's byte order: ranks of one run share an architecture).
+constexpr size_t kRecordHeader = sizeof(TimeUs) + 4 + 4 + 8 + 4;
+
+template <typename T>
+void put(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out.append(b, sizeof(T));
+}
+template <typename T>
+T get(const char*& p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  p += sizeof(T);
+  return v;
+}
+
+enum class Fault : uint8_t { kNone, kLookahead, kNoSuchLp, kTaskToOtherRank, kSetUpToOtherRank };
+
 }  // namespace
 
 struct ParallelTime::Message {
   TimeUs at = 0;
   uint32_t to = 0;
-  Task task;
+  uint32_t from = 0;
+  uint64_t seq = 0;
+  Task task;          // In-process messages,
+  std::string bytes;  // or bytes (is_bytes).
+  bool is_bytes = false;
 };
 
 // One logical process. Cache-line aligned: workers write their LPs' fields in parallel.
@@ -29,13 +55,14 @@ struct alignas(64) ParallelTime::Lp {
   explicit Lp(TimeUs start) : ex(start) {}
   VirtualExecutor ex;
   std::vector<Message> out;  // Sent this window, in send order.
+  uint64_t seq = 0;          // Messages sent, ever: the tie-break after (time, source).
   TimeUs next = kNever;      // Earliest pending event, as of the last window's end.
   uint64_t events = 0;
-  // The first message this LP sent inside the lookahead.
-  bool violated = false;
-  TimeUs violation_now = 0;
-  TimeUs violation_at = 0;
-  uint32_t violation_to = 0;
+  // The first message this LP sent that could not go.
+  Fault fault = Fault::kNone;
+  TimeUs fault_now = 0;
+  TimeUs fault_at = 0;
+  uint32_t fault_to = 0;
 };
 
 struct ParallelTime::Pool {
@@ -57,9 +84,16 @@ StatusOr<std::unique_ptr<ParallelTime>> ParallelTime::create(const ParallelTimeO
 }
 
 ParallelTime::ParallelTime(const ParallelTimeOptions& options)
-    : options_(options), inbox_(options.lps) {
+    : options_(options),
+      rank_(options.comm != nullptr ? options.comm->rank() : 0),
+      ranks_(options.comm != nullptr ? options.comm->size() : 1),
+      receivers_(options.lps),
+      inbox_(options.lps) {
   lps_.reserve(options.lps);
-  for (uint32_t i = 0; i < options.lps; ++i) lps_.push_back(std::make_unique<Lp>(options.start));
+  for (uint32_t i = 0; i < options.lps; ++i) {
+    lps_.push_back(std::make_unique<Lp>(options.start));
+    if (is_local(i)) local_.push_back(i);
+  }
   if (options.threads > 1) pool_ = std::make_unique<Pool>(options.threads);
 }
 
@@ -67,23 +101,70 @@ ParallelTime::~ParallelTime() = default;
 
 VirtualExecutor& ParallelTime::executor(uint32_t lp) { return lps_[lp]->ex; }
 
+void ParallelTime::set_receiver(uint32_t lp, Receiver receiver) {
+  receivers_[lp] = std::move(receiver);
+}
+
+// The sending LP if the message may go; else notes why not (the first time) and returns null.
+ParallelTime::Lp* ParallelTime::sender(uint32_t from, uint32_t to, TimeUs at) {
+  Lp& src = *lps_[from];
+  Fault f = Fault::kNone;
+  if (to >= lps_.size()) {
+    f = Fault::kNoSuchLp;
+  } else if (at < saturating_add(src.ex.now(), options_.lookahead)) {
+    f = Fault::kLookahead;
+  }
+  if (f == Fault::kNone) return &src;
+  if (src.fault == Fault::kNone) {
+    src.fault = f;
+    src.fault_now = src.ex.now();
+    src.fault_at = at;
+    src.fault_to = to;
+    any_violation_.store(true, std::memory_order_relaxed);
+  }
+  return nullptr;
+}
+
 void ParallelTime::send(uint32_t from, uint32_t to, TimeUs at, Task task) {
   if (!in_window_) {
-    if (to < lps_.size()) lps_[to]->ex.run_at(at, std::move(task));
-    return;
-  }
-  Lp& src = *lps_[from];
-  if (to >= lps_.size() || at < saturating_add(src.ex.now(), options_.lookahead)) {
-    if (!src.violated) {
-      src.violated = true;
+    if (to < lps_.size() && is_local(to)) {
+      lps_[to]->ex.run_at(at, std::move(task));
+    } else if (to < lps_.size()) {
+      lps_[from]->fault = Fault::kSetUpToOtherRank;
+      lps_[from]->fault_to = to;
       any_violation_.store(true, std::memory_order_relaxed);
-      src.violation_now = src.ex.now();
-      src.violation_at = at;
-      src.violation_to = to;
     }
     return;
   }
-  src.out.push_back({at, to, std::move(task)});
+  Lp* src = sender(from, to, at);
+  if (src == nullptr) return;
+  if (!is_local(to)) {
+    if (src->fault == Fault::kNone) {
+      src->fault = Fault::kTaskToOtherRank;
+      src->fault_to = to;
+      any_violation_.store(true, std::memory_order_relaxed);
+    }
+    return;
+  }
+  src->out.push_back({at, to, from, src->seq++, std::move(task), {}, false});
+}
+
+void ParallelTime::send_bytes(uint32_t from, uint32_t to, TimeUs at, std::string bytes) {
+  if (!in_window_) {
+    if (to < lps_.size() && is_local(to)) {
+      lps_[to]->ex.run_at(at, [this, from, to, b = std::move(bytes)]() mutable {
+        if (receivers_[to]) receivers_[to](from, std::move(b));
+      });
+    } else if (to < lps_.size()) {
+      lps_[from]->fault = Fault::kSetUpToOtherRank;
+      lps_[from]->fault_to = to;
+      any_violation_.store(true, std::memory_order_relaxed);
+    }
+    return;
+  }
+  Lp* src = sender(from, to, at);
+  if (src == nullptr) return;
+  src->out.push_back({at, to, from, src->seq++, {}, std::move(bytes), true});
 }
 
 void ParallelTime::step(uint32_t i, TimeUs bound) {
@@ -92,28 +173,75 @@ void ParallelTime::step(uint32_t i, TimeUs bound) {
   lp.events += lp.ex.run_until(bound - 1);
 }
 
-// Hands each LP the window's messages for it ordered by (time, source LP, source sequence):
-// sources are visited in index order and each source's messages are in send order, so a
-// stable sort by time gives exactly that order.
-void ParallelTime::deliver() {
+// Puts the messages for `to` on its executor ordered by (time, source LP, source sequence).
+void ParallelTime::hand_over(uint32_t to) {
+  std::vector<Message>& in = inbox_[to];
+  std::sort(in.begin(), in.end(), [](const Message& a, const Message& b) {
+    if (a.at != b.at) return a.at < b.at;
+    if (a.from != b.from) return a.from < b.from;
+    return a.seq < b.seq;
+  });
+  Lp& lp = *lps_[to];
+  for (Message& m : in) {
+    if (m.is_bytes) {
+      lp.ex.run_at(m.at, [this, from = m.from, to, b = std::move(m.bytes)]() mutable {
+        if (receivers_[to]) receivers_[to](from, std::move(b));
+      });
+    } else {
+      lp.ex.run_at(m.at, std::move(m.task));
+    }
+  }
+  lp.next = std::min(lp.next, in.front().at);
+  in.clear();
+}
+
+// Delivers the window's messages: to this rank's LPs directly, to the others' through one
+// all-to-all (which every rank makes every window, with or without messages).
+void ParallelTime::exchange() {
   std::vector<uint32_t> touched;
+  std::vector<std::string> out(ranks_ > 1 ? static_cast<size_t>(ranks_) : 0);
   for (uint32_t i : busy_) {
     for (Message& m : lps_[i]->out) {
-      if (inbox_[m.to].empty()) touched.push_back(m.to);
-      inbox_[m.to].push_back(std::move(m));
+      if (is_local(m.to)) {
+        if (inbox_[m.to].empty()) touched.push_back(m.to);
+        inbox_[m.to].push_back(std::move(m));
+        continue;
+      }
+      std::string& o = out[static_cast<size_t>(rank_of(m.to))];
+      put(o, m.at);
+      put(o, m.to);
+      put(o, m.from);
+      put(o, m.seq);
+      put(o, static_cast<uint32_t>(m.bytes.size()));
+      o += m.bytes;
+      stats_.remote_bytes += kRecordHeader + m.bytes.size();
     }
-    stats_.messages += lps_[i]->out.size();
     lps_[i]->out.clear();
   }
-  auto hand_over = [this](uint32_t to) {
-    std::vector<Message>& in = inbox_[to];
-    std::stable_sort(in.begin(), in.end(),
-                     [](const Message& a, const Message& b) { return a.at < b.at; });
-    Lp& lp = *lps_[to];
-    for (Message& m : in) lp.ex.run_at(m.at, std::move(m.task));
-    lp.next = std::min(lp.next, in.front().at);
-    in.clear();
-  };
+  if (ranks_ > 1) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<std::string> in = options_.comm->alltoall(out);
+    stats_.barrier_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (const std::string& from_rank : in) {
+      const char* p = from_rank.data();
+      const char* const end = p + from_rank.size();
+      while (p + kRecordHeader <= end) {
+        Message m;
+        m.is_bytes = true;
+        m.at = get<TimeUs>(p);
+        m.to = get<uint32_t>(p);
+        m.from = get<uint32_t>(p);
+        m.seq = get<uint64_t>(p);
+        const auto n = get<uint32_t>(p);
+        m.bytes.assign(p, n);
+        p += n;
+        if (inbox_[m.to].empty()) touched.push_back(m.to);
+        inbox_[m.to].push_back(std::move(m));
+      }
+    }
+  }
+  for (uint32_t to : touched) stats_.messages += inbox_[to].size();
   if (pool_ == nullptr || touched.size() < 2) {
     for (uint32_t to : touched) hand_over(to);
     return;
@@ -127,36 +255,56 @@ void ParallelTime::deliver() {
 }
 
 Status ParallelTime::first_violation() const {
-  for (uint32_t i = 0; i < lps_.size(); ++i) {
+  for (uint32_t i : local_) {
     const Lp& lp = *lps_[i];
-    if (!lp.violated) continue;
-    if (lp.violation_to >= lps_.size()) {
-      return failed_precondition_error("parallel time: LP " + std::to_string(i) +
-                                       " sent a message to LP " + std::to_string(lp.violation_to) +
-                                       ", which does not exist (" + std::to_string(lps_.size()) +
-                                       " LPs)");
+    const std::string who = "parallel time: LP " + std::to_string(i) + " sent a message to LP " +
+                            std::to_string(lp.fault_to);
+    switch (lp.fault) {
+      case Fault::kNone: continue;
+      case Fault::kNoSuchLp:
+        return failed_precondition_error(who + ", which does not exist (" +
+                                         std::to_string(lps_.size()) + " LPs)");
+      case Fault::kLookahead:
+        return failed_precondition_error(
+            who + " for t=" + std::to_string(lp.fault_at) +
+            " us at t=" + std::to_string(lp.fault_now) + " us, less than the lookahead (" +
+            std::to_string(options_.lookahead) +
+            " us) ahead; every transit between logical processes must be at least the lookahead");
+      case Fault::kTaskToOtherRank:
+      case Fault::kSetUpToOtherRank:
+        return failed_precondition_error(
+            who + " on rank " + std::to_string(rank_of(lp.fault_to)) +
+            " as a task; only bytes (send_bytes) cross ranks" +
+            (lp.fault == Fault::kSetUpToOtherRank ? ", and not during set-up" : ""));
     }
-    return failed_precondition_error(
-        "parallel time: LP " + std::to_string(i) + " sent a message to LP " +
-        std::to_string(lp.violation_to) + " for t=" + std::to_string(lp.violation_at) +
-        " us at t=" + std::to_string(lp.violation_now) + " us, less than the lookahead (" +
-        std::to_string(options_.lookahead) +
-        " us) ahead; every transit between logical processes must be at least the lookahead");
   }
-  return ok_status();
+  return failed_precondition_error(
+      "parallel time: a logical process on another rank sent a message that could not go (that "
+      "rank's error names it)");
+}
+
+void ParallelTime::timed_min(int64_t* values, int n) {
+  const auto t0 = std::chrono::steady_clock::now();
+  options_.comm->allreduce_min(values, n);
+  stats_.barrier_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 Status ParallelTime::run_until(TimeUs limit) {
-  // Set-up may have scheduled anything anywhere.
-  for (auto& lp : lps_) lp->next = lp->ex.next_time().value_or(kNever);
+  // Set-up may have scheduled anything on any local LP.
+  for (uint32_t i : local_) lps_[i]->next = lps_[i]->ex.next_time().value_or(kNever);
   const TimeUs end = limit == kNever ? kNever : limit + 1;  // Events at `limit` run.
   for (;;) {
-    TimeUs t = kNever;
-    for (const auto& lp : lps_) t = std::min(t, lp->next);
+    // The window starts at the earliest event of any rank; a fault anywhere stops every rank.
+    int64_t agree[2] = {kNever, any_violation_.load(std::memory_order_relaxed) ? 0 : 1};
+    for (uint32_t i : local_) agree[0] = std::min(agree[0], lps_[i]->next);
+    if (ranks_ > 1) timed_min(agree, 2);
+    if (agree[1] == 0) return first_violation();
+    const TimeUs t = agree[0];
     if (t >= end) break;
     const TimeUs bound = std::min(saturating_add(t, options_.lookahead), end);
     busy_.clear();
-    for (uint32_t i = 0; i < lps_.size(); ++i) {
+    for (uint32_t i : local_) {
       if (lps_[i]->next < bound) busy_.push_back(i);
     }
     in_window_ = true;
@@ -177,13 +325,13 @@ Status ParallelTime::run_until(TimeUs limit) {
       lps_[i]->ex.bind_to_current_thread();
       lps_[i]->next = lps_[i]->ex.next_time().value_or(kNever);
     }
-    deliver();
-    if (any_violation_.load(std::memory_order_relaxed)) return first_violation();
+    exchange();
   }
   stats_.events = 0;
-  for (auto& lp : lps_) {
-    lp->events += lp->ex.run_until(limit);
-    stats_.events += lp->events;
+  for (uint32_t i : local_) {
+    Lp& lp = *lps_[i];
+    lp.events += lp.ex.run_until(limit);
+    stats_.events += lp.events;
   }
   return ok_status();
 }

@@ -51,6 +51,23 @@ TEST(ParallelTimeTest, PholdEqualsOneGlobalQueueWhateverTheThreads) {
   EXPECT_LT(stats[0].messages, want.events * 2 / 3);
 }
 
+TEST(ParallelTimeTest, BytesMessagesGiveTheSameRunAsTasks) {
+  phold::Options o;
+  o.lps = 9;
+  o.jobs = 5;
+  o.hops = 250;
+  o.bytes = true;
+  const phold::Totals want = phold::reference_phold(o, 0, 50'000'000);
+  for (int threads : {1, 2}) {
+    auto pt = make(o.lps, o.lookahead, threads);
+    phold::Model model(*pt, o);
+    model.start(0);
+    ASSERT_TRUE(pt->run_until(50'000'000).ok());
+    EXPECT_EQ(model.events(), want.events);
+    EXPECT_EQ(model.checksum(), want.checksum);
+  }
+}
+
 TEST(ParallelTimeTest, ARunStoppedAtALimitEqualsTheReferenceUpToThatLimit) {
   phold::Options o;
   o.lps = 5;

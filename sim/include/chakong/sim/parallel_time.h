@@ -26,19 +26,29 @@
 //
 // Threads: run_until() is called from one thread; during a window each LP's executor runs on
 // one of the kernel's worker threads (oneTBB), so LP code must not share mutable state with
-// another LP except through send(). Between windows (and before the first) any LP's executor
-// may be used from the calling thread, for set-up.
+// another LP except through send(). Between windows (and before the first) any local LP's
+// executor may be used from the calling thread, for set-up.
+//
+// Ranks: with a Comm of several processes (MPI), LP `lp` lives on rank rank_of(lp) and every
+// rank runs the same loop: the window's start is the minimum over ranks (an all-reduce), and the
+// window's messages for LPs elsewhere cross in one all-to-all. A task cannot cross processes, so
+// messages that may go to another rank are bytes: send_bytes(), delivered to the receiver set
+// for the destination LP. Deliveries are ordered by the same key whatever the path, so the run
+// is the same event for event whatever the threads and ranks.
 #ifndef CHAKONG_SIM_PARALLEL_TIME_H_
 #define CHAKONG_SIM_PARALLEL_TIME_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "chakong/base/executor.h"
 #include "chakong/base/status.h"
 #include "chakong/base/virtual_executor.h"
+#include "chakong/sim/comm.h"
 
 namespace chakong::sim {
 
@@ -49,12 +59,17 @@ struct ParallelTimeOptions {
   TimeUs lookahead = kMicrosPerSecond;
   // Worker threads stepping LPs in a window; 1 runs everything on the calling thread.
   int threads = 1;
+  // The ranks of the run (not owned; outlives the ParallelTime). Null: one process.
+  Comm* comm = nullptr;
 };
 
+// This rank's figures (windows is the same on every rank).
 struct ParallelTimeStats {
-  uint64_t windows = 0;   // Windows stepped.
-  uint64_t events = 0;    // Events run, every LP.
-  uint64_t messages = 0;  // Messages delivered.
+  uint64_t windows = 0;        // Windows stepped.
+  uint64_t events = 0;         // Events run by this rank's LPs.
+  uint64_t messages = 0;       // Messages delivered to this rank's LPs.
+  uint64_t remote_bytes = 0;   // Bytes sent to other ranks.
+  double barrier_seconds = 0;  // Wall time in the collectives (waiting for the other ranks).
   // Sum over windows of the LPs that had an event in the window: divided by `windows`, the
   // parallelism the model offers.
   uint64_t busy_lps = 0;
@@ -70,17 +85,30 @@ class ParallelTime {
 
   uint32_t lps() const { return static_cast<uint32_t>(lps_.size()); }
   TimeUs lookahead() const { return options_.lookahead; }
-  // LP `lp`'s executor: its events, its clock.
+  int rank() const { return rank_; }
+  int ranks() const { return ranks_; }
+  // The rank LP `lp` lives on (round robin).
+  int rank_of(uint32_t lp) const { return static_cast<int>(lp % static_cast<uint32_t>(ranks_)); }
+  bool is_local(uint32_t lp) const { return rank_of(lp) == rank_; }
+  // LP `lp`'s executor: its events, its clock. Only a local LP's runs anything.
   VirtualExecutor& executor(uint32_t lp);
+
+  // What an LP does with the bytes sent to it: called on that LP at the message's time.
+  using Receiver = std::function<void(uint32_t from, std::string bytes)>;
+  void set_receiver(uint32_t lp, Receiver receiver);
 
   // From an event running on LP `from`: runs `task` on LP `to` at `at`. `at` earlier than
   // from's now() + lookahead is a model error: the message is dropped and run_until() fails
   // naming it. Between windows (set-up) `from` is ignored and the lookahead is not required.
   void send(uint32_t from, uint32_t to, TimeUs at, Task task);
+  // The same for bytes, to an LP on any rank (its receiver gets them). From set-up (between
+  // windows) only to a local LP.
+  void send_bytes(uint32_t from, uint32_t to, TimeUs at, std::string bytes);
 
   // Runs every event due at or before `limit` on every LP, then sets every LP's clock to
-  // `limit`. kFailedPrecondition for a message sent inside the lookahead (the first one, with
-  // its LPs and times); the run stops at the end of that window.
+  // `limit`. kFailedPrecondition for a message sent inside the lookahead or to an LP that does
+  // not exist (the first one, with its LPs and times; on the other ranks, which rank saw it);
+  // the run stops at the end of that window. Every rank calls it with the same limit.
   Status run_until(TimeUs limit);
 
   const ParallelTimeStats& stats() const { return stats_; }
@@ -90,12 +118,19 @@ class ParallelTime {
   struct Lp;
 
   explicit ParallelTime(const ParallelTimeOptions& options);
+  Lp* sender(uint32_t from, uint32_t to, TimeUs at);
   void step(uint32_t lp, TimeUs bound);
-  void deliver();
+  void exchange();
+  void hand_over(uint32_t to);
   Status first_violation() const;
+  void timed_min(int64_t* values, int n);
 
   const ParallelTimeOptions options_;
+  const int rank_;
+  const int ranks_;
   std::vector<std::unique_ptr<Lp>> lps_;
+  std::vector<uint32_t> local_;  // This rank's LPs, ascending.
+  std::vector<Receiver> receivers_;
   std::vector<uint32_t> busy_;  // The LPs with an event in the current window.
   std::vector<std::vector<Message>> inbox_;
   bool in_window_ = false;

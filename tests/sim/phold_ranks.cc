@@ -1,0 +1,76 @@
+// phold_ranks: PHOLD (bench/phold.h) on sim::ParallelTime, for the rank tests
+// (parallel_time_mpi_test.sh): run under mpirun it spreads the LPs over the ranks, and rank 0
+// prints the run's events and checksum, which must equal `phold_ranks --reference` (one global
+// event queue), and its windows, which must be the same whatever the ranks and threads.
+//   phold_ranks --reference
+//   mpirun -np 4 phold_ranks --threads 2
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "bench/phold.h"
+#include "chakong/sim/comm.h"
+
+int main(int argc, char** argv) {
+  using namespace chakong;
+  bool reference = false;
+  int threads = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--reference") == 0) {
+      reference = true;
+    } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: phold_ranks [--reference] [--threads N]\n");
+      return 2;
+    }
+  }
+  phold::Options o;
+  o.lps = 24;
+  o.jobs = 6;
+  o.hops = 400;
+  o.bytes = true;  // Remote hops may cross ranks.
+  const TimeUs limit = 1'000'000'000;
+  if (reference) {
+    const phold::Totals t = phold::reference_phold(o, 0, limit);
+    std::printf("events=%llu checksum=%llu\n", static_cast<unsigned long long>(t.events),
+                static_cast<unsigned long long>(t.checksum));
+    return 0;
+  }
+  std::unique_ptr<sim::Comm> comm;
+  if (sim::launched_by_mpirun()) {
+    StatusOr<std::unique_ptr<sim::Comm>> c = sim::make_mpi_comm();
+    if (!c.ok()) {
+      std::fprintf(stderr, "phold_ranks: %s\n", c.status().to_string().c_str());
+      return 1;
+    }
+    comm = std::move(c).value();
+  } else {
+    comm = std::make_unique<sim::LocalComm>();
+  }
+  auto pt = sim::ParallelTime::create(
+      {.lps = o.lps, .start = 0, .lookahead = o.lookahead, .threads = threads, .comm = comm.get()});
+  if (!pt.ok()) {
+    std::fprintf(stderr, "phold_ranks: %s\n", pt.status().to_string().c_str());
+    return 2;
+  }
+  phold::Model model(**pt, o);
+  model.start(0);
+  Status s = (*pt)->run_until(limit);
+  if (!s.ok()) {
+    std::fprintf(stderr, "phold_ranks: rank %d: %s\n", comm->rank(), s.to_string().c_str());
+    return 1;
+  }
+  uint64_t totals[3] = {model.events(), model.checksum(), (*pt)->stats().messages};
+  comm->allreduce_sum(totals, 3);
+  if (comm->rank() == 0) {
+    std::printf("events=%llu checksum=%llu\nwindows=%llu messages=%llu ranks=%d\n",
+                static_cast<unsigned long long>(totals[0]),
+                static_cast<unsigned long long>(totals[1]),
+                static_cast<unsigned long long>((*pt)->stats().windows),
+                static_cast<unsigned long long>(totals[2]), comm->size());
+  }
+  return 0;
+}
