@@ -1,5 +1,7 @@
 // sim::ParallelTime on PHOLD (bench/phold.h): events per second with 1 and more threads, with
-// the same-run baseline of one global event queue (reference_phold) on the same model.
+// two same-run baselines on the same model: every LP on one VirtualExecutor (the sequential
+// loop; the window protocol's overhead is threads:1 against it) and one std::priority_queue
+// (reference_phold).
 //   ./build/release/bench/parallel_time_benchmark
 #include <benchmark/benchmark.h>
 
@@ -33,6 +35,23 @@ void BM_PholdGlobalQueue(benchmark::State& state) {
 }
 BENCHMARK(BM_PholdGlobalQueue)->Arg(0)->Arg(200)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The sequential loop: every LP on one executor.
+void BM_PholdOneExecutor(benchmark::State& state) {
+  const phold::Options o = options(state.range(0));
+  uint64_t events = 0;
+  for (auto _ : state) {
+    phold::OneExecutor one(0);
+    phold::Model<phold::OneExecutor> model(one, o);
+    model.start(0);
+    one.executor(0).run_until(kLimit);
+    benchmark::DoNotOptimize(model.checksum());
+    events += model.events();
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PholdOneExecutor)->Arg(0)->Arg(200)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_PholdParallelTime(benchmark::State& state) {
   const phold::Options o = options(state.range(0));
   const int threads = static_cast<int>(state.range(1));
@@ -41,7 +60,7 @@ void BM_PholdParallelTime(benchmark::State& state) {
     auto pt = sim::ParallelTime::create(
                   {.lps = o.lps, .start = 0, .lookahead = o.lookahead, .threads = threads})
                   .value();
-    phold::Model model(*pt, o);
+    phold::Model<> model(*pt, o);
     model.start(0);
     if (!pt->run_until(kLimit).ok()) state.SkipWithError("run failed");
     benchmark::DoNotOptimize(model.checksum());

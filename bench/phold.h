@@ -62,10 +62,26 @@ inline uint64_t event_hash(uint32_t lp, TimeUs at, uint64_t job, uint32_t hop, u
   return h;
 }
 
-// The model on a ParallelTime: per-LP counters, written only by their LP.
+// Every LP on one shared VirtualExecutor, a message an event on it: the sequential loop the
+// simulator runs today, the baseline of the window protocol's overhead (Model<OneExecutor>).
+class OneExecutor {
+ public:
+  explicit OneExecutor(TimeUs start) : ex_(start) {}
+  VirtualExecutor& executor(uint32_t) { return ex_; }
+  bool is_local(uint32_t) const { return true; }
+  void send(uint32_t, uint32_t, TimeUs at, Task task) { ex_.run_at(at, std::move(task)); }
+  void send_bytes(uint32_t, uint32_t, TimeUs, std::string) {}  // Options::bytes is for ranks.
+  void set_receiver(uint32_t, sim::ParallelTime::Receiver) {}
+
+ private:
+  VirtualExecutor ex_;
+};
+
+// The model on a ParallelTime (or a OneExecutor): per-LP counters, written only by their LP.
+template <typename Net = sim::ParallelTime>
 class Model {
  public:
-  Model(sim::ParallelTime& pt, Options o) : pt_(pt), o_(o), counters_(o.lps) {}
+  Model(Net& pt, Options o) : pt_(pt), o_(o), counters_(o.lps) {}
 
   // Starts the jobs of this rank's LPs.
   void start(TimeUs t0) {
@@ -126,7 +142,7 @@ class Model {
     uint64_t events = 0;
     uint64_t checksum = 0;
   };
-  sim::ParallelTime& pt_;
+  Net& pt_;
   const Options o_;
   std::vector<Counter> counters_;
 };

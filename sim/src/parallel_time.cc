@@ -176,11 +176,13 @@ void ParallelTime::step(uint32_t i, TimeUs bound) {
 // Puts the messages for `to` on its executor ordered by (time, source LP, source sequence).
 void ParallelTime::hand_over(uint32_t to) {
   std::vector<Message>& in = inbox_[to];
-  std::sort(in.begin(), in.end(), [](const Message& a, const Message& b) {
-    if (a.at != b.at) return a.at < b.at;
-    if (a.from != b.from) return a.from < b.from;
-    return a.seq < b.seq;
-  });
+  if (in.size() > 1) {
+    std::sort(in.begin(), in.end(), [](const Message& a, const Message& b) {
+      if (a.at != b.at) return a.at < b.at;
+      if (a.from != b.from) return a.from < b.from;
+      return a.seq < b.seq;
+    });
+  }
   Lp& lp = *lps_[to];
   for (Message& m : in) {
     if (m.is_bytes) {
@@ -198,8 +200,11 @@ void ParallelTime::hand_over(uint32_t to) {
 // Delivers the window's messages: to this rank's LPs directly, to the others' through one
 // all-to-all (which every rank makes every window, with or without messages).
 void ParallelTime::exchange() {
-  std::vector<uint32_t> touched;
-  std::vector<std::string> out(ranks_ > 1 ? static_cast<size_t>(ranks_) : 0);
+  std::vector<uint32_t>& touched = touched_;
+  touched.clear();
+  std::vector<std::string>& out = outgoing_;
+  out.resize(ranks_ > 1 ? static_cast<size_t>(ranks_) : 0);
+  for (std::string& o : out) o.clear();
   for (uint32_t i : busy_) {
     for (Message& m : lps_[i]->out) {
       if (is_local(m.to)) {

@@ -32,7 +32,7 @@ TEST(ParallelTimeTest, PholdEqualsOneGlobalQueueWhateverTheThreads) {
   std::vector<ParallelTimeStats> stats;
   for (int threads : {1, 2, 3, 4}) {
     auto pt = make(o.lps, o.lookahead, threads);
-    phold::Model model(*pt, o);
+    phold::Model<> model(*pt, o);
     model.start(0);
     ASSERT_TRUE(pt->run_until(limit).ok());
     EXPECT_EQ(model.events(), want.events) << threads << " threads";
@@ -51,6 +51,22 @@ TEST(ParallelTimeTest, PholdEqualsOneGlobalQueueWhateverTheThreads) {
   EXPECT_LT(stats[0].messages, want.events * 2 / 3);
 }
 
+// The benchmark's sequential baseline runs the same model.
+TEST(ParallelTimeTest, PholdOnOneExecutorEqualsTheReference) {
+  phold::Options o;
+  o.lps = 7;
+  o.jobs = 4;
+  o.hops = 500;
+  const phold::Totals want = phold::reference_phold(o, 0, 1'000'000'000);
+  phold::OneExecutor one(0);
+  phold::Model<phold::OneExecutor> model(one, o);
+  model.start(0);
+  one.executor(0).run_until(1'000'000'000);
+  EXPECT_EQ(model.events(), uint64_t{7} * 4 * 500);
+  EXPECT_EQ(model.events(), want.events);
+  EXPECT_EQ(model.checksum(), want.checksum);
+}
+
 TEST(ParallelTimeTest, BytesMessagesGiveTheSameRunAsTasks) {
   phold::Options o;
   o.lps = 9;
@@ -60,7 +76,7 @@ TEST(ParallelTimeTest, BytesMessagesGiveTheSameRunAsTasks) {
   const phold::Totals want = phold::reference_phold(o, 0, 50'000'000);
   for (int threads : {1, 2}) {
     auto pt = make(o.lps, o.lookahead, threads);
-    phold::Model model(*pt, o);
+    phold::Model<> model(*pt, o);
     model.start(0);
     ASSERT_TRUE(pt->run_until(50'000'000).ok());
     EXPECT_EQ(model.events(), want.events);
@@ -76,7 +92,7 @@ TEST(ParallelTimeTest, ARunStoppedAtALimitEqualsTheReferenceUpToThatLimit) {
   for (TimeUs limit : {TimeUs{0}, TimeUs{999}, TimeUs{1000}, TimeUs{123'456}}) {
     const phold::Totals want = phold::reference_phold(o, 0, limit);
     auto pt = make(o.lps, o.lookahead, 2);
-    phold::Model model(*pt, o);
+    phold::Model<> model(*pt, o);
     model.start(0);
     ASSERT_TRUE(pt->run_until(limit).ok());
     EXPECT_EQ(model.events(), want.events) << limit;

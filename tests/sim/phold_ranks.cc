@@ -4,6 +4,8 @@
 // event queue), and its windows, which must be the same whatever the ranks and threads.
 //   phold_ranks --reference
 //   mpirun -np 4 phold_ranks --threads 2
+// --work N (hash iterations an event), --hops N and --lps N make it a timing run
+// (docs/performance.md).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,20 +19,30 @@ int main(int argc, char** argv) {
   using namespace chakong;
   bool reference = false;
   int threads = 1;
+  uint32_t work = 0, hops = 400, lps = 24;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--reference") == 0) {
       reference = true;
     } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--work") == 0 && i + 1 < argc) {
+      work = static_cast<uint32_t>(std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--hops") == 0 && i + 1 < argc) {
+      hops = static_cast<uint32_t>(std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--lps") == 0 && i + 1 < argc) {
+      lps = static_cast<uint32_t>(std::atoi(argv[++i]));
     } else {
-      std::fprintf(stderr, "usage: phold_ranks [--reference] [--threads N]\n");
+      std::fprintf(stderr,
+                   "usage: phold_ranks [--reference] [--threads N] [--work N] [--hops N] "
+                   "[--lps N]\n");
       return 2;
     }
   }
   phold::Options o;
-  o.lps = 24;
+  o.lps = lps;
   o.jobs = 6;
-  o.hops = 400;
+  o.hops = hops;
+  o.work = work;
   o.bytes = true;  // Remote hops may cross ranks.
   const TimeUs limit = 1'000'000'000;
   if (reference) {
@@ -56,7 +68,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "phold_ranks: %s\n", pt.status().to_string().c_str());
     return 2;
   }
-  phold::Model model(**pt, o);
+  phold::Model<> model(**pt, o);
   model.start(0);
   Status s = (*pt)->run_until(limit);
   if (!s.ok()) {

@@ -133,6 +133,8 @@ class ParallelTime {
   std::vector<Receiver> receivers_;
   std::vector<uint32_t> busy_;  // The LPs with an event in the current window.
   std::vector<std::vector<Message>> inbox_;
+  std::vector<uint32_t> touched_;      // LPs with messages this window (scratch).
+  std::vector<std::string> outgoing_;  // Per rank, this window's bytes (scratch).
   bool in_window_ = false;
   std::atomic<bool> any_violation_{false};
   ParallelTimeStats stats_;
