@@ -777,10 +777,12 @@ void Engine::Shard::conclude(CaseState& c) {
 void Engine::Shard::forget_if_settled(const std::string& number) {
   CaseState* c = find(number);
   if (c == nullptr || c->status != CaseStatus::kConcluded) return;
-  // Every callback and timer of a case captures its state: drop it only when none can be
-  // pending. A request in flight is a flag below; retries are scheduled only while one is
-  // set and fire within the retry delays, shorter than forget_after.
-  bool busy = c->queries_outstanding > 0;
+  // Callbacks and timers hold a generation-checked CaseRef, never the state: dropping the
+  // case makes each of them a counted no-op (EngineStats::stale_callbacks). What waits is
+  // what still matters: a control request in flight (its answer moves money or ends a
+  // measure). Network queries still out do not hold a concluded case: nothing is planned or
+  // clocked on it, so their late answers are dropped on the stale handle.
+  bool busy = false;
   bool kept = false;  // A measure in force the institution did not release: keep the record.
   for (const Finding& f : c->findings) busy |= f.state == FindingState::kInFlight;
   for (const Measure& m : c->measures) {
