@@ -36,7 +36,9 @@ Engine::Shard::~Shard() = default;
 
 Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) {
   auto it = cases_.find(number);
-  return it == cases_.end() ? nullptr : it->second.get();
+  if (it == cases_.end()) return nullptr;
+  enter(*it->second);
+  return it->second.get();
 }
 
 const Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) const {
@@ -90,7 +92,6 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   if (durable_) {
     // Appended now, so that Engine::sync() covers it: the case server acknowledges the
     // filing once that sync is done.
-    touch(c);
     flush();
   }
   return ok_status();
@@ -178,7 +179,6 @@ bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane,
   if (durable_) {
     // Write-ahead: the request leaves when the state that sends it (and its audit link) is
     // durable.
-    touch(c);
     hold(connector, std::move(r), lane, deadline, std::move(done));
     return true;
   }
@@ -233,7 +233,6 @@ void Engine::Shard::query_debtor(CaseState& c, const std::string& debtor,
   if (!c.query_scored) score_query_start(c);
   const uint64_t round = ++c.next_key;
   c.open_rounds.push_back({round, debtor, officer});
-  touch(c);
   for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
     if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
     if (!config_.query_scope(shared_.connectors[i].name)) continue;
@@ -285,7 +284,6 @@ void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string
                              Response r) {
   --c.queries_outstanding;
   if (c.queries_outstanding == 0) c.open_rounds.clear();
-  touch(c);
   const ConnectorInfo& info = shared_.connectors[connector];
   if (!r.status.ok() && r.status.code() != StatusCode::kNotFound) {
     emit(EventType::kRequestFailed, c, info.name, {}, "query: " + r.status.to_string());
@@ -329,7 +327,6 @@ void Engine::Shard::add_finding(CaseState& c, uint32_t connector, Asset asset, T
     ++stats_.control_started;
   }
   c.findings.push_back(std::move(f));
-  touch_finding(c, fi);
 }
 
 // ---- Planning and freezing -------------------------------------------------------------
@@ -378,7 +375,6 @@ void Engine::Shard::plan(CaseState& c) {
           CaseState* const cp = resolve(cpr);
           if (cp == nullptr) return;
           cp->indivisible_allowed = true;
-          touch(*cp);
           plan(*cp);
         });
   }
@@ -388,7 +384,7 @@ void Engine::Shard::plan(CaseState& c) {
     // then divisible property may still cover it), and again only if it changes.
     for (Finding& f : c.findings) {
       if (f.state == FindingState::kOpen && f.clock_open && !is_divisible(f.asset.category)) {
-        stop_clock(c, f);
+        stop_clock(f);
         ++stats_.control_not_required;
       }
     }
@@ -407,7 +403,7 @@ void Engine::Shard::plan(CaseState& c) {
     // The budget is covered: open clocks of findings not needed stop without a miss.
     for (Finding& f : c.findings) {
       if (f.state == FindingState::kOpen && f.clock_open) {
-        stop_clock(c, f);
+        stop_clock(f);
         ++stats_.control_not_required;
       }
     }
@@ -420,7 +416,6 @@ void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool wait
   f.state = FindingState::kInFlight;
   f.sent_amount = amount;
   f.sent_waitlist = waitlist;
-  touch_finding(c, fi);
   Request r = make_request(c, waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze,
                            f.asset.holder_id);
   r.asset = f.asset;
@@ -445,18 +440,16 @@ void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool wait
   }
 }
 
-void Engine::Shard::stop_clock(CaseState& c, Finding& f) {
+void Engine::Shard::stop_clock(Finding& f) {
   if (!f.clock_open) return;
   executor_.cancel(f.clock);
   f.clock_open = false;
-  touch_finding(c, static_cast<uint32_t>(&f - c.findings.data()));
 }
 
 void Engine::Shard::on_control_due(CaseState& c, uint32_t fi) {
   Finding& f = c.findings[fi];
   if (!f.clock_open) return;
   f.clock_open = false;
-  touch_finding(c, fi);
   ++stats_.control_missed;
   emit(EventType::kControlMissed, c, shared_.connectors[f.connector].name, f.asset.value,
        "not controlled within " + std::to_string(config_.control_deadline / kMicrosPerHour) +
@@ -465,7 +458,6 @@ void Engine::Shard::on_control_due(CaseState& c, uint32_t fi) {
 
 void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitlist, Response r) {
   Finding& f = c.findings[fi];
-  touch_finding(c, fi);
   const ConnectorInfo& info = shared_.connectors[f.connector];
   const bool divisible = is_divisible(f.asset.category);
   if (!r.status.ok()) {
@@ -528,7 +520,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
   }
   f.state = FindingState::kControlled;
   if (f.clock_open) {
-    stop_clock(c, f);
+    stop_clock(f);
     ++stats_.control_met;
     emit(EventType::kControlMet, c, info.name, m.amount,
          std::to_string((executor_.now() - f.found_at) / kMicrosPerMinute) +
@@ -539,7 +531,6 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
   emit(m.waiting ? EventType::kMeasureWaiting : EventType::kMeasureEffective, c, info.name,
        m.amount, m.waiting ? "queue position " + std::to_string(r.queue_position) : m.id);
   c.measures.push_back(std::move(m));
-  touch_measure(c, c.measures[mi]);
   if (c.status == CaseStatus::kConcluded) {
     release_measure(c, mi);  // An in-doubt freeze that took effect after the case ended.
     return;
@@ -567,7 +558,6 @@ void Engine::Shard::schedule_measure(CaseState& c, uint32_t mi) {
       if (cp == nullptr) return;
       deduct(*cp, mi);
     });
-    touch_measure(c, m);
   }
 }
 
@@ -611,7 +601,6 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
         CaseState* const cp = resolve(cpr);
         if (cp == nullptr) return;
         Measure& mm = cp->measures[mi];
-        touch_measure(*cp, mm);
         // In doubt, the renewal stays in flight: a lapse due meanwhile waits for its answer.
         if (!resp.status.ok() && mm.live &&
             on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRenew, resp.status,
@@ -660,7 +649,6 @@ void Engine::Shard::on_lapse(CaseState& c, uint32_t mi) {
     // A renewal is still in flight and may have reached the institution in time: let its
     // answer decide.
     m.lapse_due = true;
-    touch_measure(c, m);
     return;
   }
   // DOMAIN rule 4: a lapse is a failure to report, never silent.
@@ -674,7 +662,6 @@ void Engine::Shard::on_lapse(CaseState& c, uint32_t mi) {
 void Engine::Shard::end_measure(CaseState& c, Measure& m) {
   if (!m.live) return;
   m.live = false;
-  touch_measure(c, m);
   executor_.cancel(m.renew_timer);
   executor_.cancel(m.lapse_timer);
   executor_.cancel(m.deduct_timer);
@@ -693,7 +680,6 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   Measure& m = c.measures[mi];
   m.deduct_timer = TimerHandle();
   m.deduct_at = 0;
-  touch_measure(c, m);
   if (!m.live || m.waiting || m.amount <= Fen() || !open(c)) return;
   if (!shared_.connectors[m.connector].caps.has(RequestKind::kDeduct)) return;
   Request r = make_request(c, RequestKind::kDeduct, asset_of(c, m).holder_id);
@@ -709,7 +695,6 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
              CaseState* const cp = resolve(cpr);
              if (cp == nullptr) return;
              Measure& mm = cp->measures[mi];
-             touch_measure(*cp, mm);
              // In doubt, the deduction stays in flight: the funds may have moved.
              if (!resp.status.ok() && mm.live &&
                  on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kDeduct,
@@ -756,11 +741,10 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
 void Engine::Shard::conclude(CaseState& c) {
   if (c.status == CaseStatus::kConcluded) return;
   c.status = CaseStatus::kConcluded;
-  touch(c);
   ++stats_.cases_concluded;
   for (Finding& f : c.findings) {
     if (f.clock_open) {
-      stop_clock(c, f);
+      stop_clock(f);
       ++stats_.control_not_required;
     }
   }
@@ -809,6 +793,7 @@ void Engine::Shard::forget_if_settled(const std::string& number) {
 Engine::Shard::CaseState* Engine::Shard::resolve(CaseRef ref) {
   if (ref.slot < slots_.size() && slots_[ref.slot].generation == ref.generation &&
       slots_[ref.slot].state != nullptr) {
+    enter(*slots_[ref.slot].state);
     return slots_[ref.slot].state;
   }
   ++stats_.stale_callbacks;
@@ -826,6 +811,7 @@ Engine::Shard::CaseState& Engine::Shard::adopt(std::unique_ptr<CaseState> state)
   }
   slots_[c.slot].state = &c;
   cases_.emplace(c.number, std::move(state));
+  enter(c);
   return c;
 }
 
@@ -844,7 +830,6 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
   r.measure_id = m.id;
   r.idempotency_key = c.number + "/release/" + m.id;
   m.releasing = true;
-  touch_measure(c, m);
   const CaseRef ref = ref_of(c);
   send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + kMicrosPerDay,
        [this, cpr = ref, mi](Response resp) {
@@ -867,7 +852,6 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
            emit(EventType::kRequestFailed, *cp, name, mm.amount,
                 "release: " + resp.status.to_string());
            mm.releasing = false;
-           touch_measure(*cp, mm);
            return;
          }
          emit(EventType::kMeasureReleased, *cp, name, mm.amount, mm.id);
@@ -895,7 +879,6 @@ Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, uint8_t& resends, uin
   ++stats_.in_doubt_resent;
   emit(EventType::kRequestFailed, c, name, amount,
        std::string(what) + ": " + status.to_string() + "; in doubt, re-sending with the same key");
-  touch(c);
   executor_.run_after(config_.in_doubt_retry, std::move(resend));
   return Doubt::kResent;
 }
@@ -946,7 +929,6 @@ Status Engine::Shard::terminate_case(std::string_view number, bool consumption_r
                                      ": termination needs a consumption restriction issued");
   }
   c->status = CaseStatus::kTerminated;
-  touch(*c);
   ++stats_.cases_terminated;
   emit(EventType::kCaseTerminated, *c, {}, c->ledger.remaining());
   // Into the library: swept every six months for five years from now.

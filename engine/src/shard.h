@@ -163,9 +163,14 @@ class Engine::Shard {
       std::string debtor, officer;
     };
     std::vector<Round> open_rounds;
-    // Case-server mode: changed since the last flush to the journal.
-    bool dirty = false;
-    std::vector<uint32_t> dirty_findings, dirty_measures;
+    // Case-server mode: the records as last appended to the journal (null otherwise), and
+    // whether this task entered the case (see enter()).
+    struct Written {
+      std::string header;
+      std::vector<std::string> findings, measures;
+    };
+    std::unique_ptr<Written> written;
+    bool entered = false;
     uint32_t slot = 0;  // In slots_ (see CaseRef).
   };
 
@@ -178,6 +183,7 @@ class Engine::Shard {
     uint32_t generation = 0;
   };
   CaseRef ref_of(const CaseState& c) const { return {c.slot, slots_[c.slot].generation}; }
+  // The case `ref` names, entered (see enter()); nullptr, counted, when it is stale.
   CaseState* resolve(CaseRef ref);
   // Takes ownership of a new case under its number and gives it a slot.
   CaseState& adopt(std::unique_ptr<CaseState> state);
@@ -217,8 +223,18 @@ class Engine::Shard {
     std::vector<Lead> leads;
   };
 
+  // The case filed as `number` (nullptr: none), entered (see enter()). The const overload
+  // only reads.
   CaseState* find(std::string_view number);
   const CaseState* find(std::string_view number) const;
+  // Case-server mode: every task reaches a case through find(), resolve() or adopt(), which
+  // enter it; at the end of the task flush() compares each entered case's records with what
+  // was last written and appends those that differ. Journaling is derived from the state:
+  // there is no mark to place by hand, so no change can miss its record.
+  void enter(CaseState& c) {
+    if (durable_ && !c.entered) mark_entered(c);
+  }
+  void mark_entered(CaseState& c);
   // The index of the connector called `name`; kNotFound naming it.
   StatusOr<uint32_t> connector_index(std::string_view name) const;
   // The one authorisation check, on every path that acts on a case: its requests (the
@@ -243,11 +259,11 @@ class Engine::Shard {
   void emit(EventType type, const CaseState& c, std::string connector = {}, Fen amount = {},
             std::string detail = {}, TimeUs elapsed = 0);
 
-  // Case-server mode (durable.cc): every change is marked, written to the journal at the
-  // end of the task, and the task's requests leave once that write is durable.
-  void touch(CaseState& c);
-  void touch_finding(CaseState& c, uint32_t fi);
-  void touch_measure(CaseState& c, const Measure& m);
+  // Case-server mode (durable.cc): each entered case's changed records are written to the
+  // journal at the end of the task, and the task's requests leave once that write is durable.
+  std::string finding_record(const CaseState& c, uint32_t fi) const;
+  std::string measure_record(const CaseState& c, uint32_t mi) const;
+  std::string header_record(const CaseState& c) const;
   void write_case(CaseState& c);
   void flush();
   void on_durable(uint64_t generation, const Status& status);
@@ -273,7 +289,7 @@ class Engine::Shard {
   void send_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist);
   void on_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist, connectors::Response r);
   void on_control_due(CaseState& c, uint32_t finding);
-  void stop_clock(CaseState& c, Finding& f);
+  void stop_clock(Finding& f);
   void schedule_measure(CaseState& c, uint32_t measure);
   void arm_expiry(CaseState& c, uint32_t measure);
   void renew(CaseState& c, uint32_t measure);
@@ -375,7 +391,7 @@ class Engine::Shard {
     uint64_t generation;  // Leaves once this flush is durable.
   };
   std::deque<Held> held_;
-  std::vector<CaseState*> dirty_cases_;
+  std::vector<CaseRef> entered_;  // Cases entered since the last flush.
   uint64_t flush_generation_ = 0;
   bool flush_posted_ = false;
   Status journal_error_;

@@ -732,7 +732,6 @@ StatusOr<std::string> Engine::Shard::restore(std::string_view number,
   if (c != nullptr) {
     c->status = CaseStatus::kRestored;
     c->restored_as = filing.case_number;
-    touch(*c);
   }
   if (li) {
     library_.record(*li).flags |= Library::kRestored;
@@ -785,7 +784,6 @@ void Engine::Shard::adopt_restored(CaseFiling filing, std::string original, std:
     c->queries_started = true;
     c->query_scored = true;
     c->status = CaseStatus::kQuerying;
-    touch(*c);
   }
   receive_leads(*c, std::move(leads));
 }
