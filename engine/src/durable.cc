@@ -294,7 +294,7 @@ void Engine::Shard::audit(std::string_view case_number, std::string_view who,
 StatusOr<CaseView> Engine::Shard::read_case(std::string_view number, std::string_view officer) {
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  CHAKONG_RETURN_IF_ERROR(authorize(*c, std::nullopt, officer, "read"));
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, std::nullopt, "read"));
   if (durable_) {
     audit(c->number, officer, "", "read findings", "read", "",
           "read/" + std::to_string(audit_.next_seq()));
@@ -313,7 +313,7 @@ Status Engine::Shard::validate_recovered(const std::string& key, const v1::Case&
     return data_loss_error(key + ": " + valid.status().message());
   }
   for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
-    if (Status s = check_officer(filing.officer_ids[i], number.court()); !s.ok()) {
+    if (Status s = authoriser_.registered(filing.officer_ids[i], number.court()); !s.ok()) {
       return data_loss_error(key + ": officer_ids[" + std::to_string(i) + "]: " + s.message());
     }
   }

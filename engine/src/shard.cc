@@ -15,6 +15,7 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
     : engine_(engine),
       shared_(shared),
       config_(shared.config),
+      authoriser_(shared.officers),
       executor_(executor),
       index_(index),
       durable_(shared.config.journal != nullptr && shared.config.journal_cases),
@@ -60,7 +61,7 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   if (!valid.ok()) return valid.status();
   const CaseNumber& parsed = *valid;
   for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
-    if (Status s = check_officer(filing.officer_ids[i], parsed.court()); !s.ok()) {
+    if (Status s = authoriser_.registered(filing.officer_ids[i], parsed.court()); !s.ok()) {
       return permission_denied_error("officer_ids[" + std::to_string(i) + "]: " + s.message());
     }
   }
@@ -99,42 +100,15 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
 
 // ---- Requests --------------------------------------------------------------------------
 
-Status Engine::Shard::check_officer(std::string_view officer, std::string_view court) const {
-  auto it = shared_.officers.find(std::string(officer));
-  if (it == shared_.officers.end()) {
-    return permission_denied_error("officer '" + std::string(officer) + "' is not registered");
-  }
-  if (it->second != court) {
-    return permission_denied_error("officer '" + std::string(officer) + "' belongs to court " +
-                                   it->second + ", not " + std::string(court));
-  }
-  return ok_status();
-}
-
-Status Engine::Shard::authorize(std::string_view number, std::string_view court,
-                                std::span<const std::string> assigned, std::string_view officer,
-                                std::optional<std::string_view> debtor,
-                                const std::function<bool(std::string_view)>& is_debtor,
-                                std::string_view what) {
-  Status refusal;
-  if (std::find(assigned.begin(), assigned.end(), officer) == assigned.end()) {
-    refusal =
-        permission_denied_error(std::string(what) + " refused: officer '" + std::string(officer) +
-                                "' is not assigned to case " + std::string(number));
-  } else if (Status s = check_officer(officer, court); !s.ok()) {
-    // Registered with the case's court, on every path: a recovered case, a library case.
-    refusal = permission_denied_error(std::string(what) + " refused: " + s.message() + " (case " +
-                                      std::string(number) + ")");
-  } else if (debtor && !is_debtor(*debtor)) {
-    refusal = permission_denied_error(std::string(what) + " refused: '" + mask_id(*debtor) +
-                                      "' is not a debtor of case " + std::string(number));
-  }
+Status Engine::Shard::authorize(const Subject& subject, std::string_view officer,
+                                std::optional<std::string_view> debtor, std::string_view what) {
+  Status refusal = authoriser_.check(subject, officer, debtor, what);
   if (refusal.ok()) return refusal;
   ++stats_.unauthorized;
   if (shared_.observer) {
     shared_.observer(Event{EventType::kRequestRefused,
                            executor_.now(),
-                           std::string(number),
+                           std::string(subject.number),
                            {},
                            {},
                            refusal.message()});
@@ -142,15 +116,22 @@ Status Engine::Shard::authorize(std::string_view number, std::string_view court,
   return refusal;
 }
 
-Status Engine::Shard::authorize(CaseState& c, std::optional<std::string_view> debtor,
-                                std::string_view officer, std::string_view what) {
-  return authorize(
-      c.number, c.parsed.court(), c.filing.officer_ids, officer, debtor,
-      [&c](std::string_view id) {
-        return std::any_of(c.filing.debtors.begin(), c.filing.debtors.end(),
-                           [&](const DebtorInfo& d) { return d.id == id; });
-      },
-      what);
+Subject Engine::Shard::subject_of(const CaseState& c) const {
+  return {c.number, c.parsed.court(), c.filing.officer_ids, [&c](std::string_view id) {
+            return std::any_of(c.filing.debtors.begin(), c.filing.debtors.end(),
+                               [&](const DebtorInfo& d) { return d.id == id; });
+          }};
+}
+
+Subject Engine::Shard::subject_of(Library::Index i) const {
+  // The library's number is formatted by the caller; the subject borrows the record's court
+  // and officer.
+  return {{}, library_.court(i), {&library_.officer(i), 1}, [this, i](std::string_view id) {
+            for (int k = 0; k < library_.record(i).debtor_count; ++k) {
+              if (library_.debtor_id(i, k) == id) return true;
+            }
+            return false;
+          }};
 }
 
 Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
@@ -168,7 +149,8 @@ Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
 bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane, TimeUs deadline,
                          Callback done) {
   // Every request passes authorisation here, the engine's own included.
-  if (!authorize(c, r.debtor_id, r.officer_id, connectors::request_kind_name(r.kind)).ok()) {
+  if (!authorize(subject_of(c), r.officer_id, r.debtor_id, connectors::request_kind_name(r.kind))
+           .ok()) {
     return false;
   }
   if (r.idempotency_key.empty()) {
@@ -956,7 +938,7 @@ Status Engine::Shard::request_query(std::string_view number, std::string_view de
                                     std::string_view officer) {
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  CHAKONG_RETURN_IF_ERROR(authorize(*c, debtor, officer, "query"));
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "query"));
   query_debtor(*c, std::string(debtor), std::string(officer));
   return ok_status();
 }
@@ -966,7 +948,7 @@ Status Engine::Shard::request_freeze(std::string_view number, std::string_view d
                                      const Asset& asset, Fen amount) {
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  CHAKONG_RETURN_IF_ERROR(authorize(*c, debtor, officer, "freeze"));
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "freeze"));
   StatusOr<uint32_t> found = connector_index(connector);
   if (!found.ok()) return found.status();
   const uint32_t ci = *found;

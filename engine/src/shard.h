@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "audit_chain.h"
+#include "authoriser.h"
 #include "chakong/base/case_number.h"
 #include "chakong/engine/engine.h"
 #include "dispatcher.h"
@@ -237,21 +238,14 @@ class Engine::Shard {
   void mark_entered(CaseState& c);
   // The index of the connector called `name`; kNotFound naming it.
   StatusOr<uint32_t> connector_index(std::string_view name) const;
-  // The one authorisation check, on every path that acts on a case: its requests (the
-  // engine's own included), reads, restorations, and the sweep of a library case. `officer`
-  // must be one of `assigned` and registered with `court` (the case's), and `debtor`, when
-  // given, one for which `is_debtor` holds. A refusal is counted, emitted and returned:
-  // kPermissionDenied naming the officer (or the masked debtor) and case `number`.
-  Status authorize(std::string_view number, std::string_view court,
-                   std::span<const std::string> assigned, std::string_view officer,
-                   std::optional<std::string_view> debtor,
-                   const std::function<bool(std::string_view)>& is_debtor, std::string_view what);
-  // authorize() for a case of this shard; no debtor: a read of the case.
-  Status authorize(CaseState& c, std::optional<std::string_view> debtor, std::string_view officer,
-                   std::string_view what);
-  // `officer` is registered with `court`: kPermissionDenied "officer 'x' is not registered" or
-  // "officer 'x' belongs to court A, not B". Used by authorize() and to validate a filing.
-  Status check_officer(std::string_view officer, std::string_view court) const;
+  // The one authorisation check (Authoriser::check), on every path that acts on a case: its
+  // requests (the engine's own included), reads, restorations, and the sweep of a library
+  // case. A refusal is counted (EngineStats::unauthorized), emitted and returned.
+  Status authorize(const Subject& subject, std::string_view officer,
+                   std::optional<std::string_view> debtor, std::string_view what);
+  // An engine case, or library case `i`, as the authoriser sees it.
+  Subject subject_of(const CaseState& c) const;
+  Subject subject_of(Library::Index i) const;
   bool send(CaseState& c, connectors::Request r, uint32_t connector, Lane lane, TimeUs deadline,
             Callback done);
   connectors::Request make_request(const CaseState& c, connectors::RequestKind kind,
@@ -356,6 +350,7 @@ class Engine::Shard {
   Engine& engine_;
   Shared& shared_;
   const EngineConfig& config_;
+  Authoriser authoriser_;
   Executor& executor_;
   size_t index_;
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;

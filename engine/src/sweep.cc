@@ -468,9 +468,11 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
   const std::string number = library_.case_number(i);
   const std::string& officer = library_.officer(i);
   const Library::Record& rec = library_.record(i);
-  // Authorisation, as for every request: the case's officer, registered with its court.
-  if (!authorize(number, library_.court(i), {&officer, 1}, officer, std::nullopt, {}, "sweep")
-           .ok()) {
+  // Authorisation, as for every request: the case's officer, registered with its court (its
+  // debtors are the record's own).
+  Subject subject = subject_of(i);
+  subject.number = number;
+  if (!authorize(subject, officer, std::nullopt, "sweep").ok()) {
     mark_done(i);  // Not swept: the run's coverage shows it.
     return;
   }
@@ -806,20 +808,9 @@ StatusOr<std::string> Engine::Shard::restore_on_lead(std::string_view number,
   if (c == nullptr && !li) return not_found_error("case " + std::string(number) + " is not filed");
   // Authorisation: an officer of the case, registered with its court; the lead's holder one
   // of its debtors.
-  if (c != nullptr) {
-    CHAKONG_RETURN_IF_ERROR(authorize(*c, lead.holder_id, officer, "restoration"));
-  } else {
-    const Library::Index i = *li;
-    CHAKONG_RETURN_IF_ERROR(authorize(
-        number, library_.court(i), {&library_.officer(i), 1}, officer, lead.holder_id,
-        [this, i](std::string_view id) {
-          for (int k = 0; k < library_.record(i).debtor_count; ++k) {
-            if (library_.debtor_id(i, k) == id) return true;
-          }
-          return false;
-        },
-        "restoration"));
-  }
+  Subject subject = c != nullptr ? subject_of(*c) : subject_of(*li);
+  subject.number = number;
+  CHAKONG_RETURN_IF_ERROR(authorize(subject, officer, lead.holder_id, "restoration"));
   StatusOr<uint32_t> found = connector_index(connector);
   if (!found.ok()) return found.status();
   const uint32_t ci = *found;
