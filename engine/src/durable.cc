@@ -513,7 +513,7 @@ void Engine::Shard::resume(CaseState& c) {
     for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
       if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
       if (!config_.query_scope(shared_.connectors[i].name)) continue;
-      send_query(c, i, round.debtor, round.officer, query_key(c, round.round, round.debtor, i));
+      send_query(c, i, round.round);
     }
   }
   if (c.queries_outstanding == 0) c.open_rounds.clear();

@@ -218,7 +218,7 @@ void Engine::Shard::query_debtor(CaseState& c, const std::string& debtor,
   for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
     if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
     if (!config_.query_scope(shared_.connectors[i].name)) continue;
-    send_query(c, i, debtor, officer, query_key(c, round, debtor, i));
+    send_query(c, i, round);
   }
   if (c.queries_outstanding == 0) c.open_rounds.clear();
 }
@@ -231,33 +231,33 @@ std::string Engine::Shard::query_key(const CaseState& c, uint64_t round, const s
          shared_.connectors[connector].name;
 }
 
-void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::string& debtor,
-                               const std::string& officer, const std::string& key,
-                               uint8_t resends) {
-  Request r = make_request(c, RequestKind::kQuery, debtor);
-  r.officer_id = officer;
-  r.idempotency_key = key;
+const Engine::Shard::CaseState::Round* Engine::Shard::round_of(const CaseState& c, uint64_t round) {
+  for (const CaseState::Round& r : c.open_rounds) {
+    if (r.round == round) return &r;
+  }
+  return nullptr;
+}
+
+void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round, uint8_t resends) {
+  const CaseState::Round* open_round = round_of(c, round);
+  if (open_round == nullptr) return;  // Every query of a round is sent while it is open.
+  Request r = make_request(c, RequestKind::kQuery, open_round->debtor);
+  r.officer_id = open_round->officer;
+  r.idempotency_key = query_key(c, round, open_round->debtor, connector);
   const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
   const CaseRef ref = ref_of(c);
   const bool sent =
       send(c, std::move(r), connector, Lane::kNormal, deadline,
-           [this, cpr = ref, connector, debtor, officer, key, resends](Response resp) {
+           [this, cpr = ref, connector, round, resends](Response resp) {
              CaseState* const cp = resolve(cpr);
              if (cp == nullptr) return;
-             if (!resp.status.ok() && open(*cp)) {
-               // Nothing lost: ask again once the institution is back.
-               uint8_t n = resends;
-               const Doubt d = on_doubt(*cp, n, connector, {}, RequestKind::kQuery, resp.status,
-                                        [this, cpr, connector, debtor, officer, key,
-                                         next = static_cast<uint8_t>(resends + 1)] {
-                                          CaseState* const again = resolve(cpr);
-                                          if (again == nullptr) return;
-                                          --again->queries_outstanding;
-                                          send_query(*again, connector, debtor, officer, key, next);
-                                        });
-               if (d == Doubt::kResent) return;
+             // Nothing lost: ask again once the institution is back.
+             const Ask ask{RequestKind::kQuery, resends, connector, round};
+             if (on_doubt(*cp, ask, cpr, resp.status) == Doubt::kResent) {
+               return;
              }
-             on_query(*cp, connector, debtor, std::move(resp));
+             const CaseState::Round* answered = round_of(*cp, round);
+             on_query(*cp, connector, answered ? answered->debtor : std::string(), std::move(resp));
            });
   if (sent) ++c.queries_outstanding;
 }
@@ -455,17 +455,10 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     }
     // The institution may have acted without our hearing: the finding stays in flight with
     // its reservation, never planned again, until the same key brings the answer.
-    const CaseRef ref = ref_of(c);
-    if (on_doubt(c, f.doubts, f.connector, amount,
-                 waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, r.status,
-                 [this, cpr = ref, fi, amount, waitlist] {
-                   CaseState* const cp = resolve(cpr);
-                   if (cp == nullptr) return;
-                   send_freeze(*cp, fi, amount, waitlist);
-                 }) != Doubt::kDefinite) {
+    if (on_doubt(c, {waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, 0, fi},
+                 ref_of(c), r.status) != Doubt::kDefinite) {
       return;
     }
-    f.doubts = 0;
     if (divisible) {
       c.ledger.cancel(amount);
     } else {
@@ -478,7 +471,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     return;
   }
 
-  f.doubts = 0;
+  on_doubt(c, {RequestKind::kFreeze, 0, fi}, ref_of(c), r.status);  // Answered: a new series.
   Measure m;
   m.id = r.measure_id;
   m.connector = f.connector;
@@ -584,17 +577,9 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
         if (cp == nullptr) return;
         Measure& mm = cp->measures[mi];
         // In doubt, the renewal stays in flight: a lapse due meanwhile waits for its answer.
-        if (!resp.status.ok() && mm.live &&
-            on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRenew, resp.status,
-                     [this, cpr, mi] {
-                       CaseState* const again = resolve(cpr);
-                       if (again == nullptr) return;
-                       again->measures[mi].renewing = false;
-                       renew(*again, mi);
-                     }) != Doubt::kDefinite) {
+        if (on_doubt(*cp, {RequestKind::kRenew, 0, mi}, cpr, resp.status) != Doubt::kDefinite) {
           return;
         }
-        mm.doubts = 0;
         mm.renewing = false;
         const bool lapse_due = mm.lapse_due;
         mm.lapse_due = false;
@@ -671,53 +656,45 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   if (c.status == CaseStatus::kControlling) c.status = CaseStatus::kDeducting;
   r.idempotency_key = c.number + "/deduct/" + m.id;
   const CaseRef ref = ref_of(c);
-  m.deducting =
-      send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + config_.control_deadline,
-           [this, cpr = ref, mi](Response resp) {
-             CaseState* const cp = resolve(cpr);
-             if (cp == nullptr) return;
-             Measure& mm = cp->measures[mi];
-             // In doubt, the deduction stays in flight: the funds may have moved.
-             if (!resp.status.ok() && mm.live &&
-                 on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kDeduct,
-                          resp.status, [this, cpr, mi] {
-                            CaseState* const again = resolve(cpr);
-                            if (again == nullptr) return;
-                            again->measures[mi].deducting = false;
-                            deduct(*again, mi);
-                          }) != Doubt::kDefinite) {
-               return;
-             }
-             mm.doubts = 0;
-             mm.deducting = false;
-             const std::string& name = shared_.connectors[mm.connector].name;
-             if (!resp.status.ok() || !mm.live) {
-               if (!resp.status.ok()) {
-                 emit(EventType::kRequestFailed, *cp, name, mm.amount,
-                      "deduct: " + resp.status.to_string());
-               }
-               return;
-             }
-             Fen moved = std::max(resp.frozen, Fen());
-             if (moved > mm.amount) {
-               // The institution topped the freeze up since; that came out of the pending
-               // limit.
-               const Fen filled = std::min(moved - mm.amount, mm.pending);
-               cp->ledger.fill_pending(filled);
-               mm.pending -= filled;
-               mm.amount += filled;
-               stats_.frozen += filled;
-               moved = mm.amount;
-             }
-             cp->ledger.deduct(moved);
-             mm.amount -= moved;
-             stats_.frozen -= moved;
-             stats_.deducted += moved;
-             emit(EventType::kDeducted, *cp, name, moved, mm.id);
-             // The institution ends a measure whose frozen funds are all transferred.
-             end_measure(*cp, mm);
-             if (cp->ledger.satisfied()) conclude(*cp);
-           });
+  m.deducting = send(
+      c, std::move(r), m.connector, Lane::kNormal, executor_.now() + config_.control_deadline,
+      [this, cpr = ref, mi](Response resp) {
+        CaseState* const cp = resolve(cpr);
+        if (cp == nullptr) return;
+        Measure& mm = cp->measures[mi];
+        // In doubt, the deduction stays in flight: the funds may have moved.
+        if (on_doubt(*cp, {RequestKind::kDeduct, 0, mi}, cpr, resp.status) != Doubt::kDefinite) {
+          return;
+        }
+        mm.deducting = false;
+        const std::string& name = shared_.connectors[mm.connector].name;
+        if (!resp.status.ok() || !mm.live) {
+          if (!resp.status.ok()) {
+            emit(EventType::kRequestFailed, *cp, name, mm.amount,
+                 "deduct: " + resp.status.to_string());
+          }
+          return;
+        }
+        Fen moved = std::max(resp.frozen, Fen());
+        if (moved > mm.amount) {
+          // The institution topped the freeze up since; that came out of the pending
+          // limit.
+          const Fen filled = std::min(moved - mm.amount, mm.pending);
+          cp->ledger.fill_pending(filled);
+          mm.pending -= filled;
+          mm.amount += filled;
+          stats_.frozen += filled;
+          moved = mm.amount;
+        }
+        cp->ledger.deduct(moved);
+        mm.amount -= moved;
+        stats_.frozen -= moved;
+        stats_.deducted += moved;
+        emit(EventType::kDeducted, *cp, name, moved, mm.id);
+        // The institution ends a measure whose frozen funds are all transferred.
+        end_measure(*cp, mm);
+        if (cp->ledger.satisfied()) conclude(*cp);
+      });
 }
 
 void Engine::Shard::conclude(CaseState& c) {
@@ -750,10 +727,15 @@ void Engine::Shard::forget_if_settled(const std::string& number) {
   // clocked on it, so their late answers are dropped on the stale handle.
   bool busy = false;
   bool kept = false;  // A measure in force the institution did not release: keep the record.
-  for (const Finding& f : c->findings) busy |= f.state == FindingState::kInFlight;
+  // A control request still in doubt after its last re-send is not waited for (nothing of it
+  // is pending): it keeps the record, for an officer to resolve.
+  for (const Finding& f : c->findings) {
+    busy |= f.state == FindingState::kInFlight && !f.unresolved;
+    kept |= f.state == FindingState::kInFlight && f.unresolved;
+  }
   for (const Measure& m : c->measures) {
-    busy |= m.releasing || m.renewing || m.deducting;
-    kept |= m.live && !m.releasing;
+    busy |= (m.releasing || m.renewing || m.deducting) && !m.unresolved;
+    kept |= (m.live && !m.releasing) || m.unresolved;
   }
   if (kept) return;
   if (busy) {
@@ -820,16 +802,9 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
          Measure& mm = cp->measures[mi];
          const std::string& name = shared_.connectors[mm.connector].name;
          // In doubt, the release stays in flight (the measure may have ended).
-         if (!resp.status.ok() && mm.live &&
-             on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRelease, resp.status,
-                      [this, cpr, mi] {
-                        CaseState* const again = resolve(cpr);
-                        if (again == nullptr) return;
-                        release_measure(*again, mi);
-                      }) != Doubt::kDefinite) {
+         if (on_doubt(*cp, {RequestKind::kRelease, 0, mi}, cpr, resp.status) != Doubt::kDefinite) {
            return;
          }
-         mm.doubts = 0;
          if (!resp.status.ok()) {
            emit(EventType::kRequestFailed, *cp, name, mm.amount,
                 "release: " + resp.status.to_string());
@@ -842,27 +817,92 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
        });
 }
 
-Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, uint8_t& resends, uint32_t connector,
-                                             Fen amount, RequestKind kind, const Status& status,
-                                             std::function<void()> resend) {
-  if (!connectors::outcome_in_doubt(status.code())) return Doubt::kDefinite;
+Engine::Shard::InDoubtStep Engine::Shard::in_doubt_step(StatusCode code, int resends) const {
+  if (!connectors::outcome_in_doubt(code)) return InDoubtStep::kDefinite;
+  return resends < config_.in_doubt_resends ? InDoubtStep::kResend : InDoubtStep::kExhausted;
+}
+
+Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, const Ask& ask, CaseRef ref,
+                                             const Status& status) {
+  // What the request belongs to: its series of re-sends, its connector and amount, and
+  // whether the case still wants the answer (a query of an open case, a live measure's
+  // request, any freeze: the finding holds a reservation).
+  const bool query = ask.kind == RequestKind::kQuery;
+  const bool freeze = ask.kind == RequestKind::kFreeze || ask.kind == RequestKind::kWaitlistFreeze;
+  uint8_t query_resends = ask.resends;
+  uint8_t* resends = &query_resends;
+  bool* unresolved = nullptr;
+  uint32_t connector = ask.index;
+  Fen amount;
+  bool wanted = open(c);
+  if (freeze) {
+    Finding& f = c.findings[ask.index];
+    resends = &f.doubts;
+    unresolved = &f.unresolved;
+    connector = f.connector;
+    amount = f.sent_amount;
+    wanted = true;
+  } else if (!query) {
+    Measure& m = c.measures[ask.index];
+    resends = &m.doubts;
+    unresolved = &m.unresolved;
+    connector = m.connector;
+    amount = m.amount;
+    wanted = m.live;
+  }
+  const InDoubtStep step = wanted ? in_doubt_step(status.code(), *resends) : InDoubtStep::kDefinite;
+  if (step == InDoubtStep::kDefinite) {
+    *resends = 0;  // Answered: the next doubt starts a new series.
+    if (unresolved != nullptr) *unresolved = false;
+    return Doubt::kDefinite;
+  }
   const std::string& name = shared_.connectors[connector].name;
-  const std::string_view what = connectors::request_kind_name(kind);
-  if (resends >= config_.in_doubt_resends) {
-    const bool control = kind != RequestKind::kQuery;
-    if (control) ++stats_.in_doubt_unresolved;
+  const std::string_view what = connectors::request_kind_name(ask.kind);
+  if (step == InDoubtStep::kExhausted) {
+    if (!query) {
+      ++stats_.in_doubt_unresolved;
+      *unresolved = true;
+    }
     emit(EventType::kRequestFailed, c, name, amount,
          std::string(what) + ": " + status.to_string() + "; still in doubt after " +
-             std::to_string(resends) + " re-sends with the same key" +
-             (control ? ", what it reserved is kept until an officer resolves it" : ""));
+             std::to_string(*resends) + " re-sends with the same key" +
+             (!query ? ", what it reserved is kept until an officer resolves it" : ""));
     return Doubt::kUnresolved;
   }
-  ++resends;
+  ++*resends;
   ++stats_.in_doubt_resent;
   emit(EventType::kRequestFailed, c, name, amount,
        std::string(what) + ": " + status.to_string() + "; in doubt, re-sending with the same key");
-  executor_.run_after(config_.in_doubt_retry, std::move(resend));
+  Ask again = ask;
+  again.resends = query ? query_resends : 0;  // A control request counts in its record.
+  executor_.run_after(config_.in_doubt_retry, [this, ref, again] { ask_again(ref, again); });
   return Doubt::kResent;
+}
+
+void Engine::Shard::ask_again(CaseRef ref, Ask ask) {
+  CaseState* const c = resolve(ref);
+  if (c == nullptr) return;
+  switch (ask.kind) {
+    case RequestKind::kQuery:
+      --c->queries_outstanding;  // Counted again as it leaves.
+      send_query(*c, ask.index, ask.round, ask.resends);
+      return;
+    case RequestKind::kFreeze:
+    case RequestKind::kWaitlistFreeze: {
+      const Finding& f = c->findings[ask.index];
+      send_freeze(*c, ask.index, f.sent_amount, f.sent_waitlist);
+      return;
+    }
+    case RequestKind::kRenew:
+      c->measures[ask.index].renewing = false;
+      renew(*c, ask.index);
+      return;
+    case RequestKind::kDeduct:
+      c->measures[ask.index].deducting = false;
+      deduct(*c, ask.index);
+      return;
+    case RequestKind::kRelease: release_measure(*c, ask.index); return;
+  }
 }
 
 void Engine::Shard::check_invariants(CaseState& c) {

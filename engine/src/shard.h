@@ -112,7 +112,8 @@ class Engine::Shard {
     TimerHandle clock;
     bool clock_open = false;
     bool held_by_others = false;
-    uint8_t doubts = 0;  // In-doubt re-sends of the freeze in flight, in a row.
+    uint8_t doubts = 0;       // In-doubt re-sends of the freeze in flight, in a row.
+    bool unresolved = false;  // Still in doubt after the last re-send (see on_doubt).
     FindingState state = FindingState::kOpen;
   };
 
@@ -125,11 +126,12 @@ class Engine::Shard {
     bool waiting = false;
     bool live = true;
     bool renewing = false;
-    bool lapse_due = false;  // The end passed while a renewal was in flight.
-    bool deducting = false;  // A deduction is in flight.
-    bool releasing = false;  // A release is in flight or waiting to be re-sent.
-    uint8_t doubts = 0;      // In-doubt re-sends of its request in flight, in a row.
-    TimeUs deduct_at = 0;    // When the deduct timer fires (0: not armed).
+    bool lapse_due = false;   // The end passed while a renewal was in flight.
+    bool deducting = false;   // A deduction is in flight.
+    bool releasing = false;   // A release is in flight or waiting to be re-sent.
+    uint8_t doubts = 0;       // In-doubt re-sends of its request in flight, in a row.
+    bool unresolved = false;  // Still in doubt after the last re-send (see on_doubt).
+    TimeUs deduct_at = 0;     // When the deduct timer fires (0: not armed).
     Date end;
     TimerHandle renew_timer, lapse_timer, deduct_timer;
   };
@@ -274,9 +276,10 @@ class Engine::Shard {
   void start_queries(CaseState& c);
   void score_query_start(CaseState& c);
   void query_debtor(CaseState& c, const std::string& debtor, const std::string& officer);
-  // `resends`: in-doubt re-sends of this query so far.
-  void send_query(CaseState& c, uint32_t connector, const std::string& debtor,
-                  const std::string& officer, const std::string& key, uint8_t resends = 0);
+  // The open query round `round` of `c` (nullptr: none).
+  static const CaseState::Round* round_of(const CaseState& c, uint64_t round);
+  // Sends round `round`'s query to `connector`; `resends`: in-doubt re-sends of it so far.
+  void send_query(CaseState& c, uint32_t connector, uint64_t round, uint8_t resends = 0);
   void on_query(CaseState& c, uint32_t connector, const std::string& debtor,
                 connectors::Response r);
   void plan(CaseState& c);
@@ -294,16 +297,30 @@ class Engine::Shard {
   // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
   void forget_if_settled(const std::string& number);
   void release_measure(CaseState& c, uint32_t measure);
-  // The one in-doubt rule for every request the shard sends (connectors::outcome_in_doubt).
-  // kDefinite: `status` is an answer, for the caller to handle. Otherwise the request stays in
-  // flight (its flag or state set, its reservation kept, so a restart re-sends it from the
-  // journal too), the doubt is reported, and `resend` runs after in_doubt_retry to ask again
-  // with the same key (kResent); `resends` counts the re-sends in a row and once it reaches
-  // in_doubt_resends nothing more is sent (kUnresolved: a control request stays in doubt, its
-  // reservation kept; a query counts as failed).
+  // The one in-doubt policy for every request the shard sends, the sweep's included
+  // (connectors::outcome_in_doubt decides what is in doubt). The dispatcher's attempts with
+  // backoff (DispatcherConfig::max_attempts) are one send; when they leave the outcome in
+  // doubt the request stays in flight (its reservation kept) and is sent again with the same
+  // key after in_doubt_retry, at most in_doubt_resends times in a row. Exhausted, it is
+  // reported (kRequestFailed; a control request also in in_doubt_unresolved and marked
+  // `unresolved`: its reservation stays, it keeps its case, and a restart or an officer
+  // resolves it) and nothing more is scheduled: every series is bounded.
+  enum class InDoubtStep : uint8_t { kDefinite, kResend, kExhausted };
+  InDoubtStep in_doubt_step(StatusCode code, int resends) const;
+  // What a request in flight asks, so that it can be asked again the same way.
+  struct Ask {
+    connectors::RequestKind kind;
+    uint8_t resends = 0;  // A query's re-sends so far (a control request's are in its record).
+    uint32_t index = 0;   // The finding (freezes), the measure (renew, deduct, release) or the
+                          // connector (a query).
+    uint64_t round = 0;   // A query's round.
+  };
+  // kDefinite: `status` is an answer for the caller to handle (its series is reset).
+  // kResent: in doubt, asked again later (ask_again). kUnresolved: exhausted, reported.
   enum class Doubt : uint8_t { kDefinite, kResent, kUnresolved };
-  Doubt on_doubt(CaseState& c, uint8_t& resends, uint32_t connector, Fen amount,
-                 connectors::RequestKind kind, const Status& status, std::function<void()> resend);
+  Doubt on_doubt(CaseState& c, const Ask& ask, CaseRef ref, const Status& status);
+  // The one re-send, by what the request asks.
+  void ask_again(CaseRef ref, Ask ask);
   // Counts over-seizure, and the case's first moment of being wholly secured.
   void check_invariants(CaseState& c);
 
@@ -326,7 +343,7 @@ class Engine::Shard {
   void release_cases();
   void release(Library::Index i, TimeUs due);
   // `number` is the library case's number, formatted once per release, not per query.
-  // `resends`: in-doubt re-sends of this query so far (bounded by in_doubt_resends).
+  // `resends`: in-doubt re-sends of this query so far (in_doubt_step bounds them).
   void send_sweep_query(Library::Index i, uint32_t connector, const std::string& number,
                         uint8_t debtor, uint8_t resends = 0);
   void on_sweep_answer(Library::Index i, uint32_t connector, std::string_view debtor,

@@ -509,11 +509,11 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
   r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
   Callback done = [this, i, connector, k, resends](Response resp) {
-    if (connectors::outcome_in_doubt(resp.status.code()) && resends < config_.in_doubt_resends) {
-      // Nothing lost: the same query again once the institution is back, as the one in-doubt
-      // rule re-sends (Shard::on_doubt, bounded alike; after the last one the debtor counts as
-      // answered with the failure, so the run can finish). The key is rebuilt the same: the
-      // run cannot end while this case has queries out.
+    if (in_doubt_step(resp.status.code(), resends) == InDoubtStep::kResend) {
+      // Nothing lost: the same query again once the institution is back, under the one
+      // in-doubt policy (exhausted, the debtor counts as answered with the failure, so the
+      // run can finish). The key is rebuilt the same: the run cannot end while this case has
+      // queries out.
       ++stats_.in_doubt_resent;
       executor_.run_after(config_.in_doubt_retry, [this, i, connector, k, resends] {
         send_sweep_query(i, connector, library_.case_number(i), k,
