@@ -357,8 +357,10 @@ class Engine::Shard {
   std::string run_header() const;
   void journal_put(const std::string& key, std::string_view value);
   void journal_erase(const std::string& key);
-  // A library-mode write that failed: kept as journal_error_ (the first) and reported.
+  // A journal write or sync that failed: kept as journal_error_ (the first) and reported.
   void journal_failed(const std::string& key, const Status& status);
+  // Library mode: one asynchronous sync after the task's appends (errors are reported).
+  void request_library_sync();
   bool open(const CaseState& c) const {
     return c.status == CaseStatus::kQuerying || c.status == CaseStatus::kControlling ||
            c.status == CaseStatus::kDeducting;
@@ -406,6 +408,7 @@ class Engine::Shard {
   std::vector<CaseRef> entered_;  // Cases entered since the last flush.
   uint64_t flush_generation_ = 0;
   bool flush_posted_ = false;
+  bool library_sync_posted_ = false;
   Status journal_error_;
   AuditChain audit_;
   std::vector<Journal::Change> pending_;  // The next flush's records, written as one.

@@ -105,7 +105,27 @@ void Engine::Shard::journal_put(const std::string& key, std::string_view value) 
     request_flush();
     return;
   }
-  journal_failed(key, config_.journal->put(key, value));
+  // Library mode: appended for the journal's next group write, and made durable by a sync
+  // asked for once per task; the shard thread never waits for the disk.
+  journal_failed(key, config_.journal->append_put(key, value));
+  request_library_sync();
+}
+
+void Engine::Shard::request_library_sync() {
+  if (library_sync_posted_) return;
+  library_sync_posted_ = true;
+  std::weak_ptr<int> alive = alive_;
+  executor_.post([this, alive] {
+    if (!alive.lock()) return;
+    library_sync_posted_ = false;
+    config_.journal->sync([this, ex = &executor_, alive](Status s) {
+      if (s.ok()) return;
+      // On the journal's writer thread: reported on this shard.
+      ex->post([this, alive, s = std::move(s)] {
+        if (alive.lock()) journal_failed("sync", s);
+      });
+    });
+  });
 }
 
 void Engine::Shard::journal_failed(const std::string& key, const Status& s) {
@@ -130,7 +150,8 @@ void Engine::Shard::journal_erase(const std::string& key) {
     request_flush();
     return;
   }
-  journal_failed(key, config_.journal->erase(key));
+  journal_failed(key, config_.journal->append_erase(key));
+  request_library_sync();
 }
 
 std::string Engine::Shard::run_key(int32_t day) const {
