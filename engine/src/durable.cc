@@ -1,6 +1,7 @@
-// Engine::Shard, part three: case-server mode. Every change to a case is marked (touch*),
-// the marked records are appended to the journal at the end of the task (flush), and the
-// task's requests leave when that group is durable (on_durable). start() rebuilds the cases
+// Engine::Shard, part three: case-server mode. Every case a task enters (find, resolve,
+// adopt) is compared at the end of the task with its records as last written, the records
+// that differ are appended to the journal (flush), and the task's requests leave when that
+// group is durable (on_durable). start() rebuilds the cases
 // from their records (recover_case) and resumes them (resume).
 #include <cinttypes>
 #include <cstdio>
@@ -86,14 +87,11 @@ StatusOr<std::map<std::string, CaseRecords>> read_case_records(const Journal& jo
   return cases;
 }
 
-// ---- Marking and flushing -------------------------------------------------------------
+// ---- Entering and flushing ------------------------------------------------------------
 
-void Engine::Shard::touch(CaseState& c) {
-  if (!durable_) return;
-  if (!c.dirty) {
-    c.dirty = true;
-    dirty_cases_.push_back(&c);
-  }
+void Engine::Shard::mark_entered(CaseState& c) {
+  c.entered = true;
+  entered_.push_back(ref_of(c));
   request_flush();
 }
 
@@ -107,69 +105,45 @@ void Engine::Shard::request_flush() {
   }
 }
 
-void Engine::Shard::touch_finding(CaseState& c, uint32_t fi) {
-  if (!durable_) return;
-  touch(c);
-  c.dirty_findings.push_back(fi);
+std::string Engine::Shard::finding_record(const CaseState& c, uint32_t fi) const {
+  const Finding& f = c.findings[fi];
+  v1::JournalFinding r;
+  r.set_connector(shared_.connectors[f.connector].name);
+  r.set_debtor_id(f.asset.holder_id);
+  connectors::to_proto(f.asset, r.mutable_asset());
+  r.set_found_at_us(f.found_at);
+  r.set_due_us(f.due);
+  r.set_clock_open(f.clock_open);
+  r.set_held_by_others(f.held_by_others);
+  r.set_state(static_cast<int32_t>(f.state));
+  r.set_sent_amount(f.sent_amount.value());
+  r.set_sent_waitlist(f.sent_waitlist);
+  return r.SerializeAsString();
 }
 
-void Engine::Shard::touch_measure(CaseState& c, const Measure& m) {
-  if (!durable_) return;
-  touch(c);
-  c.dirty_measures.push_back(static_cast<uint32_t>(&m - c.measures.data()));
+std::string Engine::Shard::measure_record(const CaseState& c, uint32_t mi) const {
+  const Measure& m = c.measures[mi];
+  v1::JournalMeasure r;
+  r.set_measure_id(m.id);
+  r.set_connector(shared_.connectors[m.connector].name);
+  r.set_finding(m.finding);
+  // The asset and debtor are the finding's; written again so that a record reads alone.
+  connectors::to_proto(asset_of(c, m), r.mutable_asset());
+  r.set_debtor_id(asset_of(c, m).holder_id);
+  r.set_amount(m.amount.value());
+  r.set_pending(m.pending.value());
+  r.set_waiting(m.waiting);
+  r.set_live(m.live);
+  r.set_end_date(m.end.to_string());
+  r.set_renewing(m.renewing);
+  r.set_lapse_due(m.lapse_due);
+  r.set_deduct_at_us(m.deduct_at);
+  r.set_deducting(m.deducting);
+  r.set_releasing(m.releasing);
+  return r.SerializeAsString();
 }
 
-void Engine::Shard::write_case(CaseState& c) {
-  if (!c.dirty) return;
-  c.dirty = false;
-  auto append = [&](std::string key, const google::protobuf::Message& record) {
-    pending_.push_back({std::move(key), record.SerializeAsString()});
-  };
-  std::sort(c.dirty_findings.begin(), c.dirty_findings.end());
-  c.dirty_findings.erase(std::unique(c.dirty_findings.begin(), c.dirty_findings.end()),
-                         c.dirty_findings.end());
-  for (uint32_t fi : c.dirty_findings) {
-    const Finding& f = c.findings[fi];
-    v1::JournalFinding r;
-    r.set_connector(shared_.connectors[f.connector].name);
-    r.set_debtor_id(f.asset.holder_id);
-    connectors::to_proto(f.asset, r.mutable_asset());
-    r.set_found_at_us(f.found_at);
-    r.set_due_us(f.due);
-    r.set_clock_open(f.clock_open);
-    r.set_held_by_others(f.held_by_others);
-    r.set_state(static_cast<int32_t>(f.state));
-    r.set_sent_amount(f.sent_amount.value());
-    r.set_sent_waitlist(f.sent_waitlist);
-    append(record_key(c.number, 'f', fi), r);
-  }
-  c.dirty_findings.clear();
-  std::sort(c.dirty_measures.begin(), c.dirty_measures.end());
-  c.dirty_measures.erase(std::unique(c.dirty_measures.begin(), c.dirty_measures.end()),
-                         c.dirty_measures.end());
-  for (uint32_t mi : c.dirty_measures) {
-    const Measure& m = c.measures[mi];
-    v1::JournalMeasure r;
-    r.set_measure_id(m.id);
-    r.set_connector(shared_.connectors[m.connector].name);
-    r.set_finding(m.finding);
-    // The asset and debtor are the finding's; written again so that a record reads alone.
-    connectors::to_proto(asset_of(c, m), r.mutable_asset());
-    r.set_debtor_id(asset_of(c, m).holder_id);
-    r.set_amount(m.amount.value());
-    r.set_pending(m.pending.value());
-    r.set_waiting(m.waiting);
-    r.set_live(m.live);
-    r.set_end_date(m.end.to_string());
-    r.set_renewing(m.renewing);
-    r.set_lapse_due(m.lapse_due);
-    r.set_deduct_at_us(m.deduct_at);
-    r.set_deducting(m.deducting);
-    r.set_releasing(m.releasing);
-    append(record_key(c.number, 'm', mi), r);
-  }
-  c.dirty_measures.clear();
-  // The header last: its counts cover the records above.
+std::string Engine::Shard::header_record(const CaseState& c) const {
   v1::JournalCase h;
   debtors_out(c.filing, h.mutable_filing());
   h.mutable_filing()->set_case_number(c.number);
@@ -195,15 +169,43 @@ void Engine::Shard::write_case(CaseState& c) {
   h.set_restored_as(c.restored_as);
   h.set_findings(static_cast<uint32_t>(c.findings.size()));
   h.set_measures(static_cast<uint32_t>(c.measures.size()));
-  append(std::string(kCasePrefix) + c.number, h);
+  return h.SerializeAsString();
+}
+
+void Engine::Shard::write_case(CaseState& c) {
+  c.entered = false;
+  if (!c.written) c.written = std::make_unique<CaseState::Written>();
+  CaseState::Written& w = *c.written;
+  // Every record that differs from its last write (or was never written) is appended.
+  auto put = [&](std::string key, std::string& last, std::string now) {
+    if (now == last) return;
+    last = now;
+    pending_.push_back({std::move(key), std::move(now)});
+  };
+  w.findings.resize(c.findings.size());
+  for (uint32_t fi = 0; fi < c.findings.size(); ++fi) {
+    put(record_key(c.number, 'f', fi), w.findings[fi], finding_record(c, fi));
+  }
+  w.measures.resize(c.measures.size());
+  for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
+    put(record_key(c.number, 'm', mi), w.measures[mi], measure_record(c, mi));
+  }
+  // The header last: its counts cover the records above.
+  put(std::string(kCasePrefix) + c.number, w.header, header_record(c));
 }
 
 void Engine::Shard::flush() {
   flush_posted_ = false;
   const uint64_t generation = ++flush_generation_;
   const size_t first_record = pending_.size();
-  for (CaseState* c : dirty_cases_) write_case(*c);
-  dirty_cases_.clear();
+  for (const CaseRef ref : entered_) {
+    // A case dropped since it was entered has nothing left to write (not in this mode).
+    if (ref.slot < slots_.size() && slots_[ref.slot].generation == ref.generation &&
+        slots_[ref.slot].state != nullptr) {
+      write_case(*slots_[ref.slot].state);
+    }
+  }
+  entered_.clear();
   if (pending_.size() > first_record) {
     // The group's seal: a link naming the digest of every case record written with it, in
     // the same atomic group, so that recovery can tell a record changed outside the engine.
@@ -229,7 +231,7 @@ void Engine::Shard::flush() {
     // One task's records (and the audit links of its requests) are durable together or not
     // at all: a finding never says "controlled" without its measure and ledger.
     const Status s = config_.journal->append_all(pending_);
-    if (!s.ok()) journal_error_ = s;
+    if (!s.ok()) journal_failed("case records", s);
   }
   pending_.clear();
   if (!journal_error_.ok()) return;  // Nothing more leaves: see on_durable().
@@ -260,7 +262,7 @@ void Engine::Shard::on_durable(uint64_t generation, const Status& status) {
     // The group was not stored: its requests never leave, and the engine accepts no more
     // changes. What a restarted engine recovers is the state before this group, which
     // matches what the institutions were told.
-    if (journal_error_.ok()) journal_error_ = status;
+    journal_failed("sync", status);
     return;
   }
   while (!held_.empty() && held_.front().generation <= generation) {
@@ -292,7 +294,7 @@ void Engine::Shard::audit(std::string_view case_number, std::string_view who,
 StatusOr<CaseView> Engine::Shard::read_case(std::string_view number, std::string_view officer) {
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  CHAKONG_RETURN_IF_ERROR(authorize(*c, std::nullopt, officer, "read"));
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, std::nullopt, "read"));
   if (durable_) {
     audit(c->number, officer, "", "read findings", "read", "",
           "read/" + std::to_string(audit_.next_seq()));
@@ -311,7 +313,7 @@ Status Engine::Shard::validate_recovered(const std::string& key, const v1::Case&
     return data_loss_error(key + ": " + valid.status().message());
   }
   for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
-    if (Status s = check_officer(filing.officer_ids[i], number.court()); !s.ok()) {
+    if (Status s = authoriser_.registered(filing.officer_ids[i], number.court()); !s.ok()) {
       return data_loss_error(key + ": officer_ids[" + std::to_string(i) + "]: " + s.message());
     }
   }
@@ -464,6 +466,15 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
   CHAKONG_RETURN_IF_ERROR(validate_recovered(key, h.filing(), *parsed, h, unit_allowance));
   c.ledger.restore_unit_allowance(unit_allowance);  // Or the over-seizure check misfires.
   if (cases_.count(c.number) != 0) return already_exists_error(key + ": recovered twice");
+  // What the journal holds: re-written only where the case changes from here.
+  c.written = std::make_unique<CaseState::Written>();
+  c.written->header = header_record(c);
+  for (uint32_t fi = 0; fi < c.findings.size(); ++fi) {
+    c.written->findings.push_back(finding_record(c, fi));
+  }
+  for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
+    c.written->measures.push_back(measure_record(c, mi));
+  }
   adopt(std::move(state));
   ++stats_.recovered_cases;
   ++stats_.cases_filed;
@@ -473,7 +484,10 @@ Status Engine::Shard::recover_case(const std::string& number, const CaseRecords&
 
 Status Engine::Shard::resume_cases() {
   CHAKONG_RETURN_IF_ERROR(audit_.resume(*config_.journal));
-  for (auto& [number, c] : cases_) resume(*c);
+  for (auto& [number, c] : cases_) {
+    enter(*c);
+    resume(*c);
+  }
   return ok_status();
 }
 
@@ -499,7 +513,7 @@ void Engine::Shard::resume(CaseState& c) {
     for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
       if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
       if (!config_.query_scope(shared_.connectors[i].name)) continue;
-      send_query(c, i, round.debtor, round.officer, query_key(c, round.round, round.debtor, i));
+      send_query(c, i, round.round);
     }
   }
   if (c.queries_outstanding == 0) c.open_rounds.clear();

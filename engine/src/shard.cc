@@ -15,6 +15,7 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
     : engine_(engine),
       shared_(shared),
       config_(shared.config),
+      authoriser_(shared.officers),
       executor_(executor),
       index_(index),
       durable_(shared.config.journal != nullptr && shared.config.journal_cases),
@@ -36,7 +37,9 @@ Engine::Shard::~Shard() = default;
 
 Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) {
   auto it = cases_.find(number);
-  return it == cases_.end() ? nullptr : it->second.get();
+  if (it == cases_.end()) return nullptr;
+  enter(*it->second);
+  return it->second.get();
 }
 
 const Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) const {
@@ -58,7 +61,7 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   if (!valid.ok()) return valid.status();
   const CaseNumber& parsed = *valid;
   for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
-    if (Status s = check_officer(filing.officer_ids[i], parsed.court()); !s.ok()) {
+    if (Status s = authoriser_.registered(filing.officer_ids[i], parsed.court()); !s.ok()) {
       return permission_denied_error("officer_ids[" + std::to_string(i) + "]: " + s.message());
     }
   }
@@ -90,7 +93,6 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   if (durable_) {
     // Appended now, so that Engine::sync() covers it: the case server acknowledges the
     // filing once that sync is done.
-    touch(c);
     flush();
   }
   return ok_status();
@@ -98,42 +100,15 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
 
 // ---- Requests --------------------------------------------------------------------------
 
-Status Engine::Shard::check_officer(std::string_view officer, std::string_view court) const {
-  auto it = shared_.officers.find(std::string(officer));
-  if (it == shared_.officers.end()) {
-    return permission_denied_error("officer '" + std::string(officer) + "' is not registered");
-  }
-  if (it->second != court) {
-    return permission_denied_error("officer '" + std::string(officer) + "' belongs to court " +
-                                   it->second + ", not " + std::string(court));
-  }
-  return ok_status();
-}
-
-Status Engine::Shard::authorize(std::string_view number, std::string_view court,
-                                std::span<const std::string> assigned, std::string_view officer,
-                                std::optional<std::string_view> debtor,
-                                const std::function<bool(std::string_view)>& is_debtor,
-                                std::string_view what) {
-  Status refusal;
-  if (std::find(assigned.begin(), assigned.end(), officer) == assigned.end()) {
-    refusal =
-        permission_denied_error(std::string(what) + " refused: officer '" + std::string(officer) +
-                                "' is not assigned to case " + std::string(number));
-  } else if (Status s = check_officer(officer, court); !s.ok()) {
-    // Registered with the case's court, on every path: a recovered case, a library case.
-    refusal = permission_denied_error(std::string(what) + " refused: " + s.message() + " (case " +
-                                      std::string(number) + ")");
-  } else if (debtor && !is_debtor(*debtor)) {
-    refusal = permission_denied_error(std::string(what) + " refused: '" + mask_id(*debtor) +
-                                      "' is not a debtor of case " + std::string(number));
-  }
+Status Engine::Shard::authorize(const Subject& subject, std::string_view officer,
+                                std::optional<std::string_view> debtor, std::string_view what) {
+  Status refusal = authoriser_.check(subject, officer, debtor, what);
   if (refusal.ok()) return refusal;
   ++stats_.unauthorized;
   if (shared_.observer) {
     shared_.observer(Event{EventType::kRequestRefused,
                            executor_.now(),
-                           std::string(number),
+                           std::string(subject.number),
                            {},
                            {},
                            refusal.message()});
@@ -141,15 +116,22 @@ Status Engine::Shard::authorize(std::string_view number, std::string_view court,
   return refusal;
 }
 
-Status Engine::Shard::authorize(CaseState& c, std::optional<std::string_view> debtor,
-                                std::string_view officer, std::string_view what) {
-  return authorize(
-      c.number, c.parsed.court(), c.filing.officer_ids, officer, debtor,
-      [&c](std::string_view id) {
-        return std::any_of(c.filing.debtors.begin(), c.filing.debtors.end(),
-                           [&](const DebtorInfo& d) { return d.id == id; });
-      },
-      what);
+Subject Engine::Shard::subject_of(const CaseState& c) const {
+  return {c.number, c.parsed.court(), c.filing.officer_ids, [&c](std::string_view id) {
+            return std::any_of(c.filing.debtors.begin(), c.filing.debtors.end(),
+                               [&](const DebtorInfo& d) { return d.id == id; });
+          }};
+}
+
+Subject Engine::Shard::subject_of(Library::Index i) const {
+  // The library's number is formatted by the caller; the subject borrows the record's court
+  // and officer.
+  return {{}, library_.court(i), {&library_.officer(i), 1}, [this, i](std::string_view id) {
+            for (int k = 0; k < library_.record(i).debtor_count; ++k) {
+              if (library_.debtor_id(i, k) == id) return true;
+            }
+            return false;
+          }};
 }
 
 Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
@@ -167,7 +149,8 @@ Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
 bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane, TimeUs deadline,
                          Callback done) {
   // Every request passes authorisation here, the engine's own included.
-  if (!authorize(c, r.debtor_id, r.officer_id, connectors::request_kind_name(r.kind)).ok()) {
+  if (!authorize(subject_of(c), r.officer_id, r.debtor_id, connectors::request_kind_name(r.kind))
+           .ok()) {
     return false;
   }
   if (r.idempotency_key.empty()) {
@@ -178,7 +161,6 @@ bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane,
   if (durable_) {
     // Write-ahead: the request leaves when the state that sends it (and its audit link) is
     // durable.
-    touch(c);
     hold(connector, std::move(r), lane, deadline, std::move(done));
     return true;
   }
@@ -233,11 +215,10 @@ void Engine::Shard::query_debtor(CaseState& c, const std::string& debtor,
   if (!c.query_scored) score_query_start(c);
   const uint64_t round = ++c.next_key;
   c.open_rounds.push_back({round, debtor, officer});
-  touch(c);
   for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
     if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
     if (!config_.query_scope(shared_.connectors[i].name)) continue;
-    send_query(c, i, debtor, officer, query_key(c, round, debtor, i));
+    send_query(c, i, round);
   }
   if (c.queries_outstanding == 0) c.open_rounds.clear();
 }
@@ -250,33 +231,33 @@ std::string Engine::Shard::query_key(const CaseState& c, uint64_t round, const s
          shared_.connectors[connector].name;
 }
 
-void Engine::Shard::send_query(CaseState& c, uint32_t connector, const std::string& debtor,
-                               const std::string& officer, const std::string& key,
-                               uint8_t resends) {
-  Request r = make_request(c, RequestKind::kQuery, debtor);
-  r.officer_id = officer;
-  r.idempotency_key = key;
+const Engine::Shard::CaseState::Round* Engine::Shard::round_of(const CaseState& c, uint64_t round) {
+  for (const CaseState::Round& r : c.open_rounds) {
+    if (r.round == round) return &r;
+  }
+  return nullptr;
+}
+
+void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round, uint8_t resends) {
+  const CaseState::Round* open_round = round_of(c, round);
+  if (open_round == nullptr) return;  // Every query of a round is sent while it is open.
+  Request r = make_request(c, RequestKind::kQuery, open_round->debtor);
+  r.officer_id = open_round->officer;
+  r.idempotency_key = query_key(c, round, open_round->debtor, connector);
   const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
   const CaseRef ref = ref_of(c);
   const bool sent =
       send(c, std::move(r), connector, Lane::kNormal, deadline,
-           [this, cpr = ref, connector, debtor, officer, key, resends](Response resp) {
+           [this, cpr = ref, connector, round, resends](Response resp) {
              CaseState* const cp = resolve(cpr);
              if (cp == nullptr) return;
-             if (!resp.status.ok() && open(*cp)) {
-               // Nothing lost: ask again once the institution is back.
-               uint8_t n = resends;
-               const Doubt d = on_doubt(*cp, n, connector, {}, RequestKind::kQuery, resp.status,
-                                        [this, cpr, connector, debtor, officer, key,
-                                         next = static_cast<uint8_t>(resends + 1)] {
-                                          CaseState* const again = resolve(cpr);
-                                          if (again == nullptr) return;
-                                          --again->queries_outstanding;
-                                          send_query(*again, connector, debtor, officer, key, next);
-                                        });
-               if (d == Doubt::kResent) return;
+             // Nothing lost: ask again once the institution is back.
+             const Ask ask{RequestKind::kQuery, resends, connector, round};
+             if (on_doubt(*cp, ask, cpr, resp.status) == Doubt::kResent) {
+               return;
              }
-             on_query(*cp, connector, debtor, std::move(resp));
+             const CaseState::Round* answered = round_of(*cp, round);
+             on_query(*cp, connector, answered ? answered->debtor : std::string(), std::move(resp));
            });
   if (sent) ++c.queries_outstanding;
 }
@@ -285,7 +266,6 @@ void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string
                              Response r) {
   --c.queries_outstanding;
   if (c.queries_outstanding == 0) c.open_rounds.clear();
-  touch(c);
   const ConnectorInfo& info = shared_.connectors[connector];
   if (!r.status.ok() && r.status.code() != StatusCode::kNotFound) {
     emit(EventType::kRequestFailed, c, info.name, {}, "query: " + r.status.to_string());
@@ -329,7 +309,6 @@ void Engine::Shard::add_finding(CaseState& c, uint32_t connector, Asset asset, T
     ++stats_.control_started;
   }
   c.findings.push_back(std::move(f));
-  touch_finding(c, fi);
 }
 
 // ---- Planning and freezing -------------------------------------------------------------
@@ -378,7 +357,6 @@ void Engine::Shard::plan(CaseState& c) {
           CaseState* const cp = resolve(cpr);
           if (cp == nullptr) return;
           cp->indivisible_allowed = true;
-          touch(*cp);
           plan(*cp);
         });
   }
@@ -388,7 +366,7 @@ void Engine::Shard::plan(CaseState& c) {
     // then divisible property may still cover it), and again only if it changes.
     for (Finding& f : c.findings) {
       if (f.state == FindingState::kOpen && f.clock_open && !is_divisible(f.asset.category)) {
-        stop_clock(c, f);
+        stop_clock(f);
         ++stats_.control_not_required;
       }
     }
@@ -407,7 +385,7 @@ void Engine::Shard::plan(CaseState& c) {
     // The budget is covered: open clocks of findings not needed stop without a miss.
     for (Finding& f : c.findings) {
       if (f.state == FindingState::kOpen && f.clock_open) {
-        stop_clock(c, f);
+        stop_clock(f);
         ++stats_.control_not_required;
       }
     }
@@ -420,7 +398,6 @@ void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool wait
   f.state = FindingState::kInFlight;
   f.sent_amount = amount;
   f.sent_waitlist = waitlist;
-  touch_finding(c, fi);
   Request r = make_request(c, waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze,
                            f.asset.holder_id);
   r.asset = f.asset;
@@ -445,18 +422,16 @@ void Engine::Shard::send_freeze(CaseState& c, uint32_t fi, Fen amount, bool wait
   }
 }
 
-void Engine::Shard::stop_clock(CaseState& c, Finding& f) {
+void Engine::Shard::stop_clock(Finding& f) {
   if (!f.clock_open) return;
   executor_.cancel(f.clock);
   f.clock_open = false;
-  touch_finding(c, static_cast<uint32_t>(&f - c.findings.data()));
 }
 
 void Engine::Shard::on_control_due(CaseState& c, uint32_t fi) {
   Finding& f = c.findings[fi];
   if (!f.clock_open) return;
   f.clock_open = false;
-  touch_finding(c, fi);
   ++stats_.control_missed;
   emit(EventType::kControlMissed, c, shared_.connectors[f.connector].name, f.asset.value,
        "not controlled within " + std::to_string(config_.control_deadline / kMicrosPerHour) +
@@ -465,7 +440,6 @@ void Engine::Shard::on_control_due(CaseState& c, uint32_t fi) {
 
 void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitlist, Response r) {
   Finding& f = c.findings[fi];
-  touch_finding(c, fi);
   const ConnectorInfo& info = shared_.connectors[f.connector];
   const bool divisible = is_divisible(f.asset.category);
   if (!r.status.ok()) {
@@ -481,17 +455,10 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     }
     // The institution may have acted without our hearing: the finding stays in flight with
     // its reservation, never planned again, until the same key brings the answer.
-    const CaseRef ref = ref_of(c);
-    if (on_doubt(c, f.doubts, f.connector, amount,
-                 waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, r.status,
-                 [this, cpr = ref, fi, amount, waitlist] {
-                   CaseState* const cp = resolve(cpr);
-                   if (cp == nullptr) return;
-                   send_freeze(*cp, fi, amount, waitlist);
-                 }) != Doubt::kDefinite) {
+    if (on_doubt(c, {waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, 0, fi},
+                 ref_of(c), r.status) != Doubt::kDefinite) {
       return;
     }
-    f.doubts = 0;
     if (divisible) {
       c.ledger.cancel(amount);
     } else {
@@ -504,7 +471,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     return;
   }
 
-  f.doubts = 0;
+  on_doubt(c, {RequestKind::kFreeze, 0, fi}, ref_of(c), r.status);  // Answered: a new series.
   Measure m;
   m.id = r.measure_id;
   m.connector = f.connector;
@@ -528,7 +495,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
   }
   f.state = FindingState::kControlled;
   if (f.clock_open) {
-    stop_clock(c, f);
+    stop_clock(f);
     ++stats_.control_met;
     emit(EventType::kControlMet, c, info.name, m.amount,
          std::to_string((executor_.now() - f.found_at) / kMicrosPerMinute) +
@@ -539,7 +506,6 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
   emit(m.waiting ? EventType::kMeasureWaiting : EventType::kMeasureEffective, c, info.name,
        m.amount, m.waiting ? "queue position " + std::to_string(r.queue_position) : m.id);
   c.measures.push_back(std::move(m));
-  touch_measure(c, c.measures[mi]);
   if (c.status == CaseStatus::kConcluded) {
     release_measure(c, mi);  // An in-doubt freeze that took effect after the case ended.
     return;
@@ -567,7 +533,6 @@ void Engine::Shard::schedule_measure(CaseState& c, uint32_t mi) {
       if (cp == nullptr) return;
       deduct(*cp, mi);
     });
-    touch_measure(c, m);
   }
 }
 
@@ -611,19 +576,10 @@ void Engine::Shard::renew(CaseState& c, uint32_t mi) {
         CaseState* const cp = resolve(cpr);
         if (cp == nullptr) return;
         Measure& mm = cp->measures[mi];
-        touch_measure(*cp, mm);
         // In doubt, the renewal stays in flight: a lapse due meanwhile waits for its answer.
-        if (!resp.status.ok() && mm.live &&
-            on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRenew, resp.status,
-                     [this, cpr, mi] {
-                       CaseState* const again = resolve(cpr);
-                       if (again == nullptr) return;
-                       again->measures[mi].renewing = false;
-                       renew(*again, mi);
-                     }) != Doubt::kDefinite) {
+        if (on_doubt(*cp, {RequestKind::kRenew, 0, mi}, cpr, resp.status) != Doubt::kDefinite) {
           return;
         }
-        mm.doubts = 0;
         mm.renewing = false;
         const bool lapse_due = mm.lapse_due;
         mm.lapse_due = false;
@@ -660,7 +616,6 @@ void Engine::Shard::on_lapse(CaseState& c, uint32_t mi) {
     // A renewal is still in flight and may have reached the institution in time: let its
     // answer decide.
     m.lapse_due = true;
-    touch_measure(c, m);
     return;
   }
   // DOMAIN rule 4: a lapse is a failure to report, never silent.
@@ -674,7 +629,6 @@ void Engine::Shard::on_lapse(CaseState& c, uint32_t mi) {
 void Engine::Shard::end_measure(CaseState& c, Measure& m) {
   if (!m.live) return;
   m.live = false;
-  touch_measure(c, m);
   executor_.cancel(m.renew_timer);
   executor_.cancel(m.lapse_timer);
   executor_.cancel(m.deduct_timer);
@@ -693,7 +647,6 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   Measure& m = c.measures[mi];
   m.deduct_timer = TimerHandle();
   m.deduct_at = 0;
-  touch_measure(c, m);
   if (!m.live || m.waiting || m.amount <= Fen() || !open(c)) return;
   if (!shared_.connectors[m.connector].caps.has(RequestKind::kDeduct)) return;
   Request r = make_request(c, RequestKind::kDeduct, asset_of(c, m).holder_id);
@@ -703,64 +656,54 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
   if (c.status == CaseStatus::kControlling) c.status = CaseStatus::kDeducting;
   r.idempotency_key = c.number + "/deduct/" + m.id;
   const CaseRef ref = ref_of(c);
-  m.deducting =
-      send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + config_.control_deadline,
-           [this, cpr = ref, mi](Response resp) {
-             CaseState* const cp = resolve(cpr);
-             if (cp == nullptr) return;
-             Measure& mm = cp->measures[mi];
-             touch_measure(*cp, mm);
-             // In doubt, the deduction stays in flight: the funds may have moved.
-             if (!resp.status.ok() && mm.live &&
-                 on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kDeduct,
-                          resp.status, [this, cpr, mi] {
-                            CaseState* const again = resolve(cpr);
-                            if (again == nullptr) return;
-                            again->measures[mi].deducting = false;
-                            deduct(*again, mi);
-                          }) != Doubt::kDefinite) {
-               return;
-             }
-             mm.doubts = 0;
-             mm.deducting = false;
-             const std::string& name = shared_.connectors[mm.connector].name;
-             if (!resp.status.ok() || !mm.live) {
-               if (!resp.status.ok()) {
-                 emit(EventType::kRequestFailed, *cp, name, mm.amount,
-                      "deduct: " + resp.status.to_string());
-               }
-               return;
-             }
-             Fen moved = std::max(resp.frozen, Fen());
-             if (moved > mm.amount) {
-               // The institution topped the freeze up since; that came out of the pending
-               // limit.
-               const Fen filled = std::min(moved - mm.amount, mm.pending);
-               cp->ledger.fill_pending(filled);
-               mm.pending -= filled;
-               mm.amount += filled;
-               stats_.frozen += filled;
-               moved = mm.amount;
-             }
-             cp->ledger.deduct(moved);
-             mm.amount -= moved;
-             stats_.frozen -= moved;
-             stats_.deducted += moved;
-             emit(EventType::kDeducted, *cp, name, moved, mm.id);
-             // The institution ends a measure whose frozen funds are all transferred.
-             end_measure(*cp, mm);
-             if (cp->ledger.satisfied()) conclude(*cp);
-           });
+  m.deducting = send(
+      c, std::move(r), m.connector, Lane::kNormal, executor_.now() + config_.control_deadline,
+      [this, cpr = ref, mi](Response resp) {
+        CaseState* const cp = resolve(cpr);
+        if (cp == nullptr) return;
+        Measure& mm = cp->measures[mi];
+        // In doubt, the deduction stays in flight: the funds may have moved.
+        if (on_doubt(*cp, {RequestKind::kDeduct, 0, mi}, cpr, resp.status) != Doubt::kDefinite) {
+          return;
+        }
+        mm.deducting = false;
+        const std::string& name = shared_.connectors[mm.connector].name;
+        if (!resp.status.ok() || !mm.live) {
+          if (!resp.status.ok()) {
+            emit(EventType::kRequestFailed, *cp, name, mm.amount,
+                 "deduct: " + resp.status.to_string());
+          }
+          return;
+        }
+        Fen moved = std::max(resp.frozen, Fen());
+        if (moved > mm.amount) {
+          // The institution topped the freeze up since; that came out of the pending
+          // limit.
+          const Fen filled = std::min(moved - mm.amount, mm.pending);
+          cp->ledger.fill_pending(filled);
+          mm.pending -= filled;
+          mm.amount += filled;
+          stats_.frozen += filled;
+          moved = mm.amount;
+        }
+        cp->ledger.deduct(moved);
+        mm.amount -= moved;
+        stats_.frozen -= moved;
+        stats_.deducted += moved;
+        emit(EventType::kDeducted, *cp, name, moved, mm.id);
+        // The institution ends a measure whose frozen funds are all transferred.
+        end_measure(*cp, mm);
+        if (cp->ledger.satisfied()) conclude(*cp);
+      });
 }
 
 void Engine::Shard::conclude(CaseState& c) {
   if (c.status == CaseStatus::kConcluded) return;
   c.status = CaseStatus::kConcluded;
-  touch(c);
   ++stats_.cases_concluded;
   for (Finding& f : c.findings) {
     if (f.clock_open) {
-      stop_clock(c, f);
+      stop_clock(f);
       ++stats_.control_not_required;
     }
   }
@@ -777,15 +720,22 @@ void Engine::Shard::conclude(CaseState& c) {
 void Engine::Shard::forget_if_settled(const std::string& number) {
   CaseState* c = find(number);
   if (c == nullptr || c->status != CaseStatus::kConcluded) return;
-  // Every callback and timer of a case captures its state: drop it only when none can be
-  // pending. A request in flight is a flag below; retries are scheduled only while one is
-  // set and fire within the retry delays, shorter than forget_after.
-  bool busy = c->queries_outstanding > 0;
+  // Callbacks and timers hold a generation-checked CaseRef, never the state: dropping the
+  // case makes each of them a counted no-op (EngineStats::stale_callbacks). What waits is
+  // what still matters: a control request in flight (its answer moves money or ends a
+  // measure). Network queries still out do not hold a concluded case: nothing is planned or
+  // clocked on it, so their late answers are dropped on the stale handle.
+  bool busy = false;
   bool kept = false;  // A measure in force the institution did not release: keep the record.
-  for (const Finding& f : c->findings) busy |= f.state == FindingState::kInFlight;
+  // A control request still in doubt after its last re-send is not waited for (nothing of it
+  // is pending): it keeps the record, for an officer to resolve.
+  for (const Finding& f : c->findings) {
+    busy |= f.state == FindingState::kInFlight && !f.unresolved;
+    kept |= f.state == FindingState::kInFlight && f.unresolved;
+  }
   for (const Measure& m : c->measures) {
-    busy |= m.releasing || m.renewing || m.deducting;
-    kept |= m.live && !m.releasing;
+    busy |= (m.releasing || m.renewing || m.deducting) && !m.unresolved;
+    kept |= (m.live && !m.releasing) || m.unresolved;
   }
   if (kept) return;
   if (busy) {
@@ -807,6 +757,7 @@ void Engine::Shard::forget_if_settled(const std::string& number) {
 Engine::Shard::CaseState* Engine::Shard::resolve(CaseRef ref) {
   if (ref.slot < slots_.size() && slots_[ref.slot].generation == ref.generation &&
       slots_[ref.slot].state != nullptr) {
+    enter(*slots_[ref.slot].state);
     return slots_[ref.slot].state;
   }
   ++stats_.stale_callbacks;
@@ -824,6 +775,7 @@ Engine::Shard::CaseState& Engine::Shard::adopt(std::unique_ptr<CaseState> state)
   }
   slots_[c.slot].state = &c;
   cases_.emplace(c.number, std::move(state));
+  enter(c);
   return c;
 }
 
@@ -842,7 +794,6 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
   r.measure_id = m.id;
   r.idempotency_key = c.number + "/release/" + m.id;
   m.releasing = true;
-  touch_measure(c, m);
   const CaseRef ref = ref_of(c);
   send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + kMicrosPerDay,
        [this, cpr = ref, mi](Response resp) {
@@ -851,21 +802,13 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
          Measure& mm = cp->measures[mi];
          const std::string& name = shared_.connectors[mm.connector].name;
          // In doubt, the release stays in flight (the measure may have ended).
-         if (!resp.status.ok() && mm.live &&
-             on_doubt(*cp, mm.doubts, mm.connector, mm.amount, RequestKind::kRelease, resp.status,
-                      [this, cpr, mi] {
-                        CaseState* const again = resolve(cpr);
-                        if (again == nullptr) return;
-                        release_measure(*again, mi);
-                      }) != Doubt::kDefinite) {
+         if (on_doubt(*cp, {RequestKind::kRelease, 0, mi}, cpr, resp.status) != Doubt::kDefinite) {
            return;
          }
-         mm.doubts = 0;
          if (!resp.status.ok()) {
            emit(EventType::kRequestFailed, *cp, name, mm.amount,
                 "release: " + resp.status.to_string());
            mm.releasing = false;
-           touch_measure(*cp, mm);
            return;
          }
          emit(EventType::kMeasureReleased, *cp, name, mm.amount, mm.id);
@@ -874,28 +817,92 @@ void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
        });
 }
 
-Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, uint8_t& resends, uint32_t connector,
-                                             Fen amount, RequestKind kind, const Status& status,
-                                             std::function<void()> resend) {
-  if (!connectors::outcome_in_doubt(status.code())) return Doubt::kDefinite;
+Engine::Shard::InDoubtStep Engine::Shard::in_doubt_step(StatusCode code, int resends) const {
+  if (!connectors::outcome_in_doubt(code)) return InDoubtStep::kDefinite;
+  return resends < config_.in_doubt_resends ? InDoubtStep::kResend : InDoubtStep::kExhausted;
+}
+
+Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, const Ask& ask, CaseRef ref,
+                                             const Status& status) {
+  // What the request belongs to: its series of re-sends, its connector and amount, and
+  // whether the case still wants the answer (a query of an open case, a live measure's
+  // request, any freeze: the finding holds a reservation).
+  const bool query = ask.kind == RequestKind::kQuery;
+  const bool freeze = ask.kind == RequestKind::kFreeze || ask.kind == RequestKind::kWaitlistFreeze;
+  uint8_t query_resends = ask.resends;
+  uint8_t* resends = &query_resends;
+  bool* unresolved = nullptr;
+  uint32_t connector = ask.index;
+  Fen amount;
+  bool wanted = open(c);
+  if (freeze) {
+    Finding& f = c.findings[ask.index];
+    resends = &f.doubts;
+    unresolved = &f.unresolved;
+    connector = f.connector;
+    amount = f.sent_amount;
+    wanted = true;
+  } else if (!query) {
+    Measure& m = c.measures[ask.index];
+    resends = &m.doubts;
+    unresolved = &m.unresolved;
+    connector = m.connector;
+    amount = m.amount;
+    wanted = m.live;
+  }
+  const InDoubtStep step = wanted ? in_doubt_step(status.code(), *resends) : InDoubtStep::kDefinite;
+  if (step == InDoubtStep::kDefinite) {
+    *resends = 0;  // Answered: the next doubt starts a new series.
+    if (unresolved != nullptr) *unresolved = false;
+    return Doubt::kDefinite;
+  }
   const std::string& name = shared_.connectors[connector].name;
-  const std::string_view what = connectors::request_kind_name(kind);
-  if (resends >= config_.in_doubt_resends) {
-    const bool control = kind != RequestKind::kQuery;
-    if (control) ++stats_.in_doubt_unresolved;
+  const std::string_view what = connectors::request_kind_name(ask.kind);
+  if (step == InDoubtStep::kExhausted) {
+    if (!query) {
+      ++stats_.in_doubt_unresolved;
+      *unresolved = true;
+    }
     emit(EventType::kRequestFailed, c, name, amount,
          std::string(what) + ": " + status.to_string() + "; still in doubt after " +
-             std::to_string(resends) + " re-sends with the same key" +
-             (control ? ", what it reserved is kept until an officer resolves it" : ""));
+             std::to_string(*resends) + " re-sends with the same key" +
+             (!query ? ", what it reserved is kept until an officer resolves it" : ""));
     return Doubt::kUnresolved;
   }
-  ++resends;
+  ++*resends;
   ++stats_.in_doubt_resent;
   emit(EventType::kRequestFailed, c, name, amount,
        std::string(what) + ": " + status.to_string() + "; in doubt, re-sending with the same key");
-  touch(c);
-  executor_.run_after(config_.in_doubt_retry, std::move(resend));
+  Ask again = ask;
+  again.resends = query ? query_resends : 0;  // A control request counts in its record.
+  executor_.run_after(config_.in_doubt_retry, [this, ref, again] { ask_again(ref, again); });
   return Doubt::kResent;
+}
+
+void Engine::Shard::ask_again(CaseRef ref, Ask ask) {
+  CaseState* const c = resolve(ref);
+  if (c == nullptr) return;
+  switch (ask.kind) {
+    case RequestKind::kQuery:
+      --c->queries_outstanding;  // Counted again as it leaves.
+      send_query(*c, ask.index, ask.round, ask.resends);
+      return;
+    case RequestKind::kFreeze:
+    case RequestKind::kWaitlistFreeze: {
+      const Finding& f = c->findings[ask.index];
+      send_freeze(*c, ask.index, f.sent_amount, f.sent_waitlist);
+      return;
+    }
+    case RequestKind::kRenew:
+      c->measures[ask.index].renewing = false;
+      renew(*c, ask.index);
+      return;
+    case RequestKind::kDeduct:
+      c->measures[ask.index].deducting = false;
+      deduct(*c, ask.index);
+      return;
+    case RequestKind::kRelease: release_measure(*c, ask.index); return;
+  }
 }
 
 void Engine::Shard::check_invariants(CaseState& c) {
@@ -944,7 +951,6 @@ Status Engine::Shard::terminate_case(std::string_view number, bool consumption_r
                                      ": termination needs a consumption restriction issued");
   }
   c->status = CaseStatus::kTerminated;
-  touch(*c);
   ++stats_.cases_terminated;
   emit(EventType::kCaseTerminated, *c, {}, c->ledger.remaining());
   // Into the library: swept every six months for five years from now.
@@ -972,7 +978,7 @@ Status Engine::Shard::request_query(std::string_view number, std::string_view de
                                     std::string_view officer) {
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  CHAKONG_RETURN_IF_ERROR(authorize(*c, debtor, officer, "query"));
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "query"));
   query_debtor(*c, std::string(debtor), std::string(officer));
   return ok_status();
 }
@@ -982,7 +988,7 @@ Status Engine::Shard::request_freeze(std::string_view number, std::string_view d
                                      const Asset& asset, Fen amount) {
   CaseState* c = find(number);
   if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  CHAKONG_RETURN_IF_ERROR(authorize(*c, debtor, officer, "freeze"));
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "freeze"));
   StatusOr<uint32_t> found = connector_index(connector);
   if (!found.ok()) return found.status();
   const uint32_t ci = *found;

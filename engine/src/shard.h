@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "audit_chain.h"
+#include "authoriser.h"
 #include "chakong/base/case_number.h"
 #include "chakong/engine/engine.h"
 #include "dispatcher.h"
@@ -111,7 +112,8 @@ class Engine::Shard {
     TimerHandle clock;
     bool clock_open = false;
     bool held_by_others = false;
-    uint8_t doubts = 0;  // In-doubt re-sends of the freeze in flight, in a row.
+    uint8_t doubts = 0;       // In-doubt re-sends of the freeze in flight, in a row.
+    bool unresolved = false;  // Still in doubt after the last re-send (see on_doubt).
     FindingState state = FindingState::kOpen;
   };
 
@@ -124,11 +126,12 @@ class Engine::Shard {
     bool waiting = false;
     bool live = true;
     bool renewing = false;
-    bool lapse_due = false;  // The end passed while a renewal was in flight.
-    bool deducting = false;  // A deduction is in flight.
-    bool releasing = false;  // A release is in flight or waiting to be re-sent.
-    uint8_t doubts = 0;      // In-doubt re-sends of its request in flight, in a row.
-    TimeUs deduct_at = 0;    // When the deduct timer fires (0: not armed).
+    bool lapse_due = false;   // The end passed while a renewal was in flight.
+    bool deducting = false;   // A deduction is in flight.
+    bool releasing = false;   // A release is in flight or waiting to be re-sent.
+    uint8_t doubts = 0;       // In-doubt re-sends of its request in flight, in a row.
+    bool unresolved = false;  // Still in doubt after the last re-send (see on_doubt).
+    TimeUs deduct_at = 0;     // When the deduct timer fires (0: not armed).
     Date end;
     TimerHandle renew_timer, lapse_timer, deduct_timer;
   };
@@ -163,9 +166,14 @@ class Engine::Shard {
       std::string debtor, officer;
     };
     std::vector<Round> open_rounds;
-    // Case-server mode: changed since the last flush to the journal.
-    bool dirty = false;
-    std::vector<uint32_t> dirty_findings, dirty_measures;
+    // Case-server mode: the records as last appended to the journal (null otherwise), and
+    // whether this task entered the case (see enter()).
+    struct Written {
+      std::string header;
+      std::vector<std::string> findings, measures;
+    };
+    std::unique_ptr<Written> written;
+    bool entered = false;
     uint32_t slot = 0;  // In slots_ (see CaseRef).
   };
 
@@ -178,6 +186,7 @@ class Engine::Shard {
     uint32_t generation = 0;
   };
   CaseRef ref_of(const CaseState& c) const { return {c.slot, slots_[c.slot].generation}; }
+  // The case `ref` names, entered (see enter()); nullptr, counted, when it is stale.
   CaseState* resolve(CaseRef ref);
   // Takes ownership of a new case under its number and gives it a slot.
   CaseState& adopt(std::unique_ptr<CaseState> state);
@@ -217,25 +226,28 @@ class Engine::Shard {
     std::vector<Lead> leads;
   };
 
+  // The case filed as `number` (nullptr: none), entered (see enter()). The const overload
+  // only reads.
   CaseState* find(std::string_view number);
   const CaseState* find(std::string_view number) const;
+  // Case-server mode: every task reaches a case through find(), resolve() or adopt(), which
+  // enter it; at the end of the task flush() compares each entered case's records with what
+  // was last written and appends those that differ. Journaling is derived from the state:
+  // there is no mark to place by hand, so no change can miss its record.
+  void enter(CaseState& c) {
+    if (durable_ && !c.entered) mark_entered(c);
+  }
+  void mark_entered(CaseState& c);
   // The index of the connector called `name`; kNotFound naming it.
   StatusOr<uint32_t> connector_index(std::string_view name) const;
-  // The one authorisation check, on every path that acts on a case: its requests (the
-  // engine's own included), reads, restorations, and the sweep of a library case. `officer`
-  // must be one of `assigned` and registered with `court` (the case's), and `debtor`, when
-  // given, one for which `is_debtor` holds. A refusal is counted, emitted and returned:
-  // kPermissionDenied naming the officer (or the masked debtor) and case `number`.
-  Status authorize(std::string_view number, std::string_view court,
-                   std::span<const std::string> assigned, std::string_view officer,
-                   std::optional<std::string_view> debtor,
-                   const std::function<bool(std::string_view)>& is_debtor, std::string_view what);
-  // authorize() for a case of this shard; no debtor: a read of the case.
-  Status authorize(CaseState& c, std::optional<std::string_view> debtor, std::string_view officer,
-                   std::string_view what);
-  // `officer` is registered with `court`: kPermissionDenied "officer 'x' is not registered" or
-  // "officer 'x' belongs to court A, not B". Used by authorize() and to validate a filing.
-  Status check_officer(std::string_view officer, std::string_view court) const;
+  // The one authorisation check (Authoriser::check), on every path that acts on a case: its
+  // requests (the engine's own included), reads, restorations, and the sweep of a library
+  // case. A refusal is counted (EngineStats::unauthorized), emitted and returned.
+  Status authorize(const Subject& subject, std::string_view officer,
+                   std::optional<std::string_view> debtor, std::string_view what);
+  // An engine case, or library case `i`, as the authoriser sees it.
+  Subject subject_of(const CaseState& c) const;
+  Subject subject_of(Library::Index i) const;
   bool send(CaseState& c, connectors::Request r, uint32_t connector, Lane lane, TimeUs deadline,
             Callback done);
   connectors::Request make_request(const CaseState& c, connectors::RequestKind kind,
@@ -243,11 +255,11 @@ class Engine::Shard {
   void emit(EventType type, const CaseState& c, std::string connector = {}, Fen amount = {},
             std::string detail = {}, TimeUs elapsed = 0);
 
-  // Case-server mode (durable.cc): every change is marked, written to the journal at the
-  // end of the task, and the task's requests leave once that write is durable.
-  void touch(CaseState& c);
-  void touch_finding(CaseState& c, uint32_t fi);
-  void touch_measure(CaseState& c, const Measure& m);
+  // Case-server mode (durable.cc): each entered case's changed records are written to the
+  // journal at the end of the task, and the task's requests leave once that write is durable.
+  std::string finding_record(const CaseState& c, uint32_t fi) const;
+  std::string measure_record(const CaseState& c, uint32_t mi) const;
+  std::string header_record(const CaseState& c) const;
   void write_case(CaseState& c);
   void flush();
   void on_durable(uint64_t generation, const Status& status);
@@ -264,16 +276,17 @@ class Engine::Shard {
   void start_queries(CaseState& c);
   void score_query_start(CaseState& c);
   void query_debtor(CaseState& c, const std::string& debtor, const std::string& officer);
-  // `resends`: in-doubt re-sends of this query so far.
-  void send_query(CaseState& c, uint32_t connector, const std::string& debtor,
-                  const std::string& officer, const std::string& key, uint8_t resends = 0);
+  // The open query round `round` of `c` (nullptr: none).
+  static const CaseState::Round* round_of(const CaseState& c, uint64_t round);
+  // Sends round `round`'s query to `connector`; `resends`: in-doubt re-sends of it so far.
+  void send_query(CaseState& c, uint32_t connector, uint64_t round, uint8_t resends = 0);
   void on_query(CaseState& c, uint32_t connector, const std::string& debtor,
                 connectors::Response r);
   void plan(CaseState& c);
   void send_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist);
   void on_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist, connectors::Response r);
   void on_control_due(CaseState& c, uint32_t finding);
-  void stop_clock(CaseState& c, Finding& f);
+  void stop_clock(Finding& f);
   void schedule_measure(CaseState& c, uint32_t measure);
   void arm_expiry(CaseState& c, uint32_t measure);
   void renew(CaseState& c, uint32_t measure);
@@ -284,16 +297,30 @@ class Engine::Shard {
   // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
   void forget_if_settled(const std::string& number);
   void release_measure(CaseState& c, uint32_t measure);
-  // The one in-doubt rule for every request the shard sends (connectors::outcome_in_doubt).
-  // kDefinite: `status` is an answer, for the caller to handle. Otherwise the request stays in
-  // flight (its flag or state set, its reservation kept, so a restart re-sends it from the
-  // journal too), the doubt is reported, and `resend` runs after in_doubt_retry to ask again
-  // with the same key (kResent); `resends` counts the re-sends in a row and once it reaches
-  // in_doubt_resends nothing more is sent (kUnresolved: a control request stays in doubt, its
-  // reservation kept; a query counts as failed).
+  // The one in-doubt policy for every request the shard sends, the sweep's included
+  // (connectors::outcome_in_doubt decides what is in doubt). The dispatcher's attempts with
+  // backoff (DispatcherConfig::max_attempts) are one send; when they leave the outcome in
+  // doubt the request stays in flight (its reservation kept) and is sent again with the same
+  // key after in_doubt_retry, at most in_doubt_resends times in a row. Exhausted, it is
+  // reported (kRequestFailed; a control request also in in_doubt_unresolved and marked
+  // `unresolved`: its reservation stays, it keeps its case, and a restart or an officer
+  // resolves it) and nothing more is scheduled: every series is bounded.
+  enum class InDoubtStep : uint8_t { kDefinite, kResend, kExhausted };
+  InDoubtStep in_doubt_step(StatusCode code, int resends) const;
+  // What a request in flight asks, so that it can be asked again the same way.
+  struct Ask {
+    connectors::RequestKind kind;
+    uint8_t resends = 0;  // A query's re-sends so far (a control request's are in its record).
+    uint32_t index = 0;   // The finding (freezes), the measure (renew, deduct, release) or the
+                          // connector (a query).
+    uint64_t round = 0;   // A query's round.
+  };
+  // kDefinite: `status` is an answer for the caller to handle (its series is reset).
+  // kResent: in doubt, asked again later (ask_again). kUnresolved: exhausted, reported.
   enum class Doubt : uint8_t { kDefinite, kResent, kUnresolved };
-  Doubt on_doubt(CaseState& c, uint8_t& resends, uint32_t connector, Fen amount,
-                 connectors::RequestKind kind, const Status& status, std::function<void()> resend);
+  Doubt on_doubt(CaseState& c, const Ask& ask, CaseRef ref, const Status& status);
+  // The one re-send, by what the request asks.
+  void ask_again(CaseRef ref, Ask ask);
   // Counts over-seizure, and the case's first moment of being wholly secured.
   void check_invariants(CaseState& c);
 
@@ -316,7 +343,7 @@ class Engine::Shard {
   void release_cases();
   void release(Library::Index i, TimeUs due);
   // `number` is the library case's number, formatted once per release, not per query.
-  // `resends`: in-doubt re-sends of this query so far (bounded by in_doubt_resends).
+  // `resends`: in-doubt re-sends of this query so far (in_doubt_step bounds them).
   void send_sweep_query(Library::Index i, uint32_t connector, const std::string& number,
                         uint8_t debtor, uint8_t resends = 0);
   void on_sweep_answer(Library::Index i, uint32_t connector, std::string_view debtor,
@@ -330,8 +357,10 @@ class Engine::Shard {
   std::string run_header() const;
   void journal_put(const std::string& key, std::string_view value);
   void journal_erase(const std::string& key);
-  // A library-mode write that failed: kept as journal_error_ (the first) and reported.
+  // A journal write or sync that failed: kept as journal_error_ (the first) and reported.
   void journal_failed(const std::string& key, const Status& status);
+  // Library mode: one asynchronous sync after the task's appends (errors are reported).
+  void request_library_sync();
   bool open(const CaseState& c) const {
     return c.status == CaseStatus::kQuerying || c.status == CaseStatus::kControlling ||
            c.status == CaseStatus::kDeducting;
@@ -340,6 +369,7 @@ class Engine::Shard {
   Engine& engine_;
   Shared& shared_;
   const EngineConfig& config_;
+  Authoriser authoriser_;
   Executor& executor_;
   size_t index_;
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;
@@ -375,9 +405,10 @@ class Engine::Shard {
     uint64_t generation;  // Leaves once this flush is durable.
   };
   std::deque<Held> held_;
-  std::vector<CaseState*> dirty_cases_;
+  std::vector<CaseRef> entered_;  // Cases entered since the last flush.
   uint64_t flush_generation_ = 0;
   bool flush_posted_ = false;
+  bool library_sync_posted_ = false;
   Status journal_error_;
   AuditChain audit_;
   std::vector<Journal::Change> pending_;  // The next flush's records, written as one.

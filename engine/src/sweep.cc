@@ -105,7 +105,27 @@ void Engine::Shard::journal_put(const std::string& key, std::string_view value) 
     request_flush();
     return;
   }
-  journal_failed(key, config_.journal->put(key, value));
+  // Library mode: appended for the journal's next group write, and made durable by a sync
+  // asked for once per task; the shard thread never waits for the disk.
+  journal_failed(key, config_.journal->append_put(key, value));
+  request_library_sync();
+}
+
+void Engine::Shard::request_library_sync() {
+  if (library_sync_posted_) return;
+  library_sync_posted_ = true;
+  std::weak_ptr<int> alive = alive_;
+  executor_.post([this, alive] {
+    if (!alive.lock()) return;
+    library_sync_posted_ = false;
+    config_.journal->sync([this, ex = &executor_, alive](Status s) {
+      if (s.ok()) return;
+      // On the journal's writer thread: reported on this shard.
+      ex->post([this, alive, s = std::move(s)] {
+        if (alive.lock()) journal_failed("sync", s);
+      });
+    });
+  });
 }
 
 void Engine::Shard::journal_failed(const std::string& key, const Status& s) {
@@ -130,7 +150,8 @@ void Engine::Shard::journal_erase(const std::string& key) {
     request_flush();
     return;
   }
-  journal_failed(key, config_.journal->erase(key));
+  journal_failed(key, config_.journal->append_erase(key));
+  request_library_sync();
 }
 
 std::string Engine::Shard::run_key(int32_t day) const {
@@ -468,9 +489,11 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
   const std::string number = library_.case_number(i);
   const std::string& officer = library_.officer(i);
   const Library::Record& rec = library_.record(i);
-  // Authorisation, as for every request: the case's officer, registered with its court.
-  if (!authorize(number, library_.court(i), {&officer, 1}, officer, std::nullopt, {}, "sweep")
-           .ok()) {
+  // Authorisation, as for every request: the case's officer, registered with its court (its
+  // debtors are the record's own).
+  Subject subject = subject_of(i);
+  subject.number = number;
+  if (!authorize(subject, officer, std::nullopt, "sweep").ok()) {
     mark_done(i);  // Not swept: the run's coverage shows it.
     return;
   }
@@ -507,11 +530,11 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
   r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
   Callback done = [this, i, connector, k, resends](Response resp) {
-    if (connectors::outcome_in_doubt(resp.status.code()) && resends < config_.in_doubt_resends) {
-      // Nothing lost: the same query again once the institution is back, as the one in-doubt
-      // rule re-sends (Shard::on_doubt, bounded alike; after the last one the debtor counts as
-      // answered with the failure, so the run can finish). The key is rebuilt the same: the
-      // run cannot end while this case has queries out.
+    if (in_doubt_step(resp.status.code(), resends) == InDoubtStep::kResend) {
+      // Nothing lost: the same query again once the institution is back, under the one
+      // in-doubt policy (exhausted, the debtor counts as answered with the failure, so the
+      // run can finish). The key is rebuilt the same: the run cannot end while this case has
+      // queries out.
       ++stats_.in_doubt_resent;
       executor_.run_after(config_.in_doubt_retry, [this, i, connector, k, resends] {
         send_sweep_query(i, connector, library_.case_number(i), k,
@@ -732,7 +755,6 @@ StatusOr<std::string> Engine::Shard::restore(std::string_view number,
   if (c != nullptr) {
     c->status = CaseStatus::kRestored;
     c->restored_as = filing.case_number;
-    touch(*c);
   }
   if (li) {
     library_.record(*li).flags |= Library::kRestored;
@@ -785,7 +807,6 @@ void Engine::Shard::adopt_restored(CaseFiling filing, std::string original, std:
     c->queries_started = true;
     c->query_scored = true;
     c->status = CaseStatus::kQuerying;
-    touch(*c);
   }
   receive_leads(*c, std::move(leads));
 }
@@ -808,20 +829,9 @@ StatusOr<std::string> Engine::Shard::restore_on_lead(std::string_view number,
   if (c == nullptr && !li) return not_found_error("case " + std::string(number) + " is not filed");
   // Authorisation: an officer of the case, registered with its court; the lead's holder one
   // of its debtors.
-  if (c != nullptr) {
-    CHAKONG_RETURN_IF_ERROR(authorize(*c, lead.holder_id, officer, "restoration"));
-  } else {
-    const Library::Index i = *li;
-    CHAKONG_RETURN_IF_ERROR(authorize(
-        number, library_.court(i), {&library_.officer(i), 1}, officer, lead.holder_id,
-        [this, i](std::string_view id) {
-          for (int k = 0; k < library_.record(i).debtor_count; ++k) {
-            if (library_.debtor_id(i, k) == id) return true;
-          }
-          return false;
-        },
-        "restoration"));
-  }
+  Subject subject = c != nullptr ? subject_of(*c) : subject_of(*li);
+  subject.number = number;
+  CHAKONG_RETURN_IF_ERROR(authorize(subject, officer, lead.holder_id, "restoration"));
   StatusOr<uint32_t> found = connector_index(connector);
   if (!found.ok()) return found.status();
   const uint32_t ci = *found;

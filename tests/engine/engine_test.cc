@@ -109,6 +109,49 @@ TEST(ForgetConcludedTest, ASettledConcludedCaseIsDroppedAfterTheWaitAndItsNumber
   EXPECT_EQ(validate(config).code(), StatusCode::kInvalidArgument);
 }
 
+// Handles, not pointers: a concluded case is forgotten while a slow bank's query is still out;
+// the late answer finds the case's slot moved on, is counted in stale_callbacks and dropped
+// (no finding, no event, no access to the freed state: run engine_test under the asan preset).
+TEST(ForgetConcludedTest, ALateAnswerToAForgottenCaseIsCountedAndDropped) {
+  EngineWorld w(/*real_time=*/false);
+  institution::Institution& fast = w.add_institution("bank.a");
+  institution::Institution& slow = w.add_institution("bank.b");
+  ASSERT_TRUE(fast.add_asset({AssetCategory::kDeposit, "A-001", Fen(900'000), kDebtor}).ok());
+  ASSERT_TRUE(slow.add_asset({AssetCategory::kDeposit, "B-001", Fen(500'000), kDebtor}).ok());
+  w.connect(fast, sim::fixed_latency(kMicrosPerHour));
+  w.connect(slow, sim::fixed_latency(36 * kMicrosPerHour));  // Within the 2-day timeout.
+  EngineConfig config;
+  config.deduct_delay = kMicrosPerHour;
+  config.renewal_retry = 30 * kMicrosPerMinute;
+  config.in_doubt_retry = 30 * kMicrosPerMinute;
+  config.forget_concluded = true;
+  config.forget_after = 2 * kMicrosPerHour;
+  Engine& e = w.start(config);
+  ASSERT_TRUE(e.file_case(EngineWorld::filing(kCase, Fen(600'000))).ok());
+  const TimeUs filed = w.ex().now();
+
+  // Query 1 h, freeze 1 h, deduct after 1 h, answered 1 h later: concluded at 4 h, forgotten
+  // at 6 h with bank.b's query still out.
+  w.virt().run_until(filed + 5 * kMicrosPerHour);
+  ASSERT_TRUE(e.case_view(kCase).ok());
+  EXPECT_EQ(e.case_view(kCase)->status, CaseStatus::kConcluded);
+  EXPECT_EQ(e.case_view(kCase)->queries_outstanding, 1);
+  w.virt().run_until(filed + 7 * kMicrosPerHour);
+  EXPECT_EQ(e.case_view(kCase).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(e.stats().stale_callbacks, 0u);
+
+  w.virt().run_until(filed + 3 * kMicrosPerDay);  // bank.b answered at 36 h.
+  EXPECT_EQ(slow.requests_handled(), 1u);
+  EXPECT_EQ(e.stats().stale_callbacks, 1u);
+  EXPECT_EQ(e.stats().findings, 1u);  // bank.a's deposit only: the late one was dropped.
+  EXPECT_EQ(w.count(EventType::kFinding), 1);
+  EXPECT_EQ(e.stats().cases_concluded, 1u);
+  EXPECT_EQ(e.stats().deducted, Fen(600'000));
+  EXPECT_EQ(e.case_view(kCase).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(e.file_case(EngineWorld::filing(kCase, Fen(600'000))).code(),
+            StatusCode::kAlreadyExists);
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, EndToEndTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? std::string("RealTime") : std::string("Virtual");

@@ -152,11 +152,14 @@ struct EngineConfig {
   // national scale, where most terminated cases had no property (the simulator sets it).
   // Ignored in case-server mode.
   bool forget_empty_terminated = false;
-  // Likewise drop a concluded case once it is settled (every measure released or ended, nothing
-  // in flight), checked `forget_after` after the conclusion and again while requests are out:
-  // case_view() then answers kNotFound and its number still cannot be filed again. The
-  // simulator sets it; ignored in case-server mode. `forget_after` must exceed the retry
-  // delays (renewal_retry, in_doubt_retry).
+  // Likewise drop a concluded case once it is settled (every measure released or ended, no
+  // control request in flight), checked `forget_after` after the conclusion and again while
+  // control requests are out: case_view() then answers kNotFound and its number still cannot
+  // be filed again. Network queries still out do not hold it: their late answers (which could
+  // start nothing on a concluded case) are dropped and counted in
+  // EngineStats::stale_callbacks. The simulator sets it; ignored in case-server mode.
+  // `forget_after` must exceed the retry delays (renewal_retry, in_doubt_retry), so that the
+  // check does not spin.
   bool forget_concluded = false;
   TimeUs forget_after = 30 * kMicrosPerDay;
 };
@@ -224,7 +227,8 @@ struct EngineStats {
   // control requests still in doubt after in_doubt_resends re-sends (reservation kept).
   uint64_t in_doubt_resent = 0, in_doubt_unresolved = 0;
   // Timer and request callbacks that arrived for a case forgotten meanwhile, and were dropped
-  // (a case is forgotten only once settled, so this stays 0 unless a timer outlives that).
+  // without touching it (every callback holds a generation-checked handle, never the state):
+  // e.g. a network query answering a concluded case forgotten (forget_concluded).
   uint64_t stale_callbacks = 0;
   // Case-server mode: cases rebuilt by start(), and requests it re-sent with their keys.
   uint64_t recovered_cases = 0, recovered_requests = 0;

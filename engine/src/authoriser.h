@@ -1,0 +1,50 @@
+// The one authorisation check of the engine: every outbound request (the engine's own
+// included), every read of a case, every restoration and the sweep of a library case pass
+// through Authoriser::check(). Private to the engine.
+#ifndef CHAKONG_ENGINE_SRC_AUTHORISER_H_
+#define CHAKONG_ENGINE_SRC_AUTHORISER_H_
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "chakong/base/status.h"
+
+namespace chakong::engine {
+
+// What is acted on: an engine case or a library case, as the check needs it.
+struct Subject {
+  std::string_view number;                // The case number, for the refusal's message.
+  std::string_view court;                 // The case's court.
+  std::span<const std::string> officers;  // Assigned to the case.
+  // Whether an ID is one of the case's debtors (only called when a debtor is checked).
+  std::function<bool(std::string_view)> is_debtor;
+};
+
+class Authoriser {
+ public:
+  // `officers`: registered officer ID -> court; must outlive the authoriser.
+  explicit Authoriser(const std::unordered_map<std::string, std::string>& officers)
+      : officers_(officers) {}
+
+  // `officer` is assigned to the case and registered with its court, and `debtor`, when
+  // given, is a debtor of the case: OK, or kPermissionDenied "<what> refused: ..." naming the
+  // officer (or the masked debtor) and the case. The caller counts and reports a refusal.
+  Status check(const Subject& subject, std::string_view officer,
+               std::optional<std::string_view> debtor, std::string_view what) const;
+
+  // `officer` is registered with `court`: kPermissionDenied "officer 'x' is not registered" or
+  // "officer 'x' belongs to court A, not B". Part of check(); also validates a filing's
+  // officers.
+  Status registered(std::string_view officer, std::string_view court) const;
+
+ private:
+  const std::unordered_map<std::string, std::string>& officers_;
+};
+
+}  // namespace chakong::engine
+
+#endif  // CHAKONG_ENGINE_SRC_AUTHORISER_H_
