@@ -20,6 +20,10 @@ void add_conformance_command(CLI::App& app, int& exit_code);
 // `chakong simulate SCENARIO [--seed N] [--out DIR] [--threads N] [--days N]`.
 void add_simulate_command(CLI::App& app, int& exit_code);
 
+// `chakong experiment SCENARIO... [--replications N] [--vary path=v1,...] [--find PATH --target
+// METRIC>=VALUE]`, and `chakong compare A B` (report.json or experiment.json).
+void add_experiment_command(CLI::App& app, int& exit_code);
+
 // `chakong audit verify PATH`, `chakong journal check PATH [--truncate-tail]`,
 // `chakong journal show PATH CASE`: the case-server journal.
 void add_journal_commands(CLI::App& app, int& exit_code);
