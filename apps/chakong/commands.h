@@ -7,6 +7,9 @@
 
 namespace chakong::cli {
 
+// As `chakong --version` prints it (main.cc), recorded in report.json's `run`.
+inline constexpr const char* kChakongVersion = "chakong 0.1.0";
+
 // `chakong check id|case|deadline ...`: validate identifiers and case numbers, compute
 // query deadlines and measure terms on the working-day calendar.
 void add_check_command(CLI::App& app, int& exit_code);

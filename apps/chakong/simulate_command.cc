@@ -2,9 +2,11 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "chakong/sim/scenario.h"
 #include "chakong/sim/simulation.h"
@@ -75,9 +77,28 @@ int run_simulate(const SimulateArgs& a) {
     fmt::print(stderr, "chakong simulate: {}\n", r.status().to_string());
     return 1;
   }
+  {
+    std::ifstream f(a.scenario, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    r->inputs.file = a.scenario;
+    r->inputs.text = text.str();
+    r->inputs.overrides = a.set;
+    if (a.seed != 0) r->inputs.overrides.push_back("seed=" + std::to_string(a.seed));
+    if (a.days != 0) r->inputs.overrides.push_back("days=" + std::to_string(a.days));
+    r->inputs.version = kChakongVersion;
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    r->inputs.run_date = date;
+  }
   const std::filesystem::path dir(a.out);
   if (!write_file(dir / "report.json", sim::report_json(*r)) ||
-      !write_file(dir / "report.html", sim::report_html(*r))) {
+      !write_file(dir / "report.html", sim::report_html(*r)) ||
+      !write_file(dir / "daily.csv", sim::daily_csv(*r)) ||
+      !write_file(dir / "connectors.csv", sim::connectors_csv(*r))) {
     fmt::print(stderr, "chakong simulate: cannot write the report into '{}'\n", a.out);
     return 1;
   }
@@ -133,11 +154,35 @@ int run_simulate(const SimulateArgs& a) {
         r->faults.refused, r->faults.malformed, r->faults.duplicated, s.in_doubt_resent,
         s.in_doubt_unresolved);
   }
+  // Where the bottleneck is: the institutions with the most 48-hour misses.
+  {
+    const std::vector<const sim::ConnectorReport*> worst = sim::by_misses(*r);
+    size_t shown = 0;
+    for (const sim::ConnectorReport* c : worst) shown += c->control_missed > 0 ? 1 : 0;
+    shown = std::min<size_t>(std::max<size_t>(shown, 3), std::min<size_t>(worst.size(), 10));
+    fmt::print("institutions        {:<24} {:>7} {:>6} {:>9} {:>9} {:>6} {:>8} {:>8}\n",
+               "(most 48-hour misses)", "missed", "share", "requests", "util", "queue", "p50 h",
+               "p99 h");
+    for (size_t i = 0; i < shown; ++i) {
+      const sim::ConnectorReport& c = *worst[i];
+      fmt::print("                    {:<24} {:>7} {:>6} {:>9} {:>8.1f}% {:>6} {:>8.1f} {:>8.1f}\n",
+                 c.name, c.control_missed,
+                 s.control_missed == 0
+                     ? std::string("-")
+                     : fmt::format("{:.0f}%", 100.0 * static_cast<double>(c.control_missed) /
+                                                  static_cast<double>(s.control_missed)),
+                 c.requests, 100 * c.utilization, c.max_queue, c.latency_p50_ms / 3.6e6,
+                 c.latency_p99_ms / 3.6e6);
+    }
+  }
   fmt::print("run                 {:.2f} s wall, {} events ({:.2f} M/s), peak RSS {} MB\n",
              r->wall_seconds, r->events,
              r->wall_seconds > 0 ? static_cast<double>(r->events) / r->wall_seconds / 1e6 : 0.0,
              r->peak_rss_bytes >> 20);
-  fmt::print("report              {}/report.json, {}/report.html\n", a.out, a.out);
+  fmt::print(
+      "report              {0}/report.json, {0}/report.html, {0}/daily.csv, "
+      "{0}/connectors.csv\n",
+      a.out);
   return 0;
 }
 
