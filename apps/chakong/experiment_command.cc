@@ -26,6 +26,7 @@ struct ExperimentArgs {
   uint64_t seed = 0;
   int days = 0;
   int threads = 0;
+  std::string calendar;
 };
 
 bool write_file(const std::filesystem::path& p, const std::string& text) {
@@ -63,6 +64,15 @@ int run_experiment_command(const ExperimentArgs& a) {
   spec.days = a.days;
   spec.threads = a.threads > 0 ? a.threads
                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<std::string> common = a.set;
+  if (!a.calendar.empty()) {
+    std::string quoted = "'";
+    for (char ch : std::filesystem::absolute(a.calendar).string()) {
+      quoted += ch;
+      if (ch == '\'') quoted += '\'';
+    }
+    common.push_back("calendar=" + quoted + "'");
+  }
   // Variants: every scenario, times every --vary value.
   std::string vary_path;
   std::vector<std::string> vary_values;
@@ -79,11 +89,11 @@ int run_experiment_command(const ExperimentArgs& a) {
   for (const std::string& file : a.scenarios) {
     const std::string stem = std::filesystem::path(file).stem().string();
     if (vary_values.empty()) {
-      spec.variants.push_back({stem, file, a.set});
+      spec.variants.push_back({stem, file, common});
       continue;
     }
     for (const std::string& v : vary_values) {
-      std::vector<std::string> overrides = a.set;
+      std::vector<std::string> overrides = common;
       overrides.push_back(vary_path + "=" + v);
       spec.variants.push_back({stem + " " + vary_path + "=" + v, file, overrides});
     }
@@ -233,6 +243,8 @@ void add_experiment_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 3660));
   cmd->add_option("--threads", a->threads, "runs at once (default: the cores)")
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--calendar", a->calendar, "working-day calendar file for every variant")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "directory for experiment.json and experiment.html")
       ->capture_default_str();
   cmd->callback([a, cmd, &exit_code] {

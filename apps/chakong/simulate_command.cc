@@ -22,7 +22,19 @@ struct SimulateArgs {
   int threads = 0;
   int days = 0;
   std::vector<std::string> set;  // --set path=value, in order.
+  std::string calendar;          // --calendar FILE.
 };
+
+// --calendar FILE as the override of the scenario's `calendar` field: absolute (the field is
+// read relative to the scenario's directory), YAML single-quoted.
+std::string calendar_override(const std::string& file) {
+  std::string quoted = "'";
+  for (char ch : std::filesystem::absolute(file).string()) {
+    quoted += ch;
+    if (ch == '\'') quoted += '\'';
+  }
+  return "calendar=" + quoted + "'";
+}
 
 bool write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary);
@@ -31,7 +43,9 @@ bool write_file(const std::filesystem::path& p, const std::string& text) {
 }
 
 int run_simulate(const SimulateArgs& a) {
-  StatusOr<v1::Scenario> scenario = sim::load_scenario_file(a.scenario, a.set);
+  std::vector<std::string> overrides = a.set;
+  if (!a.calendar.empty()) overrides.push_back(calendar_override(a.calendar));
+  StatusOr<v1::Scenario> scenario = sim::load_scenario_file(a.scenario, overrides);
   if (!scenario.ok()) {
     fmt::print(stderr, "chakong simulate: {}\n", scenario.status().message());
     return 2;
@@ -205,6 +219,10 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
                   "override a scenario field, validated as the file is: path=value, e.g. "
                   "engine.timeout=2d or institutions[name=b].capacity=8 (repeatable)")
       ->allow_extra_args(false);
+  cmd->add_option("--calendar", a->calendar,
+                  "working-day calendar file (docs/domain-types.md format) instead of the "
+                  "scenario's or the built-in 2024-2026 table")
+      ->check(CLI::ExistingFile);
   cmd->callback([a, &exit_code] { exit_code = run_simulate(*a); });
 }
 

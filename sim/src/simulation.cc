@@ -131,8 +131,8 @@ double thread_cpu_seconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
-bool working_day(Date d) {
-  StatusOr<bool> w = WorkCalendar::china().is_working_day(d);
+bool working_day(const WorkCalendar& cal, Date d) {
+  StatusOr<bool> w = cal.is_working_day(d);
   return w.ok() ? *w : !d.is_weekend();
 }
 
@@ -385,6 +385,7 @@ Status Run::build_engine() {
   ec.dispatch.max_attempts = c_.max_attempts;
   ec.dispatch.bulk_floor = c_.bulk_floor;
   ec.sweep = c_.sweep;
+  ec.calendar = &c_.working_days();
   ec.forget_empty_terminated = true;
   ec.forget_concluded = true;
   std::vector<connectors::Connector*> conns;
@@ -438,7 +439,8 @@ Status Run::build_engine() {
 }
 
 void Run::arrive(Date day) {
-  const double per_day = c_.cases_per_year / 250.0 * (working_day(day) ? 1.0 : 0.05);
+  const double per_day =
+      c_.cases_per_year / 250.0 * (working_day(c_.working_days(), day) ? 1.0 : 0.05);
   std::poisson_distribution<int> n_cases(per_day);
   std::uniform_real_distribution<double> u(0, 1);
   const int n = n_cases(rng_);
