@@ -161,12 +161,15 @@ int run_simulate(const SimulateArgs& a) {
       "unauthorized {}, lost requests {}, ledger disagreements {}\n",
       r->over_seizure + s.over_seizure, r->duplicate_measures, r->institution_lapses,
       s.unauthorized, r->lost_requests, r->ledger_disagreements);
-  if (r->faults.refused + r->faults.malformed + r->faults.duplicated + s.in_doubt_resent > 0) {
+  if (r->faults.refused + r->faults.malformed + r->faults.duplicated + s.in_doubt_resent +
+          r->faults.renewals_refused + r->faults.drained >
+      0) {
     fmt::print(
         "faults              {} calls refused, {} replies malformed, {} duplicated; {} "
-        "requests in doubt re-sent, {} still in doubt\n",
+        "requests in doubt re-sent, {} still in doubt; {} renewals refused, {} accounts "
+        "drained after a query\n",
         r->faults.refused, r->faults.malformed, r->faults.duplicated, s.in_doubt_resent,
-        s.in_doubt_unresolved);
+        s.in_doubt_unresolved, r->faults.renewals_refused, r->faults.drained);
   }
   // Where the bottleneck is: the institutions with the most 48-hour misses.
   {

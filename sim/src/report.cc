@@ -244,7 +244,9 @@ Json report_doc(const SimulationReport& r) {
                  {"malformed", r.faults.malformed},
                  {"duplicated", r.faults.duplicated},
                  {"in_doubt_resent", s.in_doubt_resent},
-                 {"in_doubt_unresolved", s.in_doubt_unresolved}};
+                 {"in_doubt_unresolved", s.in_doubt_unresolved},
+                 {"renewals_refused", r.faults.renewals_refused},
+                 {"drained", r.faults.drained}};
   o["sweep"] = sweep_json(r);
   Json connectors = Json::array();
   for (const ConnectorReport& c : r.connectors) {

@@ -323,6 +323,15 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     }
     CHAKONG_RETURN_IF_ERROR(
         c.share(at + ".error_rate", g.has_error_rate(), g.error_rate(), &gc.error_rate, 0));
+    CHAKONG_RETURN_IF_ERROR(c.share(at + ".renewal_refusal_rate", g.has_renewal_refusal_rate(),
+                                    g.renewal_refusal_rate(), &gc.renewal_refusal_rate, 0));
+    CHAKONG_RETURN_IF_ERROR(
+        c.share(at + ".drain_share", g.has_drain_share(), g.drain_share(), &gc.drain_share, 0));
+    CHAKONG_RETURN_IF_ERROR(
+        c.duration(at + ".drain_window", g.drain_window(), &gc.drain_window, kMicrosPerDay));
+    if (gc.drain_window <= 0) {
+      return c.error(at + ".drain_window", "'" + g.drain_window() + "' must be positive");
+    }
     CHAKONG_RETURN_IF_ERROR(c.share(at + ".malformed_rate", g.has_malformed_rate(),
                                     g.malformed_rate(), &gc.malformed_rate, 0));
     CHAKONG_RETURN_IF_ERROR(c.share(at + ".duplicate_rate", g.has_duplicate_rate(),

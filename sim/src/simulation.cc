@@ -20,6 +20,7 @@
 #include "chakong/connectors/factory.h"
 #include "chakong/institution/institution.h"
 #include "chakong/sim/behaviour.h"
+#include "institution_faults.h"
 #include "population.h"
 
 namespace chakong::sim {
@@ -108,6 +109,7 @@ struct Instance {
   int index_in_group = 0;
   std::unique_ptr<Hub> hub;                       // Set when the group is reached through a hub.
   const BehaviourTransport* behaviour = nullptr;  // Owned by the connector: its faults.
+  const FaultConnector* faults = nullptr;         // `connector` when it injects faults.
 };
 
 // An account the simulation moves balances on: its reference is rebuilt from these.
@@ -373,6 +375,14 @@ Status Run::build_connectors() {
     StatusOr<std::unique_ptr<connectors::Connector>> conn = f->create(*config, std::move(ctx));
     if (!conn.ok()) return conn.status();
     in.connector = std::move(conn).value();
+    if (g.renewal_refusal_rate > 0 || g.drain_share > 0) {
+      auto faulty =
+          std::make_unique<FaultConnector>(std::move(in.connector), ex_, *in.truth,
+                                           InstitutionFaults{g.renewal_refusal_rate, g.drain_share,
+                                                             g.drain_window, c_.seed * 104729 + i});
+      in.faults = faulty.get();
+      in.connector = std::move(faulty);
+    }
   }
   return ok_status();
 }
@@ -733,6 +743,10 @@ SimulationReport Run::report(double wall) {
     r.faults.refused += in.behaviour->refused();
     r.faults.malformed += in.behaviour->malformed();
     r.faults.duplicated += in.behaviour->duplicated();
+    if (in.faults != nullptr) {
+      r.faults.renewals_refused += in.faults->renewals_refused();
+      r.faults.drained += in.faults->drained();
+    }
   }
   r.debtors = organisation_.size();
   r.accounts = accounts_.size();

@@ -60,6 +60,8 @@ struct GroupConfig {
   std::vector<std::pair<int, OutageWindow>> outages;  // (instance, window)
   double error_rate = 0;
   double malformed_rate = 0, duplicate_rate = 0;
+  double renewal_refusal_rate = 0, drain_share = 0;
+  TimeUs drain_window = kMicrosPerDay;
   double zipf = 1.0;
   bool hub = false;  // Members reached through one network connector (总对总).
 };

@@ -97,8 +97,11 @@ struct SimulationReport {
   uint64_t ledger_disagreements = 0;
   // Faults the simulated institutions injected: calls refused (outages, error_rate), replies
   // corrupted (malformed_rate), replies delivered twice (duplicate_rate).
+  // Renewals the institutions refused (renewal_refusal_rate) and accounts emptied after a query
+  // found them (drain_share).
   struct Faults {
     uint64_t refused = 0, malformed = 0, duplicated = 0;
+    uint64_t renewals_refused = 0, drained = 0;
   } faults;
   uint64_t lost_requests = 0;
   // 48-hour clocks of restored (执恢) cases, counted apart so that new cases can be judged
