@@ -20,7 +20,7 @@ packages=(
   libboost-dev libtbb-dev
   libprotobuf-dev protobuf-compiler
   libbenchmark-dev libgtest-dev libgmock-dev
-  libyaml-cpp-dev libcli11-dev libfmt-dev
+  libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   librocksdb-dev libssl-dev libjemalloc-dev
   libopenmpi-dev openmpi-bin
   libjs-chart.js

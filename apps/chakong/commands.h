@@ -7,6 +7,9 @@
 
 namespace chakong::cli {
 
+// As `chakong --version` prints it (main.cc), recorded in report.json's `run`.
+inline constexpr const char* kChakongVersion = "chakong 0.1.0";
+
 // `chakong check id|case|deadline ...`: validate identifiers and case numbers, compute
 // query deadlines and measure terms on the working-day calendar.
 void add_check_command(CLI::App& app, int& exit_code);
@@ -19,6 +22,10 @@ void add_conformance_command(CLI::App& app, int& exit_code);
 
 // `chakong simulate SCENARIO [--seed N] [--out DIR] [--threads N] [--days N]`.
 void add_simulate_command(CLI::App& app, int& exit_code);
+
+// `chakong experiment SCENARIO... [--replications N] [--vary path=v1,...] [--find PATH --target
+// METRIC>=VALUE]`, and `chakong compare A B` (report.json or experiment.json).
+void add_experiment_command(CLI::App& app, int& exit_code);
 
 // `chakong audit verify PATH`, `chakong journal check PATH [--truncate-tail]`,
 // `chakong journal show PATH CASE`: the case-server journal.

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   chakong::cli::add_check_command(app, exit_code);
   chakong::cli::add_conformance_command(app, exit_code);
   chakong::cli::add_simulate_command(app, exit_code);
+  chakong::cli::add_experiment_command(app, exit_code);
   chakong::cli::add_journal_commands(app, exit_code);
   try {
     app.parse(argc, argv);

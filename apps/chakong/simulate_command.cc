@@ -2,9 +2,11 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "chakong/sim/scenario.h"
 #include "chakong/sim/simulation.h"
@@ -20,7 +22,19 @@ struct SimulateArgs {
   int threads = 0;
   int days = 0;
   std::vector<std::string> set;  // --set path=value, in order.
+  std::string calendar;          // --calendar FILE.
 };
+
+// --calendar FILE as the override of the scenario's `calendar` field: absolute (the field is
+// read relative to the scenario's directory), YAML single-quoted.
+std::string calendar_override(const std::string& file) {
+  std::string quoted = "'";
+  for (char ch : std::filesystem::absolute(file).string()) {
+    quoted += ch;
+    if (ch == '\'') quoted += '\'';
+  }
+  return "calendar=" + quoted + "'";
+}
 
 bool write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary);
@@ -29,7 +43,9 @@ bool write_file(const std::filesystem::path& p, const std::string& text) {
 }
 
 int run_simulate(const SimulateArgs& a) {
-  StatusOr<v1::Scenario> scenario = sim::load_scenario_file(a.scenario, a.set);
+  std::vector<std::string> overrides = a.set;
+  if (!a.calendar.empty()) overrides.push_back(calendar_override(a.calendar));
+  StatusOr<v1::Scenario> scenario = sim::load_scenario_file(a.scenario, overrides);
   if (!scenario.ok()) {
     fmt::print(stderr, "chakong simulate: {}\n", scenario.status().message());
     return 2;
@@ -75,9 +91,28 @@ int run_simulate(const SimulateArgs& a) {
     fmt::print(stderr, "chakong simulate: {}\n", r.status().to_string());
     return 1;
   }
+  {
+    std::ifstream f(a.scenario, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    r->inputs.file = a.scenario;
+    r->inputs.text = text.str();
+    r->inputs.overrides = a.set;
+    if (a.seed != 0) r->inputs.overrides.push_back("seed=" + std::to_string(a.seed));
+    if (a.days != 0) r->inputs.overrides.push_back("days=" + std::to_string(a.days));
+    r->inputs.version = kChakongVersion;
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    r->inputs.run_date = date;
+  }
   const std::filesystem::path dir(a.out);
   if (!write_file(dir / "report.json", sim::report_json(*r)) ||
-      !write_file(dir / "report.html", sim::report_html(*r))) {
+      !write_file(dir / "report.html", sim::report_html(*r)) ||
+      !write_file(dir / "daily.csv", sim::daily_csv(*r)) ||
+      !write_file(dir / "connectors.csv", sim::connectors_csv(*r))) {
     fmt::print(stderr, "chakong simulate: cannot write the report into '{}'\n", a.out);
     return 1;
   }
@@ -126,18 +161,45 @@ int run_simulate(const SimulateArgs& a) {
       "unauthorized {}, lost requests {}, ledger disagreements {}\n",
       r->over_seizure + s.over_seizure, r->duplicate_measures, r->institution_lapses,
       s.unauthorized, r->lost_requests, r->ledger_disagreements);
-  if (r->faults.refused + r->faults.malformed + r->faults.duplicated + s.in_doubt_resent > 0) {
+  if (r->faults.refused + r->faults.malformed + r->faults.duplicated + s.in_doubt_resent +
+          r->faults.renewals_refused + r->faults.drained >
+      0) {
     fmt::print(
         "faults              {} calls refused, {} replies malformed, {} duplicated; {} "
-        "requests in doubt re-sent, {} still in doubt\n",
+        "requests in doubt re-sent, {} still in doubt; {} renewals refused, {} accounts "
+        "drained after a query\n",
         r->faults.refused, r->faults.malformed, r->faults.duplicated, s.in_doubt_resent,
-        s.in_doubt_unresolved);
+        s.in_doubt_unresolved, r->faults.renewals_refused, r->faults.drained);
+  }
+  // Where the bottleneck is: the institutions with the most 48-hour misses.
+  {
+    const std::vector<const sim::ConnectorReport*> worst = sim::by_misses(*r);
+    size_t shown = 0;
+    for (const sim::ConnectorReport* c : worst) shown += c->control_missed > 0 ? 1 : 0;
+    shown = std::min<size_t>(std::max<size_t>(shown, 3), std::min<size_t>(worst.size(), 10));
+    fmt::print("institutions        {:<24} {:>7} {:>6} {:>9} {:>9} {:>6} {:>8} {:>8}\n",
+               "(most 48-hour misses)", "missed", "share", "requests", "util", "queue", "p50 h",
+               "p99 h");
+    for (size_t i = 0; i < shown; ++i) {
+      const sim::ConnectorReport& c = *worst[i];
+      fmt::print("                    {:<24} {:>7} {:>6} {:>9} {:>8.1f}% {:>6} {:>8.1f} {:>8.1f}\n",
+                 c.name, c.control_missed,
+                 s.control_missed == 0
+                     ? std::string("-")
+                     : fmt::format("{:.0f}%", 100.0 * static_cast<double>(c.control_missed) /
+                                                  static_cast<double>(s.control_missed)),
+                 c.requests, 100 * c.utilization, c.max_queue, c.latency_p50_ms / 3.6e6,
+                 c.latency_p99_ms / 3.6e6);
+    }
   }
   fmt::print("run                 {:.2f} s wall, {} events ({:.2f} M/s), peak RSS {} MB\n",
              r->wall_seconds, r->events,
              r->wall_seconds > 0 ? static_cast<double>(r->events) / r->wall_seconds / 1e6 : 0.0,
              r->peak_rss_bytes >> 20);
-  fmt::print("report              {}/report.json, {}/report.html\n", a.out, a.out);
+  fmt::print(
+      "report              {0}/report.json, {0}/report.html, {0}/daily.csv, "
+      "{0}/connectors.csv\n",
+      a.out);
   return 0;
 }
 
@@ -160,6 +222,10 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
                   "override a scenario field, validated as the file is: path=value, e.g. "
                   "engine.timeout=2d or institutions[name=b].capacity=8 (repeatable)")
       ->allow_extra_args(false);
+  cmd->add_option("--calendar", a->calendar,
+                  "working-day calendar file (docs/domain-types.md format) instead of the "
+                  "scenario's or the built-in 2024-2026 table")
+      ->check(CLI::ExistingFile);
   cmd->callback([a, &exit_code] { exit_code = run_simulate(*a); });
 }
 

@@ -1,5 +1,10 @@
 // Validation of a scenario: defaults, units, ranges and combinations, each error with its path.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "chakong/base/calendar.h"
@@ -101,7 +106,39 @@ StatusOr<AssetCategory> category_of(std::string_view kind) {
 
 }  // namespace
 
-StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_view source) {
+bool is_court_code(std::string_view code) {
+  if (code == "最高法") return true;
+  static constexpr std::string_view kProvinces[] = {"京", "津", "冀", "晋", "蒙", "辽", "吉", "黑",
+                                                    "沪", "苏", "浙", "皖", "闽", "赣", "鲁", "豫",
+                                                    "鄂", "湘", "粤", "桂", "琼", "渝", "川", "黔",
+                                                    "滇", "藏", "陕", "甘", "青", "宁", "新", "兵"};
+  for (std::string_view p : kProvinces) {
+    if (!code.starts_with(p)) continue;
+    const std::string_view digits = code.substr(p.size());
+    if (digits.size() != 0 && digits.size() != 2 && digits.size() != 4) return false;
+    for (char ch : digits) {
+      if (ch < '0' || ch > '9') return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+uint64_t estimated_memory_bytes(const SimulationConfig& c) {
+  const double debtors = static_cast<double>(c.debtors);
+  const double accounts = debtors * (1 - c.no_property_share) * c.accounts_per_debtor;
+  const double cases = c.cases_per_year * c.days / 365.0;
+  return static_cast<uint64_t>(std::llround(
+      debtors * 33.6 + accounts * 40 + static_cast<double>(c.library_cases) * 104 + cases * 2800));
+}
+
+uint64_t machine_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_view source,
+                                            uint64_t memory_limit) {
   const Compiler c(source);
   SimulationConfig out;
   if (s.name().empty()) return c.error("name", "is required");
@@ -113,10 +150,17 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   if (s.has_days() && (s.days() < 1 || s.days() > 3660))
     return c.error("days", std::to_string(s.days()) + " must be in 1..3660");
   out.days = s.has_days() ? s.days() : 365;
+  if (!s.calendar().empty()) {
+    std::filesystem::path file(s.calendar());
+    if (file.is_relative()) file = std::filesystem::path(source).parent_path() / file;
+    StatusOr<WorkCalendar> cal = WorkCalendar::load_file(file.string());
+    if (!cal.ok()) return c.error("calendar", "'" + s.calendar() + "': " + cal.status().message());
+    out.calendar = std::make_shared<const WorkCalendar>(std::move(*cal));
+  }
   // Every day of the run must be in the working-day calendar: a day outside it cannot be told
   // a working day or not, so deadlines there could not be scored.
   {
-    const WorkCalendar& cal = WorkCalendar::china();
+    const WorkCalendar& cal = out.working_days();
     const Date last = out.start.plus_days(out.days - 1);
     if (!cal.covers(out.start) || !cal.covers(last)) {
       const Date first_out = cal.covers(out.start) ? cal.last().plus_days(1) : out.start;
@@ -195,6 +239,11 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   }
   out.terminate_after_days = k.has_terminate_after_days() ? k.terminate_after_days() : 100;
   if (!k.court().empty()) {
+    if (!is_court_code(k.court())) {
+      return c.error("cases.court", "'" + k.court() +
+                                        "' is not a court code (a province abbreviation, alone "
+                                        "or with 2 or 4 digits: 渝, 渝01, 渝0110; or 最高法)");
+    }
     StatusOr<CaseNumber> probe = CaseNumber::make(2025, k.court(), CaseType::kZhi, 1);
     if (!probe.ok()) return c.error("cases.court", probe.status().message());
     out.court = k.court();
@@ -274,6 +323,15 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     }
     CHAKONG_RETURN_IF_ERROR(
         c.share(at + ".error_rate", g.has_error_rate(), g.error_rate(), &gc.error_rate, 0));
+    CHAKONG_RETURN_IF_ERROR(c.share(at + ".renewal_refusal_rate", g.has_renewal_refusal_rate(),
+                                    g.renewal_refusal_rate(), &gc.renewal_refusal_rate, 0));
+    CHAKONG_RETURN_IF_ERROR(
+        c.share(at + ".drain_share", g.has_drain_share(), g.drain_share(), &gc.drain_share, 0));
+    CHAKONG_RETURN_IF_ERROR(
+        c.duration(at + ".drain_window", g.drain_window(), &gc.drain_window, kMicrosPerDay));
+    if (gc.drain_window <= 0) {
+      return c.error(at + ".drain_window", "'" + g.drain_window() + "' must be positive");
+    }
     CHAKONG_RETURN_IF_ERROR(c.share(at + ".malformed_rate", g.has_malformed_rate(),
                                     g.malformed_rate(), &gc.malformed_rate, 0));
     CHAKONG_RETURN_IF_ERROR(c.share(at + ".duplicate_rate", g.has_duplicate_rate(),
@@ -368,6 +426,17 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   CHAKONG_RETURN_IF_ERROR(
       c.share("sweep.bulk_floor", w.has_bulk_floor(), w.bulk_floor(), &out.bulk_floor, 0));
   if (Status v = engine::validate(sc); !v.ok()) return c.error("sweep", v.message());
+  // Refused before anything is allocated: a run that cannot fit would be killed hours in.
+  const uint64_t limit = memory_limit != 0 ? memory_limit : machine_memory_bytes();
+  if (const uint64_t need = estimated_memory_bytes(out); limit != 0 && need > limit) {
+    return c.error(
+        "population.debtors",
+        fmt::format("{} debtors, {:.0f} cases and {} library cases need an estimated {:.1f} GiB "
+                    "(at least), more than the {:.1f} GiB of memory here",
+                    out.debtors, out.cases_per_year * out.days / 365.0, out.library_cases,
+                    static_cast<double>(need) / (1ull << 30),
+                    static_cast<double>(limit) / (1ull << 30)));
+  }
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include "chakong/connectors/factory.h"
 #include "chakong/institution/institution.h"
 #include "chakong/sim/behaviour.h"
+#include "institution_faults.h"
 #include "population.h"
 
 namespace chakong::sim {
@@ -108,6 +109,7 @@ struct Instance {
   int index_in_group = 0;
   std::unique_ptr<Hub> hub;                       // Set when the group is reached through a hub.
   const BehaviourTransport* behaviour = nullptr;  // Owned by the connector: its faults.
+  const FaultConnector* faults = nullptr;         // `connector` when it injects faults.
 };
 
 // An account the simulation moves balances on: its reference is rebuilt from these.
@@ -131,8 +133,8 @@ double thread_cpu_seconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
-bool working_day(Date d) {
-  StatusOr<bool> w = WorkCalendar::china().is_working_day(d);
+bool working_day(const WorkCalendar& cal, Date d) {
+  StatusOr<bool> w = cal.is_working_day(d);
   return w.ok() ? *w : !d.is_weekend();
 }
 
@@ -373,6 +375,14 @@ Status Run::build_connectors() {
     StatusOr<std::unique_ptr<connectors::Connector>> conn = f->create(*config, std::move(ctx));
     if (!conn.ok()) return conn.status();
     in.connector = std::move(conn).value();
+    if (g.renewal_refusal_rate > 0 || g.drain_share > 0) {
+      auto faulty =
+          std::make_unique<FaultConnector>(std::move(in.connector), ex_, *in.truth,
+                                           InstitutionFaults{g.renewal_refusal_rate, g.drain_share,
+                                                             g.drain_window, c_.seed * 104729 + i});
+      in.faults = faulty.get();
+      in.connector = std::move(faulty);
+    }
   }
   return ok_status();
 }
@@ -385,6 +395,7 @@ Status Run::build_engine() {
   ec.dispatch.max_attempts = c_.max_attempts;
   ec.dispatch.bulk_floor = c_.bulk_floor;
   ec.sweep = c_.sweep;
+  ec.calendar = &c_.working_days();
   ec.forget_empty_terminated = true;
   ec.forget_concluded = true;
   std::vector<connectors::Connector*> conns;
@@ -438,7 +449,8 @@ Status Run::build_engine() {
 }
 
 void Run::arrive(Date day) {
-  const double per_day = c_.cases_per_year / 250.0 * (working_day(day) ? 1.0 : 0.05);
+  const double per_day =
+      c_.cases_per_year / 250.0 * (working_day(c_.working_days(), day) ? 1.0 : 0.05);
   std::poisson_distribution<int> n_cases(per_day);
   std::uniform_real_distribution<double> u(0, 1);
   const int n = n_cases(rng_);
@@ -731,6 +743,10 @@ SimulationReport Run::report(double wall) {
     r.faults.refused += in.behaviour->refused();
     r.faults.malformed += in.behaviour->malformed();
     r.faults.duplicated += in.behaviour->duplicated();
+    if (in.faults != nullptr) {
+      r.faults.renewals_refused += in.faults->renewals_refused();
+      r.faults.drained += in.faults->drained();
+    }
   }
   r.debtors = organisation_.size();
   r.accounts = accounts_.size();

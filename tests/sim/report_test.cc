@@ -2,6 +2,8 @@
 // query turnaround per connector (issue 24), on a report built by hand.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "chakong/sim/simulation.h"
 
 namespace chakong::sim {
@@ -41,6 +43,99 @@ TEST(ReportTest, JsonHasControlFiguresAndQueryTurnaroundPerConnector) {
   EXPECT_NE(report_html(r).find("6 wholly secured; 2 seals avoided by proportionality, 2 "
                                 "remainders left uncovered"),
             std::string::npos);
+}
+
+// Regression: report.json was concatenated by hand and its escaper let a tab (and every other
+// control character) through, so a tab in a scenario name made the file invalid JSON; and
+// report.html pasted the name in as it was, so a <script> in it ran.
+TEST(ReportTest, NamesWithTabsQuotesAndScriptsStayData) {
+  SimulationReport r;
+  const std::string name = "a\tb \"q\" back\\slash\nline \x01 </script><script>alert(1)</script>";
+  r.name = name;
+  ConnectorReport c;
+  c.name = "bank.<b>&";
+  c.category = "deposit";
+  r.connectors = {c};
+  r.inputs.file = "x.yaml";
+  r.inputs.text = "name: \"</script>\"\n";
+  const std::string json = report_json(r);
+  nlohmann::json doc;
+  ASSERT_NO_THROW(doc = nlohmann::json::parse(json)) << json;
+  EXPECT_EQ(doc["scenario"]["name"], name);
+  EXPECT_EQ(doc["connectors"][0]["name"], "bank.<b>&");
+  EXPECT_EQ(doc["inputs"]["text"], "name: \"</script>\"\n");
+  EXPECT_NE(json.find("\"name\": \"a\\tb \\\"q\\\" back\\\\slash\\nline \\u0001 </script>"),
+            std::string::npos)
+      << json;
+  const std::string html = report_html(r);
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(html.find("<b>&"), std::string::npos);
+  EXPECT_NE(html.find("<h1>a\tb &quot;q&quot; back\\slash\nline \x01 &lt;/script&gt;&lt;script&gt;"
+                      "alert(1)&lt;/script&gt;</h1>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td>bank.&lt;b&gt;&amp;</td>"), std::string::npos);
+  // The data island: the same document, with no "</script>" that could close it early.
+  const size_t at = html.find("<script type=\"application/json\" id=\"report\">");
+  ASSERT_NE(at, std::string::npos);
+  const size_t from = html.find('>', at) + 1, to = html.find("</script>", from);
+  const nlohmann::json island = nlohmann::json::parse(html.substr(from, to - from));
+  EXPECT_EQ(island, doc);
+}
+
+TEST(ReportTest, InstitutionsTableLeadsWithTheMostMisses) {
+  SimulationReport r;
+  r.name = "t";
+  r.stats.control_met = 86;
+  r.stats.control_missed = 14;
+  ConnectorReport bank{.name = "bank.b001",
+                       .category = "deposit",
+                       .requests = 900,
+                       .utilization = 0.5,
+                       .latency_p50_ms = 7.2e6,
+                       .latency_p99_ms = 72e6};
+  bank.control_met = 60;
+  bank.control_missed = 2;
+  ConnectorReport csdc{.name = "securities.csdc",
+                       .category = "securities",
+                       .requests = 40,
+                       .utilization = 0.01,
+                       .latency_p50_ms = 3.6e6,
+                       .latency_p99_ms = 10.8e6};
+  csdc.control_met = 6;
+  csdc.control_missed = 9;
+  csdc.max_queue = 3;
+  ConnectorReport idle{.name = "vehicle.cq", .category = "vehicle", .requests = 5};
+  r.connectors = {bank, idle, csdc};
+  const std::vector<const ConnectorReport*> order = by_misses(r);
+  ASSERT_EQ(order.size(), 3u);
+  EXPECT_EQ(order[0]->name, "securities.csdc");
+  EXPECT_EQ(order[1]->name, "bank.b001");
+  EXPECT_EQ(order[2]->name, "vehicle.cq");
+  const std::string html = report_html(r);
+  EXPECT_NE(html.find("<tr class=\"miss\"><td>securities.csdc</td><td data-v=\"9\">9</td>"
+                      "<td data-v=\"64.28571428571429\">64 %</td><td data-v=\"40\">40.00 %</td>"
+                      "<td data-v=\"40\">40</td><td data-v=\"1\">1.0 %</td><td data-v=\"3\">3</td>"
+                      "<td data-v=\"1\">1.0</td><td data-v=\"3\">3.0</td></tr>"),
+            std::string::npos)
+      << html.substr(html.find("<table id=\"institutions\">"), 1500);
+  EXPECT_NE(html.find("<b class=\"bad\">securities.csdc</b>9 of 14 misses"), std::string::npos);
+  EXPECT_LT(html.find("<td>securities.csdc</td>"), html.find("<td>bank.b001</td>"));
+  EXPECT_LT(html.find("<td>bank.b001</td>"), html.find("<td>vehicle.cq</td>"));
+  const std::string json = report_json(r);
+  EXPECT_NE(json.find("\"control_missed\": 9, \"control_compliance\": 0.400000}"),
+            std::string::npos)
+      << json;
+  const std::string csv = connectors_csv(r);
+  EXPECT_EQ(csv.substr(0, csv.find('\n') + 1),
+            "name,category,via,requests,utilization,latency_p50_ms,latency_p99_ms,"
+            "query_turnaround_mean_ms,max_queue,control_met,control_missed,control_compliance\n");
+  EXPECT_NE(connectors_csv(r).find("\nsecurities.csdc,securities,,40,0.010000,3600000.0,"
+                                   "10800000.0,,3,6,9,0.400000\n"),
+            std::string::npos)
+      << connectors_csv(r);
+  r.connectors[0].name = "bank, \"b\"";
+  EXPECT_NE(connectors_csv(r).find("\n\"bank, \"\"b\"\"\",deposit,"), std::string::npos)
+      << connectors_csv(r);
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 namespace chakong::sim {
 namespace {
 
@@ -77,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"- a\n- b\n", "t.yaml: the file must be a mapping"},
         Bad{"name: x\npopulaton: {debtors: 1}\n",
             "t.yaml: populaton: unknown field (known here: name, seed, start, days, population, "
-            "cases, institutions, engine, library, sweep)"},
+            "cases, institutions, engine, library, sweep, calendar)"},
         Bad{"name: x\npopulation: {debtors: many}\n",
             "t.yaml: population.debtors: 'many' is not a valid int64"},
         Bad{"name: x\npopulation: {debtors: 0}\ninstitutions: [{kind: bank, name: b}]\n",
@@ -147,6 +150,18 @@ INSTANTIATE_TEST_SUITE_P(
             "institutions: [{kind: bank, name: b}]\n",
             "t.yaml: days: the run, 2026-06-01 to 2027-05-31, is not all in the working-day "
             "calendar (2024-01-01..2026-12-31): 2027-01-01 is the first day not covered"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "cases: {court: ABC}\n",
+            "t.yaml: cases.court: 'ABC' is not a court code (a province abbreviation, alone or "
+            "with 2 or 4 digits: 渝, 渝01, 渝0110; or 最高法)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "cases: {court: 渝011}\n",
+            "t.yaml: cases.court: '渝011' is not a court code (a province abbreviation, alone or "
+            "with 2 or 4 digits: 渝, 渝01, 渝0110; or 最高法)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "calendar: no-such-calendar.txt\n",
+            "t.yaml: calendar: 'no-such-calendar.txt': cannot read calendar file "
+            "'no-such-calendar.txt'"},
         Bad{"name: x\nstart: 2023-12-01\ndays: 30\npopulation: {debtors: 5}\n"
             "institutions: [{kind: bank, name: b}]\n",
             "t.yaml: start: the run, 2023-12-01 to 2023-12-30, is not all in the working-day "
@@ -219,6 +234,81 @@ TEST(ScenarioTest, BadOverridesAreRefusedNamingThem) {
 
 TEST(ScenarioTest, MissingFileIsNotFound) {
   EXPECT_EQ(load_scenario_file("/nonexistent.yaml").status().code(), StatusCode::kNotFound);
+}
+
+TEST(ScenarioTest, CourtCodesAreProvinceAbbreviationsWithTwoOrFourDigits) {
+  for (const char* good : {"渝0110", "渝01", "渝", "京0105", "兵0101", "最高法"}) {
+    EXPECT_TRUE(is_court_code(good)) << good;
+  }
+  for (const char* bad : {"", "ABC", "渝011", "渝01100", "渝A110", "0110", "X渝0110", "最高"}) {
+    EXPECT_FALSE(is_court_code(bad)) << bad;
+  }
+}
+
+// A run that cannot fit is refused before anything is allocated, with the estimate.
+TEST(ScenarioTest, DebtorsBeyondTheMemoryAreRefusedWithTheEstimate) {
+  StatusOr<v1::Scenario> s = parse_scenario_yaml(
+      "name: x\npopulation: {debtors: 100000000}\ninstitutions: [{kind: bank, name: b}]\n",
+      "t.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  StatusOr<SimulationConfig> c = compile_scenario(*s, "t.yaml", /*memory_limit=*/1ull << 30);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  // 1e8 x 33.6 B + 5.7e7 accounts x 2 x 40 B + 2,000 cases x 2.8 KB = 7.38 GiB.
+  EXPECT_EQ(c.status().message(),
+            "t.yaml: population.debtors: 100000000 debtors, 2000 cases and 0 library cases need "
+            "an estimated 7.4 GiB (at least), more than the 1.0 GiB of memory here");
+  StatusOr<SimulationConfig> fits = compile_scenario(*s, "t.yaml", /*memory_limit=*/8ull << 30);
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_EQ(estimated_memory_bytes(*fits), 7'925'600'000u);
+  EXPECT_GT(machine_memory_bytes(), 0u);
+}
+
+// Another year's official table, in the shipped format, read relative to the scenario file.
+TEST(ScenarioTest, ACalendarFileExtendsTheRunPastTheBuiltInTable) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "chakong_cal_test";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir / "cn_2027.txt");
+    f << "# 2027, for the test\nrange 2027-01-01 2027-12-31\n"
+         "holiday 2027-01-01 元旦\nholiday 2027-02-06..2027-02-12 春节\n"
+         "workday 2027-02-14 春节调休\n";
+  }
+  {
+    std::ofstream f(dir / "s.yaml");
+    f << "name: y2027\nstart: 2027-01-01\ndays: 60\ncalendar: cn_2027.txt\n"
+         "population: {debtors: 300}\ncases: {per_year: 500}\n"
+         "institutions: [{kind: bank, name: b, count: 2}]\nlibrary: {cases: 0}\n";
+  }
+  StatusOr<v1::Scenario> s = load_scenario_file((dir / "s.yaml").string());
+  ASSERT_TRUE(s.ok()) << s.status();
+  StatusOr<SimulationConfig> c = compile_scenario(*s, (dir / "s.yaml").string());
+  ASSERT_TRUE(c.ok()) << c.status();
+  const WorkCalendar& cal = c->working_days();
+  EXPECT_EQ(cal.first().to_string(), "2027-01-01");
+  EXPECT_EQ(*cal.is_working_day(*Date::parse("2027-02-08")), false);  // 春节, a Monday.
+  EXPECT_EQ(*cal.is_working_day(*Date::parse("2027-02-14")), true);   // 调休, a Sunday.
+  // Without the file the same dates are refused, naming the first day not covered.
+  s->clear_calendar();
+  StatusOr<SimulationConfig> builtin = compile_scenario(*s, (dir / "s.yaml").string());
+  ASSERT_FALSE(builtin.ok());
+  EXPECT_NE(builtin.status().message().find("2027-01-01 is the first day not covered"),
+            std::string::npos)
+      << builtin.status();
+  // A bad line in the table is refused with the file and the line.
+  {
+    std::ofstream f(dir / "cn_2027.txt", std::ios::app);
+    f << "holiday 2027-13-01 bad\n";
+  }
+  s->set_calendar("cn_2027.txt");
+  StatusOr<SimulationConfig> bad = compile_scenario(*s, (dir / "s.yaml").string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(
+      bad.status().message().rfind((dir / "s.yaml").string() + ": calendar: 'cn_2027.txt': ", 0),
+      0u)
+      << bad.status();
+  EXPECT_NE(bad.status().message().find("2027-13-01"), std::string::npos) << bad.status();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

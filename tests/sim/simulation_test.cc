@@ -298,6 +298,20 @@ TEST(SimulationTest, TwoYearsOfSweepsCoverTheLibraryWithoutCrowdingOutNewCases) 
   EXPECT_NE(report_html(*with).find("new Chart(document.getElementById('c4')"), std::string::npos);
 }
 
+// Regression: the progress line said "0.00 M events/s" all run long: the executor counted the
+// events of a run_until() only when it returned, and the whole simulation is one run_until().
+TEST(SimulationTest, ProgressCountsTheEventsRunSoFar) {
+  SimulationOptions o;
+  std::vector<uint64_t> events;
+  o.on_progress = [&](const Progress& p) { events.push_back(p.events); };
+  StatusOr<SimulationReport> r = run_simulation(district(20), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(events.size(), 20u);
+  EXPECT_GT(events.front(), 0u);
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_GT(events[i], events[i - 1]) << i;
+  EXPECT_LE(events.back(), r->events);
+}
+
 TEST(SimulationTest, SameSeedSameReportWhateverTheThreadCount) {
   SimulationOptions one, two;
   two.threads = 2;

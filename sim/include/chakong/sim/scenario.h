@@ -9,10 +9,12 @@
 #define CHAKONG_SIM_SCENARIO_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "chakong/base/calendar.h"
 #include "chakong/base/date.h"
 #include "chakong/base/money.h"
 #include "chakong/connectors/connector.h"
@@ -58,6 +60,8 @@ struct GroupConfig {
   std::vector<std::pair<int, OutageWindow>> outages;  // (instance, window)
   double error_rate = 0;
   double malformed_rate = 0, duplicate_rate = 0;
+  double renewal_refusal_rate = 0, drain_share = 0;
+  TimeUs drain_window = kMicrosPerDay;
   double zipf = 1.0;
   bool hub = false;  // Members reached through one network connector (总对总).
 };
@@ -68,6 +72,9 @@ struct SimulationConfig {
   uint64_t seed = 1;
   Date start;
   int days = 365;
+  // The working-day calendar (scenario field `calendar`); null: WorkCalendar::china().
+  std::shared_ptr<const WorkCalendar> calendar;
+  const WorkCalendar& working_days() const { return calendar ? *calendar : WorkCalendar::china(); }
 
   int64_t debtors = 0;
   double no_property_share = 0.43, organisation_share = 0.15, accounts_per_debtor = 2.0;
@@ -102,9 +109,25 @@ struct SimulationConfig {
   double bulk_floor = 0;
 };
 
-// Validates and compiles a scenario. Errors: "<source>: <path>: <what>".
+// A court code as case numbers carry it: a province-level abbreviation (渝, 京, 新, ...; 兵 for
+// the Xinjiang Production and Construction Corps' courts) alone (a high court) or followed by
+// 2 digits (an intermediate court, 渝01) or 4 (a basic court, 渝0110); or 最高法.
+bool is_court_code(std::string_view code);
+
+// A lower bound of the memory a run of `c` needs, in bytes: the population (33.6 B a debtor),
+// the institutions' accounts (40 B each), the library (104 B a case) and the engine's state of
+// the cases filed (2.8 KB a case), figures measured on the national year (docs/performance.md).
+uint64_t estimated_memory_bytes(const SimulationConfig& c);
+// The memory of this machine (physical pages), or 0 when unknown.
+uint64_t machine_memory_bytes();
+
+// Validates and compiles a scenario. Errors: "<source>: <path>: <what>". A run whose memory
+// estimate exceeds `memory_limit` bytes (default: the machine's memory) is refused before
+// anything is allocated, naming the estimate. The calendar file (`calendar`) is read relative
+// to the directory of `source`.
 [[nodiscard]] StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& scenario,
-                                                          std::string_view source);
+                                                          std::string_view source,
+                                                          uint64_t memory_limit = 0);
 
 }  // namespace chakong::sim
 

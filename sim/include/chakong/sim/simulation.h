@@ -97,8 +97,11 @@ struct SimulationReport {
   uint64_t ledger_disagreements = 0;
   // Faults the simulated institutions injected: calls refused (outages, error_rate), replies
   // corrupted (malformed_rate), replies delivered twice (duplicate_rate).
+  // Renewals the institutions refused (renewal_refusal_rate) and accounts emptied after a query
+  // found them (drain_share).
   struct Faults {
     uint64_t refused = 0, malformed = 0, duplicated = 0;
+    uint64_t renewals_refused = 0, drained = 0;
   } faults;
   uint64_t lost_requests = 0;
   // 48-hour clocks of restored (执恢) cases, counted apart so that new cases can be judged
@@ -113,15 +116,37 @@ struct SimulationReport {
   TimeUs end = 0;  // The end of the simulated time.
   std::vector<uint64_t>
       time_to_freeze_hours;  // [h] = controls met within [h, h+1) hours; 49 = later.
+
+  // What the run was made from, set by the caller (`chakong simulate`) so that a report alone
+  // reproduces the run: the scenario file, its text and the --set overrides (report.json's
+  // `inputs`, when `file` is set), and the run's date and the Chakong version (in `run`, with
+  // the other wall-clock data).
+  struct Inputs {
+    std::string file;
+    std::string text;
+    std::vector<std::string> overrides;
+    std::string run_date;  // UTC, "2026-12-02T05:30:00Z".
+    std::string version;   // "chakong 0.1.0".
+  } inputs;
 };
 
 [[nodiscard]] StatusOr<SimulationReport> run_simulation(const SimulationConfig& config,
                                                         const SimulationOptions& options);
 
-// report.json: stable field names; `run` holds all wall-clock data.
+// report.json: stable field names; `run` holds all wall-clock data. Written with nlohmann-json
+// (every string escaped), in the layout it has always had.
 std::string report_json(const SimulationReport& r);
-// report.html: self-contained (Chart.js inlined), charts a planner reads at a glance.
+// The institutions in the order a planner looks for the bottleneck: most 48-hour misses
+// first, then busiest (utilization), then by name.
+std::vector<const ConnectorReport*> by_misses(const SimulationReport& r);
+// report.html: self-contained (Chart.js inlined), charts a planner reads at a glance, the
+// per-institution table, and the inputs; its data in a JSON island (<script
+// type="application/json" id="report">, report.json's document); every text HTML-escaped.
 std::string report_html(const SimulationReport& r);
+// daily.csv and connectors.csv: daily[] and connectors[] of report.json, one row each, with a
+// header (RFC 4180: a field with a comma, a quote or a line break is quoted).
+std::string daily_csv(const SimulationReport& r);
+std::string connectors_csv(const SimulationReport& r);
 
 }  // namespace chakong::sim
 

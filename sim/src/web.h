@@ -1,0 +1,46 @@
+// Text embedded in the HTML reports: escaped for HTML, or for a JSON data island.
+#ifndef CHAKONG_SIM_SRC_WEB_H_
+#define CHAKONG_SIM_SRC_WEB_H_
+
+#include <string>
+#include <string_view>
+
+namespace chakong::sim {
+
+// & < > " ' as entities: safe in element text and in quoted attributes.
+inline std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+// JSON text made safe inside <script type="application/json">: '<', '>' and '&' occur in JSON
+// only inside strings, where \u003c, \u003e and \u0026 mean the same characters, so no
+// "</script>" or "<!--" can close or confuse the element.
+inline std::string json_island(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (char ch : json) {
+    switch (ch) {
+      case '<': out += "\\u003c"; break;
+      case '>': out += "\\u003e"; break;
+      case '&': out += "\\u0026"; break;
+      default: out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+}  // namespace chakong::sim
+
+#endif  // CHAKONG_SIM_SRC_WEB_H_

@@ -1,0 +1,254 @@
+// Experiments: the interval arithmetic on known samples, replications that are exactly the
+// single runs of their seeds, output independent of the thread count, paired differences that
+// tell an effect from noise, the capacity search, and `compare`.
+#include "chakong/sim/experiment.h"
+
+#include <gtest/gtest.h>
+
+#include "chakong/sim/scenario.h"
+
+namespace chakong::sim {
+namespace {
+
+const std::string kDistrict = std::string(CHAKONG_SOURCE_DIR) + "/scenarios/district.yaml";
+// A small district: a month, 400 cases a year.
+const std::vector<std::string> kSmall = {"population.debtors=1500", "cases.per_year=400",
+                                         "library.cases=200"};
+
+Variant small(std::string name, std::vector<std::string> extra = {}) {
+  std::vector<std::string> o = kSmall;
+  o.insert(o.end(), extra.begin(), extra.end());
+  return {std::move(name), kDistrict, o};
+}
+
+TEST(ExperimentTest, StudentQuantilesAndIntervalOfAKnownSample) {
+  EXPECT_DOUBLE_EQ(t_quantile_975(1), 12.706205);
+  EXPECT_DOUBLE_EQ(t_quantile_975(4), 2.776445);
+  EXPECT_DOUBLE_EQ(t_quantile_975(30), 2.042272);
+  EXPECT_NEAR(t_quantile_975(40), 2.021075, 2e-6);
+  EXPECT_NEAR(t_quantile_975(120), 1.979930, 2e-6);
+  const Estimate e = estimate({1, 2, 3, 4, 5});
+  EXPECT_EQ(e.n, 5u);
+  EXPECT_DOUBLE_EQ(e.mean, 3);
+  EXPECT_NEAR(e.stddev, 1.5811388, 1e-7);
+  EXPECT_NEAR(e.half_width, 1.9632432, 1e-6);  // 2.776445 x 1.5811388 / sqrt(5).
+  EXPECT_TRUE(e.interval);
+  const Estimate one = estimate({7});
+  EXPECT_FALSE(one.interval);
+  EXPECT_DOUBLE_EQ(one.mean, 7);
+  EXPECT_DOUBLE_EQ(one.half_width, 0);
+}
+
+TEST(ExperimentTest, TargetsParseOrAreRefusedWithTheText) {
+  StatusOr<Target> t = parse_target("deadlines.control_48h.compliance>=0.99");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->metric, "deadlines.control_48h.compliance");
+  EXPECT_TRUE(t->at_least);
+  EXPECT_DOUBLE_EQ(t->value, 0.99);
+  EXPECT_TRUE(t->met_by(0.99));
+  EXPECT_FALSE(t->met_by(0.9899));
+  StatusOr<Target> le = parse_target("deadlines.control_48h.missed<=3");
+  ASSERT_TRUE(le.ok());
+  EXPECT_FALSE(le->at_least);
+  for (const char* bad : {"compliance>0.99", ">=0.9", "x>=", "x>=0.9z", "x>=nan"}) {
+    StatusOr<Target> b = parse_target(bad);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(b.status().message().find(std::string("'") + bad + "'"), std::string::npos)
+        << b.status().message();
+  }
+}
+
+TEST(ExperimentTest, ReplicationsAreTheSingleRunsOfTheirSeedsWhateverTheThreads) {
+  ExperimentSpec spec;
+  spec.variants = {small("a")};
+  spec.replications = 3;
+  spec.seed = 11;
+  spec.days = 30;
+  std::vector<int> seen;
+  spec.on_run = [&](int done, int total, const std::string& v, uint64_t) {
+    EXPECT_EQ(total, 3);
+    EXPECT_EQ(v, "a");
+    seen.push_back(done);
+  };
+  spec.threads = 1;
+  StatusOr<ExperimentResult> one = run_experiment(spec);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(seen, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(one->seeds, (std::vector<uint64_t>{11, 12, 13}));
+  spec.threads = 3;
+  StatusOr<ExperimentResult> three = run_experiment(spec);
+  ASSERT_TRUE(three.ok()) << three.status();
+  EXPECT_EQ(experiment_json(spec, *one), experiment_json(spec, *three));
+  EXPECT_EQ(experiment_html(spec, *one), experiment_html(spec, *three));
+
+  // Each replication is exactly the plain run of its seed.
+  const VariantResult& v = one->variants.front();
+  ASSERT_EQ(v.metrics.front(), "deadlines.control_48h.compliance");
+  for (int rep = 0; rep < 3; ++rep) {
+    StatusOr<v1::Scenario> s = load_scenario_file(kDistrict, kSmall);
+    ASSERT_TRUE(s.ok());
+    s->set_days(30);
+    s->set_seed(11 + rep);
+    StatusOr<SimulationConfig> c = compile_scenario(*s, "district.yaml");
+    ASSERT_TRUE(c.ok());
+    StatusOr<SimulationReport> r = run_simulation(*c, SimulationOptions{});
+    ASSERT_TRUE(r.ok());
+    const std::vector<Metric> m = headline_metrics(*r);
+    ASSERT_EQ(m.size(), v.metrics.size());
+    for (size_t k = 0; k < m.size(); ++k) {
+      EXPECT_EQ(m[k].name, v.metrics[k]);
+      EXPECT_EQ(m[k].value, v.values[k][rep]) << m[k].name << " seed " << 11 + rep;
+    }
+  }
+  // The estimate is of those values.
+  const Estimate missed = estimate(v.values[2]);
+  EXPECT_EQ(v.metrics[2], "deadlines.control_48h.missed");
+  EXPECT_EQ(v.estimates[2].mean, missed.mean);
+  EXPECT_EQ(v.estimates[2].half_width, missed.half_width);
+}
+
+TEST(ExperimentTest, PairedDifferencesTellAnEffectFromNoise) {
+  ExperimentSpec spec;
+  // The same scenario twice (an override to its own value) differs by exactly nothing; one
+  // bank slot and five-day freezes at every bank miss many more 48-hour clocks.
+  spec.variants = {small("base"), small("same", {"engine.max_attempts=5"}),
+                   small("slow", {"institutions[name=b].latency.control={median: 3d, p99: 5d}"})};
+  spec.replications = 3;
+  spec.seed = 5;
+  spec.days = 30;
+  spec.threads = 2;
+  StatusOr<ExperimentResult> r = run_experiment(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->differences.size(), 2u);
+  for (const Difference& d : r->differences[0]) {
+    EXPECT_EQ(d.diff.mean, 0) << d.metric;
+    EXPECT_EQ(d.diff.half_width, 0) << d.metric;
+    EXPECT_FALSE(d.distinguishable) << d.metric;
+  }
+  const Difference& missed = r->differences[1][2];
+  ASSERT_EQ(missed.metric, "deadlines.control_48h.missed");
+  EXPECT_GT(missed.diff.lo(), 0);
+  EXPECT_TRUE(missed.distinguishable);
+  const std::string json = experiment_json(spec, *r);
+  EXPECT_NE(json.find("\"seeds\": [\n      5,\n      6,\n      7\n    ]"), std::string::npos)
+      << json.substr(0, 400);
+  const std::string html = experiment_html(spec, *r);
+  EXPECT_NE(html.find("(real)"), std::string::npos);
+  EXPECT_NE(html.find("(noise)"), std::string::npos);
+}
+
+TEST(ExperimentTest, UnknownFieldInAVariantIsRefusedBeforeAnyRun) {
+  ExperimentSpec spec;
+  spec.variants = {small("a"), small("b", {"engine.no_such=1"})};
+  int runs = 0;
+  spec.on_run = [&](int, int, const std::string&, uint64_t) { ++runs; };
+  StatusOr<ExperimentResult> r = run_experiment(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("engine.no_such"), std::string::npos) << r.status();
+  EXPECT_EQ(runs, 0);
+  spec.variants.resize(1);
+  spec.replications = 1;
+  r = run_experiment(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "--replications: 1 (at least 2 for a confidence interval)");
+}
+
+TEST(ExperimentTest, SearchFindsTheSmallestCapacityThatMeetsTheTarget) {
+  SearchSpec s;
+  s.base.variants = {small("a", {"institutions[name=b].latency.control={median: 2h, p99: 4h}"})};
+  s.base.replications = 2;
+  s.base.seed = 3;
+  s.base.days = 30;
+  s.base.threads = 2;
+  // With one slot per bank and a freeze needing minutes, misses fall with capacity; "missed
+  // <= 1e9" is met everywhere, so the answer is the bottom of the range after two probes.
+  s.path = "institutions[name=b].capacity";
+  s.lo = 1;
+  s.hi = 8;
+  s.target = *parse_target("deadlines.control_48h.missed<=1000000000");
+  StatusOr<SearchResult> r = run_search(s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->probes.size(), 2u);
+  EXPECT_EQ(r->probes[0].value, 8);
+  EXPECT_EQ(r->probes[1].value, 1);
+  EXPECT_EQ(r->smallest, 1);
+  // Impossible: nothing meets it, after probing the top alone.
+  s.target = *parse_target("deadlines.control_48h.compliance>=1.5");
+  r = run_search(s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->probes.size(), 1u);
+  EXPECT_FALSE(r->smallest.has_value());
+  EXPECT_FALSE(r->probes[0].met);
+  EXPECT_TRUE(r->probes[0].confident);
+  EXPECT_NE(search_json(s, *r).find("\"smallest\": null"), std::string::npos);
+  // A metric that does not exist.
+  s.target = *parse_target("deadlines.nothing>=1");
+  r = run_search(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no metric 'deadlines.nothing'"), std::string::npos);
+}
+
+TEST(ExperimentTest, BisectionProbesTopBottomThenMidpoints) {
+  std::vector<int64_t> probes;
+  auto at_least_13 = [&](int64_t v) -> StatusOr<bool> {
+    probes.push_back(v);
+    return v >= 13;
+  };
+  StatusOr<std::optional<int64_t>> r = bisect_smallest(1, 64, at_least_13);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 13);
+  EXPECT_EQ(probes, (std::vector<int64_t>{64, 1, 32, 16, 8, 12, 14, 13}));
+  probes.clear();
+  r = bisect_smallest(14, 20, at_least_13);
+  EXPECT_EQ(*r, 14);
+  EXPECT_EQ(probes, (std::vector<int64_t>{20, 14}));
+  probes.clear();
+  r = bisect_smallest(1, 12, at_least_13);
+  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(probes, (std::vector<int64_t>{12}));
+  SearchSpec s;
+  s.base.variants = {small("a")};
+  s.path = "institutions[name=b].capacity";
+  s.lo = 5;
+  s.hi = 4;
+  StatusOr<SearchResult> empty = run_search(s);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().message(), "--range: 5:4 is empty");
+}
+
+TEST(ExperimentTest, CompareSaysNoiseOrRealOnlyWithReplications) {
+  const std::string a = R"({"experiment": {"replications": 3, "seeds": [1, 2, 3]},
+    "variants": [{"name": "a", "metrics": {
+      "deadlines.control_48h.missed": {"values": [10, 12, 14]},
+      "deadlines.control_48h.compliance": {"values": [0.99, 0.98, 0.97]}}}]})";
+  const std::string b = R"({"experiment": {"replications": 3, "seeds": [1, 2, 3]},
+    "variants": [{"name": "b", "metrics": {
+      "deadlines.control_48h.missed": {"values": [11, 13, 15]},
+      "deadlines.control_48h.compliance": {"values": [0.97, 0.99, 0.98]}}}]})";
+  StatusOr<std::string> text = compare_reports("a.json", a, "b.json", b);
+  ASSERT_TRUE(text.ok()) << text.status();
+  // Misses: +1 in every pair (real); compliance: differences -0.02, +0.01, +0.01 (noise).
+  EXPECT_NE(text->find("paired seeds"), std::string::npos) << *text;
+  EXPECT_NE(text->find("1.0 +- 0.0 real"), std::string::npos) << *text;
+  EXPECT_NE(text->find("noise"), std::string::npos) << *text;
+  const std::string r1 = R"({"scenario": {"name": "x", "seed": 1, "days": 3},
+    "deadlines": {"control_48h": {"compliance": 0.5, "met": 1, "missed": 1}},
+    "sweep": {"coverage": null}, "connectors": [{"name": "bank.b", "control_missed": 1}]})";
+  const std::string r2 = R"({"scenario": {"name": "x", "seed": 1, "days": 3},
+    "deadlines": {"control_48h": {"compliance": 1.0, "met": 2, "missed": 0}},
+    "sweep": {"coverage": null}, "connectors": [{"name": "bank.b", "control_missed": 0}]})";
+  text = compare_reports("r1.json", r1, "r2.json", r2);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_NE(text->find("single runs: no replications"), std::string::npos) << *text;
+  EXPECT_NE(text->find("connectors[name=bank.b].control_missed"), std::string::npos) << *text;
+  EXPECT_EQ(text->find("real"), std::string::npos) << *text;
+  EXPECT_NE(text->find("50.00 %"), std::string::npos) << *text;
+  text = compare_reports("bad.json", "{\"x\": 1}", "r2.json", r2);
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.status().message(), "bad.json: not a Chakong report.json or experiment.json");
+}
+
+}  // namespace
+}  // namespace chakong::sim
