@@ -5,6 +5,20 @@
 #include "chakong/base/identity.h"
 
 namespace chakong::engine {
+namespace {
+
+bool is_debtor(const Subject& s, std::string_view id) {
+  if (s.library != nullptr) {
+    for (int k = 0; k < s.library->record(s.index).debtor_count; ++k) {
+      if (s.library->debtor_id(s.index, k) == id) return true;
+    }
+    return false;
+  }
+  return std::any_of(s.debtors.begin(), s.debtors.end(),
+                     [&](const DebtorInfo& d) { return d.id == id; });
+}
+
+}  // namespace
 
 Status Authoriser::registered(std::string_view officer, std::string_view court) const {
   auto it = officers_.find(std::string(officer));
@@ -30,7 +44,7 @@ Status Authoriser::check(const Subject& s, std::string_view officer,
     return permission_denied_error(std::string(what) + " refused: " + r.message() + " (case " +
                                    std::string(s.number) + ")");
   }
-  if (debtor && !s.is_debtor(*debtor)) {
+  if (debtor && !is_debtor(s, *debtor)) {
     return permission_denied_error(std::string(what) + " refused: '" + mask_id(*debtor) +
                                    "' is not a debtor of case " + std::string(s.number));
   }

@@ -4,7 +4,6 @@
 #ifndef CHAKONG_ENGINE_SRC_AUTHORISER_H_
 #define CHAKONG_ENGINE_SRC_AUTHORISER_H_
 
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,16 +11,20 @@
 #include <unordered_map>
 
 #include "chakong/base/status.h"
+#include "chakong/engine/engine.h"
+#include "library.h"
 
 namespace chakong::engine {
 
-// What is acted on: an engine case or a library case, as the check needs it.
+// What is acted on, as the check needs it: an engine case (its debtors) or a library case
+// (`library` and `index`). Plain data, borrowed for the one call: nothing of it is kept.
 struct Subject {
   std::string_view number;                // The case number, for the refusal's message.
   std::string_view court;                 // The case's court.
   std::span<const std::string> officers;  // Assigned to the case.
-  // Whether an ID is one of the case's debtors (only called when a debtor is checked).
-  std::function<bool(std::string_view)> is_debtor;
+  std::span<const DebtorInfo> debtors;    // An engine case's debtors.
+  const Library* library = nullptr;       // Or a library case's record.
+  Library::Index index = 0;
 };
 
 class Authoriser {

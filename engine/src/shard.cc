@@ -117,21 +117,12 @@ Status Engine::Shard::authorize(const Subject& subject, std::string_view officer
 }
 
 Subject Engine::Shard::subject_of(const CaseState& c) const {
-  return {c.number, c.parsed.court(), c.filing.officer_ids, [&c](std::string_view id) {
-            return std::any_of(c.filing.debtors.begin(), c.filing.debtors.end(),
-                               [&](const DebtorInfo& d) { return d.id == id; });
-          }};
+  return {c.number, c.parsed.court(), c.filing.officer_ids, c.filing.debtors};
 }
 
 Subject Engine::Shard::subject_of(Library::Index i) const {
-  // The library's number is formatted by the caller; the subject borrows the record's court
-  // and officer.
-  return {{}, library_.court(i), {&library_.officer(i), 1}, [this, i](std::string_view id) {
-            for (int k = 0; k < library_.record(i).debtor_count; ++k) {
-              if (library_.debtor_id(i, k) == id) return true;
-            }
-            return false;
-          }};
+  // The library's number is formatted by the caller (subject.number).
+  return {{}, library_.court(i), {&library_.officer(i), 1}, {}, &library_, i};
 }
 
 Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,

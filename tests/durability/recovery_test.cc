@@ -205,6 +205,64 @@ TEST(RecoveryTest, InFlightFreezesAreResentWithTheirKeysAndNeverDoubled) {
   EXPECT_EQ(first_request.request_id().find(kDebtor), std::string::npos);
 }
 
+// Journaling is derived from the state (every case a task enters is compared with its last
+// write): at the end of every task the journal holds each case as it is, so an engine
+// recovered from a copy of it at any moment sees what the live engine sees; and a read, which
+// enters the case but changes nothing, writes no case record (its audit link and the chain's
+// head only).
+TEST(RecoveryTest, AtEveryMomentTheJournalHoldsTheCaseAsItIs) {
+  Institutions in;
+  engine::MemoryJournal journal;
+  Life live(in, kStart, journal);
+  ASSERT_TRUE(live.engine().start().ok());
+  ASSERT_TRUE(live.engine().file_case(filing()).ok());
+  int checked = 0;
+  for (TimeUs t = kStart + kMicrosPerHour; t <= kStart + 40 * kMicrosPerDay;
+       t += t < kStart + 3 * kMicrosPerDay ? kMicrosPerHour : kMicrosPerDay) {
+    live.ex().run_until(t);
+    engine::MemoryJournal copy;
+    ASSERT_TRUE(
+        journal
+            .scan("", [&](std::string_view key,
+                          std::string_view value) { EXPECT_TRUE(copy.put(key, value).ok()); })
+            .ok());
+    Institutions elsewhere;  // The recovered engine's re-sends go there.
+    Life recovered(elsewhere, t, copy);
+    ASSERT_TRUE(recovered.engine().start().ok());
+    StatusOr<engine::CaseView> a = live.engine().case_view(kCase);
+    StatusOr<engine::CaseView> b = recovered.engine().case_view(kCase);
+    ASSERT_TRUE(a.ok() && b.ok());
+    const std::string at = date_of(t).to_string() + " +" + std::to_string(t % kMicrosPerDay);
+    EXPECT_EQ(a->status, b->status) << at;
+    EXPECT_EQ(a->frozen, b->frozen) << at;
+    EXPECT_EQ(a->reserved, b->reserved) << at;
+    EXPECT_EQ(a->pending, b->pending) << at;
+    EXPECT_EQ(a->deducted, b->deducted) << at;
+    EXPECT_EQ(a->indivisible_cover, b->indivisible_cover) << at;
+    EXPECT_EQ(a->findings, b->findings) << at;
+    EXPECT_EQ(a->open_control_clocks, b->open_control_clocks) << at;
+    ASSERT_EQ(a->measures.size(), b->measures.size()) << at;
+    for (size_t i = 0; i < a->measures.size(); ++i) {
+      EXPECT_EQ(a->measures[i].measure_id, b->measures[i].measure_id) << at;
+      EXPECT_EQ(a->measures[i].amount, b->measures[i].amount) << at;
+      EXPECT_EQ(a->measures[i].live, b->measures[i].live) << at;
+      EXPECT_EQ(a->measures[i].waiting, b->measures[i].waiting) << at;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 71 + 38);
+  // The case went through its findings, freezes and the deposit's deduction.
+  const engine::CaseView end = *live.engine().case_view(kCase);
+  EXPECT_EQ(end.findings, 2);
+  EXPECT_EQ(end.deducted, Fen(1'000'000));
+  ASSERT_EQ(end.measures.size(), 2u);
+
+  const uint64_t puts = journal.puts();
+  ASSERT_TRUE(live.engine().read_case(kCase, kOfficer).ok());
+  live.ex().run_until(live.ex().now() + kMicrosPerMinute);
+  EXPECT_EQ(journal.puts(), puts + 2);  // The read's audit link and the chain's head.
+}
+
 TEST(RecoveryTest, ClockThatRanOutWhileDownIsReportedMissedAndTheFreezeStillLands) {
   Institutions in;
   engine::MemoryJournal journal;
