@@ -22,7 +22,7 @@ packages=(
   libbenchmark-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   librocksdb-dev libssl-dev libjemalloc-dev
-  libjs-chart.js
+  libjs-chart.js chromium
   clang-format python3
 )
 # Opt-in (--bench): the SimPy peer baseline, bench/peers/.

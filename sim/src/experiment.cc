@@ -438,7 +438,8 @@ function chart(id,metric,scale){new Chart(document.getElementById(id),{type:'lin
  options:{animation:false}});}
 chart('c1','deadlines.control_48h.compliance',100);
 chart('c2','deadlines.control_48h.missed',1);
-</script></body></html>
+)" + std::string(kDrawnCheckJs) +
+         R"(</script></body></html>
 )";
 }
 
