@@ -23,7 +23,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   librocksdb-dev libssl-dev libjemalloc-dev
   libopenmpi-dev openmpi-bin
-  libjs-chart.js
+  libjs-chart.js chromium
   clang-format python3
 )
 # Opt-in (--bench): the SimPy peer baseline, bench/peers/.

@@ -150,6 +150,12 @@ int run_experiment_command(const ExperimentArgs& a) {
       fmt::print("{:>10}  {:>28}  {}{}\n", p.value, with_ci(target->metric, p.estimate),
                  p.met ? "met" : "not met", p.confident ? "" : " (interval straddles it)");
     }
+    if (!r->monotonic) {
+      fmt::print(
+          "warning: the figure does not improve steadily with {}: a smaller value met the target "
+          "where a larger one did not, so the bisection's answer is not to be trusted\n",
+          search.path);
+    }
     if (r->smallest) {
       fmt::print("smallest {} = {} meets {}\n", search.path, *r->smallest, a.target);
     } else {

@@ -247,7 +247,17 @@ StatusOr<SearchResult> run_search(const SearchSpec& spec) {
   StatusOr<std::optional<int64_t>> smallest = bisect_smallest(spec.lo, spec.hi, probe);
   if (!smallest.ok()) return smallest.status();
   out.smallest = *smallest;
+  out.monotonic = probes_monotonic(out.probes);
   return out;
+}
+
+bool probes_monotonic(const std::vector<Probe>& probes) {
+  for (const Probe& a : probes) {
+    for (const Probe& b : probes) {
+      if (a.met && !b.met && a.value < b.value) return false;
+    }
+  }
+  return true;
 }
 
 StatusOr<std::optional<int64_t>> bisect_smallest(
@@ -350,6 +360,7 @@ std::string search_json(const SearchSpec& spec, const SearchResult& r) {
   }
   doc["probes"] = std::move(probes);
   doc["smallest"] = r.smallest ? Json(*r.smallest) : Json(nullptr);
+  doc["monotonic"] = r.monotonic;
   return doc.dump(2) + "\n";
 }
 
@@ -438,7 +449,8 @@ function chart(id,metric,scale){new Chart(document.getElementById(id),{type:'lin
  options:{animation:false}});}
 chart('c1','deadlines.control_48h.compliance',100);
 chart('c2','deadlines.control_48h.missed',1);
-</script></body></html>
+)" + std::string(kDrawnCheckJs) +
+         R"(</script></body></html>
 )";
 }
 

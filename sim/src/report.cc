@@ -493,7 +493,7 @@ for(let i=0;i<R.daily.length;i+=7){let a=0,b=0;for(const d of R.daily.slice(i,i+
 new Chart(document.getElementById('c5'),{type:'bar',data:{labels:weeks,datasets:[
  {type:'line',label:'target 99 %',data:weeks.map(()=>99),borderColor:'#c62828',borderDash:[6,4],pointRadius:0},
  {label:'compliance that week %',data:weekly,backgroundColor:weekly.map(v=>v!==null&&v<99?'#c62828':'#1a7f37')}]},
- options:{animation:false,scales:{y:{suggestedMin:90,max:100,title:{display:true,text:'%'}}}}});
+ options:{animation:false,scales:{y:{beginAtZero:false,suggestedMin:90,max:100,title:{display:true,text:'%'}}}}});
 new Chart(document.getElementById('c1'),{type:'line',data:{labels,datasets:[
  {label:'cumulative compliance %',data:cumulative,borderColor:'#1a7f37',yAxisID:'y',pointRadius:0},
  {label:'target 99 %',data:labels.map(()=>99),borderColor:'#c62828',borderDash:[6,4],yAxisID:'y',pointRadius:0},
@@ -518,7 +518,8 @@ document.querySelectorAll('#institutions th').forEach((th,col)=>th.addEventListe
  const desc=th.dataset.desc!=='1';th.dataset.desc=desc?'1':'0';
  rows.sort((a,b)=>{const x=key(a),y=key(b);return (x<y?-1:x>y?1:0)*(desc?-1:1);});
  rows.forEach(r=>body.appendChild(r));}));
-</script></body></html>
+)" + std::string(kDrawnCheckJs) +
+      R"(</script></body></html>
 )";
   return html;
 }

@@ -41,6 +41,19 @@ inline std::string json_island(std::string_view json) {
   return out;
 }
 
+// A report's self-check, run once its charts are drawn: the body's data-canvases is the number
+// of canvases and data-drawn the number with painted pixels (what the headless-Chromium test,
+// tests/sim/render_test.py, reads from the rendered page).
+inline constexpr const char* kDrawnCheckJs = R"(
+window.addEventListener('load',()=>setTimeout(()=>{
+ const all=[...document.querySelectorAll('canvas')];
+ const painted=c=>{if(!c.width||!c.height)return false;
+  const d=c.getContext('2d').getImageData(0,0,c.width,c.height).data;
+  for(let i=3;i<d.length;i+=4)if(d[i])return true;return false;};
+ document.body.dataset.canvases=all.length;
+ document.body.dataset.drawn=all.filter(painted).length;},100));
+)";
+
 }  // namespace chakong::sim
 
 #endif  // CHAKONG_SIM_SRC_WEB_H_

@@ -208,6 +208,9 @@ TEST(ExperimentTest, BisectionProbesTopBottomThenMidpoints) {
   r = bisect_smallest(1, 12, at_least_13);
   EXPECT_FALSE(r->has_value());
   EXPECT_EQ(probes, (std::vector<int64_t>{12}));
+  auto p = [](int64_t v, bool met) { return Probe{v, Estimate{}, met, false}; };
+  EXPECT_TRUE(probes_monotonic({p(64, true), p(1, false), p(32, true), p(16, false)}));
+  EXPECT_FALSE(probes_monotonic({p(64, true), p(1, false), p(32, false), p(16, true)}));
   SearchSpec s;
   s.base.variants = {small("a")};
   s.path = "institutions[name=b].capacity";

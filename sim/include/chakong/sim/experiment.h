@@ -124,7 +124,12 @@ struct Probe {
 struct SearchResult {
   std::vector<Probe> probes;        // In the order run.
   std::optional<int64_t> smallest;  // Unset: not even hi meets the target.
+  // False when a probe met the target at a smaller value than one that did not: the figure
+  // does not improve with the value, so `smallest` is not to be trusted.
+  bool monotonic = true;
 };
+// Whether, by value, no probe that meets the target lies below one that does not.
+bool probes_monotonic(const std::vector<Probe>& probes);
 [[nodiscard]] StatusOr<SearchResult> run_search(const SearchSpec& spec);
 
 // The bisection of run_search: probes hi (unset when it fails), then lo, then midpoints.

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Renders report.html and experiment.html in headless Chromium and checks that every chart is
+drawn (each canvas has painted pixels: the page's own self-check, body[data-drawn], counts
+them) and that the per-institution and experiment tables have their rows.
+
+usage: render_test.py CHAKONG SOURCE_DIR WORK_DIR
+Exit 0 pass, 1 fail, 77 skipped (no Chromium: scripts/setup.sh installs the Debian package).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "chromium-headless-shell"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def dump_dom(browser, html):
+    out = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--virtual-time-budget=10000", "--window-size=1280,4000", "--dump-dom",
+         "file://" + os.path.abspath(html)],
+        capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise SystemExit("chromium failed on %s: %s" % (html, out.stderr[-2000:]))
+    return out.stdout
+
+
+def check(dom, name, canvases, table, rows):
+    failures = []
+    body = re.search(r"<body[^>]*>", dom)
+    drawn = re.search(r'data-drawn="(\d+)"', body.group(0)) if body else None
+    total = re.search(r'data-canvases="(\d+)"', body.group(0)) if body else None
+    if not drawn or not total:
+        failures.append("%s: the page's self-check did not run (no data-drawn on body)" % name)
+    else:
+        if int(total.group(1)) != canvases:
+            failures.append("%s: %s canvases, expected %d" % (name, total.group(1), canvases))
+        if int(drawn.group(1)) != canvases:
+            failures.append("%s: %s of %d charts drawn" % (name, drawn.group(1), canvases))
+    if table is None:
+        return failures
+    m = re.search(r'<table id="%s">(.*?)</table>' % table, dom, re.S)
+    if not m:
+        failures.append("%s: no table #%s" % (name, table))
+    else:
+        got = len(re.findall(r"<tr[ >]", m.group(1))) - 1  # Less the heading row.
+        if got != rows:
+            failures.append("%s: table #%s has %d rows, expected %d" % (name, table, got, rows))
+    return failures
+
+
+def main():
+    chakong, source, work = sys.argv[1:4]
+    browser = chromium()
+    if browser is None:
+        print("SKIP: no chromium (scripts/setup.sh installs it)")
+        return 77
+    os.makedirs(work, exist_ok=True)
+    district = os.path.join(source, "scenarios", "district.yaml")
+    subprocess.run([chakong, "simulate", district, "--days", "200", "--out",
+                    os.path.join(work, "sim")], check=True, capture_output=True)
+    subprocess.run([chakong, "experiment", district, district, "--replications", "2", "--days",
+                    "30", "--set", "population.debtors=1500", "--out",
+                    os.path.join(work, "exp")], check=True, capture_output=True)
+    failures = []
+    # district: 44 institutions; 5 charts (weekly, cumulative, time to freeze, utilization,
+    # the sweep's progress: the 1 July run is inside 200 days).
+    failures += check(dump_dom(browser, os.path.join(work, "sim", "report.html")), "report.html",
+                      5, "institutions", 44)
+    # An experiment of two variants: 2 charts; the table has the 10 figures that are not an
+    # institution's, then the institutions with a miss in either variant.
+    dom = dump_dom(browser, os.path.join(work, "exp", "experiment.html"))
+    failures += check(dom, "experiment.html", 2, None, 0)
+    m = re.search(r'<table id="figures">(.*?)</table>', dom, re.S)
+    rows = len(re.findall(r"<tr[ >]", m.group(1))) - 1 if m else -1
+    if rows < 10:
+        failures.append("experiment.html: %d figure rows, expected at least 10" % rows)
+    for f in failures:
+        print("FAIL", f)
+    if failures:
+        return 1
+    print("PASS: report.html 5 charts drawn, 44 institution rows; experiment.html 2 charts "
+          "drawn, %d figure rows" % rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
