@@ -32,7 +32,7 @@ struct TrustCodec {
   static Status validate_extra(const Config&) { return ok_status(); }
   static void set_defaults(Config*) {}
 
-  static std::string encode_requests(const std::vector<Request>& batch) {
+  static std::string encode_requests(BatchView batch) {
     example::trust::v1::OrderSheet sheet;
     for (const Request& r : batch) {
       auto* o = sheet.add_orders();

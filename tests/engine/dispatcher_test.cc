@@ -13,24 +13,41 @@ using connectors::RequestKind;
 using connectors::Response;
 using sim::Fault;
 
-// Records every batch; the test decides when and how each is answered.
+// Records every batch (a copy of its requests, and the dispatcher's sink); the test decides when
+// and how each is answered. Calls never answered are completed with kCancelled when the
+// connector goes (rule 5).
 class ScriptedConnector final : public connectors::Connector {
  public:
   struct Call {
     std::vector<Request> batch;
-    connectors::BatchCompletion done;
+    connectors::BatchSink* sink;
     TimeUs at;
+    bool answered = false;
   };
   explicit ScriptedConnector(Executor& ex) : ex_(ex) {}
+  ~ScriptedConnector() override {
+    for (Call& c : calls) {
+      if (c.answered) continue;
+      for (size_t i = 0; i < c.batch.size(); ++i) {
+        c.sink->response(i) = Response::error(cancelled_error("shut down"));
+      }
+      c.sink->complete();
+    }
+  }
   const std::string& name() const override { return name_; }
   connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
-  void async_submit(std::vector<Request> batch, connectors::BatchCompletion done) override {
-    calls.push_back({std::move(batch), std::move(done), ex_.now()});
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
+    calls.push_back({std::vector<Request>(batch.begin(), batch.end()), &sink, ex_.now()});
   }
   // Answers call `i` with OK for each request.
   void answer(size_t i) {
-    std::vector<Response> r(calls[i].batch.size());
-    ex_.post([d = calls[i].done, r]() mutable { d(r); });
+    calls[i].answered = true;
+    connectors::BatchSink* sink = calls[i].sink;
+    const size_t n = calls[i].batch.size();
+    ex_.post([sink, n] {
+      for (size_t k = 0; k < n; ++k) sink->response(k) = Response();
+      sink->complete();
+    });
   }
   std::vector<Call> calls;
 
