@@ -142,7 +142,9 @@ CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version() {
   return chakong::connectors::kPluginAbiVersion;
 }
 
-CHAKONG_PLUGIN_EXPORT void chakong_register_connectors(
-    chakong::connectors::ConnectorRegistry* registry) {
-  (void)registry->add(std::make_unique<WireConnectorFactory<TrustCodec>>());
+// Plugin ABI 2: 0 when registered, else the status code with its message in `error`.
+CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(
+    chakong::connectors::ConnectorRegistry* registry, char* error, size_t error_size) {
+  return chakong::connectors::plugin_status(
+      registry->add(std::make_unique<WireConnectorFactory<TrustCodec>>()), error, error_size);
 }
