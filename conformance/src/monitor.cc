@@ -159,10 +159,10 @@ namespace {
 // slots written and the completions are watched.
 class WatchedSink final : public BatchSink {
  public:
-  WatchedSink(std::shared_ptr<CallRecord> call, std::shared_ptr<Monitor> monitor,
-              SandboxExecutor* ex, BatchSink& outer)
+  WatchedSink(std::shared_ptr<CallRecord> call, Monitor* monitor, SandboxExecutor* ex,
+              BatchSink& outer)
       : call_(std::move(call)),
-        monitor_(std::move(monitor)),
+        monitor_(monitor),
         ex_(ex),
         outer_(outer),
         written_(call_->requests) {}
@@ -179,7 +179,7 @@ class WatchedSink final : public BatchSink {
   void complete() override {
     const int n = ++call_->completions;
     const std::string& op = call_->op;
-    Monitor* m = monitor_.get();
+    Monitor* m = monitor_;
     if (call_->submitting.load() && std::this_thread::get_id() == call_->submit_thread) {
       m->record("rule 2 (never inline)", op,
                 "rule 2 (never inline): " + op + " completed inside async_submit (call " +
@@ -218,7 +218,7 @@ class WatchedSink final : public BatchSink {
 
  private:
   std::shared_ptr<CallRecord> call_;
-  std::shared_ptr<Monitor> monitor_;
+  Monitor* monitor_;  // Owns this sink (Monitor::keep), so outlives it.
   SandboxExecutor* ex_;
   BatchSink& outer_;
   std::vector<std::atomic<bool>> written_;
@@ -229,7 +229,7 @@ class WatchedSink final : public BatchSink {
 
 void MonitoredConnector::async_submit(BatchView batch, BatchSink& sink) {
   std::shared_ptr<CallRecord> call = monitor_->add_call(describe_batch(batch), batch.size());
-  auto watched = std::make_shared<WatchedSink>(call, monitor_, &executor_, sink);
+  auto watched = std::make_shared<WatchedSink>(call, monitor_.get(), &executor_, sink);
   monitor_->keep(watched);
   call->submitting.store(true);
   const ThreadClock before = ThreadClock::now();

@@ -47,7 +47,10 @@ Status validate(const DispatcherConfig& c) {
 }
 
 struct Dispatcher::Job {
-  Request request;  // Kept between uses: its strings' capacity is reused.
+  // Kept between uses when it was copied in (submit(const Request&)): its strings' capacity is
+  // reused by the next copy. A request moved in is released when the slot is freed.
+  Request request;
+  bool keep_buffers = false;
   Done done;
   Lane lane = Lane::kNormal;
   TimeUs deadline = 0;
@@ -235,6 +238,7 @@ void Dispatcher::submit(Request&& request, Lane lane, TimeUs deadline, Done done
   uint32_t slot;
   Job& j = new_job(lane, deadline, std::move(done), &slot);
   j.request = std::move(request);
+  j.keep_buffers = false;
   enqueue(slot, j);
 }
 
@@ -242,15 +246,22 @@ void Dispatcher::submit(const Request& request, Lane lane, TimeUs deadline, Done
   uint32_t slot;
   Job& j = new_job(lane, deadline, std::move(done), &slot);
   j.request = request;  // Copy-assigned: the slot's string buffers are reused.
+  j.keep_buffers = true;
   enqueue(slot, j);
+}
+
+void Dispatcher::free_job(uint32_t slot) {
+  Job& j = storage_->jobs[slot];
+  j.free_pending = false;
+  // A moved-in request's strings would only be replaced by the next move: release them now
+  // (a slab sized for the peak queue would otherwise hold every string of that peak).
+  if (!j.keep_buffers) j.request = Request();
+  free_jobs_.push_back(slot);
 }
 
 void Dispatcher::release_job_ref(uint32_t slot) {
   Job& j = storage_->jobs[slot];
-  if (--j.in_batches == 0 && j.free_pending) {
-    j.free_pending = false;
-    free_jobs_.push_back(slot);
-  }
+  if (--j.in_batches == 0 && j.free_pending) free_job(slot);
 }
 
 void Dispatcher::refill_tokens() {
@@ -537,9 +548,9 @@ void Dispatcher::finish(uint32_t slot, Response response) {
   j.open = false;
   ++j.generation;
   --open_jobs_;
-  // The request stays in the slot (a batch may still show it, and its buffers are reused).
+  // The request stays while a batch still shows it.
   if (j.in_batches == 0) {
-    free_jobs_.push_back(slot);
+    free_job(slot);
   } else {
     j.free_pending = true;
   }

@@ -64,12 +64,12 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  // Queues a request (moved into the job slab; the const& form copies into a reused slot, which
-  // allocates nothing once the slot's strings have grown). `done` runs exactly once on the
-  // executor with the final response:
-  // the institution's answer, or after the last attempt the in-doubt outcome of that attempt
-  // (connectors::outcome_in_doubt: kDeadlineExceeded, kUnavailable, kResourceExhausted,
-  // kDataLoss), or kCancelled when the connector cut the call at shutdown.
+  // Queues a request (moved into the job slab, and released when done; the const& form copies
+  // into a slot that keeps its strings, which allocates nothing once they have grown). `done` runs
+  // exactly once on the executor with the final response: the institution's answer, or after the
+  // last attempt the in-doubt outcome of that attempt (connectors::outcome_in_doubt:
+  // kDeadlineExceeded, kUnavailable, kResourceExhausted, kDataLoss), or kCancelled when the
+  // connector cut the call at shutdown.
   void submit(connectors::Request&& request, Lane lane, TimeUs deadline, Done done);
   void submit(const connectors::Request& request, Lane lane, TimeUs deadline, Done done);
 
@@ -101,6 +101,7 @@ class Dispatcher {
   Job& new_job(Lane lane, TimeUs deadline, Done done, uint32_t* slot);
   void enqueue(uint32_t slot, Job& j);
   void release_job_ref(uint32_t slot);
+  void free_job(uint32_t slot);
   void pump();
   void schedule_pump(TimeUs at);
   int pick_lane();

@@ -1,11 +1,11 @@
 // A plugin whose registration fails: it registers kind "twice" twice, and its ABI 2 entry point
 // reports the ALREADY_EXISTS of the second add(). load_plugin must report that message, naming
 // the plugin, and register nothing (the ABI 1 entry point returned void: the failure was lost).
-#include "test_config.pb.h"
+#include "failing_config.pb.h"
 #include "test_plugin.h"
 
 using namespace chakong::connectors;
-using Factory = test_plugin::TestFactory<chakong_test::TestConfig>;
+using Factory = test_plugin::TestFactory<chakong_test::failing::FailingConfig>;
 
 CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version() { return kPluginAbiVersion; }
 CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(ConnectorRegistry* r, char* error,
