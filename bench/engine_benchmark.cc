@@ -44,7 +44,8 @@ class NullConnector final : public connectors::Connector {
 
 // Submit -> lane -> batch -> connector -> completion, per request, in batches of `range(0)`.
 // The request's only string (its 12-byte key) fits std::string's inline buffer and the
-// callback std::function's, so what allocates is the dispatcher, the executor and NullConnector.
+// callback UniqueFunction's, so what allocates is the dispatcher, the executor and NullConnector
+// (nothing, since the BatchView/BatchSink contract: the target is 0).
 // URGENT never lingers and submit() pumps at once, so every request leaves as a batch of one
 // under both arguments (`/100` batches nothing).
 void BM_DispatcherRoundTrip(benchmark::State& state) {
