@@ -12,7 +12,8 @@
 namespace chakong::conformance {
 namespace {
 
-using connectors::BatchCompletion;
+using connectors::BatchSink;
+using connectors::BatchView;
 using connectors::Request;
 using connectors::Response;
 
@@ -92,6 +93,11 @@ std::vector<std::shared_ptr<CallRecord>> Monitor::calls() const {
   return calls_;
 }
 
+void Monitor::keep(std::shared_ptr<void> object) {
+  std::lock_guard<std::mutex> lock(mu_);
+  kept_.push_back(std::move(object));
+}
+
 void SandboxExecutor::post(Task task) {
   if (on_owner_thread()) {
     inner_.post(std::move(task));
@@ -147,49 +153,88 @@ MonitoredConnector::~MonitoredConnector() {
   inner_.reset();
 }
 
-void MonitoredConnector::async_submit(std::vector<Request> batch, BatchCompletion done) {
-  std::shared_ptr<CallRecord> call = monitor_->add_call(describe_batch(batch), batch.size());
-  std::shared_ptr<Monitor> m = monitor_;
-  SandboxExecutor* ex = &executor_;
-  BatchCompletion watched = [call, m, ex, done = std::move(done)](std::vector<Response> r) {
-    const int n = ++call->completions;
-    const std::string& op = call->op;
-    if (call->submitting.load() && std::this_thread::get_id() == call->submit_thread) {
+namespace {
+
+// The kit's sink in front of the caller's: slots are the caller's (written through), and the
+// slots written and the completions are watched.
+class WatchedSink final : public BatchSink {
+ public:
+  WatchedSink(std::shared_ptr<CallRecord> call, Monitor* monitor, SandboxExecutor* ex,
+              BatchSink& outer)
+      : call_(std::move(call)),
+        monitor_(monitor),
+        ex_(ex),
+        outer_(outer),
+        written_(call_->requests) {}
+
+  Response& response(size_t i) override {
+    if (i >= written_.size()) {
+      ++extra_;
+    } else {
+      written_[i].store(true);
+    }
+    return outer_.response(i);
+  }
+
+  void complete() override {
+    const int n = ++call_->completions;
+    const std::string& op = call_->op;
+    Monitor* m = monitor_;
+    if (call_->submitting.load() && std::this_thread::get_id() == call_->submit_thread) {
       m->record("rule 2 (never inline)", op,
                 "rule 2 (never inline): " + op + " completed inside async_submit (call " +
-                    std::to_string(call->index) + ")");
+                    std::to_string(call_->index) + ")");
     }
     if (n == 2) {
       m->record("rule 1 (exactly once)", op,
                 "rule 1 (exactly once): " + op + " completed twice (call " +
-                    std::to_string(call->index) + ")");
+                    std::to_string(call_->index) + ")");
     }
-    if (r.size() != call->requests) {
+    size_t answered = extra_.load();
+    for (const std::atomic<bool>& w : written_) answered += w.load() ? 1 : 0;
+    if (answered != call_->requests) {
       m->record("rule 1 (one response per request)", op,
                 "rule 1 (one response per request): " + op + " batch of " +
-                    std::to_string(call->requests) + " completed with " + std::to_string(r.size()) +
-                    " responses (call " + std::to_string(call->index) + ")");
+                    std::to_string(call_->requests) + " completed with " +
+                    std::to_string(answered) + " responses (call " + std::to_string(call_->index) +
+                    ")");
     }
-    if (m->destroyed() && ex->on_owner_thread()) {
-      const TimeUs after = ex->now() - m->destroyed_at();
+    if (m->destroyed() && ex_->on_owner_thread()) {
+      const TimeUs after = ex_->now() - m->destroyed_at();
       if (n >= 2) {
         m->record("rule 5 (never after shutdown)", op,
                   "rule 5 (never after shutdown): " + op +
                       " completed again after the connector was destroyed (call " +
-                      std::to_string(call->index) + ")");
+                      std::to_string(call_->index) + ")");
       } else if (after > kMicrosPerSecond) {
         m->record("rule 5 (drain at shutdown)", op,
                   "rule 5 (drain at shutdown): " + op + " completed only " + format_virtual(after) +
                       " after the connector was destroyed, not promptly (call " +
-                      std::to_string(call->index) + ")");
+                      std::to_string(call_->index) + ")");
       }
     }
-    done(std::move(r));
-  };
+    outer_.complete();
+  }
+
+ private:
+  std::shared_ptr<CallRecord> call_;
+  Monitor* monitor_;  // Owns this sink (Monitor::keep), so outlives it.
+  SandboxExecutor* ex_;
+  BatchSink& outer_;
+  std::vector<std::atomic<bool>> written_;
+  std::atomic<size_t> extra_{0};
+};
+
+}  // namespace
+
+void MonitoredConnector::async_submit(BatchView batch, BatchSink& sink) {
+  std::shared_ptr<CallRecord> call = monitor_->add_call(describe_batch(batch), batch.size());
+  auto watched = std::make_shared<WatchedSink>(call, monitor_.get(), &executor_, sink);
+  monitor_->keep(watched);
   call->submitting.store(true);
   const ThreadClock before = ThreadClock::now();
   try {
-    inner_->async_submit(std::move(batch), std::move(watched));
+    inner_->async_submit(batch, *watched);
   } catch (const std::exception& e) {
     call->submitting.store(false);
     monitor_->record(
@@ -223,7 +268,7 @@ std::string demangle(const char* mangled) {
   return out;
 }
 
-std::string describe_batch(const std::vector<Request>& batch) {
+std::string describe_batch(BatchView batch) {
   std::string out;
   std::vector<connectors::RequestKind> seen;
   for (const Request& r : batch) {

@@ -53,6 +53,9 @@ class Monitor {
 
   std::shared_ptr<CallRecord> add_call(std::string op, size_t requests);
   std::vector<std::shared_ptr<CallRecord>> calls() const;
+  // Keeps `object` (a call's watching sink) as long as the monitor: a connector may complete a
+  // call after the MonitoredConnector is gone.
+  void keep(std::shared_ptr<void> object);
 
   // Called when the connector is destroyed, with the virtual time.
   void connector_destroyed(TimeUs at) {
@@ -67,6 +70,7 @@ class Monitor {
   mutable std::mutex mu_;
   std::vector<Violation> violations_;
   std::vector<std::shared_ptr<CallRecord>> calls_;
+  std::vector<std::shared_ptr<void>> kept_;
   std::atomic<bool> destroyed_{false};
   std::atomic<TimeUs> destroyed_at_{0};
 };
@@ -108,8 +112,9 @@ class MonitoredConnector final : public connectors::Connector {
 
   const std::string& name() const override { return inner_->name(); }
   connectors::Capabilities capabilities() const override { return inner_->capabilities(); }
-  void async_submit(std::vector<connectors::Request> batch,
-                    connectors::BatchCompletion done) override;
+  // Passes the caller's view on, and a sink of its own in front of the caller's that watches
+  // every slot written and each completion.
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override;
 
  private:
   std::unique_ptr<connectors::Connector> inner_;
@@ -121,7 +126,7 @@ class MonitoredConnector final : public connectors::Connector {
 std::string demangle(const char* mangled);
 
 // "query", "freeze", "query+freeze": the kinds of a batch, each once, in order.
-std::string describe_batch(const std::vector<connectors::Request>& batch);
+std::string describe_batch(connectors::BatchView batch);
 
 // The monitors of the sandboxes built on this thread while a check runs (the runner's).
 struct CheckContext {

@@ -143,15 +143,39 @@ Request Sandbox::request(RequestKind kind, const Asset& asset, Fen amount,
   return r;
 }
 
+Sandbox::Call::Call(std::vector<Request> batch)
+    : requests(std::move(batch)),
+      pointers(connectors::pointers_to(requests)),
+      slots(requests.size()),
+      written(requests.size()) {}
+
+Response& Sandbox::Call::response(size_t i) {
+  if (i >= slots.size()) {
+    ++extra;
+    return overflow;
+  }
+  written[i] = 1;
+  return slots[i];
+}
+
+void Sandbox::Call::complete() {
+  if (submitting.load()) inline_completion = true;
+  if (++completions != 1) return;
+  responses.clear();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (written[i]) responses.push_back(std::move(slots[i]));
+  }
+  responses.resize(responses.size() + extra);
+}
+
 std::shared_ptr<Sandbox::Call> Sandbox::submit(std::vector<Request> batch) {
-  auto call = std::make_shared<Call>();
-  auto submitting = std::make_shared<std::atomic<bool>>(true);
-  connector_->async_submit(std::move(batch), [call, submitting](std::vector<Response> r) {
-    ++call->completions;
-    if (*submitting) call->inline_completion = true;
-    call->responses = std::move(r);
-  });
-  *submitting = false;
+  auto call = std::make_shared<Call>(std::move(batch));
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    calls_.push_back(call);
+  }
+  connector_->async_submit(connectors::BatchView(call->pointers), *call);
+  call->submitting = false;
   return call;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,10 +52,25 @@ class FaultTransport final : public Transport {
 
 class Sandbox {
  public:
-  struct Call {
+  // One call: owns its requests and response slots (the connector's view and sink) until the
+  // sandbox goes. On the first completion `responses` holds the slots written, in order (fewer
+  // than the requests when the connector skipped some: rule 1).
+  struct Call final : connectors::BatchSink {
+    explicit Call(std::vector<Request> batch);
+    Response& response(size_t i) override;
+    void complete() override;
+
     std::atomic<int> completions{0};
+    std::atomic<bool> submitting{true};
     bool inline_completion = false;
     std::vector<Response> responses;
+
+    std::vector<Request> requests;
+    std::vector<const Request*> pointers;
+    std::vector<Response> slots;
+    std::vector<uint8_t> written;
+    Response overflow;
+    size_t extra = 0;
   };
 
   // Changes the factory's default config before the connector is built.
@@ -106,6 +122,8 @@ class Sandbox {
   institution::Institution truth_;
   std::string debtor_, other_;
   std::vector<Asset> assets_;
+  std::mutex calls_mu_;
+  std::vector<std::shared_ptr<Call>> calls_;  // Outlive the connector: it may complete late.
   std::unique_ptr<Connector> connector_;
   Status status_;
 };

@@ -19,7 +19,12 @@ struct BankCodec {
   static Status validate_extra(const Config&) { return ok_status(); }
   static void set_defaults(Config* c) { c->set_top_up(true); }
 
-  static std::string encode_requests(const std::vector<Request>& batch);
+  static std::string encode_requests(BatchView batch);
+  // The same for requests in a vector (tests, benchmarks).
+  static std::string encode_requests(const std::vector<Request>& batch) {
+    const std::vector<const Request*> pointers = pointers_to(batch);
+    return encode_requests(BatchView(pointers));
+  }
   static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
       std::string_view bytes);
   static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes);

@@ -28,7 +28,7 @@ std::string_view code_of(RequestKind k) {
 
 }  // namespace
 
-std::string BankCodec::encode_requests(const std::vector<Request>& batch) {
+std::string BankCodec::encode_requests(BatchView batch) {
   wire::Reused<v1::BankInstructionFile> file;
   file->mutable_instructions()->Reserve(static_cast<int>(batch.size()));
   for (const Request& r : batch) {

@@ -27,7 +27,7 @@ struct ProvidentFundCodec {
   static Status validate_extra(const Config&) { return ok_status(); }
   static void set_defaults(Config* c) { c->set_allow_deduct(true); }
 
-  static std::string encode_requests(const std::vector<Request>& batch) {
+  static std::string encode_requests(BatchView batch) {
     wire::Reused<v1::InstructionBatch> b;
     b->mutable_instructions()->Reserve(static_cast<int>(batch.size()));
     for (const Request& r : batch) {

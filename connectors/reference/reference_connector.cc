@@ -17,7 +17,7 @@ struct ReferenceCodec {
   static Status validate_extra(const Config&) { return ok_status(); }
   static void set_defaults(Config*) {}
 
-  static std::string encode_requests(const std::vector<Request>& batch) {
+  static std::string encode_requests(BatchView batch) {
     wire::Reused<chakong::v1::RequestBatch> b;
     b->mutable_requests()->Reserve(static_cast<int>(batch.size()));
     for (const Request& r : batch) to_proto(r, b->add_requests());

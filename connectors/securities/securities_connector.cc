@@ -34,7 +34,7 @@ struct SecuritiesCodec {
   static Status validate_extra(const Config&) { return ok_status(); }
   static void set_defaults(Config*) {}
 
-  static std::string encode_requests(const std::vector<Request>& batch) {
+  static std::string encode_requests(BatchView batch) {
     wire::Reused<v1::InstructionBatch> b;
     b->mutable_instructions()->Reserve(static_cast<int>(batch.size()));
     for (const Request& r : batch) {

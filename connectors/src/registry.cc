@@ -170,15 +170,17 @@ Status load_plugin(const std::string& path, ConnectorRegistry& registry) {
     return not_found_error("cannot load plugin '" + path + "': " + (why ? why : "unknown error"));
   }
   using AbiFn = int (*)();
-  using RegisterFn = void (*)(ConnectorRegistry*);
+  using RegisterFn = int (*)(ConnectorRegistry*, char*, size_t);
   auto abi = reinterpret_cast<AbiFn>(dlsym(handle, "chakong_plugin_abi_version"));
-  auto reg = reinterpret_cast<RegisterFn>(dlsym(handle, "chakong_register_connectors"));
-  if (abi == nullptr || reg == nullptr) {
+  if (abi == nullptr) {
+    const bool v1 = dlsym(handle, "chakong_register_connectors") != nullptr;
     dlclose(handle);
     return failed_precondition_error("plugin '" + path +
-                                     "' does not export chakong_plugin_abi_version and "
-                                     "chakong_register_connectors");
+                                     "' does not export chakong_plugin_abi_version" +
+                                     (v1 ? "" : " and chakong_register_connectors_v2"));
   }
+  // The version first: a plugin of another ABI has other entry points (ABI 1:
+  // `void chakong_register_connectors(ConnectorRegistry*)`), which must not be called.
   if (abi() != kPluginAbiVersion) {
     const int got = abi();
     dlclose(handle);
@@ -187,11 +189,30 @@ Status load_plugin(const std::string& path, ConnectorRegistry& registry) {
                                      std::to_string(kPluginAbiVersion) +
                                      "; rebuild it against these headers");
   }
+  auto reg = reinterpret_cast<RegisterFn>(dlsym(handle, "chakong_register_connectors_v2"));
+  if (reg == nullptr) {
+    dlclose(handle);
+    return failed_precondition_error("plugin '" + path +
+                                     "' does not export chakong_register_connectors_v2");
+  }
   // The handle stays open for the life of the process from here: its code is loaded, its
   // .proto files are in the descriptor pool, and its factories may live in the registry.
   for (const std::string& proto : protos) proto_owners().emplace(proto, std::pair(path, canonical));
   auto staging = std::make_shared<ConnectorRegistry>();
-  reg(staging.get());
+  char error[1024] = "";
+  const int rc = reg(staging.get(), error, sizeof error);
+  if (rc != 0) {
+    error[sizeof error - 1] = '\0';
+    // The plugin's own code when it is a canonical one, else kFailedPrecondition; none of its
+    // factories is registered.
+    const StatusCode code = rc > 0 && rc <= static_cast<int>(StatusCode::kUnauthenticated)
+                                ? static_cast<StatusCode>(rc)
+                                : StatusCode::kFailedPrecondition;
+    return Status(code, "plugin '" + path + "' could not register its connectors (" +
+                            status_code_name(static_cast<StatusCode>(rc)) +
+                            "): " + (error[0] != '\0' ? std::string(error) : "no message given") +
+                            "; nothing was registered");
+  }
   const std::vector<std::string> kinds = staging->registered_names();
   if (kinds.empty()) {
     return failed_precondition_error("plugin '" + path + "' registered no connector");

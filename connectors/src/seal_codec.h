@@ -38,7 +38,7 @@ struct SealCodec {
     return 0;
   }
 
-  static std::string encode_requests(const std::vector<Request>& batch) {
+  static std::string encode_requests(BatchView batch) {
     wire::Reused<typename Traits::InstructionBatch> b;
     b->mutable_instructions()->Reserve(static_cast<int>(batch.size()));
     for (const Request& r : batch) {

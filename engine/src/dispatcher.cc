@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 
 namespace chakong::engine {
 
@@ -46,25 +47,105 @@ Status validate(const DispatcherConfig& c) {
 }
 
 struct Dispatcher::Job {
+  // Kept between uses when it was copied in (submit(const Request&)): its strings' capacity is
+  // reused by the next copy. A request moved in is released when the slot is freed.
   Request request;
+  bool keep_buffers = false;
   Done done;
   Lane lane = Lane::kNormal;
   TimeUs deadline = 0;
   TimeUs submitted_at = 0;
   int attempts = 0;
   uint32_t generation = 0;
+  // Batches in a connector's hands that show this request: the slot is reused only at 0.
+  uint32_t in_batches = 0;
   bool open = false;
+  bool free_pending = false;  // Finished, waiting for in_batches to reach 0.
   TimerHandle retry_timer;
 };
 
-struct Dispatcher::Batch {
+// One batch in flight: the connector reads its requests through `pointers` (into the job slab)
+// and writes into `responses` (the sink). Reused from batch to batch.
+struct Dispatcher::Batch final : connectors::BatchSink {
   std::vector<std::pair<uint32_t, uint32_t>> jobs;  // (slot, generation)
+  std::vector<const Request*> pointers;
+  std::vector<Response> responses;
+  std::vector<uint8_t> written;
+  Response overflow;               // Where writes past the batch's end go.
+  std::atomic<uint32_t> extra{0};  // Such writes.
+  std::atomic<uint32_t> completions{0};
+  Executor* executor = nullptr;
+  Storage* storage = nullptr;
+  uint64_t id = 0;
   TimeUs sent_at = 0;
   TimerHandle timeout;
   bool timed_out = false;
   bool live = false;
   uint32_t generation = 0;
+
+  Response& response(size_t i) override {
+    if (i >= responses.size()) {
+      ++extra;
+      return overflow;
+    }
+    written[i] = 1;
+    return responses[i];
+  }
+  // Posts the completion to the shard (a pointer and an id: stored inline). A second
+  // completion in a row is counted and dropped.
+  void complete() override;
 };
+
+struct Dispatcher::Storage {
+  Dispatcher* owner = nullptr;  // Null once the dispatcher is gone (the storage is orphaned).
+  std::deque<Job> jobs;         // A deque: a job's address is stable as the slab grows.
+  std::vector<std::unique_ptr<Batch>> batches;
+  int orphan_live = 0;  // Batches still in a connector's hands after the dispatcher went.
+
+  // On the shard's executor, for the completion of batch `id`.
+  void on_complete(uint64_t id);
+};
+
+namespace {
+
+// Storages whose dispatcher was destroyed while a connector still held some of their batches:
+// they stay (reachable) until the last such batch completes, so that the connector writes into
+// live memory. A batch never completed keeps its storage until exit (its connector broke rule 5).
+std::mutex g_orphans_mu;
+std::vector<std::unique_ptr<Dispatcher::Storage>>& orphans() {
+  static auto* v = new std::vector<std::unique_ptr<Dispatcher::Storage>>();
+  return *v;
+}
+
+}  // namespace
+
+void Dispatcher::Storage::on_complete(uint64_t id) {
+  if (owner != nullptr) {
+    owner->on_batch_done(id);
+    return;
+  }
+  const auto slot = static_cast<uint32_t>(id & 0xFFFFFFFFu);
+  Batch& b = *batches[slot];
+  if (!b.live || b.generation != static_cast<uint32_t>(id >> 32)) return;
+  b.live = false;
+  if (--orphan_live != 0) return;
+  std::lock_guard<std::mutex> lock(g_orphans_mu);
+  auto& v = orphans();
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i].get() == this) {
+      std::unique_ptr<Storage> self = std::move(v[i]);
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+      return;  // `self` deletes this storage here.
+    }
+  }
+}
+
+void Dispatcher::Batch::complete() {
+  if (completions.fetch_add(1) != 0) return;  // Counted in on_batch_done.
+  Storage* const s = storage;
+  const uint64_t batch_id = id;
+  executor->post([s, batch_id] { s->on_complete(batch_id); });
+}
 
 namespace {
 
@@ -91,22 +172,30 @@ Dispatcher::Dispatcher(connectors::Connector& connector, Executor& executor,
     : connector_(connector),
       executor_(executor),
       config_(config),
+      storage_(std::make_unique<Storage>()),
       tokens_(config.burst),
-      tokens_at_(executor.now()),
-      alive_(std::make_shared<Dispatcher*>(this)) {}
-
-Dispatcher::~Dispatcher() {
-  *alive_ = nullptr;
-  executor_.cancel(pump_timer_);
-  for (Batch& b : batches_) {
-    if (b.live) executor_.cancel(b.timeout);
-  }
-  for (Job& j : jobs_) {
-    if (j.open) executor_.cancel(j.retry_timer);
-  }
+      tokens_at_(executor.now()) {
+  storage_->owner = this;
 }
 
-size_t Dispatcher::open_jobs() const { return jobs_.size() - free_jobs_.size(); }
+Dispatcher::~Dispatcher() {
+  storage_->owner = nullptr;
+  executor_.cancel(pump_timer_);
+  int live = 0;
+  for (const std::unique_ptr<Batch>& b : storage_->batches) {
+    if (!b->live) continue;
+    ++live;
+    executor_.cancel(b->timeout);
+  }
+  for (Job& j : storage_->jobs) {
+    if (j.open) executor_.cancel(j.retry_timer);
+    j.done = nullptr;  // What the callbacks hold goes now; the requests stay for the batches.
+  }
+  if (live == 0) return;  // storage_ goes with the dispatcher.
+  storage_->orphan_live = live;
+  std::lock_guard<std::mutex> lock(g_orphans_mu);
+  orphans().push_back(std::move(storage_));
+}
 
 size_t Dispatcher::queued() const {
   size_t n = 0;
@@ -114,29 +203,65 @@ size_t Dispatcher::queued() const {
   return n;
 }
 
-void Dispatcher::submit(Request request, Lane lane, TimeUs deadline, Done done) {
-  uint32_t slot;
+Dispatcher::Job& Dispatcher::new_job(Lane lane, TimeUs deadline, Done done, uint32_t* slot) {
+  std::deque<Job>& jobs = storage_->jobs;
   if (!free_jobs_.empty()) {
-    slot = free_jobs_.back();
+    *slot = free_jobs_.back();
     free_jobs_.pop_back();
   } else {
-    slot = static_cast<uint32_t>(jobs_.size());
-    jobs_.emplace_back();
+    *slot = static_cast<uint32_t>(jobs.size());
+    jobs.emplace_back();
   }
-  Job& j = jobs_[slot];
-  j.request = std::move(request);
+  Job& j = jobs[*slot];
   j.done = std::move(done);
   j.lane = lane;
   j.deadline = deadline;
   j.submitted_at = executor_.now();
   j.attempts = 0;
   j.open = true;
+  j.free_pending = false;
   j.retry_timer = TimerHandle();
+  ++open_jobs_;
+  return j;
+}
+
+void Dispatcher::enqueue(uint32_t slot, Job& j) {
   ++stats_.submitted;
-  if (lanes_[static_cast<int>(lane)].empty()) lane_since_[static_cast<int>(lane)] = executor_.now();
-  lanes_[static_cast<int>(lane)].push({deadline, seq_++, slot, j.generation});
+  const int lane = static_cast<int>(j.lane);
+  if (lanes_[lane].empty()) lane_since_[lane] = executor_.now();
+  lanes_[lane].push({j.deadline, seq_++, slot, j.generation});
   stats_.max_queue = std::max(stats_.max_queue, queued());
   pump();
+}
+
+void Dispatcher::submit(Request&& request, Lane lane, TimeUs deadline, Done done) {
+  uint32_t slot;
+  Job& j = new_job(lane, deadline, std::move(done), &slot);
+  j.request = std::move(request);
+  j.keep_buffers = false;
+  enqueue(slot, j);
+}
+
+void Dispatcher::submit(const Request& request, Lane lane, TimeUs deadline, Done done) {
+  uint32_t slot;
+  Job& j = new_job(lane, deadline, std::move(done), &slot);
+  j.request = request;  // Copy-assigned: the slot's string buffers are reused.
+  j.keep_buffers = true;
+  enqueue(slot, j);
+}
+
+void Dispatcher::free_job(uint32_t slot) {
+  Job& j = storage_->jobs[slot];
+  j.free_pending = false;
+  // A moved-in request's strings would only be replaced by the next move: release them now
+  // (a slab sized for the peak queue would otherwise hold every string of that peak).
+  if (!j.keep_buffers) j.request = Request();
+  free_jobs_.push_back(slot);
+}
+
+void Dispatcher::release_job_ref(uint32_t slot) {
+  Job& j = storage_->jobs[slot];
+  if (--j.in_batches == 0 && j.free_pending) free_job(slot);
 }
 
 void Dispatcher::refill_tokens() {
@@ -239,47 +364,50 @@ void Dispatcher::pump() {
 Dispatcher::Batch* Dispatcher::find_batch(uint64_t id) {
   const auto slot = static_cast<uint32_t>(id & 0xFFFFFFFFu);
   const auto generation = static_cast<uint32_t>(id >> 32);
-  if (slot >= batches_.size()) return nullptr;
-  Batch& b = batches_[slot];
+  if (slot >= storage_->batches.size()) return nullptr;
+  Batch& b = *storage_->batches[slot];
   return b.live && b.generation == generation ? &b : nullptr;
 }
 
 bool Dispatcher::send(int lane, int count) {
-  std::vector<std::pair<uint32_t, uint32_t>> jobs;
-  if (!spare_job_lists_.empty()) {
-    jobs = std::move(spare_job_lists_.back());
-    spare_job_lists_.pop_back();
-  }
-  std::vector<Request> requests;
-  requests.reserve(static_cast<size_t>(count));
-  jobs.reserve(static_cast<size_t>(count));
-  while (static_cast<int>(requests.size()) < count && !lanes_[lane].empty()) {
-    const Queued q = lanes_[lane].top();
-    lanes_[lane].pop();
-    Job& j = jobs_[q.job];
-    if (!j.open || j.generation != q.generation) continue;
-    ++j.attempts;
-    jobs.emplace_back(q.job, j.generation);
-    requests.push_back(j.request);
-  }
-  if (requests.empty()) {
-    spare_job_lists_.push_back(std::move(jobs));
-    if (probing_) probing_ = false;
-    return false;
-  }
-  lane_since_[lane] = executor_.now();
-  count = static_cast<int>(requests.size());
   uint32_t slot;
   if (!free_batches_.empty()) {
     slot = free_batches_.back();
     free_batches_.pop_back();
   } else {
-    slot = static_cast<uint32_t>(batches_.size());
-    batches_.emplace_back();
+    slot = static_cast<uint32_t>(storage_->batches.size());
+    storage_->batches.push_back(std::make_unique<Batch>());
   }
-  Batch& batch = batches_[slot];
-  const uint64_t id = (static_cast<uint64_t>(batch.generation) << 32) | slot;
-  batch.jobs = std::move(jobs);
+  Batch& batch = *storage_->batches[slot];
+  batch.jobs.clear();
+  batch.pointers.clear();
+  while (static_cast<int>(batch.jobs.size()) < count && !lanes_[lane].empty()) {
+    const Queued q = lanes_[lane].top();
+    lanes_[lane].pop();
+    Job& j = storage_->jobs[q.job];
+    if (!j.open || j.generation != q.generation) continue;
+    ++j.attempts;
+    ++j.in_batches;
+    batch.jobs.emplace_back(q.job, j.generation);
+    batch.pointers.push_back(&j.request);  // The slot itself: no copy, on retries too.
+  }
+  if (batch.jobs.empty()) {
+    free_batches_.push_back(slot);
+    if (probing_) probing_ = false;
+    return false;
+  }
+  lane_since_[lane] = executor_.now();
+  count = static_cast<int>(batch.jobs.size());
+  const size_t n = batch.jobs.size();
+  batch.responses.resize(n);
+  for (Response& r : batch.responses) r = Response();
+  batch.written.assign(n, 0);
+  batch.extra.store(0, std::memory_order_relaxed);
+  batch.completions.store(0, std::memory_order_relaxed);
+  batch.executor = &executor_;
+  batch.storage = storage_.get();
+  batch.id = (static_cast<uint64_t>(batch.generation) << 32) | slot;
+  const uint64_t id = batch.id;
   batch.live = true;
   batch.timed_out = false;
   batch.sent_at = executor_.now();
@@ -290,54 +418,45 @@ bool Dispatcher::send(int lane, int count) {
   ++sends_;
   if (lane == static_cast<int>(Lane::kBulk)) ++bulk_sends_;
   if (config_.rate_per_second > 0) tokens_ -= count;
-
-  // The completion posts back to this shard's executor; the posted task (a weak pointer, the
-  // id and the responses: 48 bytes) is stored inline.
-  std::weak_ptr<Dispatcher*> alive = alive_;
-  Executor* executor = &executor_;
-  connector_.async_submit(std::move(requests),
-                          [alive, executor, id](std::vector<Response> responses) {
-                            executor->post([alive, id, r = std::move(responses)]() mutable {
-                              std::shared_ptr<Dispatcher*> d = alive.lock();
-                              if (d && *d != nullptr) (*d)->on_batch_done(id, std::move(r));
-                            });
-                          });
+  connector_.async_submit(connectors::BatchView(batch.pointers), batch);
   return true;
 }
 
-void Dispatcher::on_batch_done(uint64_t batch_id, std::vector<Response> responses) {
+void Dispatcher::on_batch_done(uint64_t batch_id) {
   Batch* found = find_batch(batch_id);
-  if (found == nullptr) {
-    // The connector completed this batch twice: the contract says once. Drop it.
-    stats_.late_ignored += responses.size();
-    return;
-  }
-  // The slot is freed before any callback runs: a callback may submit and send again.
-  std::vector<std::pair<uint32_t, uint32_t>> jobs = std::move(found->jobs);
-  const bool timed_out = found->timed_out;
+  if (found == nullptr) return;
+  Batch& batch = *found;
+  const size_t n = batch.jobs.size();
+  // Completions after the first (a connector that completed twice in a row).
+  stats_.late_ignored += static_cast<uint64_t>(batch.completions.load() - 1) * n;
+  const bool timed_out = batch.timed_out;
   if (!timed_out) {
-    executor_.cancel(found->timeout);
+    executor_.cancel(batch.timeout);
     --in_flight_;
-    stats_.busy_us += executor_.now() - found->sent_at;
+    stats_.busy_us += executor_.now() - batch.sent_at;
   }
-  found->live = false;
-  ++found->generation;
-  found->jobs.clear();
-  free_batches_.push_back(static_cast<uint32_t>(batch_id & 0xFFFFFFFFu));
-  if (responses.size() != jobs.size()) {
-    const std::string what = connector_.name() + " answered " + std::to_string(responses.size()) +
-                             " responses to a batch of " + std::to_string(jobs.size());
-    responses.assign(jobs.size(), Response::error(data_loss_error(what)));
+  // The batch leaves the live set before any callback runs (a callback may submit and send
+  // again, which takes another batch); its slot is reused once the responses are handed out.
+  batch.live = false;
+  ++batch.generation;
+  size_t answered = batch.extra.load();
+  for (uint8_t w : batch.written) answered += w;
+  if (answered != n) {
+    const std::string what = connector_.name() + " answered " + std::to_string(answered) +
+                             " responses to a batch of " + std::to_string(n);
+    for (Response& r : batch.responses) r = Response::error(data_loss_error(what));
   }
   bool all_failed = true;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const auto [slot, generation] = jobs[i];
-    Job& j = jobs_[slot];
-    if (!j.open || j.generation != generation) {
+  for (size_t i = 0; i < n; ++i) {
+    const auto [slot, generation] = batch.jobs[i];
+    Job& j = storage_->jobs[slot];
+    const bool current = j.open && j.generation == generation;
+    release_job_ref(slot);
+    if (!current) {
       ++stats_.late_ignored;
       continue;
     }
-    Response& r = responses[i];
+    Response& r = batch.responses[i];
     const bool failed = retryable(r.status.code());
     if (!failed) all_failed = false;
     if (timed_out) {
@@ -359,8 +478,7 @@ void Dispatcher::on_batch_done(uint64_t batch_id, std::vector<Response> response
     }
   }
   if (!timed_out) record_outcome(all_failed);
-  jobs.clear();
-  spare_job_lists_.push_back(std::move(jobs));
+  free_batches_.push_back(static_cast<uint32_t>(batch_id & 0xFFFFFFFFu));
   pump();
 }
 
@@ -374,7 +492,8 @@ void Dispatcher::on_batch_timeout(uint64_t batch_id) {
   const Status status = deadline_exceeded_error(connector_.name() + " did not answer within " +
                                                 std::to_string(config_.timeout / 1000) + " ms");
   for (const auto& [slot, generation] : batch.jobs) {
-    if (!jobs_[slot].open || jobs_[slot].generation != generation) continue;
+    const Job& j = storage_->jobs[slot];
+    if (!j.open || j.generation != generation) continue;
     ++stats_.timeouts;
     attempt_failed(slot, status);
   }
@@ -393,7 +512,7 @@ TimeUs Dispatcher::backoff(const Job& job) const {
 }
 
 void Dispatcher::attempt_failed(uint32_t slot, const Status& status) {
-  Job& j = jobs_[slot];
+  Job& j = storage_->jobs[slot];
   if (j.attempts >= config_.max_attempts) {
     ++stats_.errors;
     finish(slot, Response::error(status));
@@ -402,7 +521,7 @@ void Dispatcher::attempt_failed(uint32_t slot, const Status& status) {
   ++stats_.retries;
   const uint32_t generation = j.generation;
   j.retry_timer = executor_.run_after(backoff(j), [this, slot, generation] {
-    Job& job = jobs_[slot];
+    Job& job = storage_->jobs[slot];
     if (!job.open || job.generation != generation) return;
     job.retry_timer = TimerHandle();
     if (lanes_[static_cast<int>(job.lane)].empty()) {
@@ -415,7 +534,7 @@ void Dispatcher::attempt_failed(uint32_t slot, const Status& status) {
 }
 
 void Dispatcher::finish(uint32_t slot, Response response) {
-  Job& j = jobs_[slot];
+  Job& j = storage_->jobs[slot];
   if (!response.status.ok() && !retryable(response.status.code()) && j.attempts > 0) {
     ++stats_.errors;
   }
@@ -428,9 +547,15 @@ void Dispatcher::finish(uint32_t slot, Response response) {
   Done done = std::move(j.done);
   j.open = false;
   ++j.generation;
-  j.request = Request();
-  free_jobs_.push_back(slot);
-  // `done` may submit again and grow jobs_: nothing of `j` is used after this line.
+  --open_jobs_;
+  // The request stays while a batch still shows it.
+  if (j.in_batches == 0) {
+    free_job(slot);
+  } else {
+    j.free_pending = true;
+  }
+  // `done` may submit again and grow the slab: nothing of `j` is used after this line (a deque
+  // keeps `j` in place anyway).
   done(std::move(response));
 }
 

@@ -16,7 +16,16 @@
 //    left alone for `breaker_cooldown`, then one probe batch decides.
 // A request's idempotency key is unchanged across retries, so the institution never acts
 // twice. A late answer to a timed-out attempt is accepted if the request is still open
-// (reconciled) and ignored otherwise; a connector that completes a batch twice is tolerated.
+// (reconciled) and ignored otherwise; a connector that completes a batch twice in a row is
+// tolerated (the second completion is ignored).
+//
+// No copies on the way (connector.h's BatchView/BatchSink contract): a request lives in the
+// dispatcher's job slab from submit() to its last batch's completion; a batch is a view of job
+// slots and a reused set of response slots (the batch's sink), so a retry re-sends the slot, not
+// a copy, and a warm dispatcher allocates nothing per request. A job slot is reused only when
+// no batch still in a connector's hands shows its request, and the slab outlives the dispatcher
+// while any batch is in flight (a connector completing after the dispatcher is gone writes into
+// live memory, and the completion is dropped).
 //
 // Capacity is per shard: with N shards each dispatcher gets 1/N of the connector's rate and
 // in-flight cap, so shards never share mutable state (no lock on the request path).
@@ -26,6 +35,7 @@
 #ifndef CHAKONG_ENGINE_SRC_DISPATCHER_H_
 #define CHAKONG_ENGINE_SRC_DISPATCHER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -54,19 +64,25 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  // Queues a request. `done` runs exactly once on the executor with the final response:
-  // the institution's answer, or after the last attempt the in-doubt outcome of that attempt
-  // (connectors::outcome_in_doubt: kDeadlineExceeded, kUnavailable, kResourceExhausted,
-  // kDataLoss), or kCancelled when the connector cut the call at shutdown.
-  void submit(connectors::Request request, Lane lane, TimeUs deadline, Done done);
+  // Queues a request (moved into the job slab, and released when done; the const& form copies
+  // into a slot that keeps its strings, which allocates nothing once they have grown). `done` runs
+  // exactly once on the executor with the final response: the institution's answer, or after the
+  // last attempt the in-doubt outcome of that attempt (connectors::outcome_in_doubt:
+  // kDeadlineExceeded, kUnavailable, kResourceExhausted, kDataLoss), or kCancelled when the
+  // connector cut the call at shutdown.
+  void submit(connectors::Request&& request, Lane lane, TimeUs deadline, Done done);
+  void submit(const connectors::Request& request, Lane lane, TimeUs deadline, Done done);
 
   const DispatcherStats& stats() const { return stats_; }
   size_t queued() const;
   size_t queued(Lane lane) const { return lanes_[static_cast<int>(lane)].size(); }
   int in_flight() const { return in_flight_; }
   // Requests submitted whose `done` has not run yet (queued, in flight or awaiting a retry).
-  size_t open_jobs() const;
+  size_t open_jobs() const { return open_jobs_; }
   const connectors::Connector& connector() const { return connector_; }
+
+ public:
+  struct Storage;  // Private to dispatcher.cc (public only so that its orphan list can name it).
 
  private:
   struct Job;
@@ -82,11 +98,15 @@ class Dispatcher {
   };
   using LaneQueue = std::priority_queue<Queued, std::vector<Queued>, std::greater<Queued>>;
 
+  Job& new_job(Lane lane, TimeUs deadline, Done done, uint32_t* slot);
+  void enqueue(uint32_t slot, Job& j);
+  void release_job_ref(uint32_t slot);
+  void free_job(uint32_t slot);
   void pump();
   void schedule_pump(TimeUs at);
   int pick_lane();
   bool send(int lane, int count);
-  void on_batch_done(uint64_t batch_id, std::vector<connectors::Response> responses);
+  void on_batch_done(uint64_t batch_id);
   void on_batch_timeout(uint64_t batch_id);
   void attempt_failed(uint32_t job, const Status& status);
   void finish(uint32_t job, connectors::Response response);
@@ -100,20 +120,20 @@ class Dispatcher {
   DispatcherConfig config_;
   DispatcherStats stats_;
 
-  std::vector<Job> jobs_;  // Slab; free slots listed in free_jobs_.
+  // The job slab and the batches (sinks); outlives the dispatcher while a connector holds a batch.
+  std::unique_ptr<Storage> storage_;
   std::vector<uint32_t> free_jobs_;
+  size_t open_jobs_ = 0;
   LaneQueue lanes_[kLaneCount];
   // When the oldest unsent request of each lane started waiting (for linger).
   TimeUs lane_since_[kLaneCount] = {};
   uint64_t seq_ = 0;
   uint64_t sends_ = 0, bulk_sends_ = 0;
 
-  // Batches in flight (or timed out and awaiting their late completion) in a slab; a batch id
-  // is (generation << 32 | slot), so a completion for a reused slot is told apart. Job lists
-  // of finished batches are kept for reuse (no allocation per batch once warm).
-  std::vector<Batch> batches_;
+  // Batches in flight (or timed out and awaiting their late completion) live in storage_; a
+  // batch id is (generation << 32 | slot), so a completion for a reused slot is told apart.
+  // Finished batches keep their vectors for reuse (no allocation per batch once warm).
   std::vector<uint32_t> free_batches_;
-  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> spare_job_lists_;
   Batch* find_batch(uint64_t id);
   int in_flight_ = 0;
 
@@ -125,10 +145,6 @@ class Dispatcher {
   int consecutive_failures_ = 0;
   TimeUs breaker_open_until_ = 0;
   bool probing_ = false;
-
-  // Points at this dispatcher until it is destroyed; completions arriving later find null and
-  // are dropped safely.
-  std::shared_ptr<Dispatcher*> alive_;
 };
 
 }  // namespace chakong::engine

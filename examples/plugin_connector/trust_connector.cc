@@ -32,7 +32,7 @@ struct TrustCodec {
   static Status validate_extra(const Config&) { return ok_status(); }
   static void set_defaults(Config*) {}
 
-  static std::string encode_requests(const std::vector<Request>& batch) {
+  static std::string encode_requests(BatchView batch) {
     example::trust::v1::OrderSheet sheet;
     for (const Request& r : batch) {
       auto* o = sheet.add_orders();
@@ -142,7 +142,9 @@ CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version() {
   return chakong::connectors::kPluginAbiVersion;
 }
 
-CHAKONG_PLUGIN_EXPORT void chakong_register_connectors(
-    chakong::connectors::ConnectorRegistry* registry) {
-  (void)registry->add(std::make_unique<WireConnectorFactory<TrustCodec>>());
+// Plugin ABI 2: 0 when registered, else the status code with its message in `error`.
+CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(
+    chakong::connectors::ConnectorRegistry* registry, char* error, size_t error_size) {
+  return chakong::connectors::plugin_status(
+      registry->add(std::make_unique<WireConnectorFactory<TrustCodec>>()), error, error_size);
 }

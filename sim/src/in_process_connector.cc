@@ -4,75 +4,135 @@
 
 namespace chakong::sim {
 
+using connectors::BatchSink;
+using connectors::BatchView;
 using connectors::Request;
 using connectors::Response;
 
-LatencyFn fixed_latency(TimeUs fixed) {
-  return [fixed](const std::vector<Request>&) { return fixed; };
-}
+namespace {
+
+// What fixed_latency() wraps, recognised by InProcessConnector (std::function::target).
+struct FixedLatency {
+  TimeUs latency;
+  TimeUs operator()(const std::vector<Request>&) const { return latency; }
+};
+
+std::vector<Request> copy_of(BatchView batch) { return {batch.begin(), batch.end()}; }
+
+}  // namespace
+
+LatencyFn fixed_latency(TimeUs fixed) { return FixedLatency{fixed}; }
 
 InProcessConnector::InProcessConnector(institution::Institution& institution, Executor& executor,
                                        LatencyFn latency)
-    : institution_(institution), executor_(executor), latency_(std::move(latency)) {}
+    : institution_(institution), executor_(executor), latency_(std::move(latency)) {
+  if (const FixedLatency* f = latency_.target<FixedLatency>()) fixed_ = f->latency;
+}
 
-void InProcessConnector::async_submit(std::vector<Request> batch,
-                                      connectors::BatchCompletion done) {
+void InProcessConnector::async_submit(BatchView batch, BatchSink& sink) {
   ++in_flight_;
   // post() first: latency and the institution are touched only on the executor's thread.
-  executor_.post([this, batch = std::move(batch), done = std::move(done)]() mutable {
-    const TimeUs at = executor_.now() + std::max<TimeUs>(0, latency_(batch));
-    executor_.run_at(at, [this, batch = std::move(batch), done = std::move(done)]() mutable {
+  BatchSink* out = &sink;
+  executor_.post([this, batch, out] {
+    const TimeUs latency = fixed_ >= 0 ? fixed_ : latency_(copy_of(batch));
+    const TimeUs at = executor_.now() + std::max<TimeUs>(0, latency);
+    executor_.run_at(at, [this, batch, out] {
       const Date today = date_of(executor_.now());
-      std::vector<Response> out;
-      out.reserve(batch.size());
-      for (const Request& r : batch) out.push_back(institution_.handle(r, today));
+      for (size_t i = 0; i < batch.size(); ++i)
+        out->response(i) = institution_.handle(batch[i], today);
       --in_flight_;
-      done(std::move(out));
+      out->complete();
     });
   });
 }
 
+namespace {
+
+// Stands between FaultyConnector's inner connector and the caller's sink: takes the inner
+// answer and hands it on (changed, delayed or twice) when the inner connector completes.
+class Relay final : public BatchSink {
+ public:
+  using Forward = std::function<void(std::unique_ptr<Relay>)>;
+  Relay(BatchSink& outer, size_t n, Forward forward)
+      : outer_(outer), responses_(n), written_(n), forward_(std::move(forward)) {}
+  Response& response(size_t i) override {
+    if (i >= responses_.size()) {
+      ++extra_;
+      return overflow_;
+    }
+    written_[i] = 1;
+    return responses_[i];
+  }
+  // The inner connector's last touch: hand on (forward_ owns the relay from here).
+  void complete() override {
+    Forward f = std::move(forward_);
+    f(std::unique_ptr<Relay>(this));
+  }
+  // Writes what the inner connector wrote (with `status` instead, when given) into the caller's
+  // sink; the caller then sees the same number of answers the inner connector gave.
+  void deliver(const Status* status) {
+    for (size_t i = 0; i < responses_.size(); ++i) {
+      if (!written_[i]) continue;
+      outer_.response(i) = status ? Response::error(*status) : std::move(responses_[i]);
+    }
+    for (size_t k = 0; k < extra_; ++k) outer_.response(responses_.size() + k);
+  }
+  BatchSink& outer() { return outer_; }
+
+ private:
+  BatchSink& outer_;
+  std::vector<Response> responses_;
+  std::vector<uint8_t> written_;
+  Response overflow_;
+  size_t extra_ = 0;
+  Forward forward_;
+};
+
+}  // namespace
+
 FaultyConnector::FaultyConnector(connectors::Connector& inner, Executor& executor, FaultPlan plan)
     : inner_(inner), executor_(executor), plan_(std::move(plan)) {}
 
-void FaultyConnector::async_submit(std::vector<Request> batch, connectors::BatchCompletion done) {
-  const Fault f = plan_(batch);
+void FaultyConnector::async_submit(BatchView batch, BatchSink& sink) {
+  const Fault f = plan_(copy_of(batch));
+  Executor* ex = &executor_;
   switch (f.kind) {
-    case Fault::kPass: inner_.async_submit(std::move(batch), std::move(done)); return;
+    case Fault::kPass: inner_.async_submit(batch, sink); return;
     case Fault::kFail: {
-      std::vector<Response> out(batch.size(), Response::error(f.status));
-      executor_.post(
-          [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
+      BatchSink* out = &sink;
+      const size_t n = batch.size();
+      executor_.post([out, n, status = f.status] {
+        for (size_t i = 0; i < n; ++i) out->response(i) = Response::error(status);
+        out->complete();
+      });
       return;
     }
     case Fault::kDelay: {
-      Executor* ex = &executor_;
       const TimeUs delay = f.delay;
-      inner_.async_submit(
-          std::move(batch), [ex, delay, done = std::move(done)](std::vector<Response> r) mutable {
-            ex->run_after(delay, [done = std::move(done), r = std::move(r)]() mutable {
-              done(std::move(r));
-            });
-          });
+      auto* relay = new Relay(sink, batch.size(), [ex, delay](std::unique_ptr<Relay> r) {
+        ex->run_after(delay, [r = std::move(r)] {
+          r->deliver(nullptr);
+          r->outer().complete();
+        });
+      });
+      inner_.async_submit(batch, *relay);
       return;
     }
     case Fault::kLoseReply: {
-      const Status status = f.status;
-      inner_.async_submit(std::move(batch),
-                          [status, done = std::move(done)](std::vector<Response> r) mutable {
-                            std::vector<Response> out(r.size(), Response::error(status));
-                            done(std::move(out));
-                          });
+      auto* relay = new Relay(sink, batch.size(), [status = f.status](std::unique_ptr<Relay> r) {
+        r->deliver(&status);
+        r->outer().complete();
+      });
+      inner_.async_submit(batch, *relay);
       return;
     }
     case Fault::kDuplicate: {
-      Executor* ex = &executor_;
-      inner_.async_submit(
-          std::move(batch), [ex, done = std::move(done)](std::vector<Response> r) mutable {
-            auto shared = std::make_shared<connectors::BatchCompletion>(std::move(done));
-            (*shared)(r);
-            ex->post([shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
-          });
+      auto* relay = new Relay(sink, batch.size(), [](std::unique_ptr<Relay> r) {
+        r->deliver(nullptr);
+        r->outer().complete();
+        r->outer().complete();  // The violation: a second completion, right after the first.
+      });
+      inner_.async_submit(batch, *relay);
       return;
     }
   }

@@ -3,4 +3,7 @@ namespace chakong::connectors {
 class ConnectorRegistry;
 }
 extern "C" int chakong_plugin_abi_version() { return 99; }
-extern "C" void chakong_register_connectors(chakong::connectors::ConnectorRegistry*) {}
+extern "C" int chakong_register_connectors_v2(chakong::connectors::ConnectorRegistry*, char*,
+                                              unsigned long) {
+  return 0;
+}

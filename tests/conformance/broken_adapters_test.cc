@@ -47,6 +47,59 @@ enum class Breakage {
 
 std::atomic<bool> g_release_hang{false};
 
+// Answers the caller with `r`, one slot per element (fewer or more than the batch when a
+// breakage says so), and completes.
+void deliver(BatchSink& out, std::vector<Response> r) {
+  for (size_t i = 0; i < r.size(); ++i) out.response(i) = std::move(r[i]);
+  out.complete();
+}
+
+// One call of a BrokenConnector: a copy of the requests the inner connector sees (some
+// breakages change them) and the slots it answers into; what reaches the caller's sink is up to
+// the breakage. Kept reachable for the life of the test binary: the inner connector may
+// complete it after the BrokenConnector is gone.
+struct Pending final : BatchSink {
+  Pending(BatchView batch, BatchSink& sink)
+      : requests(batch.begin(), batch.end()),
+        pointers(connectors::pointers_to(requests)),
+        slots(requests.size()),
+        written(requests.size()),
+        out(&sink),
+        n(requests.size()) {}
+  Response& response(size_t i) override {
+    if (i >= slots.size()) return overflow;
+    written[i] = 1;
+    return slots[i];
+  }
+  void complete() override {
+    std::vector<Response> r;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      if (written[i]) r.push_back(std::move(slots[i]));
+    }
+    on_complete(std::move(r));
+  }
+  void done(std::vector<Response> r) { deliver(*out, std::move(r)); }
+
+  std::vector<Request> requests;
+  std::vector<const Request*> pointers;
+  std::vector<Response> slots;
+  std::vector<uint8_t> written;
+  Response overflow;
+  BatchSink* out;
+  size_t n;
+  std::atomic<bool> fired{false};
+  std::function<void(std::vector<Response>)> on_complete;
+};
+
+std::shared_ptr<Pending> new_pending(BatchView batch, BatchSink& sink) {
+  static std::mutex mu;
+  static auto* all = new std::vector<std::shared_ptr<Pending>>();
+  auto p = std::make_shared<Pending>(batch, sink);
+  std::lock_guard<std::mutex> lock(mu);
+  all->push_back(p);
+  return p;
+}
+
 // Wraps a good connector and breaks it in one way.
 class BrokenConnector final : public Connector {
  public:
@@ -87,12 +140,14 @@ class BrokenConnector final : public Connector {
     }
     return inner_->capabilities();
   }
-  void async_submit(std::vector<Request> batch, BatchCompletion done) override {
+  void async_submit(BatchView view, BatchSink& sink) override {
+    std::shared_ptr<Pending> pending = new_pending(view, sink);
+    std::vector<Request>& batch = pending->requests;
     switch (b_) {
-      case Breakage::kCompletesInline: done(std::vector<Response>(batch.size())); return;
+      case Breakage::kCompletesInline: deliver(sink, std::vector<Response>(batch.size())); return;
       case Breakage::kInlineUnimplemented:
         if (batch.size() == 1 && batch[0].kind == RequestKind::kDeduct) {
-          done({Response::error(unimplemented_error("no deduct"))});
+          deliver(sink, {Response::error(unimplemented_error("no deduct"))});
           return;
         }
         break;
@@ -101,7 +156,7 @@ class BrokenConnector final : public Connector {
           std::lock_guard<std::mutex> lock(cache_->mu);
           auto it = cache_->answered.find(batch[0].idempotency_key);
           if (it != cache_->answered.end()) {
-            done({it->second});
+            deliver(sink, {it->second});
             return;
           }
         }
@@ -131,16 +186,12 @@ class BrokenConnector final : public Connector {
         // Defers the call with a timer armed on the caller's thread: fine on the executor's
         // thread, a data race from any other.
         Connector* inner = inner_.get();
-        ex_.run_at(0, [inner, batch = std::move(batch), done = std::move(done)]() mutable {
-          inner->async_submit(std::move(batch), std::move(done));
-        });
+        BatchSink* out = &sink;
+        ex_.run_at(0, [inner, view, out] { inner->async_submit(view, *out); });
         return;
       }
       default: break;
     }
-    auto pending = std::make_shared<Pending>();
-    pending->n = batch.size();
-    pending->done = std::move(done);
     if (b_ == Breakage::kCompletesLateAfterShutdown ||
         b_ == Breakage::kCompletesAgainAfterShutdown) {
       // async_submit() may be called from several threads at once (concurrent_submit_from_
@@ -154,7 +205,8 @@ class BrokenConnector final : public Connector {
     Executor* ex = &ex_;
     // Holds the cache, not `this`: the inner connector may complete after this one is gone.
     std::shared_ptr<Cache> cache = cache_;
-    inner_->async_submit(std::move(batch), [cache, b, ex, pending, keys](std::vector<Response> r) {
+    Pending* p = pending.get();
+    pending->on_complete = [cache, b, ex, p, keys](std::vector<Response> r) {
       for (Response& x : r) {
         if (b == Breakage::kDropsAQueryResult && !x.assets.empty()) x.assets.pop_back();
         if (b == Breakage::kReportsRequestedAsFrozen && x.requested > Fen()) x.frozen = x.requested;
@@ -167,21 +219,17 @@ class BrokenConnector final : public Connector {
         cache->answered[keys[0]] = r[0];
       }
       if (b == Breakage::kFewerResponses && !r.empty()) r.pop_back();
-      if (b == Breakage::kCompletesLateAfterShutdown && pending->fired) return;
-      pending->fired = true;
+      if (b == Breakage::kCompletesLateAfterShutdown && p->fired) return;
+      p->fired = true;
       if (b == Breakage::kCompletesTwice) {
-        ex->post([done = pending->done, r] { done(r); });
+        ex->post([p, r] { p->done(r); });
       }
-      pending->done(std::move(r));
-    });
+      p->done(std::move(r));
+    };
+    inner_->async_submit(BatchView(pending->pointers), *pending);
   }
 
  private:
-  struct Pending {
-    BatchCompletion done;
-    size_t n = 0;
-    std::atomic<bool> fired{false};
-  };
   std::unique_ptr<Connector> inner_;
   Breakage b_;
   Executor& ex_;

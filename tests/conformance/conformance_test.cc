@@ -66,12 +66,46 @@ TEST(PluginTest, MissingAndInvalidPluginsAreRefusedNamingThePath) {
   s = load_plugin(NOT_A_PLUGIN, r);
   EXPECT_EQ(s, failed_precondition_error(std::string("plugin '") + NOT_A_PLUGIN +
                                          "' does not export chakong_plugin_abi_version and "
-                                         "chakong_register_connectors"));
+                                         "chakong_register_connectors_v2"));
   s = load_plugin(BAD_ABI_PLUGIN, r);
   EXPECT_EQ(s, failed_precondition_error(std::string("plugin '") + BAD_ABI_PLUGIN +
-                                         "' was built for plugin ABI 99, this chakong has ABI 1; "
+                                         "' was built for plugin ABI 99, this chakong has ABI 2; "
                                          "rebuild it against these headers"));
   EXPECT_TRUE(r.registered_names().empty());
+}
+
+// A plugin of ABI 1 (void chakong_register_connectors, the vector/std::function contract) is
+// refused before its entry point is called (it aborts if called).
+TEST(PluginTest, AnAbi1PluginIsRefusedNamingBothVersions) {
+  EXPECT_EQ(kPluginAbiVersion, 2);
+  ConnectorRegistry r;
+  Status s = load_plugin(ABI1_PLUGIN, r);
+  EXPECT_EQ(s, failed_precondition_error(std::string("plugin '") + ABI1_PLUGIN +
+                                         "' was built for plugin ABI 1, this chakong has ABI 2; "
+                                         "rebuild it against these headers"));
+  EXPECT_TRUE(r.registered_names().empty());
+}
+
+// The ABI 2 entry point reports its own failure: code and message, and nothing registered.
+TEST(PluginTest, ARegistrationThatFailsInThePluginIsReportedWithItsMessage) {
+  ConnectorRegistry r;
+  Status s = load_plugin(FAILING_PLUGIN, r);
+  EXPECT_EQ(s, already_exists_error(std::string("plugin '") + FAILING_PLUGIN +
+                                    "' could not register its connectors (ALREADY_EXISTS): "
+                                    "connector kind 'twice' is already registered; nothing was "
+                                    "registered"));
+  EXPECT_TRUE(r.registered_names().empty());
+}
+
+TEST(PluginTest, PluginStatusCopiesTheMessageTruncated) {
+  char buf[8] = "xxxxxxx";
+  EXPECT_EQ(plugin_status(ok_status(), buf, sizeof buf), 0);
+  EXPECT_STREQ(buf, "xxxxxxx");
+  EXPECT_EQ(plugin_status(already_exists_error("connector kind 'b'"), buf, sizeof buf),
+            static_cast<int>(StatusCode::kAlreadyExists));
+  EXPECT_STREQ(buf, "connect");
+  EXPECT_EQ(plugin_status(internal_error("x"), nullptr, 0),
+            static_cast<int>(StatusCode::kInternal));
 }
 
 // Runs `command` in a shell: (exit status, stdout).
@@ -101,7 +135,8 @@ TEST(PluginTest, APathWithoutSlashIsTakenFromTheCurrentDirectory) {
     // Found in the current directory (dlopen alone would search the library path).
     EXPECT_EQ(load_plugin(file, r).message(),
               "plugin '" + file +
-                  "' does not export chakong_plugin_abi_version and chakong_register_connectors");
+                  "' does not export chakong_plugin_abi_version and "
+                  "chakong_register_connectors_v2");
   });
   in_directory(std::filesystem::temp_directory_path(), [&] {
     ConnectorRegistry r;
@@ -184,6 +219,16 @@ TEST(ConformanceCliTest, ExitCodes) {
   std::tie(code, out) = run(cli + " conformance --plugin " + DUP_KIND_PLUGIN);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("connector kind 'bank'"), std::string::npos) << out;
+  std::tie(code, out) = run(cli + " conformance --plugin " + FAILING_PLUGIN);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("could not register its connectors (ALREADY_EXISTS): connector kind 'twice' "
+                     "is already registered"),
+            std::string::npos)
+      << out;
+  std::tie(code, out) = run(cli + " conformance --plugin " + ABI1_PLUGIN);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("was built for plugin ABI 1, this chakong has ABI 2"), std::string::npos)
+      << out;
   std::tie(code, out) =
       run(cli + " conformance --plugin " + CONFLICT_A_PLUGIN + " --plugin " + CONFLICT_B_PLUGIN);
   EXPECT_EQ(code, 2) << out;

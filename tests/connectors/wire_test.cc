@@ -195,7 +195,8 @@ TEST(WireConnectorTest, SecuritiesValueOverflowIsDataLossForThatResultAlone) {
   q1.idempotency_key = "q1";
   q2.idempotency_key = "q2";
   std::vector<Response> got;
-  (*c)->async_submit({q1, q2}, [&](std::vector<Response> r) { got = std::move(r); });
+  OwnedBatch batch({q1, q2}, [&](std::vector<Response>& r) { got = std::move(r); });
+  (*c)->async_submit(batch.view(), batch);
   ex.run();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].status,
@@ -251,10 +252,11 @@ std::vector<Response> bank_call(const std::vector<std::string>& keys, ScriptedBa
   for (size_t i = 0; i < keys.size(); ++i) batch[i].idempotency_key = keys[i];
   int completions = 0;
   std::vector<Response> got;
-  (*c)->async_submit(std::move(batch), [&](std::vector<Response> r) {
+  OwnedBatch call(std::move(batch), [&](std::vector<Response>& r) {
     ++completions;
     got = std::move(r);
   });
+  (*c)->async_submit(call.view(), call);
   ex.run();
   EXPECT_EQ(completions, 1);
   EXPECT_EQ(got.size(), keys.size());
@@ -319,14 +321,16 @@ TEST(WireConnectorTest, BatchOfOnlyUnsupportedOperationsAndEmptyBatchComplete) {
   deduct.idempotency_key = "d";
   int completions = 0;
   std::vector<Response> got;
-  (*c)->async_submit({deduct, deduct}, [&](std::vector<Response> r) {
+  OwnedBatch two({deduct, deduct}, [&](std::vector<Response>& r) {
     ++completions;
     got = std::move(r);
   });
-  (*c)->async_submit({}, [&](std::vector<Response> r) {
+  (*c)->async_submit(two.view(), two);
+  OwnedBatch none({}, [&](std::vector<Response>& r) {
     ++completions;
     EXPECT_TRUE(r.empty());
   });
+  (*c)->async_submit(none.view(), none);
   ex.run();
   EXPECT_EQ(completions, 2);
   ASSERT_EQ(got.size(), 2u);

@@ -31,10 +31,9 @@ class Recording final : public connectors::Connector {
       : inner_(inner), sent_(sent) {}
   const std::string& name() const override { return inner_.name(); }
   connectors::Capabilities capabilities() const override { return inner_.capabilities(); }
-  void async_submit(std::vector<connectors::Request> batch,
-                    connectors::BatchCompletion done) override {
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
     for (const connectors::Request& r : batch) sent_.push_back(r);
-    inner_.async_submit(std::move(batch), std::move(done));
+    inner_.async_submit(batch, sink);
   }
 
  private:

@@ -13,24 +13,45 @@ using connectors::RequestKind;
 using connectors::Response;
 using sim::Fault;
 
-// Records every batch; the test decides when and how each is answered.
+// Records every batch (a copy of its requests, and the dispatcher's sink); the test decides when
+// and how each is answered. Calls never answered are completed with kCancelled when the
+// connector goes (rule 5).
 class ScriptedConnector final : public connectors::Connector {
  public:
   struct Call {
     std::vector<Request> batch;
-    connectors::BatchCompletion done;
+    connectors::BatchSink* sink;
     TimeUs at;
+    bool answered = false;
+    std::vector<const Request*> shown;  // The requests the dispatcher's view showed.
   };
   explicit ScriptedConnector(Executor& ex) : ex_(ex) {}
+  ~ScriptedConnector() override {
+    for (Call& c : calls) {
+      if (c.answered) continue;
+      for (size_t i = 0; i < c.batch.size(); ++i) {
+        c.sink->response(i) = Response::error(cancelled_error("shut down"));
+      }
+      c.sink->complete();
+    }
+  }
   const std::string& name() const override { return name_; }
   connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
-  void async_submit(std::vector<Request> batch, connectors::BatchCompletion done) override {
-    calls.push_back({std::move(batch), std::move(done), ex_.now()});
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
+    std::vector<const Request*> shown;
+    for (const Request& r : batch) shown.push_back(&r);
+    calls.push_back(
+        {std::vector<Request>(batch.begin(), batch.end()), &sink, ex_.now(), false, shown});
   }
   // Answers call `i` with OK for each request.
   void answer(size_t i) {
-    std::vector<Response> r(calls[i].batch.size());
-    ex_.post([d = calls[i].done, r]() mutable { d(r); });
+    calls[i].answered = true;
+    connectors::BatchSink* sink = calls[i].sink;
+    const size_t n = calls[i].batch.size();
+    ex_.post([sink, n] {
+      for (size_t k = 0; k < n; ++k) sink->response(k) = Response();
+      sink->complete();
+    });
   }
   std::vector<Call> calls;
 
@@ -303,6 +324,74 @@ TEST(DispatcherTest, RetriesUseDeterministicJitteredBackoff) {
   // 1 s + 2 s + 4 s of backoff, each within +-20 %.
   EXPECT_GE(a, 5'600'000);
   EXPECT_LE(a, 8'400'000);
+}
+
+// The batch contract: a request's slot is not reused while a batch that shows it is still in
+// the connector's hands (here a timed-out attempt), and retries re-send the slot itself.
+TEST(DispatcherTest, ATimedOutAttemptKeepsShowingItsRequestUntilItCompletes) {
+  VirtualExecutor ex(0);
+  ScriptedConnector conn(ex);
+  DispatcherConfig c = one_at_a_time();
+  c.timeout = kMicrosPerSecond;
+  c.backoff_initial = 0;
+  c.backoff_max = 0;
+  Dispatcher d(conn, ex, c);
+  int done = 0;
+  d.submit(req("a"), Lane::kUrgent, 0, [&](Response) { ++done; });
+  ex.run_until(kMicrosPerSecond + kMicrosPerSecond / 2);  // Timed out at 1 s, retried.
+  ASSERT_EQ(conn.calls.size(), 2u);
+  EXPECT_EQ(conn.calls[0].shown[0], conn.calls[1].shown[0]);  // The same slot, not a copy.
+  conn.answer(1);
+  ex.run_until(ex.now());
+  EXPECT_EQ(done, 1);
+  EXPECT_EQ(d.open_jobs(), 0u);
+  d.submit(req("b"), Lane::kUrgent, 0, [&](Response) { ++done; });
+  ASSERT_EQ(conn.calls.size(), 3u);
+  EXPECT_EQ(conn.calls[0].shown[0]->idempotency_key, "a");  // Still what call 0 was given.
+  EXPECT_NE(conn.calls[2].shown[0], conn.calls[0].shown[0]);
+  conn.answer(0);  // The late answer: ignored, and the slot of "a" becomes free.
+  conn.answer(2);
+  ex.run_until(ex.now());
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(d.stats().late_ignored, 1u);
+  d.submit(req("c"), Lane::kUrgent, 0, [&](Response) { ++done; });
+  ASSERT_EQ(conn.calls.size(), 4u);
+  // Both slots are free now; "c" takes the one freed last, "b"'s.
+  EXPECT_EQ(conn.calls[3].shown[0], conn.calls[2].shown[0]);
+  EXPECT_EQ(conn.calls[3].shown[0]->idempotency_key, "c");
+}
+
+// A batch left in the connector's hands when its dispatcher goes: the connector still writes
+// into live memory and completes; the completion is dropped (ASan checks the memory).
+TEST(DispatcherTest, ABatchCompletedAfterItsDispatcherIsGoneIsDropped) {
+  VirtualExecutor ex(0);
+  ScriptedConnector conn(ex);
+  int done = 0;
+  {
+    Dispatcher d(conn, ex, one_at_a_time());
+    d.submit(req("a"), Lane::kUrgent, 0, [&](Response) { ++done; });
+    ASSERT_EQ(conn.calls.size(), 1u);
+  }
+  EXPECT_EQ(conn.calls[0].shown[0]->idempotency_key, "a");  // Still there.
+  conn.answer(0);
+  ex.run();
+  EXPECT_EQ(done, 0);
+}
+
+// A connector that leaves a slot unwritten broke rule 1: the batch is DATA_LOSS (in doubt).
+TEST(DispatcherTest, ABatchWithAnUnwrittenSlotIsDataLoss) {
+  VirtualExecutor ex(0);
+  ScriptedConnector conn(ex);
+  DispatcherConfig c = one_at_a_time();
+  c.max_attempts = 1;
+  Dispatcher d(conn, ex, c);
+  Response got;
+  d.submit(req("a"), Lane::kUrgent, 0, [&](Response r) { got = std::move(r); });
+  ASSERT_EQ(conn.calls.size(), 1u);
+  conn.calls[0].answered = true;
+  ex.post([sink = conn.calls[0].sink] { sink->complete(); });  // Nothing written.
+  ex.run();
+  EXPECT_EQ(got.status, data_loss_error("bank.scripted answered 0 responses to a batch of 1"));
 }
 
 TEST(DispatcherConfigTest, ValidationNamesTheField) {

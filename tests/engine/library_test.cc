@@ -117,12 +117,11 @@ class RecordingConnector final : public connectors::Connector {
       : inner_(inner), keys_(keys) {}
   const std::string& name() const override { return inner_.name(); }
   connectors::Capabilities capabilities() const override { return inner_.capabilities(); }
-  void async_submit(std::vector<connectors::Request> batch,
-                    connectors::BatchCompletion done) override {
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
     for (const connectors::Request& r : batch) {
       if (r.kind == connectors::RequestKind::kQuery) ++keys_[r.idempotency_key];
     }
-    inner_.async_submit(std::move(batch), std::move(done));
+    inner_.async_submit(batch, sink);
   }
 
  private:

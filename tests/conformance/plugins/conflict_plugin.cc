@@ -6,12 +6,15 @@
 using namespace chakong::connectors;
 
 CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version() { return kPluginAbiVersion; }
-CHAKONG_PLUGIN_EXPORT void chakong_register_connectors(ConnectorRegistry* r) {
+CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(ConnectorRegistry* r, char* error,
+                                                         size_t error_size) {
 #ifdef PLUGIN_A
-  (void)r->add(
-      std::make_unique<test_plugin::TestFactory<chakong_test::a::AConfig>>("conflict_a", false));
+  return plugin_status(r->add(std::make_unique<test_plugin::TestFactory<chakong_test::a::AConfig>>(
+                           "conflict_a", false)),
+                       error, error_size);
 #else
-  (void)r->add(
-      std::make_unique<test_plugin::TestFactory<chakong_test::b::BConfig>>("conflict_b", false));
+  return plugin_status(r->add(std::make_unique<test_plugin::TestFactory<chakong_test::b::BConfig>>(
+                           "conflict_b", false)),
+                       error, error_size);
 #endif
 }

@@ -7,6 +7,9 @@
 using namespace chakong::connectors;
 
 CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version() { return kPluginAbiVersion; }
-CHAKONG_PLUGIN_EXPORT void chakong_register_connectors(ConnectorRegistry* r) {
-  (void)r->add(std::make_unique<test_plugin::TestFactory<chakong_test::TestConfig>>("short", true));
+CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(ConnectorRegistry* r, char* error,
+                                                         size_t error_size) {
+  return plugin_status(
+      r->add(std::make_unique<test_plugin::TestFactory<chakong_test::TestConfig>>("short", true)),
+      error, error_size);
 }

@@ -2,7 +2,7 @@
 // Chakong library (the host provides ConnectorRegistry::add and Status).
 //
 // TestFactory<Config> builds a connector that answers every request OK on the executor,
-// optionally with one response fewer than requests (a broken adapter: rule 1).
+// optionally leaving the last response slot unwritten (a broken adapter: rule 1).
 #ifndef CHAKONG_TESTS_CONFORMANCE_PLUGINS_TEST_PLUGIN_H_
 #define CHAKONG_TESTS_CONFORMANCE_PLUGINS_TEST_PLUGIN_H_
 
@@ -21,10 +21,14 @@ class TestConnector final : public Connector {
       : name_(std::move(name)), ex_(ex), short_(short_answers) {}
   const std::string& name() const override { return name_; }
   Capabilities capabilities() const override { return Capabilities::all(); }
-  void async_submit(std::vector<Request> batch, BatchCompletion done) override {
+  void async_submit(BatchView batch, BatchSink& sink) override {
     size_t n = batch.size();
     if (short_ && n > 0) --n;
-    ex_->post([n, done = std::move(done)] { done(std::vector<Response>(n)); });
+    BatchSink* out = &sink;
+    ex_->post([n, out] {
+      for (size_t i = 0; i < n; ++i) out->response(i) = Response();
+      out->complete();
+    });
   }
 
  private:

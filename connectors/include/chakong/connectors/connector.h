@@ -5,26 +5,38 @@
 // any number of calls. Requests and responses here are plain structs; a connector turns them
 // into the institution's own protocol (see chakong/v1/request.proto for the wire form).
 //
+// A call is async_submit(BatchView batch, BatchSink& sink). The caller owns everything: the
+// requests the view shows and the response slots behind the sink stay valid, and unchanged,
+// from async_submit() until the connector calls sink.complete(). The connector copies nothing
+// it does not need past that point, writes response i into sink.response(i) (in place: the slot
+// is a default Response when the batch is submitted) and then calls sink.complete() once. After
+// complete() it touches neither the view nor the sink again (the caller reuses both).
+//
 // The async contract, which every connector must keep and the conformance kit checks:
-//  1. `done` runs exactly once per submitted batch, with one Response per Request in the
-//     same order, whatever happens (success, institution error, timeout, shutdown).
-//  2. `done` never runs inside async_submit(): not even for an immediate refusal.
+//  1. sink.complete() runs exactly once per submitted batch, after sink.response(i) has been
+//     written for every request i of the batch (one response per request, same order),
+//     whatever happens (success, institution error, timeout, shutdown).
+//  2. sink.complete() never runs inside async_submit(): not even for an immediate refusal.
 //  3. async_submit() never blocks; the work happens on the connector's own threads or
-//     executor, and `done` may run on any thread (the engine posts it back to its shard).
+//     executor, and complete() may run on any thread (the engine posts it back to its shard).
 //  4. An operation outside capabilities() completes with kUnimplemented, never silently.
-//  5. The connector outlives its calls: its destructor (or drain()) waits until every
-//     accepted call has completed.
+//  5. The connector outlives its calls: its destructor (or drain()) completes every accepted
+//     call (kCancelled for what it cannot finish) before the view and sink may go away.
 //  6. A request carries an idempotency key; submitting the same key again must not create a
 //     second measure (the institution answers with the first outcome).
 //
-// Threading: async_submit() may be called concurrently from several shards.
+// Threading: async_submit() may be called concurrently from several shards. Different slots of
+// one sink may be written from different threads; complete() is the last touch.
 //
-//   connector.async_submit({query}, [](std::vector<Response> r) { ... });
+//   connector.async_submit(batch.view(), batch);   // OwnedBatch below: a caller off the hot path
 #ifndef CHAKONG_CONNECTORS_CONNECTOR_H_
 #define CHAKONG_CONNECTORS_CONNECTOR_H_
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,7 +154,131 @@ constexpr bool outcome_in_doubt(StatusCode code) {
          code == StatusCode::kCancelled;
 }
 
-using BatchCompletion = std::function<void(std::vector<Response>)>;
+// A read-only view of a batch of requests: pointers to requests the caller owns (an engine's
+// slab, a vector), valid until the batch completes. Cheap to copy (a pointer and a size).
+class BatchView {
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Request;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Request*;
+    using reference = const Request&;
+    iterator() = default;
+    explicit iterator(const Request* const* p) : p_(p) {}
+    const Request& operator*() const { return **p_; }
+    const Request* operator->() const { return *p_; }
+    iterator& operator++() {
+      ++p_;
+      return *this;
+    }
+    iterator operator++(int) { return iterator(p_++); }
+    difference_type operator-(const iterator& o) const { return p_ - o.p_; }
+    bool operator==(const iterator& o) const { return p_ == o.p_; }
+    bool operator!=(const iterator& o) const { return p_ != o.p_; }
+
+   private:
+    const Request* const* p_ = nullptr;
+  };
+
+  constexpr BatchView() = default;
+  constexpr BatchView(const Request* const* requests, size_t size)
+      : requests_(requests), size_(size) {}
+  // A view of `pointers` (which must stay in place while the view is used).
+  explicit BatchView(const std::vector<const Request*>& pointers)
+      : requests_(pointers.data()), size_(pointers.size()) {}
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const Request& operator[](size_t i) const { return *requests_[i]; }
+  iterator begin() const { return iterator(requests_); }
+  iterator end() const { return iterator(requests_ + size_); }
+  // Requests [from, from + count) of this view.
+  BatchView subview(size_t from, size_t count) const { return {requests_ + from, count}; }
+
+ private:
+  const Request* const* requests_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Pointers to every request of `requests`, for a BatchView over a vector.
+inline std::vector<const Request*> pointers_to(const std::vector<Request>& requests) {
+  std::vector<const Request*> out;
+  out.reserve(requests.size());
+  for (const Request& r : requests) out.push_back(&r);
+  return out;
+}
+
+// Where a connector writes the responses of one batch, and says it is done. Owned by the
+// caller (the engine's dispatcher keeps one per batch in flight and reuses it). See the contract
+// at the top of this file.
+class BatchSink {
+ public:
+  // The response slot of request `i` (0 <= i < batch size), a default Response until written.
+  // Writing a slot (through this call) is what answers request i; a slot never asked for is a
+  // missing response (rule 1).
+  virtual Response& response(size_t i) = 0;
+  // Ends the batch: exactly once, after every slot is written, never inside async_submit().
+  virtual void complete() = 0;
+
+ protected:
+  ~BatchSink() = default;
+};
+
+// A batch that owns its requests and response slots and runs a callback on completion, for
+// callers off the hot path (tests, tools, the kit's sandbox, examples). It must outlive the call:
+// keep it until `done` has run. Counts completions and the slots written, so that a caller can
+// check rule 1 itself.
+class OwnedBatch final : public BatchSink {
+ public:
+  using Done = std::function<void(std::vector<Response>&)>;
+  explicit OwnedBatch(std::vector<Request> requests, Done done = {})
+      : requests_(std::move(requests)),
+        pointers_(pointers_to(requests_)),
+        responses_(requests_.size()),
+        written_(requests_.size()),
+        done_(std::move(done)) {}
+  OwnedBatch(const OwnedBatch&) = delete;
+  OwnedBatch& operator=(const OwnedBatch&) = delete;
+  ~OwnedBatch() = default;
+
+  BatchView view() const { return BatchView(pointers_); }
+  const std::vector<Request>& requests() const { return requests_; }
+  std::vector<Response>& responses() { return responses_; }
+
+  Response& response(size_t i) override {
+    if (i >= responses_.size()) {
+      ++extra_;
+      return overflow_;
+    }
+    written_[i] = 1;
+    return responses_[i];
+  }
+  void complete() override {
+    ++completions_;
+    if (done_) done_(responses_);
+  }
+
+  // Times complete() ran.
+  int completions() const { return completions_.load(); }
+  // Distinct slots written, plus writes past the end of the batch.
+  size_t answered() const {
+    size_t n = extra_.load();
+    for (uint8_t w : written_) n += w;
+    return n;
+  }
+
+ private:
+  std::vector<Request> requests_;
+  std::vector<const Request*> pointers_;
+  std::vector<Response> responses_;
+  std::vector<uint8_t> written_;
+  Response overflow_;
+  std::atomic<size_t> extra_{0};
+  std::atomic<int> completions_{0};
+  Done done_;
+};
 
 class Connector {
  public:
@@ -154,8 +290,9 @@ class Connector {
   // The operations this connector supports.
   virtual Capabilities capabilities() const = 0;
 
-  // Submits a batch of requests (one or more). See the contract at the top of this file.
-  virtual void async_submit(std::vector<Request> batch, BatchCompletion done) = 0;
+  // Submits a batch of requests (one or more). `batch` and `sink` stay valid until the
+  // connector calls sink.complete(). See the contract at the top of this file.
+  virtual void async_submit(BatchView batch, BatchSink& sink) = 0;
 };
 
 }  // namespace chakong::connectors

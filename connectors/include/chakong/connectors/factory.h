@@ -9,16 +9,24 @@
 // sandbox endpoint: a Transport that serves its protocol from a GroundTruth, which is how the
 // conformance kit and the simulator run an adapter's real encode/decode code.
 //
-// Plugins: a shared library exporting
+// Plugins (ABI 2): a shared library exporting
 //   CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version();  // must return kPluginAbiVersion
-//   CHAKONG_PLUGIN_EXPORT void
-//   chakong_register_connectors(chakong::connectors::ConnectorRegistry*);
-// is loaded with load_plugin(); an ABI mismatch is refused with a clear message.
+//   CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(
+//       chakong::connectors::ConnectorRegistry* registry, char* error, size_t error_size);
+// is loaded with load_plugin(). The entry point returns 0 when every factory was registered,
+// or a non-zero StatusCode with a NUL-terminated message in `error` (at most error_size bytes,
+// truncated) when it could not register them all (plugin_status() does both from a Status);
+// the host then registers none of its factories and reports the message, naming the plugin. A
+// plugin built for another ABI (ABI 1 exported `void chakong_register_connectors`) is refused
+// with a message naming both versions.
 //
 // Threading: register and look up factories before serving; factories are then read-only.
 #ifndef CHAKONG_CONNECTORS_FACTORY_H_
 #define CHAKONG_CONNECTORS_FACTORY_H_
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,8 +49,24 @@ namespace chakong::connectors {
 // hidden visibility.
 #define CHAKONG_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
-// Bumped whenever Connector, ConnectorFactory, Transport or the structs they use change.
-inline constexpr int kPluginAbiVersion = 1;
+// Bumped whenever Connector, ConnectorFactory, Transport, the plugin entry points or the structs
+// they use change. 2: async_submit(BatchView, BatchSink&), and an entry point that reports its
+// status (chakong_register_connectors_v2).
+inline constexpr int kPluginAbiVersion = 2;
+
+// What a plugin's chakong_register_connectors_v2 returns for `status`: 0 when OK, else the
+// status code (non-zero), with the message copied into `error` (NUL-terminated, truncated to
+// error_size - 1 bytes).
+//   return plugin_status(registry->add(std::make_unique<MyFactory>()), error, error_size);
+inline int plugin_status(const Status& status, char* error, size_t error_size) {
+  if (status.ok()) return 0;
+  if (error != nullptr && error_size > 0) {
+    const size_t n = std::min(status.message().size(), error_size - 1);
+    std::memcpy(error, status.message().data(), n);
+    error[n] = '\0';
+  }
+  return static_cast<int>(status.code());
+}
 
 // What a connector is built with.
 struct ConnectorContext {
@@ -99,8 +123,9 @@ class ConnectorRegistry {
 };
 
 // Loads a plugin shared library and lets it register its factories. kNotFound when it cannot
-// be opened, kFailedPrecondition for a missing entry point or an ABI mismatch; each message
-// names the path.
+// be opened, kFailedPrecondition for a missing entry point or an ABI mismatch, the plugin's own
+// code and message when its entry point reports a failure, kAlreadyExists for a kind already
+// registered; each message names the path.
 Status load_plugin(const std::string& path, ConnectorRegistry& registry);
 
 }  // namespace chakong::connectors

@@ -10,7 +10,7 @@
 //   static Status validate_extra(const Config&);         // kind-specific fields
 //   static void set_defaults(Config*);                   // kind-specific defaults
 //   // Adapter side:
-//   static std::string encode_requests(const std::vector<Request>&);
+//   static std::string encode_requests(BatchView);        // the requests of one wire call
 //   static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
 //       std::string_view bytes);                         // (idempotency key, response)
 //   // Institution side (sandbox endpoint):
@@ -25,7 +25,9 @@
 // are harmless (results are matched by position with the key as the check, and by a key map
 // only where the position does not match); completion runs once, on the executor, never inside
 // async_submit(). shutdown() (and the destructor) completes every open call with kCancelled
-// and drops late replies.
+// and drops late replies. Nothing of the batch is copied: the wire calls encode straight from
+// the caller's view, keep their keys as views into it (valid while the call is open, which
+// outlasts every wire call of it) and the answers are written into the caller's sink.
 //
 // The timeout stays although the engine's dispatcher times out each attempt too: this one is
 // what completes a call whose transport never answers (rule 1 of connector.h; the dispatcher
@@ -128,19 +130,18 @@ class WireConnector final : public Connector {
     state_->timeout = static_cast<TimeUs>(config.timeout_ms()) * 1000;
     state_->max_batch = std::max<size_t>(1, config.max_batch());
     state_->name = name_;
+    state_->caps = capabilities_;
   }
   ~WireConnector() override { shutdown(); }
 
   const std::string& name() const override { return name_; }
   Capabilities capabilities() const override { return capabilities_; }
 
-  void async_submit(std::vector<Request> batch, BatchCompletion done) override {
+  void async_submit(BatchView batch, BatchSink& sink) override {
     ++state_->in_flight;
     std::shared_ptr<State> s = state_;
-    const Capabilities caps = capabilities_;
-    s->executor->post([s, caps, batch = std::move(batch), done = std::move(done)]() mutable {
-      State::start(s, caps, std::move(batch), std::move(done));
-    });
+    BatchSink* out = &sink;
+    s->executor->post([s, batch, out]() mutable { State::start(s, batch, *out); });
   }
 
   // Completes every open call with kCancelled; later submissions are cancelled at once.
@@ -154,13 +155,13 @@ class WireConnector final : public Connector {
   int in_flight() const { return state_->in_flight.load(); }
 
  private:
-  // One submitted batch: a response slot per request, filled by its wire calls.
+  // One submitted batch: the caller's sink (a response slot per request), filled by its wire
+  // calls.
   struct Call {
     uint64_t seq = 0;  // Submission order.
-    std::vector<Response> responses;
+    BatchSink* sink = nullptr;
     std::vector<bool> resolved;
     size_t open = 0;
-    BatchCompletion done;
   };
 
   // One wire call in flight: (idempotency key, index in the call's responses) of each request
@@ -168,8 +169,8 @@ class WireConnector final : public Connector {
   // wire call's id, so that neither copies the keys.
   struct Wire {
     uint64_t call = 0;
-    std::vector<std::pair<std::string, size_t>> keys;
-    bool distinct_keys = true;  // No key twice (see match()).
+    std::vector<std::pair<std::string_view, size_t>> keys;  // Views into the caller's batch.
+    bool distinct_keys = true;                              // No key twice (see match()).
     TimerHandle timer;
   };
 
@@ -184,63 +185,64 @@ class WireConnector final : public Connector {
     uint64_t next_seq = 1;
     internal::Slots<Call> calls;
     internal::Slots<Wire> wires;
+    Capabilities caps;
     std::vector<size_t> key_hashes;  // Scratch for distinct(), kept from call to call.
 
-    static void start(const std::shared_ptr<State>& s, Capabilities caps,
-                      std::vector<Request> batch, BatchCompletion done) {
+    static void start(const std::shared_ptr<State>& s, BatchView batch, BatchSink& sink) {
       const auto [id, call] = s->calls.add();
       call->seq = s->next_seq++;
-      call->responses.resize(batch.size());
+      call->sink = &sink;
       call->resolved.assign(batch.size(), false);
       call->open = batch.size();
-      call->done = std::move(done);
       if (s->closed) {
         s->finish_all(id, cancelled_error(s->name + " is shut down"));
         return;
       }
-      std::vector<size_t> wire;
-      wire.reserve(batch.size());
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (caps.has(batch[i].kind)) {
-          wire.push_back(i);
-        } else {
-          s->resolve(
-              id, i,
-              Response::error(unimplemented_error(s->name + " does not support " +
-                                                  std::string(request_kind_name(batch[i].kind)))));
-        }
-      }
-      if (wire.size() == batch.size() && batch.size() <= s->max_batch && !batch.empty()) {
+      size_t supported = 0;
+      for (const Request& r : batch) supported += s->caps.has(r.kind) ? 1 : 0;
+      if (supported == batch.size() && batch.size() <= s->max_batch && !batch.empty()) {
         // The common case: the whole batch is one wire call, sent as it came.
-        send(s, id, std::move(batch), wire);
+        send(s, id, batch, nullptr);
       } else {
-        // The requests are moved into their wire calls: `batch` is not used after.
+        std::vector<size_t> wire;
+        wire.reserve(supported);
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (s->caps.has(batch[i].kind)) wire.push_back(i);
+        }
+        std::vector<const Request*> chunk;
         for (size_t from = 0; from < wire.size(); from += s->max_batch) {
           const size_t to = std::min(wire.size(), from + s->max_batch);
-          std::vector<Request> chunk;
-          chunk.reserve(to - from);
-          for (size_t k = from; k < to; ++k) chunk.push_back(std::move(batch[wire[k]]));
-          send(s, id, std::move(chunk),
-               std::vector<size_t>(wire.begin() + static_cast<std::ptrdiff_t>(from),
-                                   wire.begin() + static_cast<std::ptrdiff_t>(to)));
+          chunk.clear();
+          for (size_t k = from; k < to; ++k) chunk.push_back(&batch[wire[k]]);
+          const std::vector<size_t> index(wire.begin() + static_cast<std::ptrdiff_t>(from),
+                                          wire.begin() + static_cast<std::ptrdiff_t>(to));
+          send(s, id, BatchView(chunk), &index);
+        }
+        // Unsupported requests are answered after the wire calls left (resolving the last of
+        // them may complete the call).
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (s->caps.has(batch[i].kind)) continue;
+          Response refused = Response::error(unimplemented_error(
+              s->name + " does not support " + std::string(request_kind_name(batch[i].kind))));
+          // The call completing here is the last touch of the batch: stop.
+          if (s->resolve(id, s->calls.find(id), i, std::move(refused))) return;
         }
       }
-      // The call may be gone: resolving the last unsupported request completed (and erased)
-      // it. Only an empty batch is still open with nothing to wait for.
+      // Only an empty batch is still open with nothing to wait for.
       Call* c = s->calls.find(id);
       if (c != nullptr && c->open == 0) s->complete(id, c);
     }
 
-    // Encodes `chunk` (request k answers the call's index[k]), arms the wire call's timeout and
-    // hands the bytes to the transport. The keys are moved out of `chunk` once it is encoded.
-    static void send(const std::shared_ptr<State>& s, uint64_t id, std::vector<Request> chunk,
-                     const std::vector<size_t>& index) {
+    // Encodes `chunk` (request k answers the call's index[k], or k when `index` is null), arms
+    // the wire call's timeout and hands the bytes to the transport.
+    static void send(const std::shared_ptr<State>& s, uint64_t id, BatchView chunk,
+                     const std::vector<size_t>* index) {
       std::string bytes = Codec::encode_requests(chunk);
       const auto [w, wire] = s->wires.add();
       wire->call = id;
       wire->keys.reserve(chunk.size());
       for (size_t k = 0; k < chunk.size(); ++k) {
-        wire->keys.emplace_back(std::move(chunk[k].idempotency_key), index[k]);
+        wire->keys.emplace_back(chunk[k].idempotency_key, index ? (*index)[k] : k);
       }
       wire->distinct_keys = s->distinct(wire->keys);  // Now, while the keys are in the cache.
       // The one timeout of this wire call: the connector must complete even when the transport
@@ -347,10 +349,10 @@ class WireConnector final : public Connector {
 
     // False when two of `keys` may be equal (equal hashes; a collision only costs the slower
     // exact path of match()). No allocation once key_hashes has grown to max_batch.
-    bool distinct(const std::vector<std::pair<std::string, size_t>>& keys) {
+    bool distinct(const std::vector<std::pair<std::string_view, size_t>>& keys) {
       if (keys.size() < 2) return true;
       key_hashes.clear();
-      for (const auto& [k, i] : keys) key_hashes.push_back(std::hash<std::string>{}(k));
+      for (const auto& [k, i] : keys) key_hashes.push_back(std::hash<std::string_view>{}(k));
       std::sort(key_hashes.begin(), key_hashes.end());
       return std::adjacent_find(key_hashes.begin(), key_hashes.end()) == key_hashes.end();
     }
@@ -375,7 +377,7 @@ class WireConnector final : public Connector {
     bool resolve(uint64_t id, Call* call, size_t i, Response r) {
       if (call->resolved[i]) return false;
       call->resolved[i] = true;
-      call->responses[i] = std::move(r);
+      call->sink->response(i) = std::move(r);
       if (--call->open != 0) return false;
       complete(id, call);
       return true;
@@ -390,17 +392,17 @@ class WireConnector final : public Connector {
       for (size_t i = 0; i < call->resolved.size(); ++i) {
         if (!call->resolved[i]) {
           call->resolved[i] = true;
-          call->responses[i] = Response::error(status);
+          call->sink->response(i) = Response::error(status);
         }
       }
       complete(id, call);
     }
 
     void complete(uint64_t id, Call* c) {
-      Call call = std::move(*c);
+      BatchSink* const sink = c->sink;
       calls.erase(id);
       --in_flight;
-      call.done(std::move(call.responses));
+      sink->complete();  // The last touch of the caller's batch.
     }
 
     void cancel_all() {

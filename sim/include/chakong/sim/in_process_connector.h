@@ -3,9 +3,11 @@
 // (AsioExecutor, zero latency) it is the in-process connector of benchmarks and examples.
 //
 // A batch is answered `latency(batch)` after submission: the institution acts on every
-// request at that moment (as of that civil date) and the completion runs then, never inside
-// async_submit(). The connector counts calls in flight; it must outlive them (the executor
-// runs them), and in_flight() lets an owner drain before destroying it.
+// request at that moment (as of that civil date), writing straight into the caller's sink, and
+// the completion runs then, never inside async_submit(). With fixed_latency() nothing is copied
+// or allocated per batch; another LatencyFn is given a copy of the batch's requests. The connector
+// counts calls in flight; it must outlive them (the executor runs them), and in_flight() lets an
+// owner drain before destroying it.
 //
 // Threading: async_submit() posts to the executor, so it may be called from any thread for an
 // AsioExecutor; with a VirtualExecutor everything runs on the simulation thread.
@@ -34,8 +36,7 @@ class InProcessConnector final : public connectors::Connector {
 
   const std::string& name() const override { return institution_.name(); }
   connectors::Capabilities capabilities() const override { return institution_.capabilities(); }
-  void async_submit(std::vector<connectors::Request> batch,
-                    connectors::BatchCompletion done) override;
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override;
 
   int in_flight() const { return in_flight_.load(); }
   institution::Institution& institution() { return institution_; }
@@ -44,6 +45,7 @@ class InProcessConnector final : public connectors::Connector {
   institution::Institution& institution_;
   Executor& executor_;
   LatencyFn latency_;
+  TimeUs fixed_ = -1;  // The latency when latency_ is a fixed_latency(), else -1.
   std::atomic<int> in_flight_{0};
 };
 
@@ -52,7 +54,7 @@ struct Fault {
   enum Kind : uint8_t {
     kPass,       // Hand to the inner connector unchanged.
     kDelay,      // Hand over, then deliver the answer `delay` later (reordering, timeouts).
-    kDuplicate,  // Hand over, and deliver the answer twice (a contract violation to survive).
+    kDuplicate,  // Hand over, and complete twice in a row (a contract violation to survive).
     kFail,       // Do not reach the institution; answer every request with `status`.
     kLoseReply,  // Hand over (the institution acts), then answer every request with `status`
                  // instead of its answer: a reply garbled in transit, a call cut by shutdown.
@@ -62,7 +64,7 @@ struct Fault {
   Status status;
 };
 
-// Decides the fault for each batch; called in submission order.
+// Decides the fault for each batch (given a copy of its requests); called in submission order.
 using FaultPlan = std::function<Fault(const std::vector<connectors::Request>&)>;
 
 // FaultyConnector wraps any Connector and injects faults by plan: outages, slow answers,
@@ -73,8 +75,7 @@ class FaultyConnector final : public connectors::Connector {
 
   const std::string& name() const override { return inner_.name(); }
   connectors::Capabilities capabilities() const override { return inner_.capabilities(); }
-  void async_submit(std::vector<connectors::Request> batch,
-                    connectors::BatchCompletion done) override;
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override;
 
  private:
   connectors::Connector& inner_;
