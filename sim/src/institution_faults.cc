@@ -1,6 +1,7 @@
 #include "institution_faults.h"
 
 #include <limits>
+#include <vector>
 
 namespace chakong::sim {
 
@@ -12,55 +13,80 @@ FaultConnector::FaultConnector(std::unique_ptr<connectors::Connector> inner, Exe
                                institution::Institution& truth, InstitutionFaults faults)
     : inner_(std::move(inner)), executor_(executor), truth_(truth), f_(faults), rng_(faults.seed) {}
 
-void FaultConnector::async_submit(std::vector<Request> batch, connectors::BatchCompletion done) {
-  std::uniform_real_distribution<double> u(0, 1);
-  // Per position: refused here, or forwarded (and whether it is a query, for the drains).
-  std::vector<char> refused(batch.size(), 0), query(batch.size(), 0);
-  std::vector<Request> forwarded;
-  forwarded.reserve(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].kind == RequestKind::kRenew && f_.renewal_refusal_rate > 0 &&
-        u(rng_) < f_.renewal_refusal_rate) {
-      refused[i] = 1;
-      ++renewals_refused_;
-      continue;
-    }
-    query[i] = batch[i].kind == RequestKind::kQuery ? 1 : 0;
-    forwarded.push_back(std::move(batch[i]));
+// One batch on its way through: the requests forwarded (a view), where each one's answer goes
+// in the caller's sink, and which were queries (for the drains). Deletes itself on completion.
+class FaultConnector::Call final : public connectors::BatchSink {
+ public:
+  Call(FaultConnector& owner, connectors::BatchSink& outer, size_t n)
+      : owner_(owner), outer_(outer), refused_(n, 0) {}
+
+  void refuse(size_t i) { refused_[i] = 1; }
+  void forward(size_t i, const Request* r) {
+    pointers_.push_back(r);
+    position_.push_back(i);
+    query_.push_back(r->kind == RequestKind::kQuery ? 1 : 0);
   }
-  const size_t n = batch.size();
-  auto merge = [this, n, refused = std::move(refused), query = std::move(query),
-                done = std::move(done)](std::vector<Response> answers) mutable {
-    std::vector<Response> out;
-    out.reserve(n);
-    size_t k = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (refused[i]) {
-        out.push_back(Response::error(
-            permission_denied_error("the institution refused the renewal (simulated fault)")));
-        continue;
-      }
-      // A connector answers every request it was given; a short answer stays short.
-      if (k >= answers.size()) break;
-      Response& r = answers[k++];
-      if (query[i] && f_.drain_share > 0 && r.status.ok()) {
-        std::uniform_real_distribution<double> u01(0, 1);
+  connectors::BatchView view() const { return connectors::BatchView(pointers_); }
+  bool empty() const { return pointers_.empty(); }
+
+  Response& response(size_t k) override {
+    // A connector answers only the slots of its batch; anything else is its bug, kept apart.
+    if (k >= position_.size()) return stray_;
+    return outer_.response(position_[k]);
+  }
+  void complete() override {
+    for (size_t i = 0; i < refused_.size(); ++i) {
+      if (!refused_[i]) continue;
+      outer_.response(i) = Response::error(
+          permission_denied_error("the institution refused the renewal (simulated fault)"));
+    }
+    if (owner_.f_.drain_share > 0) {
+      std::uniform_real_distribution<double> u01(0, 1);
+      for (size_t k = 0; k < position_.size(); ++k) {
+        if (!query_[k]) continue;
+        const Response& r = outer_.response(position_[k]);
+        if (!r.status.ok()) continue;
         for (const Asset& a : r.assets) {
           if (a.category == AssetCategory::kDeposit && a.value.value() > 0 &&
-              u01(rng_) < f_.drain_share) {
-            drain_later(a.reference);
+              u01(owner_.rng_) < owner_.f_.drain_share) {
+            owner_.drain_later(a.reference);
           }
         }
       }
-      out.push_back(std::move(r));
     }
-    done(std::move(out));
-  };
-  if (forwarded.empty()) {
-    executor_.post([merge = std::move(merge)]() mutable { merge({}); });
+    connectors::BatchSink& outer = outer_;
+    delete this;
+    outer.complete();
+  }
+
+ private:
+  FaultConnector& owner_;
+  connectors::BatchSink& outer_;
+  std::vector<char> refused_;
+  std::vector<const Request*> pointers_;
+  std::vector<size_t> position_;
+  std::vector<char> query_;
+  Response stray_;
+};
+
+void FaultConnector::async_submit(connectors::BatchView batch, connectors::BatchSink& sink) {
+  std::uniform_real_distribution<double> u(0, 1);
+  auto* call = new Call(*this, sink, batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Request& r = batch[i];
+    if (r.kind == RequestKind::kRenew && f_.renewal_refusal_rate > 0 &&
+        u(rng_) < f_.renewal_refusal_rate) {
+      call->refuse(i);
+      ++renewals_refused_;
+      continue;
+    }
+    call->forward(i, &r);
+  }
+  if (call->empty()) {
+    executor_.post([call] { call->complete(); });
     return;
   }
-  inner_->async_submit(std::move(forwarded), std::move(merge));
+  inner_->async_submit(call->view(), *call);
 }
 
 void FaultConnector::drain_later(const std::string& reference) {

@@ -21,9 +21,10 @@ struct InstitutionFaults {
 };
 
 // Refused renewals never reach the institution; a drain withdraws every unfrozen fen of the
-// account from the institution's ground truth (`truth`, which must outlive this). Completions
-// run exactly once and never inside async_submit (a batch refused whole is answered from a
-// posted task).
+// account from the institution's ground truth (`truth`, which must outlive this). A batch goes
+// on to the inner connector without its refused requests, through a view of the rest whose
+// answers land in the caller's own slots; the caller's sink completes exactly once, never
+// inside async_submit (a batch refused whole is answered from a posted task).
 class FaultConnector final : public connectors::Connector {
  public:
   FaultConnector(std::unique_ptr<connectors::Connector> inner, Executor& executor,
@@ -31,13 +32,13 @@ class FaultConnector final : public connectors::Connector {
 
   const std::string& name() const override { return inner_->name(); }
   connectors::Capabilities capabilities() const override { return inner_->capabilities(); }
-  void async_submit(std::vector<connectors::Request> batch,
-                    connectors::BatchCompletion done) override;
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override;
 
   uint64_t renewals_refused() const { return renewals_refused_; }
   uint64_t drained() const { return drained_; }
 
  private:
+  class Call;
   void drain_later(const std::string& reference);
 
   std::unique_ptr<connectors::Connector> inner_;

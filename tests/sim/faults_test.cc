@@ -23,16 +23,17 @@ class Scripted final : public connectors::Connector {
   explicit Scripted(Executor& ex) : ex_(ex) {}
   const std::string& name() const override { return name_; }
   connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
-  void async_submit(std::vector<Request> batch, connectors::BatchCompletion done) override {
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
     for (const Request& r : batch) seen.push_back(r.kind);
-    ex_.run_at(ex_.now() + kMicrosPerHour, [n = batch.size(), batch, done = std::move(done)] {
-      std::vector<Response> out(n);
-      for (size_t i = 0; i < n; ++i) {
+    ex_.run_at(ex_.now() + kMicrosPerHour, [batch, &sink] {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        Response& out = sink.response(i);
+        out = Response();
         if (batch[i].kind == RequestKind::kQuery) {
-          out[i].assets.push_back({AssetCategory::kDeposit, "a1", Fen(100'000), kDebtor});
+          out.assets.push_back({AssetCategory::kDeposit, "a1", Fen(100'000), kDebtor});
         }
       }
-      done(std::move(out));
+      sink.complete();
     });
   }
   std::vector<RequestKind> seen;
@@ -56,11 +57,13 @@ TEST(InstitutionFaultsTest, RefusedRenewalsNeverReachTheInstitution) {
   FaultConnector c(std::move(inner), ex, truth, {.renewal_refusal_rate = 1.0, .seed = 3});
   std::vector<Response> got;
   int calls = 0;
-  c.async_submit({of(RequestKind::kRenew), of(RequestKind::kQuery), of(RequestKind::kRenew)},
-                 [&](std::vector<Response> r) {
-                   ++calls;
-                   got = std::move(r);
-                 });
+  connectors::OwnedBatch first(
+      {of(RequestKind::kRenew), of(RequestKind::kQuery), of(RequestKind::kRenew)},
+      [&](std::vector<Response>& r) {
+        ++calls;
+        got = r;
+      });
+  c.async_submit(first.view(), first);
   EXPECT_EQ(calls, 0);  // Never inside the submitting call.
   ex.run();
   ASSERT_EQ(calls, 1);
@@ -73,10 +76,11 @@ TEST(InstitutionFaultsTest, RefusedRenewalsNeverReachTheInstitution) {
   EXPECT_EQ(c.renewals_refused(), 2u);
   // A batch refused whole is answered from a posted task, not inline.
   calls = 0;
-  c.async_submit({of(RequestKind::kRenew)}, [&](std::vector<Response> r) {
+  connectors::OwnedBatch whole({of(RequestKind::kRenew)}, [&](std::vector<Response>& r) {
     ++calls;
-    got = std::move(r);
+    got = r;
   });
+  c.async_submit(whole.view(), whole);
   EXPECT_EQ(calls, 0);
   ex.run();
   ASSERT_EQ(calls, 1);
@@ -91,7 +95,8 @@ TEST(InstitutionFaultsTest, ADrainedAccountIsEmptiedWithinTheWindowAfterTheAnswe
   ASSERT_TRUE(truth.add_asset({AssetCategory::kDeposit, "a1", Fen(100'000), kDebtor}).ok());
   FaultConnector c(std::make_unique<Scripted>(ex), ex, truth,
                    {.drain_share = 1.0, .drain_window = 6 * kMicrosPerHour, .seed = 3});
-  c.async_submit({of(RequestKind::kQuery), of(RequestKind::kFreeze)}, [](std::vector<Response>) {});
+  connectors::OwnedBatch query({of(RequestKind::kQuery), of(RequestKind::kFreeze)});
+  c.async_submit(query.view(), query);
   ex.run_until(kMicrosPerHour);  // The answer: the account still holds its money.
   EXPECT_EQ(truth.balance("a1").value(), Fen(100'000));
   EXPECT_EQ(c.drained(), 0u);
@@ -102,8 +107,9 @@ TEST(InstitutionFaultsTest, ADrainedAccountIsEmptiedWithinTheWindowAfterTheAnswe
   FaultConnector none(std::make_unique<Scripted>(ex), ex, truth, {.seed = 3});
   ASSERT_TRUE(truth.credit("a1", Fen(5'000), Date::parse("2025-01-01").value()).ok());
   std::vector<Response> got;
-  none.async_submit({of(RequestKind::kQuery), of(RequestKind::kRenew)},
-                    [&](std::vector<Response> r) { got = std::move(r); });
+  connectors::OwnedBatch pass({of(RequestKind::kQuery), of(RequestKind::kRenew)},
+                              [&](std::vector<Response>& r) { got = r; });
+  none.async_submit(pass.view(), pass);
   ex.run();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_TRUE(got[1].status.ok());
