@@ -534,14 +534,15 @@ void Engine::Shard::resume(CaseState& c) {
     Measure& m = c.measures[mi];
     if (!m.live) continue;
     if (m.releasing) {
-      release_measure(c, mi);
+      run(c, machine::Input::of(machine::InputKind::kRelease, mi));
       continue;
     }
     if (m.waiting) continue;
-    if (c.status != CaseStatus::kConcluded) arm_expiry(c, mi);
+    if (c.status != CaseStatus::kConcluded)
+      run(c, machine::Input::of(machine::InputKind::kRearm, mi));
     if (m.renewing) {
-      m.renewing = false;
-      renew(c, mi);  // Same key: the same renewal cycle.
+      m.renew_timer = TimerHandle();  // As the renewal it re-sends always did.
+      run(c, machine::Input::resend(RequestKind::kRenew, mi));  // Same key: the same cycle.
     }
     if (m.deducting) {
       m.deducting = false;
@@ -556,7 +557,9 @@ void Engine::Shard::resume(CaseState& c) {
   }
   if (c.status == CaseStatus::kConcluded) {
     for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
-      if (c.measures[mi].live && !c.measures[mi].releasing) release_measure(c, mi);
+      if (c.measures[mi].live && !c.measures[mi].releasing) {
+        run(c, machine::Input::of(machine::InputKind::kRelease, mi));
+      }
     }
   }
   plan(c);

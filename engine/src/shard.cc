@@ -127,14 +127,7 @@ Subject Engine::Shard::subject_of(Library::Index i) const {
 
 Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
                                     const std::string& debtor) const {
-  Request r;
-  r.kind = kind;
-  r.case_number = c.number;
-  r.debtor_id = debtor;
-  r.officer_id = c.filing.officer_ids.front();
-  if (kind != RequestKind::kQuery) r.ruling_number = c.number + "之一";
-  r.purpose = kind == RequestKind::kQuery ? "enforcement query" : "enforcement control";
-  return r;
+  return machine::make_request(c, kind, debtor);
 }
 
 bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane, TimeUs deadline,
@@ -498,140 +491,84 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
        m.amount, m.waiting ? "queue position " + std::to_string(r.queue_position) : m.id);
   c.measures.push_back(std::move(m));
   if (c.status == CaseStatus::kConcluded) {
-    release_measure(c, mi);  // An in-doubt freeze that took effect after the case ended.
+    run(c, machine::Input::of(machine::InputKind::kRelease, mi));  // An in-doubt freeze that
+                                                                   // took effect after the end.
     return;
   }
-  if (!c.measures[mi].waiting) schedule_measure(c, mi);
+  if (!c.measures[mi].waiting) run(c, machine::Input::of(machine::InputKind::kInForce, mi));
   check_invariants(c);
   if (unused > Fen()) plan(c);  // Continue on other assets with what came back.
 }
 
 // ---- Measures: renewal, lapse, deduction, release ---------------------------------------
 
-const Asset& Engine::Shard::asset_of(const CaseState& c, const Measure& m) {
-  return c.findings[m.finding].asset;
+void Engine::Shard::run(CaseState& c, const machine::Input& in) {
+  if (effects_depth_ == effects_.size()) effects_.emplace_back();
+  machine::Effects& fx = effects_[effects_depth_++];  // A deque: deeper lists never move it.
+  fx.clear();
+  machine::step({config_, executor_.now(), stats_}, c, in, fx);
+  apply(c, fx);
+  --effects_depth_;
 }
 
-void Engine::Shard::schedule_measure(CaseState& c, uint32_t mi) {
-  arm_expiry(c, mi);
+TimerHandle& Engine::Shard::timer_of(CaseState& c, machine::TimerKind t, uint32_t mi) {
   Measure& m = c.measures[mi];
-  if (config_.auto_deduct && is_divisible(asset_of(c, m).category) && m.amount > Fen() &&
-      !m.deduct_timer.valid() && !m.deducting && open(c)) {
-    const CaseRef ref = ref_of(c);
-    m.deduct_at = executor_.now() + config_.deduct_delay;
-    m.deduct_timer = executor_.run_at(m.deduct_at, [this, cpr = ref, mi] {
-      CaseState* const cp = resolve(cpr);
-      if (cp == nullptr) return;
-      deduct(*cp, mi);
-    });
+  switch (t) {
+    case machine::TimerKind::kRenew: return m.renew_timer;
+    case machine::TimerKind::kLapse: return m.lapse_timer;
+    case machine::TimerKind::kDeduct: break;
   }
+  return m.deduct_timer;
 }
 
-void Engine::Shard::arm_expiry(CaseState& c, uint32_t mi) {
-  Measure& m = c.measures[mi];
+void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
+  using machine::EffectKind;
+  using machine::TimerKind;
   const CaseRef ref = ref_of(c);
-  executor_.cancel(m.renew_timer);
-  executor_.cancel(m.lapse_timer);
-  if (m.end.is_no_end()) return;  // In force until released: nothing to renew, no lapse.
-  const TimeUs renew_at = m.end.plus_days(-config_.renewal_lead_days).start_us();
-  m.renew_timer = executor_.run_at(renew_at, [this, cpr = ref, mi] {
-    CaseState* const cp = resolve(cpr);
-    if (cp == nullptr) return;
-    renew(*cp, mi);
-  });
-  m.lapse_timer = executor_.run_at(m.end.plus_days(1).start_us(), [this, cpr = ref, mi] {
-    CaseState* const cp = resolve(cpr);
-    if (cp == nullptr) return;
-    on_lapse(*cp, mi);
-  });
-}
-
-void Engine::Shard::renew(CaseState& c, uint32_t mi) {
-  Measure& m = c.measures[mi];
-  m.renew_timer = TimerHandle();
-  if (!m.live || m.waiting || m.renewing) return;
-  // Renew while the case is open or in the library; a concluded case releases instead.
-  if (c.status == CaseStatus::kConcluded) return;
-  Request r = make_request(c, RequestKind::kRenew, asset_of(c, m).holder_id);
-  r.asset = asset_of(c, m);
-  r.measure_id = m.id;
-  // One key per renewal cycle: retries of this cycle cannot extend the term twice.
-  r.idempotency_key = c.number + "/renew/" + m.id + "/" + m.end.to_string();
-  const int days_left = m.end - date_of(executor_.now());
-  const Lane lane = days_left <= config_.renewal_urgent_days ? Lane::kUrgent : Lane::kNormal;
-  const CaseRef ref = ref_of(c);
-  const Date end_before = m.end;
-  m.renewing = send(
-      c, std::move(r), m.connector, lane, m.end.start_us(),
-      [this, cpr = ref, mi, end_before](Response resp) {
-        CaseState* const cp = resolve(cpr);
-        if (cp == nullptr) return;
-        Measure& mm = cp->measures[mi];
-        // In doubt, the renewal stays in flight: a lapse due meanwhile waits for its answer.
-        if (on_doubt(*cp, {RequestKind::kRenew, 0, mi}, cpr, resp.status) != Doubt::kDefinite) {
-          return;
-        }
-        mm.renewing = false;
-        const bool lapse_due = mm.lapse_due;
-        mm.lapse_due = false;
-        if (!mm.live) return;
-        const std::string& name = shared_.connectors[mm.connector].name;
-        if (resp.status.ok() && resp.end_date > end_before) {
-          mm.end = resp.end_date;
-          ++stats_.renewed;
-          emit(EventType::kMeasureRenewed, *cp, name, mm.amount, "until " + mm.end.to_string());
-          schedule_measure(*cp, mi);
-          return;
-        }
-        emit(EventType::kRequestFailed, *cp, name, mm.amount, "renew: " + resp.status.to_string());
-        if (lapse_due) {
-          on_lapse(*cp, mi);
-          return;
-        }
-        // Try again while the measure is still in force.
-        if (executor_.now() + config_.renewal_retry < mm.end.plus_days(1).start_us()) {
-          mm.renew_timer = executor_.run_after(config_.renewal_retry, [this, cpr, mi] {
-            CaseState* const again = resolve(cpr);
-            if (again == nullptr) return;
-            renew(*again, mi);
-          });
-        }
-      });
-}
-
-void Engine::Shard::on_lapse(CaseState& c, uint32_t mi) {
-  Measure& m = c.measures[mi];
-  m.lapse_timer = TimerHandle();
-  if (!m.live || m.waiting) return;
-  if (m.renewing) {
-    // A renewal is still in flight and may have reached the institution in time: let its
-    // answer decide.
-    m.lapse_due = true;
-    return;
+  for (machine::Effect& e : fx.list()) {
+    switch (e.kind) {
+      case EffectKind::kSend: {
+        const RequestKind kind = e.request.kind;
+        const uint32_t mi = e.index;
+        const bool sent =
+            send(c, std::move(e.request), e.connector, e.lane, e.at,
+                 [this, ref, kind, mi, cycle = e.cycle](Response resp) {
+                   CaseState* const cp = resolve(ref);
+                   if (cp == nullptr) return;
+                   // In doubt, the request stays in flight (a renewal: a lapse due meanwhile
+                   // waits for its answer; a release: the measure may have ended).
+                   if (on_doubt(*cp, {kind, 0, mi}, ref, resp.status) != Doubt::kDefinite) return;
+                   run(*cp, machine::Input::answer(kind, mi, resp, cycle));
+                 });
+        if (!sent) run(c, machine::Input::refused(kind, mi));
+        break;
+      }
+      case EffectKind::kArmTimer: {
+        const TimerKind t = e.timer;
+        const uint32_t mi = e.index;
+        timer_of(c, t, mi) = executor_.run_at(e.at, [this, ref, t, mi] {
+          CaseState* const cp = resolve(ref);
+          if (cp == nullptr) return;
+          if (t == TimerKind::kDeduct) {
+            deduct(*cp, mi);  // Deduction is not in the machine yet.
+            return;
+          }
+          timer_of(*cp, t, mi) = TimerHandle();
+          run(*cp, machine::Input::timer_fired(t, mi));
+        });
+        break;
+      }
+      case EffectKind::kCancelTimer: executor_.cancel(timer_of(c, e.timer, e.index)); break;
+      case EffectKind::kEmit:
+        emit(e.event, c,
+             e.connector == machine::kNoConnector ? std::string()
+                                                  : shared_.connectors[e.connector].name,
+             e.amount, std::move(e.detail));
+        break;
+      case EffectKind::kCaseChanged: enter(c); break;
+      case EffectKind::kPlan: plan(c); break;
+    }
   }
-  // DOMAIN rule 4: a lapse is a failure to report, never silent.
-  ++stats_.lapsed;
-  emit(EventType::kMeasureLapsed, c, shared_.connectors[m.connector].name, m.amount,
-       "ended " + m.end.to_string() + " without renewal");
-  end_measure(c, m);
-  plan(c);
-}
-
-void Engine::Shard::end_measure(CaseState& c, Measure& m) {
-  if (!m.live) return;
-  m.live = false;
-  executor_.cancel(m.renew_timer);
-  executor_.cancel(m.lapse_timer);
-  executor_.cancel(m.deduct_timer);
-  if (is_divisible(asset_of(c, m).category)) {
-    c.ledger.unfreeze(m.amount);
-    c.ledger.settle_pending(m.pending);
-    stats_.frozen -= m.amount;
-  } else {
-    c.ledger.uncover_indivisible(m.amount);
-  }
-  m.amount = Fen();
-  m.pending = Fen();
 }
 
 void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
@@ -683,7 +620,7 @@ void Engine::Shard::deduct(CaseState& c, uint32_t mi) {
         stats_.deducted += moved;
         emit(EventType::kDeducted, *cp, name, moved, mm.id);
         // The institution ends a measure whose frozen funds are all transferred.
-        end_measure(*cp, mm);
+        run(*cp, machine::Input::of(machine::InputKind::kEnded, mi));
         if (cp->ledger.satisfied()) conclude(*cp);
       });
 }
@@ -699,7 +636,7 @@ void Engine::Shard::conclude(CaseState& c) {
     }
   }
   for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
-    if (c.measures[mi].live) release_measure(c, mi);
+    if (c.measures[mi].live) run(c, machine::Input::of(machine::InputKind::kRelease, mi));
   }
   emit(EventType::kCaseConcluded, c, {}, c.ledger.deducted());
   if (config_.forget_concluded && !durable_) {
@@ -776,36 +713,6 @@ void Engine::Shard::drop(CaseState& c) {
   ++slot.generation;
   free_slots_.push_back(c.slot);
   cases_.erase(cases_.find(c.number));  // Destroys `c`.
-}
-
-void Engine::Shard::release_measure(CaseState& c, uint32_t mi) {
-  Measure& m = c.measures[mi];
-  Request r = make_request(c, RequestKind::kRelease, asset_of(c, m).holder_id);
-  r.asset = asset_of(c, m);
-  r.measure_id = m.id;
-  r.idempotency_key = c.number + "/release/" + m.id;
-  m.releasing = true;
-  const CaseRef ref = ref_of(c);
-  send(c, std::move(r), m.connector, Lane::kNormal, executor_.now() + kMicrosPerDay,
-       [this, cpr = ref, mi](Response resp) {
-         CaseState* const cp = resolve(cpr);
-         if (cp == nullptr) return;
-         Measure& mm = cp->measures[mi];
-         const std::string& name = shared_.connectors[mm.connector].name;
-         // In doubt, the release stays in flight (the measure may have ended).
-         if (on_doubt(*cp, {RequestKind::kRelease, 0, mi}, cpr, resp.status) != Doubt::kDefinite) {
-           return;
-         }
-         if (!resp.status.ok()) {
-           emit(EventType::kRequestFailed, *cp, name, mm.amount,
-                "release: " + resp.status.to_string());
-           mm.releasing = false;
-           return;
-         }
-         emit(EventType::kMeasureReleased, *cp, name, mm.amount, mm.id);
-         mm.releasing = false;
-         end_measure(*cp, mm);
-       });
 }
 
 Engine::Shard::InDoubtStep Engine::Shard::in_doubt_step(StatusCode code, int resends) const {
@@ -885,14 +792,16 @@ void Engine::Shard::ask_again(CaseRef ref, Ask ask) {
       return;
     }
     case RequestKind::kRenew:
-      c->measures[ask.index].renewing = false;
-      renew(*c, ask.index);
+      c->measures[ask.index].renew_timer = TimerHandle();  // As when its timer fires.
+      run(*c, machine::Input::resend(RequestKind::kRenew, ask.index));
       return;
     case RequestKind::kDeduct:
       c->measures[ask.index].deducting = false;
       deduct(*c, ask.index);
       return;
-    case RequestKind::kRelease: release_measure(*c, ask.index); return;
+    case RequestKind::kRelease:
+      run(*c, machine::Input::resend(RequestKind::kRelease, ask.index));
+      return;
   }
 }
 

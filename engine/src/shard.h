@@ -14,6 +14,8 @@
 
 #include "audit_chain.h"
 #include "authoriser.h"
+#include "case_machine.h"
+#include "case_state.h"
 #include "chakong/base/case_number.h"
 #include "chakong/engine/engine.h"
 #include "dispatcher.h"
@@ -98,84 +100,11 @@ class Engine::Shard {
   StatusOr<CaseView> read_case(std::string_view number, std::string_view officer);
 
  private:
-  enum class FindingState : uint8_t { kOpen, kInFlight, kControlled, kFailed };
-
-  // A case holds millions of these in a national run: the debtor is asset.holder_id (a finding
-  // is only ever the debtor's own property), and a measure's asset is its finding's.
-  struct Finding {
-    uint32_t connector = 0;
-    Asset asset;
-    TimeUs found_at = 0;
-    TimeUs due = 0;
-    Fen sent_amount;  // The freeze in flight (state kInFlight): its amount and lane.
-    bool sent_waitlist = false;
-    TimerHandle clock;
-    bool clock_open = false;
-    bool held_by_others = false;
-    uint8_t doubts = 0;       // In-doubt re-sends of the freeze in flight, in a row.
-    bool unresolved = false;  // Still in doubt after the last re-send (see on_doubt).
-    FindingState state = FindingState::kOpen;
-  };
-
-  struct Measure {
-    std::string id;
-    uint32_t connector = 0;
-    uint32_t finding = 0;  // Its asset: findings[finding].asset.
-    Fen amount;            // Frozen now (divisible) or the covered value (indivisible).
-    Fen pending;           // Part of the limit held in the ledger for top-ups / waitlist fills.
-    bool waiting = false;
-    bool live = true;
-    bool renewing = false;
-    bool lapse_due = false;   // The end passed while a renewal was in flight.
-    bool deducting = false;   // A deduction is in flight.
-    bool releasing = false;   // A release is in flight or waiting to be re-sent.
-    uint8_t doubts = 0;       // In-doubt re-sends of its request in flight, in a row.
-    bool unresolved = false;  // Still in doubt after the last re-send (see on_doubt).
-    TimeUs deduct_at = 0;     // When the deduct timer fires (0: not armed).
-    Date end;
-    TimerHandle renew_timer, lapse_timer, deduct_timer;
-  };
-
-  struct CaseState;
-  static const Asset& asset_of(const CaseState& c, const Measure& m);
-
-  struct CaseState {
-    std::string number;
-    CaseNumber parsed;
-    CaseFiling filing;  // As filed, except case_number: empty here, `number` is the number.
-    CaseStatus status = CaseStatus::kFiled;
-    Ledger ledger;
-    int queries_outstanding = 0;
-    bool queries_started = false;  // The automatic fan-out has run.
-    bool query_scored = false;     // Timeliness scored at the first network query.
-    bool indivisible_allowed = false;
-    // Proportionality: the remainder last reported left uncovered (0: none), and whether the
-    // budget was ever wholly secured (EngineStats::cases_secured). Not journaled: after a
-    // restart a case may be reported and counted again.
-    Fen uncovered_reported;
-    bool secured = false;
-    uint64_t next_key = 0;
-    std::vector<Finding> findings;
-    std::vector<Measure> measures;
-    std::vector<std::string> reasons;
-    std::string restored_as;
-    TimerHandle start_timer, indivisible_timer;
-    // Query fan-outs whose answers are not all in: re-sent whole after a restart.
-    struct Round {
-      uint64_t round;
-      std::string debtor, officer;
-    };
-    std::vector<Round> open_rounds;
-    // Case-server mode: the records as last appended to the journal (null otherwise), and
-    // whether this task entered the case (see enter()).
-    struct Written {
-      std::string header;
-      std::vector<std::string> findings, measures;
-    };
-    std::unique_ptr<Written> written;
-    bool entered = false;
-    uint32_t slot = 0;  // In slots_ (see CaseRef).
-  };
+  // A case's state is plain data (case_state.h) so that the case machine can work on it.
+  using FindingState = engine::FindingState;
+  using Finding = engine::Finding;
+  using Measure = engine::Measure;
+  using CaseState = engine::CaseState;
 
   // What a timer or a request callback holds of its case: a slot and the generation the slot
   // had when the callback was made. A case forgotten meanwhile (its slot freed, or reused by
@@ -287,16 +216,17 @@ class Engine::Shard {
   void on_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist, connectors::Response r);
   void on_control_due(CaseState& c, uint32_t finding);
   void stop_clock(Finding& f);
-  void schedule_measure(CaseState& c, uint32_t measure);
-  void arm_expiry(CaseState& c, uint32_t measure);
-  void renew(CaseState& c, uint32_t measure);
-  void on_lapse(CaseState& c, uint32_t measure);
+  // The shell of the case machine (case_machine.h): feeds `in` to the machine and carries
+  // out its effects in order (sends through send(), timers on the executor holding a CaseRef,
+  // events through emit(), the planner for kPlan).
+  void run(CaseState& c, const machine::Input& in);
+  void apply(CaseState& c, machine::Effects& fx);
+  // The handle of measure `mi`'s timer `t`.
+  static TimerHandle& timer_of(CaseState& c, machine::TimerKind t, uint32_t mi);
   void deduct(CaseState& c, uint32_t measure);
-  void end_measure(CaseState& c, Measure& m);
   void conclude(CaseState& c);
   // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
   void forget_if_settled(const std::string& number);
-  void release_measure(CaseState& c, uint32_t measure);
   // The one in-doubt policy for every request the shard sends, the sweep's included
   // (connectors::outcome_in_doubt decides what is in doubt). The dispatcher's attempts with
   // backoff (DispatcherConfig::max_attempts) are one send; when they leave the outcome in
@@ -361,10 +291,7 @@ class Engine::Shard {
   void journal_failed(const std::string& key, const Status& status);
   // Library mode: one asynchronous sync after the task's appends (errors are reported).
   void request_library_sync();
-  bool open(const CaseState& c) const {
-    return c.status == CaseStatus::kQuerying || c.status == CaseStatus::kControlling ||
-           c.status == CaseStatus::kDeducting;
-  }
+  static bool open(const CaseState& c) { return is_open(c); }
 
   Engine& engine_;
   Shared& shared_;
@@ -382,6 +309,10 @@ class Engine::Shard {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
   std::unordered_set<std::string> forgotten_concluded_;  // Numbers still taken.
+  // The case machine's effects, one list per nesting depth (an effect may feed the machine
+  // again: a refused send, the planner): reused, so the steady state allocates no list.
+  std::deque<machine::Effects> effects_;
+  size_t effects_depth_ = 0;
   EngineStats stats_;
 
   Library library_;

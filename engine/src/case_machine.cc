@@ -1,0 +1,98 @@
+#include "case_machine.h"
+
+namespace chakong::engine::machine {
+
+using connectors::Request;
+using connectors::RequestKind;
+
+void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
+  const uint32_t mi = in.index;
+  switch (in.kind) {
+    case InputKind::kTimerFired:
+      switch (in.timer) {
+        case TimerKind::kRenew: measures::renew(env, c, mi, fx); return;
+        case TimerKind::kLapse: measures::lapse(env, c, mi, fx); return;
+        case TimerKind::kDeduct: return;  // Deduction is still the shard's (Shard::deduct).
+      }
+      return;
+    case InputKind::kResend:
+      if (in.request == RequestKind::kRenew) {
+        c.measures[mi].renewing = false;
+        fx.changed();
+        measures::renew(env, c, mi, fx);
+      } else if (in.request == RequestKind::kRelease) {
+        measures::release(env, c, mi, fx);
+      }
+      return;
+    case InputKind::kControlAnswer:
+      if (in.request == RequestKind::kRenew) {
+        measures::on_renew_answer(env, c, mi, *in.response, in.cycle, fx);
+      } else if (in.request == RequestKind::kRelease) {
+        measures::on_release_answer(env, c, mi, *in.response, fx);
+      }
+      return;
+    case InputKind::kRefused:
+      // A refused renewal is not in flight; a refused release stays marked (as it always has:
+      // a restart or the in-doubt policy sends it again).
+      if (in.request == RequestKind::kRenew && c.measures[mi].renewing) {
+        c.measures[mi].renewing = false;
+        fx.changed();
+      }
+      return;
+    case InputKind::kInForce: measures::in_force(env, c, mi, fx); return;
+    case InputKind::kRearm: measures::arm_expiry(env, c, mi, fx); return;
+    case InputKind::kRelease: measures::release(env, c, mi, fx); return;
+    case InputKind::kEnded: measures::end(env, c, mi, fx); return;
+  }
+}
+
+Request make_request(const CaseState& c, RequestKind kind, const std::string& debtor) {
+  Request r;
+  r.kind = kind;
+  r.case_number = c.number;
+  r.debtor_id = debtor;
+  r.officer_id = c.filing.officer_ids.front();
+  if (kind != RequestKind::kQuery) r.ruling_number = c.number + "之一";
+  r.purpose = kind == RequestKind::kQuery ? "enforcement query" : "enforcement control";
+  return r;
+}
+
+namespace {
+
+std::string_view timer_name(TimerKind t) {
+  switch (t) {
+    case TimerKind::kRenew: return "renew";
+    case TimerKind::kLapse: return "lapse";
+    case TimerKind::kDeduct: return "deduct";
+  }
+  return "?";
+}
+
+std::string connector_name(uint32_t connector) {
+  return connector == kNoConnector ? "-" : "c" + std::to_string(connector);
+}
+
+}  // namespace
+
+std::string describe(const Effect& e) {
+  const std::string m = " m" + std::to_string(e.index);
+  switch (e.kind) {
+    case EffectKind::kSend:
+      return "send " + std::string(connectors::request_kind_name(e.request.kind)) + m + " " +
+             connector_name(e.connector) + " key=" + e.request.idempotency_key +
+             " measure=" + e.request.measure_id + " lane=" + std::string(lane_name(e.lane)) +
+             " deadline=" + std::to_string(e.at) +
+             (e.cycle == Date() ? "" : " cycle=" + e.cycle.to_string());
+    case EffectKind::kArmTimer:
+      return "arm " + std::string(timer_name(e.timer)) + m + " at=" + std::to_string(e.at);
+    case EffectKind::kCancelTimer: return "cancel " + std::string(timer_name(e.timer)) + m;
+    case EffectKind::kEmit:
+      return "emit " + std::string(event_type_name(e.event)) + " " + connector_name(e.connector) +
+             " " + std::to_string(e.amount.value()) + " " + e.detail;
+    case EffectKind::kCaseChanged: return "case changed";
+    case EffectKind::kPlan: return "plan";
+  }
+  return "?";
+}
+
+}  // namespace chakong::engine::machine

@@ -1,0 +1,184 @@
+// The case machine: a case's logic as pure functions (CaseState&, Input) -> Effects. It reads
+// and changes one case's state and says what should happen outside it (a request to send, a
+// timer to arm or cancel, an event to emit, the case changed); it has no executor, dispatcher
+// or journal in reach. The shard (shard.h) is the shell that feeds it inputs and interprets
+// its effects. Private to the engine.
+//
+// Concerns move in one at a time, each in its own file:
+//   measures.cc  measures and renewal: renewal lead and lapse timers, renew request and
+//                answer, lapse, end of a measure, release request and answer, the deduct timer.
+// Still methods of the shard: query fan-out, findings and 48-hour clocks, control and the
+// planner, deduction, lifecycle and termination, restoration (kPlan hands back to the planner).
+#ifndef CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
+#define CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "case_state.h"
+#include "chakong/connectors/connector.h"
+#include "chakong/engine/engine.h"
+
+namespace chakong::engine::machine {
+
+// What the machine may read besides the case: configuration, the time of the input (from the
+// shell's executor), and the shard's counters it adds to.
+struct Env {
+  const EngineConfig& config;
+  TimeUs now = 0;
+  EngineStats& stats;
+};
+
+// A measure's timers. The handles live in the Measure (the shell owns them); the machine only
+// says when to arm or cancel one.
+enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct };
+
+enum class InputKind : uint8_t {
+  kTimerFired,     // `timer` of measure `index` fired (kRenew: the renewal lead; kLapse).
+  kResend,         // The in-doubt policy asks `request` of measure `index` again (same key).
+  kControlAnswer,  // The definite answer to `request` for measure `index` (after the in-doubt
+                   // policy); `response`, and for a renewal the end it renewed (`cycle`).
+  kRefused,        // The authoriser refused `request` for measure `index`: it did not leave.
+  kInForce,        // Measure `index` took effect (not waiting): its renewal, lapse, deduction.
+  kRearm,          // Recovered measure `index`: its renewal and lapse timers again.
+  kRelease,        // Release measure `index` (the case concluded).
+  kEnded,          // The institution ended measure `index` (all its funds deducted).
+};
+
+struct Input {
+  InputKind kind;
+  uint32_t index = 0;  // The measure.
+  TimerKind timer = TimerKind::kRenew;
+  connectors::RequestKind request = connectors::RequestKind::kRenew;
+  const connectors::Response* response = nullptr;  // kControlAnswer; borrowed for the call.
+  Date cycle;                                      // kControlAnswer of a renewal.
+
+  static Input timer_fired(TimerKind t, uint32_t measure) {
+    return {InputKind::kTimerFired, measure, t};
+  }
+  static Input resend(connectors::RequestKind k, uint32_t measure) {
+    return {InputKind::kResend, measure, TimerKind::kRenew, k};
+  }
+  static Input answer(connectors::RequestKind k, uint32_t measure, const connectors::Response& r,
+                      Date cycle = Date()) {
+    return {InputKind::kControlAnswer, measure, TimerKind::kRenew, k, &r, cycle};
+  }
+  static Input refused(connectors::RequestKind k, uint32_t measure) {
+    return {InputKind::kRefused, measure, TimerKind::kRenew, k};
+  }
+  static Input of(InputKind kind, uint32_t measure) { return {kind, measure}; }
+};
+
+enum class EffectKind : uint8_t {
+  kSend,         // Send `request` to `connector` on `lane` by `at` (its deadline); its answer
+                 // comes back as kControlAnswer (or kRefused) for measure `index` and `cycle`.
+  kArmTimer,     // Arm `timer` of measure `index` for `at`.
+  kCancelTimer,  // Cancel `timer` of measure `index` (a no-op if it is not pending).
+  kEmit,         // Emit `event` for the case: `connector` (kNoConnector: none), `amount`,
+                 // `detail`.
+  kCaseChanged,  // The case's state changed (at most once per input, where it first did).
+  kPlan,         // Hand the case to the planner: what a measure held is free again.
+};
+
+inline constexpr uint32_t kNoConnector = UINT32_MAX;
+
+struct Effect {
+  EffectKind kind;
+  TimerKind timer = TimerKind::kRenew;
+  EventType event = EventType::kCaseFiled;
+  Lane lane = Lane::kNormal;
+  uint32_t index = 0;
+  uint32_t connector = kNoConnector;
+  TimeUs at = 0;
+  Fen amount;
+  Date cycle;
+  std::string detail;
+  connectors::Request request;
+};
+
+// The effects of one input, in the order the shell carries them out. The shell keeps one per
+// nesting depth and clears it before each input, so the steady state reuses its storage.
+class Effects {
+ public:
+  void clear() {
+    list_.clear();
+    changed_ = false;
+  }
+  std::span<Effect> list() { return list_; }
+  std::span<const Effect> list() const { return list_; }
+
+  void changed() {
+    if (changed_) return;
+    changed_ = true;
+    push(EffectKind::kCaseChanged);
+  }
+  void send(connectors::Request r, uint32_t connector, Lane lane, TimeUs deadline, uint32_t measure,
+            Date cycle = Date()) {
+    Effect& e = push(EffectKind::kSend);
+    e.request = std::move(r);
+    e.connector = connector;
+    e.lane = lane;
+    e.at = deadline;
+    e.index = measure;
+    e.cycle = cycle;
+  }
+  void arm(TimerKind t, uint32_t measure, TimeUs at) {
+    Effect& e = push(EffectKind::kArmTimer);
+    e.timer = t;
+    e.index = measure;
+    e.at = at;
+  }
+  void cancel(TimerKind t, uint32_t measure) {
+    Effect& e = push(EffectKind::kCancelTimer);
+    e.timer = t;
+    e.index = measure;
+  }
+  void emit(EventType type, uint32_t connector, Fen amount, std::string detail) {
+    Effect& e = push(EffectKind::kEmit);
+    e.event = type;
+    e.connector = connector;
+    e.amount = amount;
+    e.detail = std::move(detail);
+  }
+  void plan() { push(EffectKind::kPlan); }
+
+ private:
+  Effect& push(EffectKind kind) {
+    Effect& e = list_.emplace_back();
+    e.kind = kind;
+    return e;
+  }
+  std::vector<Effect> list_;
+  bool changed_ = false;
+};
+
+// One input to case `c`; its effects are appended to `fx`.
+void step(const Env& env, CaseState& c, const Input& in, Effects& fx);
+
+// A request of `kind` for case `c` about `debtor` (no key: the caller's or send()'s).
+connectors::Request make_request(const CaseState& c, connectors::RequestKind kind,
+                                 const std::string& debtor);
+
+// An effect as one line, for tests and logs: "send renew key=... connector=1 lane=urgent
+// deadline=...", "arm renew m0 at=...", "emit measure_renewed c1 100.00 until 2026-03-01".
+std::string describe(const Effect& e);
+
+// measures.cc: measures and renewal.
+namespace measures {
+void in_force(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
+void arm_expiry(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
+void renew(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
+void on_renew_answer(const Env& env, CaseState& c, uint32_t mi, const connectors::Response& r,
+                     Date end_before, Effects& fx);
+void lapse(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
+void end(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
+void release(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
+void on_release_answer(const Env& env, CaseState& c, uint32_t mi, const connectors::Response& r,
+                       Effects& fx);
+}  // namespace measures
+
+}  // namespace chakong::engine::machine
+
+#endif  // CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
