@@ -22,7 +22,7 @@ packages=(
   libbenchmark-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev
   librocksdb-dev libssl-dev libjemalloc-dev
-  libgrpc++-dev protobuf-compiler-grpc
+  libgrpc++-dev protobuf-compiler-grpc openssl
   libjs-chart.js
   clang-format python3
 )

@@ -389,6 +389,91 @@ TEST_F(ServiceTest, WatchEventsResumedFromACursorMissesNothingAcrossARestart) {
   EXPECT_EQ(kinds(only1), kinds(first));
 }
 
+// ---- Mutual TLS ------------------------------------------------------------------------------
+
+// A CA, a server certificate for localhost/127.0.0.1, client certificates with CNs
+// "case-server" and "intruder" from that CA, and a "case-server" from a rogue CA; made with the
+// openssl command line.
+class TlsTest : public ServiceTest {
+ protected:
+  bool make_certs() {
+    const std::string d = dir_;
+    std::ofstream(d + "/san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+    auto run = [](const std::string& cmd) {
+      return std::system((cmd + " 2>/dev/null").c_str()) == 0;
+    };
+    auto ca = [&](const std::string& name) {
+      return run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name +
+                 " -keyout " + d + "/" + name + ".key -out " + d + "/" + name + ".pem");
+    };
+    auto leaf = [&](const std::string& file, const std::string& cn, const std::string& by,
+                    bool server) {
+      return run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + cn + " -keyout " + d + "/" +
+                 file + ".key -out " + d + "/" + file + ".csr") &&
+             run("openssl x509 -req -days 2 -in " + d + "/" + file + ".csr -CA " + d + "/" + by +
+                 ".pem -CAkey " + d + "/" + by + ".key -CAcreateserial -out " + d + "/" + file +
+                 ".pem" + (server ? " -extfile " + d + "/san.ext" : ""));
+    };
+    return ca("ca") && ca("rogue") && leaf("server", "localhost", "ca", true) &&
+           leaf("client", kCaseServer, "ca", false) && leaf("intruder", "intruder", "ca", false) &&
+           leaf("forged", kCaseServer, "rogue", false);
+  }
+  std::shared_ptr<grpc::Channel> channel(const std::string& cert) {
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = read(dir_ + "/ca.pem");
+    if (!cert.empty()) {
+      o.pem_private_key = read(dir_ + "/" + cert + ".key");
+      o.pem_cert_chain = read(dir_ + "/" + cert + ".pem");
+    }
+    return grpc::CreateChannel("localhost:" + std::to_string(server_->port()),
+                               grpc::SslCredentials(o));
+  }
+  static std::string read(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // FileCase with a channel whose principal comes from its certificate (no header).
+  grpc::StatusCode file_with(const std::string& cert, const std::string& number) {
+    auto stub = v1::CaseService::NewStub(channel(cert));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::FileCaseResponse resp;
+    return stub->FileCase(&ctx, filing(number), &resp).error_code();
+  }
+};
+
+TEST_F(TlsTest, OnlyAClientCertificateOfTheCaNamingACaseServerMayFile) {
+  ASSERT_TRUE(make_certs()) << "openssl failed";
+  std::string yaml = config_yaml("127.0.0.1:0", dir_);
+  const std::string plain = "  plaintext: true\n";
+  yaml.replace(yaml.find(plain), plain.size(),
+               "  tls_cert: server.pem\n  tls_key: server.key\n  client_ca: ca.pem\n");
+  StatusOr<service::ServeSettings> s =
+      service::parse_serve_config(yaml, "serve.yaml", dir_, registry_);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto server = service::CaseServer::start(std::move(*s), registry_);
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  server_ = std::move(*server);
+
+  EXPECT_EQ(file_with("client", kCase1), grpc::StatusCode::OK);
+  // A principal of the right CA that is no case server.
+  EXPECT_EQ(file_with("intruder", kCase2), grpc::StatusCode::PERMISSION_DENIED);
+  // No certificate, or one of another CA: refused in the handshake, no RPC runs.
+  EXPECT_EQ(file_with("", kCase2), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(file_with("forged", kCase2), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(server_->counters().calls, 2u);
+  EXPECT_EQ(server_->counters().permission_denied, 1u);
+  // The header means nothing over TLS.
+  auto stub = v1::CaseService::NewStub(channel("intruder"));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("chakong-principal", kCaseServer);
+  v1::FileCaseResponse resp;
+  EXPECT_EQ(stub->FileCase(&ctx, filing(kCase2), &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST(ServiceEventKinds, EveryEngineEventTypeHasItsProtoKind) {
   for (int t = 0; t <= static_cast<int>(engine::EventType::kRemainderUncovered); ++t) {
     const auto type = static_cast<engine::EventType>(t);
