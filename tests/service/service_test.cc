@@ -83,7 +83,8 @@ class Institutions {
   std::thread thread_;
 };
 
-std::string config_yaml(const std::string& address, const std::string& dir) {
+std::string config_yaml(const std::string& address, const std::string& dir,
+                        const std::string& extra = "") {
   std::ostringstream y;
   y << "listen:\n  address: \"" << address << "\"\n  plaintext: true\n"
     << "journal: " << dir << "/journal\n"
@@ -93,7 +94,8 @@ std::string config_yaml(const std::string& address, const std::string& dir) {
     << "clients: [" << kCaseServer << "]\n"
     << "connectors:\n  - adapter: bank\n    config: {name: a, timeout_ms: 5000}\n"
     << "    transport: {unix: " << dir << "/institutions.sock, channel: 0}\n"
-    << "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3}\n";
+    << "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3}\n"
+    << extra;
   return y.str();
 }
 
@@ -214,9 +216,9 @@ class ServiceTest : public ::testing::Test {
     institutions_.reset();
     if (getenv("CHAKONG_KEEP_TEST_DIR") == nullptr) fs::remove_all(dir_);
   }
-  void start() {
-    StatusOr<service::ServeSettings> s =
-        service::parse_serve_config(config_yaml("127.0.0.1:0", dir_), "serve.yaml", "", registry_);
+  void start(const std::string& extra = "") {
+    StatusOr<service::ServeSettings> s = service::parse_serve_config(
+        config_yaml("127.0.0.1:0", dir_, extra), "serve.yaml", "", registry_);
     ASSERT_TRUE(s.ok()) << s.status().to_string();
     StatusOr<std::unique_ptr<service::CaseServer>> server =
         service::CaseServer::start(std::move(*s), registry_);
@@ -352,6 +354,74 @@ TEST_F(ServiceTest, UnauthorisedGetCaseIsRefusedCountedAndJournaled) {
       << refused[0];
   EXPECT_NE(refused[1].find("\"principal\":\"\""), std::string::npos) << refused[1];
   EXPECT_NE(refused[3].find("\"rpc\":\"FileCase\""), std::string::npos) << refused[3];
+}
+
+TEST_F(ServiceTest, TerminateRestoreAndListCasesByPage) {
+  start("engine: {termination_min_days: 0}\n");
+  // A claim the account cannot cover, so that something is left to restore.
+  ASSERT_TRUE(client_->file(filing(kCase1, 900'000)).ok());
+  (void)client_->watch(0, settled(kCase1));
+  ASSERT_TRUE(client_->file(filing(kCase2)).ok());
+  {
+    grpc::ClientContext ctx;
+    client_->as(ctx, kCaseServer);
+    v1::TerminateRequest r;
+    r.set_case_number(kCase1);
+    r.set_consumption_restricted(false);  // A criterion unmet.
+    v1::TerminateResponse resp;
+    EXPECT_EQ(client_->stub().Terminate(&ctx, r, &resp).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  {
+    grpc::ClientContext ctx;
+    client_->as(ctx, kCaseServer);
+    v1::TerminateRequest r;
+    r.set_case_number(kCase1);
+    r.set_consumption_restricted(true);
+    v1::TerminateResponse resp;
+    const grpc::Status st = client_->stub().Terminate(&ctx, r, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  std::string restored;
+  {
+    grpc::ClientContext ctx;
+    client_->as(ctx, kCaseServer);
+    v1::RestoreRequest r;
+    r.set_case_number(kCase1);
+    r.set_year(2026);
+    r.set_serial(7);
+    v1::RestoreResponse resp;
+    const grpc::Status st = client_->stub().Restore(&ctx, r, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    restored = resp.restored_as();
+    EXPECT_EQ(restored, "（2026）渝0110执恢7号");
+  }
+  // Three cases, two a page, in byte order of their numbers.
+  auto page = [&](const std::string& token, v1::CaseStatus status) {
+    grpc::ClientContext ctx;
+    client_->as(ctx, kCaseServer);
+    v1::ListCasesRequest r;
+    r.set_page_size(2);
+    r.set_page_token(token);
+    r.set_status(status);
+    v1::ListCasesResponse resp;
+    EXPECT_TRUE(client_->stub().ListCases(&ctx, r, &resp).ok());
+    return resp;
+  };
+  std::vector<std::string> all = {kCase1, kCase2, restored};
+  std::sort(all.begin(), all.end());
+  const v1::ListCasesResponse first = page("", v1::CASE_STATUS_UNSPECIFIED);
+  ASSERT_EQ(first.cases_size(), 2);
+  EXPECT_EQ(first.cases(0).case_number(), all[0]);
+  EXPECT_EQ(first.cases(1).case_number(), all[1]);
+  EXPECT_EQ(first.next_page_token(), all[1]);
+  const v1::ListCasesResponse second = page(first.next_page_token(), v1::CASE_STATUS_UNSPECIFIED);
+  ASSERT_EQ(second.cases_size(), 1);
+  EXPECT_EQ(second.cases(0).case_number(), all[2]);
+  EXPECT_EQ(second.next_page_token(), "");
+  const v1::ListCasesResponse restored_only = page("", v1::CASE_STATUS_RESTORED);
+  ASSERT_EQ(restored_only.cases_size(), 1);
+  EXPECT_EQ(restored_only.cases(0).case_number(), kCase1);
 }
 
 TEST_F(ServiceTest, WatchEventsResumedFromACursorMissesNothingAcrossARestart) {
