@@ -635,6 +635,12 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     io.stop();
     for (std::thread& t : threads) t.join();
     threads.clear();
+    // Close the institutions' connections while the connectors still live: each socket's
+    // reader thread then completes the calls still waiting (kUnavailable, posted to the
+    // stopped executor), rather than into a connector being destroyed. The socket API has no
+    // way to wait for its reader, hence the short bounded pause.
+    for (auto& [path, client] : sockets) client->close();
+    if (!sockets.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (journal) {
       // What the last tasks appended; its callbacks post to stopped (but living) executors.
       std::promise<Status> flushed;
