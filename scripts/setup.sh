@@ -23,6 +23,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   librocksdb-dev libssl-dev libjemalloc-dev
   libopenmpi-dev openmpi-bin
+  libgrpc++-dev protobuf-compiler-grpc openssl
   libjs-chart.js chromium
   clang-format python3
 )

@@ -4,7 +4,7 @@
 The layers, each depending only on those before it (docs/architecture.md):
 
     proto (chakong/v1), base -> connectors -> engine -> durable -> institution -> sim
-    -> conformance -> apps
+    -> conformance -> service -> apps
 
 A source or header file belongs to the layer of its top folder; an include of
 "chakong/<layer>/..." names the layer it uses. Each layer may use only the layers in
@@ -25,8 +25,10 @@ ALLOWED = {
     "institution": {"base", "v1", "connectors", "institution"},
     "sim": {"base", "v1", "connectors", "engine", "institution", "sim"},
     "conformance": {"base", "v1", "connectors", "institution", "conformance"},
+    # The gRPC service: the engine's public API and its durable journal, no simulator.
+    "service": {"base", "v1", "connectors", "engine", "durable", "service"},
     "apps": {"base", "v1", "connectors", "engine", "durable", "institution", "sim",
-             "conformance"},
+             "conformance", "service"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*"chakong/([a-z0-9_]+)/')
 # An internal header of another layer ("engine/src/ledger.h") is never allowed outside tests.

@@ -6,7 +6,7 @@
 #   packaging_test.sh add-subdirectory BUILD_DIR SOURCE_DIR
 #     builds the same example with the source tree as a subdirectory, engine alone
 #     (CHAKONG_BUILD_SIM=OFF, CHAKONG_BUILD_APPS=OFF), and runs it.
-# Either way the simulator's and the CLI's dependencies are hidden from CMake
+# Either way the simulator's, the service's (gRPC) and the CLI's dependencies are hidden from CMake
 # (CMAKE_DISABLE_FIND_PACKAGE_*), so the test fails if the engine needs any of them.
 set -euo pipefail
 mode=$1
@@ -16,7 +16,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 hidden=()
-for p in RocksDB yaml-cpp CLI11 TBB fmt spdlog benchmark GTest; do
+for p in RocksDB yaml-cpp CLI11 TBB fmt spdlog benchmark GTest gRPC; do
   hidden+=("-DCMAKE_DISABLE_FIND_PACKAGE_${p}=ON")
 done
 launcher=()

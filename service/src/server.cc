@@ -1,0 +1,688 @@
+#include "chakong/service/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <atomic>
+#include <cinttypes>
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "chakong/base/identity.h"
+#include "chakong/connectors/proto_convert.h"
+#include "chakong/connectors/socket_transport.h"
+#include "chakong/durable/rocks_journal.h"
+#include "chakong/engine/asio_executor.h"
+#include "chakong/v1/service.grpc.pb.h"
+#include "event_log.h"
+
+namespace chakong::service {
+namespace {
+
+constexpr const char* kServiceName = "chakong.v1.CaseService";
+// The longest a call waits for its shard and its journal sync when the client set no deadline.
+constexpr auto kDefaultCallWait = std::chrono::seconds(60);
+
+grpc::Status to_grpc(const Status& s) {
+  // chakong's status codes are gRPC's, number for number (base/status.h).
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+v1::CaseStatus to_proto(engine::CaseStatus s) {
+  return static_cast<v1::CaseStatus>(static_cast<int>(s) + 1);
+}
+
+void to_proto(const engine::CaseView& v, v1::CaseState* out) {
+  out->set_case_number(v.case_number);
+  out->set_status(to_proto(v.status));
+  out->set_restored_as(v.restored_as);
+  out->set_budget_fen(v.budget.value());
+  out->set_frozen_fen(v.frozen.value());
+  out->set_reserved_fen(v.reserved.value());
+  out->set_pending_fen(v.pending.value());
+  out->set_deducted_fen(v.deducted.value());
+  out->set_queries_outstanding(v.queries_outstanding);
+  out->set_findings(v.findings);
+  out->set_open_control_clocks(v.open_control_clocks);
+  for (const engine::MeasureView& m : v.measures) {
+    v1::CaseMeasure* pm = out->add_measures();
+    pm->set_measure_id(m.measure_id);
+    pm->set_connector(m.connector);
+    pm->set_reference_masked(mask_id(m.reference));
+    pm->set_category(static_cast<v1::AssetCategory>(static_cast<int>(m.category)));
+    pm->set_amount_fen(m.amount.value());
+    pm->set_waiting(m.waiting);
+    pm->set_live(m.live);
+    pm->set_end_date(m.end.to_string());
+  }
+}
+
+engine::CaseFiling to_filing(const v1::Case& c) {
+  engine::CaseFiling f;
+  f.case_number = c.case_number();
+  f.court = c.court();
+  for (const v1::Debtor& d : c.debtors()) {
+    f.debtors.push_back({d.kind() == v1::Debtor::KIND_ORGANISATION
+                             ? engine::DebtorInfo::Kind::kOrganisation
+                             : engine::DebtorInfo::Kind::kPerson,
+                         d.id_number(), d.name()});
+  }
+  f.claim = Fen(c.claim_fen());
+  f.costs = Fen(c.costs_fen());
+  f.officer_ids.assign(c.officer_ids().begin(), c.officer_ids().end());
+  f.received_at = c.filed_at_us();
+  return f;
+}
+
+std::string numbered(const char* prefix, uint64_t n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s%020" PRIu64, prefix, n);
+  return buf;
+}
+
+// Minimal JSON string escaping for the log lines.
+std::string json(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) {
+      out += ' ';
+      continue;
+    }
+    out += ch;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+struct CaseServer::Impl final : public v1::CaseService::Service {
+  // ---- Owned, in construction order (destroyed in reverse: the gRPC server first, the
+  // journal last). The shard and connector executors outlive the engine and connectors that
+  // post to them.
+  ServeSettings settings;
+  std::unique_ptr<engine::RocksJournal> journal;
+  std::unique_ptr<EventLog> events;
+  std::vector<std::unique_ptr<AsioExecutor>> shards;
+  AsioExecutor io;  // Connector timers and completions.
+  std::map<std::string, std::shared_ptr<connectors::SocketClient>> sockets;
+  std::vector<std::unique_ptr<connectors::Connector>> owned_connectors;
+  std::unique_ptr<engine::Engine> engine;
+  std::vector<std::thread> threads;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+
+  // ---- Read-only after start.
+  std::set<std::string, std::less<>> clients;
+  std::map<std::string, std::string, std::less<>> officers;  // id -> court
+
+  // ---- Per shard, touched only on that shard's thread: the cases filed (value: the filing
+  // as serialised, the idempotency reference) or restored (value empty) through the service.
+  std::vector<std::map<std::string, std::string, std::less<>>> cases;
+
+  // ---- Counters (atomics) and the refusal log's next number.
+  std::atomic<uint64_t> calls{0}, unauthenticated{0}, permission_denied{0}, replayed{0};
+  std::atomic<uint64_t> next_refusal{1};
+  uint64_t recovered_cases = 0;
+
+  // ---- Shutdown: once `stopping` is set new calls are refused (UNAVAILABLE), and shutdown()
+  // waits for `in_flight` to reach 0 before it closes the gRPC server.
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+  struct InFlight {
+    explicit InFlight(std::atomic<int>& n) : n_(n) { n_.fetch_add(1); }
+    ~InFlight() { n_.fetch_sub(1); }
+    std::atomic<int>& n_;
+  };
+  std::mutex shutdown_mu;
+  bool shut_down = false;
+  Status final_status;
+
+  static std::string case_key(std::string_view number) {
+    return "service/case/" + std::string(number);
+  }
+
+  // ---- Authorisation -------------------------------------------------------------------
+
+  enum class Role { kCaseServer, kOfficer };
+
+  std::string principal(grpc::ServerContext* ctx) const {
+    if (settings.plaintext) {
+      auto it = ctx->client_metadata().find("chakong-principal");
+      if (it == ctx->client_metadata().end()) return "";
+      return std::string(it->second.data(), it->second.size());
+    }
+    std::shared_ptr<const grpc::AuthContext> ac = ctx->auth_context();
+    if (!ac || !ac->IsPeerAuthenticated()) return "";
+    std::vector<grpc::string_ref> cn = ac->FindPropertyValues("x509_common_name");
+    if (cn.empty()) return "";
+    return std::string(cn[0].data(), cn[0].size());
+  }
+
+  // Records a refusal: counted, one log line, one journal record.
+  void refuse(std::string_view rpc, std::string_view who, std::string_view case_number,
+              const grpc::Status& why) {
+    (why.error_code() == grpc::StatusCode::UNAUTHENTICATED ? unauthenticated : permission_denied)
+        .fetch_add(1);
+    std::string line = "{\"event\":\"refused\",\"rpc\":" + json(rpc) +
+                       ",\"principal\":" + json(who) + ",\"case\":" + json(mask_id(case_number)) +
+                       ",\"code\":" + std::to_string(static_cast<int>(why.error_code())) +
+                       ",\"reason\":" + json(why.error_message()) + "}";
+    std::cerr << line << "\n";
+    (void)journal->append_put(numbered("service/refused/", next_refusal.fetch_add(1)), line);
+    journal->sync([](Status) {});
+  }
+
+  // OK with the principal in *who, or the refusal (already recorded).
+  grpc::Status authorize(grpc::ServerContext* ctx, std::string_view rpc, Role role,
+                         std::string_view case_number, std::string* who) {
+    calls.fetch_add(1);
+    if (stopping.load()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
+    }
+    *who = principal(ctx);
+    grpc::Status refusal;
+    if (who->empty()) {
+      refusal = grpc::Status(
+          grpc::StatusCode::UNAUTHENTICATED,
+          settings.plaintext ? "no chakong-principal header" : "no client certificate common name");
+    } else if (role == Role::kCaseServer && clients.count(*who) == 0) {
+      refusal =
+          grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                       "'" + *who + "' is not a case server allowed to call " + std::string(rpc));
+    } else if (role == Role::kOfficer && officers.count(*who) == 0) {
+      refusal = grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                             "'" + *who + "' is not a registered officer");
+    } else {
+      return grpc::Status::OK;
+    }
+    refuse(rpc, *who, case_number, refusal);
+    return refusal;
+  }
+
+  // ---- Carrying a call to a shard ----------------------------------------------------------
+
+  using Reply = std::function<void(Status)>;
+
+  // Runs `task` on `ex`; the task calls its Reply exactly once (on any thread, e.g. from a
+  // journal sync). Waits for it until the call's deadline.
+  Status on_shard(Executor& ex, grpc::ServerContext* ctx, std::function<void(Reply)> task) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    std::future<Status> answer = promise->get_future();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    ex.post([task = std::move(task), promise, once] {
+      task([promise, once](Status s) {
+        if (!once->exchange(true)) promise->set_value(std::move(s));
+      });
+    });
+    auto until = std::chrono::system_clock::now() + kDefaultCallWait;
+    if (ctx->deadline() < until) until = ctx->deadline();
+    if (answer.wait_until(until) != std::future_status::ready) {
+      return Status(StatusCode::kDeadlineExceeded,
+                    "no answer before the deadline (the change may still become durable; "
+                    "retry with the same content)");
+    }
+    return answer.get();
+  }
+
+  // Replies after everything the task changed is durable.
+  Reply after_sync(Reply reply) {
+    return [this, reply = std::move(reply)](Status s) {
+      if (!s.ok()) {
+        reply(std::move(s));
+        return;
+      }
+      engine->sync(reply);
+    };
+  }
+
+  // ---- RPCs ------------------------------------------------------------------------------
+
+  grpc::Status FileCase(grpc::ServerContext* ctx, const v1::FileCaseRequest* req,
+                        v1::FileCaseResponse* resp) override {
+    const InFlight counted(in_flight);
+    const std::string& number = req->filing().case_number();
+    std::string who;
+    if (grpc::Status a = authorize(ctx, "FileCase", Role::kCaseServer, number, &who); !a.ok())
+      return a;
+    if (number.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "filing.case_number: required");
+    }
+    const std::string content = req->filing().SerializeAsString();
+    auto was_replayed = std::make_shared<bool>(false);
+    const size_t shard = engine->shard_of(number);
+    // The task copies what it reads: it may still run after a call that timed out returned.
+    const Status s =
+        on_shard(engine->executor_of(number), ctx,
+                 [this, filing = req->filing(), content, was_replayed, shard, number](Reply reply) {
+                   std::map<std::string, std::string, std::less<>>& mine = cases[shard];
+                   auto it = mine.find(number);
+                   if (it != mine.end()) {
+                     if (it->second != content) {
+                       reply(Status(StatusCode::kAlreadyExists,
+                                    "case " + number + " was filed before with different content"));
+                       return;
+                     }
+                     // A retry: the first filing may not be durable yet (or the crash came between
+                     // our record and the engine's): file again, where kAlreadyExists means it is
+                     // there.
+                     const Status again = engine->file_case(to_filing(filing));
+                     if (!again.ok() && again.code() != StatusCode::kAlreadyExists) {
+                       reply(again);
+                       return;
+                     }
+                     *was_replayed = true;
+                     engine->sync(std::move(reply));
+                     return;
+                   }
+                   // The service's record first, in the same journal and so the same ordered group
+                   // commit: once the engine's case is durable, so is the content a retry is
+                   // compared with.
+                   if (Status j = journal->append_put(case_key(number), content); !j.ok()) {
+                     reply(j);
+                     return;
+                   }
+                   const Status filed = engine->file_case(to_filing(filing));
+                   if (!filed.ok()) {
+                     (void)journal->append_erase(case_key(number));
+                     reply(filed);
+                     return;
+                   }
+                   mine.emplace(number, content);
+                   engine->sync(std::move(reply));
+                 });
+    if (!s.ok()) return to_grpc(s);
+    resp->set_case_number(number);
+    resp->set_replayed(*was_replayed);
+    if (*was_replayed) replayed.fetch_add(1);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Terminate(grpc::ServerContext* ctx, const v1::TerminateRequest* req,
+                         v1::TerminateResponse*) override {
+    const InFlight counted(in_flight);
+    std::string who;
+    if (grpc::Status a = authorize(ctx, "Terminate", Role::kCaseServer, req->case_number(), &who);
+        !a.ok())
+      return a;
+    return to_grpc(on_shard(engine->executor_of(req->case_number()), ctx,
+                            [this, number = req->case_number(),
+                             restricted = req->consumption_restricted()](Reply reply) {
+                              after_sync(std::move(reply))(
+                                  engine->terminate_case(number, restricted));
+                            }));
+  }
+
+  // Notes a restored case (on its own shard) so that ListCases shows it.
+  void note_restored(const std::string& number) {
+    const size_t shard = engine->shard_of(number);
+    engine->executor_of(number).post([this, number, shard] {
+      if (cases[shard].emplace(number, std::string()).second) {
+        (void)journal->append_put(case_key(number), "");
+      }
+    });
+  }
+
+  grpc::Status Restore(grpc::ServerContext* ctx, const v1::RestoreRequest* req,
+                       v1::RestoreResponse* resp) override {
+    const InFlight counted(in_flight);
+    std::string who;
+    if (grpc::Status a = authorize(ctx, "Restore", Role::kCaseServer, req->case_number(), &who);
+        !a.ok())
+      return a;
+    auto restored = std::make_shared<std::string>();
+    const Status s = on_shard(engine->executor_of(req->case_number()), ctx,
+                              [this, restored, number = req->case_number(), year = req->year(),
+                               serial = req->serial()](Reply r) {
+                                StatusOr<std::string> n =
+                                    engine->restore_case(number, year, serial);
+                                if (n.ok()) *restored = *n;
+                                after_sync(std::move(r))(n.status());
+                              });
+    if (!s.ok()) return to_grpc(s);
+    note_restored(*restored);
+    resp->set_restored_as(*restored);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RestoreOnLead(grpc::ServerContext* ctx, const v1::RestoreOnLeadRequest* req,
+                             v1::RestoreResponse* resp) override {
+    const InFlight counted(in_flight);
+    std::string who;
+    if (grpc::Status a = authorize(ctx, "RestoreOnLead", Role::kOfficer, req->case_number(), &who);
+        !a.ok())
+      return a;
+    if (req->officer_id() != who) {
+      const grpc::Status refusal(
+          grpc::StatusCode::PERMISSION_DENIED,
+          "officer_id '" + req->officer_id() + "' is not the caller '" + who + "'");
+      refuse("RestoreOnLead", who, req->case_number(), refusal);
+      return refusal;
+    }
+    StatusOr<connectors::Asset> lead = connectors::from_proto(req->lead());
+    if (!lead.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "lead: " + std::string(lead.status().message()));
+    }
+    auto restored = std::make_shared<std::string>();
+    const Status s = on_shard(engine->executor_of(req->case_number()), ctx,
+                              [this, restored, number = req->case_number(), who,
+                               connector = req->connector(), lead = *lead](Reply r) {
+                                StatusOr<std::string> n =
+                                    engine->restore_on_lead(number, who, connector, lead);
+                                if (n.ok()) *restored = *n;
+                                after_sync(std::move(r))(n.status());
+                              });
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kPermissionDenied) {
+        refuse("RestoreOnLead", who, req->case_number(), to_grpc(s));
+      }
+      return to_grpc(s);
+    }
+    note_restored(*restored);
+    resp->set_restored_as(*restored);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetCase(grpc::ServerContext* ctx, const v1::GetCaseRequest* req,
+                       v1::CaseState* resp) override {
+    const InFlight counted(in_flight);
+    std::string who;
+    if (grpc::Status a = authorize(ctx, "GetCase", Role::kOfficer, req->case_number(), &who);
+        !a.ok())
+      return a;
+    auto view = std::make_shared<engine::CaseView>();
+    // The read's audit link is durable before the answer leaves.
+    const Status s = on_shard(engine->executor_of(req->case_number()), ctx,
+                              [this, view, number = req->case_number(), who](Reply r) {
+                                StatusOr<engine::CaseView> v = engine->read_case(number, who);
+                                if (v.ok()) *view = std::move(*v);
+                                after_sync(std::move(r))(v.status());
+                              });
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kPermissionDenied) {
+        refuse("GetCase", who, req->case_number(), to_grpc(s));
+      }
+      return to_grpc(s);
+    }
+    to_proto(*view, resp);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListCases(grpc::ServerContext* ctx, const v1::ListCasesRequest* req,
+                         v1::ListCasesResponse* resp) override {
+    const InFlight counted(in_flight);
+    std::string who;
+    if (grpc::Status a = authorize(ctx, "ListCases", Role::kCaseServer, "", &who); !a.ok())
+      return a;
+    if (req->page_size() < 0 || req->page_size() > 1000) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "page_size: " + std::to_string(req->page_size()) + " is not in 0..1000");
+    }
+    const size_t page = req->page_size() == 0 ? 100 : static_cast<size_t>(req->page_size());
+    std::vector<v1::CaseSummary> all;
+    for (size_t i = 0; i < shards.size(); ++i) {
+      auto found = std::make_shared<std::vector<v1::CaseSummary>>();
+      const Status s = on_shard(
+          *shards[i], ctx,
+          [this, i, found, page, token = req->page_token(), status = req->status()](Reply r) {
+            const auto& mine = cases[i];
+            for (auto it = mine.upper_bound(token); it != mine.end() && found->size() <= page;
+                 ++it) {
+              StatusOr<engine::CaseView> v = engine->case_view(it->first);
+              if (!v.ok()) continue;
+              const v1::CaseStatus st = to_proto(v->status);
+              if (status != v1::CASE_STATUS_UNSPECIFIED && status != st) continue;
+              v1::CaseSummary c;
+              c.set_case_number(it->first);
+              c.set_status(st);
+              found->push_back(std::move(c));
+            }
+            r(ok_status());
+          });
+      if (!s.ok()) return to_grpc(s);
+      all.insert(all.end(), found->begin(), found->end());
+    }
+    std::sort(all.begin(), all.end(), [](const v1::CaseSummary& a, const v1::CaseSummary& b) {
+      return a.case_number() < b.case_number();
+    });
+    for (size_t i = 0; i < all.size() && i < page; ++i) *resp->add_cases() = all[i];
+    if (all.size() > page) resp->set_next_page_token(all[page - 1].case_number());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status WatchEvents(grpc::ServerContext* ctx, const v1::WatchEventsRequest* req,
+                           grpc::ServerWriter<v1::EngineEvent>* writer) override {
+    const InFlight counted(in_flight);
+    std::string who;
+    if (grpc::Status a = authorize(ctx, "WatchEvents", Role::kCaseServer, req->case_number(), &who);
+        !a.ok())
+      return a;
+    uint64_t after = req->after_cursor();
+    std::vector<v1::EngineEvent> batch;
+    while (!ctx->IsCancelled()) {
+      batch.clear();
+      if (!events->wait_after(after, 256, std::chrono::milliseconds(100), batch)) {
+        return grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            "the server is shutting down; resume from cursor " + std::to_string(after));
+      }
+      for (const v1::EngineEvent& e : batch) {
+        after = e.cursor();
+        if (!req->case_number().empty() && e.case_number() != req->case_number()) continue;
+        if (!writer->Write(e)) return grpc::Status::OK;  // The client went away.
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  // ---- Start and stop --------------------------------------------------------------------
+
+  Status build(const connectors::ConnectorRegistry& registry) {
+    for (const std::string& c : settings.clients) clients.insert(c);
+    for (const auto& [id, court] : settings.officers) officers.emplace(id, court);
+
+    engine::RocksJournalOptions jo;
+    jo.path = settings.journal_path;
+    jo.create_if_missing = true;
+    StatusOr<std::unique_ptr<engine::RocksJournal>> j = engine::RocksJournal::open(jo);
+    if (!j.ok()) {
+      return Status(j.status().code(),
+                    "journal " + jo.path + ": " + std::string(j.status().message()));
+    }
+    journal = std::move(*j);
+    events = std::make_unique<EventLog>(*journal);
+    CHAKONG_RETURN_IF_ERROR(events->load());
+    uint64_t refusals = 0;
+    CHAKONG_RETURN_IF_ERROR(
+        journal->scan("service/refused/", [&](std::string_view, std::string_view) { ++refusals; }));
+    next_refusal = refusals + 1;
+
+    std::vector<Executor*> shard_ptrs;
+    for (size_t i = 0; i < settings.shards; ++i) {
+      shards.push_back(std::make_unique<AsioExecutor>());
+      shard_ptrs.push_back(shards.back().get());
+    }
+    std::vector<connectors::Connector*> conns;
+    for (ServeSettings::Connector& c : settings.connectors) {
+      auto& client = sockets[c.socket];
+      if (!client) {
+        StatusOr<std::shared_ptr<connectors::SocketClient>> cl =
+            connectors::SocketClient::connect(c.socket);
+        if (!cl.ok()) {
+          return Status(cl.status().code(), "connector " + c.name + ": institutions socket " +
+                                                c.socket + ": " +
+                                                std::string(cl.status().message()));
+        }
+        client = std::move(*cl);
+      }
+      connectors::ConnectorContext ctx;
+      ctx.executor = &io;
+      ctx.transport = client->channel(c.channel);
+      const connectors::ConnectorFactory* f = registry.find(c.adapter);
+      StatusOr<std::unique_ptr<connectors::Connector>> made = f->create(*c.config, std::move(ctx));
+      if (!made.ok()) {
+        return Status(made.status().code(),
+                      "connector " + c.name + ": " + std::string(made.status().message()));
+      }
+      conns.push_back(made->get());
+      owned_connectors.push_back(std::move(*made));
+    }
+
+    engine::EngineConfig config = settings.engine;
+    config.journal = journal.get();
+    config.journal_cases = true;
+    if (settings.calendar) config.calendar = &*settings.calendar;
+    StatusOr<std::unique_ptr<engine::Engine>> e =
+        engine::Engine::create(std::move(config), shard_ptrs, conns);
+    if (!e.ok()) return Status(e.status().code(), "engine: " + std::string(e.status().message()));
+    engine = std::move(*e);
+    for (size_t i = 0; i < settings.officers.size(); ++i) {
+      const auto& [id, court] = settings.officers[i];
+      if (Status s = engine->register_officer(id, court); !s.ok()) {
+        return Status(s.code(), settings.file + ": officers[" + std::to_string(i) +
+                                    "]: " + std::string(s.message()));
+      }
+    }
+    engine->set_observer([log = events.get()](const engine::Event& ev) { log->append(ev); });
+
+    // The service's case list, by shard, before the engine runs.
+    cases.resize(shards.size());
+    CHAKONG_RETURN_IF_ERROR(
+        journal->scan("service/case/", [&](std::string_view key, std::string_view value) {
+          const std::string_view number = key.substr(std::string_view("service/case/").size());
+          cases[engine->shard_of(number)].emplace(std::string(number), std::string(value));
+        }));
+
+    CHAKONG_RETURN_IF_ERROR(engine->start());
+    recovered_cases = engine->stats().recovered_cases;
+
+    for (auto& s : shards) s->add_work();
+    io.add_work();
+    for (auto& s : shards) threads.emplace_back([ex = s.get()] { ex->run(); });
+    threads.emplace_back([this] { io.run(); });
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    std::shared_ptr<grpc::ServerCredentials> creds;
+    if (settings.plaintext) {
+      creds = grpc::InsecureServerCredentials();
+    } else {
+      grpc::SslServerCredentialsOptions o(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      o.pem_root_certs = settings.client_ca_pem;
+      o.pem_key_cert_pairs.push_back({settings.tls_key_pem, settings.tls_cert_pem});
+      creds = grpc::SslServerCredentials(o);
+    }
+    builder.AddListeningPort(settings.address, creds, &port);
+    builder.RegisterService(this);
+    server = builder.BuildAndStart();
+    if (!server || (!settings.address.starts_with("unix:") && port == 0)) {
+      return Status(
+          StatusCode::kUnavailable,
+          settings.file + ": listen.address: cannot listen on '" + settings.address + "'");
+    }
+    if (settings.address.starts_with("unix:")) port = 0;
+    server->GetHealthCheckService()->SetServingStatus(true);
+    server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+    return ok_status();
+  }
+
+  Status shutdown(std::chrono::milliseconds grace) {
+    std::lock_guard<std::mutex> lock(shutdown_mu);
+    if (shut_down) return final_status;
+    shut_down = true;
+    if (server) {
+      server->GetHealthCheckService()->SetServingStatus(false);
+      // Ends health Watch streams too, which would otherwise hold Shutdown() to its deadline.
+      server->GetHealthCheckService()->Shutdown();
+      events->stop();  // Event streams end (their clients resume with a cursor).
+      // Stop accepting, then let the calls in flight finish (each waits for its journal sync).
+      stopping = true;
+      const auto until = std::chrono::steady_clock::now() + grace;
+      while (in_flight.load() > 0 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      // What is still running now is cancelled.
+      server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+      server->Wait();
+    }
+    if (events) events->stop();
+    if (engine && !threads.empty()) {
+      // Everything each shard changed is made durable while the shards still run.
+      for (auto& shard : shards) {
+        auto synced = std::make_shared<std::promise<Status>>();
+        std::future<Status> done = synced->get_future();
+        shard->post([this, synced] {
+          engine->sync([synced](Status s) { synced->set_value(std::move(s)); });
+        });
+        if (done.wait_for(grace + std::chrono::seconds(5)) != std::future_status::ready) {
+          final_status =
+              Status(StatusCode::kDeadlineExceeded, "the last journal sync did not return");
+          break;
+        }
+        if (Status st = done.get(); !st.ok() && final_status.ok()) final_status = st;
+      }
+    }
+    for (auto& s : shards) s->stop();
+    io.stop();
+    for (std::thread& t : threads) t.join();
+    threads.clear();
+    // Close the institutions' connections while the connectors still live: each socket's
+    // reader thread then completes the calls still waiting (kUnavailable, posted to the
+    // stopped executor), rather than into a connector being destroyed. The socket API has no
+    // way to wait for its reader, hence the short bounded pause.
+    for (auto& [path, client] : sockets) client->close();
+    if (!sockets.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (journal) {
+      // What the last tasks appended; its callbacks post to stopped (but living) executors.
+      std::promise<Status> flushed;
+      std::future<Status> f = flushed.get_future();
+      journal->sync([&flushed](Status s) { flushed.set_value(std::move(s)); });
+      const Status last = f.get();
+      if (final_status.ok()) final_status = last;
+    }
+    return final_status;
+  }
+};
+
+CaseServer::CaseServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+CaseServer::~CaseServer() {
+  if (impl_) (void)impl_->shutdown(std::chrono::seconds(5));
+}
+
+StatusOr<std::unique_ptr<CaseServer>> CaseServer::start(
+    ServeSettings settings, const connectors::ConnectorRegistry& registry) {
+  auto impl = std::make_unique<Impl>();
+  impl->settings = std::move(settings);
+  if (Status s = impl->build(registry); !s.ok()) {
+    (void)impl->shutdown(std::chrono::seconds(1));
+    return s;
+  }
+  return std::unique_ptr<CaseServer>(new CaseServer(std::move(impl)));
+}
+
+int CaseServer::port() const { return impl_->port; }
+
+Status CaseServer::shutdown(std::chrono::milliseconds grace) { return impl_->shutdown(grace); }
+
+ServiceCounters CaseServer::counters() const {
+  ServiceCounters c;
+  c.calls = impl_->calls.load();
+  c.unauthenticated = impl_->unauthenticated.load();
+  c.permission_denied = impl_->permission_denied.load();
+  c.filings_replayed = impl_->replayed.load();
+  c.events = impl_->events ? impl_->events->durable() : 0;
+  c.recovered_cases = impl_->recovered_cases;
+  return c;
+}
+
+}  // namespace chakong::service

@@ -1,0 +1,733 @@
+// chakong.v1.CaseService end to end: a gRPC server (in this process on a loopback port, or a
+// real `chakong serve` process on a Unix socket) with a simulated bank behind it, served from
+// this process over the adapters' real wire protocol (connectors/socket_transport.h).
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "chakong/base/identity.h"
+#include "chakong/connectors/builtin.h"
+#include "chakong/connectors/factory.h"
+#include "chakong/connectors/socket_transport.h"
+#include "chakong/durable/rocks_journal.h"
+#include "chakong/engine/asio_executor.h"
+#include "chakong/institution/institution.h"
+#include "chakong/service/config.h"
+#include "chakong/service/server.h"
+#include "chakong/v1/service.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "service/src/event_log.h"
+
+namespace chakong {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr char kCourt[] = "渝0110";
+constexpr char kOfficer[] = "cq-0110-017";       // Assigned to the cases.
+constexpr char kOtherOfficer[] = "cq-0111-003";  // Of another court.
+constexpr char kCaseServer[] = "case-server";
+constexpr char kDebtor[] = "11010519491231002X";
+constexpr char kCase1[] = "（2026）渝0110执1001号";
+constexpr char kCase2[] = "（2026）渝0110执1002号";
+constexpr int64_t kBalance = 500'000;  // ¥5,000 in the debtor's account.
+constexpr int64_t kClaim = 200'000;
+constexpr int64_t kCosts = 1'000;
+
+// The simulated bank "bank.a", served on a Unix socket for the lifetime of the fixture (and
+// so across restarts of the service).
+class Institutions {
+ public:
+  explicit Institutions(const std::string& socket) {
+    EXPECT_TRUE(connectors::register_builtin_connectors(registry_).ok());
+    EXPECT_TRUE(bank_
+                    .add_asset({connectors::AssetCategory::kDeposit, "6222000011112222",
+                                Fen(kBalance), kDebtor})
+                    .ok());
+    EXPECT_TRUE(bank_
+                    .add_asset({connectors::AssetCategory::kDeposit, "6222000033334444",
+                                Fen(kBalance), "110105198001010016"})
+                    .ok());
+    connectors::EndpointOptions eo;
+    eo.latency = 2'000;  // 2 ms.
+    endpoint_ = registry_.find("bank")->sandbox_endpoint(bank_, ex_, eo);
+    auto server = connectors::SocketServer::listen(socket, {endpoint_.get()});
+    EXPECT_TRUE(server.ok()) << server.status().to_string();
+    server_ = std::move(*server);
+    ex_.add_work();
+    thread_ = std::thread([this] { ex_.run(); });
+  }
+  ~Institutions() {
+    ex_.stop();
+    thread_.join();
+    server_.reset();
+  }
+
+ private:
+  connectors::ConnectorRegistry registry_;
+  institution::Institution bank_{"bank.a", connectors::Capabilities::all()};
+  AsioExecutor ex_;
+  std::unique_ptr<connectors::Transport> endpoint_;
+  std::unique_ptr<connectors::SocketServer> server_;
+  std::thread thread_;
+};
+
+std::string config_yaml(const std::string& address, const std::string& dir,
+                        const std::string& extra = "") {
+  std::ostringstream y;
+  y << "listen:\n  address: \"" << address << "\"\n  plaintext: true\n"
+    << "journal: " << dir << "/journal\n"
+    << "shards: 2\n"
+    << "officers:\n  - {id: " << kOfficer << ", court: " << kCourt << "}\n"
+    << "  - {id: " << kOtherOfficer << ", court: 渝0111}\n"
+    << "clients: [" << kCaseServer << "]\n"
+    << "connectors:\n  - adapter: bank\n    config: {name: a, timeout_ms: 5000}\n"
+    << "    transport: {unix: " << dir << "/institutions.sock, channel: 0}\n"
+    << "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3}\n"
+    << extra;
+  return y.str();
+}
+
+v1::FileCaseRequest filing(const std::string& number, int64_t claim = kClaim) {
+  v1::FileCaseRequest r;
+  v1::Case* c = r.mutable_filing();
+  c->set_case_number(number);
+  c->set_court(kCourt);
+  v1::Debtor* d = c->add_debtors();
+  d->set_kind(v1::Debtor::KIND_PERSON);
+  d->set_id_number(kDebtor);
+  d->set_name("被执行人");
+  c->set_claim_fen(claim);
+  c->set_costs_fen(kCosts);
+  c->add_officer_ids(kOfficer);
+  return r;
+}
+
+// A client, as a case server or an officer.
+class Client {
+ public:
+  explicit Client(std::shared_ptr<grpc::Channel> channel)
+      : stub_(v1::CaseService::NewStub(channel)),
+        health_(grpc::health::v1::Health::NewStub(channel)) {}
+
+  void as(grpc::ClientContext& ctx, const std::string& who) {
+    if (!who.empty()) ctx.AddMetadata("chakong-principal", who);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  }
+  grpc::Status file(const v1::FileCaseRequest& r, v1::FileCaseResponse* out = nullptr) {
+    grpc::ClientContext ctx;
+    as(ctx, kCaseServer);
+    v1::FileCaseResponse resp;
+    grpc::Status s = stub_->FileCase(&ctx, r, &resp);
+    if (out) *out = resp;
+    return s;
+  }
+  grpc::Status get(const std::string& number, const std::string& who, v1::CaseState* out) {
+    grpc::ClientContext ctx;
+    as(ctx, who);
+    v1::GetCaseRequest r;
+    r.set_case_number(number);
+    return stub_->GetCase(&ctx, r, out);
+  }
+  // Events after `after` until `until` says enough (or 20 s pass).
+  std::vector<v1::EngineEvent> watch(
+      uint64_t after, const std::function<bool(const std::vector<v1::EngineEvent>&)>& until,
+      const std::string& case_number = "") {
+    grpc::ClientContext ctx;
+    as(ctx, kCaseServer);
+    v1::WatchEventsRequest r;
+    r.set_after_cursor(after);
+    r.set_case_number(case_number);
+    std::unique_ptr<grpc::ClientReader<v1::EngineEvent>> reader = stub_->WatchEvents(&ctx, r);
+    std::vector<v1::EngineEvent> got;
+    v1::EngineEvent e;
+    while (!until(got) && reader->Read(&e)) got.push_back(e);
+    ctx.TryCancel();
+    (void)reader->Finish();
+    return got;
+  }
+  grpc::health::v1::HealthCheckResponse::ServingStatus health(const std::string& service) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckRequest r;
+    r.set_service(service);
+    grpc::health::v1::HealthCheckResponse resp;
+    if (!health_->Check(&ctx, r, &resp).ok()) return grpc::health::v1::HealthCheckResponse::UNKNOWN;
+    return resp.status();
+  }
+  v1::CaseService::Stub& stub() { return *stub_; }
+
+ private:
+  std::unique_ptr<v1::CaseService::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+bool has_kind(const std::vector<v1::EngineEvent>& events, const std::string& number,
+              v1::EventKind kind) {
+  return std::any_of(events.begin(), events.end(), [&](const v1::EngineEvent& e) {
+    return e.case_number() == number && e.kind() == kind;
+  });
+}
+
+std::string kinds(const std::vector<v1::EngineEvent>& events) {
+  std::string out;
+  for (const v1::EngineEvent& e : events) {
+    out += (out.empty() ? "" : " ") + std::to_string(e.cursor()) + ":" +
+           v1::EventKind_Name(e.kind()).substr(11) + "/" + std::to_string(e.amount_fen());
+  }
+  return out;
+}
+
+// The same without cursors.
+std::string kind_names(const std::vector<v1::EngineEvent>& events) {
+  std::string out;
+  for (const v1::EngineEvent& e : events) {
+    out += (out.empty() ? "" : " ") + v1::EventKind_Name(e.kind()).substr(11) + "/" +
+           std::to_string(e.amount_fen());
+  }
+  return out;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::temp_directory_path() /
+            ("chakong-service-" + std::to_string(getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    ASSERT_TRUE(connectors::register_builtin_connectors(registry_).ok());
+    institutions_ = std::make_unique<Institutions>(dir_ + "/institutions.sock");
+  }
+  void TearDown() override {
+    server_.reset();
+    institutions_.reset();
+    if (getenv("CHAKONG_KEEP_TEST_DIR") == nullptr) fs::remove_all(dir_);
+  }
+  void start(const std::string& extra = "") {
+    StatusOr<service::ServeSettings> s = service::parse_serve_config(
+        config_yaml("127.0.0.1:0", dir_, extra), "serve.yaml", "", registry_);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    StatusOr<std::unique_ptr<service::CaseServer>> server =
+        service::CaseServer::start(std::move(*s), registry_);
+    ASSERT_TRUE(server.ok()) << server.status().to_string();
+    server_ = std::move(*server);
+    client_ = std::make_unique<Client>(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+  void stop() {
+    ASSERT_TRUE(server_->shutdown(milliseconds(2000)).ok());
+    server_.reset();
+    client_.reset();
+  }
+
+  std::string dir_;
+  connectors::ConnectorRegistry registry_;
+  std::unique_ptr<Institutions> institutions_;
+  std::unique_ptr<service::CaseServer> server_;
+  std::unique_ptr<Client> client_;
+};
+
+// A finding at bank.a of the whole balance, its freeze for the budget (claim + costs) in
+// force within the 48-hour clock.
+auto settled(const std::string& number) {
+  return [number](const std::vector<v1::EngineEvent>& events) {
+    return has_kind(events, number, v1::EVENT_KIND_CONTROL_MET) &&
+           has_kind(events, number, v1::EVENT_KIND_MEASURE_EFFECTIVE);
+  };
+}
+
+TEST_F(ServiceTest, FileCaseThenWatchEventsShowsTheFindingAndTheMeasure) {
+  start();
+  EXPECT_EQ(client_->health(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(client_->health("chakong.v1.CaseService"),
+            grpc::health::v1::HealthCheckResponse::SERVING);
+  v1::FileCaseResponse resp;
+  ASSERT_TRUE(client_->file(filing(kCase1), &resp).ok());
+  EXPECT_EQ(resp.case_number(), kCase1);
+  EXPECT_FALSE(resp.replayed());
+
+  const std::vector<v1::EngineEvent> events = client_->watch(0, settled(kCase1));
+  EXPECT_EQ(kinds(events),
+            "1:CASE_FILED/200000 2:QUERIES_STARTED/0 3:FINDING/500000 4:CONTROL_MET/201000 "
+            "5:MEASURE_EFFECTIVE/201000");
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[2].connector(), "bank.a");
+  EXPECT_EQ(events[3].connector(), "bank.a");
+  for (const v1::EngineEvent& e : events) EXPECT_EQ(e.case_number(), kCase1);
+
+  v1::CaseState state;
+  ASSERT_TRUE(client_->get(kCase1, kOfficer, &state).ok());
+  EXPECT_EQ(state.case_number(), kCase1);
+  EXPECT_EQ(state.status(), v1::CASE_STATUS_CONTROLLING);
+  EXPECT_EQ(state.budget_fen(), kClaim + kCosts);
+  EXPECT_EQ(state.frozen_fen(), kClaim + kCosts);
+  EXPECT_EQ(state.findings(), 1);
+  EXPECT_EQ(state.open_control_clocks(), 0);
+  ASSERT_EQ(state.measures_size(), 1);
+  EXPECT_EQ(state.measures(0).connector(), "bank.a");
+  EXPECT_EQ(state.measures(0).amount_fen(), kClaim + kCosts);
+  EXPECT_EQ(state.measures(0).reference_masked(), mask_id("6222000011112222"));
+  EXPECT_TRUE(state.measures(0).live());
+
+  grpc::ClientContext ctx;
+  client_->as(ctx, kCaseServer);
+  v1::ListCasesRequest lr;
+  lr.set_status(v1::CASE_STATUS_CONTROLLING);
+  v1::ListCasesResponse list;
+  ASSERT_TRUE(client_->stub().ListCases(&ctx, lr, &list).ok());
+  ASSERT_EQ(list.cases_size(), 1);
+  EXPECT_EQ(list.cases(0).case_number(), kCase1);
+  EXPECT_EQ(list.next_page_token(), "");
+}
+
+TEST_F(ServiceTest, RetriedFileCaseIsOkAndDifferentContentIsAlreadyExists) {
+  start();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  v1::FileCaseResponse again;
+  const grpc::Status retry = client_->file(filing(kCase1), &again);
+  EXPECT_EQ(retry.error_code(), grpc::StatusCode::OK) << retry.error_message();
+  EXPECT_TRUE(again.replayed());
+  const grpc::Status different = client_->file(filing(kCase1, kClaim + 1));
+  EXPECT_EQ(different.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(different.error_message(),
+            std::string("case ") + kCase1 + " was filed before with different content");
+  EXPECT_EQ(server_->counters().filings_replayed, 1u);
+  // Bad input names the field, and nothing is recorded: the corrected filing is accepted.
+  v1::FileCaseRequest bad = filing(kCase2);
+  bad.mutable_filing()->set_claim_fen(0);
+  const grpc::Status refused = client_->file(bad);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("claim"), std::string::npos) << refused.error_message();
+  EXPECT_EQ(client_->file(filing(kCase2)).error_code(), grpc::StatusCode::OK);
+}
+
+TEST_F(ServiceTest, UnauthorisedGetCaseIsRefusedCountedAndJournaled) {
+  start();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  v1::CaseState state;
+  const grpc::Status other = client_->get(kCase1, kOtherOfficer, &state);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED) << other.error_message();
+  const grpc::Status anonymous = client_->get(kCase1, "", &state);
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(anonymous.error_message(), "no chakong-principal header");
+  const grpc::Status not_officer = client_->get(kCase1, kCaseServer, &state);
+  EXPECT_EQ(not_officer.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(not_officer.error_message(), "'case-server' is not a registered officer");
+  // An officer may not file.
+  grpc::ClientContext ctx;
+  client_->as(ctx, kOfficer);
+  v1::FileCaseResponse resp;
+  const grpc::Status officer_files = client_->stub().FileCase(&ctx, filing(kCase2), &resp);
+  EXPECT_EQ(officer_files.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(officer_files.error_message(),
+            "'cq-0110-017' is not a case server allowed to call FileCase");
+  EXPECT_TRUE(client_->get(kCase1, kOfficer, &state).ok());
+  EXPECT_EQ(server_->counters().unauthenticated, 1u);
+  EXPECT_EQ(server_->counters().permission_denied, 3u);
+  stop();
+
+  engine::RocksJournalOptions jo;
+  jo.path = dir_ + "/journal";
+  jo.read_only = true;
+  auto journal = engine::RocksJournal::open(jo);
+  ASSERT_TRUE(journal.ok()) << journal.status().to_string();
+  std::vector<std::string> refused;
+  ASSERT_TRUE((*journal)
+                  ->scan("service/refused/",
+                         [&](std::string_view, std::string_view v) { refused.emplace_back(v); })
+                  .ok());
+  ASSERT_EQ(refused.size(), 4u);
+  EXPECT_NE(refused[0].find("\"rpc\":\"GetCase\",\"principal\":\"cq-0111-003\""), std::string::npos)
+      << refused[0];
+  EXPECT_NE(refused[1].find("\"principal\":\"\""), std::string::npos) << refused[1];
+  EXPECT_NE(refused[3].find("\"rpc\":\"FileCase\""), std::string::npos) << refused[3];
+}
+
+TEST_F(ServiceTest, TerminateRestoreAndListCasesByPage) {
+  start("engine: {termination_min_days: 0}\n");
+  // A claim the account cannot cover, so that something is left to restore.
+  ASSERT_TRUE(client_->file(filing(kCase1, 900'000)).ok());
+  (void)client_->watch(0, settled(kCase1));
+  ASSERT_TRUE(client_->file(filing(kCase2)).ok());
+  {
+    grpc::ClientContext ctx;
+    client_->as(ctx, kCaseServer);
+    v1::TerminateRequest r;
+    r.set_case_number(kCase1);
+    r.set_consumption_restricted(false);  // A criterion unmet.
+    v1::TerminateResponse resp;
+    EXPECT_EQ(client_->stub().Terminate(&ctx, r, &resp).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  {
+    grpc::ClientContext ctx;
+    client_->as(ctx, kCaseServer);
+    v1::TerminateRequest r;
+    r.set_case_number(kCase1);
+    r.set_consumption_restricted(true);
+    v1::TerminateResponse resp;
+    const grpc::Status st = client_->stub().Terminate(&ctx, r, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  std::string restored;
+  {
+    grpc::ClientContext ctx;
+    client_->as(ctx, kCaseServer);
+    v1::RestoreRequest r;
+    r.set_case_number(kCase1);
+    r.set_year(2026);
+    r.set_serial(7);
+    v1::RestoreResponse resp;
+    const grpc::Status st = client_->stub().Restore(&ctx, r, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    restored = resp.restored_as();
+    EXPECT_EQ(restored, "（2026）渝0110执恢7号");
+  }
+  // Three cases, two a page, in byte order of their numbers.
+  auto page = [&](const std::string& token, v1::CaseStatus status) {
+    grpc::ClientContext ctx;
+    client_->as(ctx, kCaseServer);
+    v1::ListCasesRequest r;
+    r.set_page_size(2);
+    r.set_page_token(token);
+    r.set_status(status);
+    v1::ListCasesResponse resp;
+    EXPECT_TRUE(client_->stub().ListCases(&ctx, r, &resp).ok());
+    return resp;
+  };
+  std::vector<std::string> all = {kCase1, kCase2, restored};
+  std::sort(all.begin(), all.end());
+  const v1::ListCasesResponse first = page("", v1::CASE_STATUS_UNSPECIFIED);
+  ASSERT_EQ(first.cases_size(), 2);
+  EXPECT_EQ(first.cases(0).case_number(), all[0]);
+  EXPECT_EQ(first.cases(1).case_number(), all[1]);
+  EXPECT_EQ(first.next_page_token(), all[1]);
+  const v1::ListCasesResponse second = page(first.next_page_token(), v1::CASE_STATUS_UNSPECIFIED);
+  ASSERT_EQ(second.cases_size(), 1);
+  EXPECT_EQ(second.cases(0).case_number(), all[2]);
+  EXPECT_EQ(second.next_page_token(), "");
+  const v1::ListCasesResponse restored_only = page("", v1::CASE_STATUS_RESTORED);
+  ASSERT_EQ(restored_only.cases_size(), 1);
+  EXPECT_EQ(restored_only.cases(0).case_number(), kCase1);
+}
+
+TEST_F(ServiceTest, WatchEventsResumedFromACursorMissesNothingAcrossARestart) {
+  start();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  const std::vector<v1::EngineEvent> first = client_->watch(0, settled(kCase1));
+  ASSERT_EQ(first.size(), 5u);
+  // A client that saw up to cursor 2 and reconnects gets 3, 4, 5 exactly.
+  const std::vector<v1::EngineEvent> resumed =
+      client_->watch(2, [](const std::vector<v1::EngineEvent>& e) { return e.size() >= 3; });
+  ASSERT_EQ(resumed.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(resumed[i].SerializeAsString(), first[i + 2].SerializeAsString()) << i;
+  }
+  // The server restarts on the same journal; events keep their cursors and new ones follow.
+  stop();
+  start();
+  EXPECT_EQ(server_->counters().recovered_cases, 1u);
+  ASSERT_TRUE(client_->file(filing(kCase2)).ok());
+  const std::vector<v1::EngineEvent> after = client_->watch(5, settled(kCase2));
+  std::vector<v1::EngineEvent> case2;
+  for (const v1::EngineEvent& e : after) {
+    if (e.case_number() == kCase2) case2.push_back(e);
+  }
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(after.front().cursor(), 6u);
+  for (size_t i = 1; i < after.size(); ++i) EXPECT_EQ(after[i].cursor(), after[i - 1].cursor() + 1);
+  EXPECT_EQ(kind_names(case2),
+            "CASE_FILED/200000 QUERIES_STARTED/0 FINDING/299000 CONTROL_MET/201000 "
+            "MEASURE_EFFECTIVE/201000")
+      << kinds(after);
+  // Filtered by case, from the start: exactly case 1's five events, with their cursors.
+  const std::vector<v1::EngineEvent> only1 = client_->watch(
+      0, [](const std::vector<v1::EngineEvent>& e) { return e.size() >= 5; }, kCase1);
+  EXPECT_EQ(kinds(only1), kinds(first));
+}
+
+// ---- Mutual TLS ------------------------------------------------------------------------------
+
+// A CA, a server certificate for localhost/127.0.0.1, client certificates with CNs
+// "case-server" and "intruder" from that CA, and a "case-server" from a rogue CA; made with the
+// openssl command line.
+class TlsTest : public ServiceTest {
+ protected:
+  bool make_certs() {
+    const std::string d = dir_;
+    std::ofstream(d + "/san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+    auto run = [](const std::string& cmd) {
+      return std::system((cmd + " 2>/dev/null").c_str()) == 0;
+    };
+    auto ca = [&](const std::string& name) {
+      return run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name +
+                 " -keyout " + d + "/" + name + ".key -out " + d + "/" + name + ".pem");
+    };
+    auto leaf = [&](const std::string& file, const std::string& cn, const std::string& by,
+                    bool server) {
+      return run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + cn + " -keyout " + d + "/" +
+                 file + ".key -out " + d + "/" + file + ".csr") &&
+             run("openssl x509 -req -days 2 -in " + d + "/" + file + ".csr -CA " + d + "/" + by +
+                 ".pem -CAkey " + d + "/" + by + ".key -CAcreateserial -out " + d + "/" + file +
+                 ".pem" + (server ? " -extfile " + d + "/san.ext" : ""));
+    };
+    return ca("ca") && ca("rogue") && leaf("server", "localhost", "ca", true) &&
+           leaf("client", kCaseServer, "ca", false) && leaf("intruder", "intruder", "ca", false) &&
+           leaf("forged", kCaseServer, "rogue", false);
+  }
+  std::shared_ptr<grpc::Channel> channel(const std::string& cert) {
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = read(dir_ + "/ca.pem");
+    if (!cert.empty()) {
+      o.pem_private_key = read(dir_ + "/" + cert + ".key");
+      o.pem_cert_chain = read(dir_ + "/" + cert + ".pem");
+    }
+    return grpc::CreateChannel("localhost:" + std::to_string(server_->port()),
+                               grpc::SslCredentials(o));
+  }
+  static std::string read(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // FileCase with a channel whose principal comes from its certificate (no header).
+  grpc::StatusCode file_with(const std::string& cert, const std::string& number) {
+    auto stub = v1::CaseService::NewStub(channel(cert));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::FileCaseResponse resp;
+    return stub->FileCase(&ctx, filing(number), &resp).error_code();
+  }
+};
+
+TEST_F(TlsTest, OnlyAClientCertificateOfTheCaNamingACaseServerMayFile) {
+  ASSERT_TRUE(make_certs()) << "openssl failed";
+  std::string yaml = config_yaml("127.0.0.1:0", dir_);
+  const std::string plain = "  plaintext: true\n";
+  yaml.replace(yaml.find(plain), plain.size(),
+               "  tls_cert: server.pem\n  tls_key: server.key\n  client_ca: ca.pem\n");
+  StatusOr<service::ServeSettings> s =
+      service::parse_serve_config(yaml, "serve.yaml", dir_, registry_);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto server = service::CaseServer::start(std::move(*s), registry_);
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  server_ = std::move(*server);
+
+  EXPECT_EQ(file_with("client", kCase1), grpc::StatusCode::OK);
+  // A principal of the right CA that is no case server.
+  EXPECT_EQ(file_with("intruder", kCase2), grpc::StatusCode::PERMISSION_DENIED);
+  // No certificate, or one of another CA: refused in the handshake, no RPC runs.
+  EXPECT_EQ(file_with("", kCase2), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(file_with("forged", kCase2), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(server_->counters().calls, 2u);
+  EXPECT_EQ(server_->counters().permission_denied, 1u);
+  // The header means nothing over TLS.
+  auto stub = v1::CaseService::NewStub(channel("intruder"));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("chakong-principal", kCaseServer);
+  v1::FileCaseResponse resp;
+  EXPECT_EQ(stub->FileCase(&ctx, filing(kCase2), &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST(ServiceEventKinds, EveryEngineEventTypeHasItsProtoKind) {
+  for (int t = 0; t <= static_cast<int>(engine::EventType::kRemainderUncovered); ++t) {
+    const auto type = static_cast<engine::EventType>(t);
+    std::string upper(engine::event_type_name(type));
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    EXPECT_EQ(v1::EventKind_Name(service::to_event_kind(type)), "EVENT_KIND_" + upper);
+  }
+  EXPECT_EQ(v1::EventKind_descriptor()->value_count(),
+            static_cast<int>(engine::EventType::kRemainderUncovered) + 2);
+}
+
+// ---- The config file -------------------------------------------------------------------------
+
+class ServeConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(connectors::register_builtin_connectors(registry_).ok()); }
+  std::string error(const std::string& yaml) {
+    StatusOr<service::ServeSettings> s =
+        service::parse_serve_config(yaml, "serve.yaml", "/srv", registry_);
+    if (s.ok()) return "ok";
+    EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+    return std::string(s.status().message());
+  }
+  static std::string base(
+      const std::string& listen = "{address: \"127.0.0.1:50051\", plaintext: true}") {
+    return "listen: " + listen +
+           "\njournal: j\nclients: [cs]\nofficers: [{id: o1, court: 渝0110}]\n"
+           "connectors:\n  - {adapter: bank, config: {name: a}, transport: {unix: s.sock}}\n";
+  }
+  connectors::ConnectorRegistry registry_;
+};
+
+TEST_F(ServeConfigTest, AValidFileResolvesPathsAndSettings) {
+  StatusOr<service::ServeSettings> s = service::parse_serve_config(
+      base() +
+          "shards: 4\nengine: {deduct_delay: 2d, termination_min_days: 0}\n"
+          "dispatch: [{connector: bank.a, max_batch: 20, linger: 250ms}]\n",
+      "serve.yaml", "/srv", registry_);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ(s->journal_path, "/srv/j");
+  EXPECT_EQ(s->shards, 4u);
+  ASSERT_EQ(s->connectors.size(), 1u);
+  EXPECT_EQ(s->connectors[0].name, "bank.a");
+  EXPECT_EQ(s->connectors[0].socket, "/srv/s.sock");
+  EXPECT_EQ(s->engine.deduct_delay, 2 * kMicrosPerDay);
+  EXPECT_EQ(s->engine.termination.min_days_since_filing, 0);
+  EXPECT_EQ(s->engine.dispatch_overrides.at("bank.a").max_batch, 20);
+  EXPECT_EQ(s->engine.dispatch_overrides.at("bank.a").linger, 250'000);
+}
+
+TEST_F(ServeConfigTest, EveryErrorNamesTheFileTheFieldAndTheValue) {
+  EXPECT_EQ(error(base("{address: \"0.0.0.0:50051\", plaintext: true}")),
+            "serve.yaml: listen.address: '0.0.0.0:50051' is not a loopback address (plaintext "
+            "is allowed only on loopback or a Unix socket)");
+  EXPECT_EQ(error(base("{address: \"10.0.0.1:443\"}")),
+            "serve.yaml: listen.tls_cert: required (mutual TLS), or set listen.plaintext: true "
+            "on a loopback address");
+  EXPECT_EQ(error(base("{address: \"localhost\", plaintext: true}")),
+            "serve.yaml: listen.address: 'localhost' is not host:port or unix:PATH");
+  EXPECT_EQ(error(base() + "shards: 65\n"), "serve.yaml: shards: 65 is not in 1..64");
+  EXPECT_EQ(error(base() + "shard: 2\n").substr(0, 43),
+            "serve.yaml: shard: unknown field (known her");
+  EXPECT_EQ(error(base() + "engine: {deduct_delay: 10 days}\n"),
+            "serve.yaml: engine.deduct_delay: '10 days' is not a duration (use 250ms, 90s, 30m, "
+            "6h or 2d)");
+  EXPECT_EQ(error(base() + "dispatch: [{connector: bank.b}]\n"),
+            "serve.yaml: dispatch[0].connector: 'bank.b' is not a configured connector");
+  EXPECT_EQ(error("listen: {address: \"unix:/run/c.sock\", plaintext: true}\njournal: j\n"
+                  "clients: [cs]\nconnectors: [{adapter: bonk, transport: {unix: s}}]\n")
+                .substr(0, 74),
+            "serve.yaml: connectors[0].adapter: 'bonk' is not a registered adapter (kno");
+  EXPECT_EQ(error("listen: {address: \"unix:/run/c.sock\", plaintext: true}\njournal: j\n"
+                  "clients: [cs]\nconnectors: [{adapter: bank, config: {name: a, timeout_ms: "
+                  "-5}, transport: {unix: s}}]\n"),
+            "serve.yaml: connectors[0].config.timeout_ms: '-5' is not a valid uint32");
+  EXPECT_EQ(error(base() + "clients: [o1]\n").substr(0, 41),
+            "serve.yaml: clients: given twice (lines 3");
+}
+
+// ---- A real `chakong serve` process ------------------------------------------------------
+
+class ServeProcessTest : public ServiceTest {
+ protected:
+  pid_t spawn() {
+    const std::string config = dir_ + "/serve.yaml";
+    {
+      std::ofstream out(config);
+      out << config_yaml("unix:" + dir_ + "/grpc.sock", dir_);
+    }
+    const std::string log = dir_ + "/serve.log";
+    const std::string socket = dir_ + "/grpc.sock";
+    fs::remove(socket);  // A killed server's socket file stays behind.
+    const pid_t pid = fork();
+    if (pid == 0) {
+      FILE* f = std::freopen(log.c_str(), "a", stderr);
+      (void)f;
+      execl(CHAKONG_CLI, "chakong", "serve", "--config", config.c_str(), "--grace-ms", "3000",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // The socket file appears when the server listens, after the journal is recovered.
+    for (int i = 0; i < 400 && !fs::exists(socket); ++i)
+      std::this_thread::sleep_for(milliseconds(25));
+    // Reconnect quickly should the first attempt fail (gRPC's default backoff starts at 1 s).
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+    client_ = std::make_unique<Client>(grpc::CreateCustomChannel(
+        "unix:" + dir_ + "/grpc.sock", grpc::InsecureChannelCredentials(), args));
+    for (int i = 0; i < 200; ++i) {
+      if (client_->health("") == grpc::health::v1::HealthCheckResponse::SERVING) return pid;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    ADD_FAILURE() << "chakong serve did not become SERVING; its log:\n" << read(log);
+    return pid;
+  }
+  static std::string read(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  static int wait_exit(pid_t pid, int seconds) {
+    for (int i = 0; i < seconds * 20; ++i) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) return status;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return -1;
+  }
+};
+
+TEST_F(ServeProcessTest, AnAcknowledgedFilingSurvivesSigkill) {
+  const pid_t first = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  // Killed at once: nothing after the acknowledgement had a chance to run.
+  kill(first, SIGKILL);
+  int status = 0;
+  waitpid(first, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  const pid_t second = spawn();
+  v1::CaseState state;
+  const grpc::Status got = client_->get(kCase1, kOfficer, &state);
+  ASSERT_TRUE(got.ok()) << got.error_message();
+  EXPECT_EQ(state.case_number(), kCase1);
+  EXPECT_EQ(state.budget_fen(), kClaim + kCosts);
+  v1::FileCaseResponse again;
+  ASSERT_TRUE(client_->file(filing(kCase1), &again).ok());
+  EXPECT_TRUE(again.replayed());
+  EXPECT_EQ(client_->file(filing(kCase1, kClaim + 1)).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  // The case goes on to its freeze under the new process; its events start at cursor 1.
+  const std::vector<v1::EngineEvent> events = client_->watch(0, settled(kCase1), kCase1);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().kind(), v1::EVENT_KIND_CASE_FILED);
+  EXPECT_EQ(events.front().cursor(), 1u);
+  EXPECT_TRUE(settled(kCase1)(events)) << kinds(events);
+  kill(second, SIGTERM);
+  EXPECT_EQ(wait_exit(second, 20), 0) << read(dir_ + "/serve.log");
+  EXPECT_NE(read(dir_ + "/serve.log").find("\"recovered_cases\":1"), std::string::npos)
+      << read(dir_ + "/serve.log");
+}
+
+TEST_F(ServeProcessTest, SigtermDrainsAndExitsZero) {
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  kill(pid, SIGTERM);
+  const int status = wait_exit(pid, 20);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n"
+                                                             << read(dir_ + "/serve.log");
+  const std::string log = read(dir_ + "/serve.log");
+  EXPECT_NE(log.find("{\"event\":\"stopped\",\"journal\":\"ok\""), std::string::npos) << log;
+  // The next process finds the case.
+  const pid_t next = spawn();
+  v1::CaseState state;
+  EXPECT_TRUE(client_->get(kCase1, kOfficer, &state).ok());
+  kill(next, SIGTERM);
+  EXPECT_EQ(wait_exit(next, 20), 0);
+}
+
+}  // namespace
+}  // namespace chakong
