@@ -278,6 +278,12 @@ Json report_doc(const SimulationReport& r) {
                      {"sweep_hits", p.sweep_hits}});
   }
   o["daily"] = std::move(daily);
+  Json outages = Json::array();
+  for (const OutageReport& w : r.outages) {
+    outages.push_back(
+        {{"institution", w.institution}, {"start", when(w.start)}, {"end", when(w.end)}});
+  }
+  o["outages"] = std::move(outages);
   if (!r.inputs.file.empty()) {
     o["inputs"] = {{"file", r.inputs.file}, {"set", r.inputs.overrides}, {"text", r.inputs.text}};
   }
@@ -485,21 +491,39 @@ whose finding's clock ran out; utilization is busy time over the run and the in-
 <script>
 const R=JSON.parse(document.getElementById('report').textContent);
 const labels=R.daily.map(d=>d.date);
+// Markers on the daily charts: a band per outage (red, the institution named) and per sweep
+// run (blue, from its start to its end or the end of the run). Positions in days since the
+// first day; each chart maps them to its x value (a day, or a week on the weekly chart). Each
+// canvas records the markers it painted (data-outage-markers, data-sweep-markers, and their
+// labels in data-marker-labels) for the render test.
+const day0=R.daily.length?Date.parse(R.daily[0].date+'T00:00Z'):0;
+const daysOf=t=>(Date.parse(t+'Z')-day0)/864e5;
+const markers=R.outages.map(o=>({kind:'outage',from:daysOf(o.start),to:daysOf(o.end),label:o.institution+' down',colour:'rgba(198,40,40,0.18)',text:'#c62828'}))
+ .concat(R.sweep.run_details.filter(s=>s.started).map(s=>({kind:'sweep',from:daysOf(s.started),to:s.finished?daysOf(s.finished):R.daily.length,label:'sweep '+s.start,colour:'rgba(21,101,192,0.12)',text:'#1565c0'})));
+const markerPlugin={id:'markers',beforeDatasetsDraw(chart,args,opts){
+ const x=chart.scales.x,a=chart.chartArea,g=chart.ctx;let outage=0,sweep=0;const names=[];
+ g.save();g.font='11px sans-serif';
+ markers.forEach((m,k)=>{let x0=Math.max(a.left,x.getPixelForValue(opts.at(m.from))),x1=Math.min(a.right,x.getPixelForValue(opts.at(m.to)));
+  if(x1<a.left||x0>a.right||x1<x0)return;if(x1-x0<2){x1=Math.min(a.right,x0+2);x0=x1-2;}
+  g.fillStyle=m.colour;g.fillRect(x0,a.top,x1-x0,a.bottom-a.top);
+  g.fillStyle=m.text;g.fillText(m.label,x0+2,a.top+12+12*(k%3));
+  if(m.kind=='outage')++outage;else ++sweep;names.push(m.label);});
+ g.restore();const c=chart.canvas.dataset;c.outageMarkers=outage;c.sweepMarkers=sweep;c.markerLabels=names.join('|');}};
 let met=0,missed=0;
 const cumulative=R.daily.map(d=>{met+=d.control_met;missed+=d.control_missed;return met+missed?100*met/(met+missed):100;});
 const weeks=[],weekly=[];
 for(let i=0;i<R.daily.length;i+=7){let a=0,b=0;for(const d of R.daily.slice(i,i+7)){a+=d.control_met;b+=d.control_missed;}
  weeks.push(R.daily[i].date);weekly.push(a+b?100*a/(a+b):null);}
-new Chart(document.getElementById('c5'),{type:'bar',data:{labels:weeks,datasets:[
+new Chart(document.getElementById('c5'),{type:'bar',plugins:[markerPlugin],data:{labels:weeks,datasets:[
  {type:'line',label:'target 99 %',data:weeks.map(()=>99),borderColor:'#c62828',borderDash:[6,4],pointRadius:0},
  {label:'compliance that week %',data:weekly,backgroundColor:weekly.map(v=>v!==null&&v<99?'#c62828':'#1a7f37')}]},
- options:{animation:false,scales:{y:{beginAtZero:false,suggestedMin:90,max:100,title:{display:true,text:'%'}}}}});
-new Chart(document.getElementById('c1'),{type:'line',data:{labels,datasets:[
+ options:{animation:false,plugins:{markers:{at:d=>d/7-0.5}},scales:{y:{beginAtZero:false,suggestedMin:90,max:100,title:{display:true,text:'%'}}}}});
+new Chart(document.getElementById('c1'),{type:'line',plugins:[markerPlugin],data:{labels,datasets:[
  {label:'cumulative compliance %',data:cumulative,borderColor:'#1a7f37',yAxisID:'y',pointRadius:0},
  {label:'target 99 %',data:labels.map(()=>99),borderColor:'#c62828',borderDash:[6,4],yAxisID:'y',pointRadius:0},
  {label:'met per day',data:R.daily.map(d=>d.control_met),borderColor:'#1565c0',yAxisID:'y1',pointRadius:0},
  {label:'missed per day',data:R.daily.map(d=>d.control_missed),borderColor:'#c62828',yAxisID:'y1',pointRadius:0}]},
- options:{animation:false,scales:{y:{suggestedMin:90,max:100,title:{display:true,text:'%'}},y1:{position:'right',grid:{drawOnChartArea:false}}}}});
+ options:{animation:false,plugins:{markers:{at:d=>d}},scales:{y:{suggestedMin:90,max:100,title:{display:true,text:'%'}},y1:{position:'right',grid:{drawOnChartArea:false}}}}});
 const ttf=R.time_to_freeze_hours.concat([R.deadlines.control_48h.missed]);
 new Chart(document.getElementById('c2'),{type:'bar',data:{labels:ttf.map((_,h)=>h==ttf.length-1?'missed':(h<49?h+'h':'>=49h')),datasets:[
  {label:'freezes (met) and 48-hour clocks missed',data:ttf,backgroundColor:ttf.map((_,h)=>h==ttf.length-1?'#c62828':(h<48?'#1565c0':'#ef6c00'))}]},

@@ -727,6 +727,11 @@ SimulationReport Run::report(double wall) {
   r.checks_seconds = checks_seconds_;
   r.events = ex_.events_run();
   r.threads = o_.threads;
+  for (const GroupConfig& g : c_.groups) {
+    for (const auto& [instance, window] : g.outages) {
+      r.outages.push_back({instance_name(g, instance), window.from, window.to});
+    }
+  }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   r.peak_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;

@@ -56,6 +56,22 @@ def check(dom, name, canvases, table, rows):
     return failures
 
 
+def markers(dom, name, canvas, outages, sweeps, labels):
+    """The markers chart `canvas` painted (its data-*-markers, set by the page's plugin)."""
+    m = re.search(r'<canvas id="%s"[^>]*>' % canvas, dom)
+    if not m:
+        return ["%s: no canvas #%s" % (name, canvas)]
+    tag = m.group(0)
+    got = {k: re.search(r'data-%s="([^"]*)"' % k, tag) for k in
+           ("outage-markers", "sweep-markers", "marker-labels")}
+    if not all(got.values()):
+        return ["%s: #%s has no marker counts (the markers plugin did not run)" % (name, canvas)]
+    want = {"outage-markers": str(outages), "sweep-markers": str(sweeps),
+            "marker-labels": "|".join(labels)}
+    return ["%s: #%s %s=%r, expected %r" % (name, canvas, k, got[k].group(1), v)
+            for k, v in want.items() if got[k].group(1) != v]
+
+
 def main():
     chakong, source, work = sys.argv[1:4]
     browser = chromium()
@@ -69,11 +85,24 @@ def main():
     subprocess.run([chakong, "experiment", district, district, "--replications", "2", "--days",
                     "30", "--set", "population.debtors=1500", "--out",
                     os.path.join(work, "exp")], check=True, capture_output=True)
+    subprocess.run([chakong, "simulate", os.path.join(source, "scenarios", "outage.yaml"),
+                    "--out", os.path.join(work, "outage")], check=True, capture_output=True)
     failures = []
     # district: 44 institutions; 5 charts (weekly, cumulative, time to freeze, utilization,
     # the sweep's progress: the 1 July run is inside 200 days).
-    failures += check(dump_dom(browser, os.path.join(work, "sim", "report.html")), "report.html",
-                      5, "institutions", 44)
+    dom = dump_dom(browser, os.path.join(work, "sim", "report.html"))
+    failures += check(dom, "report.html", 5, "institutions", 44)
+    # No outage in the district; the sweeps of 1 January and 1 July both start within 200 days:
+    # a band each on the daily and the weekly chart.
+    for canvas in ("c1", "c5"):
+        failures += markers(dom, "report.html", canvas, 0, 2,
+                            ["sweep 2025-01-01", "sweep 2025-07-01"])
+    # outage.yaml: bank.b001 down for 30 hours from 10 March, no sweep in its 120 days: one
+    # outage band on each of the two daily charts; 4 charts (no sweep chart), 44 institutions.
+    dom = dump_dom(browser, os.path.join(work, "outage", "report.html"))
+    failures += check(dom, "outage report.html", 4, "institutions", 44)
+    for canvas in ("c1", "c5"):
+        failures += markers(dom, "outage report.html", canvas, 1, 0, ["bank.b001 down"])
     # An experiment of two variants: 2 charts; the table has the 10 figures that are not an
     # institution's, then the institutions with a miss in either variant.
     dom = dump_dom(browser, os.path.join(work, "exp", "experiment.html"))
@@ -86,7 +115,8 @@ def main():
         print("FAIL", f)
     if failures:
         return 1
-    print("PASS: report.html 5 charts drawn, 44 institution rows; experiment.html 2 charts "
+    print("PASS: report.html 5 charts drawn, 44 institution rows, 2 sweep markers per daily "
+          "chart; outage report.html 1 outage marker per daily chart; experiment.html 2 charts "
           "drawn, %d figure rows" % rows)
     return 0
 

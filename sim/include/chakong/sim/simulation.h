@@ -73,6 +73,13 @@ struct DailyPoint {
   uint64_t sweep_swept = 0, sweep_hits = 0;  // Library cases swept, and hits, that day.
 };
 
+// An institution's outage from the scenario (report.json's `outages[]`): the institution's
+// name (a hub's member: the member's) and the window, end exclusive.
+struct OutageReport {
+  std::string institution;
+  TimeUs start = 0, end = 0;
+};
+
 struct SimulationReport {
   std::string name;
   uint64_t seed = 0;
@@ -109,6 +116,7 @@ struct SimulationReport {
   uint64_t restored_control_met = 0, restored_control_missed = 0;
   uint64_t debtors = 0, accounts = 0;
   std::vector<ConnectorReport> connectors;
+  std::vector<OutageReport> outages;  // In the scenario's order: group, then outage.
   std::vector<DailyPoint> daily;
   std::vector<engine::SweepRunReport> sweep_runs;
   engine::LibraryStats library;
