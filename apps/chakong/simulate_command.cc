@@ -101,6 +101,7 @@ int run_simulate(const SimulateArgs& a) {
     if (a.seed != 0) r->inputs.overrides.push_back("seed=" + std::to_string(a.seed));
     if (a.days != 0) r->inputs.overrides.push_back("days=" + std::to_string(a.days));
     r->inputs.version = kChakongVersion;
+    r->inputs.commit = CHAKONG_COMMIT;
     const std::time_t now = std::time(nullptr);
     std::tm utc{};
     gmtime_r(&now, &utc);

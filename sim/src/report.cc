@@ -182,6 +182,7 @@ Json report_doc(const SimulationReport& r) {
               {"peak_rss_bytes", r.peak_rss_bytes}};
   if (!r.inputs.run_date.empty()) o["run"]["date"] = r.inputs.run_date;
   if (!r.inputs.version.empty()) o["run"]["version"] = r.inputs.version;
+  if (!r.inputs.commit.empty()) o["run"]["commit"] = r.inputs.commit;
   o["population"] = {{"debtors", r.debtors}, {"accounts", r.accounts}};
   o["cases"] = {{"filed", s.cases_filed},
                 {"concluded", s.cases_concluded},
@@ -402,6 +403,9 @@ std::string report_html(const SimulationReport& r) {
     for (const std::string& o : r.inputs.overrides) set += " --set '" + html_escape(o) + "'";
     inputs = "<h2>Inputs</h2><p><code>chakong simulate " + html_escape(r.inputs.file) + set +
              "</code>" + (r.inputs.version.empty() ? "" : ", " + html_escape(r.inputs.version)) +
+             (r.inputs.commit.empty()
+                  ? ""
+                  : ", commit <code id=\"commit\">" + html_escape(r.inputs.commit) + "</code>") +
              (r.inputs.run_date.empty() ? "" : ", run " + html_escape(r.inputs.run_date)) +
              "</p><pre id=\"scenario\">" + html_escape(r.inputs.text) + "</pre>";
   }

@@ -6,6 +6,7 @@ them) and that the per-institution and experiment tables have their rows.
 usage: render_test.py CHAKONG SOURCE_DIR WORK_DIR
 Exit 0 pass, 1 fail, 77 skipped (no Chromium: scripts/setup.sh installs the Debian package).
 """
+import json
 import os
 import re
 import shutil
@@ -88,10 +89,19 @@ def main():
     subprocess.run([chakong, "simulate", os.path.join(source, "scenarios", "outage.yaml"),
                     "--out", os.path.join(work, "outage")], check=True, capture_output=True)
     failures = []
+    # run.commit: the commit at configure time (not asserted: it changes with every commit),
+    # 12 hex digits and maybe "-dirty", or "unknown" outside a git checkout; shown in the page.
+    with open(os.path.join(work, "sim", "report.json"), encoding="utf-8") as f:
+        commit = json.load(f)["run"].get("commit")
+    if commit is None or not re.fullmatch(r"[0-9a-f]{12}(-dirty)?|unknown", commit):
+        failures.append("report.json: run.commit is %r, expected 12 hex digits [-dirty] or "
+                        "unknown" % commit)
     # district: 44 institutions; 5 charts (weekly, cumulative, time to freeze, utilization,
     # the sweep's progress: the 1 July run is inside 200 days).
     dom = dump_dom(browser, os.path.join(work, "sim", "report.html"))
     failures += check(dom, "report.html", 5, "institutions", 44)
+    if commit is not None and '<code id="commit">%s</code>' % commit not in dom:
+        failures.append("report.html: commit %s not shown next to the version" % commit)
     # No outage in the district; the sweeps of 1 January and 1 July both start within 200 days:
     # a band each on the daily and the weekly chart.
     for canvas in ("c1", "c5"):

@@ -58,12 +58,16 @@ TEST(ReportTest, NamesWithTabsQuotesAndScriptsStayData) {
   r.connectors = {c};
   r.inputs.file = "x.yaml";
   r.inputs.text = "name: \"</script>\"\n";
+  r.inputs.version = "chakong 0.1.0";
+  r.inputs.commit = "0123456789ab-dirty";
   const std::string json = report_json(r);
   nlohmann::json doc;
   ASSERT_NO_THROW(doc = nlohmann::json::parse(json)) << json;
   EXPECT_EQ(doc["scenario"]["name"], name);
   EXPECT_EQ(doc["connectors"][0]["name"], "bank.<b>&");
   EXPECT_EQ(doc["inputs"]["text"], "name: \"</script>\"\n");
+  EXPECT_EQ(doc["run"]["version"], "chakong 0.1.0");
+  EXPECT_EQ(doc["run"]["commit"], "0123456789ab-dirty");
   EXPECT_NE(json.find("\"name\": \"a\\tb \\\"q\\\" back\\\\slash\\nline \\u0001 </script>"),
             std::string::npos)
       << json;
@@ -74,6 +78,8 @@ TEST(ReportTest, NamesWithTabsQuotesAndScriptsStayData) {
                       "alert(1)&lt;/script&gt;</h1>"),
             std::string::npos);
   EXPECT_NE(html.find("<td>bank.&lt;b&gt;&amp;</td>"), std::string::npos);
+  EXPECT_NE(html.find(", chakong 0.1.0, commit <code id=\"commit\">0123456789ab-dirty</code>"),
+            std::string::npos);
   // The data island: the same document, with no "</script>" that could close it early.
   const size_t at = html.find("<script type=\"application/json\" id=\"report\">");
   ASSERT_NE(at, std::string::npos);

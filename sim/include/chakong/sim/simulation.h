@@ -135,6 +135,9 @@ struct SimulationReport {
     std::vector<std::string> overrides;
     std::string run_date;  // UTC, "2026-12-02T05:30:00Z".
     std::string version;   // "chakong 0.1.0".
+    // The git commit built from, 12 hex digits ("-dirty" after it when tracked files had
+    // changes), or "unknown" (not built from a git checkout).
+    std::string commit;
   } inputs;
 };
 
