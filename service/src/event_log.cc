@@ -56,8 +56,8 @@ void EventLog::append(const engine::Event& event) {
     e.set_cursor(cursor);
     if (Status s = journal_.append_put(key(cursor), e.SerializeAsString()); !s.ok()) {
       // The journal refuses every write after its first failure; the engine reports the same
-      // failure (Engine::journal_status, FileCase answers it). Counted here; health does not
-      // turn NOT_SERVING on it yet.
+      // failure (Engine::journal_status, FileCase answers it). Counted here, and in
+      // ServiceCounters::journal_failures.
       ++state_->failures;
       return;
     }

@@ -129,6 +129,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
 
   // ---- Counters (atomics) and the refusal log's next number.
   std::atomic<uint64_t> calls{0}, unauthenticated{0}, permission_denied{0}, replayed{0};
+  std::atomic<uint64_t> journal_failures{0};
   std::atomic<uint64_t> next_refusal{1};
   uint64_t recovered_cases = 0;
 
@@ -176,8 +177,27 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
                        ",\"code\":" + std::to_string(static_cast<int>(why.error_code())) +
                        ",\"reason\":" + json(why.error_message()) + "}";
     std::cerr << line << "\n";
-    (void)journal->append_put(numbered("service/refused/", next_refusal.fetch_add(1)), line);
-    journal->sync([](Status) {});
+    const std::string key = numbered("service/refused/", next_refusal.fetch_add(1));
+    if (Status s = journal->append_put(key, line); !s.ok()) {
+      journal_failed("the refusal record " + key, s);
+      return;
+    }
+    journal->sync([this, key](Status s) {
+      if (!s.ok()) journal_failed("the refusal record " + key, s);
+    });
+  }
+
+  // A journal write the service itself makes (a refusal record, a restored case's entry, the
+  // undo of a refused filing's entry) failed. The journal refuses every later write after its
+  // first failure, so acknowledgements can no longer be made durable: counted, logged, and
+  // health turns NOT_SERVING so that a load balancer stops sending calls here.
+  void journal_failed(const std::string& what, const Status& s) {
+    journal_failures.fetch_add(1);
+    std::cerr << "{\"event\":\"journal_failed\",\"what\":" << json(what)
+              << ",\"status\":" << json(s.to_string()) << "}\n";
+    if (grpc::Server* srv = server.get(); srv != nullptr) {
+      srv->GetHealthCheckService()->SetServingStatus(false);
+    }
   }
 
   // OK with the principal in *who, or the refusal (already recorded).
@@ -291,7 +311,13 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
                    }
                    const Status filed = engine->file_case(to_filing(filing));
                    if (!filed.ok()) {
-                     (void)journal->append_erase(case_key(number));
+                     if (Status j = journal->append_erase(case_key(number)); !j.ok()) {
+                       // The record stays, and a retry would be taken for a replay of a case
+                       // that was never filed: say so rather than only the refusal.
+                       journal_failed("the undo of " + case_key(number), j);
+                       reply(Status(j.code(), filed.to_string() + "; and " + j.message()));
+                       return;
+                     }
                      reply(filed);
                      return;
                    }
@@ -325,7 +351,9 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     const size_t shard = engine->shard_of(number);
     engine->executor_of(number).post([this, number, shard] {
       if (cases[shard].emplace(number, std::string()).second) {
-        (void)journal->append_put(case_key(number), "");
+        if (Status j = journal->append_put(case_key(number), ""); !j.ok()) {
+          journal_failed("the restored case's entry " + case_key(number), j);
+        }
       }
     });
   }
@@ -680,6 +708,8 @@ ServiceCounters CaseServer::counters() const {
   c.unauthenticated = impl_->unauthenticated.load();
   c.permission_denied = impl_->permission_denied.load();
   c.filings_replayed = impl_->replayed.load();
+  c.journal_failures =
+      impl_->journal_failures.load() + (impl_->events ? impl_->events->append_failures() : 0);
   c.events = impl_->events ? impl_->events->durable() : 0;
   c.recovered_cases = impl_->recovered_cases;
   return c;

@@ -35,6 +35,8 @@ struct ServiceCounters {
   uint64_t filings_replayed = 0;   // FileCase retries answered OK again.
   uint64_t events = 0;             // Events journaled so far (all lives of the journal).
   uint64_t recovered_cases = 0;    // Cases the engine rebuilt at start.
+  uint64_t journal_failures = 0;   // The service's own journal writes that failed (health then
+                                   // reports NOT_SERVING).
 };
 
 class CaseServer {
