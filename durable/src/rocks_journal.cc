@@ -626,7 +626,7 @@ StatusOr<std::unique_ptr<RocksJournal>> RocksJournal::open_impl(
   ro.track_and_verify_wals_in_manifest = true;
   ro.paranoid_checks = true;
   ro.env = j->env_.get();
-  ro.info_log = std::make_shared<InfoLog>(
+  ro.info_log = j->info_log_ = std::make_shared<InfoLog>(
       o.read_only ? std::string() : o.path + "/LOG", o.info_log_bytes,
       o.read_only ? rocksdb::InfoLogLevel::ERROR_LEVEL : rocksdb::InfoLogLevel::WARN_LEVEL);
   // The newest log as the crash (or whoever) left it, for the watermark's message: opening
@@ -711,11 +711,25 @@ Status RocksJournal::open_watermark() {
 }
 
 // Best effort by design: a watermark that lags (a failed write, a power cut before the page
-// cache reached the disk) only weakens the check, it never refuses a good journal.
+// cache reached the disk) only weakens the check, it never refuses a good journal. A failed
+// write is counted (Stats::watermark_failures) and told in LOG, not ignored.
 void RocksJournal::write_watermark(uint64_t sequence) {
   if (watermark_fd_ < 0) return;
   const std::string text = watermark_text(sequence);
-  (void)!::pwrite(watermark_fd_, text.data(), text.size(), 0);
+  const ssize_t n = ::pwrite(watermark_fd_, text.data(), text.size(), 0);
+  if (n != static_cast<ssize_t>(text.size())) {
+    watermark_failed(n < 0 ? std::strerror(errno) : "short write");
+  }
+}
+
+void RocksJournal::watermark_failed(const char* why) {
+  watermark_failures_.fetch_add(1);
+  if (info_log_ != nullptr) {
+    rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, info_log_,
+                 "chakong: writing %s/%s failed (%s); the watermark check lags until the next "
+                 "group",
+                 options_.path.c_str(), kWatermarkFile, why);
+  }
 }
 
 std::vector<std::string> RocksJournal::quarantined() const { return files_->quarantined(); }
@@ -792,7 +806,7 @@ RocksJournal::~RocksJournal() {
     db_.reset();
   }
   if (watermark_fd_ >= 0) {
-    ::fsync(watermark_fd_);
+    if (::fsync(watermark_fd_) != 0) watermark_failed(std::strerror(errno));
     ::close(watermark_fd_);
   }
   if (files_ != nullptr) files_->unlock();
@@ -951,7 +965,9 @@ Status RocksJournal::scan(std::string_view prefix, const Visitor& visit) const {
 
 RocksJournal::Stats RocksJournal::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  Stats s = stats_;
+  s.watermark_failures = watermark_failures_.load();
+  return s;
 }
 
 }  // namespace chakong::engine

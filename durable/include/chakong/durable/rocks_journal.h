@@ -55,6 +55,7 @@
 #ifndef CHAKONG_DURABLE_ROCKS_JOURNAL_H_
 #define CHAKONG_DURABLE_ROCKS_JOURNAL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -69,6 +70,7 @@
 
 namespace rocksdb {
 class DB;
+class Logger;
 class Env;
 class WriteBatch;
 }  // namespace rocksdb
@@ -158,6 +160,8 @@ class RocksJournal final : public Journal {
     uint64_t changes = 0;  // Appended (puts and erases).
     uint64_t groups = 0;   // Synced writes.
     uint64_t max_group = 0;
+    // Watermark writes (or its sync at close) that failed: the check then lags, logged in LOG.
+    uint64_t watermark_failures = 0;
   };
   Stats stats() const;
   const std::string& path() const { return options_.path; }
@@ -184,13 +188,16 @@ class RocksJournal final : public Journal {
   // Checks the watermark against what was recovered and opens it for writing (see above).
   Status open_watermark();
   void write_watermark(uint64_t sequence);
+  void watermark_failed(const char* why);
 
   RocksJournalOptions options_;
   std::shared_ptr<Files> files_;
   std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::optional<JournalDamage> truncated_;
-  int watermark_fd_ = -1;   // <path>/CHAKONG-WATERMARK, written by the writer thread only.
+  int watermark_fd_ = -1;  // <path>/CHAKONG-WATERMARK, written by the writer thread only.
+  std::atomic<uint64_t> watermark_failures_{0};
+  std::shared_ptr<rocksdb::Logger> info_log_;  // LOG: where a failed watermark write is told.
   std::string newest_log_;  // The newest log file's name and size before RocksDB opened.
   uint64_t newest_log_size_ = 0;
 
