@@ -12,7 +12,7 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
       switch (in.timer) {
         case TimerKind::kRenew: measures::renew(env, c, mi, fx); return;
         case TimerKind::kLapse: measures::lapse(env, c, mi, fx); return;
-        case TimerKind::kDeduct: return;  // Deduction is still the shard's (Shard::deduct).
+        case TimerKind::kDeduct: deduction::deduct(env, c, mi, fx); return;
       }
       return;
     case InputKind::kResend:
@@ -22,6 +22,10 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
         measures::renew(env, c, mi, fx);
       } else if (in.request == RequestKind::kRelease) {
         measures::release(env, c, mi, fx);
+      } else if (in.request == RequestKind::kDeduct) {
+        c.measures[mi].deducting = false;
+        fx.changed();
+        deduction::deduct(env, c, mi, fx);
       }
       return;
     case InputKind::kControlAnswer:
@@ -29,6 +33,8 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
         measures::on_renew_answer(env, c, mi, *in.response, in.cycle, fx);
       } else if (in.request == RequestKind::kRelease) {
         measures::on_release_answer(env, c, mi, *in.response, fx);
+      } else if (in.request == RequestKind::kDeduct) {
+        deduction::on_answer(env, c, mi, *in.response, fx);
       }
       return;
     case InputKind::kRefused:
@@ -36,6 +42,9 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
       // a restart or the in-doubt policy sends it again).
       if (in.request == RequestKind::kRenew && c.measures[mi].renewing) {
         c.measures[mi].renewing = false;
+        fx.changed();
+      } else if (in.request == RequestKind::kDeduct && c.measures[mi].deducting) {
+        c.measures[mi].deducting = false;
         fx.changed();
       }
       return;
@@ -91,6 +100,7 @@ std::string describe(const Effect& e) {
              " " + std::to_string(e.amount.value()) + " " + e.detail;
     case EffectKind::kCaseChanged: return "case changed";
     case EffectKind::kPlan: return "plan";
+    case EffectKind::kConclude: return "conclude";
   }
   return "?";
 }

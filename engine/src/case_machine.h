@@ -4,11 +4,13 @@
 // or journal in reach. The shard (shard.h) is the shell that feeds it inputs and interprets
 // its effects. Private to the engine.
 //
-// Concerns move in one at a time, each in its own file:
-//   measures.cc  measures and renewal: renewal lead and lapse timers, renew request and
-//                answer, lapse, end of a measure, release request and answer, the deduct timer.
-// Still methods of the shard: query fan-out, findings and 48-hour clocks, control and the
-// planner, deduction, lifecycle and termination, restoration (kPlan hands back to the planner).
+// Concerns in the machine, each in its own file:
+//   measures.cc   measures and renewal: renewal lead and lapse timers, renew request and
+//                 answer, lapse, end of a measure, release request and answer.
+//   deduction.cc  deduction: the deduct timer, the deduct request and its answer (the money
+//                 moved, the measure ended, the case concluded once its budget is satisfied).
+// The shard's other concerns are methods in files of their own (shard.h lists them) and call
+// the machine through Shard::run (kPlan hands back to the planner, kConclude to lifecycle).
 #ifndef CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
 #define CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
 
@@ -29,6 +31,8 @@ struct Env {
   const EngineConfig& config;
   TimeUs now = 0;
   EngineStats& stats;
+  // The shard's connectors by index (their capabilities); empty in tests that need none.
+  std::span<const ConnectorInfo> connectors = {};
 };
 
 // A measure's timers. The handles live in the Measure (the shell owns them); the machine only
@@ -36,7 +40,8 @@ struct Env {
 enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct };
 
 enum class InputKind : uint8_t {
-  kTimerFired,     // `timer` of measure `index` fired (kRenew: the renewal lead; kLapse).
+  kTimerFired,     // `timer` of measure `index` fired (kRenew: the renewal lead; kLapse;
+                   // kDeduct: the deduction is due).
   kResend,         // The in-doubt policy asks `request` of measure `index` again (same key).
   kControlAnswer,  // The definite answer to `request` for measure `index` (after the in-doubt
                    // policy); `response`, and for a renewal the end it renewed (`cycle`).
@@ -80,6 +85,7 @@ enum class EffectKind : uint8_t {
                  // `detail`.
   kCaseChanged,  // The case's state changed (at most once per input, where it first did).
   kPlan,         // Hand the case to the planner: what a measure held is free again.
+  kConclude,     // The budget is satisfied: conclude the case (lifecycle releases the rest).
 };
 
 inline constexpr uint32_t kNoConnector = UINT32_MAX;
@@ -143,6 +149,7 @@ class Effects {
     e.detail = std::move(detail);
   }
   void plan() { push(EffectKind::kPlan); }
+  void conclude() { push(EffectKind::kConclude); }
 
  private:
   Effect& push(EffectKind kind) {
@@ -178,6 +185,18 @@ void release(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
 void on_release_answer(const Env& env, CaseState& c, uint32_t mi, const connectors::Response& r,
                        Effects& fx);
 }  // namespace measures
+
+// deduction.cc: deduction of a measure's frozen funds.
+namespace deduction {
+// The deduct timer fired (or the in-doubt policy asks again): sends the deduction of all
+// that is frozen now, once the case is open and the connector deducts.
+void deduct(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
+// The definite answer: the money moved (top-ups first come out of the pending limit), the
+// measure ends (the institution ends a measure whose funds are all transferred), and a
+// satisfied budget concludes the case.
+void on_answer(const Env& env, CaseState& c, uint32_t mi, const connectors::Response& r,
+               Effects& fx);
+}  // namespace deduction
 
 }  // namespace chakong::engine::machine
 

@@ -11,10 +11,19 @@
 
 #include "chakong/base/case_number.h"
 #include "chakong/base/timing_wheel.h"
+#include "chakong/connectors/connector.h"
 #include "chakong/engine/engine.h"
 #include "ledger.h"
 
 namespace chakong::engine {
+
+// A connector as the shard and the case logic see it (Engine::Shared::connectors, by index).
+struct ConnectorInfo {
+  connectors::Connector* connector;
+  std::string name;
+  connectors::Capabilities caps;
+  bool tops_up;
+};
 
 enum class FindingState : uint8_t { kOpen, kInFlight, kControlled, kFailed };
 

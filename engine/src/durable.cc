@@ -545,14 +545,10 @@ void Engine::Shard::resume(CaseState& c) {
       run(c, machine::Input::resend(RequestKind::kRenew, mi));  // Same key: the same cycle.
     }
     if (m.deducting) {
-      m.deducting = false;
-      deduct(c, mi);  // Same key.
+      m.deduct_timer = TimerHandle();
+      run(c, machine::Input::resend(RequestKind::kDeduct, mi));  // Same key.
     } else if (m.deduct_at != 0) {
-      m.deduct_timer = executor_.run_at(m.deduct_at, [this, cpr = ref, mi] {
-        CaseState* const cp = resolve(cpr);
-        if (cp == nullptr) return;
-        deduct(*cp, mi);
-      });
+      arm(ref, machine::TimerKind::kDeduct, mi, m.deduct_at);
     }
   }
   if (c.status == CaseStatus::kConcluded) {

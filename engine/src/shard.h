@@ -25,13 +25,6 @@
 
 namespace chakong::engine {
 
-struct ConnectorInfo {
-  connectors::Connector* connector;
-  std::string name;
-  connectors::Capabilities caps;
-  bool tops_up;
-};
-
 // Case-server mode: one case's journal records (durable.cc owns their keys).
 struct CaseRecords {
   std::string header;
@@ -221,9 +214,11 @@ class Engine::Shard {
   // events through emit(), the planner for kPlan).
   void run(CaseState& c, const machine::Input& in);
   void apply(CaseState& c, machine::Effects& fx);
+  // Arms measure `mi`'s timer `t` of the case `ref` names (live now) for `at`; when it fires
+  // the machine gets kTimerFired (a stale ref: counted, dropped).
+  void arm(CaseRef ref, machine::TimerKind t, uint32_t mi, TimeUs at);
   // The handle of measure `mi`'s timer `t`.
   static TimerHandle& timer_of(CaseState& c, machine::TimerKind t, uint32_t mi);
-  void deduct(CaseState& c, uint32_t measure);
   void conclude(CaseState& c);
   // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
   void forget_if_settled(const std::string& number);

@@ -1,0 +1,156 @@
+// Engine::Shard: a case's lifecycle. Filing (validated, officers registered, the start timer
+// armed), conclusion (clocks stopped, measures released), forgetting a settled concluded case
+// (EngineConfig::forget_concluded: its slot's generation moves on, so every callback still
+// holding its CaseRef becomes a counted no-op), and termination into the library.
+#include <algorithm>
+
+#include "shard.h"
+
+namespace chakong::engine {
+
+using connectors::is_divisible;
+using connectors::Request;
+using connectors::RequestKind;
+using connectors::Response;
+
+Status Engine::Shard::file_case(const CaseFiling& filing) {
+  StatusOr<CaseNumber> valid = validate_filing(filing);
+  if (!valid.ok()) return valid.status();
+  const CaseNumber& parsed = *valid;
+  for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
+    if (Status s = authoriser_.registered(filing.officer_ids[i], parsed.court()); !s.ok()) {
+      return permission_denied_error("officer_ids[" + std::to_string(i) + "]: " + s.message());
+    }
+  }
+  const std::string number = parsed.to_string();
+  if (cases_.count(number) != 0 || forgotten_concluded_.count(number) != 0 ||
+      (config_.forget_empty_terminated && library_.find(number))) {
+    return already_exists_error("case_number: case " + number + " is already filed");
+  }
+  auto state = std::make_unique<CaseState>();
+  CaseState& c = *state;
+  c.number = number;
+  c.parsed = parsed;
+  c.filing = filing;
+  c.filing.case_number.clear();
+  if (c.filing.received_at == 0) c.filing.received_at = executor_.now();
+  c.ledger = Ledger(filing.claim + filing.costs);
+  if (durable_ && !journal_error_.ok()) return journal_error_;
+  adopt(std::move(state));
+  ++stats_.cases_filed;
+  stats_.claimed += filing.claim;
+  emit(EventType::kCaseFiled, c, {}, filing.claim);
+  const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
+  const CaseRef ref = ref_of(c);
+  c.start_timer = executor_.run_at(start, [this, cpr = ref] {
+    CaseState* const cp = resolve(cpr);
+    if (cp == nullptr) return;
+    start_queries(*cp);
+  });
+  if (durable_) {
+    // Appended now, so that Engine::sync() covers it: the case server acknowledges the
+    // filing once that sync is done.
+    flush();
+  }
+  return ok_status();
+}
+
+void Engine::Shard::conclude(CaseState& c) {
+  if (c.status == CaseStatus::kConcluded) return;
+  c.status = CaseStatus::kConcluded;
+  ++stats_.cases_concluded;
+  for (Finding& f : c.findings) {
+    if (f.clock_open) {
+      stop_clock(f);
+      ++stats_.control_not_required;
+    }
+  }
+  for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
+    if (c.measures[mi].live) run(c, machine::Input::of(machine::InputKind::kRelease, mi));
+  }
+  emit(EventType::kCaseConcluded, c, {}, c.ledger.deducted());
+  if (config_.forget_concluded && !durable_) {
+    executor_.run_after(config_.forget_after,
+                        [this, number = c.number] { forget_if_settled(number); });
+  }
+}
+
+void Engine::Shard::forget_if_settled(const std::string& number) {
+  CaseState* c = find(number);
+  if (c == nullptr || c->status != CaseStatus::kConcluded) return;
+  // Callbacks and timers hold a generation-checked CaseRef, never the state: dropping the
+  // case makes each of them a counted no-op (EngineStats::stale_callbacks). What waits is
+  // what still matters: a control request in flight (its answer moves money or ends a
+  // measure). Network queries still out do not hold a concluded case: nothing is planned or
+  // clocked on it, so their late answers are dropped on the stale handle.
+  bool busy = false;
+  bool kept = false;  // A measure in force the institution did not release: keep the record.
+  // A control request still in doubt after its last re-send is not waited for (nothing of it
+  // is pending): it keeps the record, for an officer to resolve.
+  for (const Finding& f : c->findings) {
+    busy |= f.state == FindingState::kInFlight && !f.unresolved;
+    kept |= f.state == FindingState::kInFlight && f.unresolved;
+  }
+  for (const Measure& m : c->measures) {
+    busy |= (m.releasing || m.renewing || m.deducting) && !m.unresolved;
+    kept |= (m.live && !m.releasing) || m.unresolved;
+  }
+  if (kept) return;
+  if (busy) {
+    executor_.run_after(config_.forget_after, [this, number] { forget_if_settled(number); });
+    return;
+  }
+  executor_.cancel(c->start_timer);
+  executor_.cancel(c->indivisible_timer);
+  for (Finding& f : c->findings) executor_.cancel(f.clock);
+  for (Measure& m : c->measures) {
+    executor_.cancel(m.renew_timer);
+    executor_.cancel(m.lapse_timer);
+    executor_.cancel(m.deduct_timer);
+  }
+  forgotten_concluded_.insert(c->number);
+  drop(*c);
+}
+
+Status Engine::Shard::terminate_case(std::string_view number, bool consumption_restricted) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  if (!open(*c) && c->status != CaseStatus::kFiled) {
+    return failed_precondition_error("case " + c->number + " is " +
+                                     std::string(case_status_name(c->status)) +
+                                     "; only an open case can be terminated");
+  }
+  const TerminationPolicy& p = config_.termination;
+  const TimeUs since = executor_.now() - c->filing.received_at;
+  if (since < p.min_days_since_filing * kMicrosPerDay) {
+    return failed_precondition_error(
+        "case " + c->number + " was filed " + std::to_string(since / kMicrosPerDay) +
+        " days ago; termination needs " + std::to_string(p.min_days_since_filing));
+  }
+  if (p.require_queries_done && (!c->query_scored || c->queries_outstanding > 0)) {
+    return failed_precondition_error("case " + c->number + " has " +
+                                     std::to_string(c->queries_outstanding) +
+                                     " network queries outstanding; termination needs them done");
+  }
+  if (p.require_consumption_restriction && !consumption_restricted) {
+    return failed_precondition_error("case " + c->number +
+                                     ": termination needs a consumption restriction issued");
+  }
+  c->status = CaseStatus::kTerminated;
+  ++stats_.cases_terminated;
+  emit(EventType::kCaseTerminated, *c, {}, c->ledger.remaining());
+  // Into the library: swept every six months for five years from now.
+  if (c->ledger.budget() > c->ledger.deducted()) {
+    add_to_library(*c, consumption_restricted);
+    // Nothing refers to an empty case any more (no clock, timer or request of its own):
+    // the library entry is all that restoration needs.
+    if (config_.forget_empty_terminated && !durable_ && library_.find(c->number) &&
+        c->queries_started && c->queries_outstanding == 0 && c->findings.empty() &&
+        c->measures.empty()) {
+      drop(*c);
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace chakong::engine

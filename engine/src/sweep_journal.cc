@@ -1,0 +1,286 @@
+// Engine::Shard: the library's and the sweep's journal records (library mode: appended and
+// synced asynchronously once per task; a failure is kept and reported), importing the
+// library, adding a terminated case to it, and recovering both from the journal.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "chakong/base/identity.h"
+#include "shard.h"
+#include "sweep_records.h"
+
+namespace chakong::engine {
+
+using connectors::Request;
+using connectors::RequestKind;
+using connectors::Response;
+using namespace sweep_records;
+
+namespace {
+
+// A library entry as one journal value: fields separated by '\t', debtors by ','.
+std::string encode_entry(const LibraryEntry& e) {
+  std::string v = e.case_number + "\t" + e.officer_id + "\t" + std::to_string(e.remaining.value()) +
+                  "\t" + std::to_string(e.terminated.days()) + "\t" +
+                  (e.consumption_restricted ? "1" : "0") + "\t" +
+                  std::to_string(e.measures_in_force) + "\t";
+  for (size_t k = 0; k < e.debtors.size(); ++k) {
+    if (k > 0) v += ",";
+    v += (e.debtors[k].organisation ? "O:" : "P:") + e.debtors[k].id;
+  }
+  return v;
+}
+
+StatusOr<LibraryEntry> decode_entry(std::string_view v) {
+  std::vector<std::string> f;
+  size_t at = 0;
+  while (true) {
+    const size_t tab = v.find('\t', at);
+    f.emplace_back(v.substr(at, tab == std::string_view::npos ? v.size() - at : tab - at));
+    if (tab == std::string_view::npos) break;
+    at = tab + 1;
+  }
+  if (f.size() != 7) return data_loss_error("has " + std::to_string(f.size()) + " fields, not 7");
+  LibraryEntry e;
+  e.case_number = f[0];
+  e.officer_id = f[1];
+  try {
+    e.remaining = Fen(std::stoll(f[2]));
+    e.terminated = Date::from_days(std::stoi(f[3]));
+    e.measures_in_force = std::stoi(f[5]);
+  } catch (const std::exception&) {
+    return data_loss_error("has a number that does not parse");
+  }
+  e.consumption_restricted = f[4] == "1";
+  size_t p = 0;
+  while (p < f[6].size()) {
+    size_t comma = f[6].find(',', p);
+    if (comma == std::string::npos) comma = f[6].size();
+    const std::string d = f[6].substr(p, comma - p);
+    if (d.size() < 3 || (d[0] != 'O' && d[0] != 'P') || d[1] != ':') {
+      return data_loss_error("has a malformed debtor '" + mask_id(d) + "'");
+    }
+    e.debtors.push_back({d[0] == 'O', d.substr(2)});
+    p = comma + 1;
+  }
+  return e;
+}
+
+}  // namespace
+
+// ---- Journal --------------------------------------------------------------------------
+
+void Engine::Shard::journal_put(const std::string& key, std::string_view value) {
+  if (config_.journal == nullptr) return;
+  if (durable_) {
+    // Case-server mode: in the task's atomic group (a restoration's library mark lands with
+    // the restored case's records), without blocking the shard on a sync.
+    pending_.push_back({key, std::string(value)});
+    request_flush();
+    return;
+  }
+  // Library mode: appended for the journal's next group write, and made durable by a sync
+  // asked for once per task; the shard thread never waits for the disk.
+  journal_failed(key, config_.journal->append_put(key, value));
+  request_library_sync();
+}
+
+void Engine::Shard::request_library_sync() {
+  if (library_sync_posted_) return;
+  library_sync_posted_ = true;
+  std::weak_ptr<int> alive = alive_;
+  executor_.post([this, alive] {
+    if (!alive.lock()) return;
+    library_sync_posted_ = false;
+    config_.journal->sync([this, ex = &executor_, alive](Status s) {
+      if (s.ok()) return;
+      // On the journal's writer thread: reported on this shard.
+      ex->post([this, alive, s = std::move(s)] {
+        if (alive.lock()) journal_failed("sync", s);
+      });
+    });
+  });
+}
+
+void Engine::Shard::journal_failed(const std::string& key, const Status& s) {
+  if (s.ok()) return;
+  // Library mode writes outside a group: the first failure is kept (journal_status()), so a
+  // restart from a journal that missed a write is not mistaken for a clean one, and reported.
+  if (journal_error_.ok()) journal_error_ = s;
+  if (shared_.observer) {
+    shared_.observer(Event{EventType::kRequestFailed,
+                           executor_.now(),
+                           {},
+                           {},
+                           {},
+                           "journal: " + key + ": " + s.to_string()});
+  }
+}
+
+void Engine::Shard::journal_erase(const std::string& key) {
+  if (config_.journal == nullptr) return;
+  if (durable_) {
+    pending_.push_back({key, {}, /*erase=*/true});  // After the puts of the same group.
+    request_flush();
+    return;
+  }
+  journal_failed(key, config_.journal->append_erase(key));
+  request_library_sync();
+}
+
+std::string Engine::Shard::run_key(int32_t day) const {
+  return "sweep/" + std::to_string(index_) + "/run/" + day_key(day);
+}
+
+// "policy started finished window_end total skipped swept hits restored queried lateness".
+std::string Engine::Shard::run_header() const {
+  const SweepRun& r = *run_;
+  char buf[256];
+  std::snprintf(
+      buf, sizeof buf, "%d %lld %lld %lld %llu %llu %llu %llu %llu %llu %lld",
+      r.report.anniversary ? 1 : 0, static_cast<long long>(r.report.started_at),
+      static_cast<long long>(r.report.finished_at), static_cast<long long>(r.report.window_end),
+      static_cast<unsigned long long>(r.total), static_cast<unsigned long long>(r.skipped),
+      static_cast<unsigned long long>(r.report.swept),
+      static_cast<unsigned long long>(r.report.hits),
+      static_cast<unsigned long long>(r.report.restored),
+      static_cast<unsigned long long>(r.report.debtors_queried),
+      static_cast<long long>(r.report.max_lateness));
+  return buf;
+}
+
+// ---- Library ----------------------------------------------------------------------------
+
+Status Engine::Shard::import_library(std::vector<std::pair<size_t, LibraryEntry>> entries) {
+  if (entries.empty()) return ok_status();
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return a.second.terminated != b.second.terminated ? a.second.terminated < b.second.terminated
+                                                      : a.second.case_number < b.second.case_number;
+  });
+  library_.reserve(library_.size() + entries.size());
+  for (const auto& [i, e] : entries) {
+    StatusOr<Library::Index> added = library_.add(e);
+    if (!added.ok()) {
+      return Status(added.status().code(),
+                    "entries[" + std::to_string(i) + "]: " + added.status().message());
+    }
+  }
+  // Armed when the executor runs, so that start() can resume a run first.
+  executor_.post([this] { arm_sweep(); });
+  return ok_status();
+}
+
+void Engine::Shard::add_to_library(const CaseState& c, bool restricted) {
+  LibraryEntry e;
+  e.case_number = c.number;
+  for (const DebtorInfo& d : c.filing.debtors) {
+    e.debtors.push_back({d.kind == DebtorInfo::Kind::kOrganisation, d.id});
+  }
+  e.officer_id = c.filing.officer_ids.front();
+  // What is still owed: measures kept in force do not pay the claim until deducted.
+  e.remaining = c.ledger.budget() - c.ledger.deducted();
+  e.terminated = date_of(executor_.now());
+  e.consumption_restricted = restricted;
+  for (const Measure& m : c.measures) e.measures_in_force += m.live ? 1 : 0;
+  StatusOr<Library::Index> i = library_.add(e, Library::kEngineCase);
+  if (!i.ok()) {
+    emit(EventType::kRequestFailed, c, {}, {}, "library: " + i.status().to_string());
+    return;
+  }
+  journal_put("library/" + std::to_string(index_) + "/case/" + index_key(*i), encode_entry(e));
+  arm_sweep();
+}
+
+Status Engine::Shard::recover() {
+  Journal* j = config_.journal;
+  int32_t resume = -1;
+  std::string resume_header;
+  if (j != nullptr) {
+    const std::string lib = "library/" + std::to_string(index_) + "/";
+    Status bad;
+    CHAKONG_RETURN_IF_ERROR(j->scan(lib + "case/", [&](std::string_view key, std::string_view v) {
+      if (!bad.ok()) return;
+      const std::string where = "journal " + std::string(key) + ": ";
+      const uint64_t i = key_number(key);
+      if (i != library_.size()) {
+        bad = failed_precondition_error(where + "this library case follows " + std::to_string(i) +
+                                        " cases but shard " + std::to_string(index_) + " has " +
+                                        std::to_string(library_.size()) +
+                                        "; import the library the engine had before the restart");
+        return;
+      }
+      StatusOr<LibraryEntry> e = decode_entry(v);
+      if (!e.ok()) {
+        bad = data_loss_error(where + e.status().message());
+        return;
+      }
+      StatusOr<Library::Index> added = library_.add(*e, Library::kEngineCase);
+      if (!added.ok()) bad = data_loss_error(where + added.status().message());
+    }));
+    CHAKONG_RETURN_IF_ERROR(bad);
+    CHAKONG_RETURN_IF_ERROR(j->scan(lib + "restored/", [&](std::string_view key, std::string_view) {
+      const uint64_t i = key_number(key);
+      if (i < library_.size()) {
+        library_.record(static_cast<Library::Index>(i)).flags |= Library::kRestored;
+      } else if (bad.ok()) {
+        bad =
+            failed_precondition_error("journal " + std::string(key) +
+                                      ": no such library case on shard " + std::to_string(index_));
+      }
+    }));
+    CHAKONG_RETURN_IF_ERROR(bad);
+    if (StatusOr<std::string> n = j->get(lib + "serial"); n.ok()) {
+      restore_count_ = std::strtoll(n->c_str(), nullptr, 10);
+    }
+    const std::string runs = "sweep/" + std::to_string(index_) + "/run/";
+    CHAKONG_RETURN_IF_ERROR(j->scan(runs, [&](std::string_view key, std::string_view v) {
+      const std::string_view rest = key.substr(runs.size());
+      if (rest.find('/') != std::string_view::npos || !bad.ok()) return;  // A done chunk.
+      Header h;
+      StatusOr<Date> day =
+          Date::parse(std::string(rest.substr(0, 4)) + "-" + std::string(rest.substr(4, 2)) + "-" +
+                      std::string(rest.substr(6, 2)));
+      if (rest.size() != 8 || !day.ok() || !parse_header(std::string(v), h)) {
+        bad = data_loss_error("journal " + std::string(key) + ": malformed sweep run header '" +
+                              std::string(v) + "'");
+        return;
+      }
+      if (h.finished != 0) {
+        SweepRunReport r;
+        r.start = *day;
+        r.anniversary = h.anniversary != 0;
+        r.started_at = h.started;
+        r.finished_at = h.finished;
+        r.window_end = h.window_end;
+        r.due = h.total - h.skipped;
+        r.swept = h.swept;
+        r.hits = h.hits;
+        r.restored = h.restored;
+        r.debtors_queried = h.queried;
+        r.max_lateness = h.lateness;
+        past_runs_.push_back(r);
+      } else {
+        resume = day->days();
+        resume_header = std::string(v);
+      }
+    }));
+    CHAKONG_RETURN_IF_ERROR(bad);
+  }
+  if (!config_.sweep.enabled) return ok_status();
+  executor_.cancel(sweep_timer_);
+  sweep_armed_ = true;
+  if (resume >= 0) {
+    CHAKONG_RETURN_IF_ERROR(begin_run(resume, &resume_header));
+    if (!run_)
+      return failed_precondition_error("journal: sweep run " + day_key(resume) +
+                                       " does not match the library on shard " +
+                                       std::to_string(index_));
+  } else {
+    const Date from =
+        past_runs_.empty() ? date_of(executor_.now()) : past_runs_.back().start.plus_days(1);
+    schedule_run(from);
+  }
+  return ok_status();
+}
+
+}  // namespace chakong::engine
