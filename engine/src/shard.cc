@@ -17,6 +17,12 @@
 
 namespace chakong::engine {
 
+namespace {
+// UniqueFunction's inline storage (base/function.h, N = 48): a callback this small is never
+// allocated.
+constexpr size_t kInlineCallback = 48;
+}  // namespace
+
 using connectors::is_divisible;
 using connectors::Request;
 using connectors::RequestKind;
@@ -138,12 +144,14 @@ TimerHandle& Engine::Shard::timer_of(CaseState& c, machine::TimerKind t, uint32_
 
 void Engine::Shard::arm(CaseRef ref, machine::TimerKind t, uint32_t mi, TimeUs at) {
   CaseState* const c = slots_[ref.slot].state;
-  timer_of(*c, t, mi) = executor_.run_at(at, [this, ref, t, mi] {
+  auto fired = [this, ref, t, mi] {
     CaseState* const cp = resolve(ref);
     if (cp == nullptr) return;
     timer_of(*cp, t, mi) = TimerHandle();
     run(*cp, machine::Input::timer_fired(t, mi));
-  });
+  };
+  static_assert(sizeof(fired) <= kInlineCallback, "fits a UniqueFunction's inline storage");
+  timer_of(*c, t, mi) = executor_.run_at(at, Task(std::move(fired)));
 }
 
 void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
@@ -155,16 +163,18 @@ void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
       case EffectKind::kSend: {
         const RequestKind kind = e.request.kind;
         const uint32_t mi = e.index;
+        // The callback is a small value {shard, CaseRef, what}: never the case's state.
+        auto done = [this, ref, kind, mi, cycle = e.cycle](Response resp) {
+          CaseState* const cp = resolve(ref);
+          if (cp == nullptr) return;
+          // In doubt, the request stays in flight (a renewal: a lapse due meanwhile waits for
+          // its answer; a release: the measure may have ended).
+          if (on_doubt(*cp, {kind, 0, mi}, ref, resp.status) != Doubt::kDefinite) return;
+          run(*cp, machine::Input::answer(kind, mi, resp, cycle));
+        };
+        static_assert(sizeof(done) <= kInlineCallback, "fits a UniqueFunction's inline storage");
         const bool sent =
-            send(c, std::move(e.request), e.connector, e.lane, e.at,
-                 [this, ref, kind, mi, cycle = e.cycle](Response resp) {
-                   CaseState* const cp = resolve(ref);
-                   if (cp == nullptr) return;
-                   // In doubt, the request stays in flight (a renewal: a lapse due meanwhile
-                   // waits for its answer; a release: the measure may have ended).
-                   if (on_doubt(*cp, {kind, 0, mi}, ref, resp.status) != Doubt::kDefinite) return;
-                   run(*cp, machine::Input::answer(kind, mi, resp, cycle));
-                 });
+            send(c, std::move(e.request), e.connector, e.lane, e.at, Callback(std::move(done)));
         if (!sent) run(c, machine::Input::refused(kind, mi));
         break;
       }
