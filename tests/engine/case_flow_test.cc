@@ -168,9 +168,7 @@ class ScriptedBank : public connectors::Connector {
  public:
   ScriptedBank(Executor& ex, TimeUs t0) : ex_(ex), t0_(t0) {}
   const std::string& name() const override { return name_; }
-  connectors::Capabilities capabilities() const override {
-    return connectors::Capabilities::all();
-  }
+  connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
   void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
     std::vector<Response> answers;
     for (const Request& r : batch) {
@@ -280,12 +278,12 @@ TEST_F(CaseFlow, PartialFreezeMeetsThe48HourClock) {
                            "0h query " + key("/query/1/") + kDebtor + "/bank.s amount=0",
                            "1h freeze " + key("/freeze/0") + " amount=600000",
                        }));
-  EXPECT_EQ(events({EventType::kControlMet, EventType::kControlMissed,
-                    EventType::kMeasureEffective}),
-            (std::vector<std::string>{
-                "control_met 400000 60 minutes after the finding",
-                "measure_effective 400000 m-1",
-            }));
+  EXPECT_EQ(
+      events({EventType::kControlMet, EventType::kControlMissed, EventType::kMeasureEffective}),
+      (std::vector<std::string>{
+          "control_met 400000 60 minutes after the finding",
+          "measure_effective 400000 m-1",
+      }));
   const CaseView v = *e.case_view(kNumber);
   EXPECT_EQ(v.status, CaseStatus::kControlling);
   EXPECT_EQ(v.frozen, Fen(400'000));
@@ -293,6 +291,37 @@ TEST_F(CaseFlow, PartialFreezeMeetsThe48HourClock) {
   EXPECT_EQ(v.open_control_clocks, 0);
   EXPECT_EQ(e.stats().control_met, 1u);
   EXPECT_EQ(e.stats().control_missed, 0u);
+}
+
+TEST_F(CaseFlow, AFreezeRefusedByTheBankLetsThe48HourClockRunOut) {
+  bank->script = [this](const Request& r) {
+    return r.kind == RequestKind::kFreeze
+               ? Response::error(permission_denied_error("ruling not on file"))
+               : answer(r);
+  };
+  Engine& e = start();
+  run_hours(48);
+  EXPECT_EQ(e.case_view(kNumber)->open_control_clocks, 1);  // Found at 1 h: due at 49 h.
+  run_hours(2);
+  EXPECT_EQ(bank->log, (std::vector<std::string>{
+                           "0h query " + key("/query/1/") + kDebtor + "/bank.s amount=0",
+                           "1h freeze " + key("/freeze/0") + " amount=600000",
+                       }));
+  std::vector<std::string> timed;
+  for (const Event& ev : w_.events) {
+    if (ev.type == EventType::kRequestFailed || ev.type == EventType::kControlMissed) {
+      timed.push_back(std::to_string((ev.time - w_.events.front().time) / kMicrosPerHour) + "h " +
+                      std::string(event_type_name(ev.type)) + " " +
+                      std::to_string(ev.amount.value()) + " " + ev.detail);
+    }
+  }
+  EXPECT_EQ(timed, (std::vector<std::string>{
+                       "2h request_failed 600000 freeze: PERMISSION_DENIED: ruling not on file",
+                       "49h control_missed 900000 not controlled within 48 hours of the finding",
+                   }));
+  EXPECT_EQ(e.case_view(kNumber)->open_control_clocks, 0);
+  EXPECT_EQ(e.case_view(kNumber)->reserved, Fen());  // The reservation went back.
+  EXPECT_EQ(e.stats().control_missed, 1u);
 }
 
 TEST_F(CaseFlow, AHeldAssetGoesOnTheWaitingList) {
@@ -319,20 +348,19 @@ TEST_F(CaseFlow, RenewedOnceThenLapsesWithoutARenewal) {
   Engine& e = start();
   w_.virt().run_until(Date::from_ymd(2026, 5, 1)->start_us());
   // The first lead is 30 days before 2025-04-12; the second before 2026-04-12.
-  EXPECT_EQ(bank->log,
-            (std::vector<std::string>{
-                "0h query " + key("/query/1/") + kDebtor + "/bank.s amount=0",
-                "1h freeze " + key("/freeze/0") + " amount=600000",
-                "240h renew " + key("/renew/m-1/2025-04-12") + " amount=0",
-                "9000h renew " + key("/renew/m-1/2026-04-12") + " amount=0",
-            }));
-  EXPECT_EQ(events({EventType::kMeasureRenewed, EventType::kMeasureLapsed,
-                    EventType::kRequestFailed}),
-            (std::vector<std::string>{
-                "measure_renewed 600000 until 2026-04-12",
-                "request_failed 600000 renew: FAILED_PRECONDITION: ruling expired",
-                "measure_lapsed 600000 ended 2026-04-12 without renewal",
-            }));
+  EXPECT_EQ(bank->log, (std::vector<std::string>{
+                           "0h query " + key("/query/1/") + kDebtor + "/bank.s amount=0",
+                           "1h freeze " + key("/freeze/0") + " amount=600000",
+                           "240h renew " + key("/renew/m-1/2025-04-12") + " amount=0",
+                           "9000h renew " + key("/renew/m-1/2026-04-12") + " amount=0",
+                       }));
+  EXPECT_EQ(
+      events({EventType::kMeasureRenewed, EventType::kMeasureLapsed, EventType::kRequestFailed}),
+      (std::vector<std::string>{
+          "measure_renewed 600000 until 2026-04-12",
+          "request_failed 600000 renew: FAILED_PRECONDITION: ruling expired",
+          "measure_lapsed 600000 ended 2026-04-12 without renewal",
+      }));
   EXPECT_EQ(e.stats().renewed, 1u);
   EXPECT_EQ(e.stats().lapsed, 1u);
   EXPECT_EQ(e.case_view(kNumber)->frozen, Fen());
@@ -348,8 +376,7 @@ TEST_F(CaseFlow, DeductionConcludesTheCase) {
                            "1h freeze " + key("/freeze/0") + " amount=600000",
                            "4h deduct " + key("/deduct/m-1") + " amount=0",
                        }));
-  EXPECT_EQ(events({EventType::kDeducted, EventType::kCaseConcluded,
-                    EventType::kMeasureReleased}),
+  EXPECT_EQ(events({EventType::kDeducted, EventType::kCaseConcluded, EventType::kMeasureReleased}),
             (std::vector<std::string>{"deducted 600000 m-1", "case_concluded 600000 "}));
   EXPECT_EQ(e.case_view(kNumber)->status, CaseStatus::kConcluded);
   EXPECT_EQ(e.stats().deducted, Fen(600'000));
