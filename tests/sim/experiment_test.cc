@@ -238,9 +238,11 @@ TEST(ExperimentTest, CompareSaysNoiseOrRealOnlyWithReplications) {
   EXPECT_NE(text->find("noise"), std::string::npos) << *text;
   const std::string r1 = R"({"scenario": {"name": "x", "seed": 1, "days": 3},
     "deadlines": {"control_48h": {"compliance": 0.5, "met": 1, "missed": 1}},
+    "money": {"frozen_fen": 123456789},
     "sweep": {"coverage": null}, "connectors": [{"name": "bank.b", "control_missed": 1}]})";
   const std::string r2 = R"({"scenario": {"name": "x", "seed": 1, "days": 3},
     "deadlines": {"control_48h": {"compliance": 1.0, "met": 2, "missed": 0}},
+    "money": {"frozen_fen": 100000000},
     "sweep": {"coverage": null}, "connectors": [{"name": "bank.b", "control_missed": 0}]})";
   text = compare_reports("r1.json", r1, "r2.json", r2);
   ASSERT_TRUE(text.ok()) << text.status();
@@ -248,6 +250,10 @@ TEST(ExperimentTest, CompareSaysNoiseOrRealOnlyWithReplications) {
   EXPECT_NE(text->find("connectors[name=bank.b].control_missed"), std::string::npos) << *text;
   EXPECT_EQ(text->find("real"), std::string::npos) << *text;
   EXPECT_NE(text->find("50.00 %"), std::string::npos) << *text;
+  // Money in whole yuan with separators, the sign before the ¥ (was "¥-234568").
+  EXPECT_NE(text->find(" ¥1,234,568 "), std::string::npos) << *text;
+  EXPECT_NE(text->find(" ¥1,000,000 "), std::string::npos) << *text;
+  EXPECT_NE(text->find(" -¥234,568\n"), std::string::npos) << *text;
   text = compare_reports("bad.json", "{\"x\": 1}", "r2.json", r2);
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.status().message(), "bad.json: not a Chakong report.json or experiment.json");
