@@ -438,6 +438,13 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   if (spread % kMicrosPerDay != 0 || spread > window) {
     return c.error("sweep.spread", "'" + w.spread() + "' must be whole days, at most the window");
   }
+  if (!w.spread().empty() && spread < kMicrosPerDay) {
+    // The sweep reads 0 as "not given" (three quarters of the window): a 0 given would not be
+    // honoured, so it is refused rather than quietly replaced.
+    return c.error("sweep.spread", "'" + w.spread() +
+                                       "' must be at least 1d (a batch is released over one day "
+                                       "at the least)");
+  }
   sc.spread_days = static_cast<int>(spread / kMicrosPerDay);
   if (w.has_max_in_flight_cases() && w.max_in_flight_cases() < 1) {
     return c.error("sweep.max_in_flight_cases",

@@ -218,6 +218,10 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b, hours: "
             "\"\"}]\n",
             "t.yaml: institutions[0].hours: '' is empty (leave the field out for its default)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "sweep: {spread: 0d}\n",
+            "t.yaml: sweep.spread: '0d' must be at least 1d (a batch is released over one day at "
+            "the least)"},
         Bad{"name: x\nseed: -1\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n",
             "t.yaml: seed: '-1' is not a valid uint64"}));
 
