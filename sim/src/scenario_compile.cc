@@ -457,8 +457,17 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   // Refused before anything is allocated: a run that cannot fit would be killed hours in.
   const uint64_t limit = memory_limit != 0 ? memory_limit : machine_memory_bytes();
   if (const uint64_t need = estimated_memory_bytes(out); limit != 0 && need > limit) {
+    // Named after the field that needs the most (the same weights as the estimate).
+    const double debtors = static_cast<double>(out.debtors);
+    const double by_debtors =
+        debtors * 33.6 + debtors * (1 - out.no_property_share) * out.accounts_per_debtor * 40;
+    const double by_cases = out.cases_per_year * out.days / 365.0 * 2800;
+    const double by_library = static_cast<double>(out.library_cases) * 104;
+    const char* field = by_cases > by_debtors && by_cases >= by_library ? "cases.per_year"
+                        : by_library > by_debtors                       ? "library.cases"
+                                                                        : "population.debtors";
     return c.error(
-        "population.debtors",
+        field,
         fmt::format("{} debtors, {:.0f} cases and {} library cases need an estimated {:.1f} GiB "
                     "(at least), more than the {:.1f} GiB of memory here",
                     out.debtors, out.cases_per_year * out.days / 365.0, out.library_cases,

@@ -132,9 +132,10 @@ def main():
     with open(os.path.join(work, "big.yaml"), "w", encoding="utf-8") as f:
         f.write("name: big\nstart: 2024-01-01\ndays: 1000\npopulation: {debtors: 100000000}\n"
                 "cases: {per_year: 20000000}\n" + BANK)
-    # 1e8 x 33.6 B + 1.14e8 accounts x 40 B + 54,794,521 cases x 2.8 KB = 150.3 GiB.
+    # 1e8 x 33.6 B + 1.14e8 accounts x 40 B + 54,794,521 cases x 2.8 KB = 150.3 GiB, named
+    # after the cases (142.9 GiB of it).
     expect_refused("debtors beyond memory", ["simulate", "big.yaml", "--out", "big"],
-                   "chakong simulate: big.yaml: population.debtors: 100000000 debtors, 54794521 "
+                   "chakong simulate: big.yaml: cases.per_year: 100000000 debtors, 54794521 "
                    "cases and 0 library cases need an estimated 150.3 GiB (at least), more than "
                    "the %.1f GiB of memory here" % memory_gib(), "big")
 

@@ -316,6 +316,15 @@ TEST(ScenarioTest, DebtorsBeyondTheMemoryAreRefusedWithTheEstimate) {
   ASSERT_TRUE(fits.ok()) << fits.status();
   EXPECT_EQ(estimated_memory_bytes(*fits), 7'925'600'000u);
   EXPECT_GT(machine_memory_bytes(), 0u);
+  // Named after the field that needs the most: here the library (50e6 x 104 B = 4.8 GiB).
+  StatusOr<v1::Scenario> lib = parse_scenario_yaml(
+      "name: x\npopulation: {debtors: 1000}\ninstitutions: [{kind: bank, name: b}]\n"
+      "library: {cases: 50000000}\n",
+      "t.yaml");
+  ASSERT_TRUE(lib.ok()) << lib.status();
+  EXPECT_EQ(compile_scenario(*lib, "t.yaml", 1ull << 30).status().message(),
+            "t.yaml: library.cases: 1000 debtors, 2000 cases and 50000000 library cases need an "
+            "estimated 4.8 GiB (at least), more than the 1.0 GiB of memory here");
 }
 
 // Another year's official table, in the shipped format, read relative to the scenario file.
