@@ -333,7 +333,12 @@ std::string fmt_value(const std::string& metric, double x) {
   if (metric.ends_with("compliance") || metric.ends_with("coverage")) {
     return fmt::format("{:.2f} %", 100 * x);
   }
-  if (metric.ends_with("_fen")) return fmt::format("¥{:.0f}", x / 100);
+  if (metric.ends_with("_fen")) {  // Whole yuan as people write them: -¥452,322.
+    const long long yuan = std::llround(x / 100);
+    std::string digits = std::to_string(yuan < 0 ? -yuan : yuan);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
+    return (yuan < 0 ? "-¥" : "¥") + digits;
+  }
   if (metric.ends_with("score") || metric.ends_with("days")) return fmt::format("{:.2f}", x);
   return fmt::format("{:.1f}", x);
 }

@@ -209,7 +209,8 @@ Json report_doc(const SimulationReport& r) {
       {"new_cases_compliance", ratio(compliance(s.control_met - r.restored_control_met,
                                                 s.control_missed - r.restored_control_missed))},
       {"restored_cases", {{"met", r.restored_control_met}, {"missed", r.restored_control_missed}}}};
-  d["query_start"] = {{"score", ratio(s.query_score())},
+  // No case scored yet (a run shorter than the first window): no score, not a score of 0.
+  d["query_start"] = {{"score", s.query_scored == 0 ? Json(nullptr) : ratio(s.query_score())},
                       {"within_5wd", s.query_within_5wd},
                       {"within_10wd", s.query_within_10wd},
                       {"within_22wd", s.query_within_22wd},
@@ -442,7 +443,7 @@ td:first-child,th:first-child{text-align:left} th{cursor:pointer} tr.miss td:fir
       (bottleneck.starts_with("<b") ? bottleneck : "<b class=\"ok\">" + bottleneck + "</b>") +
       R"(</div>
 <div class="kpi">Query timeliness score<b>)" +
-      fmt::format("{:.1f}", s.query_score()) + "</b>" +
+      (s.query_scored == 0 ? std::string("—") : fmt::format("{:.1f}", s.query_score())) + "</b>" +
       fmt::format("{} of {} within 5 working days", s.query_within_5wd, s.query_scored) + R"(</div>
 <div class="kpi">Preservation start<b class=")" +
       (pres >= 99 ? "ok" : "bad") + "\">" + fmt::format("{:.2f} %", pres) + "</b>" +

@@ -71,7 +71,15 @@ Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
     const std::string text = v.as<std::string>();
     try {
       switch (f->cpp_type()) {
-        case pb::FieldDescriptor::CPPTYPE_STRING: r->SetString(msg, f, text); break;
+        case pb::FieldDescriptor::CPPTYPE_STRING:
+          // An empty text would silently mean the default (a string has no presence): a value
+          // given must be a value.
+          if (text.empty()) {
+            return invalid_argument_error(at + ": '' is empty (leave the field out for its " +
+                                          "default)");
+          }
+          r->SetString(msg, f, text);
+          break;
         case pb::FieldDescriptor::CPPTYPE_INT32: r->SetInt32(msg, f, v.as<int32_t>()); break;
         case pb::FieldDescriptor::CPPTYPE_INT64: r->SetInt64(msg, f, v.as<int64_t>()); break;
         case pb::FieldDescriptor::CPPTYPE_UINT64: r->SetUInt64(msg, f, v.as<uint64_t>()); break;

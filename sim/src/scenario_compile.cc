@@ -14,6 +14,9 @@
 namespace chakong::sim {
 namespace {
 
+// A number as a person would write it back: 1.5, 0.03, 1e+30 (not 1.500000).
+std::string num(double v) { return fmt::format("{}", v); }
+
 class Compiler {
  public:
   explicit Compiler(std::string_view source) : source_(source) {}
@@ -28,7 +31,7 @@ class Compiler {
       *out = def;
       return ok_status();
     }
-    if (!(v >= 0 && v <= 1)) return error(path, std::to_string(v) + " must be a share in [0, 1]");
+    if (!(v >= 0 && v <= 1)) return error(path, num(v) + " must be a share in [0, 1]");
     *out = v;
     return ok_status();
   }
@@ -49,7 +52,10 @@ class Compiler {
                 Fen p99) const {
     CHAKONG_RETURN_IF_ERROR(money(path + ".median", s.median(), &out->median, median));
     CHAKONG_RETURN_IF_ERROR(money(path + ".p99", s.p99(), &out->p99, p99));
-    if (out->p99 < out->median) return error(path + ".p99", "must not be below the median");
+    if (out->p99 < out->median) {
+      return error(path + ".p99", "'" + s.p99() + "' must not be below the median '" +
+                                      (s.median().empty() ? "(default)" : s.median()) + "'");
+    }
     return ok_status();
   }
 
@@ -68,7 +74,11 @@ class Compiler {
                  TimeUs p99) const {
     CHAKONG_RETURN_IF_ERROR(duration(path + ".median", s.median(), &out->median, median));
     CHAKONG_RETURN_IF_ERROR(duration(path + ".p99", s.p99(), &out->p99, p99));
-    if (out->p99 < out->median) return error(path + ".p99", "must not be below the median");
+    if (out->p99 < out->median) {
+      return error(path + ".p99", "'" + (s.p99().empty() ? "(default)" : s.p99()) +
+                                      "' must not be below the median '" +
+                                      (s.median().empty() ? "(default)" : s.median()) + "'");
+    }
     return ok_status();
   }
 
@@ -183,7 +193,7 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
                                   p.organisation_share(), &out.organisation_share, 0.15));
   if (p.accounts_per_debtor() < 0 || p.accounts_per_debtor() > 50) {
     return c.error("population.accounts_per_debtor",
-                   std::to_string(p.accounts_per_debtor()) + " must be in 0..50");
+                   num(p.accounts_per_debtor()) + " must be in 0..50");
   }
   out.accounts_per_debtor = p.has_accounts_per_debtor() ? p.accounts_per_debtor() : 2.0;
   CHAKONG_RETURN_IF_ERROR(c.spread("population.balance", p.balance(), &out.balance,
@@ -215,7 +225,7 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
 
   const v1::CaseLoad& k = s.cases();
   if (k.per_year() < 0 || k.per_year() > 20'000'000) {
-    return c.error("cases.per_year", std::to_string(k.per_year()) + " must be in 0..20000000");
+    return c.error("cases.per_year", num(k.per_year()) + " must be in 0..20000000");
   }
   out.cases_per_year = k.has_per_year() ? k.per_year() : 2000;
   CHAKONG_RETURN_IF_ERROR(c.spread("cases.claim", k.claim(), &out.claim, Fen::from_yuan(50'000),
@@ -280,9 +290,16 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     CHAKONG_RETURN_IF_ERROR(c.latency(at + ".latency.other", g.latency().other(), &gc.other,
                                       4 * kMicrosPerHour, 30 * kMicrosPerHour));
     CHAKONG_RETURN_IF_ERROR(c.hours(at + ".hours", g.hours(), &gc.hours));
-    if (g.capacity() < 0) return c.error(at + ".capacity", "must be >= 0");
+    if (g.capacity() < 0)
+      return c.error(at + ".capacity", std::to_string(g.capacity()) + " must be >= 0");
     gc.capacity = g.capacity();
-    if (g.rate_per_second() < 0) return c.error(at + ".rate_per_second", "must be >= 0");
+    // Bounded both ways: the dispatcher's token bucket counts whole calls in an int and waits
+    // (1 - tokens) / rate; 3e9 a second or 1e-300 made a run spin forever.
+    if (g.rate_per_second() != 0 && !(g.rate_per_second() >= 1e-5 && g.rate_per_second() <= 1e6)) {
+      return c.error(at + ".rate_per_second",
+                     num(g.rate_per_second()) +
+                         " must be 0 (unlimited) or in 0.00001..1000000 calls a second");
+    }
     gc.rate_per_second = g.rate_per_second();
     if (g.has_max_in_flight() && g.max_in_flight() < 1)
       return c.error(at + ".max_in_flight", std::to_string(g.max_in_flight()) + " must be >= 1");
@@ -310,13 +327,16 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
       }
       TimeUs len;
       CHAKONG_RETURN_IF_ERROR(c.duration(oat + ".duration", o.duration(), &len, 0));
-      if (len <= 0) return c.error(oat + ".duration", "is required and must be positive");
+      if (len <= 0) {
+        return c.error(oat + ".duration", o.duration().empty()
+                                              ? "is required"
+                                              : "'" + o.duration() + "' must be positive");
+      }
       const TimeUs from = day->start_us() + hh * kMicrosPerHour + mm * kMicrosPerMinute;
       const TimeUs run_end = out.start.plus_days(out.days).start_us();
       if (from + len <= out.start.start_us() || from >= run_end) {
-        return c.error(oat + ".start", "'" + o.start() + "' for " +
-                                           std::to_string(len / kMicrosPerHour) +
-                                           "h is outside the run (" + out.start.to_string() +
+        return c.error(oat + ".start", "'" + o.start() + "' for " + o.duration() +
+                                           " is outside the run (" + out.start.to_string() +
                                            " for " + std::to_string(out.days) + " days)");
       }
       gc.outages.push_back({o.instance(), OutageWindow{from, from + len}});
@@ -336,7 +356,8 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
                                     g.malformed_rate(), &gc.malformed_rate, 0));
     CHAKONG_RETURN_IF_ERROR(c.share(at + ".duplicate_rate", g.has_duplicate_rate(),
                                     g.duplicate_rate(), &gc.duplicate_rate, 0));
-    if (g.zipf() < 0 || g.zipf() > 5) return c.error(at + ".zipf", "must be in 0..5");
+    if (g.zipf() < 0 || g.zipf() > 5)
+      return c.error(at + ".zipf", num(g.zipf()) + " must be in 0..5");
     gc.zipf = g.has_zipf() ? g.zipf() : 1.0;
     gc.hub = g.hub();
     out.groups.push_back(std::move(gc));
@@ -359,7 +380,7 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
       c.duration("engine.deduct_delay", e.deduct_delay(), &out.deduct_delay, 10 * kMicrosPerDay));
   CHAKONG_RETURN_IF_ERROR(
       c.duration("engine.timeout", e.timeout(), &out.timeout, 2 * kMicrosPerDay));
-  if (out.timeout <= 0) return c.error("engine.timeout", "must be positive");
+  if (out.timeout <= 0) return c.error("engine.timeout", "'" + e.timeout() + "' must be positive");
   if (e.has_max_attempts() && (e.max_attempts() < 1 || e.max_attempts() > 100))
     return c.error("engine.max_attempts", std::to_string(e.max_attempts()) + " must be in 1..100");
   out.max_attempts = e.has_max_attempts() ? e.max_attempts() : 5;
@@ -417,6 +438,13 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   if (spread % kMicrosPerDay != 0 || spread > window) {
     return c.error("sweep.spread", "'" + w.spread() + "' must be whole days, at most the window");
   }
+  if (!w.spread().empty() && spread < kMicrosPerDay) {
+    // The sweep reads 0 as "not given" (three quarters of the window): a 0 given would not be
+    // honoured, so it is refused rather than quietly replaced.
+    return c.error("sweep.spread", "'" + w.spread() +
+                                       "' must be at least 1d (a batch is released over one day "
+                                       "at the least)");
+  }
   sc.spread_days = static_cast<int>(spread / kMicrosPerDay);
   if (w.has_max_in_flight_cases() && w.max_in_flight_cases() < 1) {
     return c.error("sweep.max_in_flight_cases",
@@ -429,8 +457,17 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
   // Refused before anything is allocated: a run that cannot fit would be killed hours in.
   const uint64_t limit = memory_limit != 0 ? memory_limit : machine_memory_bytes();
   if (const uint64_t need = estimated_memory_bytes(out); limit != 0 && need > limit) {
+    // Named after the field that needs the most (the same weights as the estimate).
+    const double debtors = static_cast<double>(out.debtors);
+    const double by_debtors =
+        debtors * 33.6 + debtors * (1 - out.no_property_share) * out.accounts_per_debtor * 40;
+    const double by_cases = out.cases_per_year * out.days / 365.0 * 2800;
+    const double by_library = static_cast<double>(out.library_cases) * 104;
+    const char* field = by_cases > by_debtors && by_cases >= by_library ? "cases.per_year"
+                        : by_library > by_debtors                       ? "library.cases"
+                                                                        : "population.debtors";
     return c.error(
-        "population.debtors",
+        field,
         fmt::format("{} debtors, {:.0f} cases and {} library cases need an estimated {:.1f} GiB "
                     "(at least), more than the {:.1f} GiB of memory here",
                     out.debtors, out.cases_per_year * out.days / 365.0, out.library_cases,

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "chakong/sim/scenario.h"
 
 namespace chakong::sim {
@@ -238,9 +240,11 @@ TEST(ExperimentTest, CompareSaysNoiseOrRealOnlyWithReplications) {
   EXPECT_NE(text->find("noise"), std::string::npos) << *text;
   const std::string r1 = R"({"scenario": {"name": "x", "seed": 1, "days": 3},
     "deadlines": {"control_48h": {"compliance": 0.5, "met": 1, "missed": 1}},
+    "money": {"frozen_fen": 123456789},
     "sweep": {"coverage": null}, "connectors": [{"name": "bank.b", "control_missed": 1}]})";
   const std::string r2 = R"({"scenario": {"name": "x", "seed": 1, "days": 3},
     "deadlines": {"control_48h": {"compliance": 1.0, "met": 2, "missed": 0}},
+    "money": {"frozen_fen": 100000000},
     "sweep": {"coverage": null}, "connectors": [{"name": "bank.b", "control_missed": 0}]})";
   text = compare_reports("r1.json", r1, "r2.json", r2);
   ASSERT_TRUE(text.ok()) << text.status();
@@ -248,9 +252,51 @@ TEST(ExperimentTest, CompareSaysNoiseOrRealOnlyWithReplications) {
   EXPECT_NE(text->find("connectors[name=bank.b].control_missed"), std::string::npos) << *text;
   EXPECT_EQ(text->find("real"), std::string::npos) << *text;
   EXPECT_NE(text->find("50.00 %"), std::string::npos) << *text;
+  // Money in whole yuan with separators, the sign before the ¥ (was "¥-234568").
+  EXPECT_NE(text->find(" ¥1,234,568 "), std::string::npos) << *text;
+  EXPECT_NE(text->find(" ¥1,000,000 "), std::string::npos) << *text;
+  EXPECT_NE(text->find(" -¥234,568\n"), std::string::npos) << *text;
   text = compare_reports("bad.json", "{\"x\": 1}", "r2.json", r2);
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.status().message(), "bad.json: not a Chakong report.json or experiment.json");
+}
+
+// A variant's name comes from a file name or a --vary value the user typed: a tab, a quote or a
+// <script> in it stays data in experiment.json (valid JSON) and in experiment.html (escaped in
+// the text, the data island unable to close early).
+TEST(ExperimentTest, VariantNamesWithTabsAndScriptsStayData) {
+  const std::string evil = "v\t\"q\" </script><script>alert(1)</script>";
+  ExperimentSpec spec;
+  spec.replications = 2;
+  spec.variants = {{"base", "a.yaml", {}}, {evil, "b<&>.yaml", {"name=</script>"}}};
+  ExperimentResult r;
+  r.seeds = {1, 2};
+  for (const Variant& v : spec.variants) {
+    VariantResult vr;
+    vr.variant = v;
+    vr.metrics = {"deadlines.control_48h.missed", "connectors[name=bank.<b>].control_missed"};
+    vr.values = {{3, 5}, {1, 1}};
+    for (const auto& values : vr.values) vr.estimates.push_back(estimate(values));
+    r.variants.push_back(vr);
+  }
+  r.differences = {{{"deadlines.control_48h.missed", estimate({1, 1}), true},
+                    {"connectors[name=bank.<b>].control_missed", estimate({0, 0}), false}}};
+  nlohmann::json doc;
+  ASSERT_NO_THROW(doc = nlohmann::json::parse(experiment_json(spec, r)));
+  EXPECT_EQ(doc["variants"][1]["name"], evil);
+  EXPECT_EQ(doc["variants"][1]["scenario"], "b<&>.yaml");
+  EXPECT_EQ(doc["variants"][1]["set"][0], "name=</script>");
+  EXPECT_EQ(doc["variants"][1]["metrics"]["deadlines.control_48h.missed"]["values"],
+            nlohmann::json::parse("[3.0, 5.0]"));
+  const std::string html = experiment_html(spec, r);
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(html.find("bank.<b>"), std::string::npos);
+  EXPECT_NE(html.find("v\t&quot;q&quot; &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"),
+            std::string::npos);
+  const size_t at = html.find("<script type=\"application/json\" id=\"data\">");
+  ASSERT_NE(at, std::string::npos);
+  const size_t from = html.find('>', at) + 1, to = html.find("</script>", from);
+  EXPECT_EQ(nlohmann::json::parse(html.substr(from, to - from)), doc);
 }
 
 }  // namespace

@@ -150,9 +150,9 @@ TEST(InstitutionFaultsTest, DistrictWithDrainedBalancesKeepsEveryInvariant) {
 TEST(InstitutionFaultsTest, BadFaultFieldsAreRefusedNamingThem) {
   for (const auto& [set, message] : std::vector<std::pair<std::string, std::string>>{
            {"institutions[name=b].drain_share=1.5",
-            "district.yaml: institutions[0].drain_share: 1.500000 must be a share in [0, 1]"},
+            "district.yaml: institutions[0].drain_share: 1.5 must be a share in [0, 1]"},
            {"institutions[name=b].renewal_refusal_rate=-0.1",
-            "district.yaml: institutions[0].renewal_refusal_rate: -0.100000 must be a share in "
+            "district.yaml: institutions[0].renewal_refusal_rate: -0.1 must be a share in "
             "[0, 1]"},
            {"institutions[name=b].drain_window=0s",
             "district.yaml: institutions[0].drain_window: '0s' must be positive"}}) {

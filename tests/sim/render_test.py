@@ -88,7 +88,25 @@ def main():
                     os.path.join(work, "exp")], check=True, capture_output=True)
     subprocess.run([chakong, "simulate", os.path.join(source, "scenarios", "outage.yaml"),
                     "--out", os.path.join(work, "outage")], check=True, capture_output=True)
+    # A scenario name with a tab and a script in it (issue 21): the page must show it as text,
+    # run none of it, and still draw. Were the script run, the title would read "pwned".
+    evil = 'tab\there </script><script>document.title="pwned"</script>'
+    subprocess.run([chakong, "simulate", district, "--days", "30", "--set",
+                    'name="tab\\there </script><script>document.title=\\"pwned\\"</script>"',
+                    "--out", os.path.join(work, "evil")], check=True, capture_output=True)
     failures = []
+    with open(os.path.join(work, "evil", "report.json"), encoding="utf-8") as f:
+        if json.load(f)["scenario"]["name"] != evil:
+            failures.append("evil report.json: the name did not survive as data")
+    dom = dump_dom(browser, os.path.join(work, "evil", "report.html"))
+    shown = evil.replace("<", "&lt;").replace(">", "&gt;")
+    if "<title>Chakong report: %s</title>" % shown not in dom:
+        m = re.search(r"<title>.*?</title>", dom, re.S)
+        failures.append("evil report.html: title is %r, expected the name as text"
+                        % (m.group(0) if m else None))
+    if "<h1>%s</h1>" % shown not in dom:
+        failures.append("evil report.html: the heading does not show the name as text")
+    failures += check(dom, "evil report.html", 5, "institutions", 44)
     # run.commit: the commit at configure time (not asserted: it changes with every commit),
     # 12 hex digits and maybe "-dirty", or "unknown" outside a git checkout; shown in the page.
     with open(os.path.join(work, "sim", "report.json"), encoding="utf-8") as f:
@@ -125,7 +143,7 @@ def main():
         print("FAIL", f)
     if failures:
         return 1
-    print("PASS: report.html 5 charts drawn, 44 institution rows, 2 sweep markers per daily "
+    print("PASS: a <script> in the scenario name shown as text, not run; report.html 5 charts drawn, 44 institution rows, 2 sweep markers per daily "
           "chart; outage report.html 1 outage marker per daily chart; experiment.html 2 charts "
           "drawn, %d figure rows" % rows)
     return 0

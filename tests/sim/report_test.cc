@@ -88,6 +88,25 @@ TEST(ReportTest, NamesWithTabsQuotesAndScriptsStayData) {
   EXPECT_EQ(island, doc);
 }
 
+// A run too short for any case's query window to close has no query score: null and a dash,
+// not a score of 0.0 that reads as every case late.
+TEST(ReportTest, NoCaseScoredIsNoScoreNotZero) {
+  SimulationReport r;
+  r.name = "t";
+  r.stats.query_unscored = 0;
+  nlohmann::json doc = nlohmann::json::parse(report_json(r));
+  EXPECT_TRUE(doc["deadlines"]["query_start"]["score"].is_null()) << doc["deadlines"];
+  EXPECT_NE(report_html(r).find("Query timeliness score<b>—</b>0 of 0 within 5 working days"),
+            std::string::npos);
+  r.stats.query_scored = 4;
+  r.stats.query_within_5wd = 3;
+  r.stats.query_later = 1;
+  doc = nlohmann::json::parse(report_json(r));
+  EXPECT_EQ(doc["deadlines"]["query_start"]["score"], 75.0);
+  EXPECT_NE(report_html(r).find("Query timeliness score<b>75.0</b>3 of 4 within 5 working days"),
+            std::string::npos);
+}
+
 TEST(ReportTest, InstitutionsTableLeadsWithTheMostMisses) {
   SimulationReport r;
   r.name = "t";

@@ -89,7 +89,7 @@ INSTANTIATE_TEST_SUITE_P(
             "t.yaml: name: is required"},
         Bad{"name: x\npopulation: {debtors: 5, no_property_share: 1.5}\n"
             "institutions: [{kind: bank, name: b}]\n",
-            "t.yaml: population.no_property_share: 1.500000 must be a share in [0, 1]"},
+            "t.yaml: population.no_property_share: 1.5 must be a share in [0, 1]"},
         Bad{"name: x\npopulation: {debtors: 5, balance: {median: '¥8,00'}}\n"
             "institutions: [{kind: bank, name: b}]\n",
             "t.yaml: population.balance.median: amount '¥8,00' has a misplaced ','"},
@@ -169,7 +169,61 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"name: x\ndays: 30\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n"
             "    name: b\n    outages: [{instance: 0, start: 2025-03-03T08:00, duration: 30h}]\n",
             "t.yaml: institutions[0].outages[0].start: '2025-03-03T08:00' for 30h is outside the "
-            "run (2025-01-01 for 30 days)"}));
+            "run (2025-01-01 for 30 days)"},
+        // The outage's length as given (a 30-minute one read "for 0h" before).
+        Bad{"name: x\ndays: 30\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n"
+            "    name: b\n    outages: [{instance: 0, start: 2024-12-31T23:00, duration: 30m}]\n",
+            "t.yaml: institutions[0].outages[0].start: '2024-12-31T23:00' for 30m is outside the "
+            "run (2025-01-01 for 30 days)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n    name: b\n"
+            "    outages: [{instance: 0, start: 2025-03-03T08:00, duration: 0m}]\n",
+            "t.yaml: institutions[0].outages[0].duration: '0m' must be positive"},
+        // Rates the dispatcher's token bucket cannot hold: both made a run spin forever.
+        Bad{"name: x\npopulation: {debtors: 5}\n"
+            "institutions: [{kind: bank, name: b, rate_per_second: 3e9}]\n",
+            "t.yaml: institutions[0].rate_per_second: 3000000000 must be 0 (unlimited) or in "
+            "0.00001..1000000 calls a second"},
+        Bad{"name: x\npopulation: {debtors: 5}\n"
+            "institutions: [{kind: bank, name: b, rate_per_second: 1e-300}]\n",
+            "t.yaml: institutions[0].rate_per_second: 1e-300 must be 0 (unlimited) or in "
+            "0.00001..1000000 calls a second"},
+        Bad{"name: x\npopulation: {debtors: 5}\n"
+            "institutions: [{kind: bank, name: b, rate_per_second: .inf}]\n",
+            "t.yaml: institutions[0].rate_per_second: '.inf' is not a finite number"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b, capacity: "
+            "-3}]\n",
+            "t.yaml: institutions[0].capacity: -3 must be >= 0"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b, zipf: 9.5}]\n",
+            "t.yaml: institutions[0].zipf: 9.5 must be in 0..5"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n    name: b\n"
+            "    latency: {query: {median: 3h, p99: 1h}}\n",
+            "t.yaml: institutions[0].latency.query.p99: '1h' must not be below the median '3h'"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions:\n  - kind: bank\n    name: b\n"
+            "    latency: {query: {median: 30h}}\n",
+            "t.yaml: institutions[0].latency.query.p99: '(default)' must not be below the median "
+            "'30h'"},
+        Bad{"name: x\npopulation: {debtors: 5, balance: {median: '1000', p99: '10'}}\n"
+            "institutions: [{kind: bank, name: b}]\n",
+            "t.yaml: population.balance.p99: '10' must not be below the median '1000'"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "cases: {per_year: 1e30}\n",
+            "t.yaml: cases.per_year: 1e+30 must be in 0..20000000"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "engine: {timeout: 0s}\n",
+            "t.yaml: engine.timeout: '0s' must be positive"},
+        // An empty text is not "the default": a value given must be one.
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "engine: {timeout: ''}\n",
+            "t.yaml: engine.timeout: '' is empty (leave the field out for its default)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b, hours: "
+            "\"\"}]\n",
+            "t.yaml: institutions[0].hours: '' is empty (leave the field out for its default)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "sweep: {spread: 0d}\n",
+            "t.yaml: sweep.spread: '0d' must be at least 1d (a batch is released over one day at "
+            "the least)"},
+        Bad{"name: x\nseed: -1\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n",
+            "t.yaml: seed: '-1' is not a valid uint64"}));
 
 TEST(ScenarioTest, AnExplicitZeroIsHonouredNotTheDefault) {
   StatusOr<SimulationConfig> c = compile(std::string(kMinimal) +
@@ -262,6 +316,15 @@ TEST(ScenarioTest, DebtorsBeyondTheMemoryAreRefusedWithTheEstimate) {
   ASSERT_TRUE(fits.ok()) << fits.status();
   EXPECT_EQ(estimated_memory_bytes(*fits), 7'925'600'000u);
   EXPECT_GT(machine_memory_bytes(), 0u);
+  // Named after the field that needs the most: here the library (50e6 x 104 B = 4.8 GiB).
+  StatusOr<v1::Scenario> lib = parse_scenario_yaml(
+      "name: x\npopulation: {debtors: 1000}\ninstitutions: [{kind: bank, name: b}]\n"
+      "library: {cases: 50000000}\n",
+      "t.yaml");
+  ASSERT_TRUE(lib.ok()) << lib.status();
+  EXPECT_EQ(compile_scenario(*lib, "t.yaml", 1ull << 30).status().message(),
+            "t.yaml: library.cases: 1000 debtors, 2000 cases and 50000000 library cases need an "
+            "estimated 4.8 GiB (at least), more than the 1.0 GiB of memory here");
 }
 
 // Another year's official table, in the shipped format, read relative to the scenario file.
