@@ -272,5 +272,27 @@ TEST(GoldenCliTest, GoldenExchangesAreChecksOfTheirKind) {
   EXPECT_EQ(code, 2) << out;
 }
 
+// The yuan codec as a plugin, through the CLI: every sandbox check passes, its golden exchange
+// fails naming the field both ways, exit 1.
+TEST(GoldenCliTest, AYuanPluginFailsItsGoldenExchangeAndExits1) {
+  auto [code, out] = run(std::string(CHAKONG_CLI) + " conformance --plugin " + YUAN_PLUGIN +
+                         " --connector yuan --seed 4 --golden " + CHAKONG_SOURCE_DIR +
+                         "/tests/connectors/golden --json");
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("{\"connector\": \"yuan.sandbox\", \"check\": \"golden:yuan/freeze\", "
+                     "\"result\": \"fail\", \"detail\": \"golden encode: wire call 1: "
+                     "orders[0].amount_fen: expected 150000, got 1500; golden decode: "
+                     "responses[0].requested: expected 150000, got 15000000; golden decode: "
+                     "responses[0].frozen: expected 150000, got 15000000; golden decode: "
+                     "responses[0].balance: expected 1084500, got 108450000\""),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("{\"connector\": \"yuan.sandbox\", \"summary\": true, \"passed\": " +
+                     std::to_string(conformance::check_names().size() - 1) +
+                     ", \"failed\": 1, \"skipped\": 1}"),
+            std::string::npos)
+      << out;
+}
+
 }  // namespace
 }  // namespace chakong::connectors
