@@ -120,13 +120,15 @@ class Differences final : public MessageDifferencer::Reporter {
  public:
   Differences(const pb::Message& expected, const pb::Message& actual)
       : expected_(expected), actual_(actual) {}
+  // In the actual message only (an element more, or a field the recording leaves unset).
   void ReportAdded(const pb::Message&, const pb::Message&,
                    const std::vector<SpecificField>& path) override {
-    add(path);
+    add(path, /*in_expected=*/!is_element(path), true);
   }
+  // In the recording only.
   void ReportDeleted(const pb::Message&, const pb::Message&,
                      const std::vector<SpecificField>& path) override {
-    add(path);
+    add(path, true, /*in_actual=*/!is_element(path));
   }
   void ReportModified(const pb::Message&, const pb::Message&,
                       const std::vector<SpecificField>& path) override {
@@ -135,14 +137,20 @@ class Differences final : public MessageDifferencer::Reporter {
         path.back().field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
       return;
     }
-    add(path);
+    add(path, true, true);
   }
   std::vector<std::string> found;
 
  private:
-  void add(const std::vector<SpecificField>& path) {
-    const std::optional<std::string> e = value_at(expected_, path, false);
-    const std::optional<std::string> a = value_at(actual_, path, true);
+  // An element of a repeated field (which one side lacks), not a singular field (which proto3
+  // shows as its default).
+  static bool is_element(const std::vector<SpecificField>& path) {
+    return !path.empty() && path.back().field != nullptr && path.back().field->is_repeated();
+  }
+  void add(const std::vector<SpecificField>& path, bool in_expected, bool in_actual) {
+    const std::optional<std::string> e =
+        in_expected ? value_at(expected_, path, false) : std::nullopt;
+    const std::optional<std::string> a = in_actual ? value_at(actual_, path, true) : std::nullopt;
     found.push_back(path_name(path) + ": expected " + e.value_or("none") + ", got " +
                     a.value_or("none"));
   }

@@ -242,6 +242,38 @@ responses { code: STATUS_CODE_UNIMPLEMENTED }
             "byte 8 (sent 9 bytes, recorded 9): expected \"1\", got \"0\"");
 }
 
+// The number of wire calls is part of the exchange: with max_batch 1 two queries are two calls,
+// and a call the exchange has no reply for is answered UNAVAILABLE.
+TEST_F(GoldenFilesTest, AnUnrecordedWireCallIsNamed) {
+  write("split.textproto", R"(kind: "bank"
+config { [type.googleapis.com/chakong.connectors.bank.v1.BankConfig] { max_batch: 1 } }
+requests { kind: REQUEST_KIND_QUERY idempotency_key: "q1" }
+requests { kind: REQUEST_KIND_QUERY idempotency_key: "q2" }
+calls {
+  request { [type.googleapis.com/chakong.connectors.bank.v1.BankInstructionFile] {
+    instructions { serial: "q1" code: "00" } instructions { serial: "q2" code: "00" } } }
+  reply { [type.googleapis.com/chakong.connectors.bank.v1.BankResultFile] {
+    results { serial: "q1" status: 5 } results { serial: "q2" status: 5 } } }
+}
+responses { code: STATUS_CODE_NOT_FOUND }
+responses { code: STATUS_CODE_NOT_FOUND }
+)");
+  ConnectorRegistry registry;
+  ASSERT_TRUE(register_builtin_connectors(registry).ok());
+  conformance::Options o;
+  StatusOr<std::vector<conformance::GoldenFile>> g = conformance::load_golden(dir_.string());
+  ASSERT_TRUE(g.ok()) << g.status();
+  o.golden = *g;
+  conformance::CheckResult r = conformance::run_check(*registry.find("bank"), "golden:split", o);
+  EXPECT_EQ(r.result, conformance::Result::kFail);
+  EXPECT_EQ(
+      r.detail,
+      "golden encode: the connector made 2 wire calls for the batch, the exchange records 1; "
+      "golden encode: wire call 1: instructions[1]: expected { serial: \"q2\" code: \"00\" }, "
+      "got none; golden decode: responses[1].code: expected STATUS_CODE_NOT_FOUND, got "
+      "STATUS_CODE_UNAVAILABLE");
+}
+
 // Runs `command` in a shell: (exit status, stdout and stderr).
 std::pair<int, std::string> run(const std::string& command) {
   FILE* p = popen((command + " 2>&1").c_str(), "r");
