@@ -21,6 +21,7 @@ struct ConformanceArgs {
   std::vector<std::string> connectors;
   std::vector<std::string> plugins;
   std::vector<std::string> checks;
+  std::string golden;
   uint64_t seed = 1;
   double submit_bound_ms = 5;
   int64_t check_timeout_ms = 60'000;
@@ -55,7 +56,28 @@ int run_conformance(const ConformanceArgs& args) {
     }
     factories.push_back(f);
   }
-  const std::vector<std::string> all = conformance::check_names();
+  // Golden exchanges, read after the plugins (their message types must be known).
+  std::vector<conformance::GoldenFile> golden;
+  if (!args.golden.empty()) {
+    StatusOr<std::vector<conformance::GoldenFile>> g = conformance::load_golden(args.golden);
+    if (!g.ok()) {
+      fmt::print(stderr, "chakong conformance: --golden: {}\n", g.status().message());
+      return 2;
+    }
+    golden = std::move(*g);
+    for (const conformance::GoldenFile& f : golden) {
+      if (registry.find(f.kind) == nullptr) {
+        fmt::print(stderr,
+                   "chakong conformance: --golden: {} is for kind '{}', which is not "
+                   "registered\n",
+                   f.path, f.kind);
+        return 2;
+      }
+    }
+  }
+  std::vector<std::string> all = conformance::check_names();
+  if (!golden.empty()) all.push_back("golden");
+  for (const conformance::GoldenFile& f : golden) all.push_back(f.name);
   for (const std::string& c : args.checks) {
     if (std::find(all.begin(), all.end(), c) == all.end()) {
       std::string known;
@@ -70,6 +92,7 @@ int run_conformance(const ConformanceArgs& args) {
   options.submit_bound_us = std::llround(args.submit_bound_ms * 1000);
   options.check_timeout_ms = args.check_timeout_ms;
   options.checks = args.checks;
+  options.golden = std::move(golden);
   int failed = 0;
   for (const connectors::ConnectorFactory* f : factories) {
     const std::string connector = std::string(f->kind()) + ".sandbox";
@@ -79,7 +102,7 @@ int run_conformance(const ConformanceArgs& args) {
           if (args.json) {
             fmt::print("{}\n", conformance::to_json(connector, c));
           } else {
-            fmt::print("{:<5} {:<22} {:<30} {}\n", conformance::result_name(c.result), connector,
+            fmt::print("{:<5} {:<22} {:<34} {}\n", conformance::result_name(c.result), connector,
                        c.name, c.detail);
           }
           std::fflush(stdout);
@@ -117,7 +140,15 @@ void add_conformance_command(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--seed", args->seed, "seed of the sandbox's ground truth")
       ->capture_default_str();
-  cmd->add_option("--check", args->checks, "check to run (repeatable; default: every check)");
+  cmd->add_option(
+      "--check", args->checks,
+      "check to run (repeatable; default: every check): a check's name, 'golden' (every "
+      "golden exchange) or 'golden:<file>'");
+  cmd->add_option("--golden", args->golden,
+                  "directory of golden exchanges (*.textproto, chakong.conformance.v1."
+                  "GoldenExchange): each file of a connector's kind is a check of its encoder and "
+                  "decoder against the recorded wire calls")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--submit-bound-ms", args->submit_bound_ms,
                   "contract rule 3: async_submit() must return within this many ms")
       ->check(CLI::PositiveNumber)

@@ -18,6 +18,7 @@
 
 #include "chakong/base/identity.h"
 #include "chakong/v1/case.pb.h"
+#include "golden.h"
 #include "sandbox.h"
 
 namespace chakong::conformance {
@@ -752,11 +753,13 @@ struct Slot {
   CheckResult result;
 };
 
-CheckResult run_isolated(const ConnectorFactory& factory, const Check& check,
+using Body = std::function<CheckResult(const ConnectorFactory&, const Options&)>;
+
+CheckResult run_isolated(const ConnectorFactory& factory, const std::string& name, Body fn,
                          const Options& options) {
   auto slot = std::make_shared<Slot>();
   const auto start = std::chrono::steady_clock::now();
-  std::thread t([&factory, fn = check.fn, options, slot] {
+  std::thread t([&factory, fn = std::move(fn), options, slot] {
     CheckContext ctx;
     ctx.submit_bound_us = options.submit_bound_us;
     current_check_context() = &ctx;
@@ -793,7 +796,7 @@ CheckResult run_isolated(const ConnectorFactory& factory, const Check& check,
              " ms (wall clock); the adapter blocks or loops (its thread is abandoned)");
     r.timed_out = true;
   }
-  r.name = check.name;
+  r.name = name;
   r.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
                      std::chrono::steady_clock::now() - start)
                      .count();
@@ -805,7 +808,15 @@ CheckResult run_isolated(const ConnectorFactory& factory, const Check& check,
 CheckResult run_check(const ConnectorFactory& factory, std::string_view check,
                       const Options& options) {
   for (const Check& c : kChecks) {
-    if (c.name == check) return run_isolated(factory, c, options);
+    if (c.name == check) return run_isolated(factory, c.name, c.fn, options);
+  }
+  for (const GoldenFile& g : options.golden) {
+    if (g.name == check) {
+      return run_isolated(
+          factory, g.name,
+          [g](const ConnectorFactory& f, const Options& o) { return golden_check(f, o, g); },
+          options);
+    }
   }
   return {std::string(check), Result::kFail, "unknown check"};
 }
@@ -816,12 +827,31 @@ Report run(const ConnectorFactory& factory, const Options& options,
            const std::function<void(const CheckResult&)>& on_result) {
   Report report;
   report.connector = std::string(factory.kind()) + ".sandbox";
-  const std::vector<std::string> names = options.checks.empty() ? check_names() : options.checks;
+  // The golden files of this kind; "golden" in Options::checks stands for all of them.
+  std::vector<std::string> golden;
+  for (const GoldenFile& g : options.golden) {
+    if (g.kind == factory.kind()) golden.push_back(g.name);
+  }
+  std::vector<std::string> names;
+  for (const std::string& name : options.checks.empty() ? check_names() : options.checks) {
+    if (name != "golden") names.push_back(name);
+  }
+  const bool all_golden =
+      options.checks.empty() ||
+      std::find(options.checks.begin(), options.checks.end(), "golden") != options.checks.end();
+  if (all_golden) names.insert(names.end(), golden.begin(), golden.end());
   for (const std::string& name : names) {
     CheckResult r = run_check(factory, name, options);
     (r.result == Result::kPass   ? report.passed
      : r.result == Result::kFail ? report.failed
                                  : report.skipped)++;
+    if (on_result) on_result(r);
+    report.checks.push_back(std::move(r));
+  }
+  if (all_golden && golden.empty() && !options.golden.empty()) {
+    CheckResult r{"golden", Result::kSkip,
+                  "no golden exchange of kind '" + std::string(factory.kind()) + "'"};
+    ++report.skipped;
     if (on_result) on_result(r);
     report.checks.push_back(std::move(r));
   }

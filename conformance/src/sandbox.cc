@@ -65,7 +65,7 @@ void FaultTransport::async_call(std::string request, TransportDone done) {
 }
 
 Sandbox::Sandbox(const ConnectorFactory& factory, uint64_t seed, FaultTransport::Mode mode,
-                 EndpointOptions endpoint, Configure configure)
+                 EndpointOptions endpoint, Configure configure, MakeTransport transport)
     : factory_(factory),
       monitor_(std::make_shared<Monitor>(
           current_check_context() ? current_check_context()->submit_bound_us : 5000)),
@@ -98,7 +98,8 @@ Sandbox::Sandbox(const ConnectorFactory& factory, uint64_t seed, FaultTransport:
   ConnectorContext ctx;
   ctx.executor = &executor_;
   ctx.transport = std::make_unique<FaultTransport>(
-      factory.sandbox_endpoint(truth_, executor_, endpoint), executor_, mode, wire_calls_);
+      transport ? transport(executor_) : factory.sandbox_endpoint(truth_, executor_, endpoint),
+      executor_, mode, wire_calls_);
   StatusOr<std::unique_ptr<Connector>> c = factory.create(*config, std::move(ctx));
   if (!c.ok()) {
     status_ = c.status();

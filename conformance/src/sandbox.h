@@ -75,10 +75,12 @@ class Sandbox {
 
   // Changes the factory's default config before the connector is built.
   using Configure = std::function<void(google::protobuf::Message&)>;
+  // The connector's institution instead of the factory's sandbox endpoint (golden exchanges).
+  using MakeTransport = std::function<std::unique_ptr<Transport>(Executor&)>;
 
   Sandbox(const ConnectorFactory& factory, uint64_t seed,
           FaultTransport::Mode mode = FaultTransport::Mode::kNone, EndpointOptions endpoint = {},
-          Configure configure = {});
+          Configure configure = {}, MakeTransport transport = {});
   // Destroys the connector (if the check has not), runs 8 more days (a completion after
   // shutdown, or a drain later than 1 s, is a violation) and records every call never
   // completed.

@@ -21,6 +21,14 @@
 // goes on. A timed-out check's thread cannot be stopped: it is abandoned (abandoned_checks()),
 // and a process that saw one should exit without running destructors (std::_Exit).
 //
+// Golden exchanges (load_golden(), Options::golden) check the adapter's encoder and decoder
+// against recorded (or hand-written) exchanges of the real institution, independently of the
+// adapter's own inverse codec, which is what the sandbox endpoint runs: the connector is given
+// a transport that compares the bytes it sends with the recorded request, field by field, and
+// answers with the recorded reply; the responses it completes with are compared with the
+// expected decoded result. A difference fails the check "golden:<file>" naming the field:
+// "golden encode: wire call 1: instructions[1].amount_fen: expected 150000, got 1500".
+//
 // A check passes, fails with a detail saying what was expected and what came, or is skipped
 // with the reason (an operation the connector does not declare). run() is deterministic for a
 // seed. Used by `chakong conformance` and by the parameterized GoogleTest suite.
@@ -36,6 +44,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chakong/base/status.h"
 #include "chakong/connectors/factory.h"
 
 namespace chakong::conformance {
@@ -59,6 +68,22 @@ struct Report {
   int passed = 0, failed = 0, skipped = 0;
 };
 
+// One golden exchange file: a chakong.conformance.v1.GoldenExchange in text format
+// (chakong/conformance/v1/golden.proto).
+struct GoldenFile {
+  std::string name;  // Its check's name: "golden:" + its path under the directory, no extension.
+  std::string path;
+  std::string kind;  // The connector kind it is for.
+  std::string text;  // The file's content.
+};
+
+// Every *.textproto file under `dir` (recursively, in path order), each parsed: kNotFound for a
+// missing directory or one without such files; kInvalidArgument naming "<file>:<line>:<column>"
+// for a file that does not parse (an Any of a message type this process does not know
+// included: load plugins first) and naming the file for one without `kind` or with a count of
+// responses other than of requests.
+StatusOr<std::vector<GoldenFile>> load_golden(const std::string& dir);
+
 struct Options {
   uint64_t seed = 1;
   // Rule 3: every async_submit() must return within this wall time. A call over it is a
@@ -67,15 +92,20 @@ struct Options {
   int64_t submit_bound_us = 5000;
   // A check that takes longer (wall time) fails as timed out.
   int64_t check_timeout_ms = 60'000;
-  // The checks to run (names from check_names()); empty: every check.
+  // The checks to run (names from check_names(), a golden file's "golden:<name>", or "golden"
+  // for every golden file of the connector's kind); empty: every check, then every golden file
+  // of the connector's kind.
   std::vector<std::string> checks;
+  // Golden exchanges (load_golden()); those of the connector's kind run after the checks. When
+  // there are golden files but none of its kind, run() reports a skipped check "golden".
+  std::vector<GoldenFile> golden;
 };
 
 // The names of every check, in the order run() runs them.
 std::vector<std::string> check_names();
 
 // One check, isolated and monitored; kFail with "unknown check" for a name not in
-// check_names(). Never throws.
+// check_names() nor a golden file's of Options::golden. Never throws.
 CheckResult run_check(const connectors::ConnectorFactory& factory, std::string_view check,
                       const Options& options);
 
