@@ -298,6 +298,12 @@ TEST(GoldenCliTest, GoldenExchangesAreChecksOfTheirKind) {
                      "\"failed\": 0, \"skipped\": 0}"),
             std::string::npos)
       << out;
+  // One golden file named: it runs for its kind only, every other connector runs nothing.
+  std::tie(code, out) = run(cli + " conformance --golden " + kGoldenDir +
+                            " --check golden:vehicle/query_seal_waiting_release");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("vehicle.sandbox: 1 passed, 0 failed, 0 skipped"), std::string::npos) << out;
+  EXPECT_NE(out.find("bank.sandbox: 0 passed, 0 failed, 0 skipped"), std::string::npos) << out;
   std::tie(code, out) = run(cli + " conformance --golden /nonexistent/golden");
   EXPECT_EQ(code, 2) << out;
   std::tie(code, out) = run(cli + " conformance --golden " + kGoldenDir + " --check golden:nosuch");
