@@ -209,18 +209,29 @@ Status apply_override(YAML::Node& root, const std::string& spec) {
         item.reset(cur[n]);
       } else {
         const std::string field = sel.substr(0, is), want = sel.substr(is + 1);
-        bool found = false;  // (A default YAML::Node is a defined null, not "no node".)
-        for (size_t k = 0; k < cur.size() && !found; ++k) {
+        std::vector<size_t> matches;  // (A default YAML::Node is a defined null, not "no node".)
+        for (size_t k = 0; k < cur.size(); ++k) {
           const YAML::Node f = cur[k][field];
-          if (f && f.IsScalar() && f.Scalar() == want) {
-            item.reset(cur[k]);
-            found = true;
-          }
+          if (f && f.IsScalar() && f.Scalar() == want) matches.push_back(k);
         }
-        if (!found) {
+        if (matches.empty()) {
           return invalid_argument_error(where + ": no item of " + key + " has " + field + " " +
                                         want);
         }
+        if (matches.size() > 1) {
+          // The first would be changed and the others silently not: say which are meant.
+          std::string list;
+          for (size_t m = 0; m < matches.size(); ++m) {
+            list += (m == 0                    ? ""
+                     : m + 1 == matches.size() ? " and "
+                                               : ", ") +
+                    std::to_string(matches[m]);
+          }
+          return invalid_argument_error(where + ": " + key + "[" + sel + "] matches items " + list +
+                                        "; name one by its index (" + key + "[" +
+                                        std::to_string(matches[0]) + "])");
+        }
+        item.reset(cur[matches[0]]);
       }
       cur.reset(item);
     }
