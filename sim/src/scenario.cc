@@ -48,6 +48,10 @@ Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
     const YAML::Node& v = kv.second;
     if (f->is_repeated()) {
       if (!v.IsSequence()) return invalid_argument_error(at + ": must be a list");
+      if (v.size() == 0) {  // As with '': `starts: []` would have meant the default dates.
+        return invalid_argument_error(
+            at + ": [] is an empty list: give items, or leave the field out for its default");
+      }
       for (size_t i = 0; i < v.size(); ++i) {
         const std::string item = at + "[" + std::to_string(i) + "]";
         if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {

@@ -222,6 +222,10 @@ INSTANTIATE_TEST_SUITE_P(
             "sweep: {spread: 0d}\n",
             "t.yaml: sweep.spread: '0d' must be at least 1d (a batch is released over one day at "
             "the least)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "sweep: {starts: []}\n",
+            "t.yaml: sweep.starts: [] is an empty list: give items, or leave the field out for its "
+            "default"},
         Bad{"name: x\nseed: -1\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n",
             "t.yaml: seed: '-1' is not a valid uint64"}));
 
