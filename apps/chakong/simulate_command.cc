@@ -72,8 +72,9 @@ int run_simulate(const SimulateArgs& a) {
       const int tenth = static_cast<int>(p.fraction * 10 + 1e-9);
       if (tenth == last) return;
       last = tenth;
-      fmt::print(stderr, "chakong simulate: {} {:3.0f}% after {:.0f} s\n", p.date.to_string(),
-                 100 * p.fraction, p.wall_seconds);
+      const double eps = p.wall_seconds > 0 ? static_cast<double>(p.events) / p.wall_seconds : 0;
+      fmt::print(stderr, "chakong simulate: {} {:3.0f}% after {:.0f} s, {:.2f} M events/s\n",
+                 p.date.to_string(), 100 * p.fraction, p.wall_seconds, eps / 1e6);
     };
   } else {
     options.on_progress = [](const sim::Progress& p) {

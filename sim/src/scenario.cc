@@ -48,6 +48,10 @@ Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
     const YAML::Node& v = kv.second;
     if (f->is_repeated()) {
       if (!v.IsSequence()) return invalid_argument_error(at + ": must be a list");
+      if (v.size() == 0) {  // As with '': `starts: []` would have meant the default dates.
+        return invalid_argument_error(
+            at + ": [] is an empty list: give items, or leave the field out for its default");
+      }
       for (size_t i = 0; i < v.size(); ++i) {
         const std::string item = at + "[" + std::to_string(i) + "]";
         if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
@@ -209,18 +213,29 @@ Status apply_override(YAML::Node& root, const std::string& spec) {
         item.reset(cur[n]);
       } else {
         const std::string field = sel.substr(0, is), want = sel.substr(is + 1);
-        bool found = false;  // (A default YAML::Node is a defined null, not "no node".)
-        for (size_t k = 0; k < cur.size() && !found; ++k) {
+        std::vector<size_t> matches;  // (A default YAML::Node is a defined null, not "no node".)
+        for (size_t k = 0; k < cur.size(); ++k) {
           const YAML::Node f = cur[k][field];
-          if (f && f.IsScalar() && f.Scalar() == want) {
-            item.reset(cur[k]);
-            found = true;
-          }
+          if (f && f.IsScalar() && f.Scalar() == want) matches.push_back(k);
         }
-        if (!found) {
+        if (matches.empty()) {
           return invalid_argument_error(where + ": no item of " + key + " has " + field + " " +
                                         want);
         }
+        if (matches.size() > 1) {
+          // The first would be changed and the others silently not: say which are meant.
+          std::string list;
+          for (size_t m = 0; m < matches.size(); ++m) {
+            list += (m == 0                    ? ""
+                     : m + 1 == matches.size() ? " and "
+                                               : ", ") +
+                    std::to_string(matches[m]);
+          }
+          return invalid_argument_error(where + ": " + key + "[" + sel + "] matches items " + list +
+                                        "; name one by its index (" + key + "[" +
+                                        std::to_string(matches[0]) + "])");
+        }
+        item.reset(cur[matches[0]]);
       }
       cur.reset(item);
     }

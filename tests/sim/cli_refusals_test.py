@@ -9,6 +9,7 @@ Exit 0 pass, 1 fail.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -192,6 +193,17 @@ def main():
             daily = json.load(f)["daily"]
         if not daily or daily[0]["date"] != "2027-01-01" or len(daily) != 10:
             failures.append("2027 with --calendar: daily[] is %r..." % daily[:1])
+
+    # The progress line off a terminal counts events as they run (it read 0.00 M/s once):
+    # a month of 2,000 cases a year is over 100,000 events, run in seconds.
+    with open(os.path.join(work, "busy.yaml"), "w", encoding="utf-8") as f:
+        f.write("name: busy\ndays: 30\npopulation: {debtors: 3000}\ncases: {per_year: 2000}\n"
+                "institutions: [{kind: bank, name: b, count: 5}]\n")
+    r = run(chakong, ["simulate", "busy.yaml", "--out", "busy"], work)
+    m = re.search(r"^chakong simulate: 2025-01-30 100% after \d+ s, (\d+\.\d\d) M events/s$",
+                  r.stderr, re.M)
+    if r.returncode != 0 or not m or float(m.group(1)) <= 0:
+        failures.append("progress: no final line with a non-zero events/s in %r" % r.stderr)
 
     for f in failures:
         print("FAIL", f)

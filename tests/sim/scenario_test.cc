@@ -222,6 +222,10 @@ INSTANTIATE_TEST_SUITE_P(
             "sweep: {spread: 0d}\n",
             "t.yaml: sweep.spread: '0d' must be at least 1d (a batch is released over one day at "
             "the least)"},
+        Bad{"name: x\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n"
+            "sweep: {starts: []}\n",
+            "t.yaml: sweep.starts: [] is an empty list: give items, or leave the field out for its "
+            "default"},
         Bad{"name: x\nseed: -1\npopulation: {debtors: 5}\ninstitutions: [{kind: bank, name: b}]\n",
             "t.yaml: seed: '-1' is not a valid uint64"}));
 
@@ -273,6 +277,15 @@ TEST(ScenarioTest, BadOverridesAreRefusedNamingThem) {
             "t.yaml: --set 'institutions[3].capacity=1': institutions has 1 items, no [3]");
   EXPECT_EQ(refused("institutions[name=z].capacity=1"),
             "t.yaml: --set 'institutions[name=z].capacity=1': no item of institutions has name z");
+  // A selector matching several items (a bank and a registry both named cq) names them all.
+  EXPECT_EQ(
+      parse_scenario_yaml("name: x\ninstitutions:\n  - {kind: bank, name: b}\n"
+                          "  - {kind: real_estate, name: cq}\n  - {kind: vehicle, name: cq}\n",
+                          "t.yaml", {"institutions[name=cq].capacity=5"})
+          .status()
+          .message(),
+      "t.yaml: --set 'institutions[name=cq].capacity=5': institutions[name=cq] matches items "
+      "1 and 2; name one by its index (institutions[1])");
   EXPECT_EQ(refused("population[0].debtors=1"),
             "t.yaml: --set 'population[0].debtors=1': population is not a list");
   // The value is validated as the file is.
