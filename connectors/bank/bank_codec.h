@@ -8,6 +8,7 @@
 
 #include "bank/bank.pb.h"
 #include "chakong/connectors/connector.h"
+#include "chakong/connectors/wire_util.h"
 
 namespace chakong::connectors::bank {
 
@@ -25,10 +26,27 @@ struct BankCodec {
     const std::vector<const Request*> pointers = pointers_to(batch);
     return encode_requests(BatchView(pointers));
   }
+  // The reply's results into out[0, n), reusing out's elements (wire::decode_each_into).
+  static StatusOr<size_t> decode_responses(std::string_view bytes,
+                                           std::vector<std::pair<std::string, Response>>& out);
+  // The same into a vector of its own (tests, tools).
   static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
-      std::string_view bytes);
-  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes);
-  static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& r);
+      std::string_view bytes) {
+    std::vector<std::pair<std::string, Response>> out;
+    StatusOr<size_t> n = decode_responses(bytes, out);
+    if (!n.ok()) return n.status();
+    out.resize(*n);
+    return out;
+  }
+  // Appends the instructions to `out` (wire::add_request: reused buffers); on an error `out`
+  // holds a part of them.
+  static Status decode_requests(std::string_view bytes, std::vector<Request>& out);
+  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
+    std::vector<Request> out;
+    CHAKONG_RETURN_IF_ERROR(decode_requests(bytes, out));
+    return out;
+  }
+  static std::string encode_responses(wire::Results r);
 };
 
 }  // namespace chakong::connectors::bank

@@ -48,13 +48,12 @@ std::string BankCodec::encode_requests(BatchView batch) {
   return file.serialize();
 }
 
-StatusOr<std::vector<Request>> BankCodec::decode_requests(std::string_view bytes) {
+Status BankCodec::decode_requests(std::string_view bytes, std::vector<Request>& out) {
   wire::Reused<v1::BankInstructionFile> file;
   if (!file.parse(bytes)) return invalid_argument_error("instruction file does not parse");
-  std::vector<Request> out;
-  out.reserve(static_cast<size_t>(file->instructions_size()));
+  out.reserve(out.size() + static_cast<size_t>(file->instructions_size()));
   for (const v1::BankInstruction& i : file->instructions()) {
-    Request& r = out.emplace_back();  // Built in place; an error discards `out`.
+    Request& r = wire::add_request(out);
     bool known = false;
     for (const auto& [kind, code] : kCodes) {
       if (code == i.code()) {
@@ -77,10 +76,10 @@ StatusOr<std::vector<Request>> BankCodec::decode_requests(std::string_view bytes
     r.measure_id = i.freeze_no();
     r.purpose = i.purpose();
   }
-  return out;
+  return ok_status();
 }
 
-std::string BankCodec::encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
+std::string BankCodec::encode_responses(wire::Results rs) {
   wire::Reused<v1::BankResultFile> file;
   file->mutable_results()->Reserve(static_cast<int>(rs.size()));
   for (const auto& [serial, r] : rs) {
@@ -113,15 +112,16 @@ std::string BankCodec::encode_responses(const std::vector<std::pair<std::string,
   return file.serialize();
 }
 
-StatusOr<std::vector<std::pair<std::string, Response>>> BankCodec::decode_responses(
-    std::string_view bytes) {
+StatusOr<size_t> BankCodec::decode_responses(std::string_view bytes,
+                                             std::vector<std::pair<std::string, Response>>& out) {
   wire::Reused<v1::BankResultFile> file;
   if (!file.parse(bytes)) {
     return invalid_argument_error("result file does not parse (" + std::to_string(bytes.size()) +
                                   " bytes)");
   }
-  return wire::decode_each(
-      file->results(), "results", [](const v1::BankResult& o) { return o.serial(); },
+  return wire::decode_each_into(
+      file->results(), "results",
+      [](const v1::BankResult& o) -> const std::string& { return o.serial(); },
       [](const v1::BankResult& o, const wire::At& at) -> StatusOr<Response> {
         Response r;
         CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
@@ -147,7 +147,8 @@ StatusOr<std::vector<std::pair<std::string, Response>>> BankCodec::decode_respon
         r.queue_position = o.position();
         r.measure_id = o.freeze_no();
         return r;
-      });
+      },
+      out);
 }
 
 }  // namespace bank

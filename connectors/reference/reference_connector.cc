@@ -23,22 +23,39 @@ struct ReferenceCodec {
     for (const Request& r : batch) to_proto(r, b->add_requests());
     return b.serialize();
   }
+  // Appends the instructions to `out` (wire::add_request: reused buffers); on an error `out`
+  // holds a part of them. The second form decodes into a vector of its own (tests, tools).
   static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
+    std::vector<Request> out;
+    CHAKONG_RETURN_IF_ERROR(decode_requests(bytes, out));
+    return out;
+  }
+  // The reply's results into out[0, n), reusing out's elements (wire::decode_each_into); the
+  // second form into a vector of its own.
+  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
+      std::string_view bytes) {
+    std::vector<std::pair<std::string, Response>> out;
+    StatusOr<size_t> n = decode_responses(bytes, out);
+    if (!n.ok()) return n.status();
+    out.resize(*n);
+    return out;
+  }
+
+  static Status decode_requests(std::string_view bytes, std::vector<Request>& out) {
     wire::Reused<chakong::v1::RequestBatch> b;
     if (!b.parse(bytes)) return invalid_argument_error("request batch does not parse");
-    std::vector<Request> out;
-    out.reserve(static_cast<size_t>(b->requests_size()));
+    out.reserve(out.size() + static_cast<size_t>(b->requests_size()));
     for (int i = 0; i < b->requests_size(); ++i) {
       StatusOr<Request> r = from_proto(b->requests(i));
       if (!r.ok()) {
         return invalid_argument_error("requests[" + std::to_string(i) + "]." +
                                       r.status().message());
       }
-      out.push_back(std::move(*r));
+      wire::add_request(out) = std::move(*r);  // The trivial codec: not the fast path.
     }
-    return out;
+    return ok_status();
   }
-  static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
+  static std::string encode_responses(wire::Results rs) {
     wire::Reused<chakong::v1::ResponseBatch> b;
     b->mutable_responses()->Reserve(static_cast<int>(rs.size()));
     for (const auto& [key, r] : rs) {
@@ -48,21 +65,22 @@ struct ReferenceCodec {
     }
     return b.serialize();
   }
-  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
-      std::string_view bytes) {
+  static StatusOr<size_t> decode_responses(std::string_view bytes,
+                                           std::vector<std::pair<std::string, Response>>& out) {
     wire::Reused<chakong::v1::ResponseBatch> b;
     if (!b.parse(bytes)) {
       return invalid_argument_error("response batch does not parse (" +
                                     std::to_string(bytes.size()) + " bytes)");
     }
-    return wire::decode_each(
+    return wire::decode_each_into(
         b->responses(), "responses",
-        [](const chakong::v1::Response& o) { return o.idempotency_key(); },
+        [](const chakong::v1::Response& o) -> const std::string& { return o.idempotency_key(); },
         [](const chakong::v1::Response& o, const wire::At& at) -> StatusOr<Response> {
           StatusOr<Response> r = from_proto(o);
           if (!r.ok()) return invalid_argument_error(at.str() + r.status().message());
           return r;
-        });
+        },
+        out);
   }
 };
 

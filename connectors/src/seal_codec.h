@@ -55,17 +55,34 @@ struct SealCodec {
     return b.serialize();
   }
 
+  // Appends the instructions to `out` (wire::add_request: reused buffers); on an error `out`
+  // holds a part of them. The second form decodes into a vector of its own (tests, tools).
   static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
+    std::vector<Request> out;
+    CHAKONG_RETURN_IF_ERROR(decode_requests(bytes, out));
+    return out;
+  }
+  // The reply's results into out[0, n), reusing out's elements (wire::decode_each_into); the
+  // second form into a vector of its own.
+  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
+      std::string_view bytes) {
+    std::vector<std::pair<std::string, Response>> out;
+    StatusOr<size_t> n = decode_responses(bytes, out);
+    if (!n.ok()) return n.status();
+    out.resize(*n);
+    return out;
+  }
+
+  static Status decode_requests(std::string_view bytes, std::vector<Request>& out) {
     wire::Reused<typename Traits::InstructionBatch> b;
     if (!b.parse(bytes)) return invalid_argument_error("instruction batch does not parse");
-    std::vector<Request> out;
-    out.reserve(static_cast<size_t>(b->instructions_size()));
+    out.reserve(out.size() + static_cast<size_t>(b->instructions_size()));
     for (const auto& i : b->instructions()) {
       if (i.op() < 1 || i.op() > 5) {
         return invalid_argument_error("instruction " + i.serial() + ": unknown op " +
                                       std::to_string(i.op()));
       }
-      Request& r = out.emplace_back();  // Built in place; an error discards `out`.
+      Request& r = wire::add_request(out);
       constexpr RequestKind kByOp[] = {RequestKind::kQuery, RequestKind::kFreeze,
                                        RequestKind::kWaitlistFreeze, RequestKind::kRenew,
                                        RequestKind::kRelease};
@@ -80,10 +97,10 @@ struct SealCodec {
       r.asset.holder_id = i.owner_id();
       r.measure_id = i.seal_no();
     }
-    return out;
+    return ok_status();
   }
 
-  static std::string encode_responses(const std::vector<std::pair<std::string, Response>>& rs) {
+  static std::string encode_responses(wire::Results rs) {
     wire::Reused<typename Traits::ResultBatch> b;
     b->mutable_results()->Reserve(static_cast<int>(rs.size()));
     for (const auto& [serial, r] : rs) {
@@ -112,15 +129,15 @@ struct SealCodec {
     return b.serialize();
   }
 
-  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
-      std::string_view bytes) {
+  static StatusOr<size_t> decode_responses(std::string_view bytes,
+                                           std::vector<std::pair<std::string, Response>>& out) {
     wire::Reused<typename Traits::ResultBatch> b;
     if (!b.parse(bytes)) {
       return invalid_argument_error("result batch does not parse (" + std::to_string(bytes.size()) +
                                     " bytes)");
     }
-    return wire::decode_each(
-        b->results(), "results", [](const auto& o) { return o.serial(); },
+    return wire::decode_each_into(
+        b->results(), "results", [](const auto& o) -> const std::string& { return o.serial(); },
         [](const auto& o, const wire::At& at) -> StatusOr<Response> {
           Response r;
           CHAKONG_RETURN_IF_ERROR(wire::read(&r.status, o.status(), o.message(), at + "status"));
@@ -144,7 +161,8 @@ struct SealCodec {
           r.queue_position = o.position();
           r.measure_id = o.seal_no();
           return r;
-        });
+        },
+        out);
   }
 };
 

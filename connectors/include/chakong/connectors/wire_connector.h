@@ -11,11 +11,18 @@
 //   static void set_defaults(Config*);                   // kind-specific defaults
 //   // Adapter side:
 //   static std::string encode_requests(BatchView);        // the requests of one wire call
-//   static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
-//       std::string_view bytes);                         // (idempotency key, response)
+//   static StatusOr<size_t> decode_responses(             // (idempotency key, response) into
+//       std::string_view bytes,                           // out[0, n), out's elements reused
+//       std::vector<std::pair<std::string, Response>>& out);   // (wire::decode_each_into)
 //   // Institution side (sandbox endpoint):
-//   static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes);
-//   static std::string encode_responses(const std::vector<std::pair<std::string, Response>>&);
+//   static Status decode_requests(std::string_view bytes,  // appended with wire::add_request
+//                                 std::vector<Request>& out);
+//   static std::string encode_responses(wire::Results);   // a span of (key, response)
+//
+// A codec written for the first form of the contract (`StatusOr<std::vector<std::pair<
+// std::string, Response>>> decode_responses(std::string_view)`, `StatusOr<std::vector<Request>>
+// decode_requests(std::string_view)`, `encode_responses(const std::vector<...>&)`) works too,
+// at the cost of the vectors and strings they build per call.
 //
 // The connector keeps the contract of connector.h: requests outside capabilities() complete
 // with kUnimplemented without being sent; a batch is split into wire calls of at most
@@ -43,9 +50,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <concepts>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -53,6 +63,7 @@
 #include <vector>
 
 #include "chakong/connectors/factory.h"
+#include "chakong/connectors/wire_util.h"
 
 namespace chakong::connectors {
 
@@ -61,11 +72,26 @@ namespace internal {
 Status validate_common(std::string_view kind, const std::string& name, uint32_t timeout_ms,
                        uint32_t max_batch);
 
+// Which form of the codec contract a Codec implements (see the top of this file).
+template <typename Codec>
+concept DecodesRequestsInto = requires(std::string_view b, std::vector<Request>& out) {
+  { Codec::decode_requests(b, out) } -> std::same_as<Status>;
+};
+template <typename Codec>
+concept DecodesResponsesInto = requires(std::string_view b,
+                                        std::vector<std::pair<std::string, Response>>& out) {
+  { Codec::decode_responses(b, out) } -> std::same_as<StatusOr<size_t>>;
+};
+template <typename Codec>
+concept EncodesResponseSpan = requires(wire::Results r) {
+  { Codec::encode_responses(r) } -> std::same_as<std::string>;
+};
+
 // Objects by id in reused slots, for WireConnector's open calls and wire calls: add(), find()
 // and erase() are an index and a generation check (no hashing, and no allocation once the
-// slots have grown to the most ever open). An id is not reused (until a slot's 32-bit
-// generation wraps): a stale id, a late reply's or a timer's, finds nothing. A pointer from
-// add() or find() is good until the next add().
+// slots have grown to the most ever open; they are never given back). An id is not reused (until a
+// slot's 32-bit generation wraps): a stale id, a late reply's or a timer's, finds nothing. A
+// pointer from add() or find() is good until the next add().
 template <typename T>
 class Slots {
  public:
@@ -88,11 +114,16 @@ class Slots {
     Slot& s = slots_[i];
     return s.open && s.generation == static_cast<uint32_t>(id >> 32) ? &s.value : nullptr;
   }
-  // Ends the object of `id`, which must be open.
+  // Ends the object of `id`, which must be open. A T with reuse() is reset by it (keeping
+  // buffers for the next object of the slot), any other T is replaced by T().
   void erase(uint64_t id) {
     const auto i = static_cast<uint32_t>(id);
     Slot& s = slots_[i];
-    s.value = T();
+    if constexpr (requires(T & t) { t.reuse(); }) {
+      s.value.reuse();
+    } else {
+      s.value = T();
+    }
     s.open = false;
     ++s.generation;
     free_.push_back(i);
@@ -111,7 +142,9 @@ class Slots {
     uint32_t generation = 0;
     bool open = false;
   };
-  std::vector<Slot> slots_;
+  // A deque: growing it moves nothing (a vector would copy every slot and, while it does, hold
+  // the old and the new array: three times the most slots ever open).
+  std::deque<Slot> slots_;
   std::vector<uint32_t> free_;
 };
 }  // namespace internal
@@ -162,6 +195,19 @@ class WireConnector final : public Connector {
     BatchSink* sink = nullptr;
     std::vector<bool> resolved;
     size_t open = 0;
+    // Ended: the slot keeps `resolved`'s buffer for the next call (a batch of up to 64: a
+    // slot holds what it kept for the rest of the run, and there are as many slots as calls
+    // were ever open at once).
+    void reuse() {
+      seq = 0;
+      sink = nullptr;
+      open = 0;
+      if (resolved.capacity() > 64) {
+        resolved = std::vector<bool>();
+      } else {
+        resolved.clear();
+      }
+    }
   };
 
   // One wire call in flight: (idempotency key, index in the call's responses) of each request
@@ -172,6 +218,17 @@ class WireConnector final : public Connector {
     std::vector<std::pair<std::string_view, size_t>> keys;  // Views into the caller's batch.
     bool distinct_keys = true;                              // No key twice (see match()).
     TimerHandle timer;
+    // Ended: the slot keeps `keys`' buffer for the next wire call (up to 8 keys; see Call).
+    void reuse() {
+      call = 0;
+      distinct_keys = true;
+      timer = TimerHandle();
+      if (keys.capacity() > 8) {
+        keys = {};
+      } else {
+        keys.clear();
+      }
+    }
   };
 
   struct State {
@@ -187,6 +244,10 @@ class WireConnector final : public Connector {
     internal::Slots<Wire> wires;
     Capabilities caps;
     std::vector<size_t> key_hashes;  // Scratch for distinct(), kept from call to call.
+    // The decoded results of a reply, kept from reply to reply (their keys' buffers too); only
+    // the first `n` of a decode are that reply's.
+    std::vector<std::pair<std::string, Response>> kept_results;
+    static constexpr size_t kMaxKeptResults = 32;  // A larger reply's are not kept.
 
     static void start(const std::shared_ptr<State>& s, BatchView batch, BatchSink& sink) {
       const auto [id, call] = s->calls.add();
@@ -262,23 +323,27 @@ class WireConnector final : public Connector {
       });
     }
 
+    // The wire call's slot stays in place while its answers are handed out (nothing in between
+    // adds a wire call: async_submit() only posts) and is ended after, keeping its buffers.
     void on_timeout(uint64_t w) {
-      Wire* found = wires.find(w);
-      if (found == nullptr) return;
-      const Wire wire = std::move(*found);
-      wires.erase(w);
-      fail_open(wire, [&] {
+      Wire* wire = wires.find(w);
+      if (wire == nullptr) return;
+      fail_open(*wire, [&] {
         return deadline_exceeded_error(name + " did not answer within " +
                                        std::to_string(timeout / 1000) + " ms");
       });
+      wires.erase(w);
     }
 
     void on_reply(uint64_t w, StatusOr<std::string> reply) {
-      Wire* found = wires.find(w);
-      if (found == nullptr) return;  // Timed out or cancelled: a late reply.
-      const Wire wire = std::move(*found);
+      Wire* wire = wires.find(w);
+      if (wire == nullptr) return;  // Timed out or cancelled: a late reply.
+      executor->cancel(wire->timer);
+      answer(*wire, reply);
       wires.erase(w);
-      executor->cancel(wire.timer);
+    }
+
+    void answer(const Wire& wire, StatusOr<std::string>& reply) {
       if (!reply.ok()) {
         const StatusCode c = reply.status().code();
         fail_open(wire, [&] {
@@ -287,16 +352,32 @@ class WireConnector final : public Connector {
         });
         return;
       }
-      StatusOr<std::vector<std::pair<std::string, Response>>> results =
-          Codec::decode_responses(*reply);
-      if (!results.ok()) {
+      // Decoded into the kept results (taken out while in use: a nested reply would get none).
+      std::vector<std::pair<std::string, Response>> kept = std::move(kept_results);
+      size_t n = 0;
+      Status decoded;
+      if constexpr (internal::DecodesResponsesInto<Codec>) {
+        StatusOr<size_t> r = Codec::decode_responses(*reply, kept);
+        if (r.ok()) n = *r;
+        decoded = r.status();
+      } else {
+        StatusOr<std::vector<std::pair<std::string, Response>>> r = Codec::decode_responses(*reply);
+        if (r.ok()) {
+          kept = std::move(*r);
+          n = kept.size();
+        }
+        decoded = r.status();
+      }
+      bool completed = false;
+      if (decoded.ok()) completed = match(wire, std::span(kept.data(), n));
+      if (kept.capacity() <= kMaxKeptResults) kept_results = std::move(kept);
+      if (!decoded.ok()) {
         fail_open(wire, [&] {
-          return data_loss_error(
-              name + " sent a reply that does not decode: " + results.status().message());
+          return data_loss_error(name + " sent a reply that does not decode: " + decoded.message());
         });
         return;
       }
-      if (match(wire, *results)) return;  // The call completed.
+      if (completed) return;  // The call completed.
       fail_open(wire, [&] {
         return data_loss_error(name + " sent a reply without a result for this instruction");
       });
@@ -306,7 +387,7 @@ class WireConnector final : public Connector {
     // already answered, or of no request, is ignored: duplicated, reordered and stray results
     // are harmless). Results are matched by position with the key as the check; a key map is
     // built only for what does not match by position. True when that completed the call.
-    bool match(const Wire& wire, std::vector<std::pair<std::string, Response>>& results) {
+    bool match(const Wire& wire, std::span<std::pair<std::string, Response>> results) {
       Call* call = calls.find(wire.call);
       if (call == nullptr) return true;
       if (!wire.distinct_keys) return match_repeated_keys(wire, call, results);
@@ -338,7 +419,7 @@ class WireConnector final : public Connector {
     // The same when one key appears more than once in a wire call (a batch that carries a
     // request twice): every request with that key takes the key's first result, copied.
     bool match_repeated_keys(const Wire& wire, Call* call,
-                             const std::vector<std::pair<std::string, Response>>& results) {
+                             std::span<const std::pair<std::string, Response>> results) {
       for (const auto& [key, response] : results) {
         for (const auto& [k, i] : wire.keys) {
           if (k == key && resolve(wire.call, call, i, response)) return true;
@@ -436,40 +517,97 @@ class SandboxEndpoint final : public Transport {
 
   // The institution takes the bytes now, processes them when its latency has passed (and it
   // is able to: EndpointOptions::process_at), acting on the ground truth then, and replies.
+  // A call in progress lives in a reused slot (its decoded requests in reused buffers, see
+  // wire::add_request) and its tasks carry only the slot's id: no allocation per call in the
+  // steady state but the reply's bytes.
   void async_call(std::string request, TransportDone done) override {
-    executor_.post([this, request = std::move(request), done = std::move(done)]() mutable {
-      StatusOr<std::vector<Request>> batch = Codec::decode_requests(request);
-      if (!batch.ok()) {
-        executor_.run_after(options_.latency, [done = std::move(done), s = batch.status()] {
-          done(invalid_argument_error("institution could not read the request: " + s.message()));
-        });
-        return;
-      }
-      const TimeUs latency = options_.latency_fn ? options_.latency_fn(*batch) : options_.latency;
-      TimeUs when = executor_.now() + std::max<TimeUs>(0, latency);
-      if (options_.process_at) when = std::max(when, options_.process_at(executor_.now(), when));
-      executor_.run_at(when, [this, batch = std::move(*batch), done = std::move(done)]() mutable {
-        std::vector<std::pair<std::string, Response>> results;
-        results.reserve(options_.duplicate_results ? 2 * batch.size() : batch.size());
-        const Date today = date_of(executor_.now());
-        for (Request& r : batch) {
-          Response response = truth_.handle(r, today);
-          results.emplace_back(std::move(r.idempotency_key), std::move(response));
-        }
-        if (options_.reverse_results) std::reverse(results.begin(), results.end());
-        if (options_.duplicate_results) {
-          const size_t n = results.size();
-          for (size_t i = 0; i < n; ++i) results.push_back(results[i]);
-        }
-        done(Codec::encode_responses(results));
-      });
-    });
+    const auto [id, call] = calls_.add();
+    call->request = std::move(request);
+    call->done = std::move(done);
+    executor_.post([this, id = id] { receive(id); });
   }
 
  private:
+  struct Pending {
+    std::string request;
+    TransportDone done;
+    std::vector<Request> batch;  // Decoded at receipt.
+    Status error;                // Or why it does not decode.
+    // Ended: the requests and their vector go back to this thread's spares (wire::give_back);
+    // the slot keeps no buffer.
+    void reuse() {
+      request = std::string();
+      done = nullptr;
+      wire::give_back(batch);
+      error = ok_status();
+    }
+  };
+
+  void receive(uint64_t id) {
+    Pending& p = *calls_.find(id);
+    if constexpr (internal::DecodesRequestsInto<Codec>) {
+      p.batch = wire::take_batch();
+      p.error = Codec::decode_requests(p.request, p.batch);
+      for (Request& r : p.batch) wire::trim(r);
+    } else {
+      StatusOr<std::vector<Request>> batch = Codec::decode_requests(p.request);
+      if (batch.ok()) {
+        p.batch = std::move(*batch);
+      } else {
+        p.error = batch.status();
+      }
+    }
+    p.request = std::string();  // Read: the bytes are not needed any more.
+    if (!p.error.ok()) {
+      executor_.run_after(options_.latency, [this, id] {
+        Pending& f = *calls_.find(id);
+        TransportDone done = std::move(f.done);
+        const Status s = std::move(f.error);
+        calls_.erase(id);
+        done(invalid_argument_error("institution could not read the request: " + s.message()));
+      });
+      return;
+    }
+    const TimeUs latency = options_.latency_fn ? options_.latency_fn(p.batch) : options_.latency;
+    TimeUs when = executor_.now() + std::max<TimeUs>(0, latency);
+    if (options_.process_at) when = std::max(when, options_.process_at(executor_.now(), when));
+    executor_.run_at(when, [this, id] { process(id); });
+  }
+
+  void process(uint64_t id) {
+    Pending& p = *calls_.find(id);
+    const size_t n = p.batch.size();
+    const size_t m = options_.duplicate_results ? 2 * n : n;
+    if (results_.size() < m) results_.resize(m);
+    const Date today = date_of(executor_.now());
+    for (size_t k = 0; k < n; ++k) {
+      const Request& r = p.batch[k];
+      results_[k].first.assign(r.idempotency_key);
+      results_[k].second = truth_.handle(r, today);
+    }
+    if (options_.reverse_results) std::reverse(results_.begin(), results_.begin() + n);
+    for (size_t k = n; k < m; ++k) results_[k] = results_[k - n];
+    std::string reply;
+    if constexpr (internal::EncodesResponseSpan<Codec>) {
+      reply = Codec::encode_responses(wire::Results(results_.data(), m));
+    } else {
+      reply = Codec::encode_responses(std::vector<std::pair<std::string, Response>>(
+          results_.begin(), results_.begin() + static_cast<std::ptrdiff_t>(m)));
+    }
+    // The answers' assets and measures are not kept until the next call, nor more than 32.
+    for (size_t k = 0; k < m; ++k) results_[k].second = Response();
+    if (results_.size() > 32) results_ = {};
+    TransportDone done = std::move(p.done);
+    calls_.erase(id);
+    done(std::move(reply));
+  }
+
   GroundTruth& truth_;
   Executor& executor_;
   EndpointOptions options_;
+  internal::Slots<Pending> calls_;
+  // (key, response) of the call being answered, kept from call to call (the keys' buffers).
+  std::vector<std::pair<std::string, Response>> results_;
 };
 
 template <typename Codec>

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -154,6 +155,149 @@ std::vector<std::pair<std::string, Response>> decode_each(const Results& results
     }
   }
   return out;
+}
+
+// The same into `out`, reusing its elements: result n goes to out[n] (its key assigned into the
+// string's buffer, so a key of a size seen before allocates nothing), and `out` grows when it
+// is shorter but never shrinks, so that the buffers stay for the next call. Returns the number
+// of results; out[0, n) are this reply's, the elements past n are stale.
+template <typename Results, typename Key, typename Decode>
+size_t decode_each_into(const Results& results, std::string_view list, Key key, Decode decode,
+                        std::vector<std::pair<std::string, Response>>& out) {
+  size_t n = 0;
+  for (const auto& result : results) {
+    if (n == out.size()) out.emplace_back();
+    auto& [k, response] = out[n];
+    const At at(list, static_cast<int>(n));
+    ++n;
+    const auto& key_text = key(result);
+    k.assign(key_text.data(), key_text.size());
+    StatusOr<Response> r = decode(result, at);
+    if (r.ok()) {
+      response = std::move(*r);
+    } else {
+      response =
+          Response::error(data_loss_error("the result does not decode: " + r.status().message()));
+    }
+  }
+  return n;
+}
+
+// The results of one reply, as encode_responses() takes them: (idempotency key, response).
+using Results = std::span<const std::pair<std::string, Response>>;
+
+// Requests decoded into buffers kept from call to call. A codec's decode_requests(bytes, out)
+// appends each request with add_request(out): a request whose every field is at its default
+// and whose strings keep the buffers of a request given back by recycle(), so that decoding a
+// batch of requests the size of earlier ones allocates nothing. recycle(batch) takes the
+// requests of a batch back (this thread keeps up to kMaxSpareRequests of them) and leaves it
+// empty with its capacity. Both use this thread's spares: no locking, and a batch may be
+// recycled on another thread than the one that decoded it.
+inline constexpr size_t kMaxSpareRequests = 512;
+
+namespace internal {
+inline std::vector<Request>& spare_requests() {
+  thread_local std::vector<Request> spare;
+  return spare;
+}
+// Every field of `r` to its default, keeping the strings' buffers.
+inline void reset(Request& r) {
+  struct AssetFields {  // Asset's fields as reset() knows them.
+    AssetCategory category;
+    std::string reference;
+    Fen value;
+    std::string holder;
+    int64_t quantity;
+    Fen unit_price;
+  };
+  struct Fields {  // Request's fields as reset() knows them.
+    RequestKind kind;
+    std::string key, case_number, debtor, officer, ruling, purpose;
+    Asset asset;
+    Fen amount;
+    std::string measure;
+    Date term_end;
+  };
+  static_assert(sizeof(Request) == sizeof(Fields) && sizeof(Asset) == sizeof(AssetFields),
+                "a field was added to Request or Asset: reset() must clear it");
+  r.kind = RequestKind::kQuery;
+  r.idempotency_key.clear();
+  r.case_number.clear();
+  r.debtor_id.clear();
+  r.officer_id.clear();
+  r.ruling_number.clear();
+  r.purpose.clear();
+  r.asset.category = AssetCategory::kDeposit;
+  r.asset.reference.clear();
+  r.asset.value = Fen();
+  r.asset.holder_id.clear();
+  r.asset.quantity = 0;
+  r.asset.unit_price = Fen();
+  r.amount = Fen();
+  r.measure_id.clear();
+  r.term_end = Date();
+}
+}  // namespace internal
+
+inline Request& add_request(std::vector<Request>& out) {
+  std::vector<Request>& spare = internal::spare_requests();
+  if (spare.empty()) return out.emplace_back();
+  Request& r = out.emplace_back(std::move(spare.back()));
+  spare.pop_back();
+  internal::reset(r);
+  return r;
+}
+
+// After decoding: a field left empty gives its buffer back, so that a request reused for a
+// query does not keep what an earlier control request needed (a decoded batch may wait hours
+// of virtual time at the institution; what it holds is memory for that long).
+inline void trim(Request& r) {
+  for (std::string* s :
+       {&r.idempotency_key, &r.case_number, &r.debtor_id, &r.officer_id, &r.ruling_number,
+        &r.purpose, &r.asset.reference, &r.asset.holder_id, &r.measure_id}) {
+    if (s->empty() && s->capacity() > 15) std::string().swap(*s);
+  }
+}
+
+inline void recycle(std::vector<Request>& batch) {
+  std::vector<Request>& spare = internal::spare_requests();
+  for (Request& r : batch) {
+    if (spare.size() >= kMaxSpareRequests) break;
+    spare.push_back(std::move(r));
+  }
+  batch.clear();
+}
+
+// Vectors for decoded batches, reused the same way: take_batch() is an empty vector (with the
+// capacity of one given back), give_back() recycles a batch's requests and keeps its vector
+// (this thread keeps up to kMaxSpareBatches of up to kMaxSpareBatchSize), leaving `batch`
+// empty without a buffer. What is kept is bounded per thread, not per call in flight: a pool
+// per call in flight would hold the most calls ever in flight at once for the rest of a run.
+inline constexpr size_t kMaxSpareBatches = 64;
+inline constexpr size_t kMaxSpareBatchSize = 32;
+
+namespace internal {
+inline std::vector<std::vector<Request>>& spare_batches() {
+  thread_local std::vector<std::vector<Request>> spare;
+  return spare;
+}
+}  // namespace internal
+
+inline std::vector<Request> take_batch() {
+  std::vector<std::vector<Request>>& spare = internal::spare_batches();
+  if (spare.empty()) return {};
+  std::vector<Request> batch = std::move(spare.back());
+  spare.pop_back();
+  return batch;
+}
+
+inline void give_back(std::vector<Request>& batch) {
+  recycle(batch);
+  std::vector<std::vector<Request>>& spare = internal::spare_batches();
+  if (spare.size() < kMaxSpareBatches && batch.capacity() <= kMaxSpareBatchSize) {
+    spare.push_back(std::move(batch));
+  }
+  batch = std::vector<Request>();
 }
 
 // The same, straight into a field: each returns the error naming `field`, or OK. Codecs decode a
