@@ -1,9 +1,12 @@
 // chakong.v1.CaseService end to end: a gRPC server (in this process on a loopback port, or a
 // real `chakong serve` process on a Unix socket) with a simulated bank behind it, served from
 // this process over the adapters' real wire protocol (connectors/socket_transport.h).
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -23,6 +27,7 @@
 #include "chakong/engine/asio_executor.h"
 #include "chakong/institution/institution.h"
 #include "chakong/service/config.h"
+#include "chakong/service/log.h"
 #include "chakong/service/server.h"
 #include "chakong/v1/service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -459,6 +464,112 @@ TEST_F(ServiceTest, WatchEventsResumedFromACursorMissesNothingAcrossARestart) {
   EXPECT_EQ(kinds(only1), kinds(first));
 }
 
+// ---- /metrics, /healthz, /readyz --------------------------------------------------------
+
+// GET `path` from 127.0.0.1:`port` over a real TCP socket: "<status code>\n<body>".
+std::string http_get(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "connect failed";
+  }
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    close(fd);
+    return "write failed";
+  }
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const size_t head_end = got.find("\r\n\r\n");
+  if (got.size() < 12 || head_end == std::string::npos) return "bad reply: " + got;
+  return got.substr(9, 3) + "\n" + got.substr(head_end + 4);
+}
+
+// The sample lines (no comments) of a metrics page that start with `prefix`.
+std::string samples(const std::string& page, const std::string& prefix) {
+  std::istringstream in(page);
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(prefix)) out += line + "\n";
+  }
+  return out;
+}
+
+TEST_F(ServiceTest, MetricsCountTheRequestsClocksAndEventsOfFiledCases) {
+  start("metrics: {address: \"127.0.0.1:0\"}\n");
+  const int port = server_->metrics_port();
+  ASSERT_GT(port, 0);
+  EXPECT_EQ(http_get(port, "/healthz"), "200\nok\n");
+  EXPECT_EQ(http_get(port, "/readyz"), "200\nready\n");
+  EXPECT_EQ(http_get(port, "/nothing").substr(0, 4), "404\n");
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());  // A replay.
+  (void)client_->watch(0, settled(kCase1));
+  ASSERT_TRUE(client_->file(filing(kCase2)).ok());
+  (void)client_->watch(5, settled(kCase2));
+  v1::CaseState state;
+  EXPECT_EQ(client_->get(kCase1, kOtherOfficer, &state).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The watch streams end (their handlers return) a little after the client cancels.
+  std::string page;
+  for (int i = 0; i < 100; ++i) {
+    page = http_get(port, "/metrics");
+    if (page.find("\nchakong_rpc_in_flight 0\n") != std::string::npos) break;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_EQ(page.substr(0, 4), "200\n");
+  EXPECT_EQ(samples(page, "chakong_rpc_"),
+            "chakong_rpc_calls_total 6\n"
+            "chakong_rpc_refused_total{reason=\"unauthenticated\"} 0\n"
+            "chakong_rpc_refused_total{reason=\"permission_denied\"} 1\n"
+            "chakong_rpc_in_flight 0\n");
+  EXPECT_EQ(samples(page, "chakong_filings_replayed_total"), "chakong_filings_replayed_total 1\n");
+  // Two queries and two freezes answered, nothing else sent.
+  EXPECT_EQ(
+      samples(page, "chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\""),
+      "chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\",outcome=\"ok\"} 2\n"
+      "chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\",outcome=\"in_doubt\"}"
+      " 0\n"
+      "chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\",outcome=\"error\"} "
+      "0\n");
+  EXPECT_NE(page.find("chakong_institution_requests_total{connector=\"bank.a\",kind=\"freeze\","
+                      "outcome=\"ok\"} 2\n"),
+            std::string::npos)
+      << page;
+  EXPECT_EQ(samples(page, "chakong_institution_requests_in_flight"),
+            "chakong_institution_requests_in_flight{connector=\"bank.a\"} 0\n");
+  EXPECT_EQ(samples(page, "chakong_control_clocks"),
+            "chakong_control_clocks_open 0\n"
+            "chakong_control_clocks_met_total 2\n"
+            "chakong_control_clocks_missed_total 0\n");
+  EXPECT_EQ(samples(page, "chakong_engine_events_total{kind=\"finding\"}"),
+            "chakong_engine_events_total{kind=\"finding\"} 2\n");
+  EXPECT_EQ(samples(page, "chakong_engine_events_total{kind=\"measure_effective\"}"),
+            "chakong_engine_events_total{kind=\"measure_effective\"} 2\n");
+  EXPECT_EQ(samples(page, "chakong_cases"), "chakong_cases{status=\"controlling\"} 2\n");
+  EXPECT_EQ(samples(page, "chakong_sweep_runs_started_total"),
+            "chakong_sweep_runs_started_total 0\n");
+  EXPECT_EQ(samples(page, "chakong_shards_unanswered"), "chakong_shards_unanswered 0\n");
+  EXPECT_EQ(samples(page, "chakong_event_log_cursor"), "chakong_event_log_cursor 11\n");
+  // The refused read is an event too.
+  EXPECT_EQ(samples(page, "chakong_engine_events_total{kind=\"request_refused\"}"),
+            "chakong_engine_events_total{kind=\"request_refused\"} 1\n");
+  // Every acknowledged change waited for a sync: 3 filings (the replay too) and the read's
+  // audit link, each measured.
+  EXPECT_EQ(samples(page, "chakong_journal_sync_seconds_count"),
+            "chakong_journal_sync_seconds_count 3\n");
+  EXPECT_EQ(samples(page, "chakong_journal_failures_total"), "chakong_journal_failures_total 0\n");
+  EXPECT_NE(page.find("\nchakong_journal_groups_total "), std::string::npos) << page;
+  stop();
+}
+
 // ---- Mutual TLS ------------------------------------------------------------------------------
 
 // A CA, a server certificate for localhost/127.0.0.1, client certificates with CNs
@@ -623,6 +734,19 @@ TEST_F(ServeConfigTest, EveryErrorNamesTheFileTheFieldAndTheValue) {
             "serve.yaml: clients: given twice (lines 3");
 }
 
+TEST_F(ServeConfigTest, MetricsAddressAndLogLevelAreChecked) {
+  EXPECT_EQ(error(base() + "metrics: {address: \"example.org:9464\"}\n"),
+            "serve.yaml: metrics.address: 'example.org:9464' is not host:port (an IP address or "
+            "localhost, a port 0..65535)");
+  EXPECT_EQ(error(base() + "metrics: {address: \"127.0.0.1:70000\"}\n"),
+            "serve.yaml: metrics.address: '127.0.0.1:70000' is not host:port (an IP address or "
+            "localhost, a port 0..65535)");
+  EXPECT_EQ(error(base() + "metrics: {address: \"[::1]:9464\"}\n"), "ok");
+  EXPECT_EQ(error(base() + "log_level: loud\n"),
+            "serve.yaml: log_level: 'loud' is not a level (debug, info, warn or error)");
+  EXPECT_EQ(error(base() + "log_level: warn\n"), "ok");
+}
+
 // ---- A real `chakong serve` process ------------------------------------------------------
 
 class ServeProcessTest : public ServiceTest {
@@ -727,6 +851,54 @@ TEST_F(ServeProcessTest, SigtermDrainsAndExitsZero) {
   EXPECT_TRUE(client_->get(kCase1, kOfficer, &state).ok());
   kill(next, SIGTERM);
   EXPECT_EQ(wait_exit(next, 20), 0);
+}
+
+TEST_F(ServeProcessTest, EachCallIsOneJsonLogLineWithItsRequestIdAndTheCaseMasked) {
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());  // A retry: same request id.
+  EXPECT_EQ(client_->file(filing(kCase1, kClaim + 1)).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  kill(pid, SIGTERM);
+  ASSERT_EQ(wait_exit(pid, 20), 0);
+  const std::string log = read(dir_ + "/serve.log");
+  std::vector<nlohmann::json> rpcs;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
+    ASSERT_TRUE(j.contains("level") && j.contains("time")) << line;
+    if (j.value("event", "") == "rpc" && j.value("rpc", "") == "FileCase") rpcs.push_back(j);
+  }
+  ASSERT_EQ(rpcs.size(), 3u) << log;
+  const std::string masked = "（2026）渝0110执***1号";
+  EXPECT_EQ(service::mask_case_number(kCase1), masked);
+  for (const nlohmann::json& j : rpcs) {
+    EXPECT_EQ(j["principal"], kCaseServer);
+    EXPECT_EQ(j["case"], masked);
+    EXPECT_EQ(j["request_id"].get<std::string>().size(), 16u);
+    EXPECT_EQ(j["time"].get<std::string>().back(), 'Z');
+  }
+  EXPECT_EQ(rpcs[0]["code"], "OK");
+  EXPECT_EQ(rpcs[0]["level"], "info");
+  EXPECT_EQ(rpcs[1]["code"], "OK");
+  EXPECT_EQ(rpcs[0]["request_id"], rpcs[1]["request_id"]);
+  EXPECT_EQ(rpcs[0]["request_id"],
+            service::request_id("FileCase", filing(kCase1).SerializeAsString()));
+  EXPECT_EQ(rpcs[2]["code"], "ALREADY_EXISTS");
+  EXPECT_EQ(rpcs[2]["level"], "warning");
+  EXPECT_NE(rpcs[2]["request_id"], rpcs[0]["request_id"]);
+  EXPECT_EQ(rpcs[2]["message"], "case " + masked + " was filed before with different content");
+  // Neither the case number nor the debtor's identity number is anywhere in the log.
+  EXPECT_EQ(log.find(kCase1), std::string::npos) << log;
+  EXPECT_EQ(log.find(kDebtor), std::string::npos) << log;
+}
+
+TEST(ServiceLog, MaskCaseNumberKeepsYearAndCourtOnly) {
+  EXPECT_EQ(service::mask_case_number("（2026）渝0110执恢7号"), "（2026）渝0110执恢7号");
+  EXPECT_EQ(service::mask_case_number("（2026）渝0110执12345号"), "（2026）渝0110执****5号");
+  EXPECT_EQ(service::mask_case_number("case-42"), "****-**");
+  EXPECT_EQ(service::json_string("a\"b\\c\n渝"), "\"a\\\"b\\\\c\\u000a渝\"");
 }
 
 }  // namespace

@@ -45,6 +45,11 @@ struct ServeSettings {
   };
   std::vector<Connector> connectors;
 
+  // HTTP /metrics, /healthz, /readyz ("host:port"); empty: none.
+  std::string metrics_address;
+  // Lowest log level written: "debug", "info", "warn" or "error".
+  std::string log_level = "info";
+
   // Engine settings from the file (dispatch overrides included). The service sets journal,
   // journal_cases and calendar itself.
   engine::EngineConfig engine;
