@@ -63,10 +63,20 @@ int run_serve(const std::string& config_path, const std::vector<std::string>& pl
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // Nothing is reloadable yet: officers, connectors and TLS material are fixed at start.
-      service::LogLine(service::LogLevel::kInfo, "sighup")
-          .str("reloaded", "")
-          .str("note", "nothing is reloadable yet: restart to change the config");
+      // The file is read and checked again whole; only log_level is applied. Officers,
+      // connectors, listeners and TLS material are fixed at start (restart to change them).
+      StatusOr<service::ServeSettings> again = service::load_serve_config(config_path, registry);
+      if (!again.ok()) {
+        service::LogLine(service::LogLevel::kError, "sighup")
+            .str("reloaded", "")
+            .str("error", again.status().message());
+        continue;
+      }
+      service::set_log_level(again->log_level);
+      service::LogLine(service::LogLevel::kWarn, "sighup")
+          .str("reloaded", "log_level")
+          .str("log_level", again->log_level)
+          .str("note", "the rest of the config applies at the next start");
       continue;
     }
     break;

@@ -894,6 +894,43 @@ TEST_F(ServeProcessTest, EachCallIsOneJsonLogLineWithItsRequestIdAndTheCaseMaske
   EXPECT_EQ(log.find(kDebtor), std::string::npos) << log;
 }
 
+TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());  // Logged at info.
+  const std::string config = dir_ + "/serve.yaml";
+  std::ofstream(config, std::ios::app) << "log_level: warn\n";
+  kill(pid, SIGHUP);
+  auto count = [&](const std::string& what) {
+    const std::string log = read(dir_ + "/serve.log");
+    size_t n = 0;
+    for (size_t at = 0; (at = log.find(what, at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  for (int i = 0; i < 200 && count("\"event\":\"sighup\"") == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(count("\"event\":\"sighup\",\"reloaded\":\"log_level\",\"log_level\":\"warn\""), 1u)
+      << read(dir_ + "/serve.log");
+  ASSERT_TRUE(client_->file(filing(kCase2)).ok());  // Info: not logged any more.
+  EXPECT_EQ(client_->file(filing(kCase2, kClaim + 1)).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);  // Warning: logged.
+  // A file that no longer parses is refused whole, and the server goes on.
+  std::ofstream(config, std::ios::app) << "metrics: {address: \"example.org:1\"}\n";
+  kill(pid, SIGHUP);
+  for (int i = 0; i < 200 && count("\"event\":\"sighup\"") < 2; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  kill(pid, SIGTERM);
+  ASSERT_EQ(wait_exit(pid, 20), 0);
+  EXPECT_EQ(count("\"rpc\":\"FileCase\""), 2u) << read(dir_ + "/serve.log");
+  EXPECT_EQ(count("\"code\":\"ALREADY_EXISTS\""), 1u);
+  EXPECT_EQ(count("\"error\":\"" + dir_ +
+                  "/serve.yaml: metrics.address: 'example.org:1' is not host:port (an IP "
+                  "address or localhost, a port 0..65535)\""),
+            1u)
+      << read(dir_ + "/serve.log");
+}
+
 TEST(ServiceLog, MaskCaseNumberKeepsYearAndCourtOnly) {
   EXPECT_EQ(service::mask_case_number("（2026）渝0110执恢7号"), "（2026）渝0110执恢7号");
   EXPECT_EQ(service::mask_case_number("（2026）渝0110执12345号"), "（2026）渝0110执****5号");
