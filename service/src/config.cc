@@ -233,6 +233,7 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
 
   if (c.journal().empty()) return invalid_argument_error("journal: required (a folder)");
   s.journal_path = resolve(base_dir, c.journal());
+  s.journal_truncate_torn_tail = c.journal_truncate_torn_tail();
   s.shards = c.shards() == 0 ? 1 : c.shards();
   if (s.shards > 64) {
     return invalid_argument_error("shards: " + std::to_string(c.shards()) + " is not in 1..64");

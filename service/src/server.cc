@@ -732,12 +732,18 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     engine::RocksJournalOptions jo;
     jo.path = settings.journal_path;
     jo.create_if_missing = true;
+    jo.truncate_corrupt_tail = settings.journal_truncate_torn_tail;
     StatusOr<std::unique_ptr<engine::RocksJournal>> j = engine::RocksJournal::open(jo);
     if (!j.ok()) {
       return Status(j.status().code(),
                     "journal " + jo.path + ": " + std::string(j.status().message()));
     }
     journal = std::move(*j);
+    if (journal->truncated()) {
+      LogLine(LogLevel::kWarn, "journal_tail_truncated")
+          .str("journal", jo.path)
+          .str("detail", "a torn final record (never acknowledged) was cut");
+    }
     events = std::make_unique<EventLog>(*journal);
     CHAKONG_RETURN_IF_ERROR(events->load());
     uint64_t refusals = 0;
