@@ -946,12 +946,14 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
   extra_ = "journal_truncate_torn_tail: true\n";
   pid_t pid = spawn();
   grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 50);
+  // Retry a connection soon, but give each attempt time (the minimum is also gRPC's connect
+  // timeout: too small and a loaded machine never completes the handshake).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
   auto channel = grpc::CreateCustomChannel("unix:" + dir_ + "/grpc.sock",
                                            grpc::InsecureChannelCredentials(), args);
-  constexpr int64_t kSmallClaim = 1'000;  // 50 cases fit the ¥5,000 account many times.
+  constexpr int64_t kSmallClaim = 1'000;  // Budget ¥20 with the costs.
   std::atomic<bool> done{false};
   std::mutex mu;
   std::vector<std::string> acked;
@@ -959,14 +961,18 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
   for (int t = 0; t < 3; ++t) {
     filers.emplace_back([&, t] {
       auto stub = v1::CaseService::NewStub(channel);
-      for (int n = 0; !done.load(); ++n) {
+      // At most 40 cases a thread: 120 budgets of ¥20 stay well within the ¥5,000 account.
+      // Paced (30 ms between cases) so that the filing spans all three kills.
+      for (int n = 0; n < 40 && !done.load(); ++n) {
+        if (n > 0) std::this_thread::sleep_for(milliseconds(30));
         const std::string number = "（2026）渝0110执" + std::to_string(2000 + t * 1000 + n) + "号";
         while (!done.load()) {  // Until acknowledged: a real case server's retry.
           grpc::ClientContext ctx;
           ctx.AddMetadata("chakong-principal", kCaseServer);
           ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
           v1::FileCaseResponse resp;
-          if (stub->FileCase(&ctx, filing(number, kSmallClaim), &resp).ok()) {
+          const grpc::Status fs = stub->FileCase(&ctx, filing(number, kSmallClaim), &resp);
+          if (fs.ok()) {
             std::lock_guard<std::mutex> lock(mu);
             acked.push_back(number);
             break;
@@ -992,19 +998,39 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
       (void)reader->Finish();  // Killed, or the deadline: reconnect from the last cursor.
     }
   });
+  std::vector<size_t> acked_at_kill;
+  auto acked_now = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return acked.size();
+  };
   for (int kill_no = 0; kill_no < 3; ++kill_no) {
-    std::this_thread::sleep_for(milliseconds(300));
+    // Kill only once this process acknowledged filings of its own (load on each life).
+    const size_t before = acked_at_kill.empty() ? 0 : acked_at_kill.back();
+    for (int i = 0; i < 1000 && acked_now() <= before; ++i) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      acked_at_kill.push_back(acked.size());
+    }
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status));
     pid = spawn();
   }
-  std::this_thread::sleep_for(milliseconds(300));
+  for (int i = 0; i < 1000 && acked_now() <= acked_at_kill.back(); ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
   done = true;
   for (std::thread& t : filers) t.join();
   std::sort(acked.begin(), acked.end());
-  ASSERT_GT(acked.size(), 3u);
+  // Filings were acknowledged between every two kills (the load spanned them all).
+  ASSERT_EQ(acked_at_kill.size(), 3u);
+  EXPECT_LT(acked_at_kill[0], acked_at_kill[1]);
+  EXPECT_LT(acked_at_kill[1], acked_at_kill[2]);
+  EXPECT_LT(acked_at_kill[2], acked.size());
   // Every acknowledged filing survived: the retry is a replay, and it settles to one measure.
   for (const std::string& number : acked) {
     v1::FileCaseResponse again;
