@@ -26,6 +26,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc openssl
   libjs-chart.js chromium
   clang-format python3
+  libspdlog-dev python3-grpcio python3-protobuf
 )
 # Opt-in (--bench): the SimPy peer baseline, bench/peers/.
 bench_packages=(python3-simpy3 time)

@@ -11,6 +11,7 @@
 #include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 #include "chakong/service/config.h"
+#include "chakong/service/log.h"
 #include "chakong/service/server.h"
 #include "commands.h"
 
@@ -52,32 +53,46 @@ int run_serve(const std::string& config_path, const std::vector<std::string>& pl
     return server.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   const service::ServiceCounters start = (*server)->counters();
-  std::cerr << "{\"event\":\"serving\",\"address\":\"" << address
-            << "\",\"port\":" << (*server)->port()
-            << ",\"recovered_cases\":" << start.recovered_cases << ",\"events\":" << start.events
-            << "}" << std::endl;
+  service::LogLine(service::LogLevel::kInfo, "serving")
+      .str("address", address)
+      .num("port", (*server)->port())
+      .num("metrics_port", (*server)->metrics_port())
+      .num("recovered_cases", static_cast<int64_t>(start.recovered_cases))
+      .num("events", static_cast<int64_t>(start.events));
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // Nothing is reloadable yet: officers, connectors and TLS material are fixed at start.
-      std::cerr << "{\"event\":\"sighup\",\"reloaded\":[],\"note\":\"restart to change the "
-                   "config\"}"
-                << std::endl;
+      // The file is read and checked again whole; only log_level is applied. Officers,
+      // connectors, listeners and TLS material are fixed at start (restart to change them).
+      StatusOr<service::ServeSettings> again = service::load_serve_config(config_path, registry);
+      if (!again.ok()) {
+        service::LogLine(service::LogLevel::kError, "sighup")
+            .str("reloaded", "")
+            .str("error", again.status().message());
+        continue;
+      }
+      service::set_log_level(again->log_level);
+      service::LogLine(service::LogLevel::kWarn, "sighup")
+          .str("reloaded", "log_level")
+          .str("log_level", again->log_level)
+          .str("note", "the rest of the config applies at the next start");
       continue;
     }
     break;
   }
-  std::cerr << "{\"event\":\"shutdown\",\"grace_ms\":" << grace_ms << "}" << std::endl;
+  service::LogLine(service::LogLevel::kInfo, "shutdown").num("grace_ms", grace_ms);
   const auto t0 = std::chrono::steady_clock::now();
   const Status last = (*server)->shutdown(std::chrono::milliseconds(grace_ms));
   const auto took =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   const service::ServiceCounters end = (*server)->counters();
   server->reset();
-  std::cerr << "{\"event\":\"stopped\",\"journal\":\"" << (last.ok() ? "ok" : last.to_string())
-            << "\",\"shutdown_ms\":" << took.count() << ",\"calls\":" << end.calls
-            << ",\"events\":" << end.events << "}" << std::endl;
+  service::LogLine(service::LogLevel::kInfo, "stopped")
+      .str("journal", last.ok() ? "ok" : last.to_string())
+      .num("shutdown_ms", took.count())
+      .num("calls", static_cast<int64_t>(end.calls))
+      .num("events", static_cast<int64_t>(end.events));
   return last.ok() ? 0 : 1;
 }
 

@@ -4,6 +4,7 @@
 #include <google/protobuf/message.h>
 #include <yaml-cpp/yaml.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -203,8 +204,36 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
     }
   }
 
+  if (!c.metrics().address().empty()) {
+    const std::string& m = c.metrics().address();
+    const size_t colon = m.rfind(':');
+    std::string host = colon == std::string::npos ? "" : m.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    boost::system::error_code ec;
+    (void)boost::asio::ip::make_address(host, ec);
+    if (colon == std::string::npos || colon + 1 == m.size() || m.size() - colon > 6 ||
+        m.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+        std::stoul(m.substr(colon + 1)) > 65535 || (ec && host != "localhost")) {
+      return invalid_argument_error("metrics.address: " + q(m) +
+                                    " is not host:port (an IP address or localhost, a port "
+                                    "0..65535)");
+    }
+    s.metrics_address = m;
+  }
+  if (!c.log_level().empty()) {
+    const std::string& l = c.log_level();
+    if (l != "debug" && l != "info" && l != "warn" && l != "error") {
+      return invalid_argument_error("log_level: " + q(l) +
+                                    " is not a level (debug, info, warn or error)");
+    }
+    s.log_level = l;
+  }
+
   if (c.journal().empty()) return invalid_argument_error("journal: required (a folder)");
   s.journal_path = resolve(base_dir, c.journal());
+  s.journal_truncate_torn_tail = c.journal_truncate_torn_tail();
   s.shards = c.shards() == 0 ? 1 : c.shards();
   if (s.shards > 64) {
     return invalid_argument_error("shards: " + std::to_string(c.shards()) + " is not in 1..64");

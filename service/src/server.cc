@@ -4,7 +4,9 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <future>
@@ -19,8 +21,10 @@
 #include "chakong/connectors/socket_transport.h"
 #include "chakong/durable/rocks_journal.h"
 #include "chakong/engine/asio_executor.h"
+#include "chakong/service/log.h"
 #include "chakong/v1/service.grpc.pb.h"
 #include "event_log.h"
+#include "http.h"
 
 namespace chakong::service {
 namespace {
@@ -81,6 +85,16 @@ engine::CaseFiling to_filing(const v1::Case& c) {
   return f;
 }
 
+// `text` with every occurrence of `number` masked (mask_case_number), for the log.
+std::string masked_in(std::string text, std::string_view number) {
+  if (number.empty()) return text;
+  const std::string masked = mask_case_number(number);
+  for (size_t at = 0; (at = text.find(number, at)) != std::string::npos; at += masked.size()) {
+    text.replace(at, number.size(), masked);
+  }
+  return text;
+}
+
 std::string numbered(const char* prefix, uint64_t n) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s%020" PRIu64, prefix, n);
@@ -101,6 +115,102 @@ std::string json(std::string_view s) {
   return out + "\"";
 }
 
+// The shard index of the calling thread (-1 off the shards): set when a shard thread starts,
+// so the event observer counts into its own shard's metrics.
+thread_local int t_shard = -1;
+
+// A connector that counts its requests by kind and outcome on their way back (atomics: its
+// completions run on any thread), then hands the answers on unchanged.
+class CountingConnector final : public connectors::Connector {
+ public:
+  static constexpr int kKinds = 7;  // connectors::RequestKind 1..6.
+  enum Outcome { kOk, kInDoubt, kError, kOutcomes };
+  explicit CountingConnector(std::unique_ptr<connectors::Connector> inner)
+      : inner_(std::move(inner)) {}
+  const std::string& name() const override { return inner_->name(); }
+  connectors::Capabilities capabilities() const override { return inner_->capabilities(); }
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
+    in_flight_.fetch_add(batch.size(), std::memory_order_relaxed);
+    inner_->async_submit(batch, *new Call(this, batch, sink));
+  }
+  uint64_t count(int kind, int outcome) const {
+    return counts_[kind][outcome].load(std::memory_order_relaxed);
+  }
+  uint64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Call final : connectors::BatchSink {
+    Call(CountingConnector* c, connectors::BatchView b, connectors::BatchSink& s)
+        : owner(c), batch(b), outer(s) {}
+    connectors::Response& response(size_t i) override { return outer.response(i); }
+    void complete() override {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const Status& st = outer.response(i).status;
+        const int outcome =
+            st.ok() ? kOk : (connectors::outcome_in_doubt(st.code()) ? kInDoubt : kError);
+        const int kind = static_cast<int>(batch[i].kind);
+        if (kind > 0 && kind < kKinds) {
+          owner->counts_[kind][outcome].fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      owner->in_flight_.fetch_sub(batch.size(), std::memory_order_relaxed);
+      connectors::BatchSink& o = outer;
+      delete this;
+      o.complete();
+    }
+    CountingConnector* owner;
+    connectors::BatchView batch;
+    connectors::BatchSink& outer;
+  };
+  std::unique_ptr<connectors::Connector> inner_;
+  std::atomic<uint64_t> counts_[kKinds][kOutcomes] = {};
+  std::atomic<uint64_t> in_flight_{0};
+};
+
+// A Prometheus histogram of durations (seconds), filled with atomics.
+class Histogram {
+ public:
+  static constexpr double kBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                       0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  static constexpr size_t kN = sizeof(kBounds) / sizeof(kBounds[0]);
+  void observe(std::chrono::steady_clock::duration d) {
+    const uint64_t us =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    for (size_t i = 0; i < kN; ++i) {
+      if (static_cast<double>(us) <= kBounds[i] * 1e6) buckets_[i].fetch_add(1);
+    }
+    count_.fetch_add(1);
+    sum_us_.fetch_add(us);
+  }
+  void write(std::string& out, const std::string& name, const std::string& help) const {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+    char buf[128];
+    for (size_t i = 0; i < kN; ++i) {
+      std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name.c_str(), kBounds[i],
+                    buckets_[i].load());
+      out += buf;
+    }
+    const uint64_t n = count_.load();
+    std::snprintf(buf, sizeof buf, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n",
+                  name.c_str(), n, name.c_str(), static_cast<double>(sum_us_.load()) / 1e6);
+    out += buf;
+    out += name + "_count " + std::to_string(n) + "\n";
+  }
+
+ private:
+  std::atomic<uint64_t> buckets_[kN] = {};
+  std::atomic<uint64_t> count_{0}, sum_us_{0};
+};
+
+// "kind" label text for an event type, a case status.
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+constexpr int kEventTypes = static_cast<int>(engine::EventType::kRemainderUncovered) + 1;
+
 }  // namespace
 
 struct CaseServer::Impl final : public v1::CaseService::Service {
@@ -118,6 +228,9 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   std::vector<std::thread> threads;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
+  std::unique_ptr<HttpServer> http;  // /metrics, /healthz, /readyz (metrics.address).
+  std::vector<CountingConnector*> counting;
+  std::atomic<bool> ready{false};  // Serving: recovered, listening, not stopping.
 
   // ---- Read-only after start.
   std::set<std::string, std::less<>> clients;
@@ -126,6 +239,12 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   // ---- Per shard, touched only on that shard's thread: the cases filed (value: the filing
   // as serialised, the idempotency reference) or restored (value empty) through the service.
   std::vector<std::map<std::string, std::string, std::less<>>> cases;
+  // ---- Per shard, touched only on that shard's thread: events seen by type (this process).
+  struct ShardMetrics {
+    uint64_t events[kEventTypes] = {};
+  };
+  std::vector<ShardMetrics> shard_metrics;
+  Histogram sync_latency;  // Engine::sync() wait of the calls acknowledged after it.
 
   // ---- Counters (atomics) and the refusal log's next number.
   std::atomic<uint64_t> calls{0}, unauthenticated{0}, permission_denied{0}, replayed{0};
@@ -173,10 +292,16 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     (why.error_code() == grpc::StatusCode::UNAUTHENTICATED ? unauthenticated : permission_denied)
         .fetch_add(1);
     std::string line = "{\"event\":\"refused\",\"rpc\":" + json(rpc) +
-                       ",\"principal\":" + json(who) + ",\"case\":" + json(mask_id(case_number)) +
+                       ",\"principal\":" + json(who) +
+                       ",\"case\":" + json(mask_case_number(case_number)) +
                        ",\"code\":" + std::to_string(static_cast<int>(why.error_code())) +
                        ",\"reason\":" + json(why.error_message()) + "}";
-    std::cerr << line << "\n";
+    LogLine(LogLevel::kWarn, "refused")
+        .str("rpc", rpc)
+        .str("principal", who)
+        .str("case", mask_case_number(case_number))
+        .num("code", static_cast<int>(why.error_code()))
+        .str("reason", masked_in(why.error_message(), case_number));
     const std::string key = numbered("service/refused/", next_refusal.fetch_add(1));
     if (Status s = journal->append_put(key, line); !s.ok()) {
       journal_failed("the refusal record " + key, s);
@@ -193,8 +318,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   // health turns NOT_SERVING so that a load balancer stops sending calls here.
   void journal_failed(const std::string& what, const Status& s) {
     journal_failures.fetch_add(1);
-    std::cerr << "{\"event\":\"journal_failed\",\"what\":" << json(what)
-              << ",\"status\":" << json(s.to_string()) << "}\n";
+    LogLine(LogLevel::kError, "journal_failed").str("what", what).str("status", s.to_string());
     if (grpc::Server* srv = server.get(); srv != nullptr) {
       srv->GetHealthCheckService()->SetServingStatus(false);
     }
@@ -252,6 +376,14 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     return answer.get();
   }
 
+  // Engine::sync(), its wait measured (chakong_journal_sync_seconds).
+  void timed_sync(Reply reply) {
+    engine->sync([this, t0 = std::chrono::steady_clock::now(), reply = std::move(reply)](Status s) {
+      sync_latency.observe(std::chrono::steady_clock::now() - t0);
+      reply(std::move(s));
+    });
+  }
+
   // Replies after everything the task changed is durable.
   Reply after_sync(Reply reply) {
     return [this, reply = std::move(reply)](Status s) {
@@ -259,14 +391,14 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
         reply(std::move(s));
         return;
       }
-      engine->sync(reply);
+      timed_sync(reply);
     };
   }
 
   // ---- RPCs ------------------------------------------------------------------------------
 
-  grpc::Status FileCase(grpc::ServerContext* ctx, const v1::FileCaseRequest* req,
-                        v1::FileCaseResponse* resp) override {
+  grpc::Status do_FileCase(grpc::ServerContext* ctx, const v1::FileCaseRequest* req,
+                           v1::FileCaseResponse* resp) {
     const InFlight counted(in_flight);
     const std::string& number = req->filing().case_number();
     std::string who;
@@ -299,7 +431,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
                        return;
                      }
                      *was_replayed = true;
-                     engine->sync(std::move(reply));
+                     timed_sync(std::move(reply));
                      return;
                    }
                    // The service's record first, in the same journal and so the same ordered group
@@ -314,7 +446,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
                      if (Status j = journal->append_erase(case_key(number)); !j.ok()) {
                        // The record stays, and a retry would be taken for a replay of a case
                        // that was never filed: say so rather than only the refusal.
-                       journal_failed("the undo of " + case_key(number), j);
+                       journal_failed("the undo of service/case/" + mask_case_number(number), j);
                        reply(Status(j.code(), filed.to_string() + "; and " + j.message()));
                        return;
                      }
@@ -322,7 +454,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
                      return;
                    }
                    mine.emplace(number, content);
-                   engine->sync(std::move(reply));
+                   timed_sync(std::move(reply));
                  });
     if (!s.ok()) return to_grpc(s);
     resp->set_case_number(number);
@@ -331,8 +463,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Terminate(grpc::ServerContext* ctx, const v1::TerminateRequest* req,
-                         v1::TerminateResponse*) override {
+  grpc::Status do_Terminate(grpc::ServerContext* ctx, const v1::TerminateRequest* req,
+                            v1::TerminateResponse*) {
     const InFlight counted(in_flight);
     std::string who;
     if (grpc::Status a = authorize(ctx, "Terminate", Role::kCaseServer, req->case_number(), &who);
@@ -352,14 +484,14 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     engine->executor_of(number).post([this, number, shard] {
       if (cases[shard].emplace(number, std::string()).second) {
         if (Status j = journal->append_put(case_key(number), ""); !j.ok()) {
-          journal_failed("the restored case's entry " + case_key(number), j);
+          journal_failed("the restored case's entry service/case/" + mask_case_number(number), j);
         }
       }
     });
   }
 
-  grpc::Status Restore(grpc::ServerContext* ctx, const v1::RestoreRequest* req,
-                       v1::RestoreResponse* resp) override {
+  grpc::Status do_Restore(grpc::ServerContext* ctx, const v1::RestoreRequest* req,
+                          v1::RestoreResponse* resp) {
     const InFlight counted(in_flight);
     std::string who;
     if (grpc::Status a = authorize(ctx, "Restore", Role::kCaseServer, req->case_number(), &who);
@@ -380,8 +512,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status RestoreOnLead(grpc::ServerContext* ctx, const v1::RestoreOnLeadRequest* req,
-                             v1::RestoreResponse* resp) override {
+  grpc::Status do_RestoreOnLead(grpc::ServerContext* ctx, const v1::RestoreOnLeadRequest* req,
+                                v1::RestoreResponse* resp) {
     const InFlight counted(in_flight);
     std::string who;
     if (grpc::Status a = authorize(ctx, "RestoreOnLead", Role::kOfficer, req->case_number(), &who);
@@ -419,8 +551,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetCase(grpc::ServerContext* ctx, const v1::GetCaseRequest* req,
-                       v1::CaseState* resp) override {
+  grpc::Status do_GetCase(grpc::ServerContext* ctx, const v1::GetCaseRequest* req,
+                          v1::CaseState* resp) {
     const InFlight counted(in_flight);
     std::string who;
     if (grpc::Status a = authorize(ctx, "GetCase", Role::kOfficer, req->case_number(), &who);
@@ -444,8 +576,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status ListCases(grpc::ServerContext* ctx, const v1::ListCasesRequest* req,
-                         v1::ListCasesResponse* resp) override {
+  grpc::Status do_ListCases(grpc::ServerContext* ctx, const v1::ListCasesRequest* req,
+                            v1::ListCasesResponse* resp) {
     const InFlight counted(in_flight);
     std::string who;
     if (grpc::Status a = authorize(ctx, "ListCases", Role::kCaseServer, "", &who); !a.ok())
@@ -486,8 +618,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status WatchEvents(grpc::ServerContext* ctx, const v1::WatchEventsRequest* req,
-                           grpc::ServerWriter<v1::EngineEvent>* writer) override {
+  grpc::Status do_WatchEvents(grpc::ServerContext* ctx, const v1::WatchEventsRequest* req,
+                              grpc::ServerWriter<v1::EngineEvent>* writer) {
     const InFlight counted(in_flight);
     std::string who;
     if (grpc::Status a = authorize(ctx, "WatchEvents", Role::kCaseServer, req->case_number(), &who);
@@ -511,6 +643,86 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     return grpc::Status::OK;
   }
 
+  // ---- The access log: one JSON line per call -------------------------------------------
+
+  template <typename Call>
+  grpc::Status logged(grpc::ServerContext* ctx, std::string_view rpc, const std::string& number,
+                      const std::string& request, const Call& call) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const grpc::Status s = call();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    const std::string message = masked_in(s.error_message(), number);
+    LogLine line(s.ok() ? LogLevel::kInfo : LogLevel::kWarn, "rpc");
+    line.str("rpc", rpc)
+        .str("request_id", request_id(rpc, request))
+        .str("principal", principal(ctx))
+        .str("case", number.empty() ? "" : mask_case_number(number))
+        .str("code", code_name(s.error_code()))
+        .num("ms", ms);
+    if (!message.empty()) line.str("message", message);
+    return s;
+  }
+
+  static const char* code_name(grpc::StatusCode c) {
+    static const char* kNames[] = {"OK",
+                                   "CANCELLED",
+                                   "UNKNOWN",
+                                   "INVALID_ARGUMENT",
+                                   "DEADLINE_EXCEEDED",
+                                   "NOT_FOUND",
+                                   "ALREADY_EXISTS",
+                                   "PERMISSION_DENIED",
+                                   "RESOURCE_EXHAUSTED",
+                                   "FAILED_PRECONDITION",
+                                   "ABORTED",
+                                   "OUT_OF_RANGE",
+                                   "UNIMPLEMENTED",
+                                   "INTERNAL",
+                                   "UNAVAILABLE",
+                                   "DATA_LOSS",
+                                   "UNAUTHENTICATED"};
+    const int i = static_cast<int>(c);
+    return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
+  }
+
+  grpc::Status FileCase(grpc::ServerContext* ctx, const v1::FileCaseRequest* req,
+                        v1::FileCaseResponse* resp) override {
+    return logged(ctx, "FileCase", req->filing().case_number(), req->SerializeAsString(),
+                  [&] { return do_FileCase(ctx, req, resp); });
+  }
+  grpc::Status Terminate(grpc::ServerContext* ctx, const v1::TerminateRequest* req,
+                         v1::TerminateResponse* resp) override {
+    return logged(ctx, "Terminate", req->case_number(), req->SerializeAsString(),
+                  [&] { return do_Terminate(ctx, req, resp); });
+  }
+  grpc::Status Restore(grpc::ServerContext* ctx, const v1::RestoreRequest* req,
+                       v1::RestoreResponse* resp) override {
+    return logged(ctx, "Restore", req->case_number(), req->SerializeAsString(),
+                  [&] { return do_Restore(ctx, req, resp); });
+  }
+  grpc::Status RestoreOnLead(grpc::ServerContext* ctx, const v1::RestoreOnLeadRequest* req,
+                             v1::RestoreResponse* resp) override {
+    return logged(ctx, "RestoreOnLead", req->case_number(), req->SerializeAsString(),
+                  [&] { return do_RestoreOnLead(ctx, req, resp); });
+  }
+  grpc::Status GetCase(grpc::ServerContext* ctx, const v1::GetCaseRequest* req,
+                       v1::CaseState* resp) override {
+    return logged(ctx, "GetCase", req->case_number(), req->SerializeAsString(),
+                  [&] { return do_GetCase(ctx, req, resp); });
+  }
+  grpc::Status ListCases(grpc::ServerContext* ctx, const v1::ListCasesRequest* req,
+                         v1::ListCasesResponse* resp) override {
+    return logged(ctx, "ListCases", std::string(), req->SerializeAsString(),
+                  [&] { return do_ListCases(ctx, req, resp); });
+  }
+  grpc::Status WatchEvents(grpc::ServerContext* ctx, const v1::WatchEventsRequest* req,
+                           grpc::ServerWriter<v1::EngineEvent>* writer) override {
+    return logged(ctx, "WatchEvents", req->case_number(), req->SerializeAsString(),
+                  [&] { return do_WatchEvents(ctx, req, writer); });
+  }
+
   // ---- Start and stop --------------------------------------------------------------------
 
   Status build(const connectors::ConnectorRegistry& registry) {
@@ -520,12 +732,18 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     engine::RocksJournalOptions jo;
     jo.path = settings.journal_path;
     jo.create_if_missing = true;
+    jo.truncate_corrupt_tail = settings.journal_truncate_torn_tail;
     StatusOr<std::unique_ptr<engine::RocksJournal>> j = engine::RocksJournal::open(jo);
     if (!j.ok()) {
       return Status(j.status().code(),
                     "journal " + jo.path + ": " + std::string(j.status().message()));
     }
     journal = std::move(*j);
+    if (journal->truncated()) {
+      LogLine(LogLevel::kWarn, "journal_tail_truncated")
+          .str("journal", jo.path)
+          .str("detail", "a torn final record (never acknowledged) was cut");
+    }
     events = std::make_unique<EventLog>(*journal);
     CHAKONG_RETURN_IF_ERROR(events->load());
     uint64_t refusals = 0;
@@ -560,8 +778,10 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
         return Status(made.status().code(),
                       "connector " + c.name + ": " + std::string(made.status().message()));
       }
-      conns.push_back(made->get());
-      owned_connectors.push_back(std::move(*made));
+      auto wrapped = std::make_unique<CountingConnector>(std::move(*made));
+      counting.push_back(wrapped.get());
+      conns.push_back(wrapped.get());
+      owned_connectors.push_back(std::move(wrapped));
     }
 
     engine::EngineConfig config = settings.engine;
@@ -579,7 +799,15 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
                                     "]: " + std::string(s.message()));
       }
     }
-    engine->set_observer([log = events.get()](const engine::Event& ev) { log->append(ev); });
+    shard_metrics.resize(shards.size());
+    engine->set_observer([this](const engine::Event& ev) {
+      // On the event's shard thread (or the starting thread, before the shards run).
+      const size_t i = t_shard >= 0
+                           ? static_cast<size_t>(t_shard)
+                           : (ev.case_number.empty() ? 0 : engine->shard_of(ev.case_number));
+      ++shard_metrics[i].events[static_cast<int>(ev.type)];
+      events->append(ev);
+    });
 
     // The service's case list, by shard, before the engine runs.
     cases.resize(shards.size());
@@ -594,7 +822,12 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
 
     for (auto& s : shards) s->add_work();
     io.add_work();
-    for (auto& s : shards) threads.emplace_back([ex = s.get()] { ex->run(); });
+    for (size_t i = 0; i < shards.size(); ++i) {
+      threads.emplace_back([ex = shards[i].get(), i] {
+        t_shard = static_cast<int>(i);
+        ex->run();
+      });
+    }
     threads.emplace_back([this] { io.run(); });
 
     grpc::EnableDefaultHealthCheckService(true);
@@ -620,13 +853,187 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     if (settings.address.starts_with("unix:")) port = 0;
     server->GetHealthCheckService()->SetServingStatus(true);
     server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+    if (!settings.metrics_address.empty()) {
+      StatusOr<std::unique_ptr<HttpServer>> h = HttpServer::start(
+          settings.metrics_address, [this](std::string_view target) { return http_page(target); });
+      if (!h.ok()) {
+        return Status(h.status().code(), settings.file + ": " + std::string(h.status().message()));
+      }
+      http = std::move(*h);
+    }
+    ready = true;
     return ok_status();
+  }
+
+  // ---- /metrics, /healthz, /readyz ---------------------------------------------------------
+
+  HttpReply http_page(std::string_view target) {
+    if (target == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (target == "/readyz") {
+      if (!ready.load() || stopping.load()) {
+        return {503, "text/plain; charset=utf-8", "not ready: starting or shutting down\n"};
+      }
+      if (journal_failures.load() + events->append_failures() > 0) {
+        return {503, "text/plain; charset=utf-8", "not ready: a journal write failed\n"};
+      }
+      return {200, "text/plain; charset=utf-8", "ready\n"};
+    }
+    if (target == "/metrics") {
+      return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_text()};
+    }
+    return {404, "text/plain; charset=utf-8", "not found (try /metrics, /healthz, /readyz)\n"};
+  }
+
+  // What one shard reports, gathered on its own thread.
+  struct ShardSample {
+    ShardMetrics metrics;
+    uint64_t open_clocks = 0;
+    std::map<int, uint64_t> by_status;  // v1::CaseStatus -> cases.
+  };
+
+  // Collects every shard's sample by posting to its executor (the shards keep running);
+  // a shard that does not answer within 2 s is counted in *missing.
+  std::vector<ShardSample> gather(size_t* missing) {
+    std::vector<std::future<ShardSample>> answers;
+    for (size_t i = 0; i < shards.size(); ++i) {
+      auto p = std::make_shared<std::promise<ShardSample>>();
+      answers.push_back(p->get_future());
+      shards[i]->post([this, i, p] {
+        ShardSample s;
+        s.metrics = shard_metrics[i];
+        for (const auto& [number, content] : cases[i]) {
+          StatusOr<engine::CaseView> v = engine->case_view(number);
+          if (!v.ok()) continue;
+          s.open_clocks += static_cast<uint64_t>(v->open_control_clocks);
+          ++s.by_status[static_cast<int>(to_proto(v->status))];
+        }
+        p->set_value(std::move(s));
+      });
+    }
+    std::vector<ShardSample> out;
+    *missing = 0;
+    for (auto& a : answers) {
+      if (a.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+        ++*missing;
+        continue;
+      }
+      out.push_back(a.get());
+    }
+    return out;
+  }
+
+  std::string metrics_text() {
+    std::string out;
+    auto metric = [&out](const std::string& name, const char* type, const std::string& help) {
+      out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    };
+    auto sample = [&out](const std::string& name, const std::string& labels, uint64_t v) {
+      out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(v) + "\n";
+    };
+    size_t missing = 0;
+    const std::vector<ShardSample> samples = gather(&missing);
+    uint64_t by_type[kEventTypes] = {};
+    uint64_t open_clocks = 0;
+    std::map<int, uint64_t> by_status;
+    for (const ShardSample& s : samples) {
+      for (int t = 0; t < kEventTypes; ++t) by_type[t] += s.metrics.events[t];
+      open_clocks += s.open_clocks;
+      for (const auto& [st, n] : s.by_status) by_status[st] += n;
+    }
+
+    metric("chakong_rpc_calls_total", "counter", "RPCs received (health excluded).");
+    sample("chakong_rpc_calls_total", "", calls.load());
+    metric("chakong_rpc_refused_total", "counter", "RPCs refused, by reason.");
+    sample("chakong_rpc_refused_total", "reason=\"unauthenticated\"", unauthenticated.load());
+    sample("chakong_rpc_refused_total", "reason=\"permission_denied\"", permission_denied.load());
+    metric("chakong_rpc_in_flight", "gauge", "RPCs being handled now (watch streams included).");
+    sample("chakong_rpc_in_flight", "", static_cast<uint64_t>(std::max(0, in_flight.load())));
+    metric("chakong_filings_replayed_total", "counter", "FileCase retries answered OK again.");
+    sample("chakong_filings_replayed_total", "", replayed.load());
+
+    metric("chakong_institution_requests_total", "counter",
+           "Requests answered by institutions (each attempt), by connector, kind and outcome.");
+    metric("chakong_institution_requests_in_flight", "gauge",
+           "Requests sent to the connector and not answered yet.");
+    static const char* kOutcome[] = {"ok", "in_doubt", "error"};
+    for (const CountingConnector* c : counting) {
+      for (int k = 1; k < CountingConnector::kKinds; ++k) {
+        const std::string kind(
+            connectors::request_kind_name(static_cast<connectors::RequestKind>(k)));
+        for (int o = 0; o < CountingConnector::kOutcomes; ++o) {
+          sample("chakong_institution_requests_total",
+                 "connector=\"" + c->name() + "\",kind=\"" + kind + "\",outcome=\"" + kOutcome[o] +
+                     "\"",
+                 c->count(k, o));
+        }
+      }
+    }
+    for (const CountingConnector* c : counting) {
+      sample("chakong_institution_requests_in_flight", "connector=\"" + c->name() + "\"",
+             c->in_flight());
+    }
+
+    metric("chakong_control_clocks_open", "gauge",
+           "48-hour control clocks running now, over the cases of the service.");
+    sample("chakong_control_clocks_open", "", open_clocks);
+    metric("chakong_control_clocks_met_total", "counter", "48-hour clocks met (this process).");
+    sample("chakong_control_clocks_met_total", "",
+           by_type[static_cast<int>(engine::EventType::kControlMet)]);
+    metric("chakong_control_clocks_missed_total", "counter",
+           "48-hour clocks missed (this process).");
+    sample("chakong_control_clocks_missed_total", "",
+           by_type[static_cast<int>(engine::EventType::kControlMissed)]);
+    metric("chakong_sweep_runs_started_total", "counter", "Library sweep runs started.");
+    sample("chakong_sweep_runs_started_total", "",
+           by_type[static_cast<int>(engine::EventType::kSweepRunStarted)]);
+    metric("chakong_sweep_runs_finished_total", "counter", "Library sweep runs finished.");
+    sample("chakong_sweep_runs_finished_total", "",
+           by_type[static_cast<int>(engine::EventType::kSweepRunFinished)]);
+    metric("chakong_sweep_hits_total", "counter", "Library cases found with property.");
+    sample("chakong_sweep_hits_total", "", by_type[static_cast<int>(engine::EventType::kSweepHit)]);
+    metric("chakong_engine_events_total", "counter", "Engine events by kind (this process).");
+    for (int t = 0; t < kEventTypes; ++t) {
+      sample("chakong_engine_events_total",
+             "kind=\"" + std::string(engine::event_type_name(static_cast<engine::EventType>(t))) +
+                 "\"",
+             by_type[t]);
+    }
+    metric("chakong_cases", "gauge", "Cases filed or restored through the service, by status.");
+    for (const auto& [st, n] : by_status) {
+      sample("chakong_cases",
+             "status=\"" + lower(v1::CaseStatus_Name(static_cast<v1::CaseStatus>(st)).substr(12)) +
+                 "\"",
+             n);
+    }
+    metric("chakong_shards_unanswered", "gauge",
+           "Shards that did not answer this scrape within 2 s (their figures are missing).");
+    sample("chakong_shards_unanswered", "", missing);
+
+    const engine::RocksJournal::Stats js = journal->stats();
+    metric("chakong_journal_changes_total", "counter", "Changes appended to the journal.");
+    sample("chakong_journal_changes_total", "", js.changes);
+    metric("chakong_journal_groups_total", "counter",
+           "Synced group writes (changes_total / groups_total: the mean group size).");
+    sample("chakong_journal_groups_total", "", js.groups);
+    metric("chakong_journal_group_size_max", "gauge", "The largest group written.");
+    sample("chakong_journal_group_size_max", "", js.max_group);
+    sync_latency.write(out, "chakong_journal_sync_seconds",
+                       "Wait of an acknowledged call for its journal sync.");
+    metric("chakong_journal_failures_total", "counter", "Failed journal writes of the service.");
+    sample("chakong_journal_failures_total", "",
+           journal_failures.load() + events->append_failures());
+    metric("chakong_event_log_cursor", "gauge", "The last durable event's cursor.");
+    sample("chakong_event_log_cursor", "", events->durable());
+    metric("chakong_recovered_cases", "gauge", "Cases the engine rebuilt at start.");
+    sample("chakong_recovered_cases", "", recovered_cases);
+    return out;
   }
 
   Status shutdown(std::chrono::milliseconds grace) {
     std::lock_guard<std::mutex> lock(shutdown_mu);
     if (shut_down) return final_status;
     shut_down = true;
+    ready = false;
     if (server) {
       server->GetHealthCheckService()->SetServingStatus(false);
       // Ends health Watch streams too, which would otherwise hold Shutdown() to its deadline.
@@ -643,6 +1050,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
       server->Wait();
     }
     if (events) events->stop();
+    http.reset();  // Its scrapes post to the shards: gone before they stop.
     if (engine && !threads.empty()) {
       // Everything each shard changed is made durable while the shards still run.
       for (auto& shard : shards) {
@@ -689,6 +1097,7 @@ CaseServer::~CaseServer() {
 
 StatusOr<std::unique_ptr<CaseServer>> CaseServer::start(
     ServeSettings settings, const connectors::ConnectorRegistry& registry) {
+  set_log_level(settings.log_level);
   auto impl = std::make_unique<Impl>();
   impl->settings = std::move(settings);
   if (Status s = impl->build(registry); !s.ok()) {
@@ -699,6 +1108,8 @@ StatusOr<std::unique_ptr<CaseServer>> CaseServer::start(
 }
 
 int CaseServer::port() const { return impl_->port; }
+
+int CaseServer::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }
 
 Status CaseServer::shutdown(std::chrono::milliseconds grace) { return impl_->shutdown(grace); }
 

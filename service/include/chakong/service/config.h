@@ -31,6 +31,7 @@ struct ServeSettings {
   std::string tls_cert_pem, tls_key_pem, client_ca_pem;  // Contents, read at load.
 
   std::string journal_path;
+  bool journal_truncate_torn_tail = false;  // See serve_config.proto.
   size_t shards = 1;
   std::vector<std::pair<std::string, std::string>> officers;  // (id, court)
   std::vector<std::string> clients;                           // Case-server principals.
@@ -44,6 +45,11 @@ struct ServeSettings {
     uint32_t channel = 0;
   };
   std::vector<Connector> connectors;
+
+  // HTTP /metrics, /healthz, /readyz ("host:port"); empty: none.
+  std::string metrics_address;
+  // Lowest log level written: "debug", "info", "warn" or "error".
+  std::string log_level = "info";
 
   // Engine settings from the file (dispatch overrides included). The service sets journal,
   // journal_cases and calendar itself.

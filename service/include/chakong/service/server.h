@@ -53,6 +53,8 @@ class CaseServer {
 
   // The TCP port listened on (the one chosen, for a ":0" address); 0 for a Unix socket.
   int port() const;
+  // The port of the HTTP endpoint (/metrics, /healthz, /readyz); 0 without metrics.address.
+  int metrics_port() const;
 
   // Graceful shutdown: health turns NOT_SERVING, no new call is accepted, calls in flight
   // finish (each waits for its journal sync) for up to `grace`, event streams end, the last
