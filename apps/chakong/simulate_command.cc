@@ -216,7 +216,9 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", a->seed, "seed (overrides the scenario's)")->check(CLI::PositiveNumber);
   cmd->add_option("--out", a->out, "directory for report.json and report.html")
       ->capture_default_str();
-  cmd->add_option("--threads", a->threads, "threads for population generation (default 1)")
+  cmd->add_option(
+         "--threads", a->threads,
+         "threads generating the population and stepping the logical processes (default 1)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--days", a->days, "simulated days (overrides the scenario's)")
       ->check(CLI::Range(1, 3660));

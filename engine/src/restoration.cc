@@ -92,8 +92,8 @@ StatusOr<std::string> Engine::Shard::restore(std::string_view number,
     adopt_restored(std::move(filing), std::move(original), std::move(leads), fan_out);
   } else {
     Shard* other = engine_.shards_[target].get();
-    other->executor().post([other, filing = std::move(filing), original = std::move(original),
-                            leads = std::move(leads), fan_out]() mutable {
+    post_to(target, [other, filing = std::move(filing), original = std::move(original),
+                     leads = std::move(leads), fan_out]() mutable {
       other->adopt_restored(std::move(filing), std::move(original), std::move(leads), fan_out);
     });
   }

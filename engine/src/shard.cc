@@ -64,6 +64,14 @@ const Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) con
   return it == cases_.end() ? nullptr : it->second.get();
 }
 
+void Engine::Shard::post_to(size_t target, Task task) {
+  if (config_.cross_shard) {
+    config_.cross_shard(index_, target, std::move(task));
+  } else {
+    engine_.shards_[target]->executor().post(std::move(task));
+  }
+}
+
 void Engine::Shard::emit(EventType type, const CaseState& c, std::string connector, Fen amount,
                          std::string detail, TimeUs elapsed) {
   if (!shared_.observer) return;

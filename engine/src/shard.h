@@ -47,6 +47,8 @@ class Engine::Shard {
   ~Shard();
 
   Executor& executor() { return executor_; }
+  // Runs `task` on shard `target`'s thread (EngineConfig::cross_shard).
+  void post_to(size_t target, Task task);
   Status file_case(const CaseFiling& filing);
   Status terminate_case(std::string_view number, bool consumption_restricted);
   StatusOr<std::string> restore_case(std::string_view number, int year, int64_t serial);

@@ -309,11 +309,11 @@ void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, std::s
       }
     } else {
       // Later hits of the same sweep go to the restored case.
-      Shard* target = engine_.shards_[engine_.shard_of(sc.restored_as)].get();
-      target->executor().post(
-          [target, number = sc.restored_as, leads = std::move(leads)]() mutable {
-            if (CaseState* c = target->find(number)) target->receive_leads(*c, std::move(leads));
-          });
+      const size_t to = engine_.shard_of(sc.restored_as);
+      Shard* target = engine_.shards_[to].get();
+      post_to(to, [target, number = sc.restored_as, leads = std::move(leads)]() mutable {
+        if (CaseState* c = target->find(number)) target->receive_leads(*c, std::move(leads));
+      });
     }
   }
   if (--sc.outstanding == 0) sweep_case_done(i);

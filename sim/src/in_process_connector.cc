@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "chakong/sim/parallel_time.h"
+
 namespace chakong::sim {
 
 using connectors::BatchSink;
@@ -43,6 +45,76 @@ void InProcessConnector::async_submit(BatchView batch, BatchSink& sink) {
       --in_flight_;
       out->complete();
     });
+  });
+}
+
+// One batch crossing to the institution's LP and back: it owns the copied requests and the
+// answers, and is the inner connector's sink.
+class LpConnector::Call final : public BatchSink {
+ public:
+  Call(LpConnector& c, uint32_t caller, BatchView batch, BatchSink& out)
+      : c_(c), caller_(caller), requests_(batch.begin(), batch.end()), out_(out) {
+    responses_.resize(requests_.size());
+  }
+  // On the institution's LP.
+  void submit() {
+    pointers_ = connectors::pointers_to(requests_);
+    c_.inner_.async_submit(BatchView(pointers_), *this);
+  }
+  Response& response(size_t i) override {
+    if (i < responses_.size()) return responses_[i];
+    ++extra_;
+    return overflow_;
+  }
+  // The inner connector's last touch (on the institution's LP): the answers go back.
+  void complete() override {
+    Executor& ex = c_.time_.executor(c_.lp_);
+    c_.time_.send(c_.lp_, caller_, ex.now() + c_.transit_,
+                  [self = std::unique_ptr<Call>(this)] { self->deliver(); });
+  }
+
+ private:
+  // On the caller's LP.
+  void deliver() {
+    for (size_t i = 0; i < responses_.size(); ++i) out_.response(i) = std::move(responses_[i]);
+    for (size_t k = 0; k < extra_; ++k) out_.response(responses_.size() + k);
+    out_.complete();
+  }
+
+  LpConnector& c_;
+  const uint32_t caller_;
+  std::vector<Request> requests_;
+  std::vector<const Request*> pointers_;
+  std::vector<Response> responses_;
+  Response overflow_;
+  size_t extra_ = 0;
+  BatchSink& out_;
+};
+
+LpConnector::LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp,
+                         TimeUs transit)
+    : inner_(inner),
+      time_(time),
+      lp_(lp),
+      transit_(transit),
+      name_(inner.name()),
+      caps_(inner.capabilities()) {}
+
+void LpConnector::async_submit(BatchView batch, BatchSink& sink) {
+  const uint32_t caller = ParallelTime::current_lp();
+  if (caller == ParallelTime::kNoLp) {
+    // The answer needs an LP to come back to.
+    for (size_t i = 0; i < batch.size(); ++i) {
+      sink.response(i) = Response::error(failed_precondition_error(
+          "connector " + name_ + ": submitted outside an event of a logical process"));
+    }
+    sink.complete();
+    return;
+  }
+  auto call = std::make_unique<Call>(*this, caller, batch, sink);
+  const TimeUs now = time_.executor(caller).now();
+  time_.send(caller, lp_, now + transit_, [call = std::move(call)]() mutable {
+    call.release()->submit();  // Owned by the inner connector until it completes.
   });
 }
 

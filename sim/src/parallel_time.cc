@@ -36,6 +36,8 @@ T get(const char*& p) {
   return v;
 }
 
+thread_local uint32_t t_current_lp = UINT32_MAX;
+
 enum class Fault : uint8_t { kNone, kLookahead, kNoSuchLp, kTaskToOtherRank, kSetUpToOtherRank };
 
 }  // namespace
@@ -58,6 +60,7 @@ struct alignas(64) ParallelTime::Lp {
   uint64_t seq = 0;          // Messages sent, ever: the tie-break after (time, source).
   TimeUs next = kNever;      // Earliest pending event, as of the last window's end.
   uint64_t events = 0;
+  double step_seconds = 0;
   // The first message this LP sent that could not go.
   Fault fault = Fault::kNone;
   TimeUs fault_now = 0;
@@ -167,10 +170,16 @@ void ParallelTime::send_bytes(uint32_t from, uint32_t to, TimeUs at, std::string
   src->out.push_back({at, to, from, src->seq++, {}, std::move(bytes), true});
 }
 
+uint32_t ParallelTime::current_lp() { return t_current_lp; }
+
 void ParallelTime::step(uint32_t i, TimeUs bound) {
   Lp& lp = *lps_[i];
   lp.ex.bind_to_current_thread();
+  t_current_lp = i;
+  const auto t0 = std::chrono::steady_clock::now();
   lp.events += lp.ex.run_until(bound - 1);
+  lp.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  t_current_lp = kNoLp;
 }
 
 // Puts the messages for `to` on its executor ordered by (time, source LP, source sequence).
@@ -313,6 +322,7 @@ Status ParallelTime::run_until(TimeUs limit) {
       if (lps_[i]->next < bound) busy_.push_back(i);
     }
     in_window_ = true;
+    const auto w0 = std::chrono::steady_clock::now();
     if (pool_ == nullptr || busy_.size() < 2) {
       for (uint32_t i : busy_) step(i, bound);
     } else {
@@ -323,6 +333,8 @@ Status ParallelTime::run_until(TimeUs limit) {
                           });
       });
     }
+    stats_.window_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
     in_window_ = false;
     ++stats_.windows;
     stats_.busy_lps += busy_.size();
@@ -333,10 +345,14 @@ Status ParallelTime::run_until(TimeUs limit) {
     exchange();
   }
   stats_.events = 0;
+  stats_.step_seconds = 0;
   for (uint32_t i : local_) {
     Lp& lp = *lps_[i];
+    t_current_lp = i;
     lp.events += lp.ex.run_until(limit);
+    t_current_lp = kNoLp;
     stats_.events += lp.events;
+    stats_.step_seconds += lp.step_seconds;
   }
   return ok_status();
 }

@@ -179,6 +179,11 @@ Json report_doc(const SimulationReport& r) {
               {"events_per_second",
                fixed(r.wall_seconds > 0 ? static_cast<double>(r.events) / r.wall_seconds : 0.0, 0)},
               {"threads", r.threads},
+              {"ranks", r.ranks},
+              {"logical_processes", r.lps},
+              {"windows", r.windows},
+              {"events_per_window", fixed(r.events_per_window, 1)},
+              {"barrier_wait_share", fixed(r.barrier_wait_share, 3)},
               {"peak_rss_bytes", r.peak_rss_bytes}};
   if (!r.inputs.run_date.empty()) o["run"]["date"] = r.inputs.run_date;
   if (!r.inputs.version.empty()) o["run"]["version"] = r.inputs.version;

@@ -385,6 +385,13 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     return c.error("engine.max_attempts", std::to_string(e.max_attempts()) + " must be in 1..100");
   out.max_attempts = e.has_max_attempts() ? e.max_attempts() : 5;
 
+  CHAKONG_RETURN_IF_ERROR(
+      c.duration("network.transit", s.network().transit(), &out.transit, kMicrosPerSecond));
+  if (out.transit < 1000 || out.transit > kMicrosPerHour) {
+    return c.error("network.transit", "'" + s.network().transit() +
+                                          "' must be in 0.001s..1h (it is the parallel lookahead)");
+  }
+
   const v1::Library& l = s.library();
   if (l.cases() < 0 || l.cases() > 50'000'000) {
     return c.error("library.cases", std::to_string(l.cases()) + " must be in 0..50000000");

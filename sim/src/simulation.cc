@@ -20,6 +20,8 @@
 #include "chakong/connectors/factory.h"
 #include "chakong/institution/institution.h"
 #include "chakong/sim/behaviour.h"
+#include "chakong/sim/in_process_connector.h"
+#include "chakong/sim/parallel_time.h"
 #include "institution_faults.h"
 #include "population.h"
 
@@ -105,6 +107,8 @@ class Hub {
 struct Instance {
   std::unique_ptr<institution::Institution> truth;
   std::unique_ptr<connectors::Connector> connector;
+  // What the engine holds: `connector` seen from the shards' LPs (the institution is its own).
+  std::unique_ptr<connectors::Connector> crossing;
   const GroupConfig* group = nullptr;
   int index_in_group = 0;
   std::unique_ptr<Hub> hub;                       // Set when the group is reached through a hub.
@@ -142,7 +146,7 @@ bool working_day(const WorkCalendar& cal, Date d) {
 class Run {
  public:
   Run(const SimulationConfig& c, const SimulationOptions& o)
-      : c_(c), o_(o), ex_(c.start.start_us()), rng_(c.seed * 0x9e3779b97f4a7c15ull + 7) {}
+      : c_(c), o_(o), rng_(c.seed * 0x9e3779b97f4a7c15ull + 7) {}
 
   StatusOr<SimulationReport> go();
 
@@ -151,6 +155,7 @@ class Run {
   // Sizes the institutions' tables for the whole population from its first chunk `p`, a
   // `scale`-th of it.
   void reserve_for(const Population& p, double scale);
+  Status build_time();
   Status build_connectors();
   Status build_engine();
   void day(int d);
@@ -181,7 +186,29 @@ class Run {
 
   const SimulationConfig& c_;
   const SimulationOptions& o_;
-  VirtualExecutor ex_;
+  // The logical processes (docs/architecture.md): the engine's shards 0..shards-1, then one
+  // per institution (a hub is one), in inst_'s order.
+  std::unique_ptr<ParallelTime> pt_;
+  uint32_t lp_of_institution(size_t i) const {
+    return static_cast<uint32_t>(static_cast<size_t>(c_.shards) + i);
+  }
+  uint64_t events_run() const {
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < pt_->lps(); ++i) n += pt_->executor(i).events_run();
+    return n;
+  }
+  // What the engine's observer counts, per shard (it runs on the shard's LP); merged by
+  // shard index: budgets at each day's checks, the rest at the end.
+  struct Tally {
+    std::vector<DailyPoint> daily;
+    std::vector<uint64_t> ttf = std::vector<uint64_t>(50, 0);
+    uint64_t restored_met = 0, restored_missed = 0;
+    std::map<std::string, std::pair<uint64_t, uint64_t>> control_by_connector;
+    std::vector<std::pair<std::string, Fen>> budgets;  // Restored cases' budgets, in order.
+  };
+  std::vector<Tally> tally_;
+  void take_budgets();
+  void merge_tallies();
   std::mt19937_64 rng_;
   std::vector<Instance> inst_;
   std::vector<uint32_t> place_instance_;  // Place (where an asset lives) -> instance.
@@ -327,6 +354,8 @@ Status Run::build_connectors() {
   for (uint32_t i = 0; i < inst_.size(); ++i) {
     Instance& in = inst_[i];
     const GroupConfig& g = *in.group;
+    // The institution's side (adapter, transport, behaviour, ground truth) runs on its LP.
+    VirtualExecutor& ex = pt_->executor(lp_of_institution(i));
     const connectors::ConnectorFactory* f = registry.find(g.kind);
     if (f == nullptr) return internal_error("no connector kind '" + g.kind + "'");
     std::unique_ptr<google::protobuf::Message> config = f->default_config();
@@ -347,7 +376,7 @@ Status Run::build_connectors() {
     if (in.hub) {
       // Members' latency, hours and outages: the hub's answer waits for them.
       eo.latency_fn = [hub = in.hub.get(),
-                       ex = &ex_](const std::vector<connectors::Request>& batch) {
+                       ex = &ex](const std::vector<connectors::Request>& batch) {
         return hub->latency(batch, ex->now());
       };
     } else {
@@ -367,9 +396,9 @@ Status Run::build_connectors() {
       };
     }
     connectors::ConnectorContext ctx;
-    ctx.executor = &ex_;
+    ctx.executor = &ex;
     auto transport =
-        std::make_unique<BehaviourTransport>(f->sandbox_endpoint(*in.truth, ex_, eo), ex_, b);
+        std::make_unique<BehaviourTransport>(f->sandbox_endpoint(*in.truth, ex, eo), ex, b);
     in.behaviour = transport.get();
     ctx.transport = std::move(transport);
     StatusOr<std::unique_ptr<connectors::Connector>> conn = f->create(*config, std::move(ctx));
@@ -377,13 +406,29 @@ Status Run::build_connectors() {
     in.connector = std::move(conn).value();
     if (g.renewal_refusal_rate > 0 || g.drain_share > 0) {
       auto faulty =
-          std::make_unique<FaultConnector>(std::move(in.connector), ex_, *in.truth,
+          std::make_unique<FaultConnector>(std::move(in.connector), ex, *in.truth,
                                            InstitutionFaults{g.renewal_refusal_rate, g.drain_share,
                                                              g.drain_window, c_.seed * 104729 + i});
       in.faults = faulty.get();
       in.connector = std::move(faulty);
     }
+    in.crossing =
+        std::make_unique<LpConnector>(*in.connector, *pt_, lp_of_institution(i), c_.transit);
   }
+  return ok_status();
+}
+
+Status Run::build_time() {
+  ParallelTimeOptions po;
+  po.lps = static_cast<uint32_t>(static_cast<size_t>(c_.shards) + inst_.size());
+  po.start = c_.start.start_us();
+  po.lookahead = c_.transit;
+  po.threads = std::max(1, o_.threads);
+  StatusOr<std::unique_ptr<ParallelTime>> pt = ParallelTime::create(po);
+  if (!pt.ok()) return pt.status();
+  pt_ = std::move(pt).value();
+  tally_.resize(static_cast<size_t>(c_.shards));
+  for (Tally& t : tally_) t.daily.resize(static_cast<size_t>(c_.days));
   return ok_status();
 }
 
@@ -408,9 +453,15 @@ Status Run::build_engine() {
     dc.max_batch = g.max_batch;
     dc.linger = g.linger;
     ec.dispatch_overrides[in.truth->name()] = dc;
-    conns.push_back(in.connector.get());
+    conns.push_back(in.crossing.get());
   }
-  std::vector<Executor*> shards(static_cast<size_t>(c_.shards), &ex_);
+  // Work one shard hands another (restorations) is a message between their LPs.
+  ec.cross_shard = [this](size_t from, size_t to, Task task) {
+    const auto f = static_cast<uint32_t>(from);
+    pt_->send(f, static_cast<uint32_t>(to), pt_->executor(f).now() + c_.transit, std::move(task));
+  };
+  std::vector<Executor*> shards;
+  for (int k = 0; k < c_.shards; ++k) shards.push_back(&pt_->executor(static_cast<uint32_t>(k)));
   StatusOr<std::unique_ptr<engine::Engine>> e = engine::Engine::create(ec, shards, conns);
   if (!e.ok()) return e.status();
   engine_ = std::move(e).value();
@@ -422,25 +473,28 @@ Status Run::build_engine() {
   library_ = {};
   engine_->set_observer([this](const engine::Event& ev) {
     const int d = date_of(ev.time) - c_.start;
-    if (d < 0 || d >= static_cast<int>(daily_.size())) return;
-    DailyPoint& p = daily_[static_cast<size_t>(d)];
+    if (d < 0 || d >= static_cast<int>(daily_.size()) || ev.case_number.empty()) return;
+    // Runs on a shard's LP (LP k is shard k): only that shard's tally is touched.
+    const uint32_t lp = ParallelTime::current_lp();
+    Tally& t = tally_[lp < tally_.size() ? lp : engine_->shard_of(ev.case_number)];
+    DailyPoint& p = t.daily[static_cast<size_t>(d)];
     switch (ev.type) {
       case engine::EventType::kCaseFiled: ++p.filed; break;
       case engine::EventType::kCaseConcluded: ++p.concluded; break;
       case engine::EventType::kCaseRestored:
         // The restored case's budget is what was left; the over-seizure check holds it to that.
-        set_budget(ev.detail, ev.amount);
+        t.budgets.emplace_back(ev.detail, ev.amount);
         break;
       case engine::EventType::kControlMet:
-        if (ev.case_number.find("执恢") != std::string::npos) ++restored_met_;
+        if (ev.case_number.find("执恢") != std::string::npos) ++t.restored_met;
         ++p.control_met;
-        ++ttf_[static_cast<size_t>(std::min<TimeUs>(49, ev.elapsed / kMicrosPerHour))];
-        ++control_by_connector_[ev.connector].first;
+        ++t.ttf[static_cast<size_t>(std::min<TimeUs>(49, ev.elapsed / kMicrosPerHour))];
+        ++t.control_by_connector[ev.connector].first;
         break;
       case engine::EventType::kControlMissed:
-        if (ev.case_number.find("执恢") != std::string::npos) ++restored_missed_;
+        if (ev.case_number.find("执恢") != std::string::npos) ++t.restored_missed;
         ++p.control_missed;
-        ++control_by_connector_[ev.connector].second;
+        ++t.control_by_connector[ev.connector].second;
         break;
       default: break;
     }
@@ -478,14 +532,16 @@ void Run::arrive(Date day) {
     f.received_at = received;
     const TimeUs delay = c_.officer_delay.sample(rng_);
     set_budget(f.case_number, f.claim + f.costs);
-    ex_.run_at(received + delay, [this, f] {
+    // The case's events run on its shard's LP.
+    Executor& shard = engine_->executor_of(f.case_number);
+    shard.run_at(received + delay, [this, f] {
       // The filing was generated valid; a refusal here is a defect worth seeing.
       const Status s = engine_->file_case(f);
       if (!s.ok()) std::fprintf(stderr, "chakong simulate: file_case: %s\n", s.to_string().c_str());
     });
     const std::string number = f.case_number;
-    ex_.run_at(received + c_.terminate_after_days * kMicrosPerDay,
-               [this, number] { try_terminate(number, 0); });
+    shard.run_at(received + c_.terminate_after_days * kMicrosPerDay,
+                 [this, number] { try_terminate(number, 0); });
   }
 }
 
@@ -499,8 +555,8 @@ void Run::try_terminate(const std::string& number, int attempts) {
   }
   const Status t = engine_->terminate_case(number, /*consumption_restricted=*/true);
   if (t.code() == StatusCode::kFailedPrecondition && attempts < 10) {
-    ex_.run_after(7 * kMicrosPerDay,
-                  [this, number, attempts] { try_terminate(number, attempts + 1); });
+    engine_->executor_of(number).run_after(
+        7 * kMicrosPerDay, [this, number, attempts] { try_terminate(number, attempts + 1); });
   }
 }
 
@@ -511,6 +567,32 @@ void Run::set_budget(const std::string& number, Fen budget) {
   if (!e.second.dirty) {
     e.second.dirty = 1;
     dirty_.push_back(&e);
+  }
+}
+
+void Run::take_budgets() {
+  for (Tally& t : tally_) {
+    for (const auto& [number, budget] : t.budgets) set_budget(number, budget);
+    t.budgets.clear();
+  }
+}
+
+void Run::merge_tallies() {
+  take_budgets();
+  for (const Tally& t : tally_) {
+    for (size_t d = 0; d < daily_.size(); ++d) {
+      daily_[d].filed += t.daily[d].filed;
+      daily_[d].concluded += t.daily[d].concluded;
+      daily_[d].control_met += t.daily[d].control_met;
+      daily_[d].control_missed += t.daily[d].control_missed;
+    }
+    for (size_t h = 0; h < ttf_.size(); ++h) ttf_[h] += t.ttf[h];
+    restored_met_ += t.restored_met;
+    restored_missed_ += t.restored_missed;
+    for (const auto& [name, mm] : t.control_by_connector) {
+      control_by_connector_[name].first += mm.first;
+      control_by_connector_[name].second += mm.second;
+    }
   }
 }
 
@@ -681,6 +763,7 @@ void Run::day(int d) {
     p.late.front().asset.to_asset(di, debtor_id(di, p.organisation(0)), asset);
     (void)place_asset(p.late.front().asset.place, di, 0, asset);
   }
+  take_budgets();
   if (o_.before_checks) o_.before_checks(d, truths_);
   const double checks0 = thread_cpu_seconds();
   check_invariants(/*duplicates=*/d % 7 == 6);
@@ -689,19 +772,25 @@ void Run::day(int d) {
   if (o_.on_progress) {
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
-    o_.on_progress({today, static_cast<double>(d + 1) / c_.days, ex_.events_run(), wall,
-                    over_.size(), duplicates_});
+    o_.on_progress({today, static_cast<double>(d + 1) / c_.days, events_run(), wall, over_.size(),
+                    duplicates_});
   }
-  if (d + 1 < c_.days) ex_.run_at(today.plus_days(1).start_us(), [this, d] { day(d + 1); });
 }
 
 StatusOr<SimulationReport> Run::go() {
   CHAKONG_RETURN_IF_ERROR(build_institutions());
+  daily_.resize(static_cast<size_t>(c_.days));
+  CHAKONG_RETURN_IF_ERROR(build_time());
   CHAKONG_RETURN_IF_ERROR(build_connectors());
   CHAKONG_RETURN_IF_ERROR(build_engine());
-  daily_.resize(static_cast<size_t>(c_.days));
-  ex_.post([this] { day(0); });
-  ex_.run_until(c_.start.plus_days(c_.days).start_us() - 1);
+  // Each day's own work (arrivals, balances, the checks) runs between windows, from this
+  // thread, once every LP has run everything before the day's start.
+  for (int d = 0; d < c_.days; ++d) {
+    if (d > 0) CHAKONG_RETURN_IF_ERROR(pt_->run_until(c_.start.plus_days(d).start_us() - 1));
+    day(d);
+  }
+  CHAKONG_RETURN_IF_ERROR(pt_->run_until(c_.start.plus_days(c_.days).start_us() - 1));
+  merge_tallies();
   // The incremental checks once more, then the full audit, which must agree with them.
   const double checks0 = thread_cpu_seconds();
   check_invariants(/*duplicates=*/true);
@@ -725,8 +814,17 @@ SimulationReport Run::report(double wall) {
   r.days = c_.days;
   r.wall_seconds = wall;
   r.checks_seconds = checks_seconds_;
-  r.events = ex_.events_run();
-  r.threads = o_.threads;
+  r.events = events_run();
+  r.threads = std::max(1, o_.threads);
+  const ParallelTimeStats& ps = pt_->stats();
+  r.ranks = pt_->ranks();
+  r.lps = pt_->lps();
+  r.windows = ps.windows;
+  r.events_per_window =
+      ps.windows == 0 ? 0.0 : static_cast<double>(ps.events) / static_cast<double>(ps.windows);
+  const double worker_seconds = static_cast<double>(r.threads) * ps.window_seconds;
+  r.barrier_wait_share =
+      worker_seconds <= 0 ? 0.0 : std::clamp(1.0 - ps.step_seconds / worker_seconds, 0.0, 1.0);
   for (const GroupConfig& g : c_.groups) {
     for (const auto& [instance, window] : g.outages) {
       r.outages.push_back({instance_name(g, instance), window.from, window.to});

@@ -80,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"- a\n- b\n", "t.yaml: the file must be a mapping"},
         Bad{"name: x\npopulaton: {debtors: 1}\n",
             "t.yaml: populaton: unknown field (known here: name, seed, start, days, population, "
-            "cases, institutions, engine, library, sweep, calendar)"},
+            "cases, institutions, engine, library, sweep, calendar, network)"},
         Bad{"name: x\npopulation: {debtors: many}\n",
             "t.yaml: population.debtors: 'many' is not a valid int64"},
         Bad{"name: x\npopulation: {debtors: 0}\ninstitutions: [{kind: bank, name: b}]\n",
@@ -251,6 +251,24 @@ TEST(ScenarioTest, AnExplicitZeroIsHonouredNotTheDefault) {
             "t.yaml: engine.max_attempts: 0 must be in 1..100");
   EXPECT_EQ(refused("cases: {officers: 0}\n"), "t.yaml: cases.officers: 0 must be in 1..100000");
   EXPECT_EQ(refused("library: {years: 0}\n"), "t.yaml: library.years: 0 must be in 1..5");
+}
+
+TEST(ScenarioTest, NetworkTransitDefaultsToOneSecondAndIsBounded) {
+  StatusOr<SimulationConfig> d = compile(kMinimal);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->transit, kMicrosPerSecond);
+  StatusOr<SimulationConfig> c = compile(std::string(kMinimal) + "network: {transit: 0.25s}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->transit, 250'000);
+  const auto refused = [](const std::string& extra) {
+    return compile(std::string(kMinimal) + extra).status().message();
+  };
+  EXPECT_EQ(refused("network: {transit: 0s}\n"),
+            "t.yaml: network.transit: '0s' must be in 0.001s..1h (it is the parallel lookahead)");
+  EXPECT_EQ(refused("network: {transit: 2h}\n"),
+            "t.yaml: network.transit: '2h' must be in 0.001s..1h (it is the parallel lookahead)");
+  EXPECT_EQ(refused("network: {transit: fast}\n"),
+            "t.yaml: network.transit: 'fast' is not a duration (use 90s, 30m, 6h or 2d)");
 }
 
 TEST(ScenarioTest, OverridesApplyBeforeValidation) {

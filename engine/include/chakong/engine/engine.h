@@ -162,6 +162,11 @@ struct EngineConfig {
   // check does not spin.
   bool forget_concluded = false;
   TimeUs forget_after = 30 * kMicrosPerDay;
+  // How a shard hands work to another shard (a restored case whose new number lives on
+  // another shard, a sweep's later hits for it): called on shard `from`'s thread with a task
+  // for shard `to`. Null: posted to `to`'s executor. The parallel simulator sends it as a
+  // message between logical processes (it then runs a lookahead later).
+  std::function<void(size_t from, size_t to, Task task)> cross_shard;
 };
 
 // Validates a config; kInvalidArgument naming the field.

@@ -49,6 +49,34 @@ class InProcessConnector final : public connectors::Connector {
   std::atomic<int> in_flight_{0};
 };
 
+class ParallelTime;
+
+// LpConnector: a connector whose institution is another logical process of a ParallelTime
+// (docs/architecture.md, "Parallel virtual time in the simulator"). async_submit(), called
+// from an event of the caller's LP (an engine shard), copies the batch and sends it to the
+// institution's LP `lp`, where `inner` (the adapter, its transport and the institution, all on
+// that LP's executor) gets it `transit` later; `transit` after `inner` completes, the answers
+// are written into the caller's sink and it completes, on the caller's LP. `transit` must be
+// at least the ParallelTime's lookahead. Nothing is shared between the two sides but the
+// messages.
+class LpConnector final : public connectors::Connector {
+ public:
+  LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit);
+
+  const std::string& name() const override { return name_; }
+  connectors::Capabilities capabilities() const override { return caps_; }
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override;
+
+ private:
+  class Call;
+  connectors::Connector& inner_;
+  ParallelTime& time_;
+  const uint32_t lp_;
+  const TimeUs transit_;
+  const std::string name_;
+  const connectors::Capabilities caps_;
+};
+
 // What a FaultyConnector does with one batch.
 struct Fault {
   enum Kind : uint8_t {

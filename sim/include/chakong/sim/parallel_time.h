@@ -73,6 +73,12 @@ struct ParallelTimeStats {
   // Sum over windows of the LPs that had an event in the window: divided by `windows`, the
   // parallelism the model offers.
   uint64_t busy_lps = 0;
+  // Wall time of the windows' parallel part (stepping the LPs), and the sum over LPs of the
+  // time each spent running its events in it: with T threads, 1 - step_seconds /
+  // (T x window_seconds) is the share of the workers' time in windows spent waiting at the
+  // window's barrier for the slowest LP (or for want of work).
+  double window_seconds = 0;
+  double step_seconds = 0;
 };
 
 class ParallelTime {
@@ -92,6 +98,11 @@ class ParallelTime {
   bool is_local(uint32_t lp) const { return rank_of(lp) == rank_; }
   // LP `lp`'s executor: its events, its clock. Only a local LP's runs anything.
   VirtualExecutor& executor(uint32_t lp);
+
+  // The LP whose events the calling thread is running in a window; kNoLp outside a window
+  // (set-up, or a thread that is not stepping an LP).
+  static constexpr uint32_t kNoLp = UINT32_MAX;
+  static uint32_t current_lp();
 
   // What an LP does with the bytes sent to it: called on that LP at the message's time.
   using Receiver = std::function<void(uint32_t from, std::string bytes)>;

@@ -98,6 +98,8 @@ struct SimulationConfig {
   TimeUs deduct_delay = 10 * kMicrosPerDay;
   TimeUs timeout = 2 * kMicrosPerDay;
   int max_attempts = 5;
+  // network.transit: one-way transit engine <-> institution, the parallel windows' lookahead.
+  TimeUs transit = kMicrosPerSecond;
 
   // The terminated-case library at the start, and the sweep.
   int64_t library_cases = 0;

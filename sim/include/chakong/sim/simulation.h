@@ -3,8 +3,11 @@
 // behaviours, and the engine, all on one virtual-time executor; then the report.
 //
 // Determinism: the same config and seed give the same report (apart from `run`), whatever the
-// thread count: threads only generate the population, and each debtor is generated from its own
-// seed (seed, index). The event loop is single-threaded and ordered by (time, submission).
+// thread count. Each debtor is generated from its own seed (seed, index); the event loop is
+// sim::ParallelTime over logical processes (the engine's shards, the institutions), stepped
+// by `threads` workers in conservative windows, each LP's events in (time, submission) order
+// and messages between LPs in (time, source LP, source sequence) order
+// (docs/architecture.md, "Parallel virtual time in the simulator").
 #ifndef CHAKONG_SIM_SIMULATION_H_
 #define CHAKONG_SIM_SIMULATION_H_
 
@@ -34,6 +37,7 @@ struct Progress {
 };
 
 struct SimulationOptions {
+  // Threads generating the population and stepping the logical processes.
   int threads = 1;
   // Called every simulated day from the simulation thread, after that day's checks.
   std::function<void(const Progress&)> on_progress;
@@ -88,6 +92,14 @@ struct SimulationReport {
   double wall_seconds = 0;
   uint64_t events = 0;
   int threads = 1;
+  // Parallel virtual time (docs/architecture.md): the processes and logical processes of the
+  // run, the windows stepped, the events per window, and the share of the workers' time in
+  // windows spent waiting at a window's barrier (for the slowest LP, or for want of work).
+  int ranks = 1;
+  uint32_t lps = 1;
+  uint64_t windows = 0;
+  double events_per_window = 0;
+  double barrier_wait_share = 0;
   uint64_t peak_rss_bytes = 0;
   // CPU time of the simulation thread in the invariant checks (daily, weekly, the daily audit
   // when it runs, and the end-of-run audit); not in report.json.
