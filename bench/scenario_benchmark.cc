@@ -1,12 +1,15 @@
 // Macro benchmark: connector requests per second end to end in virtual time (engine, adapters
-// over their wire protocols, simulated institutions and their behaviours, one event loop), on
+// over their wire protocols, simulated institutions and their behaviours), on
 // a slice of a real scenario: `district` (30 days, and its whole year) and `city` (3 days of
 // 600,000 debtors and 304 institutions). The figure is requests answered per wall second of the
 // event loop; the population set-up is timed apart with the first simulated day (1 January, a
-// holiday with few cases) in `setup_s`. `threads` only parallelises the set-up. The same-run
-// baseline is the empty event loop: a virtual executor whose events do nothing but schedule the
-// next one. A smoke run (smoke.h) runs 3 days of each, the city at a hundredth of its population,
-// cases and library, and the baseline with 10,000 pending events.
+// holiday with few cases) in `setup_s`. `threads` generate the population and step the
+// logical processes (engine shards, institutions) in parallel windows: compare Arg(1) and
+// Arg(2) of the same run; `protocol_share` (one thread) is the window protocol's share of the
+// event loop. The same-run baseline of the loop itself is the empty event loop: a virtual
+// executor whose events do nothing but schedule the next one. A smoke run (smoke.h) runs 3 days of
+// each, the city at a hundredth of its population, cases and library, and the baseline with 10,000
+// pending events.
 //
 // Heap allocations (bench/alloc_counter.cc, every thread): `allocs_per_request` and
 // `bytes_per_request` count everything run_simulation() does (institutions, population,
@@ -50,6 +53,8 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
   uint64_t requests = 0, events = 0;
   double loop_seconds = 0, setup_seconds = 0, wall = 0;
   uint64_t peak = 0;
+  uint64_t windows = 0;
+  double per_window = 0, busy_lps = 0, wait_share = 0, protocol_seconds = 0, event_loop_seconds = 0;
   uint64_t allocs = 0, bytes = 0, loop_allocs = 0, loop_bytes = 0;
   for (auto _ : state) {
     sim::SimulationOptions options;
@@ -78,6 +83,13 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
     setup_seconds += std::max(0.0, first_day_wall);
     loop_seconds += r->wall_seconds - std::max(0.0, first_day_wall);
     peak = std::max(peak, r->peak_rss_bytes);
+    windows += r->windows;
+    per_window += r->events_per_window;
+    busy_lps += r->busy_lps_per_window;
+    wait_share += r->barrier_wait_share;
+    // One thread: what the event loop spent outside the LPs' events and the days' checks.
+    protocol_seconds += std::max(0.0, r->loop_seconds - r->step_seconds - r->day_seconds);
+    event_loop_seconds += r->loop_seconds;
   }
   const double n = static_cast<double>(state.iterations());
   state.counters["requests_per_s"] =
@@ -88,6 +100,17 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
   state.counters["setup_s"] = setup_seconds / n;
   state.counters["wall_s"] = wall / n;
   state.counters["peak_rss_mb"] = static_cast<double>(peak) / (1 << 20);
+  // Parallel virtual time: windows, their mean events, the workers' share waiting at the
+  // barriers, and (meaningful on one thread) the share of the event loop's wall time spent in
+  // the window protocol rather than in events or the days' own work.
+  state.counters["windows"] = static_cast<double>(windows) / n;
+  state.counters["events_per_window"] = per_window / n;
+  state.counters["busy_lps_per_window"] = busy_lps / n;
+  state.counters["barrier_wait_share"] = wait_share / n;
+  if (threads == 1) {
+    state.counters["protocol_share"] =
+        event_loop_seconds > 0 ? protocol_seconds / event_loop_seconds : 0;
+  }
   bench::report_allocs(state, allocs, bytes, static_cast<double>(requests));
   bench::report_allocs(state, loop_allocs, loop_bytes, static_cast<double>(requests), "loop_");
 }

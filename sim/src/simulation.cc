@@ -207,6 +207,7 @@ class Run {
     std::vector<std::pair<std::string, Fen>> budgets;  // Restored cases' budgets, in order.
   };
   std::vector<Tally> tally_;
+  double loop_seconds_ = 0, day_seconds_ = 0;
   void take_budgets();
   void merge_tallies();
   std::mt19937_64 rng_;
@@ -785,11 +786,15 @@ StatusOr<SimulationReport> Run::go() {
   CHAKONG_RETURN_IF_ERROR(build_engine());
   // Each day's own work (arrivals, balances, the checks) runs between windows, from this
   // thread, once every LP has run everything before the day's start.
+  const auto loop0 = std::chrono::steady_clock::now();
   for (int d = 0; d < c_.days; ++d) {
     if (d > 0) CHAKONG_RETURN_IF_ERROR(pt_->run_until(c_.start.plus_days(d).start_us() - 1));
+    const auto day0 = std::chrono::steady_clock::now();
     day(d);
+    day_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - day0).count();
   }
   CHAKONG_RETURN_IF_ERROR(pt_->run_until(c_.start.plus_days(c_.days).start_us() - 1));
+  loop_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop0).count();
   merge_tallies();
   // The incremental checks once more, then the full audit, which must agree with them.
   const double checks0 = thread_cpu_seconds();
@@ -823,6 +828,11 @@ SimulationReport Run::report(double wall) {
   r.events_per_window =
       ps.windows == 0 ? 0.0 : static_cast<double>(ps.events) / static_cast<double>(ps.windows);
   const double worker_seconds = static_cast<double>(r.threads) * ps.window_seconds;
+  r.loop_seconds = loop_seconds_;
+  r.step_seconds = ps.step_seconds;
+  r.day_seconds = day_seconds_;
+  r.busy_lps_per_window =
+      ps.windows == 0 ? 0.0 : static_cast<double>(ps.busy_lps) / static_cast<double>(ps.windows);
   r.barrier_wait_share =
       worker_seconds <= 0 ? 0.0 : std::clamp(1.0 - ps.step_seconds / worker_seconds, 0.0, 1.0);
   for (const GroupConfig& g : c_.groups) {

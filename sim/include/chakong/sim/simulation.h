@@ -100,6 +100,14 @@ struct SimulationReport {
   uint64_t windows = 0;
   double events_per_window = 0;
   double barrier_wait_share = 0;
+  // Wall time of the event loop (after the set-up), of the LPs running their events (summed
+  // over LPs) and of the days' own work between windows (arrivals, balances, checks): on one
+  // thread the rest of the loop is the window protocol. Not in report.json.
+  double loop_seconds = 0;
+  double step_seconds = 0;
+  double day_seconds = 0;
+  // LPs with an event in a mean window: the parallelism the model offers. Not in report.json.
+  double busy_lps_per_window = 0;
   uint64_t peak_rss_bytes = 0;
   // CPU time of the simulation thread in the invariant checks (daily, weekly, the daily audit
   // when it runs, and the end-of-run audit); not in report.json.
