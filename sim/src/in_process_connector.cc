@@ -48,19 +48,19 @@ void InProcessConnector::async_submit(BatchView batch, BatchSink& sink) {
   });
 }
 
-// One batch crossing to the institution's LP and back: it owns the copied requests and the
-// answers, and is the inner connector's sink.
+// One batch crossing to the institution's LP and back: it holds the answers until they are
+// back on the caller's LP, and is the inner connector's sink. The requests are not copied: by
+// the batch contract they stay in place, unchanged, until the caller's sink completes, which
+// is after the answers are back; the institution's LP reads them after the window barrier
+// that follows the send (a happens-before edge), and nothing writes them meanwhile.
 class LpConnector::Call final : public BatchSink {
  public:
   Call(LpConnector& c, uint32_t caller, BatchView batch, BatchSink& out)
-      : c_(c), caller_(caller), requests_(batch.begin(), batch.end()), out_(out) {
-    responses_.resize(requests_.size());
+      : c_(c), caller_(caller), batch_(batch), out_(out) {
+    responses_.resize(batch.size());
   }
   // On the institution's LP.
-  void submit() {
-    pointers_ = connectors::pointers_to(requests_);
-    c_.inner_.async_submit(BatchView(pointers_), *this);
-  }
+  void submit() { c_.inner_.async_submit(batch_, *this); }
   Response& response(size_t i) override {
     if (i < responses_.size()) return responses_[i];
     ++extra_;
@@ -83,8 +83,7 @@ class LpConnector::Call final : public BatchSink {
 
   LpConnector& c_;
   const uint32_t caller_;
-  std::vector<Request> requests_;
-  std::vector<const Request*> pointers_;
+  const BatchView batch_;
   std::vector<Response> responses_;
   Response overflow_;
   size_t extra_ = 0;

@@ -53,12 +53,14 @@ class ParallelTime;
 
 // LpConnector: a connector whose institution is another logical process of a ParallelTime
 // (docs/architecture.md, "Parallel virtual time in the simulator"). async_submit(), called
-// from an event of the caller's LP (an engine shard), copies the batch and sends it to the
-// institution's LP `lp`, where `inner` (the adapter, its transport and the institution, all on
-// that LP's executor) gets it `transit` later; `transit` after `inner` completes, the answers
-// are written into the caller's sink and it completes, on the caller's LP. `transit` must be
-// at least the ParallelTime's lookahead. Nothing is shared between the two sides but the
-// messages.
+// from an event of the caller's LP (an engine shard), sends the batch to the institution's LP
+// `lp`, where `inner` (the adapter, its transport and the institution, all on that LP's
+// executor) gets it `transit` later; `transit` after `inner` completes, the answers are
+// written into the caller's sink and it completes, on the caller's LP. `transit` must be at
+// least the ParallelTime's lookahead. The two sides share only the messages and the batch's
+// requests, which the batch contract keeps in place and unchanged until the caller's sink
+// completes (read by the institution's LP on another thread, never written meanwhile); so the
+// LPs must be in one process (threads, not ranks).
 class LpConnector final : public connectors::Connector {
  public:
   LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit);
