@@ -58,7 +58,6 @@ struct alignas(64) ParallelTime::Lp {
   VirtualExecutor ex;
   std::vector<Message> out;  // Sent this window, in send order.
   uint64_t seq = 0;          // Messages sent, ever: the tie-break after (time, source).
-  TimeUs next = kNever;      // Earliest pending event, as of the last window's end.
   uint64_t events = 0;
   double step_seconds = 0;
   // The first message this LP sent that could not go.
@@ -91,6 +90,7 @@ ParallelTime::ParallelTime(const ParallelTimeOptions& options)
       rank_(options.comm != nullptr ? options.comm->rank() : 0),
       ranks_(options.comm != nullptr ? options.comm->size() : 1),
       receivers_(options.lps),
+      next_(options.lps, kNever),
       inbox_(options.lps) {
   lps_.reserve(options.lps);
   for (uint32_t i = 0; i < options.lps; ++i) {
@@ -202,7 +202,7 @@ void ParallelTime::hand_over(uint32_t to) {
       lp.ex.run_at(m.at, std::move(m.task));
     }
   }
-  lp.next = std::min(lp.next, in.front().at);
+  next_[to] = std::min(next_[to], in.front().at);
   in.clear();
 }
 
@@ -306,12 +306,12 @@ void ParallelTime::timed_min(int64_t* values, int n) {
 
 Status ParallelTime::run_until(TimeUs limit) {
   // Set-up may have scheduled anything on any local LP.
-  for (uint32_t i : local_) lps_[i]->next = lps_[i]->ex.next_time().value_or(kNever);
+  for (uint32_t i : local_) next_[i] = lps_[i]->ex.next_time().value_or(kNever);
   const TimeUs end = limit == kNever ? kNever : limit + 1;  // Events at `limit` run.
   for (;;) {
     // The window starts at the earliest event of any rank; a fault anywhere stops every rank.
     int64_t agree[2] = {kNever, any_violation_.load(std::memory_order_relaxed) ? 0 : 1};
-    for (uint32_t i : local_) agree[0] = std::min(agree[0], lps_[i]->next);
+    for (uint32_t i : local_) agree[0] = std::min(agree[0], next_[i]);
     if (ranks_ > 1) timed_min(agree, 2);
     if (agree[1] == 0) return first_violation();
     const TimeUs t = agree[0];
@@ -319,7 +319,7 @@ Status ParallelTime::run_until(TimeUs limit) {
     const TimeUs bound = std::min(saturating_add(t, options_.lookahead), end);
     busy_.clear();
     for (uint32_t i : local_) {
-      if (lps_[i]->next < bound) busy_.push_back(i);
+      if (next_[i] < bound) busy_.push_back(i);
     }
     in_window_ = true;
     const auto w0 = std::chrono::steady_clock::now();
@@ -340,7 +340,7 @@ Status ParallelTime::run_until(TimeUs limit) {
     stats_.busy_lps += busy_.size();
     for (uint32_t i : busy_) {
       lps_[i]->ex.bind_to_current_thread();
-      lps_[i]->next = lps_[i]->ex.next_time().value_or(kNever);
+      next_[i] = lps_[i]->ex.next_time().value_or(kNever);
     }
     exchange();
   }

@@ -142,6 +142,9 @@ class ParallelTime {
   std::vector<std::unique_ptr<Lp>> lps_;
   std::vector<uint32_t> local_;  // This rank's LPs, ascending.
   std::vector<Receiver> receivers_;
+  // Each LP's earliest pending event as of the last window's end: dense, so that finding the
+  // window's start and its busy LPs touches a few cache lines, not every LP.
+  std::vector<TimeUs> next_;
   std::vector<uint32_t> busy_;  // The LPs with an event in the current window.
   std::vector<std::vector<Message>> inbox_;
   std::vector<uint32_t> touched_;      // LPs with messages this window (scratch).
