@@ -253,6 +253,41 @@ TEST(ScenarioTest, AnExplicitZeroIsHonouredNotTheDefault) {
   EXPECT_EQ(refused("library: {years: 0}\n"), "t.yaml: library.years: 0 must be in 1..5");
 }
 
+TEST(ScenarioTest, IntegersAreDecimalNotHexadecimalOrOctal) {
+  // yaml-cpp guesses the base (010 would be 8, as in YAML 1.1; YAML 1.2 reads 10): refused,
+  // naming what the value would mean, in the file and through --set alike.
+  const auto refused = [](const std::string& extra, std::vector<std::string> set = {}) {
+    return parse_scenario_yaml(std::string(kMinimal) + extra, "t.yaml", set).status().message();
+  };
+  EXPECT_EQ(refused("days: 010\n"),
+            "t.yaml: days: '010' has a leading zero, which YAML 1.1 reads as octal (8) and YAML "
+            "1.2 as decimal (10): write 8 or 10");
+  EXPECT_EQ(refused("days: 09\n"), "t.yaml: days: '09' has a leading zero: write 9");
+  EXPECT_EQ(refused("seed: 0x10\n"),
+            "t.yaml: seed: '0x10' is a hexadecimal integer: write integers in decimal (16)");
+  EXPECT_EQ(refused("cases: {officers: 0o17}\n"),
+            "t.yaml: cases.officers: '0o17' is an octal integer: write integers in decimal (15)");
+  EXPECT_EQ(refused("library: {cases: 0b101}\n"),
+            "t.yaml: library.cases: '0b101' is a binary integer: write integers in decimal (5)");
+  EXPECT_EQ(refused("", {"institutions[name=b].capacity=0X1f"}),
+            "t.yaml: institutions[0].capacity: '0X1f' is a hexadecimal integer: write integers in "
+            "decimal (31)");
+  EXPECT_EQ(refused("", {"population.debtors=-010"}),
+            "t.yaml: population.debtors: '-010' has a leading zero, which YAML 1.1 reads as octal "
+            "(-8) and YAML 1.2 as decimal (-10): write -8 or -10");
+  EXPECT_EQ(refused("days: 0xZZ\n"),
+            "t.yaml: days: '0xZZ' is a hexadecimal integer: write integers in decimal");
+  // Decimal integers, zero included, are read as written.
+  StatusOr<v1::Scenario> s =
+      parse_scenario_yaml(std::string(kMinimal) + "days: 10\nseed: 0\ncases: {officers: 100}\n",
+                          "t.yaml", {"institutions[name=b].capacity=16"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->days(), 10);
+  EXPECT_EQ(s->seed(), 0u);
+  EXPECT_EQ(s->cases().officers(), 100);
+  EXPECT_EQ(s->institutions(0).capacity(), 16);
+}
+
 TEST(ScenarioTest, OverridesApplyBeforeValidation) {
   StatusOr<v1::Scenario> s = parse_scenario_yaml(
       kMinimal, "t.yaml",
