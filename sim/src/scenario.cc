@@ -173,6 +173,9 @@ StatusOr<TimeUs> parse_duration(std::string_view text) {
     default: return bad;
   }
   const std::string number(text.substr(0, text.size() - 1));
+  // Decimal only, as integers are: std::stod would also read 0x2 (so "0x2d" was two days),
+  // hexadecimal floats, "inf" and "nan".
+  if (number.find_first_not_of("0123456789.eE+-") != std::string::npos) return bad;
   size_t used = 0;
   double v;
   try {

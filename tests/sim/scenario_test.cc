@@ -53,6 +53,13 @@ TEST(ScenarioTest, DurationsParseWithUnits) {
   EXPECT_EQ(*parse_duration("3650d"), 3650 * kMicrosPerDay);
   EXPECT_EQ(parse_duration("1e300s").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(parse_duration("nans").status().code(), StatusCode::kInvalidArgument);
+  // Decimal, as integers are: std::stod alone read "0x2d" as two days.
+  EXPECT_EQ(parse_duration("0x2d").status(),
+            invalid_argument_error("'0x2d' is not a duration (use 90s, 30m, 6h or 2d)"));
+  EXPECT_EQ(parse_duration("0x1p3h").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_duration("infd").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*parse_duration("010d"), 10 * kMicrosPerDay);  // A duration is never octal.
+  EXPECT_EQ(*parse_duration("1e2s"), 100 * kMicrosPerSecond);
 }
 
 struct Bad {
