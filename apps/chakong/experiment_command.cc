@@ -44,17 +44,8 @@ bool read_file(const std::string& path, std::string* text) {
   return true;
 }
 
-std::string shown(const std::string& metric, double x) {
-  if (metric.ends_with("compliance") || metric.ends_with("coverage")) {
-    return fmt::format("{:.2f} %", 100 * x);
-  }
-  if (metric.ends_with("_fen")) return fmt::format("¥{:.0f}", x / 100);
-  if (metric.ends_with("score") || metric.ends_with("days")) return fmt::format("{:.2f}", x);
-  return fmt::format("{:.1f}", x);
-}
-
 std::string with_ci(const std::string& metric, const sim::Estimate& e) {
-  return shown(metric, e.mean) + " +- " + shown(metric, e.half_width);
+  return sim::format_metric(metric, e.mean) + " +- " + sim::format_metric(metric, e.half_width);
 }
 
 int run_experiment_command(const ExperimentArgs& a) {

@@ -329,7 +329,9 @@ Json experiment_doc(const ExperimentSpec& spec, const ExperimentResult& r) {
   return doc;
 }
 
-std::string fmt_value(const std::string& metric, double x) {
+}  // namespace
+
+std::string format_metric(const std::string& metric, double x) {
   if (metric.ends_with("compliance") || metric.ends_with("coverage")) {
     return fmt::format("{:.2f} %", 100 * x);
   }
@@ -342,8 +344,6 @@ std::string fmt_value(const std::string& metric, double x) {
   if (metric.ends_with("score") || metric.ends_with("days")) return fmt::format("{:.2f}", x);
   return fmt::format("{:.1f}", x);
 }
-
-}  // namespace
 
 std::string experiment_json(const ExperimentSpec& spec, const ExperimentResult& r) {
   return experiment_doc(spec, r).dump(2) + "\n";
@@ -395,8 +395,8 @@ std::string experiment_html(const ExperimentSpec& spec, const ExperimentResult& 
       for (size_t j = 0; j < v.metrics.size(); ++j) {
         if (v.metrics[j] != name) continue;
         const Estimate& e = v.estimates[j];
-        cell = html_escape(fmt_value(name, e.mean)) + " &plusmn; " +
-               html_escape(fmt_value(name, e.half_width));
+        cell = html_escape(format_metric(name, e.mean)) + " &plusmn; " +
+               html_escape(format_metric(name, e.half_width));
       }
       row += "<td>" + cell + "</td>";
     }
@@ -405,8 +405,8 @@ std::string experiment_html(const ExperimentSpec& spec, const ExperimentResult& 
       for (const Difference& d : ds) {
         if (d.metric != name) continue;
         cell = "<span class=\"" + std::string(d.distinguishable ? "real" : "noise") + "\">" +
-               html_escape(fmt_value(name, d.diff.mean)) + " &plusmn; " +
-               html_escape(fmt_value(name, d.diff.half_width)) +
+               html_escape(format_metric(name, d.diff.mean)) + " &plusmn; " +
+               html_escape(format_metric(name, d.diff.half_width)) +
                (d.distinguishable ? " (real)" : " (noise)") + "</span>";
       }
       row += "<td>" + cell + "</td>";
@@ -570,13 +570,13 @@ StatusOr<std::string> compare_reports(const std::string& a_name, const std::stri
     } else {
       d.mean = eb.mean - ea.mean;
     }
-    std::string delta = fmt_value(metric, d.mean);
+    std::string delta = format_metric(metric, d.mean);
     if (d.interval) {
       const bool real = d.stddev == 0 ? d.mean != 0 : (d.lo() > 0 || d.hi() < 0);
-      delta += " +- " + fmt_value(metric, d.half_width) + (real ? " real" : " noise");
+      delta += " +- " + format_metric(metric, d.half_width) + (real ? " real" : " noise");
     }
-    out += fmt::format("{:<52} {:>14} {:>14} {:>24}\n", metric, fmt_value(metric, ea.mean),
-                       fmt_value(metric, eb.mean), delta);
+    out += fmt::format("{:<52} {:>14} {:>14} {:>24}\n", metric, format_metric(metric, ea.mean),
+                       format_metric(metric, eb.mean), delta);
   }
   return out;
 }

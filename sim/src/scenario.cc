@@ -22,6 +22,48 @@ std::string scalar_text(const YAML::Node& n) {
   }
 }
 
+// A scenario's integers are decimal. yaml-cpp reads them through a stream that guesses the
+// base, so `010` would be 8 (as in YAML 1.1) where YAML 1.2's core schema reads 10, and `0x10`
+// 16; YAML 1.2's `0o10` it does not read at all. Refused rather than guessed: the value is
+// named with what it would mean.
+Status check_decimal_integer(const std::string& text, const std::string& at) {
+  const size_t sign = !text.empty() && (text[0] == '+' || text[0] == '-') ? 1 : 0;
+  const std::string body = text.substr(sign);
+  if (body.size() < 2 || body[0] != '0') return ok_status();
+  const std::string quoted = at + ": '" + text + "' ";
+  const auto value = [&](const std::string& digits, int base) -> std::string {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(digits, &used, base);
+    } catch (const std::exception&) {
+      return "";
+    }
+    if (used != digits.size() || digits.empty()) return "";
+    return (sign == 1 && text[0] == '-' ? "-" : "") + std::to_string(v);
+  };
+  const char b = body[1];
+  const char* name = b == 'x' || b == 'X'   ? "a hexadecimal"
+                     : b == 'o' || b == 'O' ? "an octal"
+                     : b == 'b' || b == 'B' ? "a binary"
+                                            : nullptr;
+  if (name != nullptr) {
+    const std::string v = value(body.substr(2), b == 'x' || b == 'X'   ? 16
+                                                : b == 'b' || b == 'B' ? 2
+                                                                       : 8);
+    return invalid_argument_error(quoted + "is " + name + " integer: write integers in decimal" +
+                                  (v.empty() ? "" : " (" + v + ")"));
+  }
+  const std::string decimal = value(body, 10), octal = value(body, 8);
+  if (decimal.empty()) return ok_status();  // Not an integer at all: the type's own refusal.
+  if (octal.empty()) {
+    return invalid_argument_error(quoted + "has a leading zero: write " + decimal);
+  }
+  return invalid_argument_error(quoted + "has a leading zero, which YAML 1.1 reads as octal (" +
+                                octal + ") and YAML 1.2 as decimal (" + decimal + "): write " +
+                                octal + " or " + decimal);
+}
+
 // Maps a YAML mapping onto `msg` by field name; `path` names where we are.
 Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
   if (!node.IsMap()) {
@@ -84,9 +126,18 @@ Status fill(const YAML::Node& node, pb::Message* msg, const std::string& path) {
           }
           r->SetString(msg, f, text);
           break;
-        case pb::FieldDescriptor::CPPTYPE_INT32: r->SetInt32(msg, f, v.as<int32_t>()); break;
-        case pb::FieldDescriptor::CPPTYPE_INT64: r->SetInt64(msg, f, v.as<int64_t>()); break;
-        case pb::FieldDescriptor::CPPTYPE_UINT64: r->SetUInt64(msg, f, v.as<uint64_t>()); break;
+        case pb::FieldDescriptor::CPPTYPE_INT32:
+        case pb::FieldDescriptor::CPPTYPE_INT64:
+        case pb::FieldDescriptor::CPPTYPE_UINT64:
+          CHAKONG_RETURN_IF_ERROR(check_decimal_integer(text, at));
+          if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_INT32) {
+            r->SetInt32(msg, f, v.as<int32_t>());
+          } else if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_INT64) {
+            r->SetInt64(msg, f, v.as<int64_t>());
+          } else {
+            r->SetUInt64(msg, f, v.as<uint64_t>());
+          }
+          break;
         case pb::FieldDescriptor::CPPTYPE_DOUBLE: {
           const double x = v.as<double>();
           if (!std::isfinite(x)) {  // .nan, .inf: YAML numbers that no rate or share can be.
@@ -122,6 +173,9 @@ StatusOr<TimeUs> parse_duration(std::string_view text) {
     default: return bad;
   }
   const std::string number(text.substr(0, text.size() - 1));
+  // Decimal only, as integers are: std::stod would also read 0x2 (so "0x2d" was two days),
+  // hexadecimal floats, "inf" and "nan".
+  if (number.find_first_not_of("0123456789.eE+-") != std::string::npos) return bad;
   size_t used = 0;
   double v;
   try {

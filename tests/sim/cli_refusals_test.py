@@ -51,6 +51,13 @@ CASES = [
     ("duration beyond bound, seconds", BASE + BANK + "engine: {deduct_delay: 1e12s}\n", [],
      "F: engine.deduct_delay: '1e12s' is longer than 3650d, the longest duration a scenario "
      "takes"),
+    ("hexadecimal integer (yaml-cpp read 16)", BASE + bank("capacity: 0x10"), [],
+     "F: institutions[0].capacity: '0x10' is a hexadecimal integer: write integers in decimal "
+     "(16)"),
+    ("leading zero (yaml-cpp read 010 as 8, YAML 1.2 reads 10)",
+     BASE.replace("days: 10", "days: 010") + BANK, [],
+     "F: days: '010' has a leading zero, which YAML 1.1 reads as octal (8) and YAML 1.2 as "
+     "decimal (10): write 8 or 10"),
     ("duplicate key", BASE + BANK + "days: 20\n", [], "F: days: given twice (lines 2 and 5)"),
     ("duplicate key in a flow mapping",
      BASE + "institutions: [{kind: bank, name: b, count: 2, count: 3}]\n", [],

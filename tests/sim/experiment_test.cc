@@ -41,6 +41,19 @@ TEST(ExperimentTest, StudentQuantilesAndIntervalOfAKnownSample) {
   EXPECT_DOUBLE_EQ(one.half_width, 0);
 }
 
+TEST(ExperimentTest, FiguresAreFormattedByTheirName) {
+  // One formatter for experiment.html, compare and the command's tables (the command's own
+  // printed ¥35504742 +- ¥2996727 where the others gave separators).
+  EXPECT_EQ(format_metric("money.frozen_fen", 3550474200.0), "¥35,504,742");
+  EXPECT_EQ(format_metric("money.frozen_fen", -38906000.0), "-¥389,060");
+  EXPECT_EQ(format_metric("money.frozen_fen", 99900.0), "¥999");
+  EXPECT_EQ(format_metric("deadlines.control_48h.compliance", 0.99214), "99.21 %");
+  EXPECT_EQ(format_metric("sweep.coverage", 1.0), "100.00 %");
+  EXPECT_EQ(format_metric("deadlines.query_start.score", 99.794), "99.79");
+  EXPECT_EQ(format_metric("sweep.max_run_days", 12.0), "12.00");
+  EXPECT_EQ(format_metric("deadlines.control_48h.missed", 73.84), "73.8");
+}
+
 TEST(ExperimentTest, TargetsParseOrAreRefusedWithTheText) {
   StatusOr<Target> t = parse_target("deadlines.control_48h.compliance>=0.99");
   ASSERT_TRUE(t.ok()) << t.status();

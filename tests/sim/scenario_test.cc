@@ -53,6 +53,13 @@ TEST(ScenarioTest, DurationsParseWithUnits) {
   EXPECT_EQ(*parse_duration("3650d"), 3650 * kMicrosPerDay);
   EXPECT_EQ(parse_duration("1e300s").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(parse_duration("nans").status().code(), StatusCode::kInvalidArgument);
+  // Decimal, as integers are: std::stod alone read "0x2d" as two days.
+  EXPECT_EQ(parse_duration("0x2d").status(),
+            invalid_argument_error("'0x2d' is not a duration (use 90s, 30m, 6h or 2d)"));
+  EXPECT_EQ(parse_duration("0x1p3h").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_duration("infd").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*parse_duration("010d"), 10 * kMicrosPerDay);  // A duration is never octal.
+  EXPECT_EQ(*parse_duration("1e2s"), 100 * kMicrosPerSecond);
 }
 
 struct Bad {
@@ -269,6 +276,41 @@ TEST(ScenarioTest, NetworkTransitDefaultsToOneSecondAndIsBounded) {
             "t.yaml: network.transit: '2h' must be in 0.001s..1h (it is the parallel lookahead)");
   EXPECT_EQ(refused("network: {transit: fast}\n"),
             "t.yaml: network.transit: 'fast' is not a duration (use 90s, 30m, 6h or 2d)");
+}
+
+TEST(ScenarioTest, IntegersAreDecimalNotHexadecimalOrOctal) {
+  // yaml-cpp guesses the base (010 would be 8, as in YAML 1.1; YAML 1.2 reads 10): refused,
+  // naming what the value would mean, in the file and through --set alike.
+  const auto refused = [](const std::string& extra, std::vector<std::string> set = {}) {
+    return parse_scenario_yaml(std::string(kMinimal) + extra, "t.yaml", set).status().message();
+  };
+  EXPECT_EQ(refused("days: 010\n"),
+            "t.yaml: days: '010' has a leading zero, which YAML 1.1 reads as octal (8) and YAML "
+            "1.2 as decimal (10): write 8 or 10");
+  EXPECT_EQ(refused("days: 09\n"), "t.yaml: days: '09' has a leading zero: write 9");
+  EXPECT_EQ(refused("seed: 0x10\n"),
+            "t.yaml: seed: '0x10' is a hexadecimal integer: write integers in decimal (16)");
+  EXPECT_EQ(refused("cases: {officers: 0o17}\n"),
+            "t.yaml: cases.officers: '0o17' is an octal integer: write integers in decimal (15)");
+  EXPECT_EQ(refused("library: {cases: 0b101}\n"),
+            "t.yaml: library.cases: '0b101' is a binary integer: write integers in decimal (5)");
+  EXPECT_EQ(refused("", {"institutions[name=b].capacity=0X1f"}),
+            "t.yaml: institutions[0].capacity: '0X1f' is a hexadecimal integer: write integers in "
+            "decimal (31)");
+  EXPECT_EQ(refused("", {"population.debtors=-010"}),
+            "t.yaml: population.debtors: '-010' has a leading zero, which YAML 1.1 reads as octal "
+            "(-8) and YAML 1.2 as decimal (-10): write -8 or -10");
+  EXPECT_EQ(refused("days: 0xZZ\n"),
+            "t.yaml: days: '0xZZ' is a hexadecimal integer: write integers in decimal");
+  // Decimal integers, zero included, are read as written.
+  StatusOr<v1::Scenario> s =
+      parse_scenario_yaml(std::string(kMinimal) + "days: 10\nseed: 0\ncases: {officers: 100}\n",
+                          "t.yaml", {"institutions[name=b].capacity=16"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->days(), 10);
+  EXPECT_EQ(s->seed(), 0u);
+  EXPECT_EQ(s->cases().officers(), 100);
+  EXPECT_EQ(s->institutions(0).capacity(), 16);
 }
 
 TEST(ScenarioTest, OverridesApplyBeforeValidation) {

@@ -136,6 +136,11 @@ bool probes_monotonic(const std::vector<Probe>& probes);
 [[nodiscard]] StatusOr<std::optional<int64_t>> bisect_smallest(
     int64_t lo, int64_t hi, const std::function<StatusOr<bool>(int64_t)>& meets);
 
+// A headline figure as people read it, by its name: a compliance or coverage in percent
+// ("99.21 %"), money in whole yuan with separators ("-¥389,060"), a score or days to two
+// decimals, a count to one. Used by experiment.html, `compare` and the command's tables.
+std::string format_metric(const std::string& metric, double x);
+
 // experiment.json and experiment.html: the variants side by side, the differences, or the
 // probes of a search.
 std::string experiment_json(const ExperimentSpec& spec, const ExperimentResult& r);
