@@ -301,12 +301,31 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
       return invalid_argument_error(at + ".config.name: " + q(instance) + " makes " + q(conn.name) +
                                     " a second time");
     }
-    if (sc.transport().unix().empty()) {
+    const v1::ServeTransport& t = sc.transport();
+    if (t.unix().empty() && t.tcp().empty()) {
       return invalid_argument_error(at +
-                                    ".transport.unix: required (the institutions server's "
-                                    "socket)");
+                                    ".transport: required: unix (the institutions server's "
+                                    "socket) or tcp (its host:port)");
     }
-    conn.socket = resolve(base_dir, sc.transport().unix());
+    if (!t.unix().empty() && !t.tcp().empty()) {
+      return invalid_argument_error(at + ".transport.tcp: " + q(t.tcp()) +
+                                    " given with transport.unix (choose one)");
+    }
+    if (!t.tcp().empty()) {
+      const std::string& a = t.tcp();
+      const size_t colon = a.rfind(':');
+      const bool digits = colon != std::string::npos && colon > 0 && colon + 1 < a.size() &&
+                          a.size() - colon <= 6 &&
+                          a.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+      const long port = digits ? std::stol(a.substr(colon + 1)) : 0;
+      if (port < 1 || port > 65535) {
+        return invalid_argument_error(at + ".transport.tcp: " + q(a) +
+                                      " is not host:port (a port 1..65535)");
+      }
+      conn.tcp = a;
+    } else {
+      conn.socket = resolve(base_dir, t.unix());
+    }
     conn.channel = sc.transport().channel();
     s.connectors.push_back(std::move(conn));
   }

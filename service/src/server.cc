@@ -758,14 +758,16 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     }
     std::vector<connectors::Connector*> conns;
     for (ServeSettings::Connector& c : settings.connectors) {
-      auto& client = sockets[c.socket];
+      // One connection per institutions server, whatever the number of its channels used.
+      const std::string where = c.tcp.empty() ? "socket " + c.socket : "tcp " + c.tcp;
+      auto& client = sockets[where];
       if (!client) {
         StatusOr<std::shared_ptr<connectors::SocketClient>> cl =
-            connectors::SocketClient::connect(c.socket);
+            c.tcp.empty() ? connectors::SocketClient::connect(c.socket)
+                          : connectors::SocketClient::connect_tcp(c.tcp);
         if (!cl.ok()) {
-          return Status(cl.status().code(), "connector " + c.name + ": institutions socket " +
-                                                c.socket + ": " +
-                                                std::string(cl.status().message()));
+          return Status(cl.status().code(), "connector " + c.name + ": institutions " + where +
+                                                ": " + std::string(cl.status().message()));
         }
         client = std::move(*cl);
       }

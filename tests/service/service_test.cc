@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -91,8 +92,9 @@ class Institutions {
   std::thread thread_;
 };
 
+// `transport`: the connector's transport; empty: the fixture's Unix socket.
 std::string config_yaml(const std::string& address, const std::string& dir,
-                        const std::string& extra = "") {
+                        const std::string& extra = "", const std::string& transport = "") {
   std::ostringstream y;
   y << "listen:\n  address: \"" << address << "\"\n  plaintext: true\n"
     << "journal: " << dir << "/journal\n"
@@ -101,7 +103,8 @@ std::string config_yaml(const std::string& address, const std::string& dir,
     << "  - {id: " << kOtherOfficer << ", court: 渝0111}\n"
     << "clients: [" << kCaseServer << "]\n"
     << "connectors:\n  - adapter: bank\n    config: {name: a, timeout_ms: 5000}\n"
-    << "    transport: {unix: " << dir << "/institutions.sock, channel: 0}\n"
+    << "    transport: "
+    << (transport.empty() ? "{unix: " + dir + "/institutions.sock, channel: 0}" : transport) << "\n"
     << "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3}\n"
     << extra;
   return y.str();
@@ -755,6 +758,99 @@ TEST_F(ServeConfigTest, MetricsAddressAndLogLevelAreChecked) {
   EXPECT_EQ(error(base() + "log_level: warn\n"), "ok");
 }
 
+TEST_F(ServeConfigTest, AConnectorTransportIsOneOfUnixAndTcp) {
+  auto with = [&](const std::string& transport) {
+    return error(
+        "listen: {address: \"127.0.0.1:1\", plaintext: true}\njournal: j\n"
+        "clients: [cs]\nconnectors:\n  - {adapter: bank, config: {name: a}, "
+        "transport: " +
+        transport + "}\n");
+  };
+  EXPECT_EQ(with("{channel: 1}"),
+            "serve.yaml: connectors[0].transport: required: unix (the institutions server's "
+            "socket) or tcp (its host:port)");
+  EXPECT_EQ(with("{unix: s.sock, tcp: \"127.0.0.1:7000\"}"),
+            "serve.yaml: connectors[0].transport.tcp: '127.0.0.1:7000' given with "
+            "transport.unix (choose one)");
+  EXPECT_EQ(with("{tcp: \"bank.example\"}"),
+            "serve.yaml: connectors[0].transport.tcp: 'bank.example' is not host:port (a port "
+            "1..65535)");
+  EXPECT_EQ(with("{tcp: \"bank.example:0\"}"),
+            "serve.yaml: connectors[0].transport.tcp: 'bank.example:0' is not host:port (a "
+            "port 1..65535)");
+  EXPECT_EQ(with("{tcp: \"10.1.2.3:70000\"}"),
+            "serve.yaml: connectors[0].transport.tcp: '10.1.2.3:70000' is not host:port (a "
+            "port 1..65535)");
+  StatusOr<service::ServeSettings> s = service::parse_serve_config(
+      "listen: {address: \"127.0.0.1:1\", plaintext: true}\njournal: j\nclients: [cs]\n"
+      "connectors:\n  - {adapter: bank, config: {name: a}, transport: {tcp: "
+      "\"bank.example:7001\", channel: 2}}\n",
+      "serve.yaml", "/srv", registry_);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ(s->connectors[0].tcp, "bank.example:7001");
+  EXPECT_EQ(s->connectors[0].socket, "");
+  EXPECT_EQ(s->connectors[0].channel, 2u);
+}
+
+// ---- The TCP transport ---------------------------------------------------------------------
+
+// Answers each call with "echo:" and the request's bytes, from another thread.
+class EchoTransport : public connectors::Transport {
+ public:
+  ~EchoTransport() override {
+    for (std::thread& t : threads_) t.join();
+  }
+  void async_call(std::string request, connectors::TransportDone done) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    threads_.emplace_back(
+        [request = std::move(request), done = std::move(done)] { done("echo:" + request); });
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::thread> threads_;
+};
+
+TEST(TcpTransport, CarriesCallsToTheirChannelAndRefusesBadAddresses) {
+  EchoTransport a, b;
+  StatusOr<std::unique_ptr<connectors::SocketServer>> server =
+      connectors::SocketServer::listen_tcp("127.0.0.1:0", {&a, &b});
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  const uint16_t port = (*server)->port();
+  ASSERT_NE(port, 0);
+  StatusOr<std::shared_ptr<connectors::SocketClient>> client =
+      connectors::SocketClient::connect_tcp("127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  auto call = [](connectors::Transport& t, const std::string& bytes) {
+    std::promise<StatusOr<std::string>> p;
+    t.async_call(bytes, [&p](StatusOr<std::string> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  std::unique_ptr<connectors::Transport> ch1 = (*client)->channel(1);
+  StatusOr<std::string> r = call(*ch1, std::string("x\0y", 3));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(*r, std::string("echo:x\0y", 8));
+  std::unique_ptr<connectors::Transport> ch7 = (*client)->channel(7);
+  EXPECT_EQ(call(*ch7, "z").status().to_string(), "UNAVAILABLE: institution: no channel 7");
+  EXPECT_EQ((*server)->connections(), 1u);
+
+  EXPECT_EQ(connectors::SocketClient::connect_tcp("localhost").status().to_string(),
+            "INVALID_ARGUMENT: 'localhost' is not host:port");
+  EXPECT_EQ(connectors::SocketClient::connect_tcp("127.0.0.1:0").status().to_string(),
+            "INVALID_ARGUMENT: '127.0.0.1:0' is not host:port");
+  EXPECT_EQ(connectors::SocketServer::listen_tcp("[::1:80", {&a}).status().to_string(),
+            "INVALID_ARGUMENT: '[::1:80' is not host:port");
+  // The server gone, its port refuses: UNAVAILABLE naming the address.
+  (*client)->close();
+  server->reset();
+  const StatusOr<std::shared_ptr<connectors::SocketClient>> refused =
+      connectors::SocketClient::connect_tcp("127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(refused.status().to_string(),
+            "UNAVAILABLE: cannot connect to institutions at "
+            "127.0.0.1:" +
+                std::to_string(port) + ": Connection refused");
+}
+
 // ---- A real `chakong serve` process ------------------------------------------------------
 
 class ServeProcessTest : public ServiceTest {
@@ -763,7 +859,7 @@ class ServeProcessTest : public ServiceTest {
     const std::string config = dir_ + "/serve.yaml";
     {
       std::ofstream out(config);
-      out << config_yaml("unix:" + dir_ + "/grpc.sock", dir_, extra_);
+      out << config_yaml("unix:" + dir_ + "/grpc.sock", dir_, extra_, transport_);
     }
     const std::string log = dir_ + "/serve.log";
     const std::string socket = dir_ + "/grpc.sock";
@@ -799,7 +895,8 @@ class ServeProcessTest : public ServiceTest {
     ss << in.rdbuf();
     return ss.str();
   }
-  std::string extra_;  // More config for spawn().
+  std::string extra_;      // More config for spawn().
+  std::string transport_;  // The connector's transport for spawn(); empty: the Unix socket.
   static int wait_exit(pid_t pid, int seconds) {
     for (int i = 0; i < seconds * 20; ++i) {
       int status = 0;
@@ -1087,6 +1184,80 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
   // freeze re-sent at recovery is answered with the first outcome; docs/service.md.)
   kill(pid, SIGTERM);
   EXPECT_EQ(wait_exit(pid, 20), 0);
+}
+
+// `chakong serve` against a `chakong institutions` process over TCP: the filed case's
+// finding and freeze come from the bank served by the other process.
+TEST_F(ServeProcessTest, ServesAgainstAChakongInstitutionsProcessOverTcp) {
+  const std::string spec = dir_ + "/institutions.yaml";
+  std::ofstream(spec)
+      << "institutions:\n"
+      << "  - adapter: bank\n    name: bank.a\n    latency_ms: 2\n"
+      << "    assets:\n      - {category: deposit, reference: \"6222000011112222\", "
+      << "holder: \"" << kDebtor << "\", fen: " << kBalance << "}\n";
+  const std::string out = dir_ + "/institutions.out";
+  const pid_t inst = fork();
+  if (inst == 0) {
+    FILE* f = std::freopen(out.c_str(), "w", stdout);
+    (void)f;
+    execl(CHAKONG_CLI, "chakong", "institutions", "--scenario", spec.c_str(), "--listen",
+          "127.0.0.1:0", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string line;
+  for (int i = 0; i < 400 && line.empty(); ++i) {
+    std::this_thread::sleep_for(milliseconds(25));
+    std::ifstream in(out);
+    std::getline(in, line);
+  }
+  // "listening 127.0.0.1:0 port N channels 1"
+  ASSERT_EQ(line.rfind("listening 127.0.0.1:0 port ", 0), 0u) << line;
+  const std::string port = line.substr(27, line.find(' ', 27) - 27);
+  EXPECT_EQ(line.substr(27 + port.size()), " channels 1");
+  transport_ = "{tcp: \"127.0.0.1:" + port + "\", channel: 0}";
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  const std::vector<v1::EngineEvent> events = client_->watch(0, settled(kCase1));
+  EXPECT_EQ(kinds(events),
+            "1:CASE_FILED/200000 2:QUERIES_STARTED/0 3:FINDING/500000 4:CONTROL_MET/201000 "
+            "5:MEASURE_EFFECTIVE/201000");
+  v1::CaseState state;
+  ASSERT_TRUE(client_->get(kCase1, kOfficer, &state).ok());
+  EXPECT_EQ(state.frozen_fen(), kClaim + kCosts);
+  ASSERT_EQ(state.measures_size(), 1);
+  EXPECT_EQ(state.measures(0).connector(), "bank.a");
+  EXPECT_EQ(state.measures(0).amount_fen(), kClaim + kCosts);
+  EXPECT_EQ(state.measures(0).reference_masked(), mask_id("6222000011112222"));
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
+}
+
+TEST(InstitutionsCommand, ABadFileExitsTwoNamingTheFieldAndTheValue) {
+  const std::string dir = fs::temp_directory_path() / ("chakong-inst-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto run = [&](const std::string& yaml) {
+    std::ofstream(dir + "/i.yaml") << yaml;
+    const std::string cmd = std::string(CHAKONG_CLI) + " institutions --scenario " + dir +
+                            "/i.yaml --listen 127.0.0.1:0 2>" + dir + "/err";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(dir + "/err");
+    std::string line;
+    std::getline(in, line);
+    return std::to_string(WEXITSTATUS(rc)) + " " + line;
+  };
+  const std::string prefix = "2 chakong institutions: " + dir + "/i.yaml: ";
+  EXPECT_EQ(run("institutions:\n  - {adapter: bonk, name: x}\n"),
+            prefix + "institutions[0].adapter: 'bonk' is not a registered adapter");
+  EXPECT_EQ(run("institutions:\n  - {adapter: bank, name: bank.a, latency_ms: 2s}\n"),
+            prefix + "institutions[0].latency_ms: '2s' is not an integer 0..600000");
+  EXPECT_EQ(run("institutions:\n  - {adapter: bank, name: bank.a, assets: [{reference: r, "
+                "holder: h, fen: -1}]}\n"),
+            prefix + "institutions[0].assets[0].fen: '-1' is not an integer 0..9007199254740992");
+  EXPECT_EQ(run("institutions:\n  - {adapter: bank, name: bank.a, colour: red}\n"),
+            prefix + "institutions[0].colour: unknown field");
+  fs::remove_all(dir);
 }
 
 TEST(ServiceLog, MaskCaseNumberKeepsYearAndCourtOnly) {

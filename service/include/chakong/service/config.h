@@ -41,7 +41,8 @@ struct ServeSettings {
     std::string adapter;  // Factory kind.
     std::string name;     // "<adapter>.<config.name>"
     std::unique_ptr<google::protobuf::Message> config;
-    std::string socket;  // Unix socket of the institutions server.
+    std::string socket;  // Unix socket of the institutions server, or
+    std::string tcp;     // its TCP "host:port" (exactly one of the two is set).
     uint32_t channel = 0;
   };
   std::vector<Connector> connectors;
