@@ -233,7 +233,8 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
 
   if (c.journal().empty()) return invalid_argument_error("journal: required (a folder)");
   s.journal_path = resolve(base_dir, c.journal());
-  s.journal_truncate_torn_tail = c.journal_truncate_torn_tail();
+  s.journal_truncate_torn_tail =
+      c.has_journal_truncate_torn_tail() ? c.journal_truncate_torn_tail() : true;
   s.shards = c.shards() == 0 ? 1 : c.shards();
   if (s.shards > 64) {
     return invalid_argument_error("shards: " + std::to_string(c.shards()) + " is not in 1..64");
@@ -362,6 +363,9 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
     if (d.max_in_flight() != 0) dc.max_in_flight = d.max_in_flight();
     if (d.max_batch() != 0) dc.max_batch = d.max_batch();
     if (d.max_attempts() != 0) dc.max_attempts = d.max_attempts();
+    if (d.breaker_failures() != 0) dc.breaker_failures = d.breaker_failures();
+    CHAKONG_RETURN_IF_ERROR(
+        duration_field(d.breaker_cooldown(), at + ".breaker_cooldown", &dc.breaker_cooldown));
     CHAKONG_RETURN_IF_ERROR(duration_field(d.linger(), at + ".linger", &dc.linger));
     CHAKONG_RETURN_IF_ERROR(duration_field(d.timeout(), at + ".timeout", &dc.timeout));
     if (Status v = engine::validate(dc); !v.ok()) {

@@ -105,7 +105,9 @@ std::string config_yaml(const std::string& address, const std::string& dir,
     << "connectors:\n  - adapter: bank\n    config: {name: a, timeout_ms: 5000}\n"
     << "    transport: "
     << (transport.empty() ? "{unix: " + dir + "/institutions.sock, channel: 0}" : transport) << "\n"
-    << "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3}\n"
+    << (extra.find("dispatch:") == std::string::npos  // `extra` may give its own.
+            ? "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3}\n"
+            : "")
     << extra;
   return y.str();
 }
@@ -556,6 +558,23 @@ TEST_F(ServiceTest, MetricsCountTheRequestsClocksAndEventsOfFiledCases) {
       << page;
   EXPECT_EQ(samples(page, "chakong_institution_requests_in_flight"),
             "chakong_institution_requests_in_flight{connector=\"bank.a\"} 0\n");
+  // The four answers' times: none under 1 ms (the sandbox bank takes 2 ms), all within a day.
+  EXPECT_NE(page.find("# TYPE chakong_institution_request_seconds histogram\n"), std::string::npos);
+  const std::string h = "chakong_institution_request_seconds";
+  EXPECT_EQ(samples(page, h + "_bucket{connector=\"bank.a\",le=\"0.001\"}"),
+            h + "_bucket{connector=\"bank.a\",le=\"0.001\"} 0\n");
+  EXPECT_EQ(samples(page, h + "_bucket{connector=\"bank.a\",le=\"86400\"}"),
+            h + "_bucket{connector=\"bank.a\",le=\"86400\"} 4\n");
+  EXPECT_EQ(samples(page, h + "_bucket{connector=\"bank.a\",le=\"+Inf\"}"),
+            h + "_bucket{connector=\"bank.a\",le=\"+Inf\"} 4\n");
+  EXPECT_EQ(samples(page, h + "_count"), h + "_count{connector=\"bank.a\"} 4\n");
+  // The dispatchers, read on the shards' threads: nothing queued, in flight or broken.
+  EXPECT_EQ(samples(page, "chakong_dispatcher_"),
+            "chakong_dispatcher_queued{connector=\"bank.a\",lane=\"urgent\"} 0\n"
+            "chakong_dispatcher_queued{connector=\"bank.a\",lane=\"normal\"} 0\n"
+            "chakong_dispatcher_queued{connector=\"bank.a\",lane=\"bulk\"} 0\n"
+            "chakong_dispatcher_batches_in_flight{connector=\"bank.a\"} 0\n"
+            "chakong_dispatcher_breaker_open{connector=\"bank.a\"} 0\n");
   EXPECT_EQ(samples(page, "chakong_control_clocks"),
             "chakong_control_clocks_open 0\n"
             "chakong_control_clocks_met_total 2\n"
@@ -578,6 +597,37 @@ TEST_F(ServiceTest, MetricsCountTheRequestsClocksAndEventsOfFiledCases) {
             "chakong_journal_sync_seconds_count 3\n");
   EXPECT_EQ(samples(page, "chakong_journal_failures_total"), "chakong_journal_failures_total 0\n");
   EXPECT_NE(page.find("\nchakong_journal_groups_total "), std::string::npos) << page;
+  stop();
+}
+
+// The institutions server gone, the first failed attempt opens the breaker (breaker_failures:
+// 1) of the case's shard, and /metrics shows it while the shards keep running.
+TEST_F(ServiceTest, MetricsShowAnOpenBreaker) {
+  start(
+      "metrics: {address: \"127.0.0.1:0\"}\n"
+      "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3, breaker_failures: 1, "
+      "breaker_cooldown: 1h}\n");
+  institutions_.reset();  // Every call now fails: UNAVAILABLE, in doubt.
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  const int port = server_->metrics_port();
+  std::string page;
+  for (int i = 0; i < 250; ++i) {
+    page = http_get(port, "/metrics");
+    if (page.find("\nchakong_dispatcher_breaker_open{connector=\"bank.a\"} 1\n") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(samples(page, "chakong_dispatcher_breaker_open"),
+            "chakong_dispatcher_breaker_open{connector=\"bank.a\"} 1\n")
+      << page;
+  EXPECT_EQ(samples(page,
+                    "chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\","
+                    "outcome=\"in_doubt\"}"),
+            "chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\",outcome=\"in_"
+            "doubt\"} 1\n");
+  EXPECT_EQ(samples(page, "chakong_shards_unanswered"), "chakong_shards_unanswered 0\n");
   stop();
 }
 
@@ -714,6 +764,11 @@ TEST_F(ServeConfigTest, AValidFileResolvesPathsAndSettings) {
   EXPECT_EQ(s->engine.termination.min_days_since_filing, 0);
   EXPECT_EQ(s->engine.dispatch_overrides.at("bank.a").max_batch, 20);
   EXPECT_EQ(s->engine.dispatch_overrides.at("bank.a").linger, 250'000);
+  EXPECT_TRUE(s->journal_truncate_torn_tail);  // The default.
+  StatusOr<service::ServeSettings> off = service::parse_serve_config(
+      base() + "journal_truncate_torn_tail: false\n", "serve.yaml", "/srv", registry_);
+  ASSERT_TRUE(off.ok()) << off.status().to_string();
+  EXPECT_FALSE(off->journal_truncate_torn_tail);
 }
 
 TEST_F(ServeConfigTest, EveryErrorNamesTheFileTheFieldAndTheValue) {
@@ -1044,8 +1099,8 @@ TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
 // cursors 1, 2, 3, ... with no gap and none twice, byte for byte what a fresh watch from 0
 // gives, and every case holds exactly one measure for its budget.
 TEST_F(ServeProcessTest, KillUnderLoad) {
-  // A SIGKILL may land inside a journal write; the torn record was never acknowledged.
-  extra_ = "journal_truncate_torn_tail: true\n";
+  // A SIGKILL may land inside a journal write; the torn record, never acknowledged, is cut at
+  // the next start (journal_truncate_torn_tail is on by default).
   pid_t pid = spawn();
   grpc::ChannelArguments args;
   // Retry a connection soon (50..100 ms between attempts); GRPC_ARG_MIN_RECONNECT_BACKOFF_MS

@@ -31,7 +31,7 @@ struct ServeSettings {
   std::string tls_cert_pem, tls_key_pem, client_ca_pem;  // Contents, read at load.
 
   std::string journal_path;
-  bool journal_truncate_torn_tail = false;  // See serve_config.proto.
+  bool journal_truncate_torn_tail = true;  // See serve_config.proto.
   size_t shards = 1;
   std::vector<std::pair<std::string, std::string>> officers;  // (id, court)
   std::vector<std::string> clients;                           // Case-server principals.
