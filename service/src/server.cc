@@ -261,8 +261,12 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   std::vector<CountingConnector*> counting;
   std::atomic<bool> ready{false};  // Serving: recovered, listening, not stopping.
 
+  // ---- The case-server principals: replaced whole by reload() (SIGHUP), read by every call
+  // through one atomic load (no lock on the request path, a call sees the old or the new set).
+  using ClientSet = std::set<std::string, std::less<>>;
+  std::atomic<std::shared_ptr<const ClientSet>> clients;
+
   // ---- Read-only after start.
-  std::set<std::string, std::less<>> clients;
   std::map<std::string, std::string, std::less<>> officers;  // id -> court
 
   // ---- Per shard, touched only on that shard's thread: the cases filed (value: the filing
@@ -366,7 +370,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
       refusal = grpc::Status(
           grpc::StatusCode::UNAUTHENTICATED,
           settings.plaintext ? "no chakong-principal header" : "no client certificate common name");
-    } else if (role == Role::kCaseServer && clients.count(*who) == 0) {
+    } else if (role == Role::kCaseServer && clients.load()->count(*who) == 0) {
       refusal =
           grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                        "'" + *who + "' is not a case server allowed to call " + std::string(rpc));
@@ -755,7 +759,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   // ---- Start and stop --------------------------------------------------------------------
 
   Status build(const connectors::ConnectorRegistry& registry) {
-    for (const std::string& c : settings.clients) clients.insert(c);
+    clients.store(
+        std::make_shared<const ClientSet>(settings.clients.begin(), settings.clients.end()));
     for (const auto& [id, court] : settings.officers) officers.emplace(id, court);
 
     engine::RocksJournalOptions jo;
@@ -1178,6 +1183,20 @@ StatusOr<std::unique_ptr<CaseServer>> CaseServer::start(
 }
 
 int CaseServer::port() const { return impl_->port; }
+
+StatusOr<std::vector<std::string>> CaseServer::reload(const ServeSettings& fresh) {
+  for (size_t i = 0; i < fresh.clients.size(); ++i) {
+    if (impl_->officers.count(fresh.clients[i]) > 0) {
+      return invalid_argument_error(fresh.file + ": clients[" + std::to_string(i) + "]: '" +
+                                    fresh.clients[i] +
+                                    "' is an officer of the running server (officers change "
+                                    "only at a restart)");
+    }
+  }
+  impl_->clients.store(
+      std::make_shared<const Impl::ClientSet>(fresh.clients.begin(), fresh.clients.end()));
+  return std::vector<std::string>{"clients"};
+}
 
 int CaseServer::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }
 

@@ -1070,7 +1070,9 @@ TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
   for (int i = 0; i < 200 && count("\"event\":\"sighup\"") == 0; ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
-  ASSERT_EQ(count("\"event\":\"sighup\",\"reloaded\":\"log_level\",\"log_level\":\"warn\""), 1u)
+  ASSERT_EQ(count("\"event\":\"sighup\",\"reloaded\":\"log_level,clients\",\"log_level\":"
+                  "\"warn\",\"clients\":1"),
+            1u)
       << read(dir_ + "/serve.log");
   ASSERT_TRUE(client_->file(filing(kCase2)).ok());  // Info: not logged any more.
   EXPECT_EQ(client_->file(filing(kCase2, kClaim + 1)).error_code(),
@@ -1090,6 +1092,43 @@ TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
                   "address or localhost, a port 0..65535)\""),
             1u)
       << read(dir_ + "/serve.log");
+}
+
+// SIGHUP applies a new list of case servers: one added may file, one removed may not.
+TEST_F(ServeProcessTest, SighupReloadsTheCaseServers) {
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  auto file_as = [&](const std::string& who, const std::string& number) {
+    grpc::ClientContext ctx;
+    client_->as(ctx, who);
+    v1::FileCaseResponse resp;
+    return client_->stub().FileCase(&ctx, filing(number), &resp);
+  };
+  const grpc::Status before = file_as("case-server-2", kCase2);
+  EXPECT_EQ(before.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(before.error_message(),
+            "'case-server-2' is not a case server allowed to call FileCase");
+  const std::string config = dir_ + "/serve.yaml";
+  std::string text = read(config);
+  const std::string was = std::string("clients: [") + kCaseServer + "]";
+  ASSERT_NE(text.find(was), std::string::npos) << text;
+  text.replace(text.find(was), was.size(), "clients: [case-server-2]");
+  std::ofstream(config, std::ios::trunc) << text;
+  kill(pid, SIGHUP);
+  for (int i = 0;
+       i < 200 && read(dir_ + "/serve.log").find("\"event\":\"sighup\"") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"reloaded\":\"log_level,clients\",\"log_level\":\"info\",\"clients\":1"),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+  EXPECT_TRUE(file_as("case-server-2", kCase2).ok());
+  EXPECT_EQ(file_as(kCaseServer, "（2026）渝0110执1003号").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0);
 }
 
 // Kill under load: `chakong serve` is SIGKILLed three times while 3 case-server threads file
