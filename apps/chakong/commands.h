@@ -31,6 +31,11 @@ void add_experiment_command(CLI::App& app, int& exit_code);
 // `chakong journal show PATH CASE`: the case-server journal.
 void add_journal_commands(CLI::App& app, int& exit_code);
 
+// `chakong institutions --scenario FILE --listen ADDR [--plugin PATH]...`: simulated
+// institutions over TCP ("host:port") or a Unix socket ("unix:PATH") for `chakong serve`.
+// Exit 0 after SIGTERM/SIGINT, 1 when it cannot listen, 2 for a bad file or flag.
+void add_institutions_command(CLI::App& app, int& exit_code);
+
 // `chakong serve --config FILE`: the engine as the gRPC service chakong.v1.CaseService
 // (docs/service.md). Exit 0 after a graceful SIGTERM/SIGINT, 1 when it cannot start, 2 for a
 // bad config. Built with CHAKONG_BUILD_SERVICE.

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   chakong::cli::add_simulate_command(app, exit_code);
   chakong::cli::add_experiment_command(app, exit_code);
   chakong::cli::add_journal_commands(app, exit_code);
+  chakong::cli::add_institutions_command(app, exit_code);
 #ifdef CHAKONG_HAVE_SERVICE
   chakong::cli::add_serve_command(app, exit_code);
 #endif

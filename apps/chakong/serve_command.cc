@@ -63,19 +63,26 @@ int run_serve(const std::string& config_path, const std::vector<std::string>& pl
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // The file is read and checked again whole; only log_level is applied. Officers,
-      // connectors, listeners and TLS material are fixed at start (restart to change them).
+      // The file is read and checked again whole; log_level and clients are applied, nothing
+      // if the file or the clients do not pass. Officers, connectors, dispatch and engine
+      // settings, listeners and TLS material are fixed at start (docs/service.md).
       StatusOr<service::ServeSettings> again = service::load_serve_config(config_path, registry);
-      if (!again.ok()) {
+      StatusOr<std::vector<std::string>> applied =
+          again.ok() ? (*server)->reload(*again)
+                     : StatusOr<std::vector<std::string>>(again.status());
+      if (!applied.ok()) {
         service::LogLine(service::LogLevel::kError, "sighup")
             .str("reloaded", "")
-            .str("error", again.status().message());
+            .str("error", applied.status().message());
         continue;
       }
       service::set_log_level(again->log_level);
+      std::string fields = "log_level";
+      for (const std::string& f : *applied) fields += "," + f;
       service::LogLine(service::LogLevel::kWarn, "sighup")
-          .str("reloaded", "log_level")
+          .str("reloaded", fields)
           .str("log_level", again->log_level)
+          .num("clients", static_cast<int64_t>(again->clients.size()))
           .str("note", "the rest of the config applies at the next start");
       continue;
     }

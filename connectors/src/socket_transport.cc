@@ -1,5 +1,7 @@
 #include "chakong/connectors/socket_transport.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -91,6 +93,10 @@ StatusOr<std::shared_ptr<SocketClient>> SocketClient::connect(const std::string&
     ::close(fd);
     return unavailable_error("cannot connect to institutions at " + path + ": " + why);
   }
+  return start(fd);
+}
+
+std::shared_ptr<SocketClient> SocketClient::start(int fd) {
   std::shared_ptr<SocketClient> c(new SocketClient(fd));
   c->reader_ = std::thread([raw = c.get()] { raw->read_loop(); });
   return c;
@@ -203,8 +209,12 @@ StatusOr<std::unique_ptr<SocketServer>> SocketServer::listen(const std::string& 
     return unavailable_error("cannot listen at " + path + ": " + why);
   }
   std::unique_ptr<SocketServer> s(new SocketServer(fd, path, std::move(endpoints)));
-  s->acceptor_ = std::thread([raw = s.get()] { raw->accept_loop(); });
+  s->start_accepting();
   return s;
+}
+
+void SocketServer::start_accepting() {
+  acceptor_ = std::thread([this] { accept_loop(); });
 }
 
 SocketServer::~SocketServer() {
@@ -220,7 +230,7 @@ SocketServer::~SocketServer() {
   }
   for (std::thread& t : servers_) t.join();
   ::close(fd_);
-  ::unlink(path_.c_str());
+  if (!path_.empty()) ::unlink(path_.c_str());
 }
 
 void SocketServer::accept_loop() {
@@ -229,6 +239,10 @@ void SocketServer::accept_loop() {
     if (cfd < 0) {
       if (errno == EINTR) continue;
       return;
+    }
+    if (port_ != 0) {
+      const int one = 1;
+      (void)::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     auto c = std::make_shared<Connection>(cfd);
     ++connections_;

@@ -77,6 +77,8 @@ class Dispatcher {
   size_t queued() const;
   size_t queued(Lane lane) const { return lanes_[static_cast<int>(lane)].size(); }
   int in_flight() const { return in_flight_; }
+  // The circuit breaker is open or half-open (probing): nothing but a probe is sent.
+  bool breaker_open() const { return breaker_open_until_ != 0; }
   // Requests submitted whose `done` has not run yet (queued, in flight or awaiting a retry).
   size_t open_jobs() const { return open_jobs_; }
   const connectors::Connector& connector() const { return connector_; }

@@ -418,6 +418,19 @@ EngineStats Engine::stats() const {
   return total;
 }
 
+DispatcherGauges Engine::dispatcher_gauges(size_t shard, std::string_view connector) const {
+  DispatcherGauges g;
+  if (shard >= shards_.size()) return g;
+  for (size_t i = 0; i < shared_->connectors.size(); ++i) {
+    if (shared_->connectors[i].name != connector) continue;
+    const Dispatcher& d = shards_[shard]->dispatcher(i);
+    for (int l = 0; l < kLaneCount; ++l) g.queued[l] = d.queued(static_cast<Lane>(l));
+    g.in_flight = d.in_flight();
+    g.breaker_open = d.breaker_open();
+  }
+  return g;
+}
+
 DispatcherStats Engine::dispatcher_stats(std::string_view connector) const {
   DispatcherStats total;
   for (size_t i = 0; i < shared_->connectors.size(); ++i) {

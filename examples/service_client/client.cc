@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   grpc::ClientContext ctx;
   ctx.AddMetadata("chakong-principal", principal);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  ctx.set_wait_for_ready(true);  // Wait for a (re)connecting channel; docs/service.md.
   chakong::v1::FileCaseResponse resp;
   // OK: durable. On UNAVAILABLE or DEADLINE_EXCEEDED retry with the same content.
   if (grpc::Status s = stub->FileCase(&ctx, req, &resp); !s.ok()) {

@@ -233,7 +233,8 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
 
   if (c.journal().empty()) return invalid_argument_error("journal: required (a folder)");
   s.journal_path = resolve(base_dir, c.journal());
-  s.journal_truncate_torn_tail = c.journal_truncate_torn_tail();
+  s.journal_truncate_torn_tail =
+      c.has_journal_truncate_torn_tail() ? c.journal_truncate_torn_tail() : true;
   s.shards = c.shards() == 0 ? 1 : c.shards();
   if (s.shards > 64) {
     return invalid_argument_error("shards: " + std::to_string(c.shards()) + " is not in 1..64");
@@ -301,12 +302,31 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
       return invalid_argument_error(at + ".config.name: " + q(instance) + " makes " + q(conn.name) +
                                     " a second time");
     }
-    if (sc.transport().unix().empty()) {
+    const v1::ServeTransport& t = sc.transport();
+    if (t.unix().empty() && t.tcp().empty()) {
       return invalid_argument_error(at +
-                                    ".transport.unix: required (the institutions server's "
-                                    "socket)");
+                                    ".transport: required: unix (the institutions server's "
+                                    "socket) or tcp (its host:port)");
     }
-    conn.socket = resolve(base_dir, sc.transport().unix());
+    if (!t.unix().empty() && !t.tcp().empty()) {
+      return invalid_argument_error(at + ".transport.tcp: " + q(t.tcp()) +
+                                    " given with transport.unix (choose one)");
+    }
+    if (!t.tcp().empty()) {
+      const std::string& a = t.tcp();
+      const size_t colon = a.rfind(':');
+      const bool digits = colon != std::string::npos && colon > 0 && colon + 1 < a.size() &&
+                          a.size() - colon <= 6 &&
+                          a.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+      const long port = digits ? std::stol(a.substr(colon + 1)) : 0;
+      if (port < 1 || port > 65535) {
+        return invalid_argument_error(at + ".transport.tcp: " + q(a) +
+                                      " is not host:port (a port 1..65535)");
+      }
+      conn.tcp = a;
+    } else {
+      conn.socket = resolve(base_dir, t.unix());
+    }
     conn.channel = sc.transport().channel();
     s.connectors.push_back(std::move(conn));
   }
@@ -343,6 +363,9 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
     if (d.max_in_flight() != 0) dc.max_in_flight = d.max_in_flight();
     if (d.max_batch() != 0) dc.max_batch = d.max_batch();
     if (d.max_attempts() != 0) dc.max_attempts = d.max_attempts();
+    if (d.breaker_failures() != 0) dc.breaker_failures = d.breaker_failures();
+    CHAKONG_RETURN_IF_ERROR(
+        duration_field(d.breaker_cooldown(), at + ".breaker_cooldown", &dc.breaker_cooldown));
     CHAKONG_RETURN_IF_ERROR(duration_field(d.linger(), at + ".linger", &dc.linger));
     CHAKONG_RETURN_IF_ERROR(duration_field(d.timeout(), at + ".timeout", &dc.timeout));
     if (Status v = engine::validate(dc); !v.ok()) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <span>
 #include <thread>
 
 #include "chakong/base/identity.h"
@@ -121,6 +122,64 @@ thread_local int t_shard = -1;
 
 // A connector that counts its requests by kind and outcome on their way back (atomics: its
 // completions run on any thread), then hands the answers on unchanged.
+// A Prometheus histogram of durations (seconds), filled with atomics (relaxed: a scrape may
+// see one observation in a bucket and not yet in the count, never a torn value).
+class Histogram {
+ public:
+  static constexpr size_t kMaxBounds = 12;
+  // `bounds`: the buckets' upper bounds in seconds, ascending, at most kMaxBounds.
+  explicit Histogram(std::span<const double> bounds) {
+    for (double b : bounds) bounds_[n_++] = b;
+  }
+  void observe(std::chrono::steady_clock::duration d, uint64_t times = 1) {
+    const uint64_t us =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    for (size_t i = 0; i < n_; ++i) {
+      if (static_cast<double>(us) <= bounds_[i] * 1e6) {
+        buckets_[i].fetch_add(times, std::memory_order_relaxed);
+      }
+    }
+    count_.fetch_add(times, std::memory_order_relaxed);
+    sum_us_.fetch_add(us * times, std::memory_order_relaxed);
+  }
+  static void header(std::string& out, const std::string& name, const std::string& help) {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+  }
+  // The sample lines; `labels` ("connector=\"bank.a\"") go before le.
+  void samples(std::string& out, const std::string& name, const std::string& labels = "") const {
+    const std::string pre = labels.empty() ? "" : labels + ",";
+    const std::string braces = labels.empty() ? "" : "{" + labels + "}";
+    char buf[64];
+    for (size_t i = 0; i < n_; ++i) {
+      std::snprintf(buf, sizeof buf, "%g", bounds_[i]);
+      out += name + "_bucket{" + pre + "le=\"" + buf + "\"} " +
+             std::to_string(buckets_[i].load(std::memory_order_relaxed)) + "\n";
+    }
+    const uint64_t n = count_.load(std::memory_order_relaxed);
+    out += name + "_bucket{" + pre + "le=\"+Inf\"} " + std::to_string(n) + "\n";
+    std::snprintf(buf, sizeof buf, "%.6f",
+                  static_cast<double>(sum_us_.load(std::memory_order_relaxed)) / 1e6);
+    out += name + "_sum" + braces + " " + buf + "\n";
+    out += name + "_count" + braces + " " + std::to_string(n) + "\n";
+  }
+  void write(std::string& out, const std::string& name, const std::string& help) const {
+    header(out, name, help);
+    samples(out, name);
+  }
+
+ private:
+  double bounds_[kMaxBounds] = {};
+  size_t n_ = 0;
+  std::atomic<uint64_t> buckets_[kMaxBounds] = {};
+  std::atomic<uint64_t> count_{0}, sum_us_{0};
+};
+
+// Buckets of the journal sync wait, and of an institution's answer (milliseconds to a day).
+constexpr double kSyncBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+constexpr double kInstitutionBounds[] = {0.001, 0.005, 0.025, 0.1,  0.5,  2.5,
+                                         10,    60,    300,   1800, 7200, 86400};
+
 class CountingConnector final : public connectors::Connector {
  public:
   static constexpr int kKinds = 7;  // connectors::RequestKind 1..6.
@@ -133,6 +192,8 @@ class CountingConnector final : public connectors::Connector {
     in_flight_.fetch_add(batch.size(), std::memory_order_relaxed);
     inner_->async_submit(batch, *new Call(this, batch, sink));
   }
+  // Sent to answered, each request of each attempt (a batch's requests share its time).
+  const Histogram& latency() const { return latency_; }
   uint64_t count(int kind, int outcome) const {
     return counts_[kind][outcome].load(std::memory_order_relaxed);
   }
@@ -141,9 +202,10 @@ class CountingConnector final : public connectors::Connector {
  private:
   struct Call final : connectors::BatchSink {
     Call(CountingConnector* c, connectors::BatchView b, connectors::BatchSink& s)
-        : owner(c), batch(b), outer(s) {}
+        : owner(c), batch(b), outer(s), sent(std::chrono::steady_clock::now()) {}
     connectors::Response& response(size_t i) override { return outer.response(i); }
     void complete() override {
+      owner->latency_.observe(std::chrono::steady_clock::now() - sent, batch.size());
       for (size_t i = 0; i < batch.size(); ++i) {
         const Status& st = outer.response(i).status;
         const int outcome =
@@ -161,45 +223,12 @@ class CountingConnector final : public connectors::Connector {
     CountingConnector* owner;
     connectors::BatchView batch;
     connectors::BatchSink& outer;
+    std::chrono::steady_clock::time_point sent;
   };
   std::unique_ptr<connectors::Connector> inner_;
+  Histogram latency_{kInstitutionBounds};
   std::atomic<uint64_t> counts_[kKinds][kOutcomes] = {};
   std::atomic<uint64_t> in_flight_{0};
-};
-
-// A Prometheus histogram of durations (seconds), filled with atomics.
-class Histogram {
- public:
-  static constexpr double kBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                       0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
-  static constexpr size_t kN = sizeof(kBounds) / sizeof(kBounds[0]);
-  void observe(std::chrono::steady_clock::duration d) {
-    const uint64_t us =
-        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-    for (size_t i = 0; i < kN; ++i) {
-      if (static_cast<double>(us) <= kBounds[i] * 1e6) buckets_[i].fetch_add(1);
-    }
-    count_.fetch_add(1);
-    sum_us_.fetch_add(us);
-  }
-  void write(std::string& out, const std::string& name, const std::string& help) const {
-    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
-    char buf[128];
-    for (size_t i = 0; i < kN; ++i) {
-      std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name.c_str(), kBounds[i],
-                    buckets_[i].load());
-      out += buf;
-    }
-    const uint64_t n = count_.load();
-    std::snprintf(buf, sizeof buf, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n",
-                  name.c_str(), n, name.c_str(), static_cast<double>(sum_us_.load()) / 1e6);
-    out += buf;
-    out += name + "_count " + std::to_string(n) + "\n";
-  }
-
- private:
-  std::atomic<uint64_t> buckets_[kN] = {};
-  std::atomic<uint64_t> count_{0}, sum_us_{0};
 };
 
 // "kind" label text for an event type, a case status.
@@ -232,8 +261,12 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   std::vector<CountingConnector*> counting;
   std::atomic<bool> ready{false};  // Serving: recovered, listening, not stopping.
 
+  // ---- The case-server principals: replaced whole by reload() (SIGHUP), read by every call
+  // through one atomic load (no lock on the request path, a call sees the old or the new set).
+  using ClientSet = std::set<std::string, std::less<>>;
+  std::atomic<std::shared_ptr<const ClientSet>> clients;
+
   // ---- Read-only after start.
-  std::set<std::string, std::less<>> clients;
   std::map<std::string, std::string, std::less<>> officers;  // id -> court
 
   // ---- Per shard, touched only on that shard's thread: the cases filed (value: the filing
@@ -244,7 +277,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     uint64_t events[kEventTypes] = {};
   };
   std::vector<ShardMetrics> shard_metrics;
-  Histogram sync_latency;  // Engine::sync() wait of the calls acknowledged after it.
+  Histogram sync_latency{kSyncBounds};  // Engine::sync() wait of acknowledged calls.
 
   // ---- Counters (atomics) and the refusal log's next number.
   std::atomic<uint64_t> calls{0}, unauthenticated{0}, permission_denied{0}, replayed{0};
@@ -337,7 +370,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
       refusal = grpc::Status(
           grpc::StatusCode::UNAUTHENTICATED,
           settings.plaintext ? "no chakong-principal header" : "no client certificate common name");
-    } else if (role == Role::kCaseServer && clients.count(*who) == 0) {
+    } else if (role == Role::kCaseServer && clients.load()->count(*who) == 0) {
       refusal =
           grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                        "'" + *who + "' is not a case server allowed to call " + std::string(rpc));
@@ -726,7 +759,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   // ---- Start and stop --------------------------------------------------------------------
 
   Status build(const connectors::ConnectorRegistry& registry) {
-    for (const std::string& c : settings.clients) clients.insert(c);
+    clients.store(
+        std::make_shared<const ClientSet>(settings.clients.begin(), settings.clients.end()));
     for (const auto& [id, court] : settings.officers) officers.emplace(id, court);
 
     engine::RocksJournalOptions jo;
@@ -758,14 +792,16 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     }
     std::vector<connectors::Connector*> conns;
     for (ServeSettings::Connector& c : settings.connectors) {
-      auto& client = sockets[c.socket];
+      // One connection per institutions server, whatever the number of its channels used.
+      const std::string where = c.tcp.empty() ? "socket " + c.socket : "tcp " + c.tcp;
+      auto& client = sockets[where];
       if (!client) {
         StatusOr<std::shared_ptr<connectors::SocketClient>> cl =
-            connectors::SocketClient::connect(c.socket);
+            c.tcp.empty() ? connectors::SocketClient::connect(c.socket)
+                          : connectors::SocketClient::connect_tcp(c.tcp);
         if (!cl.ok()) {
-          return Status(cl.status().code(), "connector " + c.name + ": institutions socket " +
-                                                c.socket + ": " +
-                                                std::string(cl.status().message()));
+          return Status(cl.status().code(), "connector " + c.name + ": institutions " + where +
+                                                ": " + std::string(cl.status().message()));
         }
         client = std::move(*cl);
       }
@@ -888,7 +924,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   struct ShardSample {
     ShardMetrics metrics;
     uint64_t open_clocks = 0;
-    std::map<int, uint64_t> by_status;  // v1::CaseStatus -> cases.
+    std::map<int, uint64_t> by_status;               // v1::CaseStatus -> cases.
+    std::vector<engine::DispatcherGauges> dispatch;  // By connector, as `counting`.
   };
 
   // Collects every shard's sample by posting to its executor (the shards keep running);
@@ -906,6 +943,9 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
           if (!v.ok()) continue;
           s.open_clocks += static_cast<uint64_t>(v->open_control_clocks);
           ++s.by_status[static_cast<int>(to_proto(v->status))];
+        }
+        for (const CountingConnector* c : counting) {
+          s.dispatch.push_back(engine->dispatcher_gauges(i, c->name()));
         }
         p->set_value(std::move(s));
       });
@@ -972,6 +1012,41 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
       sample("chakong_institution_requests_in_flight", "connector=\"" + c->name() + "\"",
              c->in_flight());
     }
+    Histogram::header(out, "chakong_institution_request_seconds",
+                      "Time from sending a request to its answer (each attempt), by connector.");
+    for (const CountingConnector* c : counting) {
+      c->latency().samples(out, "chakong_institution_request_seconds",
+                           "connector=\"" + c->name() + "\"");
+    }
+    metric("chakong_dispatcher_queued", "gauge",
+           "Requests waiting in the engine's dispatcher to be sent, by connector and lane.");
+    for (size_t j = 0; j < counting.size(); ++j) {
+      for (int l = 0; l < engine::kLaneCount; ++l) {
+        uint64_t n = 0;
+        for (const ShardSample& s : samples) n += s.dispatch[j].queued[l];
+        sample("chakong_dispatcher_queued",
+               "connector=\"" + counting[j]->name() + "\",lane=\"" +
+                   lower(engine::lane_name(static_cast<engine::Lane>(l))) + "\"",
+               n);
+      }
+    }
+    auto per_connector = [&](const std::string& name, const char* help, auto value) {
+      metric(name, "gauge", help);
+      for (size_t j = 0; j < counting.size(); ++j) {
+        uint64_t n = 0;
+        for (const ShardSample& s : samples) n += value(s.dispatch[j]);
+        sample(name, "connector=\"" + counting[j]->name() + "\"", n);
+      }
+    };
+    per_connector("chakong_dispatcher_batches_in_flight",
+                  "Batches the dispatchers sent and that are not answered, by connector.",
+                  [](const engine::DispatcherGauges& g) {
+                    return static_cast<uint64_t>(std::max(0, g.in_flight));
+                  });
+    per_connector("chakong_dispatcher_breaker_open",
+                  "Shards whose circuit breaker for the connector is open or half-open (0: "
+                  "closed everywhere).",
+                  [](const engine::DispatcherGauges& g) { return g.breaker_open ? 1u : 0u; });
 
     metric("chakong_control_clocks_open", "gauge",
            "48-hour control clocks running now, over the cases of the service.");
@@ -1108,6 +1183,20 @@ StatusOr<std::unique_ptr<CaseServer>> CaseServer::start(
 }
 
 int CaseServer::port() const { return impl_->port; }
+
+StatusOr<std::vector<std::string>> CaseServer::reload(const ServeSettings& fresh) {
+  for (size_t i = 0; i < fresh.clients.size(); ++i) {
+    if (impl_->officers.count(fresh.clients[i]) > 0) {
+      return invalid_argument_error(fresh.file + ": clients[" + std::to_string(i) + "]: '" +
+                                    fresh.clients[i] +
+                                    "' is an officer of the running server (officers change "
+                                    "only at a restart)");
+    }
+  }
+  impl_->clients.store(
+      std::make_shared<const Impl::ClientSet>(fresh.clients.begin(), fresh.clients.end()));
+  return std::vector<std::string>{"clients"};
+}
 
 int CaseServer::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }
 

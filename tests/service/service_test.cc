@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -91,8 +92,9 @@ class Institutions {
   std::thread thread_;
 };
 
+// `transport`: the connector's transport; empty: the fixture's Unix socket.
 std::string config_yaml(const std::string& address, const std::string& dir,
-                        const std::string& extra = "") {
+                        const std::string& extra = "", const std::string& transport = "") {
   std::ostringstream y;
   y << "listen:\n  address: \"" << address << "\"\n  plaintext: true\n"
     << "journal: " << dir << "/journal\n"
@@ -101,8 +103,11 @@ std::string config_yaml(const std::string& address, const std::string& dir,
     << "  - {id: " << kOtherOfficer << ", court: 渝0111}\n"
     << "clients: [" << kCaseServer << "]\n"
     << "connectors:\n  - adapter: bank\n    config: {name: a, timeout_ms: 5000}\n"
-    << "    transport: {unix: " << dir << "/institutions.sock, channel: 0}\n"
-    << "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3}\n"
+    << "    transport: "
+    << (transport.empty() ? "{unix: " + dir + "/institutions.sock, channel: 0}" : transport) << "\n"
+    << (extra.find("dispatch:") == std::string::npos  // `extra` may give its own.
+            ? "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3}\n"
+            : "")
     << extra;
   return y.str();
 }
@@ -168,6 +173,7 @@ class Client {
   grpc::health::v1::HealthCheckResponse::ServingStatus health(const std::string& service) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    ctx.set_wait_for_ready(true);  // A fresh channel connects first (see KillUnderLoad).
     grpc::health::v1::HealthCheckRequest r;
     r.set_service(service);
     grpc::health::v1::HealthCheckResponse resp;
@@ -552,6 +558,23 @@ TEST_F(ServiceTest, MetricsCountTheRequestsClocksAndEventsOfFiledCases) {
       << page;
   EXPECT_EQ(samples(page, "chakong_institution_requests_in_flight"),
             "chakong_institution_requests_in_flight{connector=\"bank.a\"} 0\n");
+  // The four answers' times: none under 1 ms (the sandbox bank takes 2 ms), all within a day.
+  EXPECT_NE(page.find("# TYPE chakong_institution_request_seconds histogram\n"), std::string::npos);
+  const std::string h = "chakong_institution_request_seconds";
+  EXPECT_EQ(samples(page, h + "_bucket{connector=\"bank.a\",le=\"0.001\"}"),
+            h + "_bucket{connector=\"bank.a\",le=\"0.001\"} 0\n");
+  EXPECT_EQ(samples(page, h + "_bucket{connector=\"bank.a\",le=\"86400\"}"),
+            h + "_bucket{connector=\"bank.a\",le=\"86400\"} 4\n");
+  EXPECT_EQ(samples(page, h + "_bucket{connector=\"bank.a\",le=\"+Inf\"}"),
+            h + "_bucket{connector=\"bank.a\",le=\"+Inf\"} 4\n");
+  EXPECT_EQ(samples(page, h + "_count"), h + "_count{connector=\"bank.a\"} 4\n");
+  // The dispatchers, read on the shards' threads: nothing queued, in flight or broken.
+  EXPECT_EQ(samples(page, "chakong_dispatcher_"),
+            "chakong_dispatcher_queued{connector=\"bank.a\",lane=\"urgent\"} 0\n"
+            "chakong_dispatcher_queued{connector=\"bank.a\",lane=\"normal\"} 0\n"
+            "chakong_dispatcher_queued{connector=\"bank.a\",lane=\"bulk\"} 0\n"
+            "chakong_dispatcher_batches_in_flight{connector=\"bank.a\"} 0\n"
+            "chakong_dispatcher_breaker_open{connector=\"bank.a\"} 0\n");
   EXPECT_EQ(samples(page, "chakong_control_clocks"),
             "chakong_control_clocks_open 0\n"
             "chakong_control_clocks_met_total 2\n"
@@ -574,6 +597,37 @@ TEST_F(ServiceTest, MetricsCountTheRequestsClocksAndEventsOfFiledCases) {
             "chakong_journal_sync_seconds_count 3\n");
   EXPECT_EQ(samples(page, "chakong_journal_failures_total"), "chakong_journal_failures_total 0\n");
   EXPECT_NE(page.find("\nchakong_journal_groups_total "), std::string::npos) << page;
+  stop();
+}
+
+// The institutions server gone, the first failed attempt opens the breaker (breaker_failures:
+// 1) of the case's shard, and /metrics shows it while the shards keep running.
+TEST_F(ServiceTest, MetricsShowAnOpenBreaker) {
+  start(
+      "metrics: {address: \"127.0.0.1:0\"}\n"
+      "dispatch:\n  - {connector: bank.a, timeout: 5s, max_attempts: 3, breaker_failures: 1, "
+      "breaker_cooldown: 1h}\n");
+  institutions_.reset();  // Every call now fails: UNAVAILABLE, in doubt.
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  const int port = server_->metrics_port();
+  std::string page;
+  for (int i = 0; i < 250; ++i) {
+    page = http_get(port, "/metrics");
+    if (page.find("\nchakong_dispatcher_breaker_open{connector=\"bank.a\"} 1\n") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(samples(page, "chakong_dispatcher_breaker_open"),
+            "chakong_dispatcher_breaker_open{connector=\"bank.a\"} 1\n")
+      << page;
+  EXPECT_EQ(samples(page,
+                    "chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\","
+                    "outcome=\"in_doubt\"}"),
+            "chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\",outcome=\"in_"
+            "doubt\"} 1\n");
+  EXPECT_EQ(samples(page, "chakong_shards_unanswered"), "chakong_shards_unanswered 0\n");
   stop();
 }
 
@@ -710,6 +764,11 @@ TEST_F(ServeConfigTest, AValidFileResolvesPathsAndSettings) {
   EXPECT_EQ(s->engine.termination.min_days_since_filing, 0);
   EXPECT_EQ(s->engine.dispatch_overrides.at("bank.a").max_batch, 20);
   EXPECT_EQ(s->engine.dispatch_overrides.at("bank.a").linger, 250'000);
+  EXPECT_TRUE(s->journal_truncate_torn_tail);  // The default.
+  StatusOr<service::ServeSettings> off = service::parse_serve_config(
+      base() + "journal_truncate_torn_tail: false\n", "serve.yaml", "/srv", registry_);
+  ASSERT_TRUE(off.ok()) << off.status().to_string();
+  EXPECT_FALSE(off->journal_truncate_torn_tail);
 }
 
 TEST_F(ServeConfigTest, EveryErrorNamesTheFileTheFieldAndTheValue) {
@@ -754,6 +813,99 @@ TEST_F(ServeConfigTest, MetricsAddressAndLogLevelAreChecked) {
   EXPECT_EQ(error(base() + "log_level: warn\n"), "ok");
 }
 
+TEST_F(ServeConfigTest, AConnectorTransportIsOneOfUnixAndTcp) {
+  auto with = [&](const std::string& transport) {
+    return error(
+        "listen: {address: \"127.0.0.1:1\", plaintext: true}\njournal: j\n"
+        "clients: [cs]\nconnectors:\n  - {adapter: bank, config: {name: a}, "
+        "transport: " +
+        transport + "}\n");
+  };
+  EXPECT_EQ(with("{channel: 1}"),
+            "serve.yaml: connectors[0].transport: required: unix (the institutions server's "
+            "socket) or tcp (its host:port)");
+  EXPECT_EQ(with("{unix: s.sock, tcp: \"127.0.0.1:7000\"}"),
+            "serve.yaml: connectors[0].transport.tcp: '127.0.0.1:7000' given with "
+            "transport.unix (choose one)");
+  EXPECT_EQ(with("{tcp: \"bank.example\"}"),
+            "serve.yaml: connectors[0].transport.tcp: 'bank.example' is not host:port (a port "
+            "1..65535)");
+  EXPECT_EQ(with("{tcp: \"bank.example:0\"}"),
+            "serve.yaml: connectors[0].transport.tcp: 'bank.example:0' is not host:port (a "
+            "port 1..65535)");
+  EXPECT_EQ(with("{tcp: \"10.1.2.3:70000\"}"),
+            "serve.yaml: connectors[0].transport.tcp: '10.1.2.3:70000' is not host:port (a "
+            "port 1..65535)");
+  StatusOr<service::ServeSettings> s = service::parse_serve_config(
+      "listen: {address: \"127.0.0.1:1\", plaintext: true}\njournal: j\nclients: [cs]\n"
+      "connectors:\n  - {adapter: bank, config: {name: a}, transport: {tcp: "
+      "\"bank.example:7001\", channel: 2}}\n",
+      "serve.yaml", "/srv", registry_);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ(s->connectors[0].tcp, "bank.example:7001");
+  EXPECT_EQ(s->connectors[0].socket, "");
+  EXPECT_EQ(s->connectors[0].channel, 2u);
+}
+
+// ---- The TCP transport ---------------------------------------------------------------------
+
+// Answers each call with "echo:" and the request's bytes, from another thread.
+class EchoTransport : public connectors::Transport {
+ public:
+  ~EchoTransport() override {
+    for (std::thread& t : threads_) t.join();
+  }
+  void async_call(std::string request, connectors::TransportDone done) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    threads_.emplace_back(
+        [request = std::move(request), done = std::move(done)] { done("echo:" + request); });
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::thread> threads_;
+};
+
+TEST(TcpTransport, CarriesCallsToTheirChannelAndRefusesBadAddresses) {
+  EchoTransport a, b;
+  StatusOr<std::unique_ptr<connectors::SocketServer>> server =
+      connectors::SocketServer::listen_tcp("127.0.0.1:0", {&a, &b});
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  const uint16_t port = (*server)->port();
+  ASSERT_NE(port, 0);
+  StatusOr<std::shared_ptr<connectors::SocketClient>> client =
+      connectors::SocketClient::connect_tcp("127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  auto call = [](connectors::Transport& t, const std::string& bytes) {
+    std::promise<StatusOr<std::string>> p;
+    t.async_call(bytes, [&p](StatusOr<std::string> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  std::unique_ptr<connectors::Transport> ch1 = (*client)->channel(1);
+  StatusOr<std::string> r = call(*ch1, std::string("x\0y", 3));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(*r, std::string("echo:x\0y", 8));
+  std::unique_ptr<connectors::Transport> ch7 = (*client)->channel(7);
+  EXPECT_EQ(call(*ch7, "z").status().to_string(), "UNAVAILABLE: institution: no channel 7");
+  EXPECT_EQ((*server)->connections(), 1u);
+
+  EXPECT_EQ(connectors::SocketClient::connect_tcp("localhost").status().to_string(),
+            "INVALID_ARGUMENT: 'localhost' is not host:port");
+  EXPECT_EQ(connectors::SocketClient::connect_tcp("127.0.0.1:0").status().to_string(),
+            "INVALID_ARGUMENT: '127.0.0.1:0' is not host:port");
+  EXPECT_EQ(connectors::SocketServer::listen_tcp("[::1:80", {&a}).status().to_string(),
+            "INVALID_ARGUMENT: '[::1:80' is not host:port");
+  // The server gone, its port refuses: UNAVAILABLE naming the address.
+  (*client)->close();
+  server->reset();
+  const StatusOr<std::shared_ptr<connectors::SocketClient>> refused =
+      connectors::SocketClient::connect_tcp("127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(refused.status().to_string(),
+            "UNAVAILABLE: cannot connect to institutions at "
+            "127.0.0.1:" +
+                std::to_string(port) + ": Connection refused");
+}
+
 // ---- A real `chakong serve` process ------------------------------------------------------
 
 class ServeProcessTest : public ServiceTest {
@@ -762,7 +914,7 @@ class ServeProcessTest : public ServiceTest {
     const std::string config = dir_ + "/serve.yaml";
     {
       std::ofstream out(config);
-      out << config_yaml("unix:" + dir_ + "/grpc.sock", dir_, extra_);
+      out << config_yaml("unix:" + dir_ + "/grpc.sock", dir_, extra_, transport_);
     }
     const std::string log = dir_ + "/serve.log";
     const std::string socket = dir_ + "/grpc.sock";
@@ -798,7 +950,8 @@ class ServeProcessTest : public ServiceTest {
     ss << in.rdbuf();
     return ss.str();
   }
-  std::string extra_;  // More config for spawn().
+  std::string extra_;      // More config for spawn().
+  std::string transport_;  // The connector's transport for spawn(); empty: the Unix socket.
   static int wait_exit(pid_t pid, int seconds) {
     for (int i = 0; i < seconds * 20; ++i) {
       int status = 0;
@@ -917,7 +1070,9 @@ TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
   for (int i = 0; i < 200 && count("\"event\":\"sighup\"") == 0; ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
-  ASSERT_EQ(count("\"event\":\"sighup\",\"reloaded\":\"log_level\",\"log_level\":\"warn\""), 1u)
+  ASSERT_EQ(count("\"event\":\"sighup\",\"reloaded\":\"log_level,clients\",\"log_level\":"
+                  "\"warn\",\"clients\":1"),
+            1u)
       << read(dir_ + "/serve.log");
   ASSERT_TRUE(client_->file(filing(kCase2)).ok());  // Info: not logged any more.
   EXPECT_EQ(client_->file(filing(kCase2, kClaim + 1)).error_code(),
@@ -939,6 +1094,43 @@ TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
       << read(dir_ + "/serve.log");
 }
 
+// SIGHUP applies a new list of case servers: one added may file, one removed may not.
+TEST_F(ServeProcessTest, SighupReloadsTheCaseServers) {
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  auto file_as = [&](const std::string& who, const std::string& number) {
+    grpc::ClientContext ctx;
+    client_->as(ctx, who);
+    v1::FileCaseResponse resp;
+    return client_->stub().FileCase(&ctx, filing(number), &resp);
+  };
+  const grpc::Status before = file_as("case-server-2", kCase2);
+  EXPECT_EQ(before.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(before.error_message(),
+            "'case-server-2' is not a case server allowed to call FileCase");
+  const std::string config = dir_ + "/serve.yaml";
+  std::string text = read(config);
+  const std::string was = std::string("clients: [") + kCaseServer + "]";
+  ASSERT_NE(text.find(was), std::string::npos) << text;
+  text.replace(text.find(was), was.size(), "clients: [case-server-2]");
+  std::ofstream(config, std::ios::trunc) << text;
+  kill(pid, SIGHUP);
+  for (int i = 0;
+       i < 200 && read(dir_ + "/serve.log").find("\"event\":\"sighup\"") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"reloaded\":\"log_level,clients\",\"log_level\":\"info\",\"clients\":1"),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+  EXPECT_TRUE(file_as("case-server-2", kCase2).ok());
+  EXPECT_EQ(file_as(kCaseServer, "（2026）渝0110执1003号").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0);
+}
+
 // Kill under load: `chakong serve` is SIGKILLed three times while 3 case-server threads file
 // cases (each retrying its case with the same content until acknowledged) and a watcher follows
 // the event stream, reconnecting with the last cursor it handled. Then: every acknowledged
@@ -946,15 +1138,20 @@ TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
 // cursors 1, 2, 3, ... with no gap and none twice, byte for byte what a fresh watch from 0
 // gives, and every case holds exactly one measure for its budget.
 TEST_F(ServeProcessTest, KillUnderLoad) {
-  // A SIGKILL may land inside a journal write; the torn record was never acknowledged.
-  extra_ = "journal_truncate_torn_tail: true\n";
+  // A SIGKILL may land inside a journal write; the torn record, never acknowledged, is cut at
+  // the next start (journal_truncate_torn_tail is on by default).
   pid_t pid = spawn();
   grpc::ChannelArguments args;
-  // Retry a connection soon, but give each attempt time (the minimum is also gRPC's connect
-  // timeout: too small and a loaded machine never completes the handshake).
+  // Retry a connection soon (50..100 ms between attempts); GRPC_ARG_MIN_RECONNECT_BACKOFF_MS
+  // is also gRPC's connect timeout, 1 s for an attempt to get the server's SETTINGS frame.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  // Every call waits for the channel to be ready (wait_for_ready) instead of failing at once
+  // while it reconnects: a call waiting in the channel is what polls the new connection. With
+  // fail-fast calls nobody reads the server's SETTINGS frame but gRPC's backup poller (every
+  // 5 s), each attempt times out after its 1 s, and a restarted server got no call from this
+  // channel for ~10 s (docs/service.md, "Reconnecting").
   auto channel = grpc::CreateCustomChannel("unix:" + dir_ + "/grpc.sock",
                                            grpc::InsecureChannelCredentials(), args);
   constexpr int64_t kSmallClaim = 1'000;  // Budget ¥20 with the costs.
@@ -974,6 +1171,7 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
           grpc::ClientContext ctx;
           ctx.AddMetadata("chakong-principal", kCaseServer);
           ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+          ctx.set_wait_for_ready(true);
           v1::FileCaseResponse resp;
           const grpc::Status fs = stub->FileCase(&ctx, filing(number, kSmallClaim), &resp);
           if (fs.ok()) {
@@ -994,6 +1192,7 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
       grpc::ClientContext ctx;
       ctx.AddMetadata("chakong-principal", kCaseServer);
       ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(500));
+      ctx.set_wait_for_ready(true);
       v1::WatchEventsRequest r;
       r.set_after_cursor(seen.empty() ? 0 : seen.back().cursor());
       auto reader = stub->WatchEvents(&ctx, r);
@@ -1030,12 +1229,12 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
   done = true;
   for (std::thread& t : filers) t.join();
   std::sort(acked.begin(), acked.end());
-  // Filings were acknowledged before the first kill and after it. (Each life is given up to
-  // 10 s to acknowledge one before it is killed; under a loaded machine a restarted life has
-  // been seen to acknowledge none in that time, not yet explained, so it is not asserted.)
+  // Every life acknowledged filings of its own (each is given up to 10 s before it is killed).
   ASSERT_EQ(acked_at_kill.size(), 3u);
   EXPECT_GT(acked_at_kill[0], 0u);
-  EXPECT_LT(acked_at_kill[0], acked.size());
+  EXPECT_GT(acked_at_kill[1], acked_at_kill[0]);
+  EXPECT_GT(acked_at_kill[2], acked_at_kill[1]);
+  EXPECT_GT(acked.size(), acked_at_kill[2]);
   // Every acknowledged filing survived: the retry is a replay, and it settles to one measure.
   for (const std::string& number : acked) {
     v1::FileCaseResponse again;
@@ -1079,6 +1278,80 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
   // freeze re-sent at recovery is answered with the first outcome; docs/service.md.)
   kill(pid, SIGTERM);
   EXPECT_EQ(wait_exit(pid, 20), 0);
+}
+
+// `chakong serve` against a `chakong institutions` process over TCP: the filed case's
+// finding and freeze come from the bank served by the other process.
+TEST_F(ServeProcessTest, ServesAgainstAChakongInstitutionsProcessOverTcp) {
+  const std::string spec = dir_ + "/institutions.yaml";
+  std::ofstream(spec)
+      << "institutions:\n"
+      << "  - adapter: bank\n    name: bank.a\n    latency_ms: 2\n"
+      << "    assets:\n      - {category: deposit, reference: \"6222000011112222\", "
+      << "holder: \"" << kDebtor << "\", fen: " << kBalance << "}\n";
+  const std::string out = dir_ + "/institutions.out";
+  const pid_t inst = fork();
+  if (inst == 0) {
+    FILE* f = std::freopen(out.c_str(), "w", stdout);
+    (void)f;
+    execl(CHAKONG_CLI, "chakong", "institutions", "--scenario", spec.c_str(), "--listen",
+          "127.0.0.1:0", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string line;
+  for (int i = 0; i < 400 && line.empty(); ++i) {
+    std::this_thread::sleep_for(milliseconds(25));
+    std::ifstream in(out);
+    std::getline(in, line);
+  }
+  // "listening 127.0.0.1:0 port N channels 1"
+  ASSERT_EQ(line.rfind("listening 127.0.0.1:0 port ", 0), 0u) << line;
+  const std::string port = line.substr(27, line.find(' ', 27) - 27);
+  EXPECT_EQ(line.substr(27 + port.size()), " channels 1");
+  transport_ = "{tcp: \"127.0.0.1:" + port + "\", channel: 0}";
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  const std::vector<v1::EngineEvent> events = client_->watch(0, settled(kCase1));
+  EXPECT_EQ(kinds(events),
+            "1:CASE_FILED/200000 2:QUERIES_STARTED/0 3:FINDING/500000 4:CONTROL_MET/201000 "
+            "5:MEASURE_EFFECTIVE/201000");
+  v1::CaseState state;
+  ASSERT_TRUE(client_->get(kCase1, kOfficer, &state).ok());
+  EXPECT_EQ(state.frozen_fen(), kClaim + kCosts);
+  ASSERT_EQ(state.measures_size(), 1);
+  EXPECT_EQ(state.measures(0).connector(), "bank.a");
+  EXPECT_EQ(state.measures(0).amount_fen(), kClaim + kCosts);
+  EXPECT_EQ(state.measures(0).reference_masked(), mask_id("6222000011112222"));
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
+}
+
+TEST(InstitutionsCommand, ABadFileExitsTwoNamingTheFieldAndTheValue) {
+  const std::string dir = fs::temp_directory_path() / ("chakong-inst-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto run = [&](const std::string& yaml) {
+    std::ofstream(dir + "/i.yaml") << yaml;
+    const std::string cmd = std::string(CHAKONG_CLI) + " institutions --scenario " + dir +
+                            "/i.yaml --listen 127.0.0.1:0 2>" + dir + "/err";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(dir + "/err");
+    std::string line;
+    std::getline(in, line);
+    return std::to_string(WEXITSTATUS(rc)) + " " + line;
+  };
+  const std::string prefix = "2 chakong institutions: " + dir + "/i.yaml: ";
+  EXPECT_EQ(run("institutions:\n  - {adapter: bonk, name: x}\n"),
+            prefix + "institutions[0].adapter: 'bonk' is not a registered adapter");
+  EXPECT_EQ(run("institutions:\n  - {adapter: bank, name: bank.a, latency_ms: 2s}\n"),
+            prefix + "institutions[0].latency_ms: '2s' is not an integer 0..600000");
+  EXPECT_EQ(run("institutions:\n  - {adapter: bank, name: bank.a, assets: [{reference: r, "
+                "holder: h, fen: -1}]}\n"),
+            prefix + "institutions[0].assets[0].fen: '-1' is not an integer 0..9007199254740992");
+  EXPECT_EQ(run("institutions:\n  - {adapter: bank, name: bank.a, colour: red}\n"),
+            prefix + "institutions[0].colour: unknown field");
+  fs::remove_all(dir);
 }
 
 TEST(ServiceLog, MaskCaseNumberKeepsYearAndCourtOnly) {

@@ -1,4 +1,5 @@
-// Unix-socket transport: an adapter's bytes to institutions served by another process.
+// Socket transport: an adapter's bytes to institutions served by another process, over a
+// Unix socket (same machine) or TCP (Boost.Asio sets the connection up; tcp_transport.cc).
 //
 // SocketClient holds one connection to a SocketServer and gives out one Transport per
 // channel (a channel is one institution's endpoint on the server). Calls are multiplexed by
@@ -11,6 +12,10 @@
 // institution); a reply for a client that has gone is dropped. The server, and so the
 // institutions' state, outlives the engines that connect to it: this is how the crash
 // harness kills an engine and starts another against the same institutions.
+//
+// Both carry the same frames and behave the same; TCP sets TCP_NODELAY (a call is one small
+// frame, waiting for more would add Nagle's delay to every request). TCP is plaintext: run it
+// on a trusted network or a loopback, or tunnel it (TLS is not implemented yet).
 //
 // Frames (little-endian): request  = u32 size | u64 call | u32 channel | bytes,
 //                         reply    = u32 size | u64 call | u8 ok | bytes (or error text).
@@ -34,6 +39,10 @@ class SocketClient : public std::enable_shared_from_this<SocketClient> {
  public:
   // Connects to the server at `path`; kUnavailable when nobody listens there.
   [[nodiscard]] static StatusOr<std::shared_ptr<SocketClient>> connect(const std::string& path);
+  // Connects over TCP to "host:port" ("[v6]:port" for an IPv6 address); kInvalidArgument for
+  // an address of another form, kUnavailable when the host does not resolve or nobody listens.
+  [[nodiscard]] static StatusOr<std::shared_ptr<SocketClient>> connect_tcp(
+      const std::string& address);
   ~SocketClient();
   // A transport for `channel`; it keeps the client alive.
   std::unique_ptr<Transport> channel(uint32_t channel);
@@ -43,6 +52,8 @@ class SocketClient : public std::enable_shared_from_this<SocketClient> {
  private:
   class Channel;
   explicit SocketClient(int fd) : fd_(fd) {}
+  // Takes a connected stream socket and starts its reader.
+  static std::shared_ptr<SocketClient> start(int fd);
   void call(uint32_t channel, std::string bytes, TransportDone done);
   void read_loop();
   void fail_all(const std::string& why);
@@ -62,8 +73,13 @@ class SocketServer {
   // endpoints[i], which must outlive the server.
   [[nodiscard]] static StatusOr<std::unique_ptr<SocketServer>> listen(
       const std::string& path, std::vector<Transport*> endpoints);
+  // Listens on TCP at "host:port" ("[v6]:port"; port 0 picks one, see port()).
+  [[nodiscard]] static StatusOr<std::unique_ptr<SocketServer>> listen_tcp(
+      const std::string& address, std::vector<Transport*> endpoints);
   ~SocketServer();
   uint64_t connections() const { return connections_.load(); }
+  // The TCP port listened on (0 for a Unix socket).
+  uint16_t port() const { return port_; }
 
  private:
   struct Connection;
@@ -71,9 +87,11 @@ class SocketServer {
       : fd_(fd), path_(std::move(path)), endpoints_(std::move(endpoints)) {}
   void accept_loop();
   void serve(std::shared_ptr<Connection> c);
+  void start_accepting();
 
   int fd_;
-  std::string path_;
+  std::string path_;  // Empty for TCP.
+  uint16_t port_ = 0;
   std::vector<Transport*> endpoints_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> connections_{0};

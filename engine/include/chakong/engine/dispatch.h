@@ -89,6 +89,13 @@ struct DispatcherStats {
   TimeUs query_turnaround_us = 0;
 };
 
+// One connector's dispatcher on one shard, as it is now (Engine::dispatcher_gauges).
+struct DispatcherGauges {
+  size_t queued[kLaneCount] = {};  // Requests waiting to be sent, by Lane.
+  int in_flight = 0;               // Batches sent and not answered.
+  bool breaker_open = false;       // Open or half-open: only a probe batch is sent.
+};
+
 }  // namespace chakong::engine
 
 #endif  // CHAKONG_ENGINE_DISPATCH_H_

@@ -413,6 +413,10 @@ class Engine {
   EngineStats stats() const;
   // Dispatcher counters for one connector, summed over shards.
   DispatcherStats dispatcher_stats(std::string_view connector) const;
+  // The dispatcher of `connector` on shard `shard` now. Call on that shard's thread (a task
+  // posted to its executor: how chakong serve's /metrics reads it while the shards run).
+  // All zero for an unknown connector or shard.
+  DispatcherGauges dispatcher_gauges(size_t shard, std::string_view connector) const;
   // Requests submitted to any dispatcher whose answer has not come yet.
   size_t open_requests() const;
 

@@ -31,7 +31,7 @@ struct ServeSettings {
   std::string tls_cert_pem, tls_key_pem, client_ca_pem;  // Contents, read at load.
 
   std::string journal_path;
-  bool journal_truncate_torn_tail = false;  // See serve_config.proto.
+  bool journal_truncate_torn_tail = true;  // See serve_config.proto.
   size_t shards = 1;
   std::vector<std::pair<std::string, std::string>> officers;  // (id, court)
   std::vector<std::string> clients;                           // Case-server principals.
@@ -41,7 +41,8 @@ struct ServeSettings {
     std::string adapter;  // Factory kind.
     std::string name;     // "<adapter>.<config.name>"
     std::unique_ptr<google::protobuf::Message> config;
-    std::string socket;  // Unix socket of the institutions server.
+    std::string socket;  // Unix socket of the institutions server, or
+    std::string tcp;     // its TCP "host:port" (exactly one of the two is set).
     uint32_t channel = 0;
   };
   std::vector<Connector> connectors;

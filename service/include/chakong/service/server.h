@@ -63,6 +63,13 @@ class CaseServer {
   // the journal's status (OK unless a write failed). Idempotent.
   Status shutdown(std::chrono::milliseconds grace);
 
+  // SIGHUP: applies what can change while serving, from a freshly loaded and validated config:
+  // the case-server principals (`clients`; a call already past its check is not affected).
+  // Returns the fields applied; kInvalidArgument, nothing applied, when a new client is an
+  // officer of this process. The rest (officers, connectors, dispatch, engine, listeners, TLS,
+  // journal, metrics address) is fixed at start: docs/service.md says why.
+  [[nodiscard]] StatusOr<std::vector<std::string>> reload(const ServeSettings& fresh);
+
   // Counters; thread-safe.
   ServiceCounters counters() const;
 
