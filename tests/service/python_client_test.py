@@ -2,12 +2,12 @@
 """The Python client test of `chakong serve` (ctest: service.python_client).
 
 What a case server written in Python does, over the real processes: a sandbox bank
-(institutions_server) on a Unix socket, `chakong serve` on another, a client using stubs
+(`chakong institutions`) on a Unix socket, `chakong serve` on another, a client using stubs
 generated from proto/chakong/v1/service.proto. It files a case, watches its events to
 completion, reconnects with a cursor (nothing missed, nothing twice), reads the measures as
 the assigned officer, scrapes /metrics, and stops the server with SIGTERM (exit 0).
 
-  python_client_test.py --chakong BIN --institutions BIN --stubs DIR --dir WORKDIR
+  python_client_test.py --chakong BIN --stubs DIR --dir WORKDIR
 """
 import argparse
 import json
@@ -39,7 +39,6 @@ def wait_for(what, check, seconds=20.0):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chakong", required=True)
-    ap.add_argument("--institutions", required=True)
     ap.add_argument("--stubs", required=True)
     ap.add_argument("--dir", required=True)
     a = ap.parse_args()
@@ -64,11 +63,24 @@ connectors:
     transport: {{unix: institutions.sock, channel: 0}}
 metrics: {{address: "127.0.0.1:0"}}
 """)
-    bank = subprocess.Popen([a.institutions, inst_sock], stdout=subprocess.PIPE, text=True)
+    # The sandbox bank "bank.a" in its own process: ¥5,000 in an account of each debtor, 2 ms.
+    spec = os.path.join(a.dir, "institutions.yaml")
+    with open(spec, "w", encoding="utf-8") as f:
+        f.write("""institutions:
+  - adapter: bank
+    name: bank.a
+    latency_ms: 2
+    assets:
+      - {category: deposit, reference: "6222000011112222", holder: "11010519491231002X", fen: 500000}
+      - {category: deposit, reference: "6222000033334444", holder: "110105198001010016", fen: 500000}
+""")
+    bank = subprocess.Popen([a.chakong, "institutions", "--scenario", spec,
+                             "--listen", "unix:" + inst_sock], stdout=subprocess.PIPE, text=True)
     serve = None
     log_path = os.path.join(a.dir, "serve.log")
     try:
-        assert bank.stdout.readline().strip() == "ready"
+        line = bank.stdout.readline().strip()
+        assert line == f"listening unix:{inst_sock} port 0 channels 1", line
         log = open(log_path, "w", encoding="utf-8")
         serve = subprocess.Popen([a.chakong, "serve", "--config", config], stderr=log)
         # Ready once the "serving" line is logged (it names the metrics port) and /readyz is 200.
