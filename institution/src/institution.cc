@@ -275,9 +275,13 @@ Response Institution::handle(const Request& r, Date today) {
     answered_order_.pop_front();
   }
   if (r.idempotency_key.empty()) return error(invalid_argument_error("idempotency_key is empty"));
-  if (auto it = answered_.find(r.idempotency_key); it != answered_.end()) {
-    ++replays_;
-    return it->second;
+  // Only control requests are remembered (below), so only they can be replays: a query skips
+  // hashing its key.
+  if (r.kind != RequestKind::kQuery && !answered_.empty()) {
+    if (auto it = answered_.find(r.idempotency_key); it != answered_.end()) {
+      ++replays_;
+      return it->second;
+    }
   }
   Response resp = act(r, today);
   // Refusals for malformed requests are not remembered: a corrected retry may succeed. Queries

@@ -141,31 +141,43 @@ void BehaviourTransport::deliver(Pending p) {
   const bool malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
   inner_->async_call(std::move(p.request), [this, duplicate, malformed, done = std::move(p.done)](
                                                StatusOr<std::string> reply) mutable {
-    // The gateway is down both ways: a reply due during an outage waits for its end.
-    TimeUs at = executor_.now();
+    // The gateway is down both ways: a reply due during an outage waits for its end. Else it
+    // passes now, with no event of its own.
+    const TimeUs now = executor_.now();
+    TimeUs at = now;
     for (const OutageWindow& w : b_.outages) {
       if (w.from <= at && at < w.to) at = w.to;
     }
+    if (at == now) {
+      pass_reply(duplicate, malformed, done, std::move(reply));
+      return;
+    }
     executor_.run_at(at, [this, duplicate, malformed, done = std::move(done),
                           reply = std::move(reply)]() mutable {
-      --busy_;
-      if (reply.ok() && duplicate) {
-        reply = *reply + *reply;  // Every result of field 1 twice.
-        ++duplicated_;
-      }
-      if (reply.ok() && malformed) {
-        // A length-delimited field 1 that claims 127 bytes and has 1: the reply cannot parse.
-        reply = *reply + std::string("\x0a\x7f\x01", 3);
-        ++malformed_;
-      }
-      done(std::move(reply));
-      if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
-        Pending next = std::move(waiting_.front());
-        waiting_.pop_front();
-        deliver(std::move(next));
-      }
+      pass_reply(duplicate, malformed, done, std::move(reply));
     });
   });
+}
+
+void BehaviourTransport::pass_reply(bool duplicate, bool malformed,
+                                    const connectors::TransportDone& done,
+                                    StatusOr<std::string> reply) {
+  --busy_;
+  if (reply.ok() && duplicate) {
+    reply = *reply + *reply;  // Every result of field 1 twice.
+    ++duplicated_;
+  }
+  if (reply.ok() && malformed) {
+    // A length-delimited field 1 that claims 127 bytes and has 1: the reply cannot parse.
+    reply = *reply + std::string("\x0a\x7f\x01", 3);
+    ++malformed_;
+  }
+  done(std::move(reply));
+  if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
+    Pending next = std::move(waiting_.front());
+    waiting_.pop_front();
+    deliver(std::move(next));
+  }
 }
 
 }  // namespace chakong::sim

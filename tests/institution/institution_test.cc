@@ -70,6 +70,24 @@ TEST_F(InstitutionTest, RepeatedKeyReplaysTheFirstAnswer) {
   EXPECT_EQ(bank_.idempotent_replays(), 1u);
 }
 
+TEST_F(InstitutionTest, AQueryIsNeverAReplayEvenUnderARememberedKey) {
+  Request freeze = control(RequestKind::kFreeze, "shared");
+  freeze.amount = Fen(40'000);
+  const Response frozen = bank_.handle(freeze, d("2025-03-10"));
+  ASSERT_TRUE(frozen.status.ok()) << frozen.status.to_string();
+  ASSERT_TRUE(frozen.assets.empty());
+  // Only control requests are remembered: a query under the same key is answered as a query
+  // (the debtor's account), not with the freeze's remembered answer.
+  Request query = control(RequestKind::kQuery, "shared");
+  const Response found = bank_.handle(query, d("2025-03-11"));
+  ASSERT_TRUE(found.status.ok()) << found.status.to_string();
+  ASSERT_EQ(found.assets.size(), 1u);
+  EXPECT_EQ(found.assets[0].reference, "acct-1");
+  EXPECT_TRUE(found.measure_id.empty());
+  EXPECT_EQ(bank_.idempotent_replays(), 0u);
+  EXPECT_EQ(bank_.measures_on("acct-1").size(), 1u);
+}
+
 TEST_F(InstitutionTest, WaitlistFillsOnReleaseAndOnLapse) {
   Request first = control(RequestKind::kFreeze, "o1", kOther);
   first.amount = Fen(100'000);

@@ -519,12 +519,13 @@ class SandboxEndpoint final : public Transport {
   // is able to: EndpointOptions::process_at), acting on the ground truth then, and replies.
   // A call in progress lives in a reused slot (its decoded requests in reused buffers, see
   // wire::add_request) and its tasks carry only the slot's id: no allocation per call in the
-  // steady state but the reply's bytes.
+  // steady state but the reply's bytes. The bytes are decoded here, at receipt (decoding
+  // touches no ground truth and calls nothing back): one event per call, the processing.
   void async_call(std::string request, TransportDone done) override {
     const auto [id, call] = calls_.add();
     call->request = std::move(request);
     call->done = std::move(done);
-    executor_.post([this, id = id] { receive(id); });
+    receive(id);
   }
 
  private:

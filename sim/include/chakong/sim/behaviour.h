@@ -95,6 +95,10 @@ class BehaviourTransport final : public connectors::Transport {
   };
   void intake(Pending p);
   void deliver(Pending p);
+  // Hands the inner transport's reply to the caller (faults applied) and delivers the next
+  // waiting call.
+  void pass_reply(bool duplicate, bool malformed, const connectors::TransportDone& done,
+                  StatusOr<std::string> reply);
 
   std::unique_ptr<connectors::Transport> inner_;
   Executor& executor_;
