@@ -3,11 +3,17 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <latch>
@@ -755,6 +761,16 @@ struct Slot {
 
 using Body = std::function<CheckResult(const ConnectorFactory&, const Options&)>;
 
+// `r` named `name`, with the wall time since `start`.
+CheckResult finish(CheckResult r, const std::string& name,
+                   std::chrono::steady_clock::time_point start) {
+  r.name = name;
+  r.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+  return r;
+}
+
 CheckResult run_isolated(const ConnectorFactory& factory, const std::string& name, Body fn,
                          const Options& options) {
   auto slot = std::make_shared<Slot>();
@@ -796,11 +812,79 @@ CheckResult run_isolated(const ConnectorFactory& factory, const std::string& nam
              " ms (wall clock); the adapter blocks or loops (its thread is abandoned)");
     r.timed_out = true;
   }
-  r.name = name;
-  r.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::steady_clock::now() - start)
-                     .count();
-  return r;
+  return finish(std::move(r), name, start);
+}
+
+// Runs run_isolated() in a forked child process, which sends the result back through a pipe:
+// an adapter that crashes the process (a signal) fails this check only, naming the signal.
+CheckResult run_forked(const ConnectorFactory& factory, const std::string& name, Body fn,
+                       const Options& options) {
+  const auto start = std::chrono::steady_clock::now();
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    return finish(
+        fail(std::string("could not make a pipe for the check's process: ") + std::strerror(errno)),
+        name, start);
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    const CheckResult r = run_isolated(factory, name, std::move(fn), options);
+    std::string out;
+    out.push_back(static_cast<char>(r.result));
+    out.push_back(r.timed_out ? 1 : 0);
+    out += r.detail;
+    for (size_t sent = 0; sent < out.size();) {
+      const ssize_t n = ::write(fds[1], out.data() + sent, out.size() - sent);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) std::_Exit(3);
+      sent += static_cast<size_t>(n);
+    }
+    std::_Exit(0);  // No destructors: an abandoned check's thread may still run.
+  }
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    return finish(fail(std::string("could not fork the check's process: ") + std::strerror(errno)),
+                  name, start);
+  }
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  CheckResult r;
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const char* abbrev = ::sigabbrev_np(sig);
+    r = fail("the check's process was killed by signal " + std::to_string(sig) + " (SIG" +
+             (abbrev ? abbrev : "?") + ": " + ::strsignal(sig) +
+             "): the adapter crashed; the run goes on");
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got.size() < 2) {
+    r = fail("the check's process exited with status " +
+             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+             " without reporting a result");
+  } else {
+    r.result = static_cast<Result>(got[0]);
+    r.timed_out = got[1] != 0;
+    r.detail = got.substr(2);
+  }
+  return finish(std::move(r), name, start);
+}
+
+CheckResult run_one(const ConnectorFactory& factory, const std::string& name, Body fn,
+                    const Options& options) {
+  return options.fork_checks ? run_forked(factory, name, std::move(fn), options)
+                             : run_isolated(factory, name, std::move(fn), options);
 }
 
 }  // namespace
@@ -808,11 +892,11 @@ CheckResult run_isolated(const ConnectorFactory& factory, const std::string& nam
 CheckResult run_check(const ConnectorFactory& factory, std::string_view check,
                       const Options& options) {
   for (const Check& c : kChecks) {
-    if (c.name == check) return run_isolated(factory, c.name, c.fn, options);
+    if (c.name == check) return run_one(factory, c.name, c.fn, options);
   }
   for (const GoldenFile& g : options.golden) {
     if (g.name == check) {
-      return run_isolated(
+      return run_one(
           factory, g.name,
           [g](const ConnectorFactory& f, const Options& o) { return golden_check(f, o, g); },
           options);

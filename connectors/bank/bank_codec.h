@@ -12,7 +12,7 @@
 
 namespace chakong::connectors::bank {
 
-struct BankCodec {
+struct BankCodec : wire::VectorForms<BankCodec> {
   using Config = v1::BankConfig;
   static constexpr std::string_view kKind = "bank";
   static constexpr AssetCategory kCategory = AssetCategory::kDeposit;
@@ -29,23 +29,12 @@ struct BankCodec {
   // The reply's results into out[0, n), reusing out's elements (wire::decode_each_into).
   static StatusOr<size_t> decode_responses(std::string_view bytes,
                                            std::vector<std::pair<std::string, Response>>& out);
-  // The same into a vector of its own (tests, tools).
-  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
-      std::string_view bytes) {
-    std::vector<std::pair<std::string, Response>> out;
-    StatusOr<size_t> n = decode_responses(bytes, out);
-    if (!n.ok()) return n.status();
-    out.resize(*n);
-    return out;
-  }
   // Appends the instructions to `out` (wire::add_request: reused buffers); on an error `out`
   // holds a part of them.
   static Status decode_requests(std::string_view bytes, std::vector<Request>& out);
-  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
-    std::vector<Request> out;
-    CHAKONG_RETURN_IF_ERROR(decode_requests(bytes, out));
-    return out;
-  }
+  // The vector-returning forms of both decoders (tests, tools).
+  using wire::VectorForms<BankCodec>::decode_requests;
+  using wire::VectorForms<BankCodec>::decode_responses;
   static std::string encode_responses(wire::Results r);
 };
 

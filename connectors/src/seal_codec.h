@@ -15,7 +15,7 @@ namespace chakong::connectors::internal {
 // Traits: using Config, InstructionBatch, ResultBatch, Op; kKind; kCategory.
 // Op numbers are shared: 1 query, 2 seal, 3 waiting seal, 4 renew, 5 release.
 template <typename Traits>
-struct SealCodec {
+struct SealCodec : wire::VectorForms<SealCodec<Traits>> {
   using Config = typename Traits::Config;
   static constexpr std::string_view kKind = Traits::kKind;
   static constexpr AssetCategory kCategory = Traits::kCategory;
@@ -56,22 +56,10 @@ struct SealCodec {
   }
 
   // Appends the instructions to `out` (wire::add_request: reused buffers); on an error `out`
-  // holds a part of them. The second form decodes into a vector of its own (tests, tools).
-  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
-    std::vector<Request> out;
-    CHAKONG_RETURN_IF_ERROR(decode_requests(bytes, out));
-    return out;
-  }
-  // The reply's results into out[0, n), reusing out's elements (wire::decode_each_into); the
-  // second form into a vector of its own.
-  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
-      std::string_view bytes) {
-    std::vector<std::pair<std::string, Response>> out;
-    StatusOr<size_t> n = decode_responses(bytes, out);
-    if (!n.ok()) return n.status();
-    out.resize(*n);
-    return out;
-  }
+  // holds a part of them. decode_responses: the reply's results into out[0, n), reusing out's
+  // elements (wire::decode_each_into). The vector-returning forms come from wire::VectorForms.
+  using wire::VectorForms<SealCodec>::decode_requests;
+  using wire::VectorForms<SealCodec>::decode_responses;
 
   static Status decode_requests(std::string_view bytes, std::vector<Request>& out) {
     wire::Reused<typename Traits::InstructionBatch> b;

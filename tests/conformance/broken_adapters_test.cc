@@ -41,8 +41,9 @@ enum class Breakage {
   kRepeatedKeyNewMeasure,    // A key repeated in a batch makes a second measure.
   kRetryInFlightNewMeasure,  // A retry while the first call is in flight makes a second one.
   // Isolation.
-  kThrows,  // async_submit() throws.
-  kHangs,   // async_submit() blocks until the test releases it.
+  kThrows,     // async_submit() throws.
+  kHangs,      // async_submit() blocks until the test releases it.
+  kSegfaults,  // async_submit() writes through a null pointer (SIGSEGV).
 };
 
 std::atomic<bool> g_release_hang{false};
@@ -165,6 +166,11 @@ class BrokenConnector final : public Connector {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         break;
       case Breakage::kThrows: throw std::runtime_error("adapter bug");
+      case Breakage::kSegfaults: {
+        static int* volatile null = nullptr;  // Volatile: the compiler cannot see it is null.
+        *null = 1;
+        break;
+      }
       case Breakage::kHangs:
         while (!g_release_hang) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         break;
@@ -422,6 +428,52 @@ TEST(BrokenAdapterTest, ACheckThatHangsTimesOutAndTheRunGoesOn) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(conformance::abandoned_checks(), 0);
+}
+
+// With Options::fork_checks (as `chakong conformance` runs) an adapter that crashes the
+// process fails the check it crashed in, naming the signal, and the next check runs.
+TEST(BrokenAdapterTest, AnAdapterThatSegfaultsFailsItsCheckAndTheRunGoesOn) {
+  ConnectorRegistry registry;
+  ASSERT_TRUE(register_builtin_connectors(registry).ok());
+  BrokenFactory broken(*registry.find("bank"), Breakage::kSegfaults);
+  conformance::Options o;
+  o.seed = 3;
+  o.fork_checks = true;
+  o.checks = {"query_finds_seeded_assets", "invalid_config_rejected", "freeze_caps_at_available"};
+  std::vector<std::string> streamed;
+  conformance::Report r = conformance::run(
+      broken, o, [&](const conformance::CheckResult& c) { streamed.push_back(c.name); });
+  ASSERT_EQ(r.checks.size(), 3u);
+  EXPECT_EQ(streamed, o.checks);
+  const std::string crashed =
+      "the check's process was killed by signal 11 (SIGSEGV: Segmentation fault): the adapter "
+      "crashed; the run goes on";
+  EXPECT_EQ(r.checks[0].name, "query_finds_seeded_assets");
+  EXPECT_EQ(r.checks[0].result, conformance::Result::kFail);
+  EXPECT_EQ(r.checks[0].detail, crashed);
+  EXPECT_EQ(r.checks[1].result, conformance::Result::kPass) << r.checks[1].detail;
+  EXPECT_EQ(r.checks[2].result, conformance::Result::kFail);
+  EXPECT_EQ(r.checks[2].detail, crashed);
+  EXPECT_EQ(r.passed, 1);
+  EXPECT_EQ(r.failed, 2);
+}
+
+// A forked check reports what the same check reports in-process.
+TEST(BrokenAdapterTest, AForkedCheckReportsAsInProcess) {
+  ConnectorRegistry registry;
+  ASSERT_TRUE(register_builtin_connectors(registry).ok());
+  BrokenFactory broken(*registry.find("bank"), Breakage::kThrows);
+  conformance::Options o;
+  o.seed = 3;
+  const conformance::CheckResult here =
+      conformance::run_check(broken, "freeze_caps_at_available", o);
+  o.fork_checks = true;
+  const conformance::CheckResult forked =
+      conformance::run_check(broken, "freeze_caps_at_available", o);
+  EXPECT_EQ(forked.result, conformance::Result::kFail);
+  EXPECT_EQ(forked.detail, here.detail);
+  EXPECT_EQ(forked.name, "freeze_caps_at_available");
+  EXPECT_FALSE(forked.timed_out);
 }
 
 TEST(BrokenAdapterTest, TheUnbrokenWrapperPassesEverything) {

@@ -180,6 +180,32 @@ TEST(PluginTest, TwoPluginsWithOneProtoFileNameAreRefusedNotCrashed) {
   EXPECT_EQ(r.find("conflict_b"), nullptr);
 }
 
+// The CLI on a plugin adapter that segfaults in async_submit(): each check fails naming the
+// signal, the run reports every check and its summary, exit 1.
+TEST(ConformanceCliTest, ASegfaultingPluginFailsItsChecksAndTheRunGoesOn) {
+  auto [code, out] = run(std::string(CHAKONG_CLI) + " conformance --plugin " + SEGV_PLUGIN +
+                         " --connector segv --check query_finds_seeded_assets --check "
+                         "freeze_caps_at_available --json");
+  EXPECT_EQ(code, 1) << out;
+  const std::string crashed =
+      "\"result\": \"fail\", \"detail\": \"the check's process was killed by signal 11 "
+      "(SIGSEGV: Segmentation fault): the adapter crashed; the run goes on\"";
+  EXPECT_NE(out.find("{\"connector\": \"segv.sandbox\", \"check\": "
+                     "\"query_finds_seeded_assets\", " +
+                     crashed),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("{\"connector\": \"segv.sandbox\", \"check\": "
+                     "\"freeze_caps_at_available\", " +
+                     crashed),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("{\"connector\": \"segv.sandbox\", \"summary\": true, \"passed\": 0, "
+                     "\"failed\": 2, \"skipped\": 0}"),
+            std::string::npos)
+      << out;
+}
+
 // The CLI on a broken plugin adapter (one response fewer than requests): every check is
 // reported as it finishes, each fails naming rule 1, exit 1, no crash.
 TEST(ConformanceCliTest, ABrokenPluginFailsEveryCheckWithTheRuleAndExits1) {

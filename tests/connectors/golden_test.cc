@@ -183,6 +183,17 @@ class GoldenFilesTest : public ::testing::Test {
     std::ofstream(p) << text;
     return p.string();
   }
+  // Runs `check` of the built-in bank adapter with the golden files written in dir_.
+  conformance::CheckResult run_bank_check(const std::string& check) {
+    ConnectorRegistry registry;
+    EXPECT_TRUE(register_builtin_connectors(registry).ok());
+    conformance::Options o;
+    StatusOr<std::vector<conformance::GoldenFile>> g = conformance::load_golden(dir_.string());
+    EXPECT_TRUE(g.ok()) << g.status();
+    if (!g.ok()) return {};
+    o.golden = *g;
+    return conformance::run_check(*registry.find("bank"), check, o);
+  }
   std::filesystem::path dir_;
 };
 
@@ -228,13 +239,7 @@ calls {
 }
 responses { code: STATUS_CODE_UNIMPLEMENTED }
 )");
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  conformance::Options o;
-  StatusOr<std::vector<conformance::GoldenFile>> g = conformance::load_golden(dir_.string());
-  ASSERT_TRUE(g.ok()) << g.status();
-  o.golden = *g;
-  conformance::CheckResult r = conformance::run_check(*registry.find("bank"), "golden:raw", o);
+  const conformance::CheckResult r = run_bank_check("golden:raw");
   EXPECT_EQ(r.result, conformance::Result::kFail);
   // The bank sends code "00" for a query; the recording says "01" (a freeze).
   EXPECT_EQ(r.detail,
@@ -258,13 +263,7 @@ calls {
 responses { code: STATUS_CODE_NOT_FOUND }
 responses { code: STATUS_CODE_NOT_FOUND }
 )");
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  conformance::Options o;
-  StatusOr<std::vector<conformance::GoldenFile>> g = conformance::load_golden(dir_.string());
-  ASSERT_TRUE(g.ok()) << g.status();
-  o.golden = *g;
-  conformance::CheckResult r = conformance::run_check(*registry.find("bank"), "golden:split", o);
+  const conformance::CheckResult r = run_bank_check("golden:split");
   EXPECT_EQ(r.result, conformance::Result::kFail);
   EXPECT_EQ(
       r.detail,

@@ -17,11 +17,15 @@ namespace chakong::connectors::test_plugin {
 
 class TestConnector final : public Connector {
  public:
-  TestConnector(std::string name, Executor* ex, bool short_answers)
-      : name_(std::move(name)), ex_(ex), short_(short_answers) {}
+  TestConnector(std::string name, Executor* ex, bool short_answers, bool segfaults)
+      : name_(std::move(name)), ex_(ex), short_(short_answers), segfaults_(segfaults) {}
   const std::string& name() const override { return name_; }
   Capabilities capabilities() const override { return Capabilities::all(); }
   void async_submit(BatchView batch, BatchSink& sink) override {
+    if (segfaults_) {
+      static int* volatile null = nullptr;  // Volatile: the compiler cannot see it is null.
+      *null = 1;
+    }
     size_t n = batch.size();
     if (short_ && n > 0) --n;
     BatchSink* out = &sink;
@@ -35,6 +39,7 @@ class TestConnector final : public Connector {
   std::string name_;
   Executor* ex_;
   bool short_;
+  bool segfaults_;
 };
 
 // An institution that never answers (the test connectors do not call it).
@@ -46,8 +51,9 @@ class SilentTransport final : public Transport {
 template <typename Config>
 class TestFactory final : public ConnectorFactory {
  public:
-  TestFactory(std::string kind, bool short_answers)
-      : kind_(std::move(kind)), short_(short_answers) {}
+  // segfaults: async_submit() writes through a null pointer.
+  TestFactory(std::string kind, bool short_answers, bool segfaults = false)
+      : kind_(std::move(kind)), short_(short_answers), segfaults_(segfaults) {}
   std::string_view kind() const override { return kind_; }
   AssetCategory category() const override { return AssetCategory::kDeposit; }
   std::unique_ptr<google::protobuf::Message> default_config() const override {
@@ -57,7 +63,7 @@ class TestFactory final : public ConnectorFactory {
   StatusOr<std::unique_ptr<Connector>> create(const google::protobuf::Message&,
                                               ConnectorContext ctx) const override {
     std::unique_ptr<Connector> c =
-        std::make_unique<TestConnector>(kind_ + ".sandbox", ctx.executor, short_);
+        std::make_unique<TestConnector>(kind_ + ".sandbox", ctx.executor, short_, segfaults_);
     return c;
   }
   std::unique_ptr<Transport> sandbox_endpoint(GroundTruth&, Executor&,
@@ -68,6 +74,7 @@ class TestFactory final : public ConnectorFactory {
  private:
   std::string kind_;
   bool short_;
+  bool segfaults_;
 };
 
 }  // namespace chakong::connectors::test_plugin

@@ -19,7 +19,9 @@
 // from the check meeting an adapter that broke the contract) or a check that does not finish
 // within Options::check_timeout_ms is reported as a failed check with its reason, and the run
 // goes on. A timed-out check's thread cannot be stopped: it is abandoned (abandoned_checks()),
-// and a process that saw one should exit without running destructors (std::_Exit).
+// and a process that saw one should exit without running destructors (std::_Exit). With
+// Options::fork_checks each check runs in a child process, so an adapter that crashes (a
+// signal) fails its check too: "the check's process was killed by signal 11 (SIGSEGV: ...)".
 //
 // Golden exchanges (load_golden(), Options::golden) check the adapter's encoder and decoder
 // against recorded (or hand-written) exchanges of the real institution, independently of the
@@ -99,6 +101,13 @@ struct Options {
   // Golden exchanges (load_golden()); those of the connector's kind run after the checks. When
   // there are golden files but none of its kind, run() reports a skipped check "golden".
   std::vector<GoldenFile> golden;
+  // Each check runs in a forked child process of its own (POSIX fork(); the result comes back
+  // through a pipe): an adapter that crashes the process (SIGSEGV, abort()) fails that check,
+  // naming the signal, and the run goes on. A timed-out check's thread dies with its child.
+  // `chakong conformance` sets it; off, checks run on a thread of this process. The child
+  // copies only the forking thread: other threads of this process must hold no lock the check
+  // needs (an abandoned check of an earlier run() in-process, for one).
+  bool fork_checks = false;
 };
 
 // The names of every check, in the order run() runs them.

@@ -400,6 +400,29 @@ class Reused {
   size_t size_ = 0;
 };
 
+// The vector-returning forms of a codec's decoders, for tests and tools, written once: a codec
+// derives from VectorForms<itself> and brings them in next to its buffer-reusing forms with
+//   using wire::VectorForms<MyCodec>::decode_requests;
+//   using wire::VectorForms<MyCodec>::decode_responses;
+// decode_requests(bytes) decodes into a vector of its own; decode_responses(bytes) returns the
+// reply's results, out[0, n) of the buffer-reusing form.
+template <typename Codec>
+struct VectorForms {
+  static StatusOr<std::vector<Request>> decode_requests(std::string_view bytes) {
+    std::vector<Request> out;
+    CHAKONG_RETURN_IF_ERROR(Codec::decode_requests(bytes, out));
+    return out;
+  }
+  static StatusOr<std::vector<std::pair<std::string, Response>>> decode_responses(
+      std::string_view bytes) {
+    std::vector<std::pair<std::string, Response>> out;
+    StatusOr<size_t> n = Codec::decode_responses(bytes, out);
+    if (!n.ok()) return n.status();
+    out.resize(*n);
+    return out;
+  }
+};
+
 }  // namespace chakong::connectors::wire
 
 #endif  // CHAKONG_CONNECTORS_WIRE_UTIL_H_
