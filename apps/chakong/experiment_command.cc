@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "chakong/sim/experiment.h"
+#include "chakong/sim/scenario.h"
 #include "commands.h"
 
 namespace chakong::cli {
@@ -68,14 +69,15 @@ int run_experiment_command(const ExperimentArgs& a) {
   std::string vary_path;
   std::vector<std::string> vary_values;
   if (!a.vary.empty()) {
-    const size_t eq = a.vary.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == a.vary.size()) {
+    // Split as --set is (a selector's own '=' is in the path: [name=b]), and the values at
+    // the commas between them, not those inside a YAML value ({median: 2h, p99: 4h}).
+    const std::optional<sim::OverrideParts> parts = sim::split_override(a.vary);
+    if (!parts || parts->value.empty()) {
       fmt::print(stderr, "chakong experiment: --vary: '{}' is not path=v1,v2,...\n", a.vary);
       return 2;
     }
-    vary_path = a.vary.substr(0, eq);
-    std::stringstream values(a.vary.substr(eq + 1));
-    for (std::string v; std::getline(values, v, ',');) vary_values.push_back(v);
+    vary_path = parts->path;
+    vary_values = sim::split_values(parts->value);
   }
   for (const std::string& file : a.scenarios) {
     const std::string stem = std::filesystem::path(file).stem().string();

@@ -193,6 +193,41 @@ StatusOr<TimeUs> parse_duration(std::string_view text) {
   return static_cast<TimeUs>(std::llround(us));
 }
 
+std::optional<OverrideParts> split_override(std::string_view spec) {
+  int depth = 0;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    if (spec[i] == '[') ++depth;
+    if (spec[i] == ']') --depth;
+    if (spec[i] == '=' && depth == 0) {
+      if (i == 0) return std::nullopt;
+      return OverrideParts{std::string(spec.substr(0, i)), std::string(spec.substr(i + 1))};
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> split_values(std::string_view list) {
+  std::vector<std::string> out(1);
+  int depth = 0;
+  char quote = 0;
+  for (const char ch : list) {
+    if (quote != 0) {
+      if (ch == quote) quote = 0;
+    } else if (ch == '\'' || ch == '"') {
+      quote = ch;
+    } else if (ch == '{' || ch == '[') {
+      ++depth;
+    } else if (ch == '}' || ch == ']') {
+      --depth;
+    } else if (ch == ',' && depth == 0) {
+      out.emplace_back();
+      continue;
+    }
+    out.back() += ch;
+  }
+  return out;
+}
+
 namespace {
 
 // Applies one "path=value" override to the YAML tree (see parse_scenario_yaml).
@@ -202,24 +237,12 @@ Status apply_override(YAML::Node& root, const std::string& spec) {
   if (eq == std::string::npos || eq == 0) {
     return invalid_argument_error(where + ": must be path=value, e.g. engine.timeout=2d");
   }
-  // The first '=' outside brackets separates path and value ("a[name=b].c=3").
-  size_t split = std::string::npos;
-  int depth = 0;
-  for (size_t i = 0; i < spec.size(); ++i) {
-    if (spec[i] == '[') ++depth;
-    if (spec[i] == ']') --depth;
-    if (spec[i] == '=' && depth == 0) {
-      split = i;
-      break;
-    }
-  }
-  if (split == std::string::npos || split == 0) {
-    return invalid_argument_error(where + ": must be path=value, e.g. engine.timeout=2d");
-  }
-  const std::string path = spec.substr(0, split);
+  const std::optional<OverrideParts> parts = split_override(spec);
+  if (!parts) return invalid_argument_error(where + ": must be path=value, e.g. engine.timeout=2d");
+  const std::string& path = parts->path;
   YAML::Node value;
   try {
-    value = YAML::Load(spec.substr(split + 1));
+    value = YAML::Load(parts->value);
   } catch (const YAML::Exception& e) {
     return invalid_argument_error(where + ": the value is not valid YAML: " + e.what());
   }

@@ -168,6 +168,27 @@ def main():
                    None)
     if os.path.exists(os.path.join(work, "exp", "experiment.json")):
         failures.append("experiment, bad --vary value: experiment.json written")
+    # --vary over a [field=value] selector (split at the selector's '=' it made
+    # "institutions[name=2" a path once) and over YAML values holding commas.
+    r = run(chakong, ["experiment", "ok.yaml", "--vary", "institutions[name=b].capacity=1,2,3",
+                      "--replications", "2", "--out", "vary"], work)
+    if r.returncode != 0:
+        failures.append("--vary with a selector: exit %d: %s" % (r.returncode, r.stderr))
+    else:
+        with open(os.path.join(work, "vary", "experiment.json"), encoding="utf-8") as f:
+            sets = [v["set"][-1] for v in json.load(f)["variants"]]
+        if sets != ["institutions[name=b].capacity=%d" % n for n in (1, 2, 3)]:
+            failures.append("--vary with a selector: variants set %r" % sets)
+    r = run(chakong, ["experiment", "ok.yaml", "--vary",
+                      "institutions[0].latency.query={median: 1h, p99: 2h},{median: 2h, p99: 5h}",
+                      "--replications", "2", "--out", "vary2"], work)
+    if r.returncode != 0:
+        failures.append("--vary over YAML mappings: exit %d: %s" % (r.returncode, r.stderr))
+    else:
+        with open(os.path.join(work, "vary2", "experiment.json"), encoding="utf-8") as f:
+            n = len(json.load(f)["variants"])
+        if n != 2:
+            failures.append("--vary over YAML mappings: %d variants, expected 2" % n)
     with open(os.path.join(work, "not.json"), "w", encoding="utf-8") as f:
         f.write("{\"scenario\": ")
     r = run(chakong, ["compare", "not.json", "not.json"], work)

@@ -170,19 +170,28 @@ TEST(ExperimentTest, UnknownFieldInAVariantIsRefusedBeforeAnyRun) {
   EXPECT_EQ(r.status().message(), "--replications: 1 (at least 2 for a confidence interval)");
 }
 
-TEST(ExperimentTest, SearchFindsTheSmallestCapacityThatMeetsTheTarget) {
+// A search of the banks' capacity in lo..hi on the small district (seeds 3 and 4, 30 days),
+// the banks' freezes taking `control` ({median, p99}).
+SearchSpec bank_capacity_search(const std::string& control, int64_t lo, int64_t hi,
+                                const std::string& target) {
   SearchSpec s;
-  s.base.variants = {small("a", {"institutions[name=b].latency.control={median: 2h, p99: 4h}"})};
+  s.base.variants = {small("a", {"institutions[name=b].latency.control=" + control})};
   s.base.replications = 2;
   s.base.seed = 3;
   s.base.days = 30;
   s.base.threads = 2;
+  s.path = "institutions[name=b].capacity";
+  s.lo = lo;
+  s.hi = hi;
+  s.target = *parse_target(target);
+  return s;
+}
+
+TEST(ExperimentTest, SearchFindsTheSmallestCapacityThatMeetsTheTarget) {
   // With one slot per bank and a freeze needing minutes, misses fall with capacity; "missed
   // <= 1e9" is met everywhere, so the answer is the bottom of the range after two probes.
-  s.path = "institutions[name=b].capacity";
-  s.lo = 1;
-  s.hi = 8;
-  s.target = *parse_target("deadlines.control_48h.missed<=1000000000");
+  SearchSpec s = bank_capacity_search("{median: 2h, p99: 4h}", 1, 8,
+                                      "deadlines.control_48h.missed<=1000000000");
   StatusOr<SearchResult> r = run_search(s);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->probes.size(), 2u);
@@ -203,6 +212,30 @@ TEST(ExperimentTest, SearchFindsTheSmallestCapacityThatMeetsTheTarget) {
   r = run_search(s);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("no metric 'deadlines.nothing'"), std::string::npos);
+}
+
+TEST(ExperimentTest, SearchBisectsRealRunsToTheExactCapacity) {
+  // Freezes at the 40 banks take 12 h (p99 20 h) and each bank serves `capacity` calls at once:
+  // one slot misses about a quarter of the 48-hour clocks, two miss 1 of 79 on seed 3, three
+  // miss none. For 99.5 % the search must pass over 2 (99.37 %) and answer 3, from real runs.
+  StatusOr<SearchResult> r = run_search(bank_capacity_search(
+      "{median: 12h, p99: 20h}", 1, 16, "deadlines.control_48h.compliance>=0.995"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<int64_t> values;
+  for (const Probe& p : r->probes) values.push_back(p.value);
+  EXPECT_EQ(values, (std::vector<int64_t>{16, 1, 8, 4, 2, 3}));
+  EXPECT_EQ(r->smallest, 3);
+  EXPECT_TRUE(r->monotonic);
+  ASSERT_EQ(r->probes.size(), 6u);
+  // Seeds 3 and 4: 13/18 and 4/5 of the clocks met with one slot, 78/79 and all with two.
+  EXPECT_DOUBLE_EQ(r->probes[1].estimate.mean, (13.0 / 18 + 0.8) / 2);
+  EXPECT_FALSE(r->probes[1].met);
+  EXPECT_DOUBLE_EQ(r->probes[4].estimate.mean, (78.0 / 79 + 1) / 2);
+  EXPECT_FALSE(r->probes[4].met);
+  EXPECT_FALSE(r->probes[4].confident);  // 99.37 % +- 8.04: the interval straddles 99.5 %.
+  EXPECT_DOUBLE_EQ(r->probes[5].estimate.mean, 1.0);
+  EXPECT_TRUE(r->probes[5].met);
+  EXPECT_TRUE(r->probes[5].confident);  // Both seeds meet every clock: no spread at all.
 }
 
 TEST(ExperimentTest, BisectionProbesTopBottomThenMidpoints) {

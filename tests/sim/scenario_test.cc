@@ -313,6 +313,24 @@ TEST(ScenarioTest, IntegersAreDecimalNotHexadecimalOrOctal) {
   EXPECT_EQ(s->institutions(0).capacity(), 16);
 }
 
+TEST(ScenarioTest, OverridesSplitAtTheFirstEqualsOutsideASelector) {
+  std::optional<OverrideParts> p = split_override("institutions[name=b].capacity=8");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->path, "institutions[name=b].capacity");
+  EXPECT_EQ(p->value, "8");
+  p = split_override("name=a=b");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->path, "name");
+  EXPECT_EQ(p->value, "a=b");
+  EXPECT_FALSE(split_override("institutions[name=b].capacity").has_value());
+  EXPECT_FALSE(split_override("=3").has_value());
+  // --vary's values: commas inside a YAML value or quotes are not separators.
+  EXPECT_EQ(split_values("4,8,16"), (std::vector<std::string>{"4", "8", "16"}));
+  EXPECT_EQ(split_values("1,{median: 2h, p99: 4h},[a, b],'x,y'"),
+            (std::vector<std::string>{"1", "{median: 2h, p99: 4h}", "[a, b]", "'x,y'"}));
+  EXPECT_EQ(split_values("5"), (std::vector<std::string>{"5"}));
+}
+
 TEST(ScenarioTest, OverridesApplyBeforeValidation) {
   StatusOr<v1::Scenario> s = parse_scenario_yaml(
       kMinimal, "t.yaml",

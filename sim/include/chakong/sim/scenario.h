@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,18 @@ namespace chakong::sim {
     std::string_view text, std::string_view source, const std::vector<std::string>& overrides = {});
 [[nodiscard]] StatusOr<v1::Scenario> load_scenario_file(
     const std::string& path, const std::vector<std::string>& overrides = {});
+
+// An override's path and value, split at the first '=' outside brackets, so that a selector's
+// own '=' stays in the path: "institutions[name=b].capacity=8" is {"institutions[name=b]
+// .capacity", "8"}. Unset when there is no such '=' or the path is empty.
+struct OverrideParts {
+  std::string path, value;
+};
+[[nodiscard]] std::optional<OverrideParts> split_override(std::string_view spec);
+
+// The items of a comma-separated list of YAML values, split only at commas outside braces,
+// brackets and quotes: "1,{median: 2h, p99: 4h}" is {"1", "{median: 2h, p99: 4h}"}.
+[[nodiscard]] std::vector<std::string> split_values(std::string_view list);
 
 struct MoneySpread {
   Fen median;
