@@ -242,7 +242,7 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
   r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
   Callback done = [this, i, connector, k, resends](Response resp) {
-    if (in_doubt_step(resp.status.code(), resends) == InDoubtStep::kResend) {
+    if (in_doubt_step(resp.status.code(), resends) == retry::Step::kRetry) {
       // Nothing lost: the same query again once the institution is back, under the one
       // in-doubt policy (exhausted, the debtor counts as answered with the failure, so the
       // run can finish). The key is rebuilt the same: the run cannot end while this case has
