@@ -41,6 +41,7 @@ Status Authoriser::check(const Subject& s, std::string_view officer,
   }
   if (Status r = registered(officer, s.court); !r.ok()) {
     // Registered with the case's court, on every path: a recovered case, a library case.
+    if (s.filing) return r;
     return permission_denied_error(std::string(what) + " refused: " + r.message() + " (case " +
                                    std::string(s.number) + ")");
   }

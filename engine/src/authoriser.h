@@ -1,6 +1,7 @@
 // The one authorisation check of the engine: every outbound request (the engine's own
-// included), every read of a case, every restoration and the sweep of a library case pass
-// through Authoriser::check(). Private to the engine.
+// included), every read of a case, every restoration, the sweep of a library case and the
+// officers of every filing (new or recovered) pass through Authoriser::check(). Private to
+// the engine.
 #ifndef CHAKONG_ENGINE_SRC_AUTHORISER_H_
 #define CHAKONG_ENGINE_SRC_AUTHORISER_H_
 
@@ -25,6 +26,9 @@ struct Subject {
   std::span<const DebtorInfo> debtors;    // An engine case's debtors.
   const Library* library = nullptr;       // Or a library case's record.
   Library::Index index = 0;
+  // A filing (new or recovered) whose officers are being validated: a refusal is the bare
+  // reason ("officer 'x' is not registered"), for the caller to name the field.
+  bool filing = false;
 };
 
 class Authoriser {
@@ -39,12 +43,11 @@ class Authoriser {
   Status check(const Subject& subject, std::string_view officer,
                std::optional<std::string_view> debtor, std::string_view what) const;
 
+ private:
   // `officer` is registered with `court`: kPermissionDenied "officer 'x' is not registered" or
-  // "officer 'x' belongs to court A, not B". Part of check(); also validates a filing's
-  // officers.
+  // "officer 'x' belongs to court A, not B". Part of check().
   Status registered(std::string_view officer, std::string_view court) const;
 
- private:
   const std::unordered_map<std::string, std::string>& officers_;
 };
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <mutex>
 
+#include "retry_policy.h"
+
 namespace chakong::engine {
 
 using connectors::Request;
@@ -147,25 +149,7 @@ void Dispatcher::Batch::complete() {
   executor->post([s, batch_id] { s->on_complete(batch_id); });
 }
 
-namespace {
-
-// An attempt whose outcome is in doubt is tried again with the same key, as a timeout is; a
-// call cut by the connector's shutdown is not (the connector will not take another).
-bool retryable(StatusCode code) {
-  return connectors::outcome_in_doubt(code) && code != StatusCode::kCancelled;
-}
-
-// FNV-1a, for deterministic jitter.
-uint64_t hash_key(std::string_view s, int attempt) {
-  uint64_t h = 1469598103934665603ull ^ static_cast<uint64_t>(attempt);
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-}  // namespace
+using retry::retryable;  // The one retry policy (retry_policy.h), tier 1.
 
 Dispatcher::Dispatcher(connectors::Connector& connector, Executor& executor,
                        DispatcherConfig config)
@@ -502,18 +486,12 @@ void Dispatcher::on_batch_timeout(uint64_t batch_id) {
 }
 
 TimeUs Dispatcher::backoff(const Job& job) const {
-  double b = static_cast<double>(config_.backoff_initial) *
-             std::pow(config_.backoff_multiplier, job.attempts - 1);
-  b = std::min(b, static_cast<double>(config_.backoff_max));
-  const uint64_t h = hash_key(job.request.idempotency_key, job.attempts);
-  const double unit = static_cast<double>(h >> 11) / static_cast<double>(1ull << 53);  // [0,1)
-  b *= 1.0 + config_.jitter * (2.0 * unit - 1.0);
-  return static_cast<TimeUs>(b);
+  return retry::backoff(config_, job.request.idempotency_key, job.attempts);
 }
 
 void Dispatcher::attempt_failed(uint32_t slot, const Status& status) {
   Job& j = storage_->jobs[slot];
-  if (j.attempts >= config_.max_attempts) {
+  if (retry::attempt_step(config_, status.code(), j.attempts) != retry::Step::kRetry) {
     ++stats_.errors;
     finish(slot, Response::error(status));
     return;

@@ -1,8 +1,8 @@
-// Engine::Shard: the one in-doubt policy for every request the shard sends (queries, freezes,
-// renewals, deductions, releases; the sweep uses in_doubt_step too). The dispatcher's attempts
-// with backoff are one send; an outcome still in doubt keeps the request in flight (its
-// reservation kept) and asks it again with the same key after in_doubt_retry, at most
-// in_doubt_resends times in a row, then reports it and stops: every series is bounded.
+// Engine::Shard: carrying out tier 2 of the one retry / in-doubt policy (retry_policy.h) for
+// every request a case sends (queries, freezes, renewals, deductions, releases; the sweep's
+// queries use in_doubt_step too): an outcome still in doubt after the dispatcher's attempts
+// keeps the request in flight (its reservation kept) and asks it again with the same key after
+// in_doubt_retry; exhausted, it is reported and nothing more is scheduled.
 #include "shard.h"
 
 namespace chakong::engine {
@@ -12,9 +12,8 @@ using connectors::Request;
 using connectors::RequestKind;
 using connectors::Response;
 
-Engine::Shard::InDoubtStep Engine::Shard::in_doubt_step(StatusCode code, int resends) const {
-  if (!connectors::outcome_in_doubt(code)) return InDoubtStep::kDefinite;
-  return resends < config_.in_doubt_resends ? InDoubtStep::kResend : InDoubtStep::kExhausted;
+retry::Step Engine::Shard::in_doubt_step(StatusCode code, int resends) const {
+  return retry::resend_step(code, resends, config_.in_doubt_resends);
 }
 
 Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, const Ask& ask, CaseRef ref,
@@ -45,15 +44,15 @@ Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, const Ask& ask, CaseR
     amount = m.amount;
     wanted = m.live;
   }
-  const InDoubtStep step = wanted ? in_doubt_step(status.code(), *resends) : InDoubtStep::kDefinite;
-  if (step == InDoubtStep::kDefinite) {
+  const retry::Step step = wanted ? in_doubt_step(status.code(), *resends) : retry::Step::kDefinite;
+  if (step == retry::Step::kDefinite) {
     *resends = 0;  // Answered: the next doubt starts a new series.
     if (unresolved != nullptr) *unresolved = false;
     return Doubt::kDefinite;
   }
   const std::string& name = shared_.connectors[connector].name;
   const std::string_view what = connectors::request_kind_name(ask.kind);
-  if (step == InDoubtStep::kExhausted) {
+  if (step == retry::Step::kExhausted) {
     if (!query) {
       ++stats_.in_doubt_unresolved;
       *unresolved = true;

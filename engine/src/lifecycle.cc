@@ -17,11 +17,7 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   StatusOr<CaseNumber> valid = validate_filing(filing);
   if (!valid.ok()) return valid.status();
   const CaseNumber& parsed = *valid;
-  for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
-    if (Status s = authoriser_.registered(filing.officer_ids[i], parsed.court()); !s.ok()) {
-      return permission_denied_error("officer_ids[" + std::to_string(i) + "]: " + s.message());
-    }
-  }
+  CHAKONG_RETURN_IF_ERROR(authorize_filing(filing, parsed.court()));
   const std::string number = parsed.to_string();
   if (cases_.count(number) != 0 || forgotten_concluded_.count(number) != 0 ||
       (config_.forget_empty_terminated && library_.find(number))) {

@@ -71,10 +71,8 @@ Status Engine::Shard::validate_recovered(const std::string& key, const v1::Case&
   if (StatusOr<CaseNumber> valid = validate_filing(filing); !valid.ok()) {
     return data_loss_error(key + ": " + valid.status().message());
   }
-  for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
-    if (Status s = authoriser_.registered(filing.officer_ids[i], number.court()); !s.ok()) {
-      return data_loss_error(key + ": officer_ids[" + std::to_string(i) + "]: " + s.message());
-    }
+  if (Status s = authorize_filing(filing, number.court()); !s.ok()) {
+    return data_loss_error(key + ": " + s.message());
   }
   if (h.status() < 0 || h.status() > static_cast<int32_t>(CaseStatus::kRestored)) {
     return data_loss_error(key + ": status " + std::to_string(h.status()) +

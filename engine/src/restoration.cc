@@ -65,7 +65,7 @@ StatusOr<std::string> Engine::Shard::restore(std::string_view number,
   if (!restored.ok()) return restored.status();
   if (!as) {
     ++restore_count_;
-    journal_put("library/" + std::to_string(index_) + "/serial", std::to_string(restore_count_));
+    journal_put("library/" + std::to_string(index_) + "/serial", encode_counter(restore_count_));
   }
   filing.case_number = restored->to_string();
   filing.court = court;
@@ -79,7 +79,7 @@ StatusOr<std::string> Engine::Shard::restore(std::string_view number,
   if (li) {
     library_.record(*li).flags |= Library::kRestored;
     journal_put("library/" + std::to_string(index_) + "/restored/" + index_key(*li),
-                filing.case_number);
+                encode_restored(filing.case_number));
   }
   ++stats_.cases_restored;
   if (shared_.observer) {

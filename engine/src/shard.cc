@@ -95,6 +95,18 @@ Status Engine::Shard::authorize(const Subject& subject, std::string_view officer
   return refusal;
 }
 
+Status Engine::Shard::authorize_filing(const CaseFiling& filing, std::string_view court) const {
+  Subject subject{filing.case_number, court, filing.officer_ids, filing.debtors};
+  subject.filing = true;
+  for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
+    if (Status s = authoriser_.check(subject, filing.officer_ids[i], std::nullopt, "filing");
+        !s.ok()) {
+      return permission_denied_error("officer_ids[" + std::to_string(i) + "]: " + s.message());
+    }
+  }
+  return ok_status();
+}
+
 Subject Engine::Shard::subject_of(const CaseState& c) const {
   return {c.number, c.parsed.court(), c.filing.officer_ids, c.filing.debtors};
 }

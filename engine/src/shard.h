@@ -22,6 +22,7 @@
 #include "freeze_planner.h"
 #include "ledger.h"
 #include "library.h"
+#include "retry_policy.h"
 
 namespace chakong::engine {
 
@@ -169,6 +170,10 @@ class Engine::Shard {
   // case. A refusal is counted (EngineStats::unauthorized), emitted and returned.
   Status authorize(const Subject& subject, std::string_view officer,
                    std::optional<std::string_view> debtor, std::string_view what);
+  // The same check for every officer of a filing (file_case, recovery): each assigned by the
+  // filing and registered with `court`; kPermissionDenied "officer_ids[i]: ..." (not counted
+  // as a refused request: the filing is invalid input).
+  Status authorize_filing(const CaseFiling& filing, std::string_view court) const;
   // An engine case, or library case `i`, as the authoriser sees it.
   Subject subject_of(const CaseState& c) const;
   Subject subject_of(Library::Index i) const;
@@ -224,16 +229,9 @@ class Engine::Shard {
   void conclude(CaseState& c);
   // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
   void forget_if_settled(const std::string& number);
-  // The one in-doubt policy for every request the shard sends, the sweep's included
-  // (connectors::outcome_in_doubt decides what is in doubt). The dispatcher's attempts with
-  // backoff (DispatcherConfig::max_attempts) are one send; when they leave the outcome in
-  // doubt the request stays in flight (its reservation kept) and is sent again with the same
-  // key after in_doubt_retry, at most in_doubt_resends times in a row. Exhausted, it is
-  // reported (kRequestFailed; a control request also in in_doubt_unresolved and marked
-  // `unresolved`: its reservation stays, it keeps its case, and a restart or an officer
-  // resolves it) and nothing more is scheduled: every series is bounded.
-  enum class InDoubtStep : uint8_t { kDefinite, kResend, kExhausted };
-  InDoubtStep in_doubt_step(StatusCode code, int resends) const;
+  // Tier 2 of the one retry / in-doubt policy (retry_policy.h) for every request the shard
+  // sends, the sweep's included: retry::resend_step with EngineConfig::in_doubt_resends.
+  retry::Step in_doubt_step(StatusCode code, int resends) const;
   // What a request in flight asks, so that it can be asked again the same way.
   struct Ask {
     connectors::RequestKind kind;

@@ -94,9 +94,10 @@ Status Engine::Shard::begin_run(int32_t day, const std::string* saved) {
   const Library::Index span = run.ranges.empty() ? 0 : hi - lo;
   run.done.assign((span + 64 * kChunkWords - 1) / (64 * kChunkWords) * kChunkWords, 0);
   if (saved != nullptr) {
-    Header h;
+    StatusOr<Header> header = decode_run(*saved);
     // A header that does not match: recover() reports it.
-    if (!parse_header(*saved, h) || h.total != run.total) return ok_status();
+    if (!header.ok() || header->total != run.total) return ok_status();
+    const Header& h = *header;
     run.report.started_at = h.started;
     run.skipped = h.skipped;
     run.report.hits = h.hits;
@@ -104,15 +105,23 @@ Status Engine::Shard::begin_run(int32_t day, const std::string* saved) {
     run.report.debtors_queried = h.queried;
     run.report.max_lateness = h.lateness;
     const std::string prefix = run_key(day) + "/done/";
+    Status bad;
     const Status read =
         config_.journal->scan(prefix, [&](std::string_view key, std::string_view v) {
+          if (!bad.ok()) return;
           const uint64_t chunk = key_number(key);
-          if ((chunk + 1) * kChunkWords > run.done.size() ||
-              v.size() != kChunkWords * sizeof(uint64_t)) {
+          if ((chunk + 1) * kChunkWords > run.done.size()) {
+            bad = data_loss_error("journal " + std::string(key) + ": chunk " +
+                                  std::to_string(chunk) + " is beyond the run's " +
+                                  std::to_string(run.done.size() / kChunkWords) + " chunks");
             return;
           }
-          std::memcpy(&run.done[chunk * kChunkWords], v.data(), v.size());
+          if (Status s = decode_done(v, &run.done[chunk * kChunkWords]); !s.ok()) {
+            bad = data_loss_error("journal " + std::string(key) + ": " + s.message());
+          }
         });
+    // A damaged chunk: the run's progress cannot be trusted; refuse rather than guess.
+    CHAKONG_RETURN_IF_ERROR(bad);
     if (!read.ok()) {
       // The progress of the run cannot be known: refuse rather than sweep from a guess.
       return Status(read.code(), "journal: sweep run " + day_key(day) + " progress (" + prefix +
@@ -233,7 +242,7 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
   r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
   Callback done = [this, i, connector, k, resends](Response resp) {
-    if (in_doubt_step(resp.status.code(), resends) == InDoubtStep::kResend) {
+    if (in_doubt_step(resp.status.code(), resends) == retry::Step::kRetry) {
       // Nothing lost: the same query again once the institution is back, under the one
       // in-doubt policy (exhausted, the debtor counts as answered with the failure, so the
       // run can finish). The key is rebuilt the same: the run cannot end while this case has
@@ -346,8 +355,7 @@ void Engine::Shard::mark_done(Library::Index i) {
   if (config_.journal == nullptr) return;
   const uint32_t chunk = k / (64 * kChunkWords);
   journal_put(run_key(r.id) + "/done/" + index_key(chunk),
-              std::string_view(reinterpret_cast<const char*>(&r.done[chunk * kChunkWords]),
-                               kChunkWords * sizeof(uint64_t)));
+              encode_done(&r.done[chunk * kChunkWords]));
   journal_put(run_key(r.id), run_header());
 }
 

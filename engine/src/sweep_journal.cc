@@ -16,58 +16,6 @@ using connectors::RequestKind;
 using connectors::Response;
 using namespace sweep_records;
 
-namespace {
-
-// A library entry as one journal value: fields separated by '\t', debtors by ','.
-std::string encode_entry(const LibraryEntry& e) {
-  std::string v = e.case_number + "\t" + e.officer_id + "\t" + std::to_string(e.remaining.value()) +
-                  "\t" + std::to_string(e.terminated.days()) + "\t" +
-                  (e.consumption_restricted ? "1" : "0") + "\t" +
-                  std::to_string(e.measures_in_force) + "\t";
-  for (size_t k = 0; k < e.debtors.size(); ++k) {
-    if (k > 0) v += ",";
-    v += (e.debtors[k].organisation ? "O:" : "P:") + e.debtors[k].id;
-  }
-  return v;
-}
-
-StatusOr<LibraryEntry> decode_entry(std::string_view v) {
-  std::vector<std::string> f;
-  size_t at = 0;
-  while (true) {
-    const size_t tab = v.find('\t', at);
-    f.emplace_back(v.substr(at, tab == std::string_view::npos ? v.size() - at : tab - at));
-    if (tab == std::string_view::npos) break;
-    at = tab + 1;
-  }
-  if (f.size() != 7) return data_loss_error("has " + std::to_string(f.size()) + " fields, not 7");
-  LibraryEntry e;
-  e.case_number = f[0];
-  e.officer_id = f[1];
-  try {
-    e.remaining = Fen(std::stoll(f[2]));
-    e.terminated = Date::from_days(std::stoi(f[3]));
-    e.measures_in_force = std::stoi(f[5]);
-  } catch (const std::exception&) {
-    return data_loss_error("has a number that does not parse");
-  }
-  e.consumption_restricted = f[4] == "1";
-  size_t p = 0;
-  while (p < f[6].size()) {
-    size_t comma = f[6].find(',', p);
-    if (comma == std::string::npos) comma = f[6].size();
-    const std::string d = f[6].substr(p, comma - p);
-    if (d.size() < 3 || (d[0] != 'O' && d[0] != 'P') || d[1] != ':') {
-      return data_loss_error("has a malformed debtor '" + mask_id(d) + "'");
-    }
-    e.debtors.push_back({d[0] == 'O', d.substr(2)});
-    p = comma + 1;
-  }
-  return e;
-}
-
-}  // namespace
-
 // ---- Journal --------------------------------------------------------------------------
 
 void Engine::Shard::journal_put(const std::string& key, std::string_view value) {
@@ -132,21 +80,21 @@ std::string Engine::Shard::run_key(int32_t day) const {
   return "sweep/" + std::to_string(index_) + "/run/" + day_key(day);
 }
 
-// "policy started finished window_end total skipped swept hits restored queried lateness".
 std::string Engine::Shard::run_header() const {
   const SweepRun& r = *run_;
-  char buf[256];
-  std::snprintf(
-      buf, sizeof buf, "%d %lld %lld %lld %llu %llu %llu %llu %llu %llu %lld",
-      r.report.anniversary ? 1 : 0, static_cast<long long>(r.report.started_at),
-      static_cast<long long>(r.report.finished_at), static_cast<long long>(r.report.window_end),
-      static_cast<unsigned long long>(r.total), static_cast<unsigned long long>(r.skipped),
-      static_cast<unsigned long long>(r.report.swept),
-      static_cast<unsigned long long>(r.report.hits),
-      static_cast<unsigned long long>(r.report.restored),
-      static_cast<unsigned long long>(r.report.debtors_queried),
-      static_cast<long long>(r.report.max_lateness));
-  return buf;
+  Header h;
+  h.anniversary = r.report.anniversary;
+  h.started = r.report.started_at;
+  h.finished = r.report.finished_at;
+  h.window_end = r.report.window_end;
+  h.total = r.total;
+  h.skipped = r.skipped;
+  h.swept = r.report.swept;
+  h.hits = r.report.hits;
+  h.restored = r.report.restored;
+  h.queried = r.report.debtors_queried;
+  h.lateness = r.report.max_lateness;
+  return encode_run(h);
 }
 
 // ---- Library ----------------------------------------------------------------------------
@@ -187,7 +135,7 @@ void Engine::Shard::add_to_library(const CaseState& c, bool restricted) {
     emit(EventType::kRequestFailed, c, {}, {}, "library: " + i.status().to_string());
     return;
   }
-  journal_put("library/" + std::to_string(index_) + "/case/" + index_key(*i), encode_entry(e));
+  journal_put("library/" + std::to_string(index_) + "/case/" + index_key(*i), encode_case(e));
   arm_sweep();
 }
 
@@ -209,7 +157,7 @@ Status Engine::Shard::recover() {
                                         "; import the library the engine had before the restart");
         return;
       }
-      StatusOr<LibraryEntry> e = decode_entry(v);
+      StatusOr<LibraryEntry> e = decode_case(v);
       if (!e.ok()) {
         bad = data_loss_error(where + e.status().message());
         return;
@@ -218,37 +166,51 @@ Status Engine::Shard::recover() {
       if (!added.ok()) bad = data_loss_error(where + added.status().message());
     }));
     CHAKONG_RETURN_IF_ERROR(bad);
-    CHAKONG_RETURN_IF_ERROR(j->scan(lib + "restored/", [&](std::string_view key, std::string_view) {
-      const uint64_t i = key_number(key);
-      if (i < library_.size()) {
-        library_.record(static_cast<Library::Index>(i)).flags |= Library::kRestored;
-      } else if (bad.ok()) {
-        bad =
-            failed_precondition_error("journal " + std::string(key) +
-                                      ": no such library case on shard " + std::to_string(index_));
-      }
-    }));
+    CHAKONG_RETURN_IF_ERROR(
+        j->scan(lib + "restored/", [&](std::string_view key, std::string_view v) {
+          if (!bad.ok()) return;
+          const std::string where = "journal " + std::string(key) + ": ";
+          const uint64_t i = key_number(key);
+          if (StatusOr<std::string> as = decode_restored(v); !as.ok()) {
+            bad = data_loss_error(where + as.status().message());
+          } else if (i < library_.size()) {
+            library_.record(static_cast<Library::Index>(i)).flags |= Library::kRestored;
+          } else {
+            bad = failed_precondition_error(where + "no such library case on shard " +
+                                            std::to_string(index_));
+          }
+        }));
     CHAKONG_RETURN_IF_ERROR(bad);
     if (StatusOr<std::string> n = j->get(lib + "serial"); n.ok()) {
-      restore_count_ = std::strtoll(n->c_str(), nullptr, 10);
+      StatusOr<int64_t> count = decode_counter(*n);
+      if (!count.ok()) {
+        return data_loss_error("journal " + lib + "serial: " + count.status().message());
+      }
+      restore_count_ = *count;
+    } else if (n.status().code() != StatusCode::kNotFound) {
+      return Status(n.status().code(), "journal " + lib + "serial: " + n.status().message());
     }
     const std::string runs = "sweep/" + std::to_string(index_) + "/run/";
     CHAKONG_RETURN_IF_ERROR(j->scan(runs, [&](std::string_view key, std::string_view v) {
       const std::string_view rest = key.substr(runs.size());
       if (rest.find('/') != std::string_view::npos || !bad.ok()) return;  // A done chunk.
-      Header h;
       StatusOr<Date> day =
           Date::parse(std::string(rest.substr(0, 4)) + "-" + std::string(rest.substr(4, 2)) + "-" +
                       std::string(rest.substr(6, 2)));
-      if (rest.size() != 8 || !day.ok() || !parse_header(std::string(v), h)) {
-        bad = data_loss_error("journal " + std::string(key) + ": malformed sweep run header '" +
-                              std::string(v) + "'");
+      if (rest.size() != 8 || !day.ok()) {
+        bad = data_loss_error("journal " + std::string(key) + ": not a sweep run day (YYYYMMDD)");
         return;
       }
+      StatusOr<Header> header = decode_run(v);
+      if (!header.ok()) {
+        bad = data_loss_error("journal " + std::string(key) + ": " + header.status().message());
+        return;
+      }
+      const Header& h = *header;
       if (h.finished != 0) {
         SweepRunReport r;
         r.start = *day;
-        r.anniversary = h.anniversary != 0;
+        r.anniversary = h.anniversary;
         r.started_at = h.started;
         r.finished_at = h.finished;
         r.window_end = h.window_end;

@@ -1,6 +1,6 @@
-// The library's and the sweep's journal keys and the sweep run header: shared by
-// sweep_journal.cc (writing and recovering the records), sweep.cc (runs) and restoration.cc.
-// Private to the engine.
+// The library's and the sweep's journal keys and records: shared by sweep_journal.cc
+// (writing and recovering the records), sweep.cc (runs) and restoration.cc; the codec is in
+// sweep_records.cc. Private to the engine.
 #ifndef CHAKONG_ENGINE_SRC_SWEEP_RECORDS_H_
 #define CHAKONG_ENGINE_SRC_SWEEP_RECORDS_H_
 
@@ -11,6 +11,8 @@
 #include <string_view>
 
 #include "chakong/base/date.h"
+#include "chakong/base/status.h"
+#include "chakong/engine/library.h"
 
 namespace chakong::engine::sweep_records {
 
@@ -34,16 +36,29 @@ inline std::string index_key(uint64_t i) {
   return buf;
 }
 
+// The values: Protobuf messages of proto/chakong/v1/journal.proto, each with `format = 1`
+// first. A decoder returns kDataLoss naming what is wrong (the caller prefixes the key); a
+// text record of an older version (tab- or space-separated) is refused as such.
+constexpr uint32_t kFormat = 1;
+
+// A sweep run's header (JournalSweepRun).
 struct Header {
-  int anniversary = 0;
-  long long started = 0, finished = 0, window_end = 0, lateness = 0;
-  unsigned long long total = 0, skipped = 0, swept = 0, hits = 0, restored = 0, queried = 0;
+  bool anniversary = false;
+  int64_t started = 0, finished = 0, window_end = 0, lateness = 0;
+  uint64_t total = 0, skipped = 0, swept = 0, hits = 0, restored = 0, queried = 0;
 };
-inline bool parse_header(const std::string& v, Header& h) {
-  return std::sscanf(v.c_str(), "%d %lld %lld %lld %llu %llu %llu %llu %llu %llu %lld",
-                     &h.anniversary, &h.started, &h.finished, &h.window_end, &h.total, &h.skipped,
-                     &h.swept, &h.hits, &h.restored, &h.queried, &h.lateness) == 11;
-}
+
+std::string encode_case(const LibraryEntry& e);
+StatusOr<LibraryEntry> decode_case(std::string_view v);
+std::string encode_restored(const std::string& restored_as);
+StatusOr<std::string> decode_restored(std::string_view v);
+std::string encode_counter(int64_t restored);
+StatusOr<int64_t> decode_counter(std::string_view v);
+std::string encode_run(const Header& h);
+StatusOr<Header> decode_run(std::string_view v);
+// One chunk of a done bitmap: `words` holds kChunkWords words.
+std::string encode_done(const uint64_t* words);
+Status decode_done(std::string_view v, uint64_t* words);
 
 }  // namespace chakong::engine::sweep_records
 

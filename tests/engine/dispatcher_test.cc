@@ -4,6 +4,7 @@
 
 #include "chakong/base/virtual_executor.h"
 #include "chakong/sim/in_process_connector.h"
+#include "engine/src/retry_policy.h"
 
 namespace chakong::engine {
 namespace {
@@ -406,3 +407,27 @@ TEST(DispatcherConfigTest, ValidationNamesTheField) {
 
 }  // namespace
 }  // namespace chakong::engine
+
+// The one retry / in-doubt policy's bounds (retry_policy.h): tier 1 (the dispatcher's
+// attempts, backoff) and tier 2 (the shard's re-sends), each finite.
+TEST(RetryPolicyTest, BothTiersAreBoundedAndBackoffIsExponentialAndCapped) {
+  using chakong::engine::retry::Step;
+  namespace retry = chakong::engine::retry;
+  chakong::engine::DispatcherConfig c;
+  c.max_attempts = 5;
+  c.backoff_initial = chakong::kMicrosPerSecond;
+  c.backoff_max = 5 * chakong::kMicrosPerSecond;
+  c.backoff_multiplier = 2.0;
+  c.jitter = 0;
+  EXPECT_EQ(retry::attempt_step(c, chakong::StatusCode::kUnavailable, 4), Step::kRetry);
+  EXPECT_EQ(retry::attempt_step(c, chakong::StatusCode::kUnavailable, 5), Step::kExhausted);
+  EXPECT_EQ(retry::attempt_step(c, chakong::StatusCode::kCancelled, 1), Step::kDefinite);
+  EXPECT_EQ(retry::attempt_step(c, chakong::StatusCode::kInvalidArgument, 1), Step::kDefinite);
+  EXPECT_EQ(retry::backoff(c, "k", 1), 1 * chakong::kMicrosPerSecond);
+  EXPECT_EQ(retry::backoff(c, "k", 3), 4 * chakong::kMicrosPerSecond);
+  EXPECT_EQ(retry::backoff(c, "k", 4), 5 * chakong::kMicrosPerSecond);  // Capped.
+  EXPECT_EQ(retry::resend_step(chakong::StatusCode::kDeadlineExceeded, 47, 48), Step::kRetry);
+  EXPECT_EQ(retry::resend_step(chakong::StatusCode::kDeadlineExceeded, 48, 48), Step::kExhausted);
+  EXPECT_EQ(retry::resend_step(chakong::StatusCode::kOk, 0, 48), Step::kDefinite);
+  EXPECT_EQ(retry::resend_step(chakong::StatusCode::kNotFound, 0, 48), Step::kDefinite);
+}

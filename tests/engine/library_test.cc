@@ -406,6 +406,60 @@ TEST(SweepTest, JournalFailuresOfTheSweepAreReportedAndAResumeThatCannotReadRefu
                               "IO error: read-only file system"));
 }
 
+// The sweep's records are Protobuf (JournalSweepRun, JournalSweepDone, JournalLibraryCase):
+// a damaged value, or a text record of an older version, refuses the start naming the key.
+TEST(SweepTest, ADamagedOrOldTextSweepRecordRefusesTheStartNamingTheKey) {
+  Institutions in;
+  engine::MemoryJournal saved;  // A run under way: its header and done chunk 0.
+  {
+    Life life(in, day("2025-01-01").start_us(), sweep_config(&saved));
+    ASSERT_TRUE(life.engine().import_library(library_of_40(in, /*add_assets=*/false)).ok());
+    ASSERT_TRUE(life.engine().start().ok());
+    life.ex().run_until(day("2025-01-01").start_us() + 6 * kMicrosPerHour);
+  }
+  const std::string run = "sweep/0/run/20250101", chunk = run + "/done/0000000000";
+  const StatusOr<std::string> header = saved.get(run), done = saved.get(chunk);
+  ASSERT_TRUE(header.ok());
+  ASSERT_TRUE(done.ok());
+  ASSERT_EQ(done->size(), 133u);    // format (2 bytes); words: tag, 2-byte length, 16 * 8.
+  ASSERT_EQ((*header)[0], '\x08');  // format = 1 first.
+  ASSERT_EQ((*header)[1], '\x01');
+  // Each case: one key set to damaged (or old) bytes in a copy of the journal.
+  auto start_with = [&](const std::string& key, const std::string& value) {
+    engine::MemoryJournal j;
+    EXPECT_TRUE(saved
+                    .scan("", [&](std::string_view k,
+                                  std::string_view v) { EXPECT_TRUE(j.put(k, v).ok()); })
+                    .ok());
+    EXPECT_TRUE(j.put(key, value).ok());
+    Life life(in, day("2025-01-01").start_us() + 6 * kMicrosPerHour, sweep_config(&j));
+    EXPECT_TRUE(life.engine().import_library(library_of_40(in, /*add_assets=*/false)).ok());
+    return life.engine().start();
+  };
+  // The undamaged journal resumes.
+  EXPECT_EQ(start_with(run, *header), ok_status());
+  // A done chunk cut short by a torn write.
+  EXPECT_EQ(start_with(chunk, done->substr(0, 70)),
+            data_loss_error("journal " + chunk +
+                            ": is not a sweep progress record: 70 bytes that do not parse"));
+  // A flipped byte in the header's format field.
+  std::string flipped = *header;
+  flipped[1] = '\x02';
+  EXPECT_EQ(start_with(run, flipped),
+            data_loss_error("journal " + run + ": is not a sweep run record: format 2, not 1"));
+  // The space-separated header of an older version.
+  const std::string old_text =
+      " record of an older version (tab- or space-separated), which this version does not "
+      "read: rebuild the library by importing it into a new journal";
+  EXPECT_EQ(start_with(run, "0 1735689600000000 0 1751328000000000 40 0 7 1 1 7 0"),
+            data_loss_error("journal " + run + ": is a text sweep run" + old_text));
+  // The tab-separated library case of an older version (the 42nd case, after the 41 imported).
+  EXPECT_EQ(
+      start_with("library/0/case/0000000041",
+                 "（2023）渝0110执9号\tofficer\t100\t19000\t1\t0\tP:110101199001010017"),
+      data_loss_error("journal library/0/case/0000000041: is a text library case" + old_text));
+}
+
 TEST(SweepTest, RestoreOnLeadChecksAuthorityAndStartsTheClock) {
   Institutions in;
   Life life(in, day("2025-03-03").start_us(), sweep_config());
