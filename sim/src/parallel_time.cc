@@ -109,7 +109,7 @@ class ParallelTime::Pool {
       const uint32_t d = done_.load(std::memory_order_acquire);
       if (d == workers) break;
       if (spin < kSpins) {
-        pause();
+        back_off(spin);
       } else {
         done_.wait(d, std::memory_order_acquire);
       }
@@ -121,12 +121,19 @@ class ParallelTime::Pool {
   }
 
  private:
-  static constexpr int kSpins = 4000;
+  // Waiting: a few pauses, then yields (on a loaded machine the thread waited for may not be
+  // running: let it), then sleep on the atomic.
+  static constexpr int kPauses = 64;
+  static constexpr int kSpins = kPauses + 256;
 
-  static void pause() {
+  static void back_off(int spin) {
+    if (spin < kPauses) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    } else {
+      std::this_thread::yield();
+    }
   }
 
   void claim() {
@@ -146,7 +153,7 @@ class ParallelTime::Pool {
           break;
         }
         if (spin < kSpins) {
-          pause();
+          back_off(spin);
         } else {
           generation_.wait(g, std::memory_order_acquire);
         }
