@@ -64,8 +64,9 @@ const Engine::Shard::CaseState* Engine::Shard::find(std::string_view number) con
   return it == cases_.end() ? nullptr : it->second.get();
 }
 
+// Work for this very shard is posted: EngineConfig::cross_shard is for other shards only.
 void Engine::Shard::post_to(size_t target, Task task) {
-  if (config_.cross_shard) {
+  if (config_.cross_shard && target != index_) {
     config_.cross_shard(index_, target, std::move(task));
   } else {
     engine_.shards_[target]->executor().post(std::move(task));

@@ -1,14 +1,12 @@
 #include "chakong/sim/parallel_time.h"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace chakong::sim {
@@ -67,9 +65,121 @@ struct alignas(64) ParallelTime::Lp {
   uint32_t fault_to = 0;
 };
 
-struct ParallelTime::Pool {
-  explicit Pool(int threads) : arena(threads) {}
-  tbb::task_arena arena;
+// A fixed pool for the windows: `threads - 1` workers and the calling thread claim the items of
+// a step from one atomic index. Every hand-over is an acquire/release on a std::atomic (no
+// oneTBB: Debian's libtbb is not built for ThreadSanitizer, which then sees no barrier), so the
+// race detector checks the windows. Workers spin briefly between steps (a window is
+// microseconds), then sleep on the generation counter.
+class ParallelTime::Pool {
+ public:
+  explicit Pool(int threads) : errors_(static_cast<size_t>(threads - 1)) {
+    workers_.reserve(static_cast<size_t>(threads - 1));
+    for (int w = 0; w < threads - 1; ++w) {
+      workers_.emplace_back([this, w] { work(static_cast<size_t>(w)); });
+    }
+  }
+  ~Pool() {
+    stop_ = true;
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Calls fn(k) for every k in [0, n), on the workers and the calling thread; returns when all
+  // are done, everything they wrote visible to the caller. Rethrows the first exception thrown.
+  template <typename F>
+  void run(size_t n, F& fn) {
+    items_ = n;
+    fn_ = &fn;
+    call_ = [](void* f, size_t k) { (*static_cast<F*>(f))(k); };
+    next_.store(0, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    std::exception_ptr mine;
+    try {
+      claim();
+    } catch (...) {
+      mine = std::current_exception();
+    }
+    const auto workers = static_cast<uint32_t>(workers_.size());
+    for (int spin = 0;; ++spin) {
+      const uint32_t d = done_.load(std::memory_order_acquire);
+      if (d == workers) break;
+      if (spin < kSpins) {
+        back_off(spin);
+      } else {
+        done_.wait(d, std::memory_order_acquire);
+      }
+    }
+    if (mine) std::rethrow_exception(mine);
+    for (std::exception_ptr& e : errors_) {
+      if (e) std::rethrow_exception(std::exchange(e, nullptr));
+    }
+  }
+
+ private:
+  // Waiting: a few pauses, then yields (on a loaded machine the thread waited for may not be
+  // running: let it), then sleep on the atomic.
+  static constexpr int kPauses = 64;
+  static constexpr int kSpins = kPauses + 256;
+
+  static void back_off(int spin) {
+    if (spin < kPauses) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+
+  void claim() {
+    for (size_t k = next_.fetch_add(1, std::memory_order_relaxed); k < items_;
+         k = next_.fetch_add(1, std::memory_order_relaxed)) {
+      call_(fn_, k);
+    }
+  }
+
+  void work(size_t w) {
+    uint64_t seen = 0;
+    for (;;) {
+      for (int spin = 0;; ++spin) {
+        const uint64_t g = generation_.load(std::memory_order_acquire);
+        if (g != seen) {
+          seen = g;
+          break;
+        }
+        if (spin < kSpins) {
+          back_off(spin);
+        } else {
+          generation_.wait(g, std::memory_order_acquire);
+        }
+      }
+      if (stop_) return;
+      try {
+        claim();
+      } catch (...) {
+        errors_[w] = std::current_exception();
+      }
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == workers_.size()) {
+        done_.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::vector<std::exception_ptr> errors_;  // Per worker: what its last step threw.
+  // The step: written by the caller before the generation's release, read after its acquire.
+  size_t items_ = 0;
+  void* fn_ = nullptr;
+  void (*call_)(void*, size_t) = nullptr;
+  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};  // Bumped to start a step (or to stop).
+  std::atomic<size_t> next_{0};          // The next item to claim.
+  std::atomic<uint32_t> done_{0};        // Workers finished with this step.
 };
 
 StatusOr<std::unique_ptr<ParallelTime>> ParallelTime::create(const ParallelTimeOptions& o) {
@@ -260,12 +370,8 @@ void ParallelTime::exchange() {
     for (uint32_t to : touched) hand_over(to);
     return;
   }
-  pool_->arena.execute([&] {
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, touched.size()),
-                      [&](const tbb::blocked_range<size_t>& r) {
-                        for (size_t k = r.begin(); k != r.end(); ++k) hand_over(touched[k]);
-                      });
-  });
+  auto hand = [&](size_t k) { hand_over(touched[k]); };
+  pool_->run(touched.size(), hand);
 }
 
 Status ParallelTime::first_violation() const {
@@ -326,12 +432,8 @@ Status ParallelTime::run_until(TimeUs limit) {
     if (pool_ == nullptr || busy_.size() < 2) {
       for (uint32_t i : busy_) step(i, bound);
     } else {
-      pool_->arena.execute([&] {
-        tbb::parallel_for(tbb::blocked_range<size_t>(0, busy_.size()),
-                          [&](const tbb::blocked_range<size_t>& r) {
-                            for (size_t k = r.begin(); k != r.end(); ++k) step(busy_[k], bound);
-                          });
-      });
+      auto one = [&](size_t k) { step(busy_[k], bound); };
+      pool_->run(busy_.size(), one);
     }
     stats_.window_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();

@@ -25,7 +25,7 @@
 //   Status s = pt.run_until(t0 + kMicrosPerDay);
 //
 // Threads: run_until() is called from one thread; during a window each LP's executor runs on
-// one of the kernel's worker threads (oneTBB), so LP code must not share mutable state with
+// one of the kernel's worker threads (its own pool), so LP code must not share mutable state with
 // another LP except through send(). Between windows (and before the first) any local LP's
 // executor may be used from the calling thread, for set-up.
 //
@@ -152,7 +152,7 @@ class ParallelTime {
   bool in_window_ = false;
   std::atomic<bool> any_violation_{false};
   ParallelTimeStats stats_;
-  struct Pool;
+  class Pool;
   std::unique_ptr<Pool> pool_;
 };
 
