@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "chakong/conformance/conformance.h"
-#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 #include "commands.h"
+#include "connector_registry.h"
 
 namespace chakong::cli {
 namespace {
@@ -30,16 +30,7 @@ struct ConformanceArgs {
 
 int run_conformance(const ConformanceArgs& args) {
   connectors::ConnectorRegistry registry;
-  if (Status s = connectors::register_builtin_connectors(registry); !s.ok()) {
-    fmt::print(stderr, "chakong conformance: {}\n", s.to_string());
-    return 2;
-  }
-  for (const std::string& path : args.plugins) {
-    if (Status s = connectors::load_plugin(path, registry); !s.ok()) {
-      fmt::print(stderr, "chakong conformance: --plugin: {}\n", s.message());
-      return 2;
-    }
-  }
+  if (int rc = load_connectors("conformance", args.plugins, 2, registry); rc != 0) return rc;
   std::vector<std::string> names = args.connectors;
   if (names.empty()) names = registry.registered_names();
   std::vector<const connectors::ConnectorFactory*> factories;

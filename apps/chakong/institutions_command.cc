@@ -24,12 +24,12 @@
 #include <thread>
 #include <vector>
 
-#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 #include "chakong/connectors/socket_transport.h"
 #include "chakong/engine/asio_executor.h"
 #include "chakong/institution/institution.h"
 #include "commands.h"
+#include "connector_registry.h"
 
 namespace chakong::cli {
 namespace {
@@ -157,16 +157,7 @@ StatusOr<std::vector<Spec>> parse(const YAML::Node& root,
 int run_institutions(const std::string& file, const std::string& listen,
                      const std::vector<std::string>& plugins) {
   connectors::ConnectorRegistry registry;
-  if (Status s = connectors::register_builtin_connectors(registry); !s.ok()) {
-    std::cerr << "chakong institutions: " << s.to_string() << "\n";
-    return 1;
-  }
-  for (const std::string& p : plugins) {
-    if (Status s = connectors::load_plugin(p, registry); !s.ok()) {
-      std::cerr << "chakong institutions: --plugin: " << s.message() << "\n";
-      return 2;
-    }
-  }
+  if (int rc = load_connectors("institutions", plugins, 1, registry); rc != 0) return rc;
   YAML::Node root;
   try {
     root = YAML::LoadFile(file);

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
 #include "chakong/service/config.h"
 #include "chakong/service/log.h"
 #include "chakong/service/server.h"
 #include "commands.h"
+#include "connector_registry.h"
 
 namespace chakong::cli {
 namespace {
@@ -21,16 +21,7 @@ namespace {
 int run_serve(const std::string& config_path, const std::vector<std::string>& plugins,
               int grace_ms) {
   connectors::ConnectorRegistry registry;
-  if (Status s = connectors::register_builtin_connectors(registry); !s.ok()) {
-    std::cerr << "chakong serve: " << s.to_string() << "\n";
-    return 1;
-  }
-  for (const std::string& p : plugins) {
-    if (Status s = connectors::load_plugin(p, registry); !s.ok()) {
-      std::cerr << "chakong serve: --plugin: " << s.message() << "\n";
-      return 2;
-    }
-  }
+  if (int rc = load_connectors("serve", plugins, 1, registry); rc != 0) return rc;
   StatusOr<service::ServeSettings> settings = service::load_serve_config(config_path, registry);
   if (!settings.ok()) {
     std::cerr << "chakong serve: " << settings.status().message() << "\n";
