@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 
 #include "alloc_counter.h"
@@ -74,6 +75,70 @@ void BM_DispatcherRoundTrip(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 1000);
 }
 BENCHMARK(BM_DispatcherRoundTrip)->Arg(1)->Arg(100);
+
+// One engine query built per request from its case's strings, as Engine::Shard::send_query and
+// send_sweep_query build theirs (case number, debtor, officer, purpose and the key appended from
+// them), through the Dispatcher to NullConnector and back, in batches of 100 (NORMAL lane,
+// lingering so that they fill). `in_place:1` writes it straight into the dispatcher's job slot
+// (Dispatcher::submit_in_place, the engine's path): the slot's strings keep their buffers, so the
+// steady state allocates nothing. `in_place:0`, the same-run baseline, builds a Request and moves
+// it in (submit(Request&&), the engine's path before): the strings longer than 15 bytes (case
+// number, debtor, purpose, key) are allocated for every request and freed with its slot.
+void BM_DispatcherEngineRequest(benchmark::State& state) {
+  bench::require_alloc_counting();
+  VirtualExecutor ex(0);
+  NullConnector conn(ex);
+  engine::DispatcherConfig c;
+  c.max_batch = 100;
+  c.linger = 10 * kMicrosPerMinute;
+  c.max_in_flight = 1'000'000;
+  engine::Dispatcher d(conn, ex, c);
+  const bool in_place = state.range(0) != 0;
+  const std::string number = "（2025）渝0110执1号", debtor = "11010519491231002X",
+                    officer = "cq-0110-017", connector = "bank.null";
+  auto fill = [&](Request& r, int round) {
+    r.kind = connectors::RequestKind::kQuery;
+    r.case_number.assign(number);
+    r.debtor_id.assign(debtor);
+    r.officer_id.assign(officer);
+    r.purpose.assign("enforcement query");
+    char digits[16];
+    const int n = std::snprintf(digits, sizeof digits, "%d", round);
+    r.idempotency_key.reserve(2 * number.size() + 7 + 16 + debtor.size() + connector.size());
+    r.idempotency_key.append(number).append("/query/").append(digits, static_cast<size_t>(n));
+    r.idempotency_key.append("/").append(debtor).append("/").append(connector);
+  };
+  uint64_t done = 0, key_bytes = 0;
+  auto round = [&] {
+    for (int i = 0; i < 1000; ++i) {
+      auto on_done = [&done](Response) { ++done; };
+      if (in_place) {
+        d.submit_in_place(engine::Lane::kNormal, i, on_done, [&](Request& r) {
+          fill(r, i);
+          key_bytes += r.idempotency_key.size();
+        });
+      } else {
+        Request r;
+        fill(r, i);
+        key_bytes += r.idempotency_key.size();
+        d.submit(std::move(r), engine::Lane::kNormal, i, on_done);
+      }
+    }
+    ex.run();
+  };
+  round();  // Warm-up: the job slab (and its strings), lanes and batches reach their steady size.
+  bench::AllocCounter count;
+  for (auto _ : state) round();
+  const uint64_t allocs = count.allocations(), bytes = count.bytes();
+  if (done != (static_cast<uint64_t>(state.iterations()) + 1) * 1000) {
+    state.SkipWithError("not every request was answered");
+    return;
+  }
+  bench::report_allocs(state, allocs, bytes, static_cast<double>(state.iterations()) * 1000);
+  benchmark::DoNotOptimize(key_bytes);
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_DispatcherEngineRequest)->ArgName("in_place")->Arg(1)->Arg(0);
 
 // Baseline: the same requests through a bare std::deque and a callback.
 void BM_DequeRoundTripBaseline(benchmark::State& state) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "chakong/connectors/wire_util.h"
 #include "retry_policy.h"
 
 namespace chakong::engine {
@@ -233,6 +234,15 @@ void Dispatcher::submit(const Request& request, Lane lane, TimeUs deadline, Done
   j.keep_buffers = true;
   enqueue(slot, j);
 }
+
+Request& Dispatcher::begin_in_place(Lane lane, TimeUs deadline, Done done, uint32_t* slot) {
+  Job& j = new_job(lane, deadline, std::move(done), slot);
+  connectors::wire::reset_keeping_buffers(j.request);
+  j.keep_buffers = true;
+  return j.request;
+}
+
+void Dispatcher::commit_in_place(uint32_t slot) { enqueue(slot, storage_->jobs[slot]); }
 
 void Dispatcher::free_job(uint32_t slot) {
   Job& j = storage_->jobs[slot];

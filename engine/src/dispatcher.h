@@ -72,6 +72,19 @@ class Dispatcher {
   // connector cut the call at shutdown.
   void submit(connectors::Request&& request, Lane lane, TimeUs deadline, Done done);
   void submit(const connectors::Request& request, Lane lane, TimeUs deadline, Done done);
+  // Queues a request built in place: `fill(connectors::Request&)` writes it straight into a job
+  // slot whose every field has been reset to its default, its strings keeping their buffers
+  // from the slot's earlier requests (assign or append into them), so that neither building it
+  // nor handing it over allocates once the slot's strings have grown. `fill` runs before this
+  // returns and must not call the dispatcher. Otherwise as submit(): the request stays in its
+  // slot, retries included, until `done` has run and no batch shows it.
+  template <typename Fill>
+  void submit_in_place(Lane lane, TimeUs deadline, Done done, Fill&& fill) {
+    uint32_t slot;
+    connectors::Request& r = begin_in_place(lane, deadline, std::move(done), &slot);
+    fill(r);
+    commit_in_place(slot);
+  }
 
   const DispatcherStats& stats() const { return stats_; }
   size_t queued() const;
@@ -101,6 +114,9 @@ class Dispatcher {
   using LaneQueue = std::priority_queue<Queued, std::vector<Queued>, std::greater<Queued>>;
 
   Job& new_job(Lane lane, TimeUs deadline, Done done, uint32_t* slot);
+  // submit_in_place(): a new job whose request is reset, keeping its buffers; then queued.
+  connectors::Request& begin_in_place(Lane lane, TimeUs deadline, Done done, uint32_t* slot);
+  void commit_in_place(uint32_t slot);
   void enqueue(uint32_t slot, Job& j);
   void release_job_ref(uint32_t slot);
   void free_job(uint32_t slot);

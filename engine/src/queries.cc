@@ -2,6 +2,8 @@
 // in rounds (one key per debtor, connector and round); the first network query scores the
 // case's timeliness (DOMAIN rule 6); answers become findings (findings.cc) and the planner
 // (control.cc) runs on them.
+#include <charconv>
+
 #include "shard.h"
 
 namespace chakong::engine {
@@ -64,12 +66,17 @@ void Engine::Shard::query_debtor(CaseState& c, const std::string& debtor,
   if (c.queries_outstanding == 0) c.open_rounds.clear();
 }
 
-std::string Engine::Shard::query_key(const CaseState& c, uint64_t round, const std::string& debtor,
-                                     uint32_t connector) const {
+void Engine::Shard::append_query_key(std::string& key, const CaseState& c, uint64_t round,
+                                     std::string_view debtor, uint32_t connector) const {
   // One key per (debtor, connector, round): a re-send after an outage or a restart is the
-  // same query.
-  return c.number + "/query/" + std::to_string(round) + "/" + debtor + "/" +
-         shared_.connectors[connector].name;
+  // same query. "<case>/query/<round>/<debtor>/<connector>".
+  const std::string& name = shared_.connectors[connector].name;
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, round);
+  const size_t n = static_cast<size_t>(end - digits);
+  key.reserve(key.size() + c.number.size() + 7 + n + 1 + debtor.size() + 1 + name.size());
+  key.append(c.number).append("/query/").append(digits, n).append("/");
+  key.append(debtor).append("/").append(name);
 }
 
 const Engine::Shard::CaseState::Round* Engine::Shard::round_of(const CaseState& c, uint64_t round) {
@@ -82,25 +89,46 @@ const Engine::Shard::CaseState::Round* Engine::Shard::round_of(const CaseState& 
 void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round, uint8_t resends) {
   const CaseState::Round* open_round = round_of(c, round);
   if (open_round == nullptr) return;  // Every query of a round is sent while it is open.
-  Request r = make_request(c, RequestKind::kQuery, open_round->debtor);
-  r.officer_id = open_round->officer;
-  r.idempotency_key = query_key(c, round, open_round->debtor, connector);
+  const std::string& debtor = open_round->debtor;
+  const std::string& officer = open_round->officer;
+  // send()'s authorisation, for the request built below (its officer and debtor are these).
+  if (!authorize(subject_of(c), officer, debtor, connectors::request_kind_name(RequestKind::kQuery))
+           .ok()) {
+    return;
+  }
+  // What make_request() and append_query_key() build, written in place (into the dispatcher's job
+  // slot, which keeps its strings' buffers from request to request).
+  auto fill = [&](Request& r) {
+    r.kind = RequestKind::kQuery;
+    r.case_number.assign(c.number);
+    r.debtor_id.assign(debtor);
+    r.officer_id.assign(officer);
+    r.purpose.assign("enforcement query");
+    append_query_key(r.idempotency_key, c, round, debtor, connector);
+  };
   const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
   const CaseRef ref = ref_of(c);
-  const bool sent =
-      send(c, std::move(r), connector, Lane::kNormal, deadline,
-           [this, cpr = ref, connector, round, resends](Response resp) {
-             CaseState* const cp = resolve(cpr);
-             if (cp == nullptr) return;
-             // Nothing lost: ask again once the institution is back.
-             const Ask ask{RequestKind::kQuery, resends, connector, round};
-             if (on_doubt(*cp, ask, cpr, resp.status) == Doubt::kResent) {
-               return;
-             }
-             const CaseState::Round* answered = round_of(*cp, round);
-             on_query(*cp, connector, answered ? answered->debtor : std::string(), std::move(resp));
-           });
-  if (sent) ++c.queries_outstanding;
+  auto done = [this, cpr = ref, connector, round, resends](Response resp) {
+    CaseState* const cp = resolve(cpr);
+    if (cp == nullptr) return;
+    // Nothing lost: ask again once the institution is back.
+    const Ask ask{RequestKind::kQuery, resends, connector, round};
+    if (on_doubt(*cp, ask, cpr, resp.status) == Doubt::kResent) {
+      return;
+    }
+    const CaseState::Round* answered = round_of(*cp, round);
+    on_query(*cp, connector, answered ? answered->debtor : std::string(), std::move(resp));
+  };
+  ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
+  if (durable_) {
+    // Write-ahead: the request leaves when the state that sends it is durable.
+    Request r;
+    fill(r);
+    hold(connector, std::move(r), Lane::kNormal, deadline, std::move(done));
+  } else {
+    dispatchers_[connector]->submit_in_place(Lane::kNormal, deadline, std::move(done), fill);
+  }
+  ++c.queries_outstanding;
 }
 
 void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string& debtor,

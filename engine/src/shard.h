@@ -199,8 +199,10 @@ class Engine::Shard {
              std::string_view purpose, std::string_view action, std::string_view connector,
              std::string_view request_id);
   void resume(CaseState& c);
-  std::string query_key(const CaseState& c, uint64_t round, const std::string& debtor,
-                        uint32_t connector) const;
+  // Appends a query's idempotency key, "<case>/query/<round>/<debtor>/<connector>", to `key`
+  // (a buffer kept from request to request).
+  void append_query_key(std::string& key, const CaseState& c, uint64_t round,
+                        std::string_view debtor, uint32_t connector) const;
 
   void start_queries(CaseState& c);
   void score_query_start(CaseState& c);

@@ -225,21 +225,25 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
 }
 
 // The request is built from the library record (debtor `k` of case `i`), so the callback
-// carries indices, not strings: it fits a UniqueFunction's inline storage.
+// carries indices, not strings: it fits a UniqueFunction's inline storage. The request is
+// written straight into the dispatcher's job slot (Dispatcher::submit_in_place), whose strings
+// keep their buffers from query to query: building and handing it over allocate nothing once
+// the slots have grown.
 void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
                                      const std::string& number, uint8_t k, uint8_t resends) {
   const std::string_view debtor = library_.debtor_id(i, k);
   const std::string& name = shared_.connectors[connector].name;
-  Request r;
-  r.kind = RequestKind::kQuery;
-  r.case_number = number;
-  r.debtor_id = debtor;
-  r.officer_id = library_.officer(i);
-  r.purpose = "terminated-case sweep";
-  // "<case>/sweep/<run>/<debtor>/<connector>", built in place.
-  r.idempotency_key.reserve(number.size() + 7 + 8 + 1 + debtor.size() + 1 + name.size());
-  r.idempotency_key.append(number).append("/sweep/");
-  r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
+  auto fill = [&](Request& r) {
+    r.kind = RequestKind::kQuery;
+    r.case_number.assign(number);
+    r.debtor_id.assign(debtor);
+    r.officer_id.assign(library_.officer(i));
+    r.purpose.assign("terminated-case sweep");
+    // "<case>/sweep/<run>/<debtor>/<connector>", built in place.
+    r.idempotency_key.reserve(number.size() + 7 + 8 + 1 + debtor.size() + 1 + name.size());
+    r.idempotency_key.append(number).append("/sweep/");
+    r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
+  };
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
   Callback done = [this, i, connector, k, resends](Response resp) {
     if (in_doubt_step(resp.status.code(), resends) == retry::Step::kRetry) {
@@ -257,11 +261,13 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
     on_sweep_answer(i, connector, library_.debtor_id(i, k), std::move(resp));
   };
   if (durable_) {
+    Request r;
+    fill(r);
     hold(connector, std::move(r), Lane::kBulk, run_->report.window_end, std::move(done));
     return;
   }
-  dispatchers_[connector]->submit(std::move(r), Lane::kBulk, run_->report.window_end,
-                                  std::move(done));
+  dispatchers_[connector]->submit_in_place(Lane::kBulk, run_->report.window_end, std::move(done),
+                                           fill);
 }
 
 void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, std::string_view debtor,

@@ -362,6 +362,58 @@ TEST(DispatcherTest, ATimedOutAttemptKeepsShowingItsRequestUntilItCompletes) {
   EXPECT_EQ(conn.calls[3].shown[0]->idempotency_key, "c");
 }
 
+// submit_in_place() writes the request into the job slot itself: a slot used before has every
+// field reset (nothing of the earlier freeze shows), its strings keep their buffers (the case
+// number is written where the earlier one was), and the dispatcher's view shows the slot.
+TEST(DispatcherTest, ARequestBuiltInPlaceTakesAResetSlotThatKeepsItsBuffers) {
+  VirtualExecutor ex(0);
+  ScriptedConnector conn(ex);
+  Dispatcher d(conn, ex, one_at_a_time());
+  Request freeze;
+  freeze.kind = RequestKind::kFreeze;
+  freeze.idempotency_key = "（2025）渝0110执7号/freeze/1";
+  freeze.case_number = "（2025）渝0110执7号";
+  freeze.debtor_id = "11010519491231002X";
+  freeze.ruling_number = "（2025）渝0110执7号之一";
+  freeze.asset.reference = "6222000011112222";
+  freeze.asset.value = Fen(1'000'000);
+  freeze.amount = Fen(400'000);
+  freeze.measure_id = "m-1";
+  freeze.term_end = *Date::parse("2026-01-01");
+  int done = 0;
+  d.submit(freeze, Lane::kUrgent, 0, [&](Response) { ++done; });  // Copied: buffers kept.
+  ASSERT_EQ(conn.calls.size(), 1u);
+  const Request* slot = conn.calls[0].shown[0];
+  const char* case_buffer = slot->case_number.data();
+  conn.answer(0);
+  ex.run();
+  ASSERT_EQ(done, 1);
+  d.submit_in_place(
+      Lane::kUrgent, 0, [&](Response) { ++done; },
+      [](Request& r) {
+        r.case_number.assign("（2025）渝0110执8号");
+        r.idempotency_key.append(r.case_number).append("/query/1");
+      });
+  ASSERT_EQ(conn.calls.size(), 2u);
+  EXPECT_EQ(conn.calls[1].shown[0], slot);
+  EXPECT_EQ(slot->case_number.data(), case_buffer);
+  const Request& sent = conn.calls[1].batch[0];
+  EXPECT_EQ(sent.kind, RequestKind::kQuery);
+  EXPECT_EQ(sent.idempotency_key, "（2025）渝0110执8号/query/1");
+  EXPECT_EQ(sent.case_number, "（2025）渝0110执8号");
+  EXPECT_EQ(sent.debtor_id, "");
+  EXPECT_EQ(sent.ruling_number, "");
+  EXPECT_EQ(sent.asset.reference, "");
+  EXPECT_EQ(sent.asset.value, Fen());
+  EXPECT_EQ(sent.amount, Fen());
+  EXPECT_EQ(sent.measure_id, "");
+  EXPECT_EQ(sent.term_end, Date());
+  conn.answer(1);
+  ex.run();
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(d.open_jobs(), 0u);
+}
+
 // A batch left in the connector's hands when its dispatcher goes: the connector still writes
 // into live memory and completes; the completion is dropped (ASan checks the memory).
 TEST(DispatcherTest, ABatchCompletedAfterItsDispatcherIsGoneIsDropped) {

@@ -239,6 +239,10 @@ inline void reset(Request& r) {
 }
 }  // namespace internal
 
+// Every field of `r` to its default, its strings keeping their buffers (for a request slot
+// that is filled again in place: the engine's dispatcher, a decoded batch).
+inline void reset_keeping_buffers(Request& r) { internal::reset(r); }
+
 inline Request& add_request(std::vector<Request>& out) {
   std::vector<Request>& spare = internal::spare_requests();
   if (spare.empty()) return out.emplace_back();
