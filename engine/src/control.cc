@@ -14,9 +14,29 @@ using connectors::Request;
 using connectors::RequestKind;
 using connectors::Response;
 
+namespace {
+
+// Takes `home`'s value for the lifetime of this object and gives it back after (its buffers
+// with it).
+template <typename T>
+struct Scratch {
+  explicit Scratch(T& h) : home(h), value(std::move(h)) {}
+  ~Scratch() { home = std::move(value); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T& home;
+  T value;
+};
+
+}  // namespace
+
 void Engine::Shard::plan(CaseState& c) {
   if (!open(c)) return;
-  std::vector<Candidate> candidates;
+  // The shard's scratch, borrowed for this call (a nested plan() would find it empty and use
+  // its own): no allocation once it has grown.
+  Scratch<std::vector<Candidate>> candidates_scratch(plan_candidates_);
+  std::vector<Candidate>& candidates = candidates_scratch.value;
+  candidates.clear();
   bool indivisible_waiting = false;
   TimeUs earliest_indivisible = INT64_MAX;
   for (uint32_t i = 0; i < c.findings.size(); ++i) {
@@ -36,7 +56,9 @@ void Engine::Shard::plan(CaseState& c) {
   policy.min_seal_remainder =
       proportionate_seal_floor(c.filing.claim, config_.min_seal_share, config_.min_seal_remainder);
   const bool allow = policy.allow_indivisible;
-  Plan planned = plan_freezes(candidates, c.ledger.remaining(), policy);
+  Scratch<Plan> plan_scratch(plan_);
+  Plan& planned = plan_scratch.value;
+  plan_freezes(candidates, c.ledger.remaining(), policy, planned);
   for (PlannedFreeze& p : planned.freezes) {
     Finding& f = c.findings[p.finding];
     if (is_divisible(f.asset.category)) {
@@ -44,7 +66,7 @@ void Engine::Shard::plan(CaseState& c) {
       if (!c.ledger.reserve(p.amount, p.whole_unit).ok()) continue;
     } else {
       p.amount = c.ledger.cover_indivisible(f.asset.value);
-      c.reasons.push_back(p.reason);
+      c.reasons.push_back(std::move(p.reason));
       ++stats_.indivisible_sealed;
     }
     send_freeze(c, p.finding, p.amount, p.waitlist);

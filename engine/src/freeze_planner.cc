@@ -7,15 +7,41 @@ namespace chakong::engine {
 
 using connectors::is_divisible;
 
+namespace {
+// Up to this many candidates (a case's findings; a handful), plan_freezes() sorts them by
+// insertion.
+constexpr size_t kInsertionSortMax = 32;
+}  // namespace
+
 Plan plan_freezes(std::vector<Candidate> candidates, Fen remaining, const PlanPolicy& policy) {
   Plan plan;
+  plan_freezes(candidates, remaining, policy, plan);
+  return plan;
+}
+
+void plan_freezes(std::vector<Candidate>& candidates, Fen remaining, const PlanPolicy& policy,
+                  Plan& plan) {
   std::vector<PlannedFreeze>& out = plan.freezes;
-  if (remaining <= Fen()) return plan;
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& a, const Candidate& b) {
-                     if (a.category != b.category) return a.category < b.category;
-                     return a.value > b.value;
-                   });
+  out.clear();
+  plan.uncovered = Fen();
+  plan.seals_avoided = 0;
+  plan.uncovered_reason.clear();
+  if (remaining <= Fen()) return;
+  auto before = [](const Candidate& a, const Candidate& b) {
+    if (a.category != b.category) return a.category < b.category;
+    return a.value > b.value;
+  };
+  if (candidates.size() <= kInsertionSortMax) {
+    // Stable too, and in place: std::stable_sort allocates a buffer on every call.
+    for (size_t i = 1; i < candidates.size(); ++i) {
+      const Candidate c = candidates[i];
+      size_t j = i;
+      for (; j > 0 && before(c, candidates[j - 1]); --j) candidates[j] = candidates[j - 1];
+      candidates[j] = c;
+    }
+  } else {
+    std::stable_sort(candidates.begin(), candidates.end(), before);
+  }
   for (const Candidate& c : candidates) {
     if (!is_divisible(c.category) || c.value <= Fen() || remaining <= Fen()) continue;
     Fen amount = min(c.value, remaining);
@@ -33,7 +59,7 @@ Plan plan_freezes(std::vector<Candidate> candidates, Fen remaining, const PlanPo
     out.push_back({c.finding, amount, c.held_by_others, {}, whole_unit});
     remaining -= amount;
   }
-  if (remaining <= Fen() || !policy.allow_indivisible) return plan;
+  if (remaining <= Fen() || !policy.allow_indivisible) return;
 
   // Divisible property is insufficient: seal indivisible assets, the smallest that covers
   // the rest if there is one, else the largest, until covered.
@@ -77,7 +103,6 @@ Plan plan_freezes(std::vector<Candidate> candidates, Fen remaining, const PlanPo
     remaining -= min(c.value, remaining);
     rest.erase(it);
   }
-  return plan;
 }
 
 std::vector<PlannedFreeze> plan_freezes(std::vector<Candidate> candidates, Fen remaining,

@@ -74,6 +74,11 @@ struct Plan {
 
 // Plans freezes for `remaining` of the budget over `candidates`.
 Plan plan_freezes(std::vector<Candidate> candidates, Fen remaining, const PlanPolicy& policy);
+// The same into `plan` (every field set; its vector's and string's buffers reused), sorting
+// `candidates` in place: no allocation once both have grown, unless an indivisible asset is
+// sealed or left uncovered (the reason is formatted).
+void plan_freezes(std::vector<Candidate>& candidates, Fen remaining, const PlanPolicy& policy,
+                  Plan& plan);
 // The same with no proportionality floor.
 std::vector<PlannedFreeze> plan_freezes(std::vector<Candidate> candidates, Fen remaining,
                                         bool allow_indivisible);

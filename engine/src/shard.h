@@ -310,6 +310,9 @@ class Engine::Shard {
   // again: a refused send, the planner): reused, so the steady state allocates no list.
   std::deque<machine::Effects> effects_;
   size_t effects_depth_ = 0;
+  // plan()'s candidates and plan, kept from call to call (their buffers).
+  std::vector<Candidate> plan_candidates_;
+  Plan plan_;
   EngineStats stats_;
 
   Library library_;

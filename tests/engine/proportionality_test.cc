@@ -215,6 +215,45 @@ TEST(FreezePlannerTest, DisproportionateRemainderLeftUncoveredWithTheSealsAvoide
   EXPECT_EQ(p.seals_avoided, 0u);
 }
 
+// The form Engine::Shard::plan() uses: into a Plan kept from call to call, sorting the
+// candidates in place (stable: equal values keep their order). Every field of the plan is set
+// anew, so nothing of an earlier plan shows.
+TEST(FreezePlannerTest, APlanReusedFromAnEarlierCallHoldsOnlyTheNewPlan) {
+  std::vector<Candidate> c = {
+      {0, AssetCategory::kDeposit, Fen(9'000), false},
+      {1, AssetCategory::kVehicle, Fen(500), false},
+      {2, AssetCategory::kRealEstate, Fen(900'000), false},
+  };
+  Plan p;
+  plan_freezes(c, Fen(10'000), PlanPolicy{true, Fen(1'001)}, p);
+  ASSERT_EQ(p.freezes.size(), 1u);
+  EXPECT_EQ(p.uncovered, Fen(1'000));
+  EXPECT_EQ(p.seals_avoided, 1u);
+  std::vector<Candidate> d = {
+      {5, AssetCategory::kRealEstate, Fen(900'000), false},
+      {6, AssetCategory::kDeposit, Fen(3'000), true},
+      {7, AssetCategory::kDeposit, Fen(4'000), false},
+      {8, AssetCategory::kDeposit, Fen(3'000), false},
+  };
+  plan_freezes(d, Fen(8'000), PlanPolicy{false, Fen()}, p);
+  ASSERT_EQ(p.freezes.size(), 3u);
+  EXPECT_EQ(p.freezes[0].finding, 7u);
+  EXPECT_EQ(p.freezes[0].amount, Fen(4'000));
+  EXPECT_EQ(p.freezes[1].finding, 6u);  // Before 8: equal values keep their order.
+  EXPECT_EQ(p.freezes[1].amount, Fen(3'000));
+  EXPECT_TRUE(p.freezes[1].waitlist);
+  EXPECT_EQ(p.freezes[2].finding, 8u);
+  EXPECT_EQ(p.freezes[2].amount, Fen(1'000));
+  EXPECT_TRUE(p.uncovered.is_zero());
+  EXPECT_EQ(p.seals_avoided, 0u);
+  EXPECT_EQ(p.uncovered_reason, "");
+  // Sorted in place: deposits by value (stable), then the flat.
+  EXPECT_EQ(d[0].finding, 7u);
+  EXPECT_EQ(d[1].finding, 6u);
+  EXPECT_EQ(d[2].finding, 8u);
+  EXPECT_EQ(d[3].finding, 5u);
+}
+
 TEST(FreezePlannerTest, ProportionateFloorIsTheLargerOfShareAndMinimum) {
   EXPECT_EQ(proportionate_seal_floor(Fen(10'000'000), 0.01, Fen(100'000)), Fen(100'000));
   EXPECT_EQ(proportionate_seal_floor(Fen(1'000'000'000), 0.01, Fen(100'000)), Fen(10'000'000));
