@@ -337,5 +337,129 @@ TEST(WireConnectorTest, BatchOfOnlyUnsupportedOperationsAndEmptyBatchComplete) {
   EXPECT_EQ(got[1].status, unimplemented_error("vehicle.sandbox does not support deduct"));
 }
 
+// A transport that keeps every call until the test answers it (or never does).
+class HeldCalls final : public Transport {
+ public:
+  void async_call(std::string request, TransportDone done) override {
+    calls.push_back({std::move(request), std::move(done)});
+  }
+  // Answers call `i` with one OK result per instruction it carried.
+  void answer(size_t i) {
+    StatusOr<std::vector<Request>> batch = bank::BankCodec::decode_requests(calls[i].first);
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    std::vector<std::pair<std::string, Response>> results;
+    for (const Request& r : *batch) results.emplace_back(r.idempotency_key, Response());
+    calls[i].second(bank::BankCodec::encode_responses(results));
+  }
+  std::vector<std::pair<std::string, TransportDone>> calls;
+};
+
+// The wire calls' timeouts share one deadline queue and one executor timer (no timer armed or
+// cancelled per call): each call still times out at exactly its send time plus timeout_ms
+// (60 s by default) and not before, a call answered in time is not timed out, a late reply is
+// ignored, and a connector with no call open leaves no event pending.
+TEST(WireConnectorTest, EachWireCallTimesOutAtItsOwnDeadlineThroughOneTimer) {
+  ConnectorRegistry registry;
+  ASSERT_TRUE(register_builtin_connectors(registry).ok());
+  const ConnectorFactory* f = registry.find("bank");
+  VirtualExecutor ex(0);
+  auto held = std::make_unique<HeldCalls>();
+  HeldCalls& transport = *held;
+  ConnectorContext ctx;
+  ctx.executor = &ex;
+  ctx.transport = std::move(held);
+  auto c = f->create(*f->default_config(), std::move(ctx));
+  ASSERT_TRUE(c.ok()) << c.status();
+  struct Outcome {
+    int completions = 0;
+    TimeUs at = -1;
+    Status status;
+  };
+  std::vector<std::unique_ptr<OwnedBatch>> batches;
+  std::vector<Outcome> outcomes(3);
+  auto submit = [&](size_t i, TimeUs at) {
+    ex.run_until(at);
+    Request q;
+    q.idempotency_key = "q" + std::to_string(i);
+    batches.push_back(std::make_unique<OwnedBatch>(std::vector<Request>{q},
+                                                   [&outcomes, &ex, i](std::vector<Response>& r) {
+                                                     ++outcomes[i].completions;
+                                                     outcomes[i].at = ex.now();
+                                                     outcomes[i].status = r[0].status;
+                                                   }));
+    (*c)->async_submit(batches.back()->view(), *batches.back());
+  };
+  submit(0, 0);
+  submit(1, 10 * kMicrosPerSecond);
+  submit(2, 20 * kMicrosPerSecond);
+  ex.run_until(30 * kMicrosPerSecond);
+  ASSERT_EQ(transport.calls.size(), 3u);
+  transport.answer(1);
+  ex.run_until(60 * kMicrosPerSecond - 1);
+  EXPECT_EQ(outcomes[0].completions, 0);
+  EXPECT_EQ(outcomes[1].completions, 1);
+  EXPECT_EQ(outcomes[1].at, 30 * kMicrosPerSecond);
+  EXPECT_EQ(outcomes[1].status, ok_status());
+  EXPECT_EQ(outcomes[2].completions, 0);
+  ex.run_until(60 * kMicrosPerSecond);
+  EXPECT_EQ(outcomes[0].completions, 1);
+  EXPECT_EQ(outcomes[0].at, 60 * kMicrosPerSecond);
+  EXPECT_EQ(outcomes[0].status,
+            deadline_exceeded_error("bank.sandbox did not answer within 60000 ms"));
+  transport.answer(0);  // Late: ignored.
+  ex.run_until(80 * kMicrosPerSecond - 1);
+  EXPECT_EQ(outcomes[2].completions, 0);
+  ex.run_until(80 * kMicrosPerSecond);
+  EXPECT_EQ(outcomes[2].completions, 1);
+  EXPECT_EQ(outcomes[2].status,
+            deadline_exceeded_error("bank.sandbox did not answer within 60000 ms"));
+  EXPECT_EQ(outcomes[0].completions, 1);
+  EXPECT_EQ(ex.pending(), 0u);  // Nothing open: no timer left armed.
+}
+
+// One call that is never answered while a thousand others come and go (their deadline entries
+// dropped from the queue, which is compacted behind the stuck one): it still times out at its
+// own deadline, and every other call is answered once.
+TEST(WireConnectorTest, AStuckWireCallTimesOutOnTimeBehindManyAnsweredOnes) {
+  ConnectorRegistry registry;
+  ASSERT_TRUE(register_builtin_connectors(registry).ok());
+  const ConnectorFactory* f = registry.find("bank");
+  VirtualExecutor ex(0);
+  auto held = std::make_unique<HeldCalls>();
+  HeldCalls& transport = *held;
+  ConnectorContext ctx;
+  ctx.executor = &ex;
+  ctx.transport = std::move(held);
+  auto c = f->create(*f->default_config(), std::move(ctx));
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::vector<std::unique_ptr<OwnedBatch>> batches;
+  int ok = 0, timed_out = 0;
+  TimeUs stuck_at = -1;
+  for (int i = 0; i <= 1000; ++i) {
+    ex.run_until(i * 10'000);  // Every 10 ms.
+    Request q;
+    q.idempotency_key = "q" + std::to_string(i);
+    batches.push_back(
+        std::make_unique<OwnedBatch>(std::vector<Request>{q}, [&](std::vector<Response>& r) {
+          if (r[0].status.ok()) {
+            ++ok;
+          } else {
+            ++timed_out;
+            stuck_at = ex.now();
+          }
+        }));
+    (*c)->async_submit(batches.back()->view(), *batches.back());
+    ex.run_until(ex.now());
+    if (i > 0) transport.answer(static_cast<size_t>(i));
+  }
+  ex.run_until(60 * kMicrosPerSecond - 1);
+  EXPECT_EQ(ok, 1000);
+  EXPECT_EQ(timed_out, 0);
+  ex.run_until(60 * kMicrosPerSecond);
+  EXPECT_EQ(timed_out, 1);
+  EXPECT_EQ(stuck_at, 60 * kMicrosPerSecond);
+  EXPECT_EQ(ex.pending(), 0u);
+}
+
 }  // namespace
 }  // namespace chakong::connectors

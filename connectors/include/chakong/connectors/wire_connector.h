@@ -39,7 +39,14 @@
 // The timeout stays although the engine's dispatcher times out each attempt too: this one is
 // what completes a call whose transport never answers (rule 1 of connector.h; the dispatcher
 // keeps a timed-out batch until its connector completes it, and the conformance kit calls
-// connectors directly). It is one timer per wire call, armed without allocating.
+// connectors directly). It arms no timer per wire call: every wire call's deadline is its send
+// time plus the one `timeout_ms`, so deadlines come in send order, and the connector keeps them
+// in a queue with a single executor timer armed for the oldest open one. A wire call answered
+// is only marked (its queue entry goes when it reaches the front), so an attempt costs the
+// executor one timer (the dispatcher's) instead of two armed and two cancelled; the deadline
+// timer is cancelled only when no wire call is left open (an idle connector leaves nothing
+// pending). A wire call still times out at exactly its deadline; calls due at the same instant
+// are timed out in send order, in one event.
 //
 // Threading: async_submit() and shutdown() may be called from any thread; everything else runs
 // on the connector's executor.
@@ -211,18 +218,16 @@ class WireConnector final : public Connector {
   };
 
   // One wire call in flight: (idempotency key, index in the call's responses) of each request
-  // in the order sent, and its timer. The transport's callback and the timer carry only the
-  // wire call's id, so that neither copies the keys.
+  // in the order sent. The transport's callback and the deadline queue carry only the wire
+  // call's id, so that neither copies the keys.
   struct Wire {
     uint64_t call = 0;
     std::vector<std::pair<std::string_view, size_t>> keys;  // Views into the caller's batch.
     bool distinct_keys = true;                              // No key twice (see match()).
-    TimerHandle timer;
     // Ended: the slot keeps `keys`' buffer for the next wire call (up to 8 keys; see Call).
     void reuse() {
       call = 0;
       distinct_keys = true;
-      timer = TimerHandle();
       if (keys.capacity() > 8) {
         keys = {};
       } else {
@@ -248,6 +253,15 @@ class WireConnector final : public Connector {
     // the first `n` of a decode are that reply's.
     std::vector<std::pair<std::string, Response>> kept_results;
     static constexpr size_t kMaxKeptResults = 32;  // A larger reply's are not kept.
+    // The wire calls' deadlines, (send time + timeout, wire id), in send order (so in deadline
+    // order: the timeout is one and the executor's time never goes back). An entry whose wire
+    // call has ended stays until it reaches the front, or until the queue holds more ended
+    // entries than open ones (then it is compacted): at most about twice the wire calls open.
+    // One executor timer, `deadline_timer`, is armed for the front entry while any is queued.
+    std::deque<std::pair<TimeUs, uint64_t>> deadlines;
+    TimerHandle deadline_timer;
+    bool deadline_armed = false;
+    size_t open_wires = 0;
 
     static void start(const std::shared_ptr<State>& s, BatchView batch, BatchSink& sink) {
       const auto [id, call] = s->calls.add();
@@ -306,21 +320,67 @@ class WireConnector final : public Connector {
         wire->keys.emplace_back(chunk[k].idempotency_key, index ? (*index)[k] : k);
       }
       wire->distinct_keys = s->distinct(wire->keys);  // Now, while the keys are in the cache.
-      // The one timeout of this wire call: the connector must complete even when the transport
-      // never answers (contract rule 1), whatever its caller does about time. The task holds
-      // the State by plain pointer and the wire call's id (small and trivially copyable: no
-      // allocation), which is safe because every path that ends a wire call cancels its timer
-      // (on_reply, cancel_all) or is the timer itself, and the State lives while any wire call
-      // is open: a transport callback holds it, and after the connector is gone so does the
-      // cancel_all() task, which ends them all.
-      State* const self = s.get();
-      wire->timer = s->executor->run_after(s->timeout, [self, w] { self->on_timeout(w); });
+      // The timeout of this wire call: the connector must complete even when the transport
+      // never answers (contract rule 1), whatever its caller does about time.
+      ++s->open_wires;
+      s->deadlines.emplace_back(s->executor->now() + s->timeout, w);
+      if (!s->deadline_armed) s->arm_deadline();
       s->transport->async_call(std::move(bytes), [s, w](StatusOr<std::string> reply) mutable {
         Executor* const ex = s->executor;
         ex->post([s = std::move(s), w, reply = std::move(reply)]() mutable {
           s->on_reply(w, std::move(reply));
         });
       });
+    }
+
+    // Arms the one deadline timer for the front of `deadlines` (which is not empty). The task
+    // holds the State by plain pointer (small and trivially copyable: no allocation), which is
+    // safe because the State lives while the timer is armed: a transport callback holds it
+    // while any wire call is open, after the connector is gone the cancel_all() task does, and
+    // cancel_all() cancels the timer.
+    void arm_deadline() {
+      State* const self = this;
+      deadline_armed = true;
+      deadline_timer = executor->run_at(deadlines.front().first, [self] { self->on_deadline(); });
+    }
+
+    // Times out every wire call whose deadline has come, drops the entries of ended ones from
+    // the front, and arms the timer for the next open one.
+    void on_deadline() {
+      deadline_armed = false;
+      const TimeUs now = executor->now();
+      while (!deadlines.empty()) {
+        const auto [due, w] = deadlines.front();
+        if (wires.find(w) != nullptr) {
+          if (due > now) break;
+          deadlines.pop_front();
+          on_timeout(w);  // May end other calls (never add one: async_submit() only posts).
+        } else {
+          deadlines.pop_front();
+        }
+      }
+      if (!deadlines.empty() && !deadline_armed) arm_deadline();
+    }
+
+    // A wire call ended (answered, timed out or cancelled): its deadline entry is dropped at
+    // the front, or by a compaction when ended entries outnumber open ones (a call that stays
+    // open long would otherwise keep behind it the entry of every call sent after it).
+    void wire_ended() {
+      --open_wires;
+      while (!deadlines.empty() && wires.find(deadlines.front().second) == nullptr) {
+        deadlines.pop_front();
+      }
+      if (deadlines.size() > 2 * open_wires + 64) {
+        std::erase_if(deadlines, [&](const auto& d) { return wires.find(d.second) == nullptr; });
+      }
+      // While calls are open the timer stays armed for an entry gone (it finds it ended and
+      // looks at the next): not cancelling it is what saves the cancel per wire call. With
+      // none open it is cancelled, so that an idle connector leaves no event pending.
+      if (open_wires == 0 && deadline_armed) {
+        executor->cancel(deadline_timer);
+        deadline_armed = false;
+        deadlines.clear();
+      }
     }
 
     // The wire call's slot stays in place while its answers are handed out (nothing in between
@@ -333,14 +393,15 @@ class WireConnector final : public Connector {
                                        std::to_string(timeout / 1000) + " ms");
       });
       wires.erase(w);
+      wire_ended();
     }
 
     void on_reply(uint64_t w, StatusOr<std::string> reply) {
       Wire* wire = wires.find(w);
       if (wire == nullptr) return;  // Timed out or cancelled: a late reply.
-      executor->cancel(wire->timer);
       answer(*wire, reply);
       wires.erase(w);
+      wire_ended();
     }
 
     void answer(const Wire& wire, StatusOr<std::string>& reply) {
@@ -487,12 +548,13 @@ class WireConnector final : public Connector {
     }
 
     void cancel_all() {
-      // No wire call outlives this: its timer is cancelled, a late reply finds nothing.
+      // No wire call outlives this: the deadline timer is cancelled, a late reply finds nothing.
+      if (deadline_armed) executor->cancel(deadline_timer);
+      deadline_armed = false;
+      deadlines.clear();
+      open_wires = 0;
       std::vector<uint64_t> ids;
-      wires.for_each([&](uint64_t w, Wire& wire) {
-        executor->cancel(wire.timer);
-        ids.push_back(w);
-      });
+      wires.for_each([&](uint64_t w, Wire&) { ids.push_back(w); });
       for (uint64_t w : ids) wires.erase(w);
       // The open calls in the order they were submitted.
       std::vector<std::pair<uint64_t, uint64_t>> open;  // (seq, id)
