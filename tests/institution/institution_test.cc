@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <unordered_map>
 
 namespace chakong::institution {
@@ -235,6 +236,50 @@ TEST_F(InstitutionTest, ChangeNotesHoldingsAndDuplicatesFollowEveryChange) {
   depository.add_unit_slack_by_case(slack);
   EXPECT_EQ(depository.holding_of(0).unit_slack, Fen(2'999));
   EXPECT_EQ(slack[kCase], Fen(2'999));
+}
+
+// The holder index (an open-addressing table grown as holders are added): every holder's query
+// finds exactly its own assets, in the order added, across the table's growths; IDs that differ
+// only in their last byte, or are short or long, are told apart; an unknown ID is an
+// empty answer.
+TEST(InstitutionHolderTest, EveryHolderFindsItsOwnAssetsAcrossTheIndexGrowing) {
+  Institution bank("bank.h", connectors::Capabilities::all());
+  std::vector<std::string> ids = {"7", "1234567", "12345678", "123456789"};
+  for (int i = 0; i < 2000; ++i) {
+    char id[19];
+    std::snprintf(id, sizeof id, "110105194912%05d", i);
+    ids.emplace_back(id);
+    ids.back().push_back(i % 2 ? 'X' : '1');
+  }
+  ids.push_back(std::string(100, 'a'));
+  // Two assets each (the second added after every holder's first, so the table grows between).
+  for (int round = 0; round < 2; ++round) {
+    for (size_t k = 0; k < ids.size(); ++k) {
+      ASSERT_TRUE(bank.add_asset({AssetCategory::kDeposit,
+                                  "acct-" + std::to_string(k) + "-" + std::to_string(round),
+                                  Fen(100 + static_cast<int64_t>(k)), ids[k]})
+                      .ok())
+          << k;
+    }
+  }
+  Request q;
+  q.kind = RequestKind::kQuery;
+  q.case_number = kCase;
+  for (size_t k = 0; k < ids.size(); ++k) {
+    q.idempotency_key = "q" + std::to_string(k);
+    q.debtor_id = ids[k];
+    const Response r = bank.handle(q, d("2025-03-03"));
+    ASSERT_EQ(r.assets.size(), 2u) << k;
+    EXPECT_EQ(r.assets[0].reference, "acct-" + std::to_string(k) + "-0");
+    EXPECT_EQ(r.assets[1].reference, "acct-" + std::to_string(k) + "-1");
+    EXPECT_EQ(r.assets[1].holder_id, ids[k]);
+  }
+  for (const char* unknown : {"11010519491200000X", "123456", "1234567890", "b"}) {
+    q.debtor_id = unknown;
+    const Response r = bank.handle(q, d("2025-03-03"));
+    EXPECT_EQ(r.status, ok_status()) << unknown;
+    EXPECT_TRUE(r.assets.empty()) << unknown;
+  }
 }
 
 TEST_F(InstitutionTest, RefusalsCarryExactCodes) {

@@ -163,6 +163,19 @@ class Institution final : public connectors::GroundTruth {
     AssetState* first = nullptr;
     AssetState* last = nullptr;
   };
+  // Holders by ID (every query looks one up): the holders in a deque, so that an ID string
+  // does not move (AssetState::holder points at it), indexed by an open-addressing table of
+  // (the hash's upper 32 bits, position + 1) at most half full. A lookup is one hash of the ID,
+  // 8 bytes at a time (holder_hash), and nearly always one probe and one compare, where
+  // std::unordered_map hashed it with std::hash and walked a bucket's nodes.
+  struct Holder {
+    std::string id;
+    HolderAssets assets;
+  };
+  static uint64_t holder_hash(std::string_view id);
+  Holder* find_holder(std::string_view id);
+  Holder& holder_for(const std::string& id);  // Found or added.
+  void index_holders(size_t capacity);        // Rebuilds the table with `capacity` slots.
   // The indices of an asset's measures, in service order (range-for over the chain).
   class Chain {
    public:
@@ -231,7 +244,8 @@ class Institution final : public connectors::GroundTruth {
   connectors::Capabilities capabilities_;
   InstitutionPolicy policy_;
   std::unordered_map<std::string, AssetState, ReferenceHash, std::equal_to<>> assets_;
-  std::unordered_map<std::string, HolderAssets> holders_;
+  std::deque<Holder> holders_;
+  std::vector<uint64_t> holder_slots_;  // 0: empty. A power of two in size (or empty).
   std::unordered_map<const AssetState*, std::pair<int64_t, Fen>> securities_;  // units, price
   std::vector<MeasureRecord> measures_;  // Measure "name/N" is measures_[N - 1].
   std::unordered_map<std::string, connectors::Response> answered_;
