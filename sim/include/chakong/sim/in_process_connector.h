@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,7 @@ class ParallelTime;
 class LpConnector final : public connectors::Connector {
  public:
   LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit);
+  ~LpConnector() override;
 
   const std::string& name() const override { return name_; }
   connectors::Capabilities capabilities() const override { return caps_; }
@@ -71,12 +73,25 @@ class LpConnector final : public connectors::Connector {
 
  private:
   class Call;
+  // Crossings delivered, kept for the next from the same caller LP: at most kMaxSpareCalls
+  // an LP, and only those of batches of up to kMaxKeptSlots requests.
+  static constexpr size_t kMaxSpareCalls = 256;
+  static constexpr size_t kMaxKeptSlots = 8;
+  // On the caller's LP, after a crossing was delivered.
+  void keep(uint32_t caller, std::unique_ptr<Call> call);
+
   connectors::Connector& inner_;
   ParallelTime& time_;
   const uint32_t lp_;
   const TimeUs transit_;
   const std::string name_;
   const connectors::Capabilities caps_;
+  // One list per LP of the kernel, touched only by that LP's events (a cache line each, so
+  // that LPs on different threads do not share one).
+  struct alignas(64) Spare {
+    std::vector<std::unique_ptr<Call>> calls;
+  };
+  std::vector<Spare> spare_;
 };
 
 // What a FaultyConnector does with one batch.
