@@ -10,7 +10,9 @@ namespace chakong::sim {
 
 using connectors::RequestKind;
 
-MemberQueue::MemberQueue(int capacity) : capacity_(std::max(0, capacity)) {
+constexpr TimeUs kNoEnd = std::numeric_limits<TimeUs>::max();
+
+MemberQueue::MemberQueue(int capacity, TimeUs end) : capacity_(std::max(0, capacity)), end_(end) {
   free_.assign(static_cast<size_t>(capacity_), 0);  // All free; a heap already.
 }
 
@@ -33,13 +35,14 @@ MemberQueue::Admitted MemberQueue::admit(TimeUs arrival, TimeUs service, const B
   a.done = resume_after_outages(outages, a.start, a.start + service);
   if (a.start > arrival) starts_.push_back(a.start);
   if (capacity_ == 0) {
-    busy_us_ += std::max<TimeUs>(0, a.done - std::max(a.start, busy_until_));
-    busy_until_ = std::max(busy_until_, a.done);
+    const TimeUs done = std::min(a.done, end_);
+    busy_us_ += std::max<TimeUs>(0, done - std::max(a.start, busy_until_));
+    busy_until_ = std::max(busy_until_, done);
   } else {
     std::pop_heap(free_.begin(), free_.end(), later);
     free_.back() = a.done;
     std::push_heap(free_.begin(), free_.end(), later);
-    busy_us_ += a.done - a.start;
+    busy_us_ += std::max<TimeUs>(0, std::min(a.done, end_) - a.start);
   }
   return a;
 }
@@ -54,7 +57,7 @@ TimeUs draw(const LatencyDist& d, SplitMix64& rng) {
 
 }  // namespace
 
-Hub::Hub(const GroupConfig& g, uint32_t first_place, uint64_t seed)
+Hub::Hub(const GroupConfig& g, uint32_t first_place, uint64_t seed, TimeUs end)
     : group_(g), first_place_(first_place), rng_(seed) {
   members_.reserve(static_cast<size_t>(g.count));
   for (int k = 0; k < g.count; ++k) {
@@ -63,7 +66,7 @@ Hub::Hub(const GroupConfig& g, uint32_t first_place, uint64_t seed)
                              : 0;
     // The member's own stream: (seed, member index), mixed so that neighbours are unrelated.
     SplitMix64 mix(seed ^ (0xd1b54a32d192ed03ull * static_cast<uint64_t>(k + 1)));
-    members_.emplace_back(capacity, mix());
+    members_.emplace_back(capacity, g.hub == GroupConfig::Hub::kMembers ? end : kNoEnd, mix());
   }
   for (const auto& [instance, window] : g.outages) {
     members_[static_cast<size_t>(instance)].outages.push_back(window);

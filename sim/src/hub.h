@@ -8,6 +8,7 @@
 #define CHAKONG_SIM_SRC_HUB_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <random>
 #include <vector>
@@ -28,7 +29,8 @@ namespace chakong::sim {
 // `capacity`) and the start times of the batches still waiting.
 class MemberQueue {
  public:
-  explicit MemberQueue(int capacity);
+  // Busy time is counted up to `end` (the end of the run).
+  explicit MemberQueue(int capacity, TimeUs end = std::numeric_limits<TimeUs>::max());
 
   struct Admitted {
     TimeUs start = 0;     // When a server takes it.
@@ -40,12 +42,13 @@ class MemberQueue {
                  const std::vector<OutageWindow>& outages);
 
   int capacity() const { return capacity_; }
-  // Server time spent: the sum over batches of done - start (with unlimited capacity, the
-  // time with at least one batch in hand).
+  // Server time spent before `end`: the sum over batches of done - start (with unlimited
+  // capacity, the time with at least one batch in hand).
   TimeUs busy_us() const { return busy_us_; }
 
  private:
   int capacity_;
+  TimeUs end_;
   std::vector<TimeUs> free_;    // Min-heap of the servers' free times (capacity_ > 0).
   std::vector<TimeUs> starts_;  // Start times of admitted batches, from head_ on (FIFO).
   size_t head_ = 0;
@@ -90,7 +93,7 @@ class Hub {
     LatencyHistogram queue;    // Batches waiting ahead, per batch (as durations of that many us).
   };
   struct Member {
-    explicit Member(int capacity, uint64_t seed) : queue(capacity), rng(seed) {}
+    Member(int capacity, TimeUs end, uint64_t seed) : queue(capacity, end), rng(seed) {}
     MemberQueue queue;
     SplitMix64 rng;
     std::vector<OutageWindow> outages;
@@ -99,7 +102,10 @@ class Hub {
     std::unique_ptr<MemberStats> stats;  // Allocated at the first batch.
   };
 
-  Hub(const GroupConfig& g, uint32_t first_place, uint64_t seed);
+  // `end`: the end of the run, where the members' busy time stops counting (kMembers; the
+  // counted model counts work past it, as it always did).
+  Hub(const GroupConfig& g, uint32_t first_place, uint64_t seed,
+      TimeUs end = std::numeric_limits<TimeUs>::max());
 
   const std::vector<Member>& members() const { return members_; }
   GroupConfig::Hub mode() const { return group_.hub; }

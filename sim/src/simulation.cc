@@ -220,8 +220,10 @@ Status Run::build_institutions() {
         in.index_in_group = k;
         in.truth = std::make_unique<institution::Institution>(
             instance_name(g, g.is_hub() ? -1 : k), connectors::Capabilities::all(), policy);
-        if (g.is_hub())
-          in.hub = std::make_unique<Hub>(g, first_place, c_.seed * 6151 + first_place);
+        if (g.is_hub()) {
+          in.hub = std::make_unique<Hub>(g, first_place, c_.seed * 6151 + first_place,
+                                         c_.start.plus_days(c_.days).start_us());
+        }
         inst_.push_back(std::move(in));
       }
       const uint32_t place = static_cast<uint32_t>(place_instance_.size());

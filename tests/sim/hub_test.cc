@@ -48,6 +48,17 @@ TEST(MemberQueueTest, OneServerServesInArrivalOrder) {
   EXPECT_EQ(q.busy_us(), 28 * H);
 }
 
+TEST(MemberQueueTest, BusyTimeStopsAtTheEndOfTheRun) {
+  const TimeUs t = monday();
+  MemberQueue q(1, /*end=*/t + 15 * H);
+  run_script(q, {{t, 10 * H, t, t + 10 * H, 0}, {t + H, 10 * H, t + 10 * H, t + 20 * H, 0}},
+             kAlways, {});
+  EXPECT_EQ(q.busy_us(), 15 * H);  // 10 h, then 5 of the second batch's 10 before the end.
+  MemberQueue u(0, t + 15 * H);
+  run_script(u, {{t, 20 * H, t, t + 20 * H, 0}}, kAlways, {});
+  EXPECT_EQ(u.busy_us(), 15 * H);
+}
+
 TEST(MemberQueueTest, TwoServersTakeTheEarliestFree) {
   MemberQueue q(2);
   const TimeUs t = monday();
