@@ -81,12 +81,15 @@ double Hub::utilization(size_t k, TimeUs elapsed) const {
 
 TimeUs Hub::admit(Member& m, TimeUs now, const LatencyDist& dist, uint64_t n) {
   const MemberQueue::Admitted a = m.queue.admit(now, draw(dist, m.rng), group_.hours, m.outages);
-  if (!m.stats) m.stats = std::make_unique<MemberStats>();
+  if (!m.stats) {
+    m.stats = std::make_unique<MemberStats>();
+    if (m.queue.capacity() > 0) m.stats->queue = std::make_unique<LatencyHistogram>();
+  }
   m.checks += n;
   ++m.batches;
   m.max_queue = std::max(m.max_queue, a.queued);
   m.stats->latency.record(a.done - now, n);
-  m.stats->queue.record(a.queued);
+  if (m.stats->queue) m.stats->queue->record(a.queued);
   return a.done;
 }
 

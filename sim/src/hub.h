@@ -90,7 +90,9 @@ class Hub {
   // What the report shows of one member.
   struct MemberStats {
     LatencyHistogram latency;  // Arrival at the member to its answer, per check.
-    LatencyHistogram queue;    // Batches waiting ahead, per batch (as durations of that many us).
+    // Batches waiting ahead, per batch (as durations of that many us); kept only for a member
+    // with limited capacity (without, nothing ever waits).
+    std::unique_ptr<LatencyHistogram> queue;
   };
   struct Member {
     Member(int capacity, TimeUs end, uint64_t seed) : queue(capacity, end), rng(seed) {}

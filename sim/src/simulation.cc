@@ -837,9 +837,9 @@ SimulationReport Run::report(double wall) {
         x.capacity = m.queue.capacity();
         x.batches = m.batches;
         x.timeouts = m.timeouts;
-        if (m.stats) {
-          x.queue_p50 = static_cast<uint64_t>(m.stats->queue.quantile(0.5));
-          x.queue_p99 = static_cast<uint64_t>(m.stats->queue.quantile(0.99));
+        if (m.stats && m.stats->queue) {
+          x.queue_p50 = static_cast<uint64_t>(m.stats->queue->quantile(0.5));
+          x.queue_p99 = static_cast<uint64_t>(m.stats->queue->quantile(0.99));
         }
       }
       r.connectors.push_back(std::move(mr));

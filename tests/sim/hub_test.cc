@@ -144,7 +144,7 @@ TEST(HubTest, AQueryBatchIsOneBatchAtEveryMemberAndTheHubWaitsForTheLast) {
   EXPECT_EQ(m1.max_queue, 1u);
   EXPECT_EQ(m1.queue.busy_us(), 6 * H);  // 1 h paused 3 h by the outage, then 1 h, 1 h.
   EXPECT_EQ(m1.timeouts, 0u);
-  EXPECT_EQ(m1.stats->queue.count(), 3u);     // One queue length per batch: 0, 0, 1.
+  EXPECT_EQ(m1.stats->queue->count(), 3u);    // One queue length per batch: 0, 0, 1.
   EXPECT_EQ(m1.stats->latency.count(), 10u);  // One latency per check.
 }
 
