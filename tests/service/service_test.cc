@@ -1451,6 +1451,75 @@ TEST_F(ServeProcessTest, ReconnectsOverTlsToARestartedInstitutionsProcess) {
   EXPECT_EQ(wait_exit(inst, 20), 0);
 }
 
+// SIGHUP with a renewed client certificate for the institutions' TLS: the next connection
+// presents it (the institutions process, restarted, accepts only it), and a bad file in
+// between is refused with its error while the renewed settings stay.
+TEST_F(ServeProcessTest, SighupRenewsTheInstitutionsTlsCertificate) {
+  ASSERT_TRUE(make_test_certs(dir_)) << "openssl failed";
+  auto tls_args = [&](const std::string& client_ca) {
+    return std::vector<std::string>{"--tls-cert",      dir_ + "/server.pem",
+                                    "--tls-key",       dir_ + "/server.key",
+                                    "--tls-client-ca", dir_ + "/" + client_ca};
+  };
+  std::string port;
+  pid_t inst = start_institutions(dir_, "127.0.0.1:0", 2, tls_args("ca.pem"), &port);
+  auto transport = [&](const std::string& cert, const std::string& key) {
+    return "{tcp: \"127.0.0.1:" + port + "\", channel: 0, tls_ca: ca.pem, tls_cert: " + cert +
+           ", tls_key: " + key + "}";
+  };
+  transport_ = transport("client.pem", "client.key");
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  EXPECT_TRUE(settled(kCase1)(client_->watch(0, settled(kCase1))));
+
+  const std::string config = dir_ + "/serve.yaml";
+  auto sighup = [&](const std::string& yaml, size_t nth) {
+    std::ofstream(config) << yaml;
+    kill(pid, SIGHUP);
+    for (int i = 0; i < 500; ++i) {
+      const std::string log = read(dir_ + "/serve.log");
+      size_t n = 0;
+      for (size_t at = 0; (at = log.find("\"event\":\"sighup\"", at)) != std::string::npos; ++at)
+        ++n;
+      if (n >= nth) return;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ADD_FAILURE() << "no sighup line";
+  };
+  // The rogue CA's certificate (the institutions process will accept only that CA).
+  sighup(
+      config_yaml("unix:" + dir_ + "/grpc.sock", dir_, "", transport("forged.pem", "forged.key")),
+      1);
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,connectors.transport."
+                      "tls\""),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+  // A certificate without its key: refused, nothing applied.
+  sighup(config_yaml("unix:" + dir_ + "/grpc.sock", dir_, "",
+                     "{tcp: \"127.0.0.1:" + port +
+                         "\", channel: 0, tls_ca: ca.pem, tls_cert: " + "client.pem}"),
+         2);
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"reloaded\":\"\",\"error\":\"" + config +
+                      ": connectors[0].transport.tls_key: required with tls_cert\""),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
+  inst = start_institutions(dir_, "127.0.0.1:" + port, 2, tls_args("rogue.pem"), &port);
+  ASSERT_TRUE(client_->file(filing(kCase2)).ok());
+  const std::vector<v1::EngineEvent> events = client_->watch(5, settled(kCase2));
+  EXPECT_EQ(kind_names(events),
+            "CASE_FILED/200000 QUERIES_STARTED/0 FINDING/500000 CONTROL_MET/201000 "
+            "MEASURE_EFFECTIVE/201000");
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
+}
+
 TEST(InstitutionsCommand, ABadFileExitsTwoNamingTheFieldAndTheValue) {
   const std::string dir = fs::temp_directory_path() / ("chakong-inst-" + std::to_string(getpid()));
   fs::create_directories(dir);
