@@ -678,6 +678,17 @@ Status RocksJournal::open_watermark() {
                              "): the newest log file was removed or cut (" + newest +
                              "), so acknowledged changes are lost; " + kBackup);
     }
+    if (!options_.read_only) {
+      // A crash while the journal was created can leave the file without its marker (and a
+      // torn aside file): put the marker now, so that the file is required from here on.
+      fs::remove(file + ".new", ec);
+      std::string marker;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kWatermarkKey, &marker);
+      if (s.IsNotFound())
+        CHAKONG_RETURN_IF_ERROR(put_watermark_marker());
+      else if (!s.ok())
+        return convert(&s, "read the watermark marker");
+    }
   } else {
     std::string marker;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kWatermarkKey, &marker);
@@ -689,13 +700,13 @@ Status RocksJournal::open_watermark() {
     }
     if (!s.IsNotFound()) return convert(&s, "read the watermark marker");
     if (options_.read_only) return ok_status();  // A journal from before the watermark.
-    // A new journal, or one from before the watermark: the marker goes into a table file at
-    // once, so that losing the newest log cannot take it along.
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    s = db_->Put(wo, kWatermarkKey, "1");
-    if (s.ok()) s = db_->Flush(rocksdb::FlushOptions());
-    if (!s.ok()) return convert(&s, "write the watermark marker");
+    // A new journal, or one from before the watermark. The file comes first, whole (written
+    // aside, synced, renamed, the directory synced), and the marker after it: a crash between
+    // the two leaves a file and no marker, which opens; the other order left a marker and no
+    // file, a journal that refused to open ever after (found by the crash harness killing an
+    // engine while it created its journal).
+    CHAKONG_RETURN_IF_ERROR(create_watermark_file(file, recovered));
+    CHAKONG_RETURN_IF_ERROR(put_watermark_marker());
   }
   if (options_.read_only) return ok_status();
   watermark_fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -707,6 +718,47 @@ Status RocksJournal::open_watermark() {
   if (::fsync(watermark_fd_) != 0) {
     return unavailable_error("journal: cannot sync " + file + ": " + std::strerror(errno));
   }
+  return ok_status();
+}
+
+// The marker goes into a table file at once, so that losing the newest log cannot take it
+// along.
+Status RocksJournal::put_watermark_marker() {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Put(wo, kWatermarkKey, "1");
+  if (s.ok()) s = db_->Flush(rocksdb::FlushOptions());
+  if (!s.ok()) return convert(&s, "write the watermark marker");
+  return ok_status();
+}
+
+Status RocksJournal::create_watermark_file(const std::string& file, uint64_t sequence) {
+  const std::string aside = file + ".new";
+  const std::string text = watermark_text(sequence);
+  const int fd = ::open(aside.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return unavailable_error("journal: cannot create " + aside + ": " + std::strerror(errno));
+  }
+  const ssize_t n = ::pwrite(fd, text.data(), text.size(), 0);
+  std::string why;
+  if (n != static_cast<ssize_t>(text.size())) {
+    why = n < 0 ? std::strerror(errno) : "short write";
+  } else if (::fsync(fd) != 0) {
+    why = std::strerror(errno);
+  }
+  ::close(fd);
+  if (!why.empty()) return unavailable_error("journal: cannot write " + aside + ": " + why);
+  if (::rename(aside.c_str(), file.c_str()) != 0) {
+    return unavailable_error("journal: cannot rename " + aside + " to " + file + ": " +
+                             std::strerror(errno));
+  }
+  const int dir = ::open(options_.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || ::fsync(dir) != 0) {
+    const std::string e = std::strerror(errno);
+    if (dir >= 0) ::close(dir);
+    return unavailable_error("journal: cannot sync directory " + options_.path + ": " + e);
+  }
+  ::close(dir);
   return ok_status();
 }
 

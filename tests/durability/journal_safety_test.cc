@@ -433,6 +433,54 @@ TEST_F(JournalSafetyTest, JournalFromBeforeTheWatermarkGetsOneAtItsFirstOpen) {
   EXPECT_EQ(RocksJournal::open(options(dir_)).status().code(), StatusCode::kDataLoss);
 }
 
+// What a crash while a journal is created can leave: the watermark file is written whole
+// (aside, then renamed) before the marker that makes it required, so a crash leaves at worst a
+// half-written aside file, or the file without the marker. Both open.
+TEST_F(JournalSafetyTest, CrashWhileCreatingTheWatermarkLeavesAJournalThatOpens) {
+  {
+    auto j = create(options(dir_));
+    ASSERT_NE(j, nullptr);
+    ASSERT_TRUE(j->put("case/1", "filed").ok());
+  }
+  {  // The file and no marker: a crash between the rename and the marker's put.
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    ASSERT_TRUE(db->Delete(wo, "meta/watermark").ok());
+  }
+  std::ofstream(dir_ / "CHAKONG-WATERMARK.new") << "chakong-water";  // A torn aside file.
+  {
+    StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));
+    ASSERT_TRUE(j.ok()) << j.status().to_string();
+    EXPECT_EQ(*(*j)->get("case/1"), "filed");
+  }
+  EXPECT_EQ(read_bytes(dir_ / "CHAKONG-WATERMARK").size(), 50u);
+  EXPECT_FALSE(fs::exists(dir_ / "CHAKONG-WATERMARK.new"));
+  fs::remove(dir_ / "CHAKONG-WATERMARK");  // The marker is back: the file is required again.
+  EXPECT_EQ(RocksJournal::open(options(dir_)).status().code(), StatusCode::kDataLoss);
+}
+
+TEST_F(JournalSafetyTest, TornAsideWatermarkBesideAnOlderJournalIsReplaced) {
+  {
+    rocksdb::Options ro;
+    ro.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(ro, dir_.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "case/1", "filed").ok());
+  }
+  std::ofstream(dir_ / "CHAKONG-WATERMARK.new") << "chakong-water";
+  {
+    StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));
+    ASSERT_TRUE(j.ok()) << j.status().to_string();
+    EXPECT_EQ(*(*j)->get("case/1"), "filed");
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "CHAKONG-WATERMARK.new"));
+  EXPECT_EQ(read_bytes(dir_ / "CHAKONG-WATERMARK").size(), 50u);
+}
+
 // ---- 6. Nothing is touched before the lock is held ----------------------------------------
 
 TEST_F(JournalSafetyTest, CheckOnALiveJournalRefusesAndChangesNothing) {

@@ -187,6 +187,9 @@ class RocksJournal final : public Journal {
   Status convert(const void* rocks_status, std::string_view what) const;
   // Checks the watermark against what was recovered and opens it for writing (see above).
   Status open_watermark();
+  // Writes a new journal's watermark file whole: aside, synced, renamed, directory synced.
+  Status create_watermark_file(const std::string& file, uint64_t sequence);
+  Status put_watermark_marker();
   void write_watermark(uint64_t sequence);
   void watermark_failed(const char* why);
 
