@@ -10,6 +10,8 @@
 //       assets:
 //         - {category: deposit, reference: "6222000011112222", holder: "11010519491231002X",
 //            fen: 500000}
+// With --tls-cert and --tls-key the TCP listener is TLS; with --tls-client-ca too, clients must
+// present a certificate of that CA (mutual TLS).
 // Every error names the file, the field and the value; exit 2. Prints one line
 // `listening <address> port <port> channels <n>` on stdout once it listens, then runs until
 // SIGTERM or SIGINT (exit 0).
@@ -17,11 +19,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "chakong/connectors/factory.h"
@@ -154,8 +159,47 @@ StatusOr<std::vector<Spec>> parse(const YAML::Node& root,
   return specs;
 }
 
+struct TlsFiles {
+  std::string cert, key, client_ca;
+};
+
+// The TLS options of the files given; nullopt and an error line (exit 2) when one is wrong.
+std::optional<connectors::TlsServerOptions> tls_options(const TlsFiles& files,
+                                                        const std::string& listen, int& rc) {
+  rc = 0;
+  if (files.cert.empty() && files.key.empty() && files.client_ca.empty()) return std::nullopt;
+  auto fail = [&rc](const std::string& why) {
+    std::cerr << "chakong institutions: " << why << "\n";
+    rc = 2;
+    return std::nullopt;
+  };
+  if (files.cert.empty() || files.key.empty()) {
+    return fail("--tls-cert and --tls-key: both are needed for TLS");
+  }
+  if (listen.starts_with("unix:")) return fail("--tls-cert: TLS is for a TCP --listen address");
+  connectors::TlsServerOptions o;
+  for (auto [flag, path, out] :
+       {std::tuple{"--tls-cert", &files.cert, &o.cert_pem},
+        std::tuple{"--tls-key", &files.key, &o.key_pem},
+        std::tuple{"--tls-client-ca", &files.client_ca, &o.client_ca_pem}}) {
+    if (path->empty()) continue;
+    std::ifstream in(*path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) return fail(std::string(flag) + ": cannot read " + q(*path));
+    *out = text.str();
+  }
+  if (Status s = connectors::check_tls_server_options(o); !s.ok()) {
+    return fail(std::string(s.message()));
+  }
+  return o;
+}
+
 int run_institutions(const std::string& file, const std::string& listen,
-                     const std::vector<std::string>& plugins) {
+                     const std::vector<std::string>& plugins, const TlsFiles& tls_files) {
+  int tls_rc = 0;
+  const std::optional<connectors::TlsServerOptions> tls = tls_options(tls_files, listen, tls_rc);
+  if (tls_rc != 0) return tls_rc;
   connectors::ConnectorRegistry registry;
   if (int rc = load_connectors("institutions", plugins, 1, registry); rc != 0) return rc;
   YAML::Node root;
@@ -199,7 +243,7 @@ int run_institutions(const std::string& file, const std::string& listen,
   }
   StatusOr<std::unique_ptr<connectors::SocketServer>> server =
       listen.starts_with("unix:") ? connectors::SocketServer::listen(listen.substr(5), channels)
-                                  : connectors::SocketServer::listen_tcp(listen, channels);
+                                  : connectors::SocketServer::listen_tcp(listen, channels, tls);
   if (!server.ok()) {
     std::cerr << "chakong institutions: --listen: " << server.status().message() << "\n";
     return server.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -227,8 +271,13 @@ void add_institutions_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--scenario", *file, "YAML list of institutions and their assets")->required();
   cmd->add_option("--listen", *listen, "host:port (port 0 picks one) or unix:PATH")->required();
   cmd->add_option("--plugin", *plugins, "Connector plugin to load (repeatable)");
-  cmd->callback([&exit_code, file, listen, plugins] {
-    exit_code = run_institutions(*file, *listen, *plugins);
+  auto tls = std::make_shared<TlsFiles>();
+  cmd->add_option("--tls-cert", tls->cert, "PEM certificate chain: serve TCP over TLS");
+  cmd->add_option("--tls-key", tls->key, "PEM private key of --tls-cert");
+  cmd->add_option("--tls-client-ca", tls->client_ca,
+                  "PEM CA bundle: clients must present a certificate of it (mutual TLS)");
+  cmd->callback([&exit_code, file, listen, plugins, tls] {
+    exit_code = run_institutions(*file, *listen, *plugins, *tls);
   });
 }
 

@@ -54,9 +54,10 @@ int run_serve(const std::string& config_path, const std::vector<std::string>& pl
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // The file is read and checked again whole; log_level and clients are applied, nothing
-      // if the file or the clients do not pass. Officers, connectors, dispatch and engine
-      // settings, listeners and TLS material are fixed at start (docs/service.md).
+      // The file is read and checked again whole; log_level, clients and the institutions
+      // connections' TLS material (for their next connection) are applied, nothing if the
+      // file or the clients do not pass. Officers, connectors, dispatch and engine settings,
+      // listeners and the gRPC TLS material are fixed at start (docs/service.md).
       StatusOr<service::ServeSettings> again = service::load_serve_config(config_path, registry);
       StatusOr<std::vector<std::string>> applied =
           again.ok() ? (*server)->reload(*again)

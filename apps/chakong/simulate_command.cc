@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -111,10 +112,15 @@ int run_simulate(const SimulateArgs& a) {
     r->inputs.run_date = date;
   }
   const std::filesystem::path dir(a.out);
+  // members.csv only for a run with hubs of queued members (`hub: members`).
+  const bool has_members =
+      std::any_of(r->connectors.begin(), r->connectors.end(),
+                  [](const sim::ConnectorReport& c) { return c.member.has_value(); });
   if (!write_file(dir / "report.json", sim::report_json(*r)) ||
       !write_file(dir / "report.html", sim::report_html(*r)) ||
       !write_file(dir / "daily.csv", sim::daily_csv(*r)) ||
-      !write_file(dir / "connectors.csv", sim::connectors_csv(*r))) {
+      !write_file(dir / "connectors.csv", sim::connectors_csv(*r)) ||
+      (has_members && !write_file(dir / "members.csv", sim::members_csv(*r)))) {
     fmt::print(stderr, "chakong simulate: cannot write the report into '{}'\n", a.out);
     return 1;
   }
@@ -200,8 +206,8 @@ int run_simulate(const SimulateArgs& a) {
              r->peak_rss_bytes >> 20);
   fmt::print(
       "report              {0}/report.json, {0}/report.html, {0}/daily.csv, "
-      "{0}/connectors.csv\n",
-      a.out);
+      "{0}/connectors.csv{1}\n",
+      a.out, has_members ? ", " + a.out + "/members.csv" : std::string());
   return 0;
 }
 

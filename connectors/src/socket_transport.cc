@@ -81,24 +81,38 @@ class SocketClient::Channel final : public Transport {
   uint32_t channel_;
 };
 
-StatusOr<std::shared_ptr<SocketClient>> SocketClient::connect(const std::string& path) {
+StatusOr<std::shared_ptr<SocketClient>> SocketClient::connect(const std::string& path,
+                                                              ReconnectOptions reconnect) {
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     return invalid_argument_error("socket path '" + path + "' is too long");
   }
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return unavailable_error("socket: " + std::string(std::strerror(errno)));
-  const sockaddr_un a = address(path);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    return unavailable_error("cannot connect to institutions at " + path + ": " + why);
-  }
-  return start(fd);
+  return start(
+      [path](const TlsClientOptions*) -> StatusOr<Link> {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return unavailable_error("socket: " + std::string(std::strerror(errno)));
+        const sockaddr_un a = address(path);
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+          const std::string why = std::strerror(errno);
+          ::close(fd);
+          return unavailable_error("cannot connect to institutions at " + path + ": " + why);
+        }
+        return Link{fd, nullptr};
+      },
+      reconnect, nullptr);
 }
 
-std::shared_ptr<SocketClient> SocketClient::start(int fd) {
-  std::shared_ptr<SocketClient> c(new SocketClient(fd));
-  c->reader_ = std::thread([raw = c.get()] { raw->read_loop(); });
+StatusOr<std::shared_ptr<SocketClient>> SocketClient::start(
+    Dialer dialer, ReconnectOptions reconnect, std::shared_ptr<const TlsClientOptions> tls) {
+  StatusOr<Link> link = dialer(tls.get());
+  if (!link.ok()) return link.status();
+  std::shared_ptr<SocketClient> c(new SocketClient(std::move(dialer), reconnect));
+  c->tls_ = std::move(tls);
+  c->link_ = std::move(*link);
+  c->generation_ = c->last_generation_ = 1;
+  c->write_fd_ = c->link_.fd;
+  c->write_generation_ = 1;
+  c->connections_ = 1;
+  c->reader_ = std::thread([raw = c.get()] { raw->run(); });
   return c;
 }
 
@@ -111,7 +125,6 @@ SocketClient::~SocketClient() {
       reader_.join();
     }
   }
-  ::close(fd_);
 }
 
 std::unique_ptr<Transport> SocketClient::channel(uint32_t channel) {
@@ -124,15 +137,31 @@ void SocketClient::close() {
     if (closed_) return;
     closed_ = true;
   }
-  ::shutdown(fd_, SHUT_RDWR);
+  wake_.notify_all();
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (write_fd_ >= 0) ::shutdown(write_fd_, SHUT_RDWR);  // The thread fails the calls.
+}
+
+Status SocketClient::set_tls(TlsClientOptions tls) {
+  std::lock_guard<std::mutex> lock(tls_mu_);
+  if (tls_ == nullptr) return failed_precondition_error("not a TLS connection");
+  tls_ = std::make_shared<const TlsClientOptions>(std::move(tls));
+  return Status();
 }
 
 void SocketClient::call(uint32_t channel, std::string bytes, TransportDone done) {
-  uint64_t id = 0;
+  uint64_t id = 0, generation = 0;
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
+    if (!closed_ && generation_ == 0) {
+      // No connection: the client's thread dials and sends it (or fails it).
+      parked_.push_back({channel, std::move(bytes), std::move(done)});
+      wake_.notify_all();
+      return;
+    }
     if (!closed_) {
       id = next_call_++;
+      generation = generation_;
       calls_.emplace(id, std::move(done));
     }
   }
@@ -143,18 +172,98 @@ void SocketClient::call(uint32_t channel, std::string bytes, TransportDone done)
     }).detach();
     return;
   }
+  send(id, generation, channel, bytes);
+}
+
+void SocketClient::send(uint64_t id, uint64_t generation, uint32_t channel,
+                        const std::string& bytes) {
   std::string frame;
   put_le(frame, 12 + bytes.size(), 4);
   put_le(frame, id, 8);
   put_le(frame, channel, 4);
   frame += bytes;
   std::lock_guard<std::mutex> lock(write_mu_);
-  if (!write_all(fd_, frame)) ::shutdown(fd_, SHUT_RDWR);  // The reader fails the calls.
+  // Another generation: the call's connection was lost and the call failed with it.
+  if (write_generation_ != generation) return;
+  if (!write_all(write_fd_, frame)) ::shutdown(write_fd_, SHUT_RDWR);  // The reader fails.
 }
 
-void SocketClient::read_loop() {
+void SocketClient::run() {
+  for (;;) {
+    read_loop(link_.fd);
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      write_fd_ = -1;
+      write_generation_ = 0;
+    }
+    // Every call sent on the lost connection: the institution may have acted, in doubt.
+    fail_all("institution connection lost");
+    ::close(link_.fd);
+    link_ = Link{};
+
+    // Reconnect when a call asks for it, not closer than the backoff after a failure.
+    std::chrono::milliseconds backoff = reconnect_.initial;
+    auto next_attempt = std::chrono::steady_clock::now();
+    for (;;) {
+      std::unique_lock<std::mutex> lock(calls_mu_);
+      wake_.wait(lock, [&] { return closed_ || !parked_.empty(); });
+      wake_.wait_until(lock, next_attempt, [&] { return closed_; });
+      std::vector<Parked> parked;
+      if (closed_) {
+        parked.swap(parked_);
+        lock.unlock();
+        for (Parked& p : parked) p.done(unavailable_error("institution connection closed"));
+        return;
+      }
+      lock.unlock();
+      std::shared_ptr<const TlsClientOptions> tls;
+      {
+        std::lock_guard<std::mutex> tls_lock(tls_mu_);
+        tls = tls_;
+      }
+      StatusOr<Link> link = dialer_(tls.get());
+      lock.lock();
+      if (link.ok() && closed_) {
+        ::close(link->fd);
+        continue;  // Fails the parked calls above.
+      }
+      if (!link.ok()) {
+        parked.swap(parked_);
+        lock.unlock();
+        for (Parked& p : parked) {
+          p.done(unavailable_error("cannot reconnect: " + std::string(link.status().message())));
+        }
+        next_attempt = std::chrono::steady_clock::now() + backoff;
+        backoff = std::min(backoff * 2, reconnect_.max);
+        continue;
+      }
+      link_ = std::move(*link);
+      ++connections_;
+      generation_ = ++last_generation_;
+      {
+        std::lock_guard<std::mutex> write_lock(write_mu_);
+        write_fd_ = link_.fd;
+        write_generation_ = generation_;
+      }
+      parked.swap(parked_);
+      std::vector<uint64_t> ids;
+      for (Parked& p : parked) {
+        ids.push_back(next_call_++);
+        calls_.emplace(ids.back(), std::move(p.done));
+      }
+      const uint64_t generation = generation_;
+      lock.unlock();
+      for (size_t i = 0; i < parked.size(); ++i) {
+        send(ids[i], generation, parked[i].channel, parked[i].bytes);
+      }
+      break;
+    }
+  }
+}
+
+void SocketClient::read_loop(int fd) {
   std::string head, body;
-  while (read_frame(fd_, 9, head, body)) {
+  while (read_frame(fd, 9, head, body)) {
     const uint64_t id = get_le(head.data(), 8);
     const bool ok = head[8] != 0;
     TransportDone done;
@@ -171,14 +280,13 @@ void SocketClient::read_loop() {
       done(unavailable_error("institution: " + body));
     }
   }
-  fail_all("institution connection lost");
 }
 
 void SocketClient::fail_all(const std::string& why) {
   std::map<uint64_t, TransportDone> calls;
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
-    closed_ = true;
+    generation_ = 0;
     calls.swap(calls_);
   }
   for (auto& [id, done] : calls) done(unavailable_error(why));
@@ -187,9 +295,10 @@ void SocketClient::fail_all(const std::string& why) {
 // ---- Server ------------------------------------------------------------------------------
 
 struct SocketServer::Connection {
-  explicit Connection(int f) : fd(f) {}
+  explicit Connection(SocketClient::Link l) : fd(l.fd), relay(std::move(l.relay)) {}
   ~Connection() { ::close(fd); }
   int fd;
+  std::shared_ptr<void> relay;  // A TLS connection's relay (after fd: closed after it).
   std::mutex write_mu;
   std::atomic<bool> closed{false};
 };
@@ -244,7 +353,10 @@ void SocketServer::accept_loop() {
       const int one = 1;
       (void)::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    auto c = std::make_shared<Connection>(cfd);
+    SocketClient::Link link{cfd, nullptr};
+    if (wrap_) link = wrap_(cfd);  // TLS: the framing's end of the connection's relay.
+    if (link.fd < 0) continue;
+    auto c = std::make_shared<Connection>(std::move(link));
     ++connections_;
     std::lock_guard<std::mutex> lock(mu_);
     live_.push_back(c);

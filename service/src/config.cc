@@ -324,7 +324,48 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
                                       " is not host:port (a port 1..65535)");
       }
       conn.tcp = a;
+      if (!t.tls_ca().empty()) {
+        connectors::TlsClientOptions tls;
+        tls.server_name = t.tls_server_name();
+        for (auto [field, file, out] : {std::tuple{"tls_ca", &t.tls_ca(), &tls.ca_pem},
+                                        std::tuple{"tls_cert", &t.tls_cert(), &tls.cert_pem},
+                                        std::tuple{"tls_key", &t.tls_key(), &tls.key_pem}}) {
+          if (file->empty()) continue;
+          StatusOr<std::string> text =
+              read_file(resolve(base_dir, *file), at + ".transport." + field);
+          if (!text.ok()) return text.status();
+          *out = std::move(*text);
+        }
+        if (t.tls_cert().empty() != t.tls_key().empty()) {
+          return invalid_argument_error(
+              at + ".transport." + (t.tls_cert().empty() ? "tls_cert" : "tls_key") +
+              ": required with " + (t.tls_cert().empty() ? "tls_key" : "tls_cert"));
+        }
+        if (Status v = connectors::check_tls_client_options(tls); !v.ok()) {
+          return invalid_argument_error(at + ".transport: " + std::string(v.message()));
+        }
+        conn.tls = std::move(tls);
+      } else if (!t.tls_cert().empty() || !t.tls_key().empty() || !t.tls_server_name().empty()) {
+        return invalid_argument_error(at + ".transport.tls_ca: required with " +
+                                      (!t.tls_cert().empty()  ? "tls_cert"
+                                       : !t.tls_key().empty() ? "tls_key"
+                                                              : "tls_server_name"));
+      }
+      // One connection per address: the connectors on it must agree on its TLS.
+      for (int j = 0; j < i; ++j) {
+        const v1::ServeTransport& o = c.connectors(j).transport();
+        if (o.tcp() == t.tcp() &&
+            (o.tls_ca() != t.tls_ca() || o.tls_cert() != t.tls_cert() ||
+             o.tls_key() != t.tls_key() || o.tls_server_name() != t.tls_server_name())) {
+          return invalid_argument_error(at + ".transport: the TLS fields differ from connectors[" +
+                                        std::to_string(j) + "]'s for the same tcp " + q(a));
+        }
+      }
     } else {
+      if (!t.tls_ca().empty() || !t.tls_cert().empty() || !t.tls_key().empty() ||
+          !t.tls_server_name().empty()) {
+        return invalid_argument_error(at + ".transport.tls_ca: TLS is for a tcp transport");
+      }
       conn.socket = resolve(base_dir, t.unix());
     }
     conn.channel = sc.transport().channel();

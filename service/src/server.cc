@@ -798,7 +798,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
       if (!client) {
         StatusOr<std::shared_ptr<connectors::SocketClient>> cl =
             c.tcp.empty() ? connectors::SocketClient::connect(c.socket)
-                          : connectors::SocketClient::connect_tcp(c.tcp);
+                          : connectors::SocketClient::connect_tcp(
+                                c.tcp, connectors::TcpClientOptions{c.tls, {}});
         if (!cl.ok()) {
           return Status(cl.status().code(), "connector " + c.name + ": institutions " + where +
                                                 ": " + std::string(cl.status().message()));
@@ -1195,7 +1196,18 @@ StatusOr<std::vector<std::string>> CaseServer::reload(const ServeSettings& fresh
   }
   impl_->clients.store(
       std::make_shared<const Impl::ClientSet>(fresh.clients.begin(), fresh.clients.end()));
-  return std::vector<std::string>{"clients"};
+  std::vector<std::string> applied{"clients"};
+  // Renewed institutions TLS material, for connections that are TLS before and after (a
+  // change between plaintext and TLS, or of address, waits for the next start).
+  bool tls = false;
+  for (const ServeSettings::Connector& c : fresh.connectors) {
+    if (c.tcp.empty() || !c.tls) continue;
+    auto it = impl_->sockets.find("tcp " + c.tcp);
+    if (it == impl_->sockets.end()) continue;
+    tls = it->second->set_tls(*c.tls).ok() || tls;
+  }
+  if (tls) applied.push_back("connectors.transport.tls");
+  return applied;
 }
 
 int CaseServer::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }

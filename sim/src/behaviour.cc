@@ -13,6 +13,12 @@ TimeUs LatencyDist::sample(std::mt19937_64& rng) const {
   return static_cast<TimeUs>(static_cast<double>(median) * std::exp(sigma * z(rng)));
 }
 
+TimeUs LatencyDist::at_z(double z) const {
+  if (p99 <= median || median <= 0) return median;
+  const double sigma = std::log(static_cast<double>(p99) / static_cast<double>(median)) / 2.326;
+  return static_cast<TimeUs>(static_cast<double>(median) * std::exp(sigma * z));
+}
+
 std::function<TimeUs(const std::vector<connectors::Request>&)> latency_by_operation(
     std::map<connectors::RequestKind, LatencyDist> by_kind, LatencyDist fallback, uint64_t seed) {
   auto rng = std::make_shared<std::mt19937_64>(seed);

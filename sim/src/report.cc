@@ -270,6 +270,16 @@ Json report_doc(const SimulationReport& r) {
     j["control_missed"] = c.control_missed;
     if (!c.via.empty()) j["via"] = c.via;
     j["control_compliance"] = ratio(compliance(c.control_met, c.control_missed));
+    if (c.member) {
+      const MemberReport& m = *c.member;
+      j["member"] = {{"capacity", m.capacity},
+                     {"batches", m.batches},
+                     {"queue", {{"p50", m.queue_p50}, {"p99", m.queue_p99}, {"max", c.max_queue}}},
+                     {"latency_hours",
+                      {{"p50", fixed(c.latency_p50_ms / 3.6e6, 2)},
+                       {"p99", fixed(c.latency_p99_ms / 3.6e6, 2)}}},
+                     {"timeouts", m.timeouts}};
+    }
     connectors.push_back(std::move(j));
   }
   o["connectors"] = std::move(connectors);
@@ -350,6 +360,82 @@ std::string institution_table(const SimulationReport& r) {
          "</tbody></table>";
 }
 
+// Hub members (`hub: members`): the 20 worst (p99 latency, then utilization) in a table, and
+// the distribution over all of them in two charts (c6, c7). Empty when the run has none.
+struct MembersSection {
+  std::string html, script;
+};
+MembersSection members_section(const SimulationReport& r) {
+  std::vector<const ConnectorReport*> v;
+  for (const ConnectorReport& c : r.connectors) {
+    if (c.member) v.push_back(&c);
+  }
+  if (v.empty()) return {};
+  std::stable_sort(v.begin(), v.end(), [](const ConnectorReport* a, const ConnectorReport* b) {
+    if (a->latency_p99_ms != b->latency_p99_ms) return a->latency_p99_ms > b->latency_p99_ms;
+    if (a->utilization != b->utilization) return a->utilization > b->utilization;
+    return a->name < b->name;
+  });
+  std::string rows;
+  for (size_t i = 0; i < std::min<size_t>(20, v.size()); ++i) {
+    const ConnectorReport& c = *v[i];
+    const MemberReport& m = *c.member;
+    rows += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f} %</td>"
+        "<td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{:.1f}</td><td>{}</td></tr>\n",
+        html_escape(c.name), html_escape(c.via),
+        m.capacity == 0 ? std::string("unlimited") : std::to_string(m.capacity), c.requests,
+        m.batches, 100 * c.utilization, m.queue_p50, m.queue_p99, c.max_queue,
+        c.latency_p50_ms / 3.6e6, c.latency_p99_ms / 3.6e6, m.timeouts);
+  }
+  // Distributions: members by p99 latency (hours) and by utilization.
+  static constexpr double kHours[] = {1, 2, 4, 8, 16, 24, 48, 96};
+  std::vector<uint64_t> by_latency(std::size(kHours) + 1), by_use(10);
+  for (const ConnectorReport* c : v) {
+    const double h = c->latency_p99_ms / 3.6e6;
+    size_t b = 0;
+    while (b < std::size(kHours) && h >= kHours[b]) ++b;
+    ++by_latency[b];
+    ++by_use[std::min<size_t>(9, static_cast<size_t>(std::max(0.0, c->utilization) * 10))];
+  }
+  std::string latency_labels, latency_data, use_labels, use_data;
+  for (size_t b = 0; b < by_latency.size(); ++b) {
+    latency_labels +=
+        fmt::format("{}'{}'", b ? "," : "",
+                    b == 0                   ? fmt::format("<{}h", kHours[0])
+                    : b == std::size(kHours) ? fmt::format(">={}h", kHours[b - 1])
+                                             : fmt::format("{}-{}h", kHours[b - 1], kHours[b]));
+    latency_data += fmt::format("{}{}", b ? "," : "", by_latency[b]);
+  }
+  for (size_t b = 0; b < by_use.size(); ++b) {
+    use_labels += fmt::format("{}'{}-{} %'", b ? "," : "", 10 * b, 10 * b + 10);
+    use_data += fmt::format("{}{}", b ? "," : "", by_use[b]);
+  }
+  MembersSection out;
+  out.html = fmt::format(
+      R"(
+<h2>Hub members</h2>
+<p>{} members behind hubs, each a queued server. The 20 with the slowest answers (p99 latency,
+from the hub asking to the member answering, queueing, hours and outages included), then the
+busiest; members.csv has them all.</p>
+<table id="members"><thead><tr><th>member</th><th>hub</th><th>servers</th><th>checks</th>
+<th>batches</th><th>utilization</th><th>queue p50</th><th>queue p99</th><th>max queue</th>
+<th>latency p50 (h)</th><th>latency p99 (h)</th><th>timeouts</th></tr></thead><tbody>
+{}</tbody></table>
+<div class="charts">
+<div class="card"><h3>Members by p99 latency</h3><canvas id="c6"></canvas></div>
+<div class="card"><h3>Members by utilization</h3><canvas id="c7"></canvas></div>
+</div>
+)",
+      v.size(), rows);
+  out.script = fmt::format(
+      R"(new Chart(document.getElementById('c6'),{{type:'bar',data:{{labels:[{}],datasets:[{{label:'members',data:[{}],backgroundColor:'#ef6c00'}}]}},options:{{animation:false}}}});
+new Chart(document.getElementById('c7'),{{type:'bar',data:{{labels:[{}],datasets:[{{label:'members',data:[{}],backgroundColor:'#6a1b9a'}}]}},options:{{animation:false}}}});
+)",
+      latency_labels, latency_data, use_labels, use_data);
+  return out;
+}
+
 }  // namespace
 
 std::string report_html(const SimulationReport& r) {
@@ -416,6 +502,7 @@ std::string report_html(const SimulationReport& r) {
              "</p><pre id=\"scenario\">" + html_escape(r.inputs.text) + "</pre>";
   }
   const std::string data = json_island(report_json(r));
+  const MembersSection members = members_section(r);
   std::string html =
       R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Chakong report: )" +
@@ -485,7 +572,7 @@ td:first-child,th:first-child{text-align:left} th{cursor:pointer} tr.miss td:fir
 <p>Most 48-hour misses first (click a heading to sort). A miss is counted at the institution
 whose finding's clock ran out; utilization is busy time over the run and the in-flight cap.</p>
 <div id="institutions-box">)" +
-      institution_table(r) + R"(</div>
+      institution_table(r) + "</div>" + members.html + R"(
 <div class="charts">
 <div class="card"><h3>48-hour control compliance by week, with the 99 % target</h3><canvas id="c5"></canvas></div>
 <div class="card"><h3>48-hour control compliance over time</h3><canvas id="c1"></canvas></div>
@@ -546,7 +633,8 @@ new Chart(document.getElementById('c3'),{type:'bar',data:{labels:busiest.map(c=>
 if(document.getElementById('c4'))new Chart(document.getElementById('c4'),{type:'line',data:{labels:[)" +
       sweep_labels + R"(],datasets:[)" + sweep_sets + R"(]},
  options:{animation:false,scales:{y:{min:0,max:100,title:{display:true,text:'% swept'}},x:{title:{display:true,text:'day of the run'}}}}});
-document.querySelectorAll('#institutions th').forEach((th,col)=>th.addEventListener('click',()=>{
+)" + members.script +
+      R"(document.querySelectorAll('#institutions th').forEach((th,col)=>th.addEventListener('click',()=>{
  const body=document.querySelector('#institutions tbody');const rows=[...body.rows];
  const key=r=>col==0?r.cells[0].textContent:parseFloat(r.cells[col].dataset.v);
  const desc=th.dataset.desc!=='1';th.dataset.desc=desc?'1':'0';
@@ -592,6 +680,21 @@ std::string connectors_csv(const SimulationReport& r) {
         c.latency_p99_ms,
         c.query_turnaround_mean_ms ? fmt::format("{:.1f}", *c.query_turnaround_mean_ms) : "",
         c.max_queue, c.control_met, c.control_missed, compliance(c.control_met, c.control_missed));
+  }
+  return o;
+}
+
+std::string members_csv(const SimulationReport& r) {
+  std::string o =
+      "name,hub,capacity,checks,batches,utilization,queue_p50,queue_p99,queue_max,"
+      "latency_p50_hours,latency_p99_hours,timeouts\n";
+  for (const ConnectorReport& c : r.connectors) {
+    if (!c.member) continue;
+    const MemberReport& m = *c.member;
+    o += fmt::format("{},{},{},{},{},{:.6f},{},{},{},{:.2f},{:.2f},{}\n", csv_field(c.name),
+                     csv_field(c.via), m.capacity, c.requests, m.batches, c.utilization,
+                     m.queue_p50, m.queue_p99, c.max_queue, c.latency_p50_ms / 3.6e6,
+                     c.latency_p99_ms / 3.6e6, m.timeouts);
   }
   return o;
 }

@@ -82,6 +82,51 @@ class Compiler {
     return ok_status();
   }
 
+  // A hub's `members:` block (after `count`, `capacity`, `zipf` and `hub` are known).
+  Status members(const std::string& at, const v1::InstitutionGroup& g, GroupConfig* gc) const {
+    if (!g.has_members()) {
+      if (gc->hub == GroupConfig::Hub::kMembers) {
+        gc->member_capacity.assign(static_cast<size_t>(gc->count), gc->capacity);
+      }
+      return ok_status();
+    }
+    const v1::HubMembers& m = g.members();
+    const std::string path = at + ".members";
+    if (gc->hub != GroupConfig::Hub::kMembers) {
+      return error(path,
+                   std::string("only a group with hub: members has members (this one has hub: ") +
+                       (g.hub().empty() ? "false" : g.hub()) + ")");
+    }
+    if (m.has_capacity() && m.has_capacity_by_share()) {
+      return error(path + ".capacity_by_share",
+                   "give capacity or capacity_by_share, not both (capacity is " +
+                       std::to_string(m.capacity()) + ")");
+    }
+    if (m.has_capacity() && (m.capacity() < 0 || m.capacity() > 100'000)) {
+      return error(path + ".capacity",
+                   std::to_string(m.capacity()) + " must be in 0..100000 (0: unlimited)");
+    }
+    if (m.has_capacity_by_share() &&
+        (m.capacity_by_share() < gc->count || m.capacity_by_share() > 10'000'000)) {
+      return error(path + ".capacity_by_share",
+                   std::to_string(m.capacity_by_share()) + " must be in " +
+                       std::to_string(gc->count) +
+                       "..10000000 (at least one server for each of the group's " +
+                       std::to_string(gc->count) + " members)");
+    }
+    if (m.has_capacity_by_share()) {
+      gc->member_capacity = capacity_by_share(m.capacity_by_share(), gc->count, gc->zipf);
+    } else {
+      gc->member_capacity.assign(static_cast<size_t>(gc->count),
+                                 m.has_capacity() ? m.capacity() : gc->capacity);
+    }
+    CHAKONG_RETURN_IF_ERROR(duration(path + ".timeout", m.timeout(), &gc->member_timeout, 0));
+    if (!m.timeout().empty() && gc->member_timeout <= 0) {
+      return error(path + ".timeout", "'" + m.timeout() + "' must be positive");
+    }
+    return ok_status();
+  }
+
   Status hours(const std::string& path, const std::string& text, BusinessHours* out) const {
     if (text.empty() || text == "always") return ok_status();
     int h1, m1, h2, m2;
@@ -115,6 +160,20 @@ StatusOr<AssetCategory> category_of(std::string_view kind) {
 }
 
 }  // namespace
+
+std::vector<int> capacity_by_share(int total, int count, double zipf) {
+  std::vector<double> w(static_cast<size_t>(std::max(count, 0)));
+  double sum = 0;
+  for (size_t k = 0; k < w.size(); ++k) {
+    w[k] = 1.0 / std::pow(static_cast<double>(k + 1), zipf);
+    sum += w[k];
+  }
+  std::vector<int> out(w.size());
+  for (size_t k = 0; k < w.size(); ++k) {
+    out[k] = std::max<int>(1, static_cast<int>(std::llround(total * w[k] / sum)));
+  }
+  return out;
+}
 
 bool is_court_code(std::string_view code) {
   if (code == "最高法") return true;
@@ -359,7 +418,16 @@ StatusOr<SimulationConfig> compile_scenario(const v1::Scenario& s, std::string_v
     if (g.zipf() < 0 || g.zipf() > 5)
       return c.error(at + ".zipf", num(g.zipf()) + " must be in 0..5");
     gc.zipf = g.has_zipf() ? g.zipf() : 1.0;
-    gc.hub = g.hub();
+    if (g.hub().empty() || g.hub() == "false") {
+      gc.hub = GroupConfig::Hub::kNone;
+    } else if (g.hub() == "members" || g.hub() == "true") {
+      gc.hub = GroupConfig::Hub::kMembers;
+    } else if (g.hub() == "counted") {
+      gc.hub = GroupConfig::Hub::kCounted;
+    } else {
+      return c.error(at + ".hub", "'" + g.hub() + "' is not members, counted, true or false");
+    }
+    CHAKONG_RETURN_IF_ERROR(c.members(at, g, &gc));
     out.groups.push_back(std::move(gc));
   }
   bool has_bank = false;

@@ -22,6 +22,7 @@
 #include "chakong/sim/behaviour.h"
 #include "chakong/sim/in_process_connector.h"
 #include "chakong/sim/parallel_time.h"
+#include "hub.h"
 #include "institution_faults.h"
 #include "population.h"
 
@@ -29,80 +30,6 @@ namespace chakong::sim {
 namespace {
 
 using connectors::RequestKind;
-
-// A hub (总对总 network): one connector for a group of member institutions. A query asks
-// every member, and the hub answers once the last member has: the batch's latency is the
-// slowest member's. A control request goes to the member holding the asset (its place is in
-// the reference), and a batch of them is handled like a direct institution's batch: one
-// latency draw, delayed by the outages of every member it involves. Members are not simulated
-// call by call: a member's share of a batch is one draw of its latency, with its business
-// hours and outages applied, counted as that many checks. The members' accounts live in the
-// hub's ground truth (references are unique across members).
-class Hub {
- public:
-  struct Member {
-    std::vector<OutageWindow> outages;
-    uint64_t checks = 0;
-    TimeUs busy_us = 0, busy_until = 0;
-    LatencyHistogram latency;
-  };
-
-  Hub(const GroupConfig& g, uint32_t first_place, uint64_t seed)
-      : group_(g), first_place_(first_place), rng_(seed), members_(static_cast<size_t>(g.count)) {
-    for (const auto& [instance, window] : g.outages) {
-      members_[static_cast<size_t>(instance)].outages.push_back(window);
-    }
-  }
-
-  const std::vector<Member>& members() const { return members_; }
-
-  // Time from `now` until the hub answers `batch`.
-  TimeUs latency(const std::vector<connectors::Request>& batch, TimeUs now) {
-    const TimeUs intake = group_.hours.next_intake(now);
-    TimeUs last = now;
-    uint64_t queries = 0;
-    std::map<uint32_t, std::pair<uint64_t, const LatencyDist*>> control;  // member -> (n, dist)
-    for (const connectors::Request& r : batch) {
-      if (r.kind == RequestKind::kQuery) {
-        ++queries;
-        continue;
-      }
-      const uint32_t place = place_of_reference(r.asset.reference);
-      if (place < first_place_ || place - first_place_ >= members_.size()) continue;
-      const bool freeze = r.kind == RequestKind::kFreeze || r.kind == RequestKind::kWaitlistFreeze;
-      auto& [n, dist] = control[place - first_place_];
-      ++n;
-      dist = freeze ? &group_.control : &group_.other;
-    }
-    if (queries > 0) {
-      for (Member& m : members_) {
-        last = std::max(last, work(m, intake, group_.query.sample(rng_), queries));
-      }
-    }
-    TimeUs draw[2] = {-1, -1};  // Control, other: one draw each for the batch.
-    for (const auto& [k, nd] : control) {
-      TimeUs& d = draw[nd.second == &group_.control ? 0 : 1];
-      if (d < 0) d = nd.second->sample(rng_);
-      last = std::max(last, work(members_[k], intake, d, nd.first));
-    }
-    return last - now;
-  }
-
- private:
-  TimeUs work(Member& m, TimeUs intake, TimeUs latency, uint64_t n) {
-    const TimeUs done = resume_after_outages(m.outages, intake, intake + latency);
-    m.checks += n;
-    m.latency.record(done - intake, n);
-    m.busy_us += std::max<TimeUs>(0, done - std::max(intake, m.busy_until));
-    m.busy_until = std::max(m.busy_until, done);
-    return done;
-  }
-
-  const GroupConfig& group_;
-  const uint32_t first_place_;
-  std::mt19937_64 rng_;
-  std::vector<Member> members_;
-};
 
 struct Instance {
   std::unique_ptr<institution::Institution> truth;
@@ -124,7 +51,7 @@ struct Account {
 };
 
 std::string instance_name(const GroupConfig& g, int k) {
-  if (g.count == 1 || (g.hub && k < 0)) return g.kind + "." + g.name;
+  if (g.count == 1 || (g.is_hub() && k < 0)) return g.kind + "." + g.name;
   char buf[16];
   std::snprintf(buf, sizeof buf, g.count >= 1000 ? "%04d" : "%03d", k + 1);
   return g.kind + "." + g.name + buf;
@@ -287,13 +214,16 @@ Status Run::build_institutions() {
     policy.top_up = g.kind == "bank";
     const uint32_t first_place = static_cast<uint32_t>(place_instance_.size());
     for (int k = 0; k < g.count; ++k) {
-      if (!g.hub || k == 0) {
+      if (!g.is_hub() || k == 0) {
         Instance in;
         in.group = &g;
         in.index_in_group = k;
         in.truth = std::make_unique<institution::Institution>(
-            instance_name(g, g.hub ? -1 : k), connectors::Capabilities::all(), policy);
-        if (g.hub) in.hub = std::make_unique<Hub>(g, first_place, c_.seed * 6151 + first_place);
+            instance_name(g, g.is_hub() ? -1 : k), connectors::Capabilities::all(), policy);
+        if (g.is_hub()) {
+          in.hub = std::make_unique<Hub>(g, first_place, c_.seed * 6151 + first_place,
+                                         c_.start.plus_days(c_.days).start_us());
+        }
         inst_.push_back(std::move(in));
       }
       const uint32_t place = static_cast<uint32_t>(place_instance_.size());
@@ -886,8 +816,8 @@ SimulationReport Run::report(double wall) {
     cr.control_missed = control_by_connector_[cr.name].second;
     r.connectors.push_back(std::move(cr));
     if (!in.hub) continue;
-    // The hub's members: their checks, how long they took, and how much of the run they
-    // had work in hand (their queues are not simulated: max_queue stays 0).
+    // The hub's members: their checks, how long they took from the hub's asking to their
+    // answer, their queues (kCounted: none) and how busy their servers were.
     const std::vector<Hub::Member>& members = in.hub->members();
     for (size_t k = 0; k < members.size(); ++k) {
       const Hub::Member& m = members[k];
@@ -896,9 +826,22 @@ SimulationReport Run::report(double wall) {
       mr.category = r.connectors.back().category;
       mr.via = in.truth->name();
       mr.requests = m.checks;
-      mr.utilization = static_cast<double>(m.busy_us) / static_cast<double>(elapsed);
-      mr.latency_p50_ms = static_cast<double>(m.latency.quantile(0.5)) / 1000.0;
-      mr.latency_p99_ms = static_cast<double>(m.latency.quantile(0.99)) / 1000.0;
+      mr.utilization = in.hub->utilization(k, elapsed);
+      if (m.stats) {
+        mr.latency_p50_ms = static_cast<double>(m.stats->latency.quantile(0.5)) / 1000.0;
+        mr.latency_p99_ms = static_cast<double>(m.stats->latency.quantile(0.99)) / 1000.0;
+      }
+      mr.max_queue = m.max_queue;
+      if (in.hub->mode() == GroupConfig::Hub::kMembers) {
+        MemberReport& x = mr.member.emplace();
+        x.capacity = m.queue.capacity();
+        x.batches = m.batches;
+        x.timeouts = m.timeouts;
+        if (m.stats && m.stats->queue) {
+          x.queue_p50 = static_cast<uint64_t>(m.stats->queue->quantile(0.5));
+          x.queue_p99 = static_cast<uint64_t>(m.stats->queue->quantile(0.99));
+        }
+      }
       r.connectors.push_back(std::move(mr));
     }
   }

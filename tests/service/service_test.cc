@@ -636,30 +636,41 @@ TEST_F(ServiceTest, MetricsShowAnOpenBreaker) {
 // A CA, a server certificate for localhost/127.0.0.1, client certificates with CNs
 // "case-server" and "intruder" from that CA, and a "case-server" from a rogue CA; made with the
 // openssl command line.
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Certificates made by `openssl` in `d`: CAs "ca" and "rogue"; of ca, "server" (CN and DNS
+// name localhost, IP 127.0.0.1), "client" (CN case-server) and "intruder"; of rogue,
+// "forged" (CN case-server). Each NAME.pem with its NAME.key.
+bool make_test_certs(const std::string& d) {
+  std::ofstream(d + "/san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  auto run = [](const std::string& cmd) {
+    return std::system((cmd + " 2>/dev/null").c_str()) == 0;
+  };
+  auto ca = [&](const std::string& name) {
+    return run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name + " -keyout " +
+               d + "/" + name + ".key -out " + d + "/" + name + ".pem");
+  };
+  auto leaf = [&](const std::string& file, const std::string& cn, const std::string& by,
+                  bool server) {
+    return run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + cn + " -keyout " + d + "/" +
+               file + ".key -out " + d + "/" + file + ".csr") &&
+           run("openssl x509 -req -days 2 -in " + d + "/" + file + ".csr -CA " + d + "/" + by +
+               ".pem -CAkey " + d + "/" + by + ".key -CAcreateserial -out " + d + "/" + file +
+               ".pem" + (server ? " -extfile " + d + "/san.ext" : ""));
+  };
+  return ca("ca") && ca("rogue") && leaf("server", "localhost", "ca", true) &&
+         leaf("client", kCaseServer, "ca", false) && leaf("intruder", "intruder", "ca", false) &&
+         leaf("forged", kCaseServer, "rogue", false);
+}
+
 class TlsTest : public ServiceTest {
  protected:
-  bool make_certs() {
-    const std::string d = dir_;
-    std::ofstream(d + "/san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
-    auto run = [](const std::string& cmd) {
-      return std::system((cmd + " 2>/dev/null").c_str()) == 0;
-    };
-    auto ca = [&](const std::string& name) {
-      return run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name +
-                 " -keyout " + d + "/" + name + ".key -out " + d + "/" + name + ".pem");
-    };
-    auto leaf = [&](const std::string& file, const std::string& cn, const std::string& by,
-                    bool server) {
-      return run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + cn + " -keyout " + d + "/" +
-                 file + ".key -out " + d + "/" + file + ".csr") &&
-             run("openssl x509 -req -days 2 -in " + d + "/" + file + ".csr -CA " + d + "/" + by +
-                 ".pem -CAkey " + d + "/" + by + ".key -CAcreateserial -out " + d + "/" + file +
-                 ".pem" + (server ? " -extfile " + d + "/san.ext" : ""));
-    };
-    return ca("ca") && ca("rogue") && leaf("server", "localhost", "ca", true) &&
-           leaf("client", kCaseServer, "ca", false) && leaf("intruder", "intruder", "ca", false) &&
-           leaf("forged", kCaseServer, "rogue", false);
-  }
+  bool make_certs() { return make_test_certs(dir_); }
   std::shared_ptr<grpc::Channel> channel(const std::string& cert) {
     grpc::SslCredentialsOptions o;
     o.pem_root_certs = read(dir_ + "/ca.pem");
@@ -845,6 +856,59 @@ TEST_F(ServeConfigTest, AConnectorTransportIsOneOfUnixAndTcp) {
   EXPECT_EQ(s->connectors[0].tcp, "bank.example:7001");
   EXPECT_EQ(s->connectors[0].socket, "");
   EXPECT_EQ(s->connectors[0].channel, 2u);
+}
+
+TEST_F(ServeConfigTest, ATcpTransportsTlsFieldsAreChecked) {
+  const std::string dir =
+      fs::temp_directory_path() / ("chakong-serve-tls-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  ASSERT_TRUE(make_test_certs(dir)) << "openssl failed";
+  std::ofstream(dir + "/junk.pem") << "not a certificate\n";
+  auto parse = [&](const std::string& transports) {
+    return service::parse_serve_config(
+        "listen: {address: \"127.0.0.1:1\", plaintext: true}\njournal: j\nclients: [cs]\n"
+        "connectors:\n" +
+            transports,
+        "serve.yaml", dir, registry_);
+  };
+  auto with = [&](const std::string& transport) {
+    StatusOr<service::ServeSettings> s =
+        parse("  - {adapter: bank, config: {name: a}, transport: " + transport + "}\n");
+    return s.ok() ? "ok" : std::string(s.status().message());
+  };
+  const std::string tcp = "tcp: \"127.0.0.1:7001\"";
+  EXPECT_EQ(with("{" + tcp + ", tls_cert: client.pem, tls_key: client.key}"),
+            "serve.yaml: connectors[0].transport.tls_ca: required with tls_cert");
+  EXPECT_EQ(with("{unix: s.sock, tls_ca: ca.pem}"),
+            "serve.yaml: connectors[0].transport.tls_ca: TLS is for a tcp transport");
+  EXPECT_EQ(with("{" + tcp + ", tls_ca: nope.pem}"),
+            "serve.yaml: connectors[0].transport.tls_ca: cannot read '" + dir + "/nope.pem'");
+  EXPECT_EQ(with("{" + tcp + ", tls_ca: junk.pem}"),
+            "serve.yaml: connectors[0].transport: TLS CA: not a PEM CA bundle (no start line)");
+  EXPECT_EQ(with("{" + tcp + ", tls_ca: ca.pem, tls_cert: client.pem}"),
+            "serve.yaml: connectors[0].transport.tls_key: required with tls_cert");
+  EXPECT_EQ(
+      with("{" + tcp + ", tls_ca: ca.pem, tls_cert: client.pem, tls_key: server.key}"),
+      "serve.yaml: connectors[0].transport: TLS client key: not a PEM private key (key values "
+      "mismatch)");
+  StatusOr<service::ServeSettings> two =
+      parse("  - {adapter: bank, config: {name: a}, transport: {" + tcp + ", tls_ca: ca.pem}}\n" +
+            "  - {adapter: bank, config: {name: b}, transport: {" + tcp + "}}\n");
+  EXPECT_EQ(two.status().message(),
+            "serve.yaml: connectors[1].transport: the TLS fields differ from connectors[0]'s for "
+            "the same "
+            "tcp '127.0.0.1:7001'");
+  StatusOr<service::ServeSettings> s =
+      parse("  - {adapter: bank, config: {name: a}, transport: {" + tcp +
+            ", tls_ca: ca.pem, tls_cert: client.pem, tls_key: client.key, tls_server_name: "
+            "localhost}}\n");
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  ASSERT_TRUE(s->connectors[0].tls.has_value());
+  EXPECT_EQ(s->connectors[0].tls->ca_pem, read_text(dir + "/ca.pem"));
+  EXPECT_EQ(s->connectors[0].tls->cert_pem, read_text(dir + "/client.pem"));
+  EXPECT_EQ(s->connectors[0].tls->key_pem, read_text(dir + "/client.key"));
+  EXPECT_EQ(s->connectors[0].tls->server_name, "localhost");
+  fs::remove_all(dir);
 }
 
 // ---- The TCP transport ---------------------------------------------------------------------
@@ -1282,20 +1346,27 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
 
 // `chakong serve` against a `chakong institutions` process over TCP: the filed case's
 // finding and freeze come from the bank served by the other process.
-TEST_F(ServeProcessTest, ServesAgainstAChakongInstitutionsProcessOverTcp) {
-  const std::string spec = dir_ + "/institutions.yaml";
-  std::ofstream(spec)
-      << "institutions:\n"
-      << "  - adapter: bank\n    name: bank.a\n    latency_ms: 2\n"
-      << "    assets:\n      - {category: deposit, reference: \"6222000011112222\", "
-      << "holder: \"" << kDebtor << "\", fen: " << kBalance << "}\n";
-  const std::string out = dir_ + "/institutions.out";
+// `chakong institutions` with bank.a (the debtor's ¥5,000, replies after `latency_ms`) on
+// `listen` (port 0: one is picked), with `args` after; sets *port to the port it listens on.
+pid_t start_institutions(const std::string& dir, const std::string& listen, int latency_ms,
+                         const std::vector<std::string>& args, std::string* port) {
+  const std::string spec = dir + "/institutions.yaml";
+  std::ofstream(spec) << "institutions:\n"
+                      << "  - adapter: bank\n    name: bank.a\n    latency_ms: " << latency_ms
+                      << "\n    assets:\n      - {category: deposit, reference: "
+                      << "\"6222000011112222\", holder: \"" << kDebtor << "\", fen: " << kBalance
+                      << "}\n";
+  const std::string out = dir + "/institutions.out";
+  fs::remove(out);
   const pid_t inst = fork();
   if (inst == 0) {
     FILE* f = std::freopen(out.c_str(), "w", stdout);
     (void)f;
-    execl(CHAKONG_CLI, "chakong", "institutions", "--scenario", spec.c_str(), "--listen",
-          "127.0.0.1:0", static_cast<char*>(nullptr));
+    std::vector<const char*> argv{"chakong",    "institutions", "--scenario",
+                                  spec.c_str(), "--listen",     listen.c_str()};
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    execv(CHAKONG_CLI, const_cast<char* const*>(argv.data()));
     _exit(127);
   }
   std::string line;
@@ -1305,9 +1376,16 @@ TEST_F(ServeProcessTest, ServesAgainstAChakongInstitutionsProcessOverTcp) {
     std::getline(in, line);
   }
   // "listening 127.0.0.1:0 port N channels 1"
-  ASSERT_EQ(line.rfind("listening 127.0.0.1:0 port ", 0), 0u) << line;
-  const std::string port = line.substr(27, line.find(' ', 27) - 27);
-  EXPECT_EQ(line.substr(27 + port.size()), " channels 1");
+  const std::string head = "listening " + listen + " port ";
+  EXPECT_EQ(line.rfind(head, 0), 0u) << line;
+  *port = line.substr(head.size(), line.find(' ', head.size()) - head.size());
+  EXPECT_EQ(line.substr(head.size() + port->size()), " channels 1");
+  return inst;
+}
+
+TEST_F(ServeProcessTest, ServesAgainstAChakongInstitutionsProcessOverTcp) {
+  std::string port;
+  const pid_t inst = start_institutions(dir_, "127.0.0.1:0", 2, {}, &port);
   transport_ = "{tcp: \"127.0.0.1:" + port + "\", channel: 0}";
   const pid_t pid = spawn();
   ASSERT_TRUE(client_->file(filing(kCase1)).ok());
@@ -1322,6 +1400,120 @@ TEST_F(ServeProcessTest, ServesAgainstAChakongInstitutionsProcessOverTcp) {
   EXPECT_EQ(state.measures(0).connector(), "bank.a");
   EXPECT_EQ(state.measures(0).amount_fen(), kClaim + kCosts);
   EXPECT_EQ(state.measures(0).reference_masked(), mask_id("6222000011112222"));
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
+}
+
+// Mutual TLS between `chakong serve` and `chakong institutions`; the institutions process
+// SIGKILLed while a query is out at it and started again on its port: the query is in doubt
+// (counted so), the connection is made again and the query's retry is answered.
+TEST_F(ServeProcessTest, ReconnectsOverTlsToARestartedInstitutionsProcess) {
+  ASSERT_TRUE(make_test_certs(dir_)) << "openssl failed";
+  const std::vector<std::string> tls{"--tls-cert",         dir_ + "/server.pem", "--tls-key",
+                                     dir_ + "/server.key", "--tls-client-ca",    dir_ + "/ca.pem"};
+  std::string port;
+  pid_t inst = start_institutions(dir_, "127.0.0.1:0", 1500, tls, &port);
+  transport_ = "{tcp: \"127.0.0.1:" + port +
+               "\", channel: 0, tls_ca: ca.pem, tls_cert: client.pem, tls_key: client.key}";
+  extra_ = "metrics: {address: \"127.0.0.1:0\"}\n";
+  const pid_t pid = spawn();
+  const std::string log = read(dir_ + "/serve.log");
+  const size_t at = log.find("\"metrics_port\":");
+  ASSERT_NE(at, std::string::npos) << log;
+  const int metrics_port = std::stoi(log.substr(at + 15));
+
+  // Filed; its query is out at the institution (1.5 s to answer) when that process dies.
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  (void)client_->watch(0, [](const std::vector<v1::EngineEvent>& e) { return e.size() >= 2; });
+  kill(inst, SIGKILL);
+  int status = 0;
+  waitpid(inst, &status, 0);
+  inst = start_institutions(dir_, "127.0.0.1:" + port, 2, tls, &port);
+
+  const std::vector<v1::EngineEvent> events = client_->watch(0, settled(kCase1));
+  EXPECT_EQ(kind_names(events),
+            "CASE_FILED/200000 QUERIES_STARTED/0 FINDING/500000 CONTROL_MET/201000 "
+            "MEASURE_EFFECTIVE/201000");
+  const std::string page = http_get(metrics_port, "/metrics");
+  EXPECT_NE(page.find("chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\","
+                      "outcome=\"in_doubt\"} 1\n"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("chakong_institution_requests_total{connector=\"bank.a\",kind=\"query\","
+                      "outcome=\"ok\"} 1\n"),
+            std::string::npos)
+      << page;
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
+}
+
+// SIGHUP with a renewed client certificate for the institutions' TLS: the next connection
+// presents it (the institutions process, restarted, accepts only it), and a bad file in
+// between is refused with its error while the renewed settings stay.
+TEST_F(ServeProcessTest, SighupRenewsTheInstitutionsTlsCertificate) {
+  ASSERT_TRUE(make_test_certs(dir_)) << "openssl failed";
+  auto tls_args = [&](const std::string& client_ca) {
+    return std::vector<std::string>{"--tls-cert",      dir_ + "/server.pem",
+                                    "--tls-key",       dir_ + "/server.key",
+                                    "--tls-client-ca", dir_ + "/" + client_ca};
+  };
+  std::string port;
+  pid_t inst = start_institutions(dir_, "127.0.0.1:0", 2, tls_args("ca.pem"), &port);
+  auto transport = [&](const std::string& cert, const std::string& key) {
+    return "{tcp: \"127.0.0.1:" + port + "\", channel: 0, tls_ca: ca.pem, tls_cert: " + cert +
+           ", tls_key: " + key + "}";
+  };
+  transport_ = transport("client.pem", "client.key");
+  const pid_t pid = spawn();
+  ASSERT_TRUE(client_->file(filing(kCase1)).ok());
+  EXPECT_TRUE(settled(kCase1)(client_->watch(0, settled(kCase1))));
+
+  const std::string config = dir_ + "/serve.yaml";
+  auto sighup = [&](const std::string& yaml, size_t nth) {
+    std::ofstream(config) << yaml;
+    kill(pid, SIGHUP);
+    for (int i = 0; i < 500; ++i) {
+      const std::string log = read(dir_ + "/serve.log");
+      size_t n = 0;
+      for (size_t at = 0; (at = log.find("\"event\":\"sighup\"", at)) != std::string::npos; ++at)
+        ++n;
+      if (n >= nth) return;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ADD_FAILURE() << "no sighup line";
+  };
+  // The rogue CA's certificate (the institutions process will accept only that CA).
+  sighup(
+      config_yaml("unix:" + dir_ + "/grpc.sock", dir_, "", transport("forged.pem", "forged.key")),
+      1);
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,connectors.transport."
+                      "tls\""),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+  // A certificate without its key: refused, nothing applied.
+  sighup(config_yaml("unix:" + dir_ + "/grpc.sock", dir_, "",
+                     "{tcp: \"127.0.0.1:" + port +
+                         "\", channel: 0, tls_ca: ca.pem, tls_cert: " + "client.pem}"),
+         2);
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"reloaded\":\"\",\"error\":\"" + config +
+                      ": connectors[0].transport.tls_key: required with tls_cert\""),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
+  inst = start_institutions(dir_, "127.0.0.1:" + port, 2, tls_args("rogue.pem"), &port);
+  ASSERT_TRUE(client_->file(filing(kCase2)).ok());
+  const std::vector<v1::EngineEvent> events = client_->watch(5, settled(kCase2));
+  EXPECT_EQ(kind_names(events),
+            "CASE_FILED/200000 QUERIES_STARTED/0 FINDING/500000 CONTROL_MET/201000 "
+            "MEASURE_EFFECTIVE/201000");
   kill(pid, SIGTERM);
   EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
   kill(inst, SIGTERM);
@@ -1351,6 +1543,31 @@ TEST(InstitutionsCommand, ABadFileExitsTwoNamingTheFieldAndTheValue) {
             prefix + "institutions[0].assets[0].fen: '-1' is not an integer 0..9007199254740992");
   EXPECT_EQ(run("institutions:\n  - {adapter: bank, name: bank.a, colour: red}\n"),
             prefix + "institutions[0].colour: unknown field");
+  fs::remove_all(dir);
+}
+
+TEST(InstitutionsCommand, BadTlsOptionsExitTwoNamingTheOption) {
+  const std::string dir =
+      fs::temp_directory_path() / ("chakong-inst-tls-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir + "/i.yaml") << "institutions:\n  - {adapter: bank, name: bank.a}\n";
+  std::ofstream(dir + "/junk.pem") << "junk\n";
+  auto run = [&](const std::string& listen, const std::string& args) {
+    const std::string cmd = std::string(CHAKONG_CLI) + " institutions --scenario " + dir +
+                            "/i.yaml --listen " + listen + " " + args + " 2>" + dir + "/err";
+    const int rc = std::system(cmd.c_str());
+    return std::to_string(WEXITSTATUS(rc)) + " " + read_text(dir + "/err");
+  };
+  EXPECT_EQ(run("127.0.0.1:0", "--tls-cert " + dir + "/junk.pem"),
+            "2 chakong institutions: --tls-cert and --tls-key: both are needed for TLS\n");
+  EXPECT_EQ(run("unix:" + dir + "/s.sock",
+                "--tls-cert " + dir + "/junk.pem --tls-key " + dir + "/junk.pem"),
+            "2 chakong institutions: --tls-cert: TLS is for a TCP --listen address\n");
+  EXPECT_EQ(run("127.0.0.1:0", "--tls-cert " + dir + "/nope.pem --tls-key " + dir + "/junk.pem"),
+            "2 chakong institutions: --tls-cert: cannot read '" + dir + "/nope.pem'\n");
+  EXPECT_EQ(run("127.0.0.1:0", "--tls-cert " + dir + "/junk.pem --tls-key " + dir + "/junk.pem"),
+            "2 chakong institutions: TLS server certificate: not a PEM certificate chain (PEM "
+            "lib)\n");
   fs::remove_all(dir);
 }
 

@@ -102,7 +102,13 @@ CASES = [
     ("unknown field", BASE + bank("capacty: 3"), [],
      "F: institutions[0].capacty: unknown field (known here: kind, name, count, latency, hours, "
      "capacity, rate_per_second, max_in_flight, max_batch, linger, outages, error_rate, zipf, "
-     "hub, malformed_rate, duplicate_rate, renewal_refusal_rate, drain_share, drain_window)"),
+     "hub, members, malformed_rate, duplicate_rate, renewal_refusal_rate, drain_share, "
+     "drain_window)"),
+    ("hub mode", BASE + bank("hub: maybe"), [],
+     "F: institutions[0].hub: 'maybe' is not members, counted, true or false"),
+    ("members of no hub", BASE + bank("members: {capacity: 2}"), [],
+     "F: institutions[0].members: only a group with hub: members has members (this one has "
+     "hub: false)"),
 ]
 
 

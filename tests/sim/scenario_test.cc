@@ -260,6 +260,78 @@ TEST(ScenarioTest, AnExplicitZeroIsHonouredNotTheDefault) {
   EXPECT_EQ(refused("library: {years: 0}\n"), "t.yaml: library.years: 0 must be in 1..5");
 }
 
+TEST(ScenarioTest, HubTakesMembersCountedOrFalse) {
+  const auto hub = [](const std::string& fields) {
+    return compile(
+        "name: h\npopulation: {debtors: 100}\ninstitutions:\n"
+        "  - {kind: bank, name: b, count: 4, capacity: 3" +
+        fields + "}\n");
+  };
+  StatusOr<SimulationConfig> c = hub("");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->groups[0].hub, GroupConfig::Hub::kNone);
+  EXPECT_TRUE(c->groups[0].member_capacity.empty());
+  // `true` is `members`: each member a queued server with the group's capacity by default.
+  for (const char* v : {"true", "members"}) {
+    c = hub(std::string(", hub: ") + v);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->groups[0].hub, GroupConfig::Hub::kMembers);
+    EXPECT_EQ(c->groups[0].member_capacity, (std::vector<int>{3, 3, 3, 3}));
+    EXPECT_EQ(c->groups[0].member_timeout, 0);
+  }
+  c = hub(", hub: counted");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->groups[0].hub, GroupConfig::Hub::kCounted);
+  c = hub(", hub: false");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->groups[0].hub, GroupConfig::Hub::kNone);
+  c = hub(", hub: members, members: {capacity: 0, timeout: 36h}");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->groups[0].member_capacity, (std::vector<int>{0, 0, 0, 0}));
+  EXPECT_EQ(c->groups[0].member_timeout, 36 * kMicrosPerHour);
+  // Shared out by market share, w_k = 1/(k+1): 100 x (0.48, 0.24, 0.16, 0.12).
+  c = hub(", hub: members, zipf: 1, members: {capacity_by_share: 100}");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->groups[0].member_capacity, (std::vector<int>{48, 24, 16, 12}));
+
+  const auto refused = [&](const std::string& fields) { return hub(fields).status().message(); };
+  EXPECT_EQ(refused(", hub: maybe"),
+            "t.yaml: institutions[0].hub: 'maybe' is not members, counted, true or false");
+  EXPECT_EQ(refused(", members: {capacity: 2}"),
+            "t.yaml: institutions[0].members: only a group with hub: members has members (this "
+            "one has hub: false)");
+  EXPECT_EQ(refused(", hub: counted, members: {capacity: 2}"),
+            "t.yaml: institutions[0].members: only a group with hub: members has members (this "
+            "one has hub: counted)");
+  EXPECT_EQ(refused(", hub: members, members: {capacity: -1}"),
+            "t.yaml: institutions[0].members.capacity: -1 must be in 0..100000 (0: unlimited)");
+  EXPECT_EQ(refused(", hub: members, members: {capacity: 2, capacity_by_share: 10}"),
+            "t.yaml: institutions[0].members.capacity_by_share: give capacity or "
+            "capacity_by_share, not both (capacity is 2)");
+  EXPECT_EQ(refused(", hub: members, members: {capacity_by_share: 3}"),
+            "t.yaml: institutions[0].members.capacity_by_share: 3 must be in 4..10000000 (at "
+            "least one server for each of the group's 4 members)");
+  EXPECT_EQ(refused(", hub: members, members: {timeout: 0s}"),
+            "t.yaml: institutions[0].members.timeout: '0s' must be positive");
+  EXPECT_EQ(refused(", hub: members, members: {timeout: soon}"),
+            "t.yaml: institutions[0].members.timeout: 'soon' is not a duration (use 90s, 30m, 6h "
+            "or 2d)");
+  EXPECT_EQ(refused(", hub: members, members: {servers: 2}"),
+            "t.yaml: institutions[0].members.servers: unknown field (known here: capacity, "
+            "capacity_by_share, timeout)");
+}
+
+TEST(ScenarioTest, CapacityByShareHasAFloorOfOneServer) {
+  // 3,900 banks sharing 20,000 servers with zipf 1.1: the largest gets 3,220, the tail 1 each.
+  const std::vector<int> c = capacity_by_share(20'000, 3'900, 1.1);
+  ASSERT_EQ(c.size(), 3'900u);
+  EXPECT_EQ(c[0], 3220);
+  EXPECT_EQ(c[1], 1502);
+  EXPECT_EQ(c[3899], 1);
+  EXPECT_EQ(capacity_by_share(5, 5, 2.0), (std::vector<int>{3, 1, 1, 1, 1}));
+  EXPECT_EQ(capacity_by_share(6, 3, 0.0), (std::vector<int>{2, 2, 2}));
+}
+
 TEST(ScenarioTest, NetworkTransitDefaultsToOneSecondAndIsBounded) {
   StatusOr<SimulationConfig> d = compile(kMinimal);
   ASSERT_TRUE(d.ok()) << d.status();

@@ -430,7 +430,7 @@ TEST(ParallelSimulationTest, TransitIsAddedBothWays) {
 
 // Three banks behind a hub, every latency fixed (median = p99), so that what the members did
 // can be checked exactly.
-SimulationConfig hub_scenario(const std::string& outages) {
+SimulationConfig hub_scenario(const std::string& outages, const std::string& hub = "true") {
   const std::string yaml = R"(
 name: hub
 seed: 7
@@ -442,7 +442,7 @@ institutions:
   - kind: bank
     name: b
     count: 3
-    hub: true
+    hub: )" + hub + R"(
     latency: {query: {median: 1h, p99: 1h}, control: {median: 2h, p99: 2h},
               other: {median: 2h, p99: 2h}}
     linger: 5m
@@ -524,6 +524,65 @@ TEST(SimulationTest, AMemberDownHoldsEveryHubAnswerUntilItIsBack) {
   EXPECT_EQ(r->stats.timeouts, 0u);
   EXPECT_EQ(r->stats.errors, 0u);
   EXPECT_EQ(r->over_seizure + r->stats.over_seizure, 0u);
+}
+
+// Where no member ever queues (many servers, fixed latencies), the counted approximation and
+// the simulated members agree on every total.
+TEST(SimulationTest, CountedHubAgreesWithQueuedMembersWhenQueuesAreEmpty) {
+  SimulationOptions o;
+  StatusOr<SimulationReport> counted = run_simulation(hub_scenario("", "counted"), o);
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  StatusOr<SimulationReport> members =
+      run_simulation(hub_scenario("    members: {capacity: 1000}\n", "members"), o);
+  ASSERT_TRUE(members.ok()) << members.status();
+  const auto totals = [](const SimulationReport& r) {
+    uint64_t checks = 0;
+    for (const ConnectorReport& c : r.connectors) checks += c.via.empty() ? 0 : c.requests;
+    using connectors::RequestKind;
+    return std::vector<uint64_t>{checks,
+                                 r.connectors[0].requests,
+                                 r.stats.findings,
+                                 r.stats.requests[static_cast<int>(RequestKind::kFreeze)],
+                                 r.stats.control_met,
+                                 r.stats.control_missed,
+                                 static_cast<uint64_t>(r.stats.frozen.value())};
+  };
+  EXPECT_EQ(totals(*counted), totals(*members));
+  // Checks, hub requests, findings, freezes, 48-hour clocks met and missed, fen frozen.
+  EXPECT_EQ(totals(*members), (std::vector<uint64_t>{3256, 1790, 887, 584, 582, 0, 327'710'829}));
+  for (size_t k = 1; k < 4; ++k) {
+    EXPECT_FALSE(counted->connectors[k].member.has_value());
+    ASSERT_TRUE(members->connectors[k].member.has_value());
+    EXPECT_EQ(members->connectors[k].max_queue, 0u);
+    EXPECT_EQ(members->connectors[k].latency_p99_ms, counted->connectors[k].latency_p99_ms);
+  }
+}
+
+// One server per member, a batch every few minutes and an hour each: the members queue, and
+// the report says by how much.
+TEST(SimulationTest, AMemberWithOneServerQueuesAndTheReportShowsIt) {
+  SimulationOptions o;
+  StatusOr<SimulationReport> r =
+      run_simulation(hub_scenario("    members: {capacity: 1}\n", "members"), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->connectors.size(), 4u);
+  const ConnectorReport& m = r->connectors[1];
+  ASSERT_TRUE(m.member.has_value());
+  EXPECT_EQ(m.member->capacity, 1);
+  // More work than time (a batch every ~45 minutes, an hour or two each): the queue grows over
+  // the 40 days.
+  EXPECT_EQ(m.max_queue, 673u);
+  EXPECT_EQ(m.member->queue_p99, 672u);
+  EXPECT_EQ(m.member->batches, 1294u);
+  EXPECT_GT(m.latency_p99_ms, 2.0 * 3'600'000);  // Queueing on top of the 1-2 hours.
+  EXPECT_EQ(r->lost_requests, 0u);
+  const std::string json = report_json(*r);
+  EXPECT_NE(json.find("\"member\": {\"capacity\": 1, \"batches\": "), std::string::npos);
+  const std::string csv = members_csv(*r);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "name,hub,capacity,checks,batches,utilization,queue_p50,queue_p99,queue_max,"
+            "latency_p50_hours,latency_p99_hours,timeouts");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "chakong/base/calendar.h"
 #include "chakong/base/status.h"
 #include "chakong/connectors/factory.h"
+#include "chakong/connectors/socket_transport.h"
 #include "chakong/engine/engine.h"
 #include "chakong/v1/serve_config.pb.h"
 
@@ -43,6 +44,7 @@ struct ServeSettings {
     std::unique_ptr<google::protobuf::Message> config;
     std::string socket;  // Unix socket of the institutions server, or
     std::string tcp;     // its TCP "host:port" (exactly one of the two is set).
+    std::optional<connectors::TlsClientOptions> tls;  // TLS on tcp (PEM contents, read at load).
     uint32_t channel = 0;
   };
   std::vector<Connector> connectors;

@@ -66,8 +66,11 @@ class CaseServer {
   // SIGHUP: applies what can change while serving, from a freshly loaded and validated config:
   // the case-server principals (`clients`; a call already past its check is not affected).
   // Returns the fields applied; kInvalidArgument, nothing applied, when a new client is an
-  // officer of this process. The rest (officers, connectors, dispatch, engine, listeners, TLS,
-  // journal, metrics address) is fixed at start: docs/service.md says why.
+  // officer of this process. Also applied: the TLS material (CA, certificate, key, server
+  // name) of each TCP connection to institutions that is TLS in both configs, used from its
+  // next reconnection ("connectors.transport.tls"). The rest (officers, connectors, dispatch,
+  // engine, listeners, the gRPC TLS, journal, metrics address) is fixed at start:
+  // docs/service.md says why.
   [[nodiscard]] StatusOr<std::vector<std::string>> reload(const ServeSettings& fresh);
 
   // Counters; thread-safe.

@@ -30,6 +30,9 @@ struct LatencyDist {
   TimeUs median = 0;
   TimeUs p99 = 0;
   TimeUs sample(std::mt19937_64& rng) const;
+  // The value at standard normal `z` (sample() draws z): median * e^(sigma z); the median when
+  // fixed.
+  TimeUs at_z(double z) const;
 };
 
 // Latency of a batch by the operation of its first request (`fallback` for unlisted ones).

@@ -76,8 +76,21 @@ struct GroupConfig {
   double renewal_refusal_rate = 0, drain_share = 0;
   TimeUs drain_window = kMicrosPerDay;
   double zipf = 1.0;
-  bool hub = false;  // Members reached through one network connector (总对总).
+  // Members reached through one network connector (总对总): each member a queued server
+  // (kMembers), or the earlier approximation, a latency draw and a counter (kCounted).
+  enum class Hub : uint8_t { kNone, kMembers, kCounted } hub = Hub::kNone;
+  bool is_hub() const { return hub != Hub::kNone; }
+  // kMembers: each member's servers (0 = unlimited), one per member (`members.capacity`, or
+  // shared out by `members.capacity_by_share`), and how long the hub waits for a member's
+  // answer to a query batch (0: for every member).
+  std::vector<int> member_capacity;
+  TimeUs member_timeout = 0;
 };
+
+// The servers of each of `count` hub members that share `total` by market share
+// (`members.capacity_by_share`): member k (0-based) gets max(1, round(total * w_k / sum w)),
+// w_k = 1 / (k + 1)^zipf. The floor of 1 means the sum can exceed `total` a little.
+std::vector<int> capacity_by_share(int total, int count, double zipf);
 
 // A scenario with every default applied and every unit parsed.
 struct SimulationConfig {

@@ -57,6 +57,17 @@ struct SimulationOptions {
       before_checks;
 };
 
+// A hub's member with `hub: members` (a queued server): its servers, the batches it took,
+// the batches waiting ahead of each at its arrival (p50 and p99, within the histogram's ~9 %
+// above 7; the maximum is ConnectorReport::max_queue), and the query batches the hub stopped
+// waiting for (`members.timeout`).
+struct MemberReport {
+  int capacity = 0;  // 0: unlimited.
+  uint64_t batches = 0;
+  uint64_t queue_p50 = 0, queue_p99 = 0;
+  uint64_t timeouts = 0;
+};
+
 struct ConnectorReport {
   std::string name;
   std::string category;
@@ -68,7 +79,8 @@ struct ConnectorReport {
   std::optional<double> query_turnaround_mean_ms;
   uint64_t max_queue = 0;
   uint64_t control_met = 0, control_missed = 0;  // 48-hour clocks of its findings.
-  std::string via;  // A hub's member: the hub's name (requests are then checks).
+  std::string via;                     // A hub's member: the hub's name (requests are then checks).
+  std::optional<MemberReport> member;  // A hub's member, with `hub: members`.
 };
 
 struct DailyPoint {
@@ -178,6 +190,10 @@ std::string report_html(const SimulationReport& r);
 // header (RFC 4180: a field with a comma, a quote or a line break is quoted).
 std::string daily_csv(const SimulationReport& r);
 std::string connectors_csv(const SimulationReport& r);
+// members.csv: one row per member of a hub with `hub: members` (name, hub, capacity, checks,
+// batches, utilization, queue p50 / p99 / max, latency p50 / p99 in hours, timeouts); only the
+// header when the run has none.
+std::string members_csv(const SimulationReport& r);
 
 }  // namespace chakong::sim
 

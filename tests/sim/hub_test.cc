@@ -1,0 +1,205 @@
+// The 总对总 hub's members as queued servers: exact completion times for scripted arrivals
+// (MemberQueue), and the hub's answer time over its members (Hub::latency).
+#include "../../sim/src/hub.h"
+
+#include <gtest/gtest.h>
+
+#include "../../sim/src/population.h"
+
+namespace chakong::sim {
+namespace {
+
+constexpr TimeUs H = kMicrosPerHour;
+const BusinessHours kAlways;
+
+TimeUs monday() { return Date::from_ymd(2025, 3, 3)->start_us(); }  // A Monday, 00:00.
+
+struct Step {
+  TimeUs arrival, service;
+  TimeUs start, done;
+  uint32_t queued;
+};
+
+void run_script(MemberQueue& q, const std::vector<Step>& steps, const BusinessHours& hours,
+                const std::vector<OutageWindow>& outages) {
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step& s = steps[i];
+    const MemberQueue::Admitted a = q.admit(s.arrival, s.service, hours, outages);
+    EXPECT_EQ(a.start, s.start) << "batch " << i;
+    EXPECT_EQ(a.done, s.done) << "batch " << i;
+    EXPECT_EQ(a.queued, s.queued) << "batch " << i;
+  }
+}
+
+TEST(MemberQueueTest, OneServerServesInArrivalOrder) {
+  MemberQueue q(1);
+  const TimeUs t = monday();
+  run_script(q,
+             {{t, 10 * H, t, t + 10 * H, 0},
+              // Waits for the server; nothing waited ahead of it.
+              {t + 2 * H, 10 * H, t + 10 * H, t + 20 * H, 0},
+              // The batch of t + 2h is still waiting.
+              {t + 3 * H, 5 * H, t + 20 * H, t + 25 * H, 1},
+              // The t + 2h batch started at t + 10h; the t + 3h one still waits.
+              {t + 12 * H, 1 * H, t + 25 * H, t + 26 * H, 1},
+              // An idle server: straight in.
+              {t + 30 * H, 2 * H, t + 30 * H, t + 32 * H, 0}},
+             kAlways, {});
+  EXPECT_EQ(q.busy_us(), 28 * H);
+}
+
+TEST(MemberQueueTest, BusyTimeStopsAtTheEndOfTheRun) {
+  const TimeUs t = monday();
+  MemberQueue q(1, /*end=*/t + 15 * H);
+  run_script(q, {{t, 10 * H, t, t + 10 * H, 0}, {t + H, 10 * H, t + 10 * H, t + 20 * H, 0}},
+             kAlways, {});
+  EXPECT_EQ(q.busy_us(), 15 * H);  // 10 h, then 5 of the second batch's 10 before the end.
+  MemberQueue u(0, t + 15 * H);
+  run_script(u, {{t, 20 * H, t, t + 20 * H, 0}}, kAlways, {});
+  EXPECT_EQ(u.busy_us(), 15 * H);
+}
+
+TEST(MemberQueueTest, TwoServersTakeTheEarliestFree) {
+  MemberQueue q(2);
+  const TimeUs t = monday();
+  run_script(q,
+             {{t, 10 * H, t, t + 10 * H, 0},
+              {t + 1 * H, 10 * H, t + 1 * H, t + 11 * H, 0},
+              // Both busy: the first free is at t + 10h.
+              {t + 2 * H, 5 * H, t + 10 * H, t + 15 * H, 0},
+              {t + 3 * H, 5 * H, t + 11 * H, t + 16 * H, 1},
+              // The two waiting batches started at t + 10h and t + 11h; next free at t + 15h.
+              {t + 11 * H, 1 * H, t + 15 * H, t + 16 * H, 0}},
+             kAlways, {});
+  EXPECT_EQ(q.busy_us(), 31 * H);
+}
+
+TEST(MemberQueueTest, AnOutagePausesTheWorkAndDelaysTheQueue) {
+  const TimeUs t = monday();
+  const std::vector<OutageWindow> down = {{t + 5 * H, t + 8 * H}};
+  MemberQueue q(1);
+  run_script(q,
+             {// Overlaps the 3-hour outage: done 3 hours later.
+              {t, 10 * H, t, t + 13 * H, 0},
+              {t + 1 * H, 2 * H, t + 13 * H, t + 15 * H, 0}},
+             kAlways, down);
+  // Unlimited: a batch taken during the outage waits for its end.
+  MemberQueue u(0);
+  run_script(u, {{t + 6 * H, 1 * H, t + 6 * H, t + 9 * H, 0}}, kAlways, down);
+}
+
+TEST(MemberQueueTest, BusinessHoursDelayTheStartNotTheWork) {
+  const TimeUs t = monday();
+  const BusinessHours office = BusinessHours::weekdays(9 * 60, 17 * 60);
+  MemberQueue q(1);
+  run_script(q,
+             {// Before opening: taken at 09:00.
+              {t + 8 * H, 2 * H, t + 9 * H, t + 11 * H, 0},
+              // Runs past closing once started.
+              {t + 10 * H, 8 * H, t + 11 * H, t + 19 * H, 0},
+              // The server is free at 19:00, after closing: Tuesday 09:00.
+              {t + 10 * H + H / 2, 1 * H, t + 33 * H, t + 34 * H, 1}},
+             office, {});
+  // Friday 18:00: Monday 09:00.
+  MemberQueue f(1);
+  const TimeUs friday = t + 4 * kMicrosPerDay;
+  run_script(
+      f, {{friday + 18 * H, H, t + 7 * kMicrosPerDay + 9 * H, t + 7 * kMicrosPerDay + 10 * H, 0}},
+      office, {});
+}
+
+GroupConfig group(int count, int capacity) {
+  GroupConfig g;
+  g.kind = "bank";
+  g.name = "b";
+  g.count = count;
+  g.hub = GroupConfig::Hub::kMembers;
+  g.member_capacity.assign(static_cast<size_t>(count), capacity);
+  g.query = {H, H};
+  g.control = {2 * H, 2 * H};
+  g.other = {3 * H, 3 * H};
+  return g;
+}
+
+std::vector<connectors::Request> queries(int n) {
+  return std::vector<connectors::Request>(static_cast<size_t>(n));  // kQuery by default.
+}
+
+TEST(HubTest, AQueryBatchIsOneBatchAtEveryMemberAndTheHubWaitsForTheLast) {
+  GroupConfig g = group(2, 1);
+  g.outages = {{1, {monday(), monday() + 4 * H}}};  // Member 1 down for the first 4 hours.
+  Hub hub(g, /*first_place=*/0, /*seed=*/7);
+  const TimeUs t = monday() + H;
+  // Member 0 answers after 1 h; member 1 is down until t + 3h, then 1 h.
+  EXPECT_EQ(hub.latency(queries(5), t), 4 * H);
+  // Both servers busy: member 0 free at t + 1h, member 1 at t + 4h (no batch waits ahead).
+  EXPECT_EQ(hub.latency(queries(3), t + H / 2), 4 * H + H / 2);
+  // Now the t + 30m batch waits at both: member 0 answers at t + 3h, member 1 at t + 6h.
+  EXPECT_EQ(hub.latency(queries(2), t + 3 * H / 4), 5 * H + H / 4);
+  const Hub::Member& m0 = hub.members()[0];
+  const Hub::Member& m1 = hub.members()[1];
+  EXPECT_EQ(m0.checks, 10u);
+  EXPECT_EQ(m0.batches, 3u);
+  EXPECT_EQ(m0.max_queue, 1u);
+  EXPECT_EQ(m1.max_queue, 1u);
+  EXPECT_EQ(m1.queue.busy_us(), 6 * H);  // 1 h paused 3 h by the outage, then 1 h, 1 h.
+  EXPECT_EQ(m1.timeouts, 0u);
+  EXPECT_EQ(m1.stats->queue->count(), 3u);    // One queue length per batch: 0, 0, 1.
+  EXPECT_EQ(m1.stats->latency.count(), 10u);  // One latency per check.
+}
+
+TEST(HubTest, AMemberPastTheTimeoutIsCountedAndNotWaitedFor) {
+  GroupConfig g = group(3, 1);
+  g.member_timeout = 90 * kMicrosPerMinute;
+  g.outages = {{2, {monday(), monday() + 10 * H}}};
+  Hub hub(g, 0, 7);
+  EXPECT_EQ(hub.latency(queries(1), monday()), 90 * kMicrosPerMinute);
+  EXPECT_EQ(hub.members()[2].timeouts, 1u);
+  EXPECT_EQ(hub.members()[0].timeouts, 0u);
+  EXPECT_EQ(hub.members()[1].timeouts, 0u);
+}
+
+TEST(HubTest, ControlGoesToTheHoldingMembersQueue) {
+  Hub hub(group(3, 1), /*first_place=*/10, 7);
+  std::vector<connectors::Request> batch(3);
+  batch[0].kind = connectors::RequestKind::kRenew;
+  batch[0].asset.reference = asset_reference(12, 5, 0);  // Member 2.
+  batch[1].kind = connectors::RequestKind::kFreeze;
+  batch[1].asset.reference = asset_reference(11, 6, 0);  // Member 1.
+  batch[2].kind = connectors::RequestKind::kRelease;
+  batch[2].asset.reference = asset_reference(12, 7, 1);  // Member 2 again: one batch of 2.
+  // Member 1: a freeze, latency.control (2 h); member 2: latency.other (3 h).
+  EXPECT_EQ(hub.latency(batch, monday()), 3 * H);
+  EXPECT_EQ(hub.members()[0].checks, 0u);
+  EXPECT_EQ(hub.members()[1].checks, 1u);
+  EXPECT_EQ(hub.members()[2].checks, 2u);
+  EXPECT_EQ(hub.members()[2].batches, 1u);
+}
+
+TEST(HubTest, AnIdleMemberIsAFewHundredBytes) {
+  // Before its first batch: no histograms; an unlimited member has no heap either.
+  EXPECT_LE(sizeof(Hub::Member), 160u);
+  Hub hub(group(2, 0), 0, 7);
+  EXPECT_EQ(hub.members()[0].stats, nullptr);
+}
+
+TEST(HubTest, EachMemberDrawsFromItsOwnStream) {
+  // Drawn latencies: member k's draws are the same whatever the other members do.
+  GroupConfig three = group(3, 0), five = group(5, 0);
+  three.query = five.query = {H, 20 * H};
+  Hub a(three, 0, 99), b(five, 0, 99);
+  for (int i = 0; i < 50; ++i) {
+    (void)a.latency(queries(1), monday() + i * H);
+    (void)b.latency(queries(1), monday() + i * H);
+  }
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(a.members()[k].queue.busy_us(), b.members()[k].queue.busy_us()) << k;
+    EXPECT_EQ(a.members()[k].stats->latency.quantile(0.99),
+              b.members()[k].stats->latency.quantile(0.99))
+        << k;
+  }
+  EXPECT_NE(a.members()[0].queue.busy_us(), a.members()[1].queue.busy_us());
+}
+
+}  // namespace
+}  // namespace chakong::sim
