@@ -354,22 +354,31 @@ class HeldCalls final : public Transport {
   std::vector<std::pair<std::string, TransportDone>> calls;
 };
 
+// A bank WireConnector (the default config: timeout_ms 60 000) over a HeldCalls transport
+// (`*held`); nullptr if it cannot be made.
+std::unique_ptr<Connector> held_bank(VirtualExecutor& ex, HeldCalls** held) {
+  ConnectorRegistry registry;
+  if (!register_builtin_connectors(registry).ok()) return nullptr;
+  const ConnectorFactory* f = registry.find("bank");
+  auto transport = std::make_unique<HeldCalls>();
+  *held = transport.get();
+  ConnectorContext ctx;
+  ctx.executor = &ex;
+  ctx.transport = std::move(transport);
+  StatusOr<std::unique_ptr<Connector>> c = f->create(*f->default_config(), std::move(ctx));
+  return c.ok() ? std::move(c).value() : nullptr;
+}
+
 // The wire calls' timeouts share one deadline queue and one executor timer (no timer armed or
 // cancelled per call): each call still times out at exactly its send time plus timeout_ms
 // (60 s by default) and not before, a call answered in time is not timed out, a late reply is
 // ignored, and a connector with no call open leaves no event pending.
 TEST(WireConnectorTest, EachWireCallTimesOutAtItsOwnDeadlineThroughOneTimer) {
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  const ConnectorFactory* f = registry.find("bank");
   VirtualExecutor ex(0);
-  auto held = std::make_unique<HeldCalls>();
+  HeldCalls* held = nullptr;
+  std::unique_ptr<Connector> c = held_bank(ex, &held);
+  ASSERT_NE(c, nullptr);
   HeldCalls& transport = *held;
-  ConnectorContext ctx;
-  ctx.executor = &ex;
-  ctx.transport = std::move(held);
-  auto c = f->create(*f->default_config(), std::move(ctx));
-  ASSERT_TRUE(c.ok()) << c.status();
   struct Outcome {
     int completions = 0;
     TimeUs at = -1;
@@ -387,7 +396,7 @@ TEST(WireConnectorTest, EachWireCallTimesOutAtItsOwnDeadlineThroughOneTimer) {
                                                      outcomes[i].at = ex.now();
                                                      outcomes[i].status = r[0].status;
                                                    }));
-    (*c)->async_submit(batches.back()->view(), *batches.back());
+    c->async_submit(batches.back()->view(), *batches.back());
   };
   submit(0, 0);
   submit(1, 10 * kMicrosPerSecond);
@@ -421,17 +430,11 @@ TEST(WireConnectorTest, EachWireCallTimesOutAtItsOwnDeadlineThroughOneTimer) {
 // dropped from the queue, which is compacted behind the stuck one): it still times out at its
 // own deadline, and every other call is answered once.
 TEST(WireConnectorTest, AStuckWireCallTimesOutOnTimeBehindManyAnsweredOnes) {
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  const ConnectorFactory* f = registry.find("bank");
   VirtualExecutor ex(0);
-  auto held = std::make_unique<HeldCalls>();
+  HeldCalls* held = nullptr;
+  std::unique_ptr<Connector> c = held_bank(ex, &held);
+  ASSERT_NE(c, nullptr);
   HeldCalls& transport = *held;
-  ConnectorContext ctx;
-  ctx.executor = &ex;
-  ctx.transport = std::move(held);
-  auto c = f->create(*f->default_config(), std::move(ctx));
-  ASSERT_TRUE(c.ok()) << c.status();
   std::vector<std::unique_ptr<OwnedBatch>> batches;
   int ok = 0, timed_out = 0;
   TimeUs stuck_at = -1;
@@ -448,7 +451,7 @@ TEST(WireConnectorTest, AStuckWireCallTimesOutOnTimeBehindManyAnsweredOnes) {
             stuck_at = ex.now();
           }
         }));
-    (*c)->async_submit(batches.back()->view(), *batches.back());
+    c->async_submit(batches.back()->view(), *batches.back());
     ex.run_until(ex.now());
     if (i > 0) transport.answer(static_cast<size_t>(i));
   }
