@@ -93,10 +93,9 @@ TimeUs Hub::admit(Member& m, TimeUs now, const LatencyDist& dist, uint64_t n) {
   return a.done;
 }
 
-TimeUs Hub::latency(const std::vector<connectors::Request>& batch, TimeUs now) {
-  if (group_.hub == GroupConfig::Hub::kCounted) return latency_counted(batch, now);
+uint64_t Hub::split(const std::vector<connectors::Request>& batch) {
   uint64_t queries = 0;
-  control_.clear();  // (member, 1 for a freeze)
+  control_.clear();
   for (const connectors::Request& r : batch) {
     if (r.kind == RequestKind::kQuery) {
       ++queries;
@@ -107,6 +106,12 @@ TimeUs Hub::latency(const std::vector<connectors::Request>& batch, TimeUs now) {
     const bool freeze = r.kind == RequestKind::kFreeze || r.kind == RequestKind::kWaitlistFreeze;
     control_.emplace_back(place - first_place_, freeze ? 1 : 0);
   }
+  return queries;
+}
+
+TimeUs Hub::latency(const std::vector<connectors::Request>& batch, TimeUs now) {
+  if (group_.hub == GroupConfig::Hub::kCounted) return latency_counted(batch, now);
+  const uint64_t queries = split(batch);
   TimeUs last = now;
   if (queries > 0) {
     const TimeUs give_up = group_.member_timeout > 0 ? now + group_.member_timeout : -1;
@@ -136,17 +141,11 @@ TimeUs Hub::latency(const std::vector<connectors::Request>& batch, TimeUs now) {
 TimeUs Hub::latency_counted(const std::vector<connectors::Request>& batch, TimeUs now) {
   const TimeUs intake = group_.hours.next_intake(now);
   TimeUs last = now;
-  uint64_t queries = 0;
-  std::map<uint32_t, std::pair<uint64_t, const LatencyDist*>> control;  // member -> (n, dist)
-  for (const connectors::Request& r : batch) {
-    if (r.kind == RequestKind::kQuery) {
-      ++queries;
-      continue;
-    }
-    const uint32_t place = place_of_reference(r.asset.reference);
-    if (place < first_place_ || place - first_place_ >= members_.size()) continue;
-    const bool freeze = r.kind == RequestKind::kFreeze || r.kind == RequestKind::kWaitlistFreeze;
-    auto& [n, dist] = control[place - first_place_];
+  const uint64_t queries = split(batch);
+  // Member -> (n, the operation of its last request).
+  std::map<uint32_t, std::pair<uint64_t, const LatencyDist*>> control;
+  for (const auto& [k, freeze] : control_) {
+    auto& [n, dist] = control[k];
     ++n;
     dist = freeze ? &group_.control : &group_.other;
   }

@@ -119,6 +119,9 @@ class Hub {
   TimeUs latency(const std::vector<connectors::Request>& batch, TimeUs now);
 
  private:
+  // Fills control_ with the batch's control requests (member, 1 for a freeze), in the batch's
+  // order, and returns its count of queries.
+  uint64_t split(const std::vector<connectors::Request>& batch);
   TimeUs latency_counted(const std::vector<connectors::Request>& batch, TimeUs now);
   TimeUs work_counted(Member& m, TimeUs intake, TimeUs latency, uint64_t n);
   // A batch of `n` checks at member `m`; its answer time.
@@ -128,7 +131,7 @@ class Hub {
   const uint32_t first_place_;
   std::mt19937_64 rng_;  // kCounted only.
   std::vector<Member> members_;
-  // Scratch for a control batch: per member, its requests and whether one is a freeze.
+  // Scratch: a batch's control requests, (member, 1 for a freeze).
   std::vector<std::pair<uint32_t, uint32_t>> control_;
 };
 

@@ -94,6 +94,11 @@ def main():
     subprocess.run([chakong, "simulate", district, "--days", "30", "--set",
                     'name="tab\\there </script><script>document.title=\\"pwned\\"</script>"',
                     "--out", os.path.join(work, "evil")], check=True, capture_output=True)
+    # The district's banks behind a hub of queued members, one server each (issue 20).
+    subprocess.run([chakong, "simulate", district, "--days", "30", "--set",
+                    "institutions[name=b].hub=members", "--set",
+                    "institutions[name=b].members={capacity: 1}", "--out",
+                    os.path.join(work, "hub")], check=True, capture_output=True)
     failures = []
     with open(os.path.join(work, "evil", "report.json"), encoding="utf-8") as f:
         if json.load(f)["scenario"]["name"] != evil:
@@ -131,6 +136,10 @@ def main():
     failures += check(dom, "outage report.html", 4, "institutions", 44)
     for canvas in ("c1", "c5"):
         failures += markers(dom, "outage report.html", canvas, 1, 0, ["bank.b001 down"])
+    # The hub: the 5 charts and the members' two (by p99 latency, by utilization); the 20
+    # slowest of the 40 members in their table.
+    dom = dump_dom(browser, os.path.join(work, "hub", "report.html"))
+    failures += check(dom, "hub report.html", 7, "members", 20)
     # An experiment of two variants: 2 charts; the table has the 10 figures that are not an
     # institution's, then the institutions with a miss in either variant.
     dom = dump_dom(browser, os.path.join(work, "exp", "experiment.html"))
@@ -144,7 +153,8 @@ def main():
     if failures:
         return 1
     print("PASS: a <script> in the scenario name shown as text, not run; report.html 5 charts drawn, 44 institution rows, 2 sweep markers per daily "
-          "chart; outage report.html 1 outage marker per daily chart; experiment.html 2 charts "
+          "chart; outage report.html 1 outage marker per daily chart; hub report.html 7 charts, 20 "
+          "member rows; experiment.html 2 charts "
           "drawn, %d figure rows" % rows)
     return 0
 
