@@ -277,16 +277,36 @@ class TlsRelay {
   std::thread thread_;
 };
 
-// Resolves and connects `socket` to hp (blocking).
-Status connect_socket(tcp::socket& socket, boost::asio::io_context& io, const HostPort& hp,
-                      const std::string& address) {
+// Resolves and connects `socket` to hp, at most `timeout` for the connect (a blocking
+// connect to a host that never answers would wait for the kernel's SYN retries, minutes, and
+// hold up close()). Runs the socket's io_context on the caller's thread until done.
+Status connect_socket(tcp::socket& socket, const HostPort& hp, const std::string& address,
+                      std::chrono::milliseconds timeout) {
+  auto& io = static_cast<boost::asio::io_context&>(socket.get_executor().context());
   error_code ec;
   tcp::resolver resolver(io);
   const tcp::resolver::results_type found = resolver.resolve(hp.host, hp.port, ec);
   if (ec) {
     return unavailable_error("cannot resolve institutions host " + address + ": " + ec.message());
   }
-  boost::asio::connect(socket, found, ec);
+  bool timed_out = false;
+  boost::asio::steady_timer timer(io, timeout);
+  timer.async_wait([&](const error_code& e) {
+    if (e) return;  // Cancelled: connected or refused first.
+    timed_out = true;
+    error_code ignored;
+    socket.close(ignored);
+  });
+  boost::asio::async_connect(socket, found, [&](const error_code& e, const tcp::endpoint&) {
+    ec = e;
+    timer.cancel();
+  });
+  io.run();
+  io.restart();
+  if (timed_out) {
+    return unavailable_error("cannot connect to institutions at " + address +
+                             ": no answer within " + std::to_string(timeout.count()) + " ms");
+  }
   if (ec) {
     return unavailable_error("cannot connect to institutions at " + address + ": " + ec.message());
   }
@@ -294,25 +314,28 @@ Status connect_socket(tcp::socket& socket, boost::asio::io_context& io, const Ho
   return Status();
 }
 
-StatusOr<SocketClient::Link> dial_plain(const HostPort& hp, const std::string& address) {
+StatusOr<SocketClient::Link> dial_plain(const HostPort& hp, const std::string& address,
+                                        std::chrono::milliseconds timeout) {
   boost::asio::io_context io;
   tcp::socket socket(io);
-  CHAKONG_RETURN_IF_ERROR(connect_socket(socket, io, hp, address));
+  CHAKONG_RETURN_IF_ERROR(connect_socket(socket, hp, address, timeout));
   error_code ec;
   const int fd = socket.release(ec);
   if (ec) return unavailable_error("tcp " + address + ": " + ec.message());
   set_cloexec(fd);
+  // The async connect left the socket non-blocking; the framing reads and writes blocking.
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return SocketClient::Link{fd, nullptr};
 }
 
 StatusOr<SocketClient::Link> dial_tls(const HostPort& hp, const std::string& address,
-                                      const TlsClientOptions& o) {
+                                      const TlsClientOptions& o,
+                                      std::chrono::milliseconds connect_timeout) {
   StatusOr<std::shared_ptr<ssl::context>> ctx = client_context(o);
   if (!ctx.ok()) return ctx.status();
   auto relay = std::make_shared<TlsRelay>(std::move(*ctx));
-  // The relay's io_context runs only during the handshake yet: a blocking connect on it.
-  boost::asio::io_context resolve_io;
-  CHAKONG_RETURN_IF_ERROR(connect_socket(relay->tls().next_layer(), resolve_io, hp, address));
+  // The relay's thread is not started yet: its io_context runs here for the connect.
+  CHAKONG_RETURN_IF_ERROR(connect_socket(relay->tls().next_layer(), hp, address, connect_timeout));
   set_cloexec(relay->tls().next_layer().native_handle());
   const std::string name = o.server_name.empty() ? hp.host : o.server_name;
   SSL* ssl = relay->tls().native_handle();
@@ -364,8 +387,8 @@ StatusOr<std::shared_ptr<SocketClient>> SocketClient::connect_tcp(const std::str
     tls = std::make_shared<const TlsClientOptions>(*options.tls);
   }
   return start(
-      [hp = *parsed, address](const TlsClientOptions* t) {
-        return t == nullptr ? dial_plain(hp, address) : dial_tls(hp, address, *t);
+      [hp = *parsed, address, timeout = options.connect_timeout](const TlsClientOptions* t) {
+        return t == nullptr ? dial_plain(hp, address, timeout) : dial_tls(hp, address, *t, timeout);
       },
       options.reconnect, std::move(tls));
 }

@@ -652,12 +652,12 @@ bool make_test_certs(const std::string& d) {
     return std::system((cmd + " 2>/dev/null").c_str()) == 0;
   };
   auto ca = [&](const std::string& name) {
-    return run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name + " -keyout " +
+    return run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" + name + " -keyout " +
                d + "/" + name + ".key -out " + d + "/" + name + ".pem");
   };
   auto leaf = [&](const std::string& file, const std::string& cn, const std::string& by,
                   bool server) {
-    return run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + cn + " -keyout " + d + "/" +
+    return run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + cn + " -keyout " + d + "/" +
                file + ".key -out " + d + "/" + file + ".csr") &&
            run("openssl x509 -req -days 2 -in " + d + "/" + file + ".csr -CA " + d + "/" + by +
                ".pem -CAkey " + d + "/" + by + ".key -CAcreateserial -out " + d + "/" + file +

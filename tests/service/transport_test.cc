@@ -27,6 +27,10 @@ class EchoTransport : public connectors::Transport {
   ~EchoTransport() override {
     for (std::thread& t : threads_) t.join();
   }
+  size_t calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return threads_.size();
+  }
   void async_call(std::string request, connectors::TransportDone done) override {
     std::lock_guard<std::mutex> lock(mu_);
     threads_.emplace_back(
@@ -58,9 +62,10 @@ class SilentTransport : public connectors::Transport {
 };
 
 StatusOr<std::string> call(connectors::Transport& t, const std::string& bytes) {
-  std::promise<StatusOr<std::string>> p;
-  t.async_call(bytes, [&p](StatusOr<std::string> r) { p.set_value(std::move(r)); });
-  std::future<StatusOr<std::string>> f = p.get_future();
+  // Shared: the completing thread may still be inside set_value() when get() returns.
+  auto p = std::make_shared<std::promise<StatusOr<std::string>>>();
+  std::future<StatusOr<std::string>> f = p->get_future();
+  t.async_call(bytes, [p](StatusOr<std::string> r) { p->set_value(std::move(r)); });
   // A bound against a hang only: every call here completes in milliseconds.
   if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     ADD_FAILURE() << "the call did not complete";
@@ -97,13 +102,15 @@ class TlsTransportTest : public ::testing::Test {
       return std::system((cmd + " 2>/dev/null").c_str()) == 0;
     };
     auto ca = [&](const std::string& name) {
-      return run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name +
-                 " -keyout " + d + "/" + name + ".key -out " + d + "/" + name + ".pem");
+      return run(
+          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
+          "/CN=" +
+          name + " -keyout " + d + "/" + name + ".key -out " + d + "/" + name + ".pem");
     };
     auto leaf = [&](const std::string& file, const std::string& cn, const std::string& by,
                     bool server) {
-      return run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + cn + " -keyout " + d + "/" +
-                 file + ".key -out " + d + "/" + file + ".csr") &&
+      return run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" +
+                 cn + " -keyout " + d + "/" + file + ".key -out " + d + "/" + file + ".csr") &&
              run("openssl x509 -req -days 2 -in " + d + "/" + file + ".csr -CA " + d + "/" + by +
                  ".pem -CAkey " + d + "/" + by + ".key -CAcreateserial -out " + d + "/" + file +
                  ".pem" + (server ? " -extfile " + d + "/san.ext" : ""));
@@ -205,7 +212,10 @@ TEST_F(TlsTransportTest, AClientWithoutACertificateOfTheClientCaGetsNoAnswer) {
     (*client)->close();
   }
   EXPECT_EQ(silent.received(), 0u);
-  EXPECT_EQ(server->tls_refused(), 2u);
+  // Each client refused once, or twice when the refusal closed its connection before its call
+  // (the call then reconnected, and was refused again).
+  EXPECT_GE(server->tls_refused(), 2u);
+  EXPECT_LE(server->tls_refused(), 4u);
 }
 
 TEST_F(TlsTransportTest, APlaintextClientOfATlsServerFailsAtOnce) {
@@ -275,6 +285,7 @@ class ReconnectTest : public ::testing::Test {
 
 TEST_F(ReconnectTest, CallsInFlightAreInDoubtAndTheNextCallReconnects) {
   SilentTransport silent;
+  EchoTransport echo;  // Outlives the servers, whose threads call it.
   std::unique_ptr<connectors::SocketServer> server = listen(0, &silent);
   ASSERT_NE(server, nullptr);
   const uint16_t port = server->port();
@@ -287,14 +298,15 @@ TEST_F(ReconnectTest, CallsInFlightAreInDoubtAndTheNextCallReconnects) {
   std::unique_ptr<connectors::Transport> ch = (*client)->channel(0);
 
   // A call the institution received and never answered, then the server goes.
-  std::promise<StatusOr<std::string>> in_flight;
-  ch->async_call("sent", [&](StatusOr<std::string> r) { in_flight.set_value(std::move(r)); });
+  auto in_flight = std::make_shared<std::promise<StatusOr<std::string>>>();
+  ch->async_call("sent",
+                 [in_flight](StatusOr<std::string> r) { in_flight->set_value(std::move(r)); });
   for (int i = 0; i < 1000 && silent.received() == 0; ++i)
     std::this_thread::sleep_for(milliseconds(5));
   ASSERT_EQ(silent.received(), 1u);
   server.reset();
   // Unavailable, which the adapters report as in doubt: the institution may have acted.
-  EXPECT_EQ(in_flight.get_future().get().status().to_string(),
+  EXPECT_EQ(in_flight->get_future().get().status().to_string(),
             "UNAVAILABLE: institution connection lost");
 
   // Nobody listens: the next call tries to reconnect and fails naming why.
@@ -307,7 +319,6 @@ TEST_F(ReconnectTest, CallsInFlightAreInDoubtAndTheNextCallReconnects) {
   EXPECT_EQ((*client)->connections(), 1u);
 
   // The server back on its port: the next call (after the backoff) reconnects and is served.
-  EchoTransport echo;
   server = listen(port, &echo);
   ASSERT_NE(server, nullptr);
   StatusOr<std::string> r = call(*ch, "c");
@@ -320,6 +331,32 @@ TEST_F(ReconnectTest, CallsInFlightAreInDoubtAndTheNextCallReconnects) {
   // After close(), calls fail and nothing reconnects.
   (*client)->close();
   EXPECT_EQ(call(*ch, "e").status().to_string(), "UNAVAILABLE: institution connection closed");
+  EXPECT_EQ((*client)->connections(), 2u);
+  server.reset();
+  EXPECT_EQ(echo.calls(), 2u);  // "c" and "d", each once.
+}
+
+TEST_F(ReconnectTest, AUnixSocketClientReconnectsToo) {
+  const std::string path =
+      (fs::temp_directory_path() / ("chakong-reconnect-" + std::to_string(getpid()) + ".sock"))
+          .string();
+  EchoTransport echo;
+  auto server = connectors::SocketServer::listen(path, {&echo});
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  auto client = connectors::SocketClient::connect(path, {milliseconds(20), milliseconds(40)});
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  std::unique_ptr<connectors::Transport> ch = (*client)->channel(0);
+  EXPECT_EQ(*call(*ch, "a"), "echo:a");
+  server->reset();  // Removes the socket file.
+  StatusOr<std::string> r = call(*ch, "b");
+  if (r.status().message() == "institution connection lost") r = call(*ch, "b");  // Sent late.
+  EXPECT_EQ(r.status().to_string(),
+            "UNAVAILABLE: cannot reconnect: cannot connect to "
+            "institutions at " +
+                path + ": No such file or directory");
+  server = connectors::SocketServer::listen(path, {&echo});
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  EXPECT_EQ(*call(*ch, "c"), "echo:c");
   EXPECT_EQ((*client)->connections(), 2u);
 }
 
@@ -340,7 +377,11 @@ TEST_F(TlsTransportTest, ATlsClientReconnectsWithItsRenewedCertificate) {
   auto again = connectors::SocketServer::listen_tcp("127.0.0.1:" + std::to_string(port), {&echo},
                                                     server_tls(true));
   ASSERT_TRUE(again.ok()) << again.status().to_string();
-  EXPECT_EQ(call(*ch, "b").status().code(), StatusCode::kUnavailable);
+  // The first call may still go out on the lost connection (and fail with it) before the
+  // client's thread has seen it go; then one reconnects, and is refused.
+  for (int i = 0; i < 5 && (*again)->tls_refused() == 0; ++i) {
+    EXPECT_EQ(call(*ch, "b").status().code(), StatusCode::kUnavailable);
+  }
   EXPECT_EQ((*again)->tls_refused(), 1u);
   // The CA's certificate again: served.
   ASSERT_TRUE((*client)->set_tls(client_tls("ca", "client").tls.value()).ok());

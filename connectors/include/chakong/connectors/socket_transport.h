@@ -76,6 +76,8 @@ struct ReconnectOptions {
 struct TcpClientOptions {
   std::optional<TlsClientOptions> tls;  // Absent: plaintext.
   ReconnectOptions reconnect;
+  // A TCP connect not done by then fails (a host that never answers).
+  std::chrono::milliseconds connect_timeout{10'000};
 };
 
 // The options' PEM material loads (kInvalidArgument naming what does not: "TLS CA: ...").
