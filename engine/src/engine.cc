@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -62,7 +63,7 @@ void EngineStats::add(const EngineStats& o) {
   cases_concluded += o.cases_concluded;
   cases_terminated += o.cases_terminated;
   cases_restored += o.cases_restored;
-  for (int i = 0; i < 7; ++i) requests[i] += o.requests[i];
+  for (size_t i = 0; i < std::size(requests); ++i) requests[i] += o.requests[i];
   retries += o.retries;
   timeouts += o.timeouts;
   errors += o.errors;

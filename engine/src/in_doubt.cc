@@ -98,6 +98,9 @@ void Engine::Shard::ask_again(CaseRef ref, Ask ask) {
     case RequestKind::kRelease:
       run(*c, machine::Input::resend(RequestKind::kRelease, ask.index));
       return;
+    case RequestKind::kMeasureStatus:
+      run(*c, machine::Input::resend(RequestKind::kMeasureStatus, ask.index));
+      return;
   }
 }
 

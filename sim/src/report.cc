@@ -200,6 +200,7 @@ Json report_doc(const SimulationReport& r) {
                    {"renew", req(RequestKind::kRenew)},
                    {"release", req(RequestKind::kRelease)},
                    {"deduct", req(RequestKind::kDeduct)},
+                   {"measure_status", req(RequestKind::kMeasureStatus)},
                    {"retries", s.retries},
                    {"timeouts", s.timeouts},
                    {"errors", s.errors}};

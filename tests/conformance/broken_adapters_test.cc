@@ -40,6 +40,7 @@ enum class Breakage {
   kIgnoresMaxBatch,          // Sends a batch in one wire call whatever its max_batch.
   kRepeatedKeyNewMeasure,    // A key repeated in a batch makes a second measure.
   kRetryInFlightNewMeasure,  // A retry while the first call is in flight makes a second one.
+  kStatusAlwaysWaiting,      // MEASURE_STATUS reports a converted waiter still waiting.
   // Isolation.
   kThrows,     // async_submit() throws.
   kHangs,      // async_submit() blocks until the test releases it.
@@ -206,14 +207,25 @@ class BrokenConnector final : public Connector {
       pending_.push_back(pending);
     }
     std::vector<std::string> keys;
-    for (const Request& r : batch) keys.push_back(r.idempotency_key);
+    std::vector<RequestKind> kinds;
+    for (const Request& r : batch) {
+      keys.push_back(r.idempotency_key);
+      kinds.push_back(r.kind);
+    }
     const Breakage b = b_;
     Executor* ex = &ex_;
     // Holds the cache, not `this`: the inner connector may complete after this one is gone.
     std::shared_ptr<Cache> cache = cache_;
     Pending* p = pending.get();
-    pending->on_complete = [cache, b, ex, p, keys](std::vector<Response> r) {
-      for (Response& x : r) {
+    pending->on_complete = [cache, b, ex, p, keys, kinds](std::vector<Response> r) {
+      for (size_t i = 0; i < r.size() && i < kinds.size(); ++i) {
+        Response& x = r[i];
+        if (b == Breakage::kStatusAlwaysWaiting && kinds[i] == RequestKind::kMeasureStatus &&
+            x.status.ok() && x.queue_position == 0) {
+          x.queue_position = 1;  // What it answered while the measure waited.
+          x.frozen = Fen();
+          x.end_date = Date();
+        }
         if (b == Breakage::kDropsAQueryResult && !x.assets.empty()) x.assets.pop_back();
         if (b == Breakage::kReportsRequestedAsFrozen && x.requested > Fen()) x.frozen = x.requested;
         if (b == Breakage::kSwallowsDataLoss && x.status.code() == StatusCode::kDataLoss) {
@@ -359,6 +371,8 @@ INSTANTIATE_TEST_SUITE_P(
              "taken for a new measure"},
         Case{Breakage::kRetryInFlightNewMeasure, "retry_while_in_flight",
              "taken for a new measure"},
+        Case{Breakage::kStatusAlwaysWaiting, "waitlist_conversion_reported",
+             "measure_status after conversion: still reported waiting (queue position 1)"},
         Case{Breakage::kThrows, "query_finds_seeded_assets",
              "async_submit of query threw std::runtime_error: adapter bug"}),
     [](const ::testing::TestParamInfo<Case>& p) {

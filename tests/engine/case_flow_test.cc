@@ -235,6 +235,21 @@ class CaseFlow : public ::testing::Test {
         break;
       case RequestKind::kDeduct: a.frozen = Fen(600'000); break;
       case RequestKind::kRelease: break;
+      case RequestKind::kMeasureStatus:
+        // The waiter takes effect on `converts_` for `converted_frozen_` until `end_`, or is
+        // voided there (`voided_`).
+        if (voided_) {
+          a.status = failed_precondition_error("measure 'w-1' is voided");
+        } else if (converts_ != Date() && date_of(w_.ex().now()) >= converts_) {
+          a.frozen = converted_frozen_;
+          a.measure_id = r.measure_id;
+          a.effective_date = converts_;
+          a.end_date = end_;
+        } else {
+          a.queue_position = 1;
+          a.measure_id = r.measure_id;
+        }
+        break;
     }
     return a;
   }
@@ -268,6 +283,9 @@ class CaseFlow : public ::testing::Test {
   bool held_ = false;
   int renewals_ok_ = 0;
   Date end_ = *Date::from_ymd(2026, 3, 2);
+  Date converts_;
+  Fen converted_frozen_;
+  bool voided_ = false;
 };
 
 TEST_F(CaseFlow, PartialFreezeMeetsThe48HourClock) {

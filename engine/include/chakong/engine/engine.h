@@ -212,7 +212,7 @@ struct Event {
 
 struct EngineStats {
   uint64_t cases_filed = 0, cases_concluded = 0, cases_terminated = 0, cases_restored = 0;
-  uint64_t requests[7] = {};  // By connectors::RequestKind (index 1..6).
+  uint64_t requests[8] = {};  // By connectors::RequestKind (index 1..7).
   uint64_t retries = 0, timeouts = 0, errors = 0, late_reconciled = 0, late_ignored = 0;
   uint64_t findings = 0;
   uint64_t control_started = 0, control_met = 0, control_missed = 0, control_not_required = 0;
