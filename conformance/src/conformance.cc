@@ -872,6 +872,20 @@ CheckResult run_isolated(const ConnectorFactory& factory, const std::string& nam
   return finish(std::move(r), name, start);
 }
 
+// Whether this kit is built with a sanitizer that ends a crashing process with its own exit
+// status (AddressSanitizer: exitcode=1 by default) rather than the signal.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kUnderSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kUnderSanitizer = true;
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+
 // Runs run_isolated() in a forked child process, which sends the result back through a pipe:
 // an adapter that crashes the process (a signal) fails this check only, naming the signal.
 CheckResult run_forked(const ConnectorFactory& factory, const std::string& name, Body fn,
@@ -927,9 +941,13 @@ CheckResult run_forked(const ConnectorFactory& factory, const std::string& name,
              (abbrev ? abbrev : "?") + ": " + ::strsignal(sig) +
              "): the adapter crashed; the run goes on");
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got.size() < 2) {
+    // A sanitizer reports a crash (a SIGSEGV included) by printing its report and exiting with
+    // its own status, not by the signal; an adapter may also call exit() itself.
     r = fail("the check's process exited with status " +
              std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-             " without reporting a result");
+             " before reporting a result: the adapter crashed or exited" +
+             (kUnderSanitizer ? " (a sanitizer reports a crash so: its report is on stderr)" : "") +
+             "; the run goes on");
   } else {
     r.result = static_cast<Result>(got[0]);
     r.timed_out = got[1] != 0;
