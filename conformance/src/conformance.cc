@@ -213,6 +213,62 @@ CheckResult waitlist_promoted_on_lapse(const ConnectorFactory& f, const Options&
   return pass("in effect from " + m->effective.to_string() + " after the prior measure lapsed");
 }
 
+CheckResult waitlist_conversion_reported(const ConnectorFactory& f, const Options& o) {
+  Sandbox s(f, o.seed);
+  CHAKONG_CHECK_SANDBOX(s);
+  CheckResult out;
+  if (!needs(s, RequestKind::kWaitlistFreeze, &out) ||
+      !needs(s, RequestKind::kMeasureStatus, &out)) {
+    return out;
+  }
+  const Asset& a = s.assets()[1];
+  const std::string foreign = s.foreign_measure(a, s.today().plus_days(300));
+  std::string what = "waitlist_freeze";
+  auto w = s.call({s.request(RequestKind::kWaitlistFreeze, a, a.value, "w1")});
+  CHAKONG_EXPECT_OK(*w, 1);
+  const std::string id = w->responses[0].measure_id;
+  if (id.empty()) return fail("waitlist_freeze: OK but no measure id");
+  Request ask = s.request(RequestKind::kMeasureStatus, a, {}, "s1");
+  ask.measure_id = id;
+  what = "measure_status while waiting";
+  auto before = s.call({ask});
+  CHAKONG_EXPECT_OK(*before, 1);
+  if (before->responses[0].queue_position != 1) {
+    return fail(what + ": queue position " + std::to_string(before->responses[0].queue_position) +
+                ", expected 1");
+  }
+  // The prior measure ends two days later: the waiter's term starts then, at the institution.
+  s.executor().run_until(s.executor().now() + 2 * kMicrosPerDay);
+  s.release_foreign_measure(foreign);
+  const Date converted = s.today();
+  const institution::MeasureRecord* m = s.truth().measure(id);
+  if (m == nullptr || m->state != institution::MeasureState::kActive) {
+    return fail("after the prior measure was released the waiter is " +
+                std::string(m ? institution::measure_state_name(m->state) : "unknown"));
+  }
+  ask.idempotency_key = "s2";
+  what = "measure_status after conversion";
+  auto after = s.call({ask});
+  CHAKONG_EXPECT_OK(*after, 1);
+  const Response& r = after->responses[0];
+  if (r.queue_position != 0) {
+    return fail(what + ": still reported waiting (queue position " +
+                std::to_string(r.queue_position) + ") though it took effect on " +
+                converted.to_string() + ": its renewal would never be scheduled");
+  }
+  if (r.frozen != m->frozen) {
+    return fail(what + ": frozen " + format_fen(r.frozen) + ", the institution holds " +
+                format_fen(m->frozen));
+  }
+  if (r.end_date != m->end) {
+    return fail(what + ": end date " + r.end_date.to_string() + ", expected " + m->end.to_string() +
+                " (the " + std::to_string(measure_term_years(a.category)) +
+                "-year term from the conversion on " + converted.to_string() + ")");
+  }
+  return pass("waiting at position 1, then reported in force from " + converted.to_string() +
+              " until " + r.end_date.to_string() + ", frozen " + format_fen(r.frozen));
+}
+
 CheckResult waitlist_partial_fill(const ConnectorFactory& f, const Options& o) {
   Sandbox s(f, o.seed);
   CHAKONG_CHECK_SANDBOX(s);
@@ -670,6 +726,7 @@ constexpr Check kChecks[] = {
     {"freeze_caps_at_available", freeze_caps_at_available},
     {"waitlist_promoted_on_release", waitlist_promoted_on_release},
     {"waitlist_promoted_on_lapse", waitlist_promoted_on_lapse},
+    {"waitlist_conversion_reported", waitlist_conversion_reported},
     {"waitlist_partial_fill", waitlist_partial_fill},
     {"renew_extends_term", renew_extends_term},
     {"release_ends_measure", release_ends_measure},
@@ -815,6 +872,20 @@ CheckResult run_isolated(const ConnectorFactory& factory, const std::string& nam
   return finish(std::move(r), name, start);
 }
 
+// Whether this kit is built with a sanitizer that ends a crashing process with its own exit
+// status (AddressSanitizer: exitcode=1 by default) rather than the signal.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kUnderSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kUnderSanitizer = true;
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+
 // Runs run_isolated() in a forked child process, which sends the result back through a pipe:
 // an adapter that crashes the process (a signal) fails this check only, naming the signal.
 CheckResult run_forked(const ConnectorFactory& factory, const std::string& name, Body fn,
@@ -870,9 +941,13 @@ CheckResult run_forked(const ConnectorFactory& factory, const std::string& name,
              (abbrev ? abbrev : "?") + ": " + ::strsignal(sig) +
              "): the adapter crashed; the run goes on");
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got.size() < 2) {
+    // A sanitizer reports a crash (a SIGSEGV included) by printing its report and exiting with
+    // its own status, not by the signal; an adapter may also call exit() itself.
     r = fail("the check's process exited with status " +
              std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-             " without reporting a result");
+             " before reporting a result: the adapter crashed or exited" +
+             (kUnderSanitizer ? " (a sanitizer reports a crash so: its report is on stderr)" : "") +
+             "; the run goes on");
   } else {
     r.result = static_cast<Result>(got[0]);
     r.timed_out = got[1] != 0;

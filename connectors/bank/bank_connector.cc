@@ -1,4 +1,4 @@
-// The bank adapter: request codes 00-06 in instruction files, results matched by serial.
+// The bank adapter: request codes 00-07 in instruction files, results matched by serial.
 #include <array>
 
 #include "bank/bank_codec.h"
@@ -10,13 +10,14 @@ namespace chakong::connectors {
 namespace bank {
 namespace {
 
-constexpr std::array<std::pair<RequestKind, std::string_view>, 6> kCodes = {{
+constexpr std::array<std::pair<RequestKind, std::string_view>, 7> kCodes = {{
     {RequestKind::kQuery, "00"},
     {RequestKind::kFreeze, "01"},
     {RequestKind::kRenew, "02"},
     {RequestKind::kWaitlistFreeze, "03"},
     {RequestKind::kRelease, "04"},
     {RequestKind::kDeduct, "06"},
+    {RequestKind::kMeasureStatus, "07"},
 }};
 
 std::string_view code_of(RequestKind k) {

@@ -10,7 +10,7 @@ namespace chakong::connectors {
 namespace provident_fund {
 namespace {
 
-// Op numbers follow RequestKind: 1 query ... 6 deduct.
+// Op numbers follow RequestKind: 1 query ... 6 deduct, 7 measure status.
 v1::Op op_of(RequestKind k) { return static_cast<v1::Op>(static_cast<int>(k)); }
 
 }  // namespace
@@ -20,8 +20,8 @@ struct ProvidentFundCodec : wire::VectorForms<ProvidentFundCodec> {
   static constexpr std::string_view kKind = "provident_fund";
   static constexpr AssetCategory kCategory = AssetCategory::kProvidentFund;
   static Capabilities capabilities(const Config& c) {
-    Capabilities caps = {RequestKind::kQuery, RequestKind::kFreeze, RequestKind::kWaitlistFreeze,
-                         RequestKind::kRenew, RequestKind::kRelease};
+    Capabilities caps = {RequestKind::kQuery, RequestKind::kFreeze,  RequestKind::kWaitlistFreeze,
+                         RequestKind::kRenew, RequestKind::kRelease, RequestKind::kMeasureStatus};
     return c.allow_deduct() ? Capabilities::all() : caps;
   }
   static Status validate_extra(const Config&) { return ok_status(); }
@@ -56,7 +56,7 @@ struct ProvidentFundCodec : wire::VectorForms<ProvidentFundCodec> {
     if (!b.parse(bytes)) return invalid_argument_error("instruction batch does not parse");
     out.reserve(out.size() + static_cast<size_t>(b->instructions_size()));
     for (const v1::Instruction& i : b->instructions()) {
-      if (i.op() < 1 || i.op() > 6) {
+      if (i.op() < 1 || i.op() > 7) {
         return invalid_argument_error("instruction " + i.serial() + ": unknown op " +
                                       std::to_string(i.op()));
       }

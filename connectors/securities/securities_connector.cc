@@ -19,6 +19,7 @@ constexpr std::pair<RequestKind, Op> kOps[] = {
     {RequestKind::kWaitlistFreeze, v1::OP_WAIT_FREEZE},
     {RequestKind::kRenew, v1::OP_RENEW},
     {RequestKind::kRelease, v1::OP_UNFREEZE},
+    {RequestKind::kMeasureStatus, v1::OP_MEASURE_STATUS},
 };
 
 }  // namespace
@@ -28,8 +29,8 @@ struct SecuritiesCodec : wire::VectorForms<SecuritiesCodec> {
   static constexpr std::string_view kKind = "securities";
   static constexpr AssetCategory kCategory = AssetCategory::kSecurities;
   static Capabilities capabilities(const Config&) {
-    return {RequestKind::kQuery, RequestKind::kFreeze, RequestKind::kWaitlistFreeze,
-            RequestKind::kRenew, RequestKind::kRelease};
+    return {RequestKind::kQuery, RequestKind::kFreeze,  RequestKind::kWaitlistFreeze,
+            RequestKind::kRenew, RequestKind::kRelease, RequestKind::kMeasureStatus};
   }
   static Status validate_extra(const Config&) { return ok_status(); }
   static void set_defaults(Config*) {}

@@ -10,6 +10,7 @@ std::string_view request_kind_name(RequestKind kind) {
     case RequestKind::kRenew: return "renew";
     case RequestKind::kRelease: return "release";
     case RequestKind::kDeduct: return "deduct";
+    case RequestKind::kMeasureStatus: return "measure_status";
   }
   return "unknown";
 }

@@ -81,7 +81,7 @@ void to_proto(const Response& in, chakong::v1::Response* out) {
 }
 
 StatusOr<Request> from_proto(const chakong::v1::Request& in) {
-  if (in.kind() < 1 || in.kind() > 6) {
+  if (in.kind() < 1 || in.kind() > 7) {
     return invalid_argument_error("kind: " + std::to_string(in.kind()) + " is not a request kind");
   }
   Request r;

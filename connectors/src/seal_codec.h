@@ -13,15 +13,15 @@
 namespace chakong::connectors::internal {
 
 // Traits: using Config, InstructionBatch, ResultBatch, Op; kKind; kCategory.
-// Op numbers are shared: 1 query, 2 seal, 3 waiting seal, 4 renew, 5 release.
+// Op numbers are shared: 1 query, 2 seal, 3 waiting seal, 4 renew, 5 release, 7 measure status.
 template <typename Traits>
 struct SealCodec : wire::VectorForms<SealCodec<Traits>> {
   using Config = typename Traits::Config;
   static constexpr std::string_view kKind = Traits::kKind;
   static constexpr AssetCategory kCategory = Traits::kCategory;
   static Capabilities capabilities(const Config&) {
-    return {RequestKind::kQuery, RequestKind::kFreeze, RequestKind::kWaitlistFreeze,
-            RequestKind::kRenew, RequestKind::kRelease};
+    return {RequestKind::kQuery, RequestKind::kFreeze,  RequestKind::kWaitlistFreeze,
+            RequestKind::kRenew, RequestKind::kRelease, RequestKind::kMeasureStatus};
   }
   static Status validate_extra(const Config&) { return ok_status(); }
   static void set_defaults(Config*) {}
@@ -33,6 +33,7 @@ struct SealCodec : wire::VectorForms<SealCodec<Traits>> {
       case RequestKind::kWaitlistFreeze: return 3;
       case RequestKind::kRenew: return 4;
       case RequestKind::kRelease: return 5;
+      case RequestKind::kMeasureStatus: return 7;
       case RequestKind::kDeduct: break;
     }
     return 0;
@@ -66,7 +67,7 @@ struct SealCodec : wire::VectorForms<SealCodec<Traits>> {
     if (!b.parse(bytes)) return invalid_argument_error("instruction batch does not parse");
     out.reserve(out.size() + static_cast<size_t>(b->instructions_size()));
     for (const auto& i : b->instructions()) {
-      if (i.op() < 1 || i.op() > 5) {
+      if ((i.op() < 1 || i.op() > 5) && i.op() != 7) {
         return invalid_argument_error("instruction " + i.serial() + ": unknown op " +
                                       std::to_string(i.op()));
       }
@@ -74,7 +75,7 @@ struct SealCodec : wire::VectorForms<SealCodec<Traits>> {
       constexpr RequestKind kByOp[] = {RequestKind::kQuery, RequestKind::kFreeze,
                                        RequestKind::kWaitlistFreeze, RequestKind::kRenew,
                                        RequestKind::kRelease};
-      r.kind = kByOp[i.op() - 1];
+      r.kind = i.op() == 7 ? RequestKind::kMeasureStatus : kByOp[i.op() - 1];
       r.idempotency_key = i.serial();
       r.case_number = i.case_no();
       r.debtor_id = i.owner_id();

@@ -13,6 +13,7 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
         case TimerKind::kRenew: measures::renew(env, c, mi, fx); return;
         case TimerKind::kLapse: measures::lapse(env, c, mi, fx); return;
         case TimerKind::kDeduct: deduction::deduct(env, c, mi, fx); return;
+        case TimerKind::kStatus: measures::ask_status(env, c, mi, fx); return;
       }
       return;
     case InputKind::kResend:
@@ -22,6 +23,8 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
         measures::renew(env, c, mi, fx);
       } else if (in.request == RequestKind::kRelease) {
         measures::release(env, c, mi, fx);
+      } else if (in.request == RequestKind::kMeasureStatus) {
+        measures::ask_status(env, c, mi, fx);
       } else if (in.request == RequestKind::kDeduct) {
         c.measures[mi].deducting = false;
         fx.changed();
@@ -33,13 +36,16 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
         measures::on_renew_answer(env, c, mi, *in.response, in.cycle, fx);
       } else if (in.request == RequestKind::kRelease) {
         measures::on_release_answer(env, c, mi, *in.response, fx);
+      } else if (in.request == RequestKind::kMeasureStatus) {
+        measures::on_status_answer(env, c, mi, *in.response, fx);
       } else if (in.request == RequestKind::kDeduct) {
         deduction::on_answer(env, c, mi, *in.response, fx);
       }
       return;
     case InputKind::kRefused:
       // A refused renewal is not in flight; a refused release stays marked (as it always has:
-      // a restart or the in-doubt policy sends it again).
+      // a restart or the in-doubt policy sends it again); a refused status poll is not asked
+      // again.
       if (in.request == RequestKind::kRenew && c.measures[mi].renewing) {
         c.measures[mi].renewing = false;
         fx.changed();
@@ -61,8 +67,10 @@ Request make_request(const CaseState& c, RequestKind kind, const std::string& de
   r.case_number = c.number;
   r.debtor_id = debtor;
   r.officer_id = c.filing.officer_ids.front();
-  if (kind != RequestKind::kQuery) r.ruling_number = c.number + "之一";
-  r.purpose = kind == RequestKind::kQuery ? "enforcement query" : "enforcement control";
+  // A status question acts on nothing: no ruling, as for a query.
+  const bool asks = kind == RequestKind::kQuery || kind == RequestKind::kMeasureStatus;
+  if (!asks) r.ruling_number = c.number + "之一";
+  r.purpose = asks ? "enforcement query" : "enforcement control";
   return r;
 }
 
@@ -73,6 +81,7 @@ std::string_view timer_name(TimerKind t) {
     case TimerKind::kRenew: return "renew";
     case TimerKind::kLapse: return "lapse";
     case TimerKind::kDeduct: return "deduct";
+    case TimerKind::kStatus: return "status";
   }
   return "?";
 }

@@ -6,7 +6,8 @@
 //
 // Concerns in the machine, each in its own file:
 //   measures.cc   measures and renewal: renewal lead and lapse timers, renew request and
-//                 answer, lapse, end of a measure, release request and answer.
+//                 answer, lapse, end of a measure, release request and answer; a waiting
+//                 measure's status poll (MEASURE_STATUS) and its conversion.
 //   deduction.cc  deduction: the deduct timer, the deduct request and its answer (the money
 //                 moved, the measure ended, the case concluded once its budget is satisfied).
 // The shard's other concerns are methods in files of their own (shard.h lists them) and call
@@ -37,17 +38,20 @@ struct Env {
 
 // A measure's timers. The handles live in the Measure (the shell owns them); the machine only
 // says when to arm or cancel one.
-enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct };
+// kStatus: a waiting measure's next MEASURE_STATUS (it shares the renewal's handle: a waiting
+// measure has no renewal).
+enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct, kStatus };
 
 enum class InputKind : uint8_t {
   kTimerFired,     // `timer` of measure `index` fired (kRenew: the renewal lead; kLapse;
-                   // kDeduct: the deduction is due).
+                   // kDeduct: the deduction is due; kStatus: ask a waiting measure's status).
   kResend,         // The in-doubt policy asks `request` of measure `index` again (same key).
   kControlAnswer,  // The definite answer to `request` for measure `index` (after the in-doubt
                    // policy); `response`, and for a renewal the end it renewed (`cycle`).
   kRefused,        // The authoriser refused `request` for measure `index`: it did not leave.
   kInForce,        // Measure `index` took effect (not waiting): its renewal, lapse, deduction.
-  kRearm,          // Recovered measure `index`: its renewal and lapse timers again.
+  kRearm,          // Recovered or new measure `index`: its renewal and lapse timers again
+                   // (a waiting measure: its status poll).
   kRelease,        // Release measure `index` (the case concluded).
   kEnded,          // The institution ended measure `index` (all its funds deducted).
 };
@@ -184,6 +188,12 @@ void end(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
 void release(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
 void on_release_answer(const Env& env, CaseState& c, uint32_t mi, const connectors::Response& r,
                        Effects& fx);
+// A waiting measure's status poll: sends MEASURE_STATUS; the answer converts the measure (in
+// force from the institution's end date, then renewed as any other), keeps it waiting (the
+// next poll armed), or ends it (the institution holds it no longer: voided).
+void ask_status(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
+void on_status_answer(const Env& env, CaseState& c, uint32_t mi, const connectors::Response& r,
+                      Effects& fx);
 }  // namespace measures
 
 // deduction.cc: deduction of a measure's frozen funds.

@@ -218,7 +218,10 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
                                                                    // took effect after the end.
     return;
   }
-  if (!c.measures[mi].waiting) run(c, machine::Input::of(machine::InputKind::kInForce, mi));
+  // In force: its renewal, lapse and deduction; waiting: its status poll (kRearm).
+  run(c,
+      machine::Input::of(
+          c.measures[mi].waiting ? machine::InputKind::kRearm : machine::InputKind::kInForce, mi));
   check_invariants(c);
   if (unused > Fen()) plan(c);  // Continue on other assets with what came back.
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -62,7 +63,7 @@ void EngineStats::add(const EngineStats& o) {
   cases_concluded += o.cases_concluded;
   cases_terminated += o.cases_terminated;
   cases_restored += o.cases_restored;
-  for (int i = 0; i < 7; ++i) requests[i] += o.requests[i];
+  for (size_t i = 0; i < std::size(requests); ++i) requests[i] += o.requests[i];
   retries += o.retries;
   timeouts += o.timeouts;
   errors += o.errors;
@@ -84,6 +85,8 @@ void EngineStats::add(const EngineStats& o) {
   preservation_late += o.preservation_late;
   renewed += o.renewed;
   lapsed += o.lapsed;
+  waitlist_converted += o.waitlist_converted;
+  waitlist_ended += o.waitlist_ended;
   unauthorized += o.unauthorized;
   sweep_debtors_queried += o.sweep_debtors_queried;
   sweep_cases_swept += o.sweep_cases_swept;
@@ -148,6 +151,10 @@ Status validate(const EngineConfig& c) {
       c.forget_after <= std::max({c.in_doubt_retry, c.renewal_retry, TimeUs{0}})) {
     return invalid_argument_error("forget_after = " + std::to_string(c.forget_after) +
                                   ": must exceed in_doubt_retry and renewal_retry");
+  }
+  if (c.waitlist_status_interval < 0) {
+    return invalid_argument_error("waitlist_status_interval = " +
+                                  std::to_string(c.waitlist_status_interval) + ": must be >= 0");
   }
   if (c.deduct_delay < 0) {
     return invalid_argument_error("deduct_delay = " + std::to_string(c.deduct_delay) +

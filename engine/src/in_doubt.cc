@@ -42,7 +42,9 @@ Engine::Shard::Doubt Engine::Shard::on_doubt(CaseState& c, const Ask& ask, CaseR
     unresolved = &m.unresolved;
     connector = m.connector;
     amount = m.amount;
-    wanted = m.live;
+    // A status poll changes nothing at the institution: its doubt is a poll that failed, and
+    // the next poll asks again (measures::on_status_answer).
+    wanted = m.live && ask.kind != RequestKind::kMeasureStatus;
   }
   const retry::Step step = wanted ? in_doubt_step(status.code(), *resends) : retry::Step::kDefinite;
   if (step == retry::Step::kDefinite) {
@@ -97,6 +99,9 @@ void Engine::Shard::ask_again(CaseRef ref, Ask ask) {
       return;
     case RequestKind::kRelease:
       run(*c, machine::Input::resend(RequestKind::kRelease, ask.index));
+      return;
+    case RequestKind::kMeasureStatus:
+      run(*c, machine::Input::resend(RequestKind::kMeasureStatus, ask.index));
       return;
   }
 }

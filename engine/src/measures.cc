@@ -24,10 +24,30 @@ void in_force(const Env& env, CaseState& c, uint32_t mi, Effects& fx) {
   }
 }
 
+namespace {
+
+// Whether the engine learns a waiting measure's conversion from its connector.
+bool polls_status(const Env& env, const Measure& m) {
+  return env.config.waitlist_status_interval > 0 && m.connector < env.connectors.size() &&
+         env.connectors[m.connector].caps.has(RequestKind::kMeasureStatus);
+}
+
+void arm_status(const Env& env, const Measure& m, uint32_t mi, Effects& fx) {
+  if (polls_status(env, m)) {
+    fx.arm(TimerKind::kStatus, mi, env.now + env.config.waitlist_status_interval);
+  }
+}
+
+}  // namespace
+
 void arm_expiry(const Env& env, CaseState& c, uint32_t mi, Effects& fx) {
   const Measure& m = c.measures[mi];
   fx.cancel(TimerKind::kRenew, mi);
   fx.cancel(TimerKind::kLapse, mi);
+  if (m.waiting) {
+    arm_status(env, m, mi, fx);  // Not in force: no renewal, no lapse; its status is asked.
+    return;
+  }
   if (m.end.is_no_end()) return;  // In force until released: nothing to renew, no lapse.
   fx.arm(TimerKind::kRenew, mi, m.end.plus_days(-env.config.renewal_lead_days).start_us());
   fx.arm(TimerKind::kLapse, mi, m.end.plus_days(1).start_us());
@@ -74,6 +94,62 @@ void on_renew_answer(const Env& env, CaseState& c, uint32_t mi, const Response& 
   if (env.now + env.config.renewal_retry < m.end.plus_days(1).start_us()) {
     fx.arm(TimerKind::kRenew, mi, env.now + env.config.renewal_retry);
   }
+}
+
+void ask_status(const Env& env, CaseState& c, uint32_t mi, Effects& fx) {
+  const Measure& m = c.measures[mi];
+  if (!m.live || !m.waiting || m.releasing || c.status == CaseStatus::kConcluded) return;
+  Request r = make_request(c, RequestKind::kMeasureStatus, asset_of(c, m).holder_id);
+  r.asset = asset_of(c, m);
+  r.measure_id = m.id;
+  // One key per poll (the institution remembers no status answer; a re-send may share it).
+  r.idempotency_key = c.number + "/status/" + m.id + "/" + date_of(env.now).to_string();
+  fx.send(std::move(r), m.connector, Lane::kNormal,
+          env.now + std::max(env.config.waitlist_status_interval, kMicrosPerMinute), mi);
+}
+
+void on_status_answer(const Env& env, CaseState& c, uint32_t mi, const Response& r, Effects& fx) {
+  Measure& m = c.measures[mi];
+  if (!m.live || !m.waiting || m.releasing || c.status == CaseStatus::kConcluded) return;
+  const StatusCode code = r.status.code();
+  if (r.status.ok() && r.queue_position == 0) {
+    // In force at the institution since the measures before it ended: from now on as a
+    // direct freeze (DOMAIN rule 3; its term started on conversion, so its end is the
+    // institution's).
+    m.waiting = false;
+    m.end = r.end_date;
+    if (is_divisible(asset_of(c, m).category)) {
+      // What was filled of the limit the ledger holds pending (never more).
+      const Fen filled = std::clamp(r.frozen, Fen(), m.pending);
+      c.ledger.fill_pending(filled);
+      m.pending -= filled;
+      m.amount += filled;
+      env.stats.frozen += filled;
+    }
+    ++env.stats.waitlist_converted;
+    fx.changed();
+    fx.emit(EventType::kMeasureEffective, m.connector, m.amount,
+            m.id + " took effect from the waiting list, until " + m.end.to_string());
+    in_force(env, c, mi, fx);
+    return;
+  }
+  if (code == StatusCode::kFailedPrecondition || code == StatusCode::kNotFound) {
+    // The institution holds it no longer (voided by a disposal of the asset): what it held
+    // pending is free again.
+    ++env.stats.waitlist_ended;
+    fx.emit(EventType::kRequestFailed, m.connector, m.amount,
+            "measure_status: " + r.status.to_string() + "; the waiting measure ended");
+    end(env, c, mi, fx);
+    fx.plan();
+    return;
+  }
+  if (!r.status.ok() && !connectors::outcome_in_doubt(code)) {
+    // Refused otherwise (unimplemented, not permitted): asking again would not help.
+    fx.emit(EventType::kRequestFailed, m.connector, m.amount,
+            "measure_status: " + r.status.to_string());
+    return;
+  }
+  arm_status(env, m, mi, fx);  // Still waiting, or no answer this time: ask again later.
 }
 
 void lapse(const Env& env, CaseState& c, uint32_t mi, Effects& fx) {

@@ -294,9 +294,9 @@ void Engine::Shard::resume(CaseState& c) {
       run(c, machine::Input::of(machine::InputKind::kRelease, mi));
       continue;
     }
-    if (m.waiting) continue;
     if (c.status != CaseStatus::kConcluded)
-      run(c, machine::Input::of(machine::InputKind::kRearm, mi));
+      run(c, machine::Input::of(machine::InputKind::kRearm, mi));  // Waiting: its status poll.
+    if (m.waiting) continue;
     if (m.renewing) {
       m.renew_timer = TimerHandle();  // As the renewal it re-sends always did.
       run(c, machine::Input::resend(RequestKind::kRenew, mi));  // Same key: the same cycle.

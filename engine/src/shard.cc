@@ -156,7 +156,8 @@ void Engine::Shard::run(CaseState& c, const machine::Input& in) {
 TimerHandle& Engine::Shard::timer_of(CaseState& c, machine::TimerKind t, uint32_t mi) {
   Measure& m = c.measures[mi];
   switch (t) {
-    case machine::TimerKind::kRenew: return m.renew_timer;
+    case machine::TimerKind::kRenew:
+    case machine::TimerKind::kStatus: return m.renew_timer;  // A waiting measure renews nothing.
     case machine::TimerKind::kLapse: return m.lapse_timer;
     case machine::TimerKind::kDeduct: break;
   }

@@ -15,13 +15,14 @@ namespace {
 using namespace chakong;
 using namespace chakong::connectors;
 
-constexpr std::array<std::pair<RequestKind, std::string_view>, 6> kActions = {{
+constexpr std::array<std::pair<RequestKind, std::string_view>, 7> kActions = {{
     {RequestKind::kQuery, "LOOKUP"},
     {RequestKind::kFreeze, "HOLD"},
     {RequestKind::kWaitlistFreeze, "QUEUE"},
     {RequestKind::kRenew, "EXTEND"},
     {RequestKind::kRelease, "UNHOLD"},
     {RequestKind::kDeduct, "PAYOUT"},
+    {RequestKind::kMeasureStatus, "STATUS"},
 }};
 
 struct TrustCodec {

@@ -332,9 +332,10 @@ Response Institution::handle(const Request& r, Date today) {
     answered_order_.pop_front();
   }
   if (r.idempotency_key.empty()) return error(invalid_argument_error("idempotency_key is empty"));
-  // Only control requests are remembered (below), so only they can be replays: a query skips
-  // hashing its key.
-  if (r.kind != RequestKind::kQuery && !answered_.empty()) {
+  // Only control requests are remembered (below), so only they can be replays: a query (or a
+  // status question) skips hashing its key.
+  const bool asks = r.kind == RequestKind::kQuery || r.kind == RequestKind::kMeasureStatus;
+  if (!asks && !answered_.empty()) {
     if (auto it = answered_.find(r.idempotency_key); it != answered_.end()) {
       ++replays_;
       return it->second;
@@ -343,8 +344,9 @@ Response Institution::handle(const Request& r, Date today) {
   Response resp = act(r, today);
   // Refusals for malformed requests are not remembered: a corrected retry may succeed. Queries
   // change nothing, so a repeated query is simply answered again: only control requests are
-  // remembered (a city's queries would otherwise fill memory with answers).
-  if (resp.status.code() != StatusCode::kInvalidArgument && r.kind != RequestKind::kQuery) {
+  // remembered (a city's queries would otherwise fill memory with answers). A status answer
+  // is never remembered: the same key asked later gets the measure's state then.
+  if (resp.status.code() != StatusCode::kInvalidArgument && !asks) {
     auto [it, inserted] = answered_.emplace(r.idempotency_key, resp);
     if (policy_.remember_days > 0 && inserted)
       answered_order_.emplace_back(today.days(), &it->first);
@@ -359,6 +361,7 @@ Response Institution::act(const Request& r, Date today) {
   }
   if (r.case_number.empty()) return error(invalid_argument_error("case_number is empty"));
   if (r.kind == RequestKind::kQuery) return query(r);
+  if (r.kind == RequestKind::kMeasureStatus) return status_of(r);
   if (r.ruling_number.empty()) {
     return error(invalid_argument_error(std::string(connectors::request_kind_name(r.kind)) +
                                         " needs ruling_number"));
@@ -466,6 +469,36 @@ Response Institution::waitlist(const Request& r, AssetState& a, Date today) {
   } else {
     resp.effective_date = measures_[i].effective;
     resp.end_date = measures_[i].end;
+  }
+  return resp;
+}
+
+Response Institution::status_of(const Request& r) const {
+  StatusOr<uint32_t> i = find_measure(r);
+  if (!i.ok()) return error(i.status());
+  const MeasureRecord& m = measures_[*i];
+  if (!live(m.state)) {
+    return error(failed_precondition_error(
+        "measure '" + m.id + "' is " + std::string(measure_state_name(m.state)) +
+        (m.state == MeasureState::kLapsed ? " since " + m.end.plus_days(1).to_string()
+                                          : std::string())));
+  }
+  const AssetState& a = assets_.at(m.reference);
+  Response resp;
+  resp.measure_id = m.id;
+  resp.requested = m.limit;
+  resp.frozen = m.frozen;
+  resp.balance = a.value;
+  if (m.state == MeasureState::kWaiting) {
+    int position = 0;
+    for (uint32_t j : chain(a)) {
+      if (measures_[j].state == MeasureState::kWaiting) ++position;
+      if (j == *i) break;
+    }
+    resp.queue_position = position;
+  } else {
+    resp.effective_date = m.effective;
+    resp.end_date = m.end;
   }
   return resp;
 }

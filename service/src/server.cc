@@ -182,7 +182,7 @@ constexpr double kInstitutionBounds[] = {0.001, 0.005, 0.025, 0.1,  0.5,  2.5,
 
 class CountingConnector final : public connectors::Connector {
  public:
-  static constexpr int kKinds = 7;  // connectors::RequestKind 1..6.
+  static constexpr int kKinds = 8;  // connectors::RequestKind 1..7.
   enum Outcome { kOk, kInDoubt, kError, kOutcomes };
   explicit CountingConnector(std::unique_ptr<connectors::Connector> inner)
       : inner_(std::move(inner)) {}

@@ -200,6 +200,7 @@ Json report_doc(const SimulationReport& r) {
                    {"renew", req(RequestKind::kRenew)},
                    {"release", req(RequestKind::kRelease)},
                    {"deduct", req(RequestKind::kDeduct)},
+                   {"measure_status", req(RequestKind::kMeasureStatus)},
                    {"retries", s.retries},
                    {"timeouts", s.timeouts},
                    {"errors", s.errors}};
@@ -226,7 +227,10 @@ Json report_doc(const SimulationReport& r) {
       {"within_5d", s.preservation_within_5d},
       {"later", s.preservation_late},
       {"compliance", ratio(compliance(s.preservation_within_5d, s.preservation_late))}};
-  d["renewal"] = {{"renewed", s.renewed}, {"lapsed", s.lapsed}};
+  d["renewal"] = {{"renewed", s.renewed},
+                  {"lapsed", s.lapsed},
+                  {"waitlist_converted", s.waitlist_converted},
+                  {"waitlist_ended", s.waitlist_ended}};
   o["money"] = {{"claimed_fen", s.claimed.value()},
                 {"frozen_fen", s.frozen.value()},
                 {"deducted_fen", s.deducted.value()}};

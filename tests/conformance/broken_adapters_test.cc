@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,10 +41,12 @@ enum class Breakage {
   kIgnoresMaxBatch,          // Sends a batch in one wire call whatever its max_batch.
   kRepeatedKeyNewMeasure,    // A key repeated in a batch makes a second measure.
   kRetryInFlightNewMeasure,  // A retry while the first call is in flight makes a second one.
+  kStatusAlwaysWaiting,      // MEASURE_STATUS reports a converted waiter still waiting.
   // Isolation.
   kThrows,     // async_submit() throws.
   kHangs,      // async_submit() blocks until the test releases it.
   kSegfaults,  // async_submit() writes through a null pointer (SIGSEGV).
+  kExits,      // async_submit() ends the process with status 7 (as a sanitizer's report does).
 };
 
 std::atomic<bool> g_release_hang{false};
@@ -171,6 +174,7 @@ class BrokenConnector final : public Connector {
         *null = 1;
         break;
       }
+      case Breakage::kExits: std::_Exit(7);
       case Breakage::kHangs:
         while (!g_release_hang) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         break;
@@ -206,14 +210,25 @@ class BrokenConnector final : public Connector {
       pending_.push_back(pending);
     }
     std::vector<std::string> keys;
-    for (const Request& r : batch) keys.push_back(r.idempotency_key);
+    std::vector<RequestKind> kinds;
+    for (const Request& r : batch) {
+      keys.push_back(r.idempotency_key);
+      kinds.push_back(r.kind);
+    }
     const Breakage b = b_;
     Executor* ex = &ex_;
     // Holds the cache, not `this`: the inner connector may complete after this one is gone.
     std::shared_ptr<Cache> cache = cache_;
     Pending* p = pending.get();
-    pending->on_complete = [cache, b, ex, p, keys](std::vector<Response> r) {
-      for (Response& x : r) {
+    pending->on_complete = [cache, b, ex, p, keys, kinds](std::vector<Response> r) {
+      for (size_t i = 0; i < r.size() && i < kinds.size(); ++i) {
+        Response& x = r[i];
+        if (b == Breakage::kStatusAlwaysWaiting && kinds[i] == RequestKind::kMeasureStatus &&
+            x.status.ok() && x.queue_position == 0) {
+          x.queue_position = 1;  // What it answered while the measure waited.
+          x.frozen = Fen();
+          x.end_date = Date();
+        }
         if (b == Breakage::kDropsAQueryResult && !x.assets.empty()) x.assets.pop_back();
         if (b == Breakage::kReportsRequestedAsFrozen && x.requested > Fen()) x.frozen = x.requested;
         if (b == Breakage::kSwallowsDataLoss && x.status.code() == StatusCode::kDataLoss) {
@@ -285,6 +300,26 @@ class BrokenFactory final : public ConnectorFactory {
   Breakage b_;
 };
 
+// The built-in bank adapter every broken one wraps: registered once for the whole binary
+// (factories are stateless, and the hang test's abandoned check may still use its factory
+// after the test has returned).
+const ConnectorFactory& bank() {
+  static const ConnectorRegistry* registry = [] {
+    auto* r = new ConnectorRegistry();
+    if (!register_builtin_connectors(*r).ok()) std::abort();
+    return r;
+  }();
+  return *registry->find("bank");
+}
+
+// Seed 3, and only `checks` when given.
+conformance::Options options(std::vector<std::string> checks = {}) {
+  conformance::Options o;
+  o.seed = 3;
+  o.checks = std::move(checks);
+  return o;
+}
+
 struct Case {
   Breakage breakage;
   const char* check;
@@ -299,10 +334,8 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.check << ": " << c.says
 class BrokenAdapterTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(BrokenAdapterTest, KitReportsTheBrokenCheck) {
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  BrokenFactory broken(*registry.find("bank"), GetParam().breakage);
-  conformance::CheckResult r = conformance::run_check(broken, GetParam().check, {3});
+  BrokenFactory broken(bank(), GetParam().breakage);
+  conformance::CheckResult r = conformance::run_check(broken, GetParam().check, options());
   EXPECT_EQ(r.result, conformance::Result::kFail) << r.detail;
   EXPECT_EQ(r.name, GetParam().check);
   EXPECT_NE(r.detail.find(GetParam().says), std::string::npos) << r.detail;
@@ -310,7 +343,7 @@ TEST_P(BrokenAdapterTest, KitReportsTheBrokenCheck) {
   // And the whole run counts it, reporting every check as it finishes.
   std::vector<std::string> streamed;
   conformance::Report all = conformance::run(
-      broken, {3}, [&](const conformance::CheckResult& c) { streamed.push_back(c.name); });
+      broken, options(), [&](const conformance::CheckResult& c) { streamed.push_back(c.name); });
   EXPECT_GE(all.failed, 1);
   EXPECT_EQ(streamed, conformance::check_names());
   for (const conformance::CheckResult& c : all.checks) {
@@ -359,6 +392,8 @@ INSTANTIATE_TEST_SUITE_P(
              "taken for a new measure"},
         Case{Breakage::kRetryInFlightNewMeasure, "retry_while_in_flight",
              "taken for a new measure"},
+        Case{Breakage::kStatusAlwaysWaiting, "waitlist_conversion_reported",
+             "measure_status after conversion: still reported waiting (queue position 1)"},
         Case{Breakage::kThrows, "query_finds_seeded_assets",
              "async_submit of query threw std::runtime_error: adapter bug"}),
     [](const ::testing::TestParamInfo<Case>& p) {
@@ -366,11 +401,8 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(BrokenAdapterTest, TheSubmitBoundIsConfigurable) {
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  BrokenFactory broken(*registry.find("bank"), Breakage::kBlocks300Ms);
-  conformance::Options o;
-  o.seed = 3;
+  BrokenFactory broken(bank(), Breakage::kBlocks300Ms);
+  conformance::Options o = options();
   o.submit_bound_us = 2'000'000;
   conformance::CheckResult r = conformance::run_check(broken, "query_finds_seeded_assets", o);
   EXPECT_EQ(r.result, conformance::Result::kPass) << r.detail;
@@ -378,12 +410,10 @@ TEST(BrokenAdapterTest, TheSubmitBoundIsConfigurable) {
 
 // A check that throws is one failed check: the others still run and report.
 TEST(BrokenAdapterTest, ACheckThatThrowsDoesNotStopTheOthers) {
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  BrokenFactory broken(*registry.find("bank"), Breakage::kThrows);
+  BrokenFactory broken(bank(), Breakage::kThrows);
   std::vector<conformance::CheckResult> streamed;
   conformance::Report r = conformance::run(
-      broken, {3}, [&](const conformance::CheckResult& c) { streamed.push_back(c); });
+      broken, options(), [&](const conformance::CheckResult& c) { streamed.push_back(c); });
   ASSERT_EQ(r.checks.size(), conformance::check_names().size());
   ASSERT_EQ(streamed.size(), r.checks.size());
   for (const conformance::CheckResult& c : streamed) {
@@ -402,17 +432,10 @@ TEST(BrokenAdapterTest, ACheckThatThrowsDoesNotStopTheOthers) {
 // A check that does not finish is failed as timed out, and the next check runs.
 TEST(BrokenAdapterTest, ACheckThatHangsTimesOutAndTheRunGoesOn) {
   // Static: the abandoned check's thread uses the factory until it is released.
-  static ConnectorRegistry* registry = [] {
-    auto* r = new ConnectorRegistry();
-    EXPECT_TRUE(register_builtin_connectors(*r).ok());
-    return r;
-  }();
-  static BrokenFactory* broken = new BrokenFactory(*registry->find("bank"), Breakage::kHangs);
+  static BrokenFactory* broken = new BrokenFactory(bank(), Breakage::kHangs);
   g_release_hang = false;
-  conformance::Options o;
-  o.seed = 3;
+  conformance::Options o = options({"query_finds_seeded_assets", "invalid_config_rejected"});
   o.check_timeout_ms = 300;
-  o.checks = {"query_finds_seeded_assets", "invalid_config_rejected"};
   const auto start = std::chrono::steady_clock::now();
   conformance::Report r = conformance::run(*broken, o);
   ASSERT_EQ(r.checks.size(), 2u);
@@ -433,21 +456,25 @@ TEST(BrokenAdapterTest, ACheckThatHangsTimesOutAndTheRunGoesOn) {
 // With Options::fork_checks (as `chakong conformance` runs) an adapter that crashes the
 // process fails the check it crashed in, naming the signal, and the next check runs.
 TEST(BrokenAdapterTest, AnAdapterThatSegfaultsFailsItsCheckAndTheRunGoesOn) {
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  BrokenFactory broken(*registry.find("bank"), Breakage::kSegfaults);
-  conformance::Options o;
-  o.seed = 3;
+  BrokenFactory broken(bank(), Breakage::kSegfaults);
+  conformance::Options o =
+      options({"query_finds_seeded_assets", "invalid_config_rejected", "freeze_caps_at_available"});
   o.fork_checks = true;
-  o.checks = {"query_finds_seeded_assets", "invalid_config_rejected", "freeze_caps_at_available"};
   std::vector<std::string> streamed;
   conformance::Report r = conformance::run(
       broken, o, [&](const conformance::CheckResult& c) { streamed.push_back(c.name); });
   ASSERT_EQ(r.checks.size(), 3u);
   EXPECT_EQ(streamed, o.checks);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer catches the SIGSEGV, prints its report and exits with status 1.
+  const std::string crashed =
+      "the check's process exited with status 1 before reporting a result: the adapter crashed "
+      "or exited (a sanitizer reports a crash so: its report is on stderr); the run goes on";
+#else
   const std::string crashed =
       "the check's process was killed by signal 11 (SIGSEGV: Segmentation fault): the adapter "
       "crashed; the run goes on";
+#endif
   EXPECT_EQ(r.checks[0].name, "query_finds_seeded_assets");
   EXPECT_EQ(r.checks[0].result, conformance::Result::kFail);
   EXPECT_EQ(r.checks[0].detail, crashed);
@@ -458,13 +485,31 @@ TEST(BrokenAdapterTest, AnAdapterThatSegfaultsFailsItsCheckAndTheRunGoesOn) {
   EXPECT_EQ(r.failed, 2);
 }
 
+// An adapter that ends the process without a signal (exit(), or a sanitizer's report of a
+// crash) fails its check naming the exit status, and the next check runs.
+TEST(BrokenAdapterTest, AnAdapterThatExitsFailsItsCheckWithTheStatus) {
+  BrokenFactory broken(bank(), Breakage::kExits);
+  conformance::Options o = options({"query_finds_seeded_assets", "invalid_config_rejected"});
+  o.fork_checks = true;
+  conformance::Report r = conformance::run(broken, o);
+  ASSERT_EQ(r.checks.size(), 2u);
+  EXPECT_EQ(r.checks[0].result, conformance::Result::kFail);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const std::string sanitizer = " (a sanitizer reports a crash so: its report is on stderr)";
+#else
+  const std::string sanitizer;
+#endif
+  EXPECT_EQ(r.checks[0].detail,
+            "the check's process exited with status 7 before reporting a result: the adapter "
+            "crashed or exited" +
+                sanitizer + "; the run goes on");
+  EXPECT_EQ(r.checks[1].result, conformance::Result::kPass) << r.checks[1].detail;
+}
+
 // A forked check reports what the same check reports in-process.
 TEST(BrokenAdapterTest, AForkedCheckReportsAsInProcess) {
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  BrokenFactory broken(*registry.find("bank"), Breakage::kThrows);
-  conformance::Options o;
-  o.seed = 3;
+  BrokenFactory broken(bank(), Breakage::kThrows);
+  conformance::Options o = options();
   const conformance::CheckResult here =
       conformance::run_check(broken, "freeze_caps_at_available", o);
   o.fork_checks = true;
@@ -477,9 +522,7 @@ TEST(BrokenAdapterTest, AForkedCheckReportsAsInProcess) {
 }
 
 TEST(BrokenAdapterTest, TheUnbrokenWrapperPassesEverything) {
-  ConnectorRegistry registry;
-  ASSERT_TRUE(register_builtin_connectors(registry).ok());
-  conformance::Report r = conformance::run(*registry.find("bank"), {3});
+  conformance::Report r = conformance::run(bank(), options());
   EXPECT_EQ(r.failed, 0);
   EXPECT_EQ(r.passed + r.skipped, static_cast<int>(conformance::check_names().size()));
 }

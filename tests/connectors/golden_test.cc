@@ -82,14 +82,20 @@ TEST(GoldenTest, TheShippedFilesCoverEveryBuiltInKind) {
   std::vector<std::string> names;
   for (const conformance::GoldenFile& g : o.golden) names.push_back(g.name);
   EXPECT_EQ(names, (std::vector<std::string>{
+                       "golden:bank/measure_status",
                        "golden:bank/measures_in_two_files",
                        "golden:bank/query_and_freeze",
                        "golden:provident_fund/deduct_not_allowed",
+                       "golden:provident_fund/measure_status",
                        "golden:provident_fund/query_freeze_deduct",
+                       "golden:real_estate/measure_status",
                        "golden:real_estate/query_seal_waiting_release",
+                       "golden:reference/measure_status",
                        "golden:reference/query_and_freeze",
+                       "golden:securities/measure_status",
                        "golden:securities/query_freeze_by_units",
                        "golden:securities/waiting_renew_unfreeze",
+                       "golden:vehicle/measure_status",
                        "golden:vehicle/query_seal_waiting_release",
                    }));
   for (const std::string& kind : registry.registered_names()) {
@@ -143,13 +149,15 @@ TEST(GoldenTest, AYuanCodecPassesTheRoundTripButFailsTheGoldenExchange) {
             "golden decode: responses[1].requested: expected 150000, got 15000000; "
             "golden decode: responses[1].frozen: expected 150000, got 15000000; and 3 more");
 
-  // The whole run: the golden exchanges of its kind after the checks, both failed.
+  // The whole run: the golden exchanges of its kind after the checks, all three failed (the
+  // freeze status's amounts too).
   o.checks.clear();
   std::vector<std::string> streamed;
   conformance::Report all = conformance::run(
       yuan, o, [&](const conformance::CheckResult& c) { streamed.push_back(c.name); });
-  EXPECT_EQ(all.failed, 2);
-  ASSERT_EQ(streamed.size(), conformance::check_names().size() + 2);
+  EXPECT_EQ(all.failed, 3);
+  ASSERT_EQ(streamed.size(), conformance::check_names().size() + 3);
+  EXPECT_EQ(streamed[streamed.size() - 3], "golden:bank/measure_status");
   EXPECT_EQ(streamed[streamed.size() - 2], "golden:bank/measures_in_two_files");
   EXPECT_EQ(streamed.back(), "golden:bank/query_and_freeze");
 }
@@ -293,7 +301,7 @@ TEST(GoldenCliTest, GoldenExchangesAreChecksOfTheirKind) {
                      "\"detail\": \"3 requests, 1 wire call: sent and decoded as recorded\""),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("{\"connector\": \"securities.sandbox\", \"summary\": true, \"passed\": 2, "
+  EXPECT_NE(out.find("{\"connector\": \"securities.sandbox\", \"summary\": true, \"passed\": 3, "
                      "\"failed\": 0, \"skipped\": 0}"),
             std::string::npos)
       << out;

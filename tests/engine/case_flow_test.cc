@@ -235,6 +235,21 @@ class CaseFlow : public ::testing::Test {
         break;
       case RequestKind::kDeduct: a.frozen = Fen(600'000); break;
       case RequestKind::kRelease: break;
+      case RequestKind::kMeasureStatus:
+        // The waiter takes effect on `converts_` for `converted_frozen_` until `end_`, or is
+        // voided there (`voided_`).
+        if (voided_) {
+          a.status = failed_precondition_error("measure 'w-1' is voided");
+        } else if (converts_ != Date() && date_of(w_.ex().now()) >= converts_) {
+          a.frozen = converted_frozen_;
+          a.measure_id = r.measure_id;
+          a.effective_date = converts_;
+          a.end_date = end_;
+        } else {
+          a.queue_position = 1;
+          a.measure_id = r.measure_id;
+        }
+        break;
     }
     return a;
   }
@@ -268,6 +283,9 @@ class CaseFlow : public ::testing::Test {
   bool held_ = false;
   int renewals_ok_ = 0;
   Date end_ = *Date::from_ymd(2026, 3, 2);
+  Date converts_;
+  Fen converted_frozen_;
+  bool voided_ = false;
 };
 
 TEST_F(CaseFlow, PartialFreezeMeetsThe48HourClock) {
@@ -339,6 +357,64 @@ TEST_F(CaseFlow, AHeldAssetGoesOnTheWaitingList) {
   ASSERT_EQ(v.measures.size(), 1u);
   EXPECT_TRUE(v.measures[0].waiting);
   EXPECT_EQ(v.pending, Fen(600'000));  // The limit stays claimed for the queue to fill.
+}
+
+// The waiting-list gap closed: the engine asks MEASURE_STATUS daily while the measure waits,
+// and a conversion at the institution makes it a measure in force, renewed as any other.
+TEST_F(CaseFlow, AWaitingMeasureThatTakesEffectIsRenewed) {
+  held_ = true;
+  converts_ = *Date::from_ymd(2025, 3, 6);
+  converted_frozen_ = Fen(500'000);    // 5,000.00 of the 6,000.00 limit was free.
+  end_ = *Date::from_ymd(2026, 3, 5);  // The term from the conversion.
+  renewals_ok_ = 1;
+  Engine& e = start();
+  run_hours(80);
+  // The first three polls find it waiting; the third, on 2025-03-06, in force.
+  EXPECT_EQ(bank->log, (std::vector<std::string>{
+                           "0h query " + key("/query/1/") + kDebtor + "/bank.s amount=0",
+                           "1h freeze " + key("/freeze/0") + " amount=600000",
+                           "2h waitlist_freeze " + key("/waitlist/0") + " amount=600000",
+                           "27h measure_status " + key("/status/w-1/2025-03-04") + " amount=0",
+                           "52h measure_status " + key("/status/w-1/2025-03-05") + " amount=0",
+                           "77h measure_status " + key("/status/w-1/2025-03-06") + " amount=0",
+                       }));
+  w_.virt().run_until(Date::from_ymd(2026, 3, 1)->start_us());
+  EXPECT_EQ(bank->log.back(), "8088h renew " + key("/renew/w-1/2026-03-05") + " amount=0");
+  EXPECT_EQ(bank->log.size(), 7u);  // No poll after the conversion.
+  EXPECT_EQ(events({EventType::kMeasureWaiting, EventType::kMeasureEffective,
+                    EventType::kMeasureRenewed}),
+            (std::vector<std::string>{
+                "measure_waiting 0 queue position 1",
+                "measure_effective 500000 w-1 took effect from the waiting list, until 2026-03-05",
+                "measure_renewed 500000 until 2027-03-05",
+            }));
+  const CaseView v = *e.case_view(kNumber);
+  ASSERT_EQ(v.measures.size(), 1u);
+  EXPECT_FALSE(v.measures[0].waiting);
+  EXPECT_EQ(v.measures[0].end, *Date::from_ymd(2027, 3, 5));
+  EXPECT_EQ(v.frozen, Fen(500'000));
+  EXPECT_EQ(v.pending, Fen(100'000));  // The rest of the limit, for the institution to fill.
+  EXPECT_EQ(e.stats().waitlist_converted, 1u);
+  EXPECT_EQ(e.stats().renewed, 1u);
+  EXPECT_EQ(e.stats().requests[static_cast<int>(RequestKind::kMeasureStatus)], 3u);
+}
+
+TEST_F(CaseFlow, AWaitingMeasureVoidedAtTheInstitutionEnds) {
+  held_ = true;
+  voided_ = true;
+  Engine& e = start();
+  run_hours(30);
+  EXPECT_EQ(bank->log.back(), "27h measure_status " + key("/status/w-1/2025-03-04") + " amount=0");
+  EXPECT_EQ(events({EventType::kRequestFailed}),
+            (std::vector<std::string>{"request_failed 0 measure_status: FAILED_PRECONDITION: "
+                                      "measure 'w-1' is voided; the waiting measure ended"}));
+  const CaseView v = *e.case_view(kNumber);
+  ASSERT_EQ(v.measures.size(), 1u);
+  EXPECT_FALSE(v.measures[0].live);
+  EXPECT_EQ(v.pending, Fen());  // The limit it held is free again.
+  EXPECT_EQ(e.stats().waitlist_ended, 1u);
+  run_hours(72);
+  EXPECT_EQ(bank->log.size(), 4u);  // Not asked again.
 }
 
 TEST_F(CaseFlow, RenewedOnceThenLapsesWithoutARenewal) {

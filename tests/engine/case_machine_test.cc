@@ -49,13 +49,15 @@ class CaseMachineMeasures : public ::testing::Test {
   // Feeds `in` at `now` and returns the effects, one line each.
   std::vector<std::string> feed(const Input& in, TimeUs now) {
     fx_.clear();
-    step(Env{config_, now, stats_}, c_, in, fx_);
+    step(Env{config_, now, stats_, connectors_}, c_, in, fx_);
     std::vector<std::string> lines;
     for (const Effect& e : fx_.list()) lines.push_back(describe(e));
     return lines;
   }
   Measure& m() { return c_.measures[0]; }
 
+  // The shard's connectors by index (their capabilities); none unless a test sets them.
+  std::vector<ConnectorInfo> connectors_;
   EngineConfig config_;
   EngineStats stats_;
   CaseState c_;
@@ -69,6 +71,59 @@ TEST_F(CaseMachineMeasures, InForceArmsRenewalLeadAndLapse) {
                 "arm renew m0 at=" + at(2026, 3, 1),  // 30 days before the end.
                 "arm lapse m0 at=" + at(2026, 4, 1),  // The day after the end.
             }));
+}
+
+// A waiting measure on a connector that declares MEASURE_STATUS is asked about daily; the
+// answer "in force" makes it a measure in force with the institution's end date.
+TEST_F(CaseMachineMeasures, AWaitingMeasureIsAskedAboutDailyAndConvertsOnItsStatus) {
+  connectors_ = {{nullptr, "bank.a", connectors::Capabilities::all(), false},
+                 {nullptr, "bank.b", connectors::Capabilities::all(), true}};
+  m().waiting = true;
+  m().amount = Fen();
+  m().pending = Fen(50'000);
+  m().end = Date();
+  c_.ledger = Ledger::restore(Fen(100'000), Fen(), Fen(), Fen(50'000), Fen(), Fen());
+  stats_.frozen = Fen();
+  EXPECT_EQ(feed(Input::of(InputKind::kRearm, 0), day(2025, 10, 1).start_us()),
+            (std::vector<std::string>{"cancel renew m0", "cancel lapse m0",
+                                      "arm status m0 at=" + at(2025, 10, 2)}));
+  EXPECT_EQ(feed(Input::timer_fired(TimerKind::kStatus, 0), day(2025, 10, 2).start_us()),
+            (std::vector<std::string>{"send measure_status m0 c1 key=" + std::string(kNumber) +
+                                      "/status/bank.b/17/2025-10-02 measure=bank.b/17 "
+                                      "lane=normal deadline=" +
+                                      at(2025, 10, 3)}));
+  Response waiting;
+  waiting.queue_position = 1;
+  EXPECT_EQ(
+      feed(Input::answer(RequestKind::kMeasureStatus, 0, waiting), day(2025, 10, 3).start_us()),
+      (std::vector<std::string>{"arm status m0 at=" + at(2025, 10, 4)}));
+  Response in_force;
+  in_force.frozen = Fen(30'000);
+  in_force.end_date = day(2026, 10, 3);
+  EXPECT_EQ(
+      feed(Input::answer(RequestKind::kMeasureStatus, 0, in_force), day(2025, 10, 4).start_us()),
+      (std::vector<std::string>{
+          "case changed",
+          "emit measure_effective c1 30000 bank.b/17 took effect from the waiting list, "
+          "until 2026-10-03",
+          "cancel renew m0",
+          "cancel lapse m0",
+          "arm renew m0 at=" + at(2026, 9, 3),
+          "arm lapse m0 at=" + at(2026, 10, 4),
+      }));
+  EXPECT_FALSE(m().waiting);
+  EXPECT_EQ(m().end, day(2026, 10, 3));
+  EXPECT_EQ(m().amount, Fen(30'000));
+  EXPECT_EQ(m().pending, Fen(20'000));
+  EXPECT_EQ(c_.ledger.frozen(), Fen(30'000));
+  EXPECT_EQ(c_.ledger.pending(), Fen(20'000));
+  EXPECT_EQ(stats_.frozen, Fen(30'000));
+  EXPECT_EQ(stats_.waitlist_converted, 1u);
+  // Without the operation, nothing is asked.
+  connectors_.clear();
+  m().waiting = true;
+  EXPECT_EQ(feed(Input::of(InputKind::kRearm, 0), day(2025, 10, 5).start_us()),
+            (std::vector<std::string>{"cancel renew m0", "cancel lapse m0"}));
 }
 
 TEST_F(CaseMachineMeasures, InForceWithoutEndArmsNothing) {

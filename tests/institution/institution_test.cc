@@ -120,6 +120,50 @@ TEST_F(InstitutionTest, WaitlistFillsOnReleaseAndOnLapse) {
   EXPECT_EQ(bank_.lapsed(), 1u);
 }
 
+TEST_F(InstitutionTest, MeasureStatusReportsAWaiterAndItsConversion) {
+  Request first = control(RequestKind::kFreeze, "o1", kOther);
+  first.amount = Fen(100'000);
+  const Response held = bank_.handle(first, d("2025-03-10"));
+  Request wait = control(RequestKind::kWaitlistFreeze, "m1");
+  wait.amount = Fen(60'000);
+  const Response queued = bank_.handle(wait, d("2025-03-11"));
+  Request ask = control(RequestKind::kMeasureStatus, "s1");
+  ask.ruling_number.clear();  // A question about a measure needs no ruling.
+  ask.measure_id = queued.measure_id;
+  Response waiting = bank_.handle(ask, d("2025-03-12"));
+  ASSERT_TRUE(waiting.status.ok()) << waiting.status.to_string();
+  EXPECT_EQ(waiting.queue_position, 1);
+  EXPECT_EQ(waiting.frozen, Fen());
+  EXPECT_EQ(waiting.requested, Fen(60'000));
+  EXPECT_EQ(waiting.measure_id, queued.measure_id);
+  EXPECT_EQ(waiting.end_date, Date());
+  // The prior measure is released: the same key asked again gets the state now (a status
+  // answer is never replayed).
+  Request release = control(RequestKind::kRelease, "o2", kOther);
+  release.measure_id = held.measure_id;
+  ASSERT_TRUE(bank_.handle(release, d("2025-04-01")).status.ok());
+  const Response in_force = bank_.handle(ask, d("2025-04-02"));
+  ASSERT_TRUE(in_force.status.ok()) << in_force.status.to_string();
+  EXPECT_EQ(in_force.queue_position, 0);
+  EXPECT_EQ(in_force.frozen, Fen(60'000));
+  EXPECT_EQ(in_force.effective_date, d("2025-04-01"));
+  EXPECT_EQ(in_force.end_date, d("2026-03-31"));
+  EXPECT_EQ(bank_.idempotent_replays(), 0u);
+  // Released: no longer in force, named.
+  Request mine = control(RequestKind::kRelease, "m2");
+  mine.measure_id = queued.measure_id;
+  ASSERT_TRUE(bank_.handle(mine, d("2025-04-03")).status.ok());
+  const Response ended = bank_.handle(ask, d("2025-04-04"));
+  EXPECT_EQ(ended.status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ended.status.message(), "measure '" + queued.measure_id + "' is released");
+  // Another case's measure, or none, is not told.
+  Request other = ask;
+  other.case_number = kOther;
+  EXPECT_EQ(bank_.handle(other, d("2025-04-04")).status.code(), StatusCode::kPermissionDenied);
+  ask.measure_id = "bank.t/99";
+  EXPECT_EQ(bank_.handle(ask, d("2025-04-04")).status.code(), StatusCode::kNotFound);
+}
+
 TEST_F(InstitutionTest, RenewExtendsByTheTermFromTheDayAfterTheEnd) {
   Request r = control(RequestKind::kFreeze, "k1");
   r.amount = Fen(10'000);

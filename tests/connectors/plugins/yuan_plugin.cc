@@ -48,7 +48,7 @@ struct YuanCodec {
     }
     std::vector<Request> out;
     for (const y::Order& o : f.orders()) {
-      if (o.op() < 1 || o.op() > 6) return invalid_argument_error("order " + o.key() + ": bad op");
+      if (o.op() < 1 || o.op() > 7) return invalid_argument_error("order " + o.key() + ": bad op");
       Request r;
       r.kind = static_cast<RequestKind>(o.op());
       r.idempotency_key = o.key();

@@ -64,6 +64,11 @@ enum class RequestKind : uint8_t {
   kRenew = 4,
   kRelease = 5,
   kDeduct = 6,
+  // Asks where a measure stands (a waiting measure may have taken effect): no change at the
+  // institution. The answer's queue_position > 0: still waiting; 0: in force, with frozen and
+  // end_date; a measure no longer in force (released, lapsed, voided, deducted) is refused
+  // kFailedPrecondition naming its state.
+  kMeasureStatus = 7,
 };
 std::string_view request_kind_name(RequestKind kind);
 
@@ -76,8 +81,9 @@ class Capabilities {
   }
   constexpr bool has(RequestKind k) const { return (bits_ & bit(k)) != 0; }
   static constexpr Capabilities all() {
-    return {RequestKind::kQuery, RequestKind::kFreeze,  RequestKind::kWaitlistFreeze,
-            RequestKind::kRenew, RequestKind::kRelease, RequestKind::kDeduct};
+    return {RequestKind::kQuery,        RequestKind::kFreeze,  RequestKind::kWaitlistFreeze,
+            RequestKind::kRenew,        RequestKind::kRelease, RequestKind::kDeduct,
+            RequestKind::kMeasureStatus};
   }
 
  private:
@@ -108,7 +114,7 @@ struct Request {
   Asset asset;
   // FREEZE / WAITLIST_FREEZE / DEDUCT: amount in fen (ignored for indivisible assets).
   Fen amount;
-  // RENEW / RELEASE / DEDUCT: the measure acted on.
+  // RENEW / RELEASE / DEDUCT: the measure acted on; MEASURE_STATUS: the measure asked about.
   std::string measure_id;
   // FREEZE / RENEW: last day requested; a default Date means the full legal term.
   Date term_end;
@@ -133,7 +139,7 @@ struct Response {
   // Balance at the time of the answer.
   Fen balance;
   std::vector<PriorMeasure> prior_measures;
-  // WAITLIST_FREEZE: 1-based position; 0 when in effect.
+  // WAITLIST_FREEZE, MEASURE_STATUS: 1-based position; 0 when in effect.
   int queue_position = 0;
   std::string measure_id;
   Date effective_date;

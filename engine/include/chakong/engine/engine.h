@@ -95,6 +95,12 @@ struct EngineConfig {
   int renewal_urgent_days = 7;
   // Retry a failed renewal after this long (while before the end date).
   TimeUs renewal_retry = kMicrosPerDay;
+  // A waiting-list measure takes effect at the institution when the measures before it end;
+  // the engine learns it by asking MEASURE_STATUS this often while the measure waits (on
+  // connectors that declare the operation), and then treats it as in force from the answer:
+  // its end date, renewal, lapse and deduction as for a direct freeze. 0: never asked (the
+  // measure stays waiting until released).
+  TimeUs waitlist_status_interval = kMicrosPerDay;
   // A request whose outcome is in doubt (connectors::outcome_in_doubt: no answer in time, an
   // institution down or busy, a reply that does not decode, a call cut by shutdown) may still
   // have been carried out. Whatever its kind (query, freeze, waiting-list freeze, renewal,
@@ -212,7 +218,7 @@ struct Event {
 
 struct EngineStats {
   uint64_t cases_filed = 0, cases_concluded = 0, cases_terminated = 0, cases_restored = 0;
-  uint64_t requests[7] = {};  // By connectors::RequestKind (index 1..6).
+  uint64_t requests[8] = {};  // By connectors::RequestKind (index 1..7).
   uint64_t retries = 0, timeouts = 0, errors = 0, late_reconciled = 0, late_ignored = 0;
   uint64_t findings = 0;
   uint64_t control_started = 0, control_met = 0, control_missed = 0, control_not_required = 0;
@@ -222,6 +228,9 @@ struct EngineStats {
   // starts within 5 calendar days of receipt. Counted apart, and in the query score too.
   uint64_t preservation_started = 0, preservation_within_5d = 0, preservation_late = 0;
   uint64_t renewed = 0, lapsed = 0;
+  // Waiting-list measures reported in force by MEASURE_STATUS (then renewed as any other),
+  // and those the institution reported ended while they waited (voided by a disposal).
+  uint64_t waitlist_converted = 0, waitlist_ended = 0;
   uint64_t unauthorized = 0;
   // Library sweep: debtors queried (one per debtor and run, whatever the connector count),
   // library cases swept, cases with a hit, cases restored by a hit or an applicant's lead.

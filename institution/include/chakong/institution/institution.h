@@ -12,6 +12,10 @@
 //    goes to the earliest waiter, partially for divisible assets (the remainder stays queued).
 //  - RENEW extends an active measure by its term from the day after its current end.
 //  - RELEASE ends a measure and promotes waiters; DEDUCT transfers frozen funds out.
+//  - MEASURE_STATUS answers from the measure book: a waiter's queue position, or a measure in
+//    force with its frozen amount and end date (a waiter that converted); a measure no longer
+//    live is refused kFailedPrecondition naming its state. It changes nothing and is never
+//    remembered by key.
 //  - A repeated idempotency key returns the first answer and changes nothing.
 // Measures lapse when expire() passes their end date without renewal; lapses are counted.
 //
@@ -224,6 +228,7 @@ class Institution final : public connectors::GroundTruth {
   connectors::Response renew(const connectors::Request& r, Date today);
   connectors::Response release(const connectors::Request& r, Date today);
   connectors::Response deduct(const connectors::Request& r, Date today);
+  connectors::Response status_of(const connectors::Request& r) const;
   uint32_t new_measure(const connectors::Request& r, AssetState& a, MeasureState state, Fen limit,
                        Fen frozen, Date today);
   Fen available(const AssetState& a) const;
