@@ -159,7 +159,7 @@ BENCHMARK(BM_CityEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseRealTim
 // National width (scenarios/national_slice.yaml: the national network of hubs, 3,900 banks
 // behind the bank hub, with 1/200 of the debtors), its first 30 days.
 void BM_NationalSliceEndToEnd(benchmark::State& state) {
-  run_scenario(state, "national_slice", 30, 10);
+  run_scenario(state, "national_slice", 30, 40);
 }
 BENCHMARK(BM_NationalSliceEndToEnd)
     ->Arg(1)
