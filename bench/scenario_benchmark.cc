@@ -55,6 +55,7 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
   uint64_t peak = 0;
   uint64_t windows = 0;
   double per_window = 0, busy_lps = 0, wait_share = 0, protocol_seconds = 0, event_loop_seconds = 0;
+  double busiest = 0;
   uint64_t allocs = 0, bytes = 0, loop_allocs = 0, loop_bytes = 0;
   for (auto _ : state) {
     sim::SimulationOptions options;
@@ -87,6 +88,7 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
     per_window += r->events_per_window;
     busy_lps += r->busy_lps_per_window;
     wait_share += r->barrier_wait_share;
+    busiest += r->busiest_lp_share;
     // One thread: what the event loop spent outside the LPs' events and the days' checks.
     protocol_seconds += std::max(0.0, r->loop_seconds - r->step_seconds - r->day_seconds);
     event_loop_seconds += r->loop_seconds;
@@ -107,6 +109,8 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
   state.counters["events_per_window"] = per_window / n;
   state.counters["busy_lps_per_window"] = busy_lps / n;
   state.counters["barrier_wait_share"] = wait_share / n;
+  // The busiest LP's share of the events' time: the speed-up is at most 1 / this.
+  state.counters["busiest_lp_share"] = busiest / n;
   if (threads == 1) {
     state.counters["protocol_share"] =
         event_loop_seconds > 0 ? protocol_seconds / event_loop_seconds : 0;
@@ -151,6 +155,18 @@ BENCHMARK(BM_DistrictYearEndToEnd)->Arg(1)->Unit(benchmark::kSecond)->UseRealTim
 
 void BM_CityEndToEnd(benchmark::State& state) { run_scenario(state, "city", 3, 100); }
 BENCHMARK(BM_CityEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+// National width (scenarios/national_slice.yaml: the national network of hubs, 3,900 banks
+// behind the bank hub, with 1/200 of the debtors), its first 30 days.
+void BM_NationalSliceEndToEnd(benchmark::State& state) {
+  run_scenario(state, "national_slice", 30, 40);
+}
+BENCHMARK(BM_NationalSliceEndToEnd)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime()
+    ->Iterations(1);
 
 }  // namespace
 }  // namespace chakong

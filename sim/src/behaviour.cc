@@ -5,18 +5,37 @@
 
 namespace chakong::sim {
 
+namespace {
+
+// ln X ~ N(mu, sigma): median = e^mu, p99 = e^(mu + 2.326 sigma).
+double sigma_of(const LatencyDist& d) {
+  return std::log(static_cast<double>(d.p99) / static_cast<double>(d.median)) / 2.326;
+}
+
+}  // namespace
+
 TimeUs LatencyDist::sample(std::mt19937_64& rng) const {
   if (p99 <= median || median <= 0) return median;
-  // ln X ~ N(mu, sigma): median = e^mu, p99 = e^(mu + 2.326 sigma).
-  const double sigma = std::log(static_cast<double>(p99) / static_cast<double>(median)) / 2.326;
+  const double sigma = sigma_of(*this);
   std::normal_distribution<double> z(0.0, 1.0);
-  return static_cast<TimeUs>(static_cast<double>(median) * std::exp(sigma * z(rng)));
+  const double zz = std::max(-kLeastZ, z(rng));
+  return static_cast<TimeUs>(static_cast<double>(median) * std::exp(sigma * zz));
+}
+
+TimeUs LatencyDist::least() const {
+  if (p99 <= median || median <= 0) return std::max<TimeUs>(0, median);
+  // The same expression as sample() at its cut-off (exp and the product are monotone), less
+  // one microsecond for good measure.
+  const double sigma = sigma_of(*this);
+  const auto l = static_cast<TimeUs>(static_cast<double>(median) * std::exp(sigma * -kLeastZ));
+  return std::max<TimeUs>(0, l - 1);
 }
 
 TimeUs LatencyDist::at_z(double z) const {
   if (p99 <= median || median <= 0) return median;
-  const double sigma = std::log(static_cast<double>(p99) / static_cast<double>(median)) / 2.326;
-  return static_cast<TimeUs>(static_cast<double>(median) * std::exp(sigma * z));
+  // Cut off where sample() is, so that least() holds for hub members' draws too.
+  return static_cast<TimeUs>(static_cast<double>(median) *
+                             std::exp(sigma_of(*this) * std::max(-kLeastZ, z)));
 }
 
 std::function<TimeUs(const std::vector<connectors::Request>&)> latency_by_operation(

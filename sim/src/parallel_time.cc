@@ -36,7 +36,16 @@ T get(const char*& p) {
 
 thread_local uint32_t t_current_lp = UINT32_MAX;
 
-enum class Fault : uint8_t { kNone, kLookahead, kNoSuchLp, kTaskToOtherRank, kSetUpToOtherRank };
+enum class Fault : uint8_t {
+  kNone,
+  kLookahead,
+  kNoPair,
+  kBeforeBound,
+  kSelf,
+  kNoSuchLp,
+  kTaskToOtherRank,
+  kSetUpToOtherRank
+};
 
 }  // namespace
 
@@ -55,13 +64,18 @@ struct alignas(64) ParallelTime::Lp {
   explicit Lp(TimeUs start) : ex(start) {}
   VirtualExecutor ex;
   std::vector<Message> out;  // Sent this window, in send order.
-  uint64_t seq = 0;          // Messages sent, ever: the tie-break after (time, source).
+  // Delivered to this LP and not yet handed to its executor, ordered by (time, source LP,
+  // source sequence) from `head` on: handed over in the window that runs them.
+  std::vector<Message> pending;
+  size_t head = 0;
+  uint64_t seq = 0;  // Messages sent, ever: the tie-break after (time, source).
   uint64_t events = 0;
   double step_seconds = 0;
   // The first message this LP sent that could not go.
   Fault fault = Fault::kNone;
   TimeUs fault_now = 0;
   TimeUs fault_at = 0;
+  TimeUs fault_bound = 0;
   uint32_t fault_to = 0;
 };
 
@@ -192,7 +206,35 @@ StatusOr<std::unique_ptr<ParallelTime>> ParallelTime::create(const ParallelTimeO
     return invalid_argument_error("parallel time threads: must be >= 1, got " +
                                   std::to_string(o.threads));
   }
-  return std::unique_ptr<ParallelTime>(new ParallelTime(o));
+  if (!o.lp_class.empty() && o.lp_class.size() != o.lps) {
+    return invalid_argument_error("parallel time lp_class: must have one class per LP (" +
+                                  std::to_string(o.lps) + "), got " +
+                                  std::to_string(o.lp_class.size()));
+  }
+  if (!o.reaction.empty() && o.reaction.size() != o.lps) {
+    return invalid_argument_error("parallel time reaction: must have one per LP (" +
+                                  std::to_string(o.lps) + "), got " +
+                                  std::to_string(o.reaction.size()));
+  }
+  for (size_t i = 0; i < o.reaction.size(); ++i) {
+    if (o.reaction[i] < 0) {
+      return invalid_argument_error("parallel time reaction[" + std::to_string(i) +
+                                    "]: must be >= 0 us, got " + std::to_string(o.reaction[i]));
+    }
+  }
+  auto pt = std::unique_ptr<ParallelTime>(new ParallelTime(o));
+  for (uint32_t f = 0; f < pt->classes_; ++f) {
+    for (uint32_t t = 0; t < pt->classes_; ++t) {
+      const TimeUs l = pt->pair_[f * pt->classes_ + t];
+      if (l != kNoMessages && l < o.lookahead) {
+        return invalid_argument_error("parallel time class_lookahead(" + std::to_string(f) + ", " +
+                                      std::to_string(t) + "): must be >= lookahead (" +
+                                      std::to_string(o.lookahead) + " us) or kNoMessages, got " +
+                                      std::to_string(l));
+      }
+    }
+  }
+  return pt;
 }
 
 ParallelTime::ParallelTime(const ParallelTimeOptions& options)
@@ -200,8 +242,31 @@ ParallelTime::ParallelTime(const ParallelTimeOptions& options)
       rank_(options.comm != nullptr ? options.comm->rank() : 0),
       ranks_(options.comm != nullptr ? options.comm->size() : 1),
       receivers_(options.lps),
+      class_(options.lp_class),
+      reaction_(options.reaction),
       next_(options.lps, kNever),
+      next_message_(options.lps, kNever),
+      bound_(options.lps, kNever),
       inbox_(options.lps) {
+  for (uint32_t c : class_) classes_ = std::max(classes_, c + 1);
+  pair_.resize(static_cast<size_t>(classes_) * classes_, options.lookahead);
+  senders_.resize(classes_);
+  for (uint32_t f = 0; f < classes_; ++f) {
+    for (uint32_t t = 0; t < classes_; ++t) {
+      TimeUs& l = pair_[f * classes_ + t];
+      if (options.class_lookahead) l = options.class_lookahead(f, t);
+      if (l != kNoMessages) senders_[t].emplace_back(f, l);
+    }
+  }
+  min_reaction_.assign(classes_, kNever);
+  for (uint32_t i = 0; i < options.lps; ++i) {
+    TimeUs& r = min_reaction_[class_of(i)];
+    r = std::min(r, reaction_.empty() ? 0 : reaction_[i]);
+  }
+  reach_.resize(classes_);
+  best_.resize(classes_);
+  who_.resize(classes_);
+  second_.resize(classes_);
   lps_.reserve(options.lps);
   for (uint32_t i = 0; i < options.lps; ++i) {
     lps_.push_back(std::make_unique<Lp>(options.start));
@@ -224,8 +289,14 @@ ParallelTime::Lp* ParallelTime::sender(uint32_t from, uint32_t to, TimeUs at) {
   Fault f = Fault::kNone;
   if (to >= lps_.size()) {
     f = Fault::kNoSuchLp;
-  } else if (at < saturating_add(src.ex.now(), options_.lookahead)) {
+  } else if (to == from && !options_.self_messages) {
+    f = Fault::kSelf;
+  } else if (lookahead(from, to) == kNoMessages) {
+    f = Fault::kNoPair;
+  } else if (at < saturating_add(src.ex.now(), lookahead(from, to))) {
     f = Fault::kLookahead;
+  } else if (is_local(to) && at < bound_[to]) {
+    f = Fault::kBeforeBound;
   }
   if (f == Fault::kNone) return &src;
   if (src.fault == Fault::kNone) {
@@ -233,6 +304,7 @@ ParallelTime::Lp* ParallelTime::sender(uint32_t from, uint32_t to, TimeUs at) {
     src.fault_now = src.ex.now();
     src.fault_at = at;
     src.fault_to = to;
+    src.fault_bound = to < lps_.size() ? bound_[to] : 0;
     any_violation_.store(true, std::memory_order_relaxed);
   }
   return nullptr;
@@ -285,6 +357,21 @@ uint32_t ParallelTime::current_lp() { return t_current_lp; }
 void ParallelTime::step(uint32_t i, TimeUs bound) {
   Lp& lp = *lps_[i];
   lp.ex.bind_to_current_thread();
+  // The messages this window runs go to the executor now, in their order.
+  for (; lp.head < lp.pending.size() && lp.pending[lp.head].at < bound; ++lp.head) {
+    Message& m = lp.pending[lp.head];
+    if (m.is_bytes) {
+      lp.ex.run_at(m.at, [this, from = m.from, i, b = std::move(m.bytes)]() mutable {
+        if (receivers_[i]) receivers_[i](from, std::move(b));
+      });
+    } else {
+      lp.ex.run_at(m.at, std::move(m.task));
+    }
+  }
+  if (lp.head == lp.pending.size()) {
+    lp.pending.clear();
+    lp.head = 0;
+  }
   t_current_lp = i;
   const auto t0 = std::chrono::steady_clock::now();
   lp.events += lp.ex.run_until(bound - 1);
@@ -292,27 +379,28 @@ void ParallelTime::step(uint32_t i, TimeUs bound) {
   t_current_lp = kNoLp;
 }
 
-// Puts the messages for `to` on its executor ordered by (time, source LP, source sequence).
+// Adds the window's messages for `to` to its pending ones, ordered by (time, source LP, source
+// sequence); they reach its executor in the window that runs them (step).
 void ParallelTime::hand_over(uint32_t to) {
+  const auto key = [](const Message& a, const Message& b) {
+    if (a.at != b.at) return a.at < b.at;
+    if (a.from != b.from) return a.from < b.from;
+    return a.seq < b.seq;
+  };
   std::vector<Message>& in = inbox_[to];
-  if (in.size() > 1) {
-    std::sort(in.begin(), in.end(), [](const Message& a, const Message& b) {
-      if (a.at != b.at) return a.at < b.at;
-      if (a.from != b.from) return a.from < b.from;
-      return a.seq < b.seq;
-    });
-  }
+  if (in.size() > 1) std::sort(in.begin(), in.end(), key);
   Lp& lp = *lps_[to];
-  for (Message& m : in) {
-    if (m.is_bytes) {
-      lp.ex.run_at(m.at, [this, from = m.from, to, b = std::move(m.bytes)]() mutable {
-        if (receivers_[to]) receivers_[to](from, std::move(b));
-      });
-    } else {
-      lp.ex.run_at(m.at, std::move(m.task));
-    }
+  std::vector<Message>& p = lp.pending;
+  if (lp.head > 0) {
+    p.erase(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(lp.head));
+    lp.head = 0;
   }
-  next_[to] = std::min(next_[to], in.front().at);
+  const auto old = static_cast<std::ptrdiff_t>(p.size());
+  for (Message& m : in) p.push_back(std::move(m));
+  if (old > 0 && key(p[static_cast<size_t>(old)], p[static_cast<size_t>(old) - 1])) {
+    std::inplace_merge(p.begin(), p.begin() + old, p.end(), key);
+  }
+  next_message_[to] = p.front().at;
   in.clear();
 }
 
@@ -388,8 +476,23 @@ Status ParallelTime::first_violation() const {
         return failed_precondition_error(
             who + " for t=" + std::to_string(lp.fault_at) +
             " us at t=" + std::to_string(lp.fault_now) + " us, less than the lookahead (" +
-            std::to_string(options_.lookahead) +
+            std::to_string(lookahead(i, lp.fault_to)) +
             " us) ahead; every transit between logical processes must be at least the lookahead");
+      case Fault::kNoPair:
+        return failed_precondition_error(
+            who + " at t=" + std::to_string(lp.fault_now) + " us, but class " +
+            std::to_string(class_of(i)) + " never sends to class " +
+            std::to_string(class_of(lp.fault_to)) + " (class_lookahead)");
+      case Fault::kSelf:
+        return failed_precondition_error(who + " (itself) at t=" + std::to_string(lp.fault_now) +
+                                         " us, and self_messages is false");
+      case Fault::kBeforeBound:
+        return failed_precondition_error(
+            who + " for t=" + std::to_string(lp.fault_at) + " us at t=" +
+            std::to_string(lp.fault_now) + " us, before LP " + std::to_string(lp.fault_to) +
+            "'s bound for the window (" + std::to_string(lp.fault_bound) + " us): LP " +
+            std::to_string(i) + " sent sooner after a message than its reaction (" +
+            std::to_string(reaction_.empty() ? 0 : reaction_[i]) + " us) allows");
       case Fault::kTaskToOtherRank:
       case Fault::kSetUpToOtherRank:
         return failed_precondition_error(
@@ -410,29 +513,108 @@ void ParallelTime::timed_min(int64_t* values, int n) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// LP lp's earliest output time: no send from it in the coming window happens before this.
+TimeUs ParallelTime::eot(uint32_t lp) const {
+  const TimeUs r = reaction_.empty() ? 0 : reaction_[lp];
+  return std::min(next_[lp], saturating_add(next_message_[lp], r));
+}
+
+// Each local LP's bound for the window (bound_), from the classes' least EOTs (best_, who_,
+// second_, agreed over the ranks). A message reaching X later may also come from a chain that
+// starts now: a message sent in this window reaches S, which answers it `reaction` later, and
+// so on. So per class c, D[c] = the least time any message can still reach an LP of class c,
+// the shortest path over the class graph: D[t] = min over c -> t of F[c] + L(c, t), with
+// F[c] = min(least EOT of class c, D[c] + least reaction of class c) (every edge is > 0, so
+// relaxing C times settles it). X's bound is then the least over its sender classes of the
+// other LPs' EOTs and F, plus the lookahead: every message X can still receive — in this window
+// or any later one — comes at or after it.
+void ParallelTime::bounds(TimeUs end) {
+  std::vector<int64_t>& d = reach_;
+  std::fill(d.begin(), d.end(), kNever);
+  for (uint32_t round = 0; round <= classes_; ++round) {
+    bool changed = false;
+    for (uint32_t t = 0; t < classes_; ++t) {
+      for (const auto& [c, l] : senders_[t]) {
+        const TimeUs f = std::min(best_[c], saturating_add(d[c], min_reaction_[c]));
+        const TimeUs v = saturating_add(f, l);
+        if (v < d[t]) {
+          d[t] = v;
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  for (uint32_t x : local_) {
+    TimeUs b = end;
+    for (const auto& [c, l] : senders_[class_of(x)]) {
+      const int64_t e = !options_.self_messages && who_[c] == x ? second_[c] : best_[c];
+      const TimeUs f = std::min(e, saturating_add(d[c], min_reaction_[c]));
+      b = std::min(b, saturating_add(f, l));
+    }
+    bound_[x] = b;
+  }
+}
+
 Status ParallelTime::run_until(TimeUs limit) {
   // Set-up may have scheduled anything on any local LP.
   for (uint32_t i : local_) next_[i] = lps_[i]->ex.next_time().value_or(kNever);
   const TimeUs end = limit == kNever ? kNever : limit + 1;  // Events at `limit` run.
+  const auto n_classes = static_cast<int>(classes_);
+  std::vector<int64_t> agree(2 + classes_);
   for (;;) {
     // The window starts at the earliest event of any rank; a fault anywhere stops every rank.
-    int64_t agree[2] = {kNever, any_violation_.load(std::memory_order_relaxed) ? 0 : 1};
-    for (uint32_t i : local_) agree[0] = std::min(agree[0], next_[i]);
-    if (ranks_ > 1) timed_min(agree, 2);
+    // Per class, the least EOT (and, when an LP's own output does not bound it, which LP has
+    // it and the least of the others).
+    agree[0] = kNever;
+    agree[1] = any_violation_.load(std::memory_order_relaxed) ? 0 : 1;
+    std::fill(best_.begin(), best_.end(), kNever);
+    std::fill(who_.begin(), who_.end(), kNever);
+    std::fill(second_.begin(), second_.end(), kNever);
+    for (uint32_t i : local_) {
+      agree[0] = std::min({agree[0], next_[i], next_message_[i]});
+      const uint32_t c = class_of(i);
+      const TimeUs e = eot(i);
+      if (e < best_[c]) {
+        second_[c] = best_[c];
+        best_[c] = e;
+        who_[c] = i;
+      } else if (e < second_[c]) {
+        second_[c] = e;
+      }
+    }
+    if (ranks_ > 1) {
+      std::copy(best_.begin(), best_.end(), agree.begin() + 2);
+      std::vector<int64_t> mine = best_;
+      timed_min(agree.data(), 2 + n_classes);
+      std::copy(agree.begin() + 2, agree.end(), best_.begin());
+      if (!options_.self_messages) {
+        // The smallest LP with the least EOT, then the least EOT of every other LP.
+        std::vector<int64_t> who(classes_), second(classes_);
+        for (uint32_t c = 0; c < classes_; ++c) who[c] = mine[c] == best_[c] ? who_[c] : kNever;
+        timed_min(who.data(), n_classes);
+        for (uint32_t c = 0; c < classes_; ++c) {
+          second[c] = who_[c] == who[c] ? second_[c] : mine[c];
+        }
+        timed_min(second.data(), n_classes);
+        who_ = std::move(who);
+        second_ = std::move(second);
+      }
+    }
     if (agree[1] == 0) return first_violation();
     const TimeUs t = agree[0];
     if (t >= end) break;
-    const TimeUs bound = std::min(saturating_add(t, options_.lookahead), end);
+    bounds(end);
     busy_.clear();
     for (uint32_t i : local_) {
-      if (next_[i] < bound) busy_.push_back(i);
+      if (std::min(next_[i], next_message_[i]) < bound_[i]) busy_.push_back(i);
     }
     in_window_ = true;
     const auto w0 = std::chrono::steady_clock::now();
     if (pool_ == nullptr || busy_.size() < 2) {
-      for (uint32_t i : busy_) step(i, bound);
+      for (uint32_t i : busy_) step(i, bound_[i]);
     } else {
-      auto one = [&](size_t k) { step(busy_[k], bound); };
+      auto one = [&](size_t k) { step(busy_[k], bound_[busy_[k]]); };
       pool_->run(busy_.size(), one);
     }
     stats_.window_seconds +=
@@ -441,13 +623,18 @@ Status ParallelTime::run_until(TimeUs limit) {
     ++stats_.windows;
     stats_.busy_lps += busy_.size();
     for (uint32_t i : busy_) {
-      lps_[i]->ex.bind_to_current_thread();
-      next_[i] = lps_[i]->ex.next_time().value_or(kNever);
+      Lp& lp = *lps_[i];
+      lp.ex.bind_to_current_thread();
+      next_[i] = lp.ex.next_time().value_or(kNever);
+      next_message_[i] = lp.head < lp.pending.size() ? lp.pending[lp.head].at : kNever;
     }
     exchange();
   }
+  // Outside a window no send is checked against a bound.
+  for (uint32_t i : local_) bound_[i] = kNever;
   stats_.events = 0;
   stats_.step_seconds = 0;
+  stats_.busiest_step_seconds = 0;
   for (uint32_t i : local_) {
     Lp& lp = *lps_[i];
     t_current_lp = i;
@@ -455,6 +642,10 @@ Status ParallelTime::run_until(TimeUs limit) {
     t_current_lp = kNoLp;
     stats_.events += lp.events;
     stats_.step_seconds += lp.step_seconds;
+    if (lp.step_seconds > stats_.busiest_step_seconds) {
+      stats_.busiest_step_seconds = lp.step_seconds;
+      stats_.busiest_lp = i;
+    }
   }
   return ok_status();
 }

@@ -83,6 +83,10 @@ class Run {
   // `scale`-th of it.
   void reserve_for(const Population& p, double scale);
   Status build_time();
+  // The connectors' timeout of one wire call (whole milliseconds).
+  TimeUs wire_timeout() const {
+    return std::min<TimeUs>(7 * kMicrosPerDay, 2 * c_.timeout) / 1000 * 1000;
+  }
   Status build_connectors();
   Status build_engine();
   void day(int d);
@@ -295,7 +299,7 @@ Status Run::build_connectors() {
     r->SetString(config.get(), d->FindFieldByName("name"),
                  in.truth->name().substr(g.kind.size() + 1));
     r->SetUInt32(config.get(), d->FindFieldByName("timeout_ms"),
-                 static_cast<uint32_t>(std::min<TimeUs>(7 * kMicrosPerDay, 2 * c_.timeout) / 1000));
+                 static_cast<uint32_t>(wire_timeout() / 1000));
     r->SetUInt32(config.get(), d->FindFieldByName("max_batch"), static_cast<uint32_t>(g.max_batch));
     connectors::EndpointOptions eo;
     InstitutionBehaviour b;
@@ -306,9 +310,12 @@ Status Run::build_connectors() {
     b.seed = c_.seed * 7919 + i;
     if (in.hub) {
       // Members' latency, hours and outages: the hub's answer waits for them.
-      eo.latency_fn = [hub = in.hub.get(),
-                       ex = &ex](const std::vector<connectors::Request>& batch) {
-        return hub->latency(batch, ex->now());
+      // A batch no member handles (none: control requests go to the hub holding the asset)
+      // would take no time; it takes the least draw, the hub's reaction (build_time).
+      const TimeUs least = std::min({g.query.least(), g.control.least(), g.other.least()});
+      eo.latency_fn = [hub = in.hub.get(), ex = &ex,
+                       least](const std::vector<connectors::Request>& batch) {
+        return std::max(least, hub->latency(batch, ex->now()));
       };
     } else {
       eo.latency_fn = latency_by_operation({{RequestKind::kQuery, g.query},
@@ -349,12 +356,47 @@ Status Run::build_connectors() {
   return ok_status();
 }
 
+// How soon institution `in` can answer a batch after it arrives (its early-output margin, the
+// reaction of its LP): never sooner than its least latency draw, nor than the connector's
+// timeout of a wire call; and at once (0) when some path answers without a draw: a refusal at
+// intake (error_rate, or an outage of this institution), or a batch of renewals the fault
+// wrapper refuses whole. (Business hours and capacity only add waiting before the draw.)
+TimeUs least_answer(const Instance& in, TimeUs wire_timeout) {
+  const GroupConfig& g = *in.group;
+  if (g.error_rate > 0 || g.renewal_refusal_rate > 0) return 0;
+  if (!in.hub) {
+    for (const auto& [instance, window] : g.outages) {
+      if (instance == in.index_in_group) return 0;
+    }
+  }
+  TimeUs least = std::min({g.query.least(), g.control.least(), g.other.least(), wire_timeout});
+  // A hub stops waiting for its members at their timeout: it can answer that soon.
+  if (in.hub && g.member_timeout > 0) least = std::min(least, g.member_timeout);
+  return least;
+}
+
 Status Run::build_time() {
   ParallelTimeOptions po;
   po.lps = static_cast<uint32_t>(static_cast<size_t>(c_.shards) + inst_.size());
   po.start = c_.start.start_us();
   po.lookahead = c_.transit;
   po.threads = std::max(1, o_.threads);
+  // Two classes: the shards (0) and the institutions (1). A shard sends requests to
+  // institutions and, with several shards, work to other shards (never to itself); an
+  // institution answers shards only. Every message crosses in `transit`; an institution's
+  // answer leaves no sooner than its least latency after the request came (its reaction).
+  po.lp_class.assign(po.lps, 1);
+  std::fill_n(po.lp_class.begin(), c_.shards, 0u);
+  po.class_lookahead = [this](uint32_t from, uint32_t to) {
+    if (from == 1 && to == 1) return ParallelTime::kNoMessages;
+    if (from == 0 && to == 0 && c_.shards < 2) return ParallelTime::kNoMessages;
+    return c_.transit;
+  };
+  po.reaction.assign(po.lps, 0);
+  for (size_t i = 0; i < inst_.size(); ++i) {
+    po.reaction[lp_of_institution(i)] = least_answer(inst_[i], wire_timeout());
+  }
+  po.self_messages = false;
   StatusOr<std::unique_ptr<ParallelTime>> pt = ParallelTime::create(po);
   if (!pt.ok()) return pt.status();
   pt_ = std::move(pt).value();
@@ -765,6 +807,7 @@ SimulationReport Run::report(double wall) {
       ps.windows == 0 ? 0.0 : static_cast<double>(ps.busy_lps) / static_cast<double>(ps.windows);
   r.barrier_wait_share =
       worker_seconds <= 0 ? 0.0 : std::clamp(1.0 - ps.step_seconds / worker_seconds, 0.0, 1.0);
+  r.busiest_lp_share = ps.step_seconds <= 0 ? 0.0 : ps.busiest_step_seconds / ps.step_seconds;
   for (const GroupConfig& g : c_.groups) {
     for (const auto& [instance, window] : g.outages) {
       r.outages.push_back({instance_name(g, instance), window.from, window.to});

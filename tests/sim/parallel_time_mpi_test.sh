@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The rank path of sim::ParallelTime: PHOLD under mpirun -np 1, 2 and 4 (oversubscribed beyond
 # this machine's cores), with 1 and 2 threads a rank, gives exactly the reference's events and
-# checksum (one global event queue) and the same windows and messages every time.
+# checksum (one global event queue) and the same windows and messages every time; so does one
+# run on three LP classes (--classes: the per-pair lookahead path, every pair at the lookahead).
 #   parallel_time_mpi_test.sh PHOLD_RANKS MPIRUN
 set -euo pipefail
 tool=$1
@@ -32,4 +33,11 @@ for np in 1 2 4; do
     fi
   done
 done
+out=$("$mpirun" "${flags[@]}" -np 2 "$tool" --threads 1 --classes)
+echo "np=2 classes: $(echo "$out" | tr '\n' ' ')"
+if [[ "$(echo "$out" | sed -n 1p)" != "$want" ||
+      "$(echo "$out" | sed -n 2p | sed 's/ ranks=.*//')" != "$first" ]]; then
+  echo "FAIL: np=2 --classes gave '$(echo "$out" | tr '\n' ' ')'" >&2
+  exit 1
+fi
 echo "PASS"

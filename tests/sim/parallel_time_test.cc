@@ -150,6 +150,124 @@ TEST(ParallelTimeTest, AMessageInsideTheLookaheadFailsTheRunNamingIt) {
             "parallel time: LP 0 sent a message to LP 7, which does not exist (3 LPs)");
 }
 
+// Three LPs, each its own class: 0 -> 1 takes 100 us, 1 -> 0 takes 1000 us, 0 -> 2 takes 10 us,
+// nothing else sends. LP 1 answers LP 0's message `reaction` after it arrives.
+struct ThreeLps {
+  explicit ThreeLps(TimeUs reaction, TimeUs answer_after, int threads) {
+    ParallelTimeOptions o{.lps = 3, .start = 0, .lookahead = 10, .threads = threads};
+    o.lp_class = {0, 1, 2};
+    o.class_lookahead = [](uint32_t from, uint32_t to) -> TimeUs {
+      if (from == 0 && to == 1) return 100;
+      if (from == 1 && to == 0) return 1000;
+      if (from == 0 && to == 2) return 10;
+      return ParallelTime::kNoMessages;
+    };
+    o.reaction = {0, reaction, 0};
+    StatusOr<std::unique_ptr<ParallelTime>> p = ParallelTime::create(o);
+    EXPECT_TRUE(p.ok()) << p.status().to_string();
+    pt = std::move(p).value();
+    // Each log is written only by its LP's events.
+    pt->executor(0).run_at(0, [this, answer_after] {
+      log[0].push_back("send@0");
+      pt->send(0, 1, 100, [this, answer_after] {
+        log[1].push_back("got@" + std::to_string(pt->executor(1).now()));
+        pt->executor(1).run_after(answer_after, [this] {
+          const TimeUs now = pt->executor(1).now();
+          log[1].push_back("answer@" + std::to_string(now));
+          pt->send(1, 0, now + 1000,
+                   [this] { log[0].push_back("got@" + std::to_string(pt->executor(0).now())); });
+        });
+      });
+      pt->send(0, 2, 10, [this] { log[2].push_back("got@10"); });
+    });
+    for (TimeUs t = 5; t < 100; t += 10) {
+      pt->executor(2).run_at(
+          t, [this] { log[2].push_back("own@" + std::to_string(pt->executor(2).now())); });
+    }
+    pt->executor(2).run_at(2000, [this] { log[2].push_back("own@2000"); });
+  }
+  std::unique_ptr<ParallelTime> pt;
+  std::vector<std::string> log[3];
+};
+
+// Window 1 (earliest events: LP 0 at 0, LP 2 at 5): LP 1 can be reached no sooner than
+// 0 + 100, LP 2 no sooner than 0 + 10, LP 0 no sooner than 100 + 400 + 1000 (LP 1 answers
+// 400 us after a message at the earliest): LP 0 runs 0, LP 2 runs 5. Window 2 (LP 1's message
+// at 100, LP 2's own events from 15): D(1) = D(0) + 100 = 1600, D(0) = 100 + 400 + 1000 = 1500,
+// D(2) = D(0) + 10 = 1510: LP 1 takes the message and answers at 500, LP 2 runs 10 (the
+// message) to 95 in one window. Window 3: LP 0 takes the answer at 1500, and LP 2 (D(2) = 1510
+// again) waits. Window 4: LP 2 at 2000, alone.
+TEST(ParallelTimeTest, PerPairLookaheadAndReactionGiveEachLpItsOwnBound) {
+  for (int threads : {1, 2, 3}) {
+    ThreeLps m(/*reaction=*/400, /*answer_after=*/400, threads);
+    ASSERT_TRUE(m.pt->run_until(10'000).ok()) << threads;
+    EXPECT_EQ(m.log[0], (std::vector<std::string>{"send@0", "got@1500"}));
+    EXPECT_EQ(m.log[1], (std::vector<std::string>{"got@100", "answer@500"}));
+    EXPECT_EQ(m.log[2], (std::vector<std::string>{"own@5", "got@10", "own@15", "own@25", "own@35",
+                                                  "own@45", "own@55", "own@65", "own@75", "own@85",
+                                                  "own@95", "own@2000"}));
+    const ParallelTimeStats& s = m.pt->stats();
+    EXPECT_EQ(s.windows, 4u) << threads;
+    EXPECT_EQ(s.busy_lps, 2u + 2u + 1u + 1u) << threads;
+    EXPECT_EQ(s.events, 16u);
+    EXPECT_EQ(s.messages, 3u);
+    EXPECT_EQ(m.pt->lookahead(0, 1), 100);
+    EXPECT_EQ(m.pt->lookahead(1, 0), 1000);
+    EXPECT_EQ(m.pt->lookahead(2, 1), ParallelTime::kNoMessages);
+  }
+}
+
+TEST(ParallelTimeTest, AnAnswerSoonerThanItsReactionFailsTheRunNamingIt) {
+  // LP 1 promises 400 us but answers at once: its answer (100 + 1000) comes before LP 0's
+  // bound (100 + 400 + 1000).
+  ThreeLps m(/*reaction=*/400, /*answer_after=*/0, 1);
+  Status s = m.pt->run_until(10'000);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(),
+            "parallel time: LP 1 sent a message to LP 0 for t=1100 us at t=100 us, before LP 0's "
+            "bound for the window (1500 us): LP 1 sent sooner after a message than its reaction "
+            "(400 us) allows");
+  EXPECT_EQ(m.log[0], (std::vector<std::string>{"send@0"}));
+}
+
+TEST(ParallelTimeTest, ASendToAPairThatNeverSendsOrInsideItsLookaheadFailsNamingIt) {
+  ThreeLps m(0, 0, 1);
+  m.pt->executor(2).run_at(7, [&] { m.pt->send(2, 1, 5000, [] {}); });
+  EXPECT_EQ(m.pt->run_until(10'000).message(),
+            "parallel time: LP 2 sent a message to LP 1 at t=7 us, but class 2 never sends to "
+            "class 1 (class_lookahead)");
+  ThreeLps n(0, 0, 1);
+  n.pt->executor(0).run_at(1, [&] { n.pt->send(0, 1, 50, [] {}); });
+  EXPECT_EQ(n.pt->run_until(10'000).message(),
+            "parallel time: LP 0 sent a message to LP 1 for t=50 us at t=1 us, less than the "
+            "lookahead (100 us) ahead; every transit between logical processes must be at least "
+            "the lookahead");
+}
+
+// Without messages to itself, an LP's own next event does not bound it: LP 0's events at 0, 10,
+// 20, ... run up to 200 in one window (another LP could answer a message of LP 0's at
+// 0 + 100 + 100), where with them it could reach only 100.
+TEST(ParallelTimeTest, WithoutSelfMessagesAnLpIsNotBoundByItsOwnNextEvent) {
+  for (bool self : {true, false}) {
+    ParallelTimeOptions o{.lps = 2, .start = 0, .lookahead = 100, .threads = 1};
+    o.self_messages = self;
+    auto pt = std::move(ParallelTime::create(o)).value();
+    std::vector<TimeUs> ran;
+    for (TimeUs t = 0; t < 400; t += 10) pt->executor(0).run_at(t, [&, t] { ran.push_back(t); });
+    pt->executor(1).run_at(1000, [] {});
+    ASSERT_TRUE(pt->run_until(399).ok());
+    EXPECT_EQ(ran.size(), 40u);
+    EXPECT_EQ(pt->stats().windows, self ? 4u : 2u) << self;
+  }
+  ParallelTimeOptions o{.lps = 2, .start = 0, .lookahead = 100, .threads = 1};
+  o.self_messages = false;
+  auto pt = std::move(ParallelTime::create(o)).value();
+  pt->executor(1).run_at(3, [&] { pt->send(1, 1, 500, [] {}); });
+  EXPECT_EQ(pt->run_until(1000).message(),
+            "parallel time: LP 1 sent a message to LP 1 (itself) at t=3 us, and self_messages is "
+            "false");
+}
+
 TEST(ParallelTimeTest, BadOptionsAreRefusedNamingThem) {
   EXPECT_EQ(ParallelTime::create({.lps = 0}).status().message(),
             "parallel time lps: must be >= 1, got 0");
@@ -157,6 +275,19 @@ TEST(ParallelTimeTest, BadOptionsAreRefusedNamingThem) {
             "parallel time lookahead: must be > 0 us, got 0");
   EXPECT_EQ(ParallelTime::create({.lps = 2, .lookahead = 5, .threads = 0}).status().message(),
             "parallel time threads: must be >= 1, got 0");
+  ParallelTimeOptions o{.lps = 2, .lookahead = 5};
+  o.lp_class = {0};
+  EXPECT_EQ(ParallelTime::create(o).status().message(),
+            "parallel time lp_class: must have one class per LP (2), got 1");
+  o.lp_class = {0, 1};
+  o.class_lookahead = [](uint32_t f, uint32_t t) -> TimeUs { return f == 1 && t == 0 ? 4 : 5; };
+  EXPECT_EQ(ParallelTime::create(o).status().message(),
+            "parallel time class_lookahead(1, 0): must be >= lookahead (5 us) or kNoMessages, "
+            "got 4");
+  o.class_lookahead = nullptr;
+  o.reaction = {0, -1};
+  EXPECT_EQ(ParallelTime::create(o).status().message(),
+            "parallel time reaction[1]: must be >= 0 us, got -1");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // event queue), and its windows, which must be the same whatever the ranks and threads.
 //   phold_ranks --reference
 //   mpirun -np 4 phold_ranks --threads 2
+// --classes runs it on three LP classes (the per-pair lookahead path; the same windows);
 // --work N (hash iterations an event), --hops N and --lps N make it a timing run
 // (docs/performance.md).
 #include <cstdio>
@@ -18,11 +19,14 @@
 int main(int argc, char** argv) {
   using namespace chakong;
   bool reference = false;
+  bool classes = false;
   int threads = 1;
   uint32_t work = 0, hops = 400, lps = 24;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--reference") == 0) {
       reference = true;
+    } else if (std::strcmp(argv[i], "--classes") == 0) {
+      classes = true;
     } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
     } else if (std::strcmp(argv[i], "--work") == 0 && i + 1 < argc) {
@@ -33,8 +37,8 @@ int main(int argc, char** argv) {
       lps = static_cast<uint32_t>(std::atoi(argv[++i]));
     } else {
       std::fprintf(stderr,
-                   "usage: phold_ranks [--reference] [--threads N] [--work N] [--hops N] "
-                   "[--lps N]\n");
+                   "usage: phold_ranks [--reference] [--classes] [--threads N] [--work N] "
+                   "[--hops N] [--lps N]\n");
       return 2;
     }
   }
@@ -62,8 +66,16 @@ int main(int argc, char** argv) {
   } else {
     comm = std::make_unique<sim::LocalComm>();
   }
-  auto pt = sim::ParallelTime::create(
-      {.lps = o.lps, .start = 0, .lookahead = o.lookahead, .threads = threads, .comm = comm.get()});
+  sim::ParallelTimeOptions po{
+      .lps = o.lps, .start = 0, .lookahead = o.lookahead, .threads = threads, .comm = comm.get()};
+  if (classes) {
+    // Three LP classes, every pair at the lookahead: the per-class bounds agreed over the
+    // ranks, which must step the same windows as one class.
+    for (uint32_t i = 0; i < o.lps; ++i) po.lp_class.push_back(i % 3);
+    po.class_lookahead = [&o](uint32_t, uint32_t) { return o.lookahead; };
+    po.reaction.assign(o.lps, 0);
+  }
+  auto pt = sim::ParallelTime::create(po);
   if (!pt.ok()) {
     std::fprintf(stderr, "phold_ranks: %s\n", pt.status().to_string().c_str());
     return 2;

@@ -25,14 +25,19 @@
 namespace chakong::sim {
 
 // A latency distribution: log-normal with the given median and 99th percentile (fixed when
-// p99 <= median).
+// p99 <= median), cut off below kLeastZ standard deviations under the median (a draw below is
+// that bound: one in a billion draws), so that it has a least value, least(): how soon an
+// institution can answer at all, its early-output margin in the parallel windows.
 struct LatencyDist {
+  static constexpr double kLeastZ = 6.0;
   TimeUs median = 0;
   TimeUs p99 = 0;
   TimeUs sample(std::mt19937_64& rng) const;
   // The value at standard normal `z` (sample() draws z): median * e^(sigma z); the median when
   // fixed.
   TimeUs at_z(double z) const;
+  // No sample() is below this.
+  TimeUs least() const;
 };
 
 // Latency of a batch by the operation of its first request (`fallback` for unlisted ones).

@@ -6,11 +6,28 @@
 // by messages. send(from, to, at, task) runs `task` on LP `to` at virtual time `at`, which must
 // be at least `lookahead` after the sender's now() (the least one-way transit the model has).
 //
-// run_until() advances in windows. With T the earliest pending event of any LP, no message sent
-// in [T, T + lookahead) can arrive before T + lookahead, so every LP runs its events before
-// that bound independently — in parallel — and then the window's messages are delivered. The
-// next window starts at the next earliest event, so an idle stretch costs one step however long
-// it is.
+// run_until() advances in windows. Each LP X gets its own bound for the window and runs its
+// events before it independently — in parallel — and then the window's messages are delivered:
+//
+//   EOT(S)   = min(S's earliest own event, S's earliest pending message + reaction(S))
+//   D(X)     = min over LPs S that may send to X of min(EOT(S), D(S) + reaction(S)) + L(S -> X)
+//   bound(X) = min(limit, D(X))
+//
+// L(S -> X) is the per-pair lookahead (by LP class, at least `lookahead`; a pair may also never
+// send); reaction(S) the least time between a message reaching S and any send that message
+// causes (early output: an institution answers no sooner than its least latency). D is a
+// shortest path (every step adds L > 0), computed over the classes. Why no message reaches X
+// before bound(X), in this window or any later one: follow the message's causes back to now.
+// Its chain starts either at an own event of some LP S (at tau >= S's earliest own event: a
+// window's events only go forward in time) or at a message pending at S (at t >= S's earliest
+// one, the first send at >= t + reaction(S)): that is EOT(S), plus L(S -> next LP) for the hop.
+// Every later hop is a message reaching an LP Y at >= D(Y) and answered >= reaction(Y) later,
+// plus L(Y -> next). So the message comes at >= D(X), and X ran only events before that.
+// (Messages are held by the kernel and handed to an LP's executor only in the window that runs
+// them, so "own event" and "pending message" stay apart.) The next window starts at the next
+// earliest event, so an idle stretch costs one step however long it is; the LP with that event
+// always runs (every D is beyond it). With one class, no reaction and one lookahead this is
+// plain YAWNS: every bound is the earliest event plus the lookahead.
 //
 // Determinism: the windows depend only on event times; each LP runs its own events in
 // (time, submission order); a window's messages are handed to each LP ordered by
@@ -55,12 +72,25 @@ namespace chakong::sim {
 struct ParallelTimeOptions {
   uint32_t lps = 1;
   TimeUs start = 0;
-  // The least virtual time between a send and its delivery; > 0.
+  // The least virtual time between a send and its delivery; > 0. Every pair's lookahead is at
+  // least this (and is this when class_lookahead is not set).
   TimeUs lookahead = kMicrosPerSecond;
   // Worker threads stepping LPs in a window; 1 runs everything on the calling thread.
   int threads = 1;
   // The ranks of the run (not owned; outlives the ParallelTime). Null: one process.
   Comm* comm = nullptr;
+  // Per-pair lookahead. lp_class[lp] is LP lp's class (empty: every LP is class 0; classes are
+  // 0..max). class_lookahead(from_class, to_class), evaluated once at create() into a table,
+  // is the least time between a send from an LP of the first class and its delivery to one of
+  // the second, >= lookahead, or kNoMessages for a pair that never sends.
+  std::vector<uint32_t> lp_class;
+  std::function<TimeUs(uint32_t from_class, uint32_t to_class)> class_lookahead;
+  // Per LP (empty: all 0): a message delivered to LP X at t causes no send from X before
+  // t + reaction[X] (through any chain of X's events). >= 0.
+  std::vector<TimeUs> reaction;
+  // Whether an LP sends to itself with send(). When false, a send to itself in a window is a
+  // model error, and an LP's own earliest output does not bound its window.
+  bool self_messages = true;
 };
 
 // This rank's figures (windows is the same on every rank).
@@ -79,11 +109,18 @@ struct ParallelTimeStats {
   // window's barrier for the slowest LP (or for want of work).
   double window_seconds = 0;
   double step_seconds = 0;
+  // The largest sum over one LP of the time it spent running its events (which LP: busiest_lp):
+  // with step_seconds, the share of the work on the busiest LP, which bounds the speed-up.
+  double busiest_step_seconds = 0;
+  uint32_t busiest_lp = 0;
 };
 
 class ParallelTime {
  public:
-  // kInvalidArgument (naming the option) for lps == 0, lookahead <= 0 or threads < 1.
+  static constexpr TimeUs kNoMessages = -1;
+
+  // kInvalidArgument (naming the option) for lps == 0, lookahead <= 0, threads < 1, lp_class or
+  // reaction not one per LP, a pair's lookahead below `lookahead`, or a negative reaction.
   static StatusOr<std::unique_ptr<ParallelTime>> create(const ParallelTimeOptions& options);
   ~ParallelTime();
   ParallelTime(const ParallelTime&) = delete;
@@ -91,6 +128,10 @@ class ParallelTime {
 
   uint32_t lps() const { return static_cast<uint32_t>(lps_.size()); }
   TimeUs lookahead() const { return options_.lookahead; }
+  // L(from -> to), kNoMessages when that pair never sends.
+  TimeUs lookahead(uint32_t from, uint32_t to) const {
+    return pair_[class_of(from) * classes_ + class_of(to)];
+  }
   int rank() const { return rank_; }
   int ranks() const { return ranks_; }
   // The rank LP `lp` lives on (round robin).
@@ -109,8 +150,10 @@ class ParallelTime {
   void set_receiver(uint32_t lp, Receiver receiver);
 
   // From an event running on LP `from`: runs `task` on LP `to` at `at`. `at` earlier than
-  // from's now() + lookahead is a model error: the message is dropped and run_until() fails
-  // naming it. Between windows (set-up) `from` is ignored and the lookahead is not required.
+  // from's now() + lookahead(from, to) is a model error, and so is one to a pair that never
+  // sends, or one earlier than the receiver's bound for the window (the sender broke its
+  // reaction): the message is dropped and run_until() fails naming it. Between windows (set-up)
+  // `from` is ignored and the lookahead is not required.
   void send(uint32_t from, uint32_t to, TimeUs at, Task task);
   // The same for bytes, to an LP on any rank (its receiver gets them). From set-up (between
   // windows) only to a local LP.
@@ -129,6 +172,9 @@ class ParallelTime {
   struct Lp;
 
   explicit ParallelTime(const ParallelTimeOptions& options);
+  uint32_t class_of(uint32_t lp) const { return class_.empty() ? 0 : class_[lp]; }
+  TimeUs eot(uint32_t lp) const;
+  void bounds(TimeUs end);
   Lp* sender(uint32_t from, uint32_t to, TimeUs at);
   void step(uint32_t lp, TimeUs bound);
   void exchange();
@@ -142,9 +188,23 @@ class ParallelTime {
   std::vector<std::unique_ptr<Lp>> lps_;
   std::vector<uint32_t> local_;  // This rank's LPs, ascending.
   std::vector<Receiver> receivers_;
-  // Each LP's earliest pending event as of the last window's end: dense, so that finding the
-  // window's start and its busy LPs touches a few cache lines, not every LP.
+  // The lookahead table (from class x to class, kNoMessages for none), and per target class
+  // the classes that may send to it with their lookahead.
+  uint32_t classes_ = 1;
+  std::vector<uint32_t> class_;
+  std::vector<TimeUs> pair_;
+  std::vector<std::vector<std::pair<uint32_t, TimeUs>>> senders_;
+  std::vector<TimeUs> reaction_;      // Per LP, or empty.
+  std::vector<TimeUs> min_reaction_;  // Per class: the least of its LPs' (kNever: no LP).
+  // Each LP's earliest own event and earliest pending message as of the last window's end, and
+  // its bound in the current window: dense, so that finding the window's start and its busy LPs
+  // touches a few cache lines, not every LP.
   std::vector<TimeUs> next_;
+  std::vector<TimeUs> next_message_;
+  std::vector<TimeUs> bound_;
+  // Per class, this window: the least EOT, the smallest LP with it, the least EOT of the others.
+  std::vector<int64_t> best_, who_, second_;
+  std::vector<int64_t> reach_;  // Per class, this window: the least time a message can reach it.
   std::vector<uint32_t> busy_;  // The LPs with an event in the current window.
   std::vector<std::vector<Message>> inbox_;
   std::vector<uint32_t> touched_;      // LPs with messages this window (scratch).

@@ -120,6 +120,9 @@ struct SimulationReport {
   double day_seconds = 0;
   // LPs with an event in a mean window: the parallelism the model offers. Not in report.json.
   double busy_lps_per_window = 0;
+  // The busiest LP's share of the time the LPs spent running their events: with T threads the
+  // event loop's speed-up is at most min(T, 1 / busiest_lp_share). In report.json.
+  double busiest_lp_share = 0;
   uint64_t peak_rss_bytes = 0;
   // CPU time of the simulation thread in the invariant checks (daily, weekly, the daily audit
   // when it runs, and the end-of-run audit); not in report.json.
