@@ -36,12 +36,17 @@
 #include "chakong/v1/service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "service/src/event_log.h"
+#include "tests/service/test_support.h"
 
 namespace chakong {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
+using test_support::EchoTransport;
+using test_support::make_test_ca;
+using test_support::make_test_leaf;
+using test_support::read_text;
 
 constexpr char kCourt[] = "渝0110";
 constexpr char kOfficer[] = "cq-0110-017";       // Assigned to the cases.
@@ -633,36 +638,13 @@ TEST_F(ServiceTest, MetricsShowAnOpenBreaker) {
 
 // ---- Mutual TLS ------------------------------------------------------------------------------
 
-// A CA, a server certificate for localhost/127.0.0.1, client certificates with CNs
-// "case-server" and "intruder" from that CA, and a "case-server" from a rogue CA; made with the
-// openssl command line.
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Certificates made by `openssl` in `d`: CAs "ca" and "rogue"; of ca, "server" (CN and DNS
 // name localhost, IP 127.0.0.1), "client" (CN case-server) and "intruder"; of rogue,
 // "forged" (CN case-server). Each NAME.pem with its NAME.key.
 bool make_test_certs(const std::string& d) {
-  std::ofstream(d + "/san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
-  auto run = [](const std::string& cmd) {
-    return std::system((cmd + " 2>/dev/null").c_str()) == 0;
-  };
-  auto ca = [&](const std::string& name) {
-    return run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" + name + " -keyout " +
-               d + "/" + name + ".key -out " + d + "/" + name + ".pem");
-  };
+  auto ca = [&](const std::string& name) { return make_test_ca(d, name); };
   auto leaf = [&](const std::string& file, const std::string& cn, const std::string& by,
-                  bool server) {
-    return run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + cn + " -keyout " + d + "/" +
-               file + ".key -out " + d + "/" + file + ".csr") &&
-           run("openssl x509 -req -days 2 -in " + d + "/" + file + ".csr -CA " + d + "/" + by +
-               ".pem -CAkey " + d + "/" + by + ".key -CAcreateserial -out " + d + "/" + file +
-               ".pem" + (server ? " -extfile " + d + "/san.ext" : ""));
-  };
+                  bool server) { return make_test_leaf(d, file, cn, by, server); };
   return ca("ca") && ca("rogue") && leaf("server", "localhost", "ca", true) &&
          leaf("client", kCaseServer, "ca", false) && leaf("intruder", "intruder", "ca", false) &&
          leaf("forged", kCaseServer, "rogue", false);
@@ -681,12 +663,7 @@ class TlsTest : public ServiceTest {
     return grpc::CreateChannel("localhost:" + std::to_string(server_->port()),
                                grpc::SslCredentials(o));
   }
-  static std::string read(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  static std::string read(const std::string& path) { return read_text(path); }
   // FileCase with a channel whose principal comes from its certificate (no header).
   grpc::StatusCode file_with(const std::string& cert, const std::string& number) {
     auto stub = v1::CaseService::NewStub(channel(cert));
@@ -912,23 +889,6 @@ TEST_F(ServeConfigTest, ATcpTransportsTlsFieldsAreChecked) {
 }
 
 // ---- The TCP transport ---------------------------------------------------------------------
-
-// Answers each call with "echo:" and the request's bytes, from another thread.
-class EchoTransport : public connectors::Transport {
- public:
-  ~EchoTransport() override {
-    for (std::thread& t : threads_) t.join();
-  }
-  void async_call(std::string request, connectors::TransportDone done) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    threads_.emplace_back(
-        [request = std::move(request), done = std::move(done)] { done("echo:" + request); });
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::thread> threads_;
-};
 
 TEST(TcpTransport, CarriesCallsToTheirChannelAndRefusesBadAddresses) {
   EchoTransport a, b;

@@ -14,33 +14,16 @@
 #include <vector>
 
 #include "chakong/connectors/socket_transport.h"
+#include "test_support.h"
 
 namespace chakong {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
-
-// Answers each call with "echo:" and the request's bytes, from another thread.
-class EchoTransport : public connectors::Transport {
- public:
-  ~EchoTransport() override {
-    for (std::thread& t : threads_) t.join();
-  }
-  size_t calls() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return threads_.size();
-  }
-  void async_call(std::string request, connectors::TransportDone done) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    threads_.emplace_back(
-        [request = std::move(request), done = std::move(done)] { done("echo:" + request); });
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::thread> threads_;
-};
+using test_support::EchoTransport;
+using test_support::make_test_ca;
+using test_support::make_test_leaf;
 
 // Keeps every call unanswered (an institution that received a request and has not replied).
 class SilentTransport : public connectors::Transport {
@@ -74,12 +57,7 @@ StatusOr<std::string> call(connectors::Transport& t, const std::string& bytes) {
   return f.get();
 }
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read(const std::string& path) { return test_support::read_text(path); }
 
 class TlsTransportTest : public ::testing::Test {
  protected:
@@ -97,24 +75,9 @@ class TlsTransportTest : public ::testing::Test {
   // client certificate, of the CA; a client certificate of the rogue CA.
   static bool make_certs() {
     const std::string d = dir_;
-    std::ofstream(d + "/san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
-    auto run = [](const std::string& cmd) {
-      return std::system((cmd + " 2>/dev/null").c_str()) == 0;
-    };
-    auto ca = [&](const std::string& name) {
-      return run(
-          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
-          "/CN=" +
-          name + " -keyout " + d + "/" + name + ".key -out " + d + "/" + name + ".pem");
-    };
+    auto ca = [&](const std::string& name) { return make_test_ca(d, name); };
     auto leaf = [&](const std::string& file, const std::string& cn, const std::string& by,
-                    bool server) {
-      return run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" +
-                 cn + " -keyout " + d + "/" + file + ".key -out " + d + "/" + file + ".csr") &&
-             run("openssl x509 -req -days 2 -in " + d + "/" + file + ".csr -CA " + d + "/" + by +
-                 ".pem -CAkey " + d + "/" + by + ".key -CAcreateserial -out " + d + "/" + file +
-                 ".pem" + (server ? " -extfile " + d + "/san.ext" : ""));
-    };
+                    bool server) { return make_test_leaf(d, file, cn, by, server); };
     return ca("ca") && ca("rogue") && leaf("server", "institutions", "ca", true) &&
            leaf("client", "chakong-serve", "ca", false) &&
            leaf("forged", "chakong-serve", "rogue", false);
