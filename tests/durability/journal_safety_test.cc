@@ -143,6 +143,16 @@ class JournalSafetyTest : public ::testing::Test {
     return {log, starts};
   }
 
+  // A journal as Chakong 0.1 made it, before the watermark: RocksDB alone, holding case/1.
+  bool make_older_journal() {
+    rocksdb::Options ro;
+    ro.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    if (!rocksdb::DB::Open(ro, dir_.string(), &raw).ok()) return false;
+    std::unique_ptr<rocksdb::DB> db(raw);
+    return db->Put(rocksdb::WriteOptions(), "case/1", "filed").ok();
+  }
+
   fs::path base_;
   fs::path dir_;
 };
@@ -414,14 +424,7 @@ TEST_F(JournalSafetyTest, LostOrDamagedWatermarkIsRefused) {
 }
 
 TEST_F(JournalSafetyTest, JournalFromBeforeTheWatermarkGetsOneAtItsFirstOpen) {
-  {
-    rocksdb::Options ro;
-    ro.create_if_missing = true;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(ro, dir_.string(), &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "case/1", "filed").ok());
-  }
+  ASSERT_TRUE(make_older_journal());
   ASSERT_FALSE(fs::exists(dir_ / "CHAKONG-WATERMARK"));
   {
     StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));
@@ -463,14 +466,7 @@ TEST_F(JournalSafetyTest, CrashWhileCreatingTheWatermarkLeavesAJournalThatOpens)
 }
 
 TEST_F(JournalSafetyTest, TornAsideWatermarkBesideAnOlderJournalIsReplaced) {
-  {
-    rocksdb::Options ro;
-    ro.create_if_missing = true;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(ro, dir_.string(), &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "case/1", "filed").ok());
-  }
+  ASSERT_TRUE(make_older_journal());
   std::ofstream(dir_ / "CHAKONG-WATERMARK.new") << "chakong-water";
   {
     StatusOr<std::unique_ptr<RocksJournal>> j = RocksJournal::open(options(dir_));
