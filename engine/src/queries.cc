@@ -91,11 +91,6 @@ void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round,
   if (open_round == nullptr) return;  // Every query of a round is sent while it is open.
   const std::string& debtor = open_round->debtor;
   const std::string& officer = open_round->officer;
-  // send()'s authorisation, for the request built below (its officer and debtor are these).
-  if (!authorize(subject_of(c), officer, debtor, connectors::request_kind_name(RequestKind::kQuery))
-           .ok()) {
-    return;
-  }
   // What make_request() and append_query_key() build, written in place (into the dispatcher's job
   // slot, which keeps its strings' buffers from request to request).
   auto fill = [&](Request& r) {
@@ -119,16 +114,10 @@ void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round,
     const CaseState::Round* answered = round_of(*cp, round);
     on_query(*cp, connector, answered ? answered->debtor : std::string(), std::move(resp));
   };
-  ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
-  if (durable_) {
-    // Write-ahead: the request leaves when the state that sends it is durable.
-    Request r;
-    fill(r);
-    hold(connector, std::move(r), Lane::kNormal, deadline, std::move(done));
-  } else {
-    dispatchers_[connector]->submit_in_place(Lane::kNormal, deadline, std::move(done), fill);
+  if (send_in_place(c, RequestKind::kQuery, officer, debtor, connector, Lane::kNormal, deadline,
+                    std::move(done), fill)) {
+    ++c.queries_outstanding;
   }
-  ++c.queries_outstanding;
 }
 
 void Engine::Shard::on_query(CaseState& c, uint32_t connector, const std::string& debtor,

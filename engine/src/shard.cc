@@ -122,18 +122,23 @@ Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
   return machine::make_request(c, kind, debtor);
 }
 
-bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane, TimeUs deadline,
-                         Callback done) {
+bool Engine::Shard::admit(CaseState& c, RequestKind kind, std::string_view officer,
+                          std::string_view debtor) {
   // Every request passes authorisation here, the engine's own included.
-  if (!authorize(subject_of(c), r.officer_id, r.debtor_id, connectors::request_kind_name(r.kind))
-           .ok()) {
+  if (!authorize(subject_of(c), officer, debtor, connectors::request_kind_name(kind)).ok()) {
     return false;
   }
+  ++stats_.requests[static_cast<int>(kind)];
+  return true;
+}
+
+bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane, TimeUs deadline,
+                         Callback done) {
+  if (!admit(c, r.kind, r.officer_id, r.debtor_id)) return false;
   if (r.idempotency_key.empty()) {
     r.idempotency_key = c.number + "/" + std::string(connectors::request_kind_name(r.kind)) + "/" +
                         std::to_string(++c.next_key);
   }
-  ++stats_.requests[static_cast<int>(r.kind)];
   if (durable_) {
     // Write-ahead: the request leaves when the state that sends it (and its audit link) is
     // durable.

@@ -179,6 +179,27 @@ class Engine::Shard {
   Subject subject_of(Library::Index i) const;
   bool send(CaseState& c, connectors::Request r, uint32_t connector, Lane lane, TimeUs deadline,
             Callback done);
+  // send() for a request built in place: `fill(Request&)` writes a `kind` request of `officer`
+  // about `debtor` (authorised first, as by send()) straight into the dispatcher's job slot,
+  // whose strings keep their buffers, or, in case-server mode, into the request held until the
+  // task is durable.
+  template <typename Fill>
+  bool send_in_place(CaseState& c, connectors::RequestKind kind, std::string_view officer,
+                     std::string_view debtor, uint32_t connector, Lane lane, TimeUs deadline,
+                     Callback done, Fill&& fill) {
+    if (!admit(c, kind, officer, debtor)) return false;
+    if (durable_) {
+      connectors::Request r;
+      fill(r);
+      hold(connector, std::move(r), lane, deadline, std::move(done));
+      return true;
+    }
+    dispatchers_[connector]->submit_in_place(lane, deadline, std::move(done), fill);
+    return true;
+  }
+  // What every request passes before it leaves: authorisation, then the request is counted.
+  bool admit(CaseState& c, connectors::RequestKind kind, std::string_view officer,
+             std::string_view debtor);
   connectors::Request make_request(const CaseState& c, connectors::RequestKind kind,
                                    const std::string& debtor) const;
   void emit(EventType type, const CaseState& c, std::string connector = {}, Fen amount = {},
