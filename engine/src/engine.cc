@@ -420,6 +420,11 @@ EngineStats Engine::stats() const {
       total.errors += d.errors;
       total.late_reconciled += d.late_reconciled;
       total.late_ignored += d.late_ignored;
+      // A round after an in-doubt wait is a request sent again (with its key).
+      for (int k = 0; k < 8; ++k) {
+        total.requests[k] += d.resent[k];
+        total.in_doubt_resent += d.resent[k];
+      }
     }
   }
   return total;
@@ -453,6 +458,7 @@ DispatcherStats Engine::dispatcher_stats(std::string_view connector) const {
       total.late_reconciled += d.late_reconciled;
       total.late_ignored += d.late_ignored;
       total.breaker_opened += d.breaker_opened;
+      for (int k = 0; k < 8; ++k) total.resent[k] += d.resent[k];
       total.max_queue = std::max(total.max_queue, d.max_queue);
       total.busy_us += d.busy_us;
       total.completed += d.completed;

@@ -3,7 +3,7 @@
 // case-server mode), and Shard::run/apply, which feed the machine an input and carry out its
 // effects. The case logic is in files by concern:
 //   queries.cc     query fan-out and answers          findings.cc   findings, 48-hour clocks
-//   control.cc     the planner, freezes, measures     in_doubt.cc   the one in-doubt policy
+//   control.cc     the planner, freezes, measures     in_doubt.cc   a series ended in doubt
 //   lifecycle.cc   filing, conclusion, forgetting,    restoration.cc  restoring a case, leads
 //                  termination
 //   case_machine.cc, measures.cc, deduction.cc: the pure machine (renewal, lapse, release,
@@ -45,6 +45,9 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
     dc.rate_per_second /= n;
     dc.burst = std::max(1.0, dc.burst / n);
     dc.max_in_flight = std::max(1, static_cast<int>(dc.max_in_flight / n));
+    // The in-doubt waits are the dispatcher's, as the engine configures them.
+    dc.in_doubt_wait = config_.in_doubt_retry;
+    dc.in_doubt_resends = config_.in_doubt_resends;
     dispatchers_.push_back(std::make_unique<Dispatcher>(*info.connector, executor, dc));
   }
   sweep_cap_ = std::max(1, static_cast<int>(config_.sweep.max_in_flight_cases / n));
@@ -194,9 +197,10 @@ void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
         auto done = [this, ref, kind, mi, cycle = e.cycle](Response resp) {
           CaseState* const cp = resolve(ref);
           if (cp == nullptr) return;
-          // In doubt, the request stays in flight (a renewal: a lapse due meanwhile waits for
-          // its answer; a release: the measure may have ended).
-          if (on_doubt(*cp, {kind, 0, mi}, ref, resp.status) != Doubt::kDefinite) return;
+          // Still in doubt after the dispatcher's series, the request stays in flight (a
+          // renewal: a lapse due meanwhile waits for its answer; a release: the measure may
+          // have ended).
+          if (settle(*cp, {kind, mi}, resp.status) != Doubt::kDefinite) return;
           run(*cp, machine::Input::answer(kind, mi, resp, cycle));
         };
         static_assert(sizeof(done) <= kInlineCallback, "fits a UniqueFunction's inline storage");

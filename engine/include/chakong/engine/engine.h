@@ -105,8 +105,9 @@ struct EngineConfig {
   // institution down or busy, a reply that does not decode, a call cut by shutdown) may still
   // have been carried out. Whatever its kind (query, freeze, waiting-list freeze, renewal,
   // release, deduction) it stays in flight with what it reserved kept (a freeze's budget, a
-  // measure in force), and is re-sent with the same idempotency key after `in_doubt_retry`,
-  // up to `in_doubt_resends` times in a row. After that a query counts as failed; a control
+  // measure in force), and its dispatcher sends it again with the same idempotency key after
+  // `in_doubt_retry` (a new round of attempts), up to `in_doubt_resends` times: one bounded
+  // series, whose one completion the case hears. After that a query counts as failed; a control
   // request stays in doubt, its reservation kept, and is counted in
   // EngineStats::in_doubt_unresolved (an officer must resolve it with the institution).
   TimeUs in_doubt_retry = kMicrosPerHour;
