@@ -187,6 +187,17 @@ Dispatcher::~Dispatcher() {
   orphans().push_back(std::move(storage_));
 }
 
+void Dispatcher::reconfigure(const DispatcherConfig& config) {
+  refill_tokens();  // What the old rate earned until now.
+  const bool was_limited = config_.rate_per_second > 0;
+  config_ = config;
+  if (config_.rate_per_second > 0) {
+    tokens_ = was_limited ? std::min(tokens_, config_.burst) : config_.burst;
+    tokens_at_ = executor_.now();
+  }
+  if (queued() > 0) schedule_pump(executor_.now());  // A larger cap or batch may send now.
+}
+
 size_t Dispatcher::queued() const {
   size_t n = 0;
   for (const LaneQueue& q : lanes_) n += q.size();

@@ -89,6 +89,12 @@ class Dispatcher {
     commit_in_place(slot);
   }
 
+  // New settings (Engine::reload; `config` valid): the rate, burst, max_in_flight,
+  // max_batch, linger and breaker apply from the next send (queued requests are looked at
+  // again at once), the timeout, attempts and backoff from the next attempt; an attempt in
+  // flight keeps the timer it was sent with, an open breaker its cooldown.
+  void reconfigure(const DispatcherConfig& config);
+
   const DispatcherStats& stats() const { return stats_; }
   size_t queued() const;
   size_t queued(Lane lane) const { return lanes_[static_cast<int>(lane)].size(); }

@@ -21,6 +21,22 @@ namespace {
 // UniqueFunction's inline storage (base/function.h, N = 48): a callback this small is never
 // allocated.
 constexpr size_t kInlineCallback = 48;
+
+// A connector's dispatch settings for one of `n` shards. Capacity is split over shards so that
+// shards share no mutable state; the in-doubt waits are the dispatcher's, as the engine
+// configures them (EngineConfig::in_doubt_retry, in_doubt_resends).
+DispatcherConfig shard_share(const EngineConfig& engine, const DispatcherConfig& dispatch,
+                             const std::map<std::string, DispatcherConfig, std::less<>>& overrides,
+                             const std::string& connector, double n) {
+  auto it = overrides.find(connector);
+  DispatcherConfig dc = it == overrides.end() ? dispatch : it->second;
+  dc.rate_per_second /= n;
+  dc.burst = std::max(1.0, dc.burst / n);
+  dc.max_in_flight = std::max(1, static_cast<int>(dc.max_in_flight / n));
+  dc.in_doubt_wait = engine.in_doubt_retry;
+  dc.in_doubt_resends = engine.in_doubt_resends;
+  return dc;
+}
 }  // namespace
 
 using connectors::is_divisible;
@@ -39,18 +55,22 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
       audit_(index) {
   const double n = static_cast<double>(shared.executors.size());
   for (const ConnectorInfo& info : shared.connectors) {
-    auto it = config_.dispatch_overrides.find(info.name);
-    DispatcherConfig dc = it == config_.dispatch_overrides.end() ? config_.dispatch : it->second;
-    // Capacity is split over shards so that shards share no mutable state.
-    dc.rate_per_second /= n;
-    dc.burst = std::max(1.0, dc.burst / n);
-    dc.max_in_flight = std::max(1, static_cast<int>(dc.max_in_flight / n));
-    // The in-doubt waits are the dispatcher's, as the engine configures them.
-    dc.in_doubt_wait = config_.in_doubt_retry;
-    dc.in_doubt_resends = config_.in_doubt_resends;
-    dispatchers_.push_back(std::make_unique<Dispatcher>(*info.connector, executor, dc));
+    dispatchers_.push_back(std::make_unique<Dispatcher>(
+        *info.connector, executor,
+        shard_share(config_, config_.dispatch, config_.dispatch_overrides, info.name, n)));
   }
   sweep_cap_ = std::max(1, static_cast<int>(config_.sweep.max_in_flight_cases / n));
+}
+
+void Engine::Shard::apply(std::shared_ptr<const Reload> reload) {
+  const double n = static_cast<double>(shared_.executors.size());
+  for (size_t i = 0; i < dispatchers_.size(); ++i) {
+    dispatchers_[i]->reconfigure(shard_share(config_, reload->config.dispatch,
+                                             reload->config.dispatch_overrides,
+                                             shared_.connectors[i].name, n));
+  }
+  authoriser_.set_officers(reload->officers);
+  reload_ = std::move(reload);  // Keeps the officers the authoriser reads.
 }
 
 Engine::Shard::~Shard() = default;

@@ -2,6 +2,7 @@
 #ifndef CHAKONG_ENGINE_SRC_SHARD_H_
 #define CHAKONG_ENGINE_SRC_SHARD_H_
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -40,6 +41,15 @@ struct Engine::Shared {
   std::unordered_map<std::string, std::string> officers;  // id -> court
   std::function<void(const Event&)> observer;
   std::vector<Executor*> executors;
+  // Engine::reload(): the last generation handed out, and the newest every shard applied.
+  std::atomic<uint64_t> generation{0}, applied_generation{0};
+};
+
+// One Engine::reload(), shared (immutable) by the shards that apply it.
+struct Reload {
+  uint64_t generation = 0;
+  Authoriser::Officers officers;
+  ReloadableConfig config;
 };
 
 class Engine::Shard {
@@ -79,6 +89,8 @@ class Engine::Shard {
   StatusOr<CaseView> case_view(std::string_view number) const;
   const EngineStats& stats() const { return stats_; }
   const Dispatcher& dispatcher(size_t connector) const { return *dispatchers_[connector]; }
+  // Engine::reload() on this shard's thread: its officers and dispatcher settings from now on.
+  void apply(std::shared_ptr<const Reload> reload);
 
   // Case-server mode (durable.cc). A case rebuilt from its journal records (before the
   // executors run); kDataLoss naming the key of an unreadable record.
@@ -310,6 +322,7 @@ class Engine::Shard {
   Shared& shared_;
   const EngineConfig& config_;
   Authoriser authoriser_;
+  std::shared_ptr<const Reload> reload_;  // The last one applied (its officers are authoriser_'s).
   Executor& executor_;
   size_t index_;
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;
