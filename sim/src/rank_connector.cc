@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "lp_crossing.h"
+
 namespace chakong::sim {
 
 using connectors::BatchSink;
@@ -60,11 +62,7 @@ RankConnector::~RankConnector() = default;
 void RankConnector::async_submit(BatchView batch, BatchSink& sink) {
   const uint32_t caller = ParallelTime::current_lp();
   if (caller == ParallelTime::kNoLp) {
-    for (size_t i = 0; i < batch.size(); ++i) {
-      sink.response(i) = Response::error(failed_precondition_error(
-          "connector " + name_ + ": submitted outside an event of a logical process"));
-    }
-    sink.complete();
+    refuse_outside_an_lp(name_, batch, sink);
     return;
   }
   Caller& c = callers_[caller];

@@ -330,5 +330,27 @@ TEST(RankConnectorTest, AnUnreadableAnswerToACallAnswersItInDoubt) {
   EXPECT_EQ(router.undecodable(), 1u);  // "\x08": a field number with no value.
 }
 
+TEST(RankConnectorTest, ABatchSubmittedOutsideAnLpEventIsRefusedByBothCrossings) {
+  const TimeUs t0 = day(2026, 12, 3).start_us();
+  auto pt = ParallelTime::create({.lps = 2, .start = t0, .lookahead = kMicrosPerSecond}).value();
+  EchoConnector echo(pt->executor(1), 5 * kMicrosPerSecond, false);
+  LpConnector task(echo, *pt, 1, kMicrosPerSecond);
+  RankConnector bytes(echo, *pt, 1, kMicrosPerSecond);
+  for (connectors::Connector* c :
+       {static_cast<connectors::Connector*>(&task), static_cast<connectors::Connector*>(&bytes)}) {
+    std::vector<Response> got;
+    OwnedBatch batch(two_requests(), [&](std::vector<Response>& r) { got = r; });
+    c->async_submit(batch.view(), batch);  // Set-up: no LP's event is running.
+    EXPECT_EQ(batch.completions(), 1);
+    ASSERT_EQ(got.size(), 2u);
+    for (const Response& r : got) {
+      EXPECT_EQ(r.status.code(), StatusCode::kFailedPrecondition);
+      EXPECT_EQ(r.status.message(),
+                "connector bank.echo: submitted outside an event of a logical process");
+    }
+  }
+  EXPECT_TRUE(echo.seen_at.empty());  // Nothing reached the institution.
+}
+
 }  // namespace
 }  // namespace chakong::sim
