@@ -126,83 +126,100 @@ BehaviourTransport::BehaviourTransport(std::unique_ptr<connectors::Transport> in
     : inner_(std::move(inner)), executor_(executor), b_(std::move(behaviour)), rng_(b_.seed) {}
 
 void BehaviourTransport::async_call(std::string request, connectors::TransportDone done) {
-  executor_.post([this, p = Pending{std::move(request), std::move(done)}]() mutable {
-    const TimeUs now = executor_.now();
-    for (const OutageWindow& w : b_.outages) {
-      if (w.from <= now && now < w.to) {
-        ++refused_;
-        p.done(unavailable_error("institution is down (outage until " + date_of(w.to).to_string() +
-                                 ")"));
-        return;
-      }
-    }
-    std::uniform_real_distribution<double> u(0, 1);
-    if (b_.error_rate > 0 && u(rng_) < b_.error_rate) {
-      ++refused_;
-      p.done(Status(b_.error_code, "institution refused the call (transient)"));
-      return;
-    }
-    const TimeUs at = b_.hours.next_intake(now);
-    if (at == now) {
-      intake(std::move(p));
-    } else {
-      executor_.run_at(at, [this, p = std::move(p)]() mutable { intake(std::move(p)); });
-    }
-  });
+  const auto [id, call] = calls_.add();
+  call->request = std::move(request);
+  call->done = std::move(done);
+  executor_.post([this, id = id] { arrive(id); });
 }
 
-void BehaviourTransport::intake(Pending p) {
-  if (b_.capacity > 0 && busy_ >= b_.capacity) {
-    waiting_.push_back(std::move(p));
+void BehaviourTransport::arrive(uint64_t id) {
+  const TimeUs now = executor_.now();
+  for (const OutageWindow& w : b_.outages) {
+    if (w.from <= now && now < w.to) {
+      ++refused_;
+      finish(id, unavailable_error("institution is down (outage until " +
+                                   date_of(w.to).to_string() + ")"));
+      return;
+    }
+  }
+  std::uniform_real_distribution<double> u(0, 1);
+  if (b_.error_rate > 0 && u(rng_) < b_.error_rate) {
+    ++refused_;
+    finish(id, Status(b_.error_code, "institution refused the call (transient)"));
     return;
   }
-  deliver(std::move(p));
+  const TimeUs at = b_.hours.next_intake(now);
+  if (at == now) {
+    intake(id);
+  } else {
+    executor_.run_at(at, [this, id] { intake(id); });
+  }
 }
 
-void BehaviourTransport::deliver(Pending p) {
+void BehaviourTransport::intake(uint64_t id) {
+  if (b_.capacity > 0 && busy_ >= b_.capacity) {
+    waiting_.push_back(id);
+    return;
+  }
+  deliver(id);
+}
+
+void BehaviourTransport::deliver(uint64_t id) {
   ++busy_;
+  Pending& p = *calls_.find(id);
   std::uniform_real_distribution<double> u(0, 1);
-  const bool duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
-  const bool malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
-  inner_->async_call(std::move(p.request), [this, duplicate, malformed, done = std::move(p.done)](
-                                               StatusOr<std::string> reply) mutable {
-    // The gateway is down both ways: a reply due during an outage waits for its end. Else it
-    // passes now, with no event of its own.
-    const TimeUs now = executor_.now();
-    TimeUs at = now;
-    for (const OutageWindow& w : b_.outages) {
-      if (w.from <= at && at < w.to) at = w.to;
-    }
-    if (at == now) {
-      pass_reply(duplicate, malformed, done, std::move(reply));
-      return;
-    }
-    executor_.run_at(at, [this, duplicate, malformed, done = std::move(done),
-                          reply = std::move(reply)]() mutable {
-      pass_reply(duplicate, malformed, done, std::move(reply));
-    });
+  p.duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
+  p.malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
+  std::string request = std::move(p.request);
+  p.request = std::string();
+  // `p` is not touched after: the inner transport may call async_call() again (never `done`).
+  inner_->async_call(std::move(request),
+                     [this, id](StatusOr<std::string> reply) { on_reply(id, std::move(reply)); });
+}
+
+void BehaviourTransport::on_reply(uint64_t id, StatusOr<std::string> reply) {
+  // The gateway is down both ways: a reply due during an outage waits for its end. Else it
+  // passes now, with no event of its own.
+  const TimeUs now = executor_.now();
+  TimeUs at = now;
+  for (const OutageWindow& w : b_.outages) {
+    if (w.from <= at && at < w.to) at = w.to;
+  }
+  if (at == now) {
+    pass_reply(id, std::move(reply));
+    return;
+  }
+  calls_.find(id)->held.emplace(std::move(reply));
+  executor_.run_at(at, [this, id] {
+    StatusOr<std::string> held = std::move(*calls_.find(id)->held);
+    pass_reply(id, std::move(held));
   });
 }
 
-void BehaviourTransport::pass_reply(bool duplicate, bool malformed,
-                                    const connectors::TransportDone& done,
-                                    StatusOr<std::string> reply) {
+void BehaviourTransport::pass_reply(uint64_t id, StatusOr<std::string> reply) {
   --busy_;
-  if (reply.ok() && duplicate) {
+  const Pending& p = *calls_.find(id);
+  if (reply.ok() && p.duplicate) {
     reply = *reply + *reply;  // Every result of field 1 twice.
     ++duplicated_;
   }
-  if (reply.ok() && malformed) {
+  if (reply.ok() && p.malformed) {
     // A length-delimited field 1 that claims 127 bytes and has 1: the reply cannot parse.
     reply = *reply + std::string("\x0a\x7f\x01", 3);
     ++malformed_;
   }
-  done(std::move(reply));
+  finish(id, std::move(reply));
   if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
-    Pending next = std::move(waiting_.front());
+    const uint64_t next = waiting_.front();
     waiting_.pop_front();
-    deliver(std::move(next));
+    deliver(next);
   }
+}
+
+void BehaviourTransport::finish(uint64_t id, StatusOr<std::string> reply) {
+  connectors::TransportDone done = std::move(calls_.find(id)->done);
+  calls_.erase(id);
+  done(std::move(reply));
 }
 
 }  // namespace chakong::sim

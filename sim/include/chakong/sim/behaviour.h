@@ -15,12 +15,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
 #include "chakong/base/executor.h"
 #include "chakong/connectors/connector.h"
 #include "chakong/connectors/transport.h"
+#include "chakong/connectors/wire_connector.h"
 
 namespace chakong::sim {
 
@@ -84,6 +86,10 @@ TimeUs resume_after_outages(const std::vector<OutageWindow>& outages, TimeUs sta
 // Validates a behaviour: kInvalidArgument naming the field.
 Status validate(const InstitutionBehaviour& b);
 
+// Every call is in a reused slot from async_call() to its reply, and the tasks and the inner
+// transport's callback carry only `this` and the slot's id (16 bytes, inline in a Task and in a
+// TransportDone): a call allocates nothing here once the slots have grown to the most calls
+// open at once.
 class BehaviourTransport final : public connectors::Transport {
  public:
   BehaviourTransport(std::unique_ptr<connectors::Transport> inner, Executor& executor,
@@ -97,23 +103,38 @@ class BehaviourTransport final : public connectors::Transport {
   uint64_t malformed() const { return malformed_; }
 
  private:
+  // A call from async_call() until its reply is handed on.
   struct Pending {
-    std::string request;
+    std::string request;  // Until delivered to the inner transport.
     connectors::TransportDone done;
+    bool duplicate = false, malformed = false;  // Drawn when delivered.
+    std::optional<StatusOr<std::string>> held;  // A reply held until an outage ends.
+    void reuse() {                              // Ended (internal::Slots): nothing kept.
+      request = std::string();
+      done = nullptr;
+      duplicate = malformed = false;
+      held.reset();
+    }
   };
-  void intake(Pending p);
-  void deliver(Pending p);
-  // Hands the inner transport's reply to the caller (faults applied) and delivers the next
+  // The call's arrival (a posted task: never inside async_call()): refused, or taken in now or
+  // at the next intake time.
+  void arrive(uint64_t id);
+  void intake(uint64_t id);
+  void deliver(uint64_t id);
+  void on_reply(uint64_t id, StatusOr<std::string> reply);
+  // Hands the reply to the caller (faults applied), ends the call and delivers the next
   // waiting call.
-  void pass_reply(bool duplicate, bool malformed, const connectors::TransportDone& done,
-                  StatusOr<std::string> reply);
+  void pass_reply(uint64_t id, StatusOr<std::string> reply);
+  // Ends call `id` and completes it with `reply`.
+  void finish(uint64_t id, StatusOr<std::string> reply);
 
   std::unique_ptr<connectors::Transport> inner_;
   Executor& executor_;
   InstitutionBehaviour b_;
   std::mt19937_64 rng_;
   int busy_ = 0;
-  std::deque<Pending> waiting_;
+  connectors::internal::Slots<Pending> calls_;
+  std::deque<uint64_t> waiting_;  // Taken in, waiting for capacity, in intake order.
   uint64_t refused_ = 0, duplicated_ = 0, malformed_ = 0;
 };
 
