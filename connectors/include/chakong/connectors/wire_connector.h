@@ -622,11 +622,18 @@ class SandboxEndpoint final : public Transport {
   // wire::add_request) and its tasks carry only the slot's id: no allocation per call in the
   // steady state but the reply's bytes. The bytes are decoded here, at receipt (decoding
   // touches no ground truth and calls nothing back): one event per call, the processing.
+  // On a virtual executor every caller is on its thread (executor.h), so the call is taken at
+  // once. A real-time endpoint is called from any thread (a SocketServer calls it from each
+  // connection's thread) and first hops onto its executor: its calls and the executor's timers
+  // are touched only there.
   void async_call(std::string request, TransportDone done) override {
-    const auto [id, call] = calls_.add();
-    call->request = std::move(request);
-    call->done = std::move(done);
-    receive(id);
+    if (!executor_.is_virtual()) {
+      executor_.post([this, request = std::move(request), done = std::move(done)]() mutable {
+        take(std::move(request), std::move(done));
+      });
+      return;
+    }
+    take(std::move(request), std::move(done));
   }
 
  private:
@@ -644,6 +651,13 @@ class SandboxEndpoint final : public Transport {
       error = ok_status();
     }
   };
+
+  void take(std::string request, TransportDone done) {
+    const auto [id, call] = calls_.add();
+    call->request = std::move(request);
+    call->done = std::move(done);
+    receive(id);
+  }
 
   void receive(uint64_t id) {
     Pending& p = *calls_.find(id);
