@@ -84,6 +84,14 @@ struct alignas(64) ParallelTime::Lp {
 // oneTBB: Debian's libtbb is not built for ThreadSanitizer, which then sees no barrier), so the
 // race detector checks the windows. Workers spin briefly between steps (a window is
 // microseconds), then sleep on the generation counter.
+//
+// The caller never waits for a worker that has not joined the step: a step ends when its items
+// are done, whoever ran them. On a loaded machine a sleeping or descheduled worker would
+// otherwise cost every window a wake-up (the district on two threads with other builds
+// running: 25 s where one thread takes 1.4 s). A worker joins a step by counting itself in
+// `inside_` and then checking that the step is still open and its generation the one it woke
+// for; the caller closes the step and waits for `inside_` to drain before run() returns, so no
+// worker touches a step's fields (or `fn`, the caller's) once it is over.
 class ParallelTime::Pool {
  public:
   explicit Pool(int threads) : errors_(static_cast<size_t>(threads - 1)) {
@@ -93,7 +101,7 @@ class ParallelTime::Pool {
     }
   }
   ~Pool() {
-    stop_ = true;
+    stop_.store(true, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
     for (std::thread& t : workers_) t.join();
@@ -105,29 +113,31 @@ class ParallelTime::Pool {
   // are done, everything they wrote visible to the caller. Rethrows the first exception thrown.
   template <typename F>
   void run(size_t n, F& fn) {
+    // No worker is inside (the last run() drained them): the step's fields are the caller's.
     items_ = n;
     fn_ = &fn;
     call_ = [](void* f, size_t k) { (*static_cast<F*>(f))(k); };
     next_.store(0, std::memory_order_relaxed);
-    done_.store(0, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    finished_.store(0, std::memory_order_relaxed);
+    open_.store(true, std::memory_order_seq_cst);
+    generation_.fetch_add(1, std::memory_order_seq_cst);
     generation_.notify_all();
     std::exception_ptr mine;
-    try {
-      claim();
-    } catch (...) {
-      mine = std::current_exception();
-    }
-    const auto workers = static_cast<uint32_t>(workers_.size());
+    claim(mine);
+    // Items a worker claimed and is still running.
     for (int spin = 0;; ++spin) {
-      const uint32_t d = done_.load(std::memory_order_acquire);
-      if (d == workers) break;
+      const size_t f = finished_.load(std::memory_order_acquire);
+      if (f >= n) break;
       if (spin < kSpins) {
         back_off(spin);
       } else {
-        done_.wait(d, std::memory_order_acquire);
+        finished_.wait(f, std::memory_order_acquire);
       }
     }
+    // Close the step; a worker counted inside leaves at once (nothing left to claim), or sees
+    // the step closed and backs out.
+    open_.store(false, std::memory_order_seq_cst);
+    for (int spin = 0; inside_.load(std::memory_order_seq_cst) != 0; ++spin) back_off(spin);
     if (mine) std::rethrow_exception(mine);
     for (std::exception_ptr& e : errors_) {
       if (e) std::rethrow_exception(std::exchange(e, nullptr));
@@ -150,10 +160,20 @@ class ParallelTime::Pool {
     }
   }
 
-  void claim() {
+  // Runs items until none is left (an item that throws does not stop the others: the step
+  // ends only when every item is done); the first exception is kept in `error`. The item
+  // that ends the step wakes the caller.
+  void claim(std::exception_ptr& error) {
     for (size_t k = next_.fetch_add(1, std::memory_order_relaxed); k < items_;
          k = next_.fetch_add(1, std::memory_order_relaxed)) {
-      call_(fn_, k);
+      try {
+        call_(fn_, k);
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+      if (finished_.fetch_add(1, std::memory_order_acq_rel) + 1 == items_) {
+        finished_.notify_one();
+      }
     }
   }
 
@@ -172,28 +192,31 @@ class ParallelTime::Pool {
           generation_.wait(g, std::memory_order_acquire);
         }
       }
-      if (stop_) return;
-      try {
-        claim();
-      } catch (...) {
-        errors_[w] = std::current_exception();
+      if (stop_.load(std::memory_order_relaxed)) return;
+      inside_.fetch_add(1, std::memory_order_seq_cst);
+      // Still the step it woke for? If the caller has closed it (or closed it and opened the
+      // next), back out: the loop above sees the newer generation, if any, and joins that.
+      if (open_.load(std::memory_order_seq_cst) &&
+          generation_.load(std::memory_order_seq_cst) == seen) {
+        claim(errors_[w]);
       }
-      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == workers_.size()) {
-        done_.notify_one();
-      }
+      inside_.fetch_sub(1, std::memory_order_seq_cst);
     }
   }
 
   std::vector<std::thread> workers_;
   std::vector<std::exception_ptr> errors_;  // Per worker: what its last step threw.
-  // The step: written by the caller before the generation's release, read after its acquire.
+  // The step: written by the caller while no worker is inside, read by a worker only inside
+  // an open step of the generation it woke for.
   size_t items_ = 0;
   void* fn_ = nullptr;
   void (*call_)(void*, size_t) = nullptr;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> generation_{0};  // Bumped to start a step (or to stop).
+  std::atomic<bool> open_{false};        // The current step may be joined.
+  std::atomic<uint32_t> inside_{0};      // Workers that have joined (or are checking).
   std::atomic<size_t> next_{0};          // The next item to claim.
-  std::atomic<uint32_t> done_{0};        // Workers finished with this step.
+  std::atomic<size_t> finished_{0};      // Items of this step done.
 };
 
 StatusOr<std::unique_ptr<ParallelTime>> ParallelTime::create(const ParallelTimeOptions& o) {
@@ -225,10 +248,9 @@ StatusOr<std::unique_ptr<ParallelTime>> ParallelTime::create(const ParallelTimeO
     }
     for (size_t i = 0; i < o.lp_rank.size(); ++i) {
       if (o.lp_rank[i] < 0 || o.lp_rank[i] >= ranks) {
-        return invalid_argument_error("parallel time lp_rank[" + std::to_string(i) +
-                                      "]: must be a rank of the run (0.." +
-                                      std::to_string(ranks - 1) + "), got " +
-                                      std::to_string(o.lp_rank[i]));
+        return invalid_argument_error(
+            "parallel time lp_rank[" + std::to_string(i) + "]: must be a rank of the run (0.." +
+            std::to_string(ranks - 1) + "), got " + std::to_string(o.lp_rank[i]));
       }
     }
   }
