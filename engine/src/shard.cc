@@ -66,19 +66,9 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
 
 SweepHost Engine::Shard::sweep_host() {
   SweepHost h{executor_, config_, shared_.connectors, shared_.observer, library_, stats_, index_};
-  h.authorize = [this](const Subject& subject, std::string_view officer, std::string_view what) {
-    return authorize(subject, officer, std::nullopt, what);
-  };
-  h.send = [this](const Subject&, const SweepSend& s, Callback done, RequestFill fill) {
-    ++stats_.requests[static_cast<int>(s.kind)];
-    if (durable_) {
-      Request r;
-      fill(r);
-      hold(s.connector, std::move(r), s.lane, s.deadline, std::move(done));
-      return true;
-    }
-    dispatchers_[s.connector]->submit_in_place(s.lane, s.deadline, std::move(done), fill);
-    return true;
+  h.send = [this](const Subject& subject, const SweepSend& s, Callback done, RequestFill fill) {
+    return send_in_place(subject, s.kind, s.officer, s.debtor, s.connector, s.lane, s.deadline,
+                         std::move(done), fill);
   };
   h.journal_put = [this](const std::string& key, std::string_view value) {
     journal_put(key, value);

@@ -165,7 +165,15 @@ class Engine::Shard {
   bool send_in_place(CaseState& c, connectors::RequestKind kind, std::string_view officer,
                      std::string_view debtor, uint32_t connector, Lane lane, TimeUs deadline,
                      Callback done, Fill&& fill) {
-    if (!admit(c, kind, officer, debtor)) return false;
+    return send_in_place(subject_of(c), kind, officer, debtor, connector, lane, deadline,
+                         std::move(done), fill);
+  }
+  // The same for any subject: an engine case, or a library case (the Sweeper's queries).
+  template <typename Fill>
+  bool send_in_place(const Subject& subject, connectors::RequestKind kind, std::string_view officer,
+                     std::string_view debtor, uint32_t connector, Lane lane, TimeUs deadline,
+                     Callback done, Fill&& fill) {
+    if (!admit(subject, kind, officer, debtor)) return false;
     if (durable_) {
       connectors::Request r;
       fill(r);

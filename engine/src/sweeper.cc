@@ -210,27 +210,30 @@ void Sweeper::release_cases() {
 
 void Sweeper::release(Library::Index i, TimeUs due) {
   const std::string number = library_.case_number(i);
-  const std::string& officer = library_.officer(i);
   const Library::Record& rec = library_.record(i);
-  // Authorisation, as for every request: the case's officer, registered with its court (its
-  // debtors are the record's own).
-  if (!host_.authorize(library_subject(library_, i, number), officer, "sweep").ok()) {
-    mark_done(i);  // Not swept: the run's coverage shows it.
-    return;
-  }
   Case& sc = sweeping_[i];
   sc.due = due;
   for (int k = 0; k < rec.debtor_count; ++k) {
-    ++stats_.sweep_debtors_queried;
-    ++run_->report.debtors_queried;
+    int sent = 0, refused = 0;
     for (uint32_t c = 0; c < host_.connectors.size(); ++c) {
       const ConnectorInfo& info = host_.connectors[c];
       if (!info.caps.has(RequestKind::kQuery) || !config_.query_scope(info.name)) continue;
-      ++sweeping_[i].outstanding;
-      send_query(i, c, number, static_cast<uint8_t>(k));
+      // Every query is authorised as any request is (the case's officer, registered with its
+      // court; the debtor one of the record's): a refusal is counted there, and not sent.
+      if (send_query(i, c, number, static_cast<uint8_t>(k))) {
+        ++sent;
+      } else {
+        ++refused;
+      }
+    }
+    sc.outstanding += sent;
+    sc.refused += refused;
+    if (sent > 0 || refused == 0) {  // A debtor with no connector in scope counts as asked.
+      ++stats_.sweep_debtors_queried;
+      ++run_->report.debtors_queried;
     }
   }
-  if (sweeping_[i].outstanding == 0) case_done(i);  // No connector in scope.
+  if (sc.outstanding == 0) case_done(i);  // No connector in scope, or every query refused.
 }
 
 // The request is built from the library record (debtor `k` of case `i`), so the callback
@@ -238,7 +241,7 @@ void Sweeper::release(Library::Index i, TimeUs due) {
 // written straight into the dispatcher's job slot (Dispatcher::submit_in_place), whose strings
 // keep their buffers from query to query: building and handing it over allocate nothing once
 // the slots have grown.
-void Sweeper::send_query(Library::Index i, uint32_t connector, const std::string& number,
+bool Sweeper::send_query(Library::Index i, uint32_t connector, const std::string& number,
                          uint8_t k) {
   const std::string_view debtor = library_.debtor_id(i, k);
   const std::string& name = host_.connectors[connector].name;
@@ -260,7 +263,7 @@ void Sweeper::send_query(Library::Index i, uint32_t connector, const std::string
   };
   const SweepSend send{RequestKind::kQuery, library_.officer(i), debtor,
                        connector,           Lane::kBulk,         run_->report.window_end};
-  host_.send(library_subject(library_, i, number), send, std::move(done), fill);
+  return host_.send(library_subject(library_, i, number), send, std::move(done), fill);
 }
 
 void Sweeper::on_answer(Library::Index i, uint32_t connector, std::string_view debtor, Response r) {
@@ -320,6 +323,10 @@ void Sweeper::on_answer(Library::Index i, uint32_t connector, std::string_view d
 void Sweeper::count_swept(Library::Index i, Case& sc) {
   if (sc.counted) return;
   sc.counted = true;
+  if (sc.refused > 0) {
+    mark_done(i);  // Not swept (a query was refused): the run's coverage shows it.
+    return;
+  }
   Library::Record& rec = library_.record(i);
   ++rec.sweeps;
   rec.last_swept = date_of(executor_.now()).days();

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -47,7 +48,8 @@ struct Lead {
 class RequestFill {
  public:
   template <typename F>
-  RequestFill(F& f)  // NOLINT(google-explicit-constructor): passed as a lambda.
+  requires(!std::is_same_v<std::remove_cv_t<F>, RequestFill>)
+      RequestFill(F& f)  // NOLINT(google-explicit-constructor): passed as a lambda.
       : obj_(&f), call_([](void* o, connectors::Request& r) { (*static_cast<F*>(o))(r); }) {}
   void operator()(connectors::Request& r) const { call_(obj_, r); }
 
@@ -74,9 +76,10 @@ struct SweepHost {
   Library& library;
   EngineStats& stats;
   size_t shard = 0;
-  // The one authorisation check (Shard::authorize: a refusal is counted and emitted).
-  UniqueFunction<Status(const Subject&, std::string_view officer, std::string_view what)> authorize;
-  // The one send path: `fill` writes the request; false when it was refused (counted).
+  // The one send path (Shard::admit, then the dispatcher or, in case-server mode, the
+  // requests held until the task is durable): the request of `send.officer` about
+  // `send.debtor` is authorised against `subject`, counted, and written by `fill`; false when
+  // it was refused (counted and emitted by the shard), and then nothing is sent.
   UniqueFunction<bool(const Subject&, const SweepSend&, Dispatcher::Done, RequestFill)> send;
   UniqueFunction<void(const std::string& key, std::string_view value)> journal_put;
   UniqueFunction<void(const std::string& key)> journal_erase;
@@ -130,6 +133,7 @@ class Sweeper {
   };
   struct Case {
     int outstanding = 0;
+    int refused = 0;  // Queries the authoriser refused: the case is not counted as swept.
     TimeUs due = 0;
     bool hit = false;
     bool counted = false;     // Counted as swept (at once when a hit restored it).
@@ -145,7 +149,8 @@ class Sweeper {
   void release_cases();
   void release(Library::Index i, TimeUs due);
   // `number` is the library case's number, formatted once per release, not per query.
-  void send_query(Library::Index i, uint32_t connector, const std::string& number, uint8_t debtor);
+  // False: refused by the authoriser (counted there), not sent.
+  bool send_query(Library::Index i, uint32_t connector, const std::string& number, uint8_t debtor);
   void on_answer(Library::Index i, uint32_t connector, std::string_view debtor,
                  connectors::Response r);
   void case_done(Library::Index i);
