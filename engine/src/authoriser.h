@@ -31,6 +31,12 @@ struct Subject {
   bool filing = false;
 };
 
+// Library case `i` of `library` as the check sees it: its court, its officer, its debtors.
+inline Subject library_subject(const Library& library, Library::Index i,
+                               std::string_view number = {}) {
+  return {number, library.court(i), {&library.officer(i), 1}, {}, &library, i};
+}
+
 class Authoriser {
  public:
   using Officers = std::unordered_map<std::string, std::string>;  // ID -> court.

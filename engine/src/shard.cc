@@ -8,7 +8,8 @@
 //                  termination
 //   case_machine.cc, measures.cc, deduction.cc: the pure machine (renewal, lapse, release,
 //                  deduction); durable.cc, recovery.cc: journal records and recovery;
-//   sweep.cc, sweep_journal.cc: the library sweep and its journal records.
+//   sweeper.{h,cc}: the library sweep (runs, pacing, their records and queries) behind the
+//                  SweepHost this file gives it; sweep_journal.cc: the library's records.
 #include "shard.h"
 
 #include <algorithm>
@@ -59,7 +60,47 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
         *info.connector, executor,
         shard_share(config_, config_.dispatch, config_.dispatch_overrides, info.name, n)));
   }
-  sweep_cap_ = std::max(1, static_cast<int>(config_.sweep.max_in_flight_cases / n));
+  sweeper_ = std::make_unique<Sweeper>(
+      sweep_host(), std::max(1, static_cast<int>(config_.sweep.max_in_flight_cases / n)));
+}
+
+SweepHost Engine::Shard::sweep_host() {
+  SweepHost h{executor_, config_, shared_.connectors, shared_.observer, library_, stats_, index_};
+  h.send = [this](const Subject& subject, const SweepSend& s, Callback done, RequestFill fill) {
+    return send_in_place(subject, s.kind, s.officer, s.debtor, s.connector, s.lane, s.deadline,
+                         std::move(done), fill);
+  };
+  h.journal_put = [this](const std::string& key, std::string_view value) {
+    journal_put(key, value);
+  };
+  h.journal_erase = [this](const std::string& key) { journal_erase(key); };
+  h.restore = [this](const std::string& number, std::vector<Lead> leads) {
+    return restore(number, std::nullopt, std::move(leads), false);
+  };
+  h.forward_leads = [this](const std::string& number, std::vector<Lead> leads) {
+    const size_t to = engine_.shard_of(number);
+    Shard* target = engine_.shards_[to].get();
+    post_to(to, [target, number, leads = std::move(leads)]() mutable {
+      if (CaseState* c = target->find(number)) target->receive_leads(*c, std::move(leads));
+    });
+  };
+  h.drop_known = [this](const std::string& number, std::vector<Lead>& leads) {
+    const CaseState* own = find(number);
+    if (own == nullptr) return;
+    // A terminated engine case whose measures kept in force already hold its whole budget
+    // (a sealed property, a bank freeze waiting for top-ups) can take nothing more.
+    if (own->ledger.remaining() <= Fen()) {
+      leads.clear();
+      return;
+    }
+    // Property already under this case's own measure (kept in force) is not new.
+    std::erase_if(leads, [&](const Lead& l) {
+      return std::any_of(own->findings.begin(), own->findings.end(), [&](const Finding& f) {
+        return f.connector == l.connector && f.asset.reference == l.asset.reference;
+      });
+    });
+  };
+  return h;
 }
 
 void Engine::Shard::apply(std::shared_ptr<const Reload> reload) {
@@ -137,7 +178,7 @@ Subject Engine::Shard::subject_of(const CaseState& c) const {
 
 Subject Engine::Shard::subject_of(Library::Index i) const {
   // The library's number is formatted by the caller (subject.number).
-  return {{}, library_.court(i), {&library_.officer(i), 1}, {}, &library_, i};
+  return library_subject(library_, i);
 }
 
 Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
@@ -145,10 +186,10 @@ Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
   return machine::make_request(c, kind, debtor);
 }
 
-bool Engine::Shard::admit(CaseState& c, RequestKind kind, std::string_view officer,
+bool Engine::Shard::admit(const Subject& subject, RequestKind kind, std::string_view officer,
                           std::string_view debtor) {
-  // Every request passes authorisation here, the engine's own included.
-  if (!authorize(subject_of(c), officer, debtor, connectors::request_kind_name(kind)).ok()) {
+  // Every request passes authorisation here, the engine's own and the sweep's included.
+  if (!authorize(subject, officer, debtor, connectors::request_kind_name(kind)).ok()) {
     return false;
   }
   ++stats_.requests[static_cast<int>(kind)];

@@ -24,6 +24,7 @@
 #include "ledger.h"
 #include "library.h"
 #include "retry_policy.h"
+#include "sweeper.h"
 
 namespace chakong::engine {
 
@@ -64,25 +65,21 @@ class Engine::Shard {
   Status terminate_case(std::string_view number, bool consumption_restricted);
   StatusOr<std::string> restore_case(std::string_view number, int year, int64_t serial);
 
-  // A finding handed to a restored case: a sweep hit or an applicant's lead.
-  struct Lead {
-    uint32_t connector = 0;
-    Asset asset;  // Held by a debtor of the case (asset.holder_id).
-    TimeUs found_at = 0;
-  };
+  // A finding handed to a restored case: a sweep hit or an applicant's lead (sweeper.h).
+  using Lead = engine::Lead;
   // Creates the restored case on this shard (called on this shard's thread) with its leads;
   // `fan_out` = false when the sweep has just queried the network for it.
   void adopt_restored(CaseFiling filing, std::string original, std::vector<Lead> leads,
                       bool fan_out);
 
-  // Library and sweep (sweep.cc).
+  // Library (sweep_journal.cc) and sweep (the Sweeper, sweeper.h).
   const Library& library() const { return library_; }
   Status import_library(std::vector<std::pair<size_t, LibraryEntry>> entries);
   void truncate_library(size_t n) { library_.truncate(n); }
   Status recover();
   StatusOr<std::string> restore_on_lead(std::string_view number, std::string_view officer,
                                         std::string_view connector, const Asset& lead);
-  void collect_runs(std::map<int32_t, SweepRunReport>& runs) const;
+  void collect_runs(std::map<int32_t, SweepRunReport>& runs) const { sweeper_->collect_runs(runs); }
   Status request_query(std::string_view number, std::string_view debtor, std::string_view officer);
   Status request_freeze(std::string_view number, std::string_view debtor, std::string_view officer,
                         std::string_view connector, const Asset& asset, Fen amount);
@@ -132,37 +129,6 @@ class Engine::Shard {
 
   using Callback = Dispatcher::Done;
 
-  // One sweep run on this shard. A run covers index ranges of the library (one for a batch;
-  // one per anniversary month for the anniversary policy); `cursor` is the next case to
-  // release. `done` marks cases finished (swept, or skipped as restored) over
-  // [base, base + span), and is what the journal keeps.
-  struct SweepRange {
-    Library::Index lo = 0, hi = 0, cursor = 0;
-    int months = 0;  // Anniversary: which one; 0 for a batch.
-  };
-  struct SweepRun {
-    SweepRunReport report;
-    int32_t id = 0;  // Start day.
-    TimeUs spread_end = 0;
-    std::vector<SweepRange> ranges;
-    Library::Index base = 0;
-    std::vector<uint64_t> done;
-    uint64_t skipped = 0;  // Restored before their turn: not due.
-    uint64_t total = 0;    // Cases in the ranges.
-    bool is_done(Library::Index i) const {
-      const uint32_t k = i - base;
-      return (done[k / 64] >> (k % 64)) & 1;
-    }
-  };
-  struct SweepCase {
-    int outstanding = 0;
-    TimeUs due = 0;
-    bool hit = false;
-    bool counted = false;     // Counted as swept (at once when a hit restored it).
-    std::string restored_as;  // Once a hit restored it: later hits go to the new case.
-    std::vector<Lead> leads;
-  };
-
   // The case filed as `number` (nullptr: none), entered (see enter()). The const overload
   // only reads.
   CaseState* find(std::string_view number);
@@ -199,7 +165,15 @@ class Engine::Shard {
   bool send_in_place(CaseState& c, connectors::RequestKind kind, std::string_view officer,
                      std::string_view debtor, uint32_t connector, Lane lane, TimeUs deadline,
                      Callback done, Fill&& fill) {
-    if (!admit(c, kind, officer, debtor)) return false;
+    return send_in_place(subject_of(c), kind, officer, debtor, connector, lane, deadline,
+                         std::move(done), fill);
+  }
+  // The same for any subject: an engine case, or a library case (the Sweeper's queries).
+  template <typename Fill>
+  bool send_in_place(const Subject& subject, connectors::RequestKind kind, std::string_view officer,
+                     std::string_view debtor, uint32_t connector, Lane lane, TimeUs deadline,
+                     Callback done, Fill&& fill) {
+    if (!admit(subject, kind, officer, debtor)) return false;
     if (durable_) {
       connectors::Request r;
       fill(r);
@@ -211,7 +185,13 @@ class Engine::Shard {
   }
   // What every request passes before it leaves: authorisation, then the request is counted.
   bool admit(CaseState& c, connectors::RequestKind kind, std::string_view officer,
+             std::string_view debtor) {
+    return admit(subject_of(c), kind, officer, debtor);
+  }
+  bool admit(const Subject& subject, connectors::RequestKind kind, std::string_view officer,
              std::string_view debtor);
+  // The Sweeper's view of this shard (sweeper.h).
+  SweepHost sweep_host();
   connectors::Request make_request(const CaseState& c, connectors::RequestKind kind,
                                    const std::string& debtor) const;
   void emit(EventType type, const CaseState& c, std::string connector = {}, Fen amount = {},
@@ -280,7 +260,7 @@ class Engine::Shard {
   // Counts over-seizure, and the case's first moment of being wholly secured.
   void check_invariants(CaseState& c);
 
-  // Restores a terminated engine case or a library case (sweep.cc). `as` = the new number,
+  // Restores a terminated engine case or a library case (restoration.cc). `as` = the new number,
   // or one the engine allocates.
   StatusOr<std::string> restore(std::string_view number,
                                 std::optional<std::pair<int, int64_t>> as,  // (year, serial)
@@ -290,26 +270,6 @@ class Engine::Shard {
   // starts its 48-hour clock.
   void add_finding(CaseState& c, uint32_t connector, Asset asset, TimeUs found_at);
   void add_to_library(const CaseState& c, bool restricted);
-  void arm_sweep();
-  void schedule_run(Date from);
-  // Starts the sweep run of `day`, or resumes it from its journal records (`saved_header`);
-  // a resumed run whose progress cannot be read is an error, and nothing is started.
-  [[nodiscard]] Status begin_run(int32_t day, const std::string* saved_header);
-  void sweep_tick();
-  void release_cases();
-  void release(Library::Index i, TimeUs due);
-  // `number` is the library case's number, formatted once per release, not per query.
-  void send_sweep_query(Library::Index i, uint32_t connector, const std::string& number,
-                        uint8_t debtor);
-  void on_sweep_answer(Library::Index i, uint32_t connector, std::string_view debtor,
-                       connectors::Response r);
-  void sweep_case_done(Library::Index i);
-  void count_swept(Library::Index i, SweepCase& sc);
-  void mark_done(Library::Index i);
-  void finish_run();
-  void sweep_event(EventType type, std::string detail);
-  std::string run_key(int32_t day) const;
-  std::string run_header() const;
   void journal_put(const std::string& key, std::string_view value);
   void journal_erase(const std::string& key);
   // A journal write or sync that failed: kept as journal_error_ (the first) and reported.
@@ -345,13 +305,6 @@ class Engine::Shard {
   EngineStats stats_;
 
   Library library_;
-  bool sweep_armed_ = false;
-  TimerHandle sweep_timer_;
-  std::optional<SweepRun> run_;
-  std::vector<SweepRunReport> past_runs_;
-  std::unordered_map<Library::Index, SweepCase> sweeping_;
-  int sweep_cap_ = 1;
-  bool releasing_ = false;
   int64_t restore_count_ = 0;
 
   // Case-server mode.
@@ -374,6 +327,8 @@ class Engine::Shard {
   std::vector<Journal::Change> pending_;  // The next flush's records, written as one.
   bool audit_head_due_ = false;           // A link was added since the head was last written.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // Guards journal callbacks.
+  // Last: it is destroyed first (its timer cancelled) while the shard is still whole.
+  std::unique_ptr<Sweeper> sweeper_;
 };
 
 // Validates a filing without looking at engine state (everything but officer registration

@@ -1,6 +1,7 @@
-// Engine::Shard: the library's and the sweep's journal records (library mode: appended and
+// Engine::Shard: the journal writes of the library and the sweep (library mode: appended and
 // synced asynchronously once per task; a failure is kept and reported), importing the
-// library, adding a terminated case to it, and recovering both from the journal.
+// library, adding a terminated case to it, and recovering it from the journal (the sweep
+// runs' own records: the Sweeper, sweeper.cc).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -76,27 +77,6 @@ void Engine::Shard::journal_erase(const std::string& key) {
   request_library_sync();
 }
 
-std::string Engine::Shard::run_key(int32_t day) const {
-  return "sweep/" + std::to_string(index_) + "/run/" + day_key(day);
-}
-
-std::string Engine::Shard::run_header() const {
-  const SweepRun& r = *run_;
-  Header h;
-  h.anniversary = r.report.anniversary;
-  h.started = r.report.started_at;
-  h.finished = r.report.finished_at;
-  h.window_end = r.report.window_end;
-  h.total = r.total;
-  h.skipped = r.skipped;
-  h.swept = r.report.swept;
-  h.hits = r.report.hits;
-  h.restored = r.report.restored;
-  h.queried = r.report.debtors_queried;
-  h.lateness = r.report.max_lateness;
-  return encode_run(h);
-}
-
 // ---- Library ----------------------------------------------------------------------------
 
 Status Engine::Shard::import_library(std::vector<std::pair<size_t, LibraryEntry>> entries) {
@@ -114,7 +94,7 @@ Status Engine::Shard::import_library(std::vector<std::pair<size_t, LibraryEntry>
     }
   }
   // Armed when the executor runs, so that start() can resume a run first.
-  executor_.post([this] { arm_sweep(); });
+  executor_.post([this] { sweeper_->arm(); });
   return ok_status();
 }
 
@@ -136,13 +116,11 @@ void Engine::Shard::add_to_library(const CaseState& c, bool restricted) {
     return;
   }
   journal_put("library/" + std::to_string(index_) + "/case/" + index_key(*i), encode_case(e));
-  arm_sweep();
+  sweeper_->arm();
 }
 
 Status Engine::Shard::recover() {
   Journal* j = config_.journal;
-  int32_t resume = -1;
-  std::string resume_header;
   if (j != nullptr) {
     const std::string lib = "library/" + std::to_string(index_) + "/";
     Status bad;
@@ -190,59 +168,8 @@ Status Engine::Shard::recover() {
     } else if (n.status().code() != StatusCode::kNotFound) {
       return Status(n.status().code(), "journal " + lib + "serial: " + n.status().message());
     }
-    const std::string runs = "sweep/" + std::to_string(index_) + "/run/";
-    CHAKONG_RETURN_IF_ERROR(j->scan(runs, [&](std::string_view key, std::string_view v) {
-      const std::string_view rest = key.substr(runs.size());
-      if (rest.find('/') != std::string_view::npos || !bad.ok()) return;  // A done chunk.
-      StatusOr<Date> day =
-          Date::parse(std::string(rest.substr(0, 4)) + "-" + std::string(rest.substr(4, 2)) + "-" +
-                      std::string(rest.substr(6, 2)));
-      if (rest.size() != 8 || !day.ok()) {
-        bad = data_loss_error("journal " + std::string(key) + ": not a sweep run day (YYYYMMDD)");
-        return;
-      }
-      StatusOr<Header> header = decode_run(v);
-      if (!header.ok()) {
-        bad = data_loss_error("journal " + std::string(key) + ": " + header.status().message());
-        return;
-      }
-      const Header& h = *header;
-      if (h.finished != 0) {
-        SweepRunReport r;
-        r.start = *day;
-        r.anniversary = h.anniversary;
-        r.started_at = h.started;
-        r.finished_at = h.finished;
-        r.window_end = h.window_end;
-        r.due = h.total - h.skipped;
-        r.swept = h.swept;
-        r.hits = h.hits;
-        r.restored = h.restored;
-        r.debtors_queried = h.queried;
-        r.max_lateness = h.lateness;
-        past_runs_.push_back(r);
-      } else {
-        resume = day->days();
-        resume_header = std::string(v);
-      }
-    }));
-    CHAKONG_RETURN_IF_ERROR(bad);
   }
-  if (!config_.sweep.enabled) return ok_status();
-  executor_.cancel(sweep_timer_);
-  sweep_armed_ = true;
-  if (resume >= 0) {
-    CHAKONG_RETURN_IF_ERROR(begin_run(resume, &resume_header));
-    if (!run_)
-      return failed_precondition_error("journal: sweep run " + day_key(resume) +
-                                       " does not match the library on shard " +
-                                       std::to_string(index_));
-  } else {
-    const Date from =
-        past_runs_.empty() ? date_of(executor_.now()) : past_runs_.back().start.plus_days(1);
-    schedule_run(from);
-  }
-  return ok_status();
+  return sweeper_->recover();
 }
 
 }  // namespace chakong::engine

@@ -228,6 +228,55 @@ TEST(SweepTest, BatchRunSweepsEveryDueCaseWithinItsWindowAndRestoresHits) {
   EXPECT_EQ(life.engine().library_stats().restored, 3u);
 }
 
+// Every sweep query passes the one authorisation check, as any request does: the officer of
+// cases 100..109 is removed from the registry (Engine::reload) before the run, so each of
+// their queries is refused, counted and emitted, and not sent; the cases are not swept.
+TEST(SweepTest, AQueryOfAnOfficerNoLongerRegisteredIsRefusedCountedAndNotSent) {
+  constexpr char kRemoved[] = "cq-0110-099";
+  Institutions in;
+  Life life(in, day("2025-01-01").start_us(), sweep_config());
+  ASSERT_TRUE(life.engine().register_officer(kRemoved, kCourt).ok());
+  engine::ReloadableConfig reload;
+  reload.officers = {{kOfficer, kCourt}};
+  ASSERT_TRUE(life.engine().reload(reload).ok());
+  life.ex().run_until(day("2025-01-01").start_us());
+  ASSERT_EQ(life.engine().config_generation(), 1u);
+  std::vector<LibraryEntry> library = library_of_40(in);
+  for (int i = 0; i < 10; ++i) library[i].officer_id = kRemoved;  // Case 105 has an account.
+  ASSERT_TRUE(life.engine().import_library(std::move(library)).ok());
+  life.ex().run_until(day("2025-02-15").start_us());
+
+  const std::vector<engine::SweepRunReport> runs = life.engine().sweep_runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].due, 40u);
+  EXPECT_EQ(runs[0].swept, 30u);
+  EXPECT_EQ(runs[0].debtors_queried, 30u);
+  EXPECT_EQ(runs[0].hits, 2u);
+  EXPECT_EQ(runs[0].restored, 2u);
+  EXPECT_TRUE(runs[0].finished());
+  // Sent: the 30 cases of the registered officer, at both connectors, once each.
+  EXPECT_EQ(in.keys.size(), 60u);
+  for (const auto& [key, times] : in.keys) {
+    EXPECT_EQ(times, 1) << key;
+    for (int serial = 100; serial < 110; ++serial) {
+      EXPECT_EQ(key.find("执" + std::to_string(serial) + "号"), std::string::npos) << key;
+    }
+  }
+  const engine::EngineStats s = life.engine().stats();
+  EXPECT_EQ(s.unauthorized, 20u);  // 10 cases x 2 connectors.
+  EXPECT_EQ(s.requests[static_cast<int>(connectors::RequestKind::kQuery)], 60u);
+  EXPECT_EQ(s.sweep_cases_swept, 30u);
+  EXPECT_EQ(s.sweep_debtors_queried, 30u);
+  EXPECT_EQ(s.sweep_hits, 2u);
+  std::vector<std::string> refusals;
+  for (const engine::Event& e : life.events) {
+    if (e.type == engine::EventType::kRequestRefused) refusals.push_back(e.detail);
+  }
+  ASSERT_EQ(refusals.size(), 20u);
+  EXPECT_EQ(refusals[0],
+            "query refused: officer 'cq-0110-099' is not registered (case （2023）渝0110执100号)");
+}
+
 TEST(SweepTest, NextRunSkipsRestoredCasesAndCoversTheRest) {
   Institutions in;
   Life life(in, day("2025-01-01").start_us(), sweep_config());

@@ -2,12 +2,14 @@
 // restoration: restoration.cc).
 //
 // A sweep run releases its due library cases into the BULK lanes a few at a time (evenly over
-// the spread for a batch, on each case's anniversary otherwise), at most sweep_cap_ cases
+// the spread for a batch, on each case's anniversary otherwise), at most cap_ cases
 // with queries out; each debtor of a released case is queried at every connector in scope
 // with the key "<case>/sweep/<run>/<debtor>/<connector>". A case is done when every answer
 // is in; its bit in the run's done bitmap and the run header go to the journal at that
 // moment, so a restarted engine skips exactly the finished cases and re-sends the others
 // with the same keys. A hit restores the case at once with the findings as leads.
+#include "sweeper.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -15,7 +17,6 @@
 #include <cstring>
 
 #include "chakong/base/identity.h"
-#include "shard.h"
 #include "sweep_records.h"
 
 namespace chakong::engine {
@@ -25,11 +26,21 @@ using connectors::RequestKind;
 using connectors::Response;
 using namespace sweep_records;
 
+Sweeper::Sweeper(SweepHost host, int cap)
+    : host_(std::move(host)),
+      executor_(host_.executor),
+      config_(host_.config),
+      library_(host_.library),
+      stats_(host_.stats),
+      cap_(cap) {}
+
+Sweeper::~Sweeper() { executor_.cancel(timer_); }
+
 // ---- Sweep runs -------------------------------------------------------------------------
 
-void Engine::Shard::arm_sweep() {
-  if (sweep_armed_ || !config_.sweep.enabled) return;
-  sweep_armed_ = true;
+void Sweeper::arm() {
+  if (armed_ || !config_.sweep.enabled) return;
+  armed_ = true;
   schedule_run(date_of(executor_.now()));
 }
 
@@ -48,21 +59,21 @@ Date next_start(const SweepConfig& sc, Date from) {
 }
 }  // namespace
 
-void Engine::Shard::schedule_run(Date from) {
+void Sweeper::schedule_run(Date from) {
   const Date start = next_start(config_.sweep, from);
   const int32_t day = start.days();
-  sweep_timer_ = executor_.run_at(std::max(executor_.now(), start.start_us()), [this, day] {
-    sweep_timer_ = TimerHandle();
+  timer_ = executor_.run_at(std::max(executor_.now(), start.start_us()), [this, day] {
+    timer_ = TimerHandle();
     // A new run reads nothing from the journal; should that change, its error is reported.
     const Status s = begin_run(day, nullptr);
-    if (!s.ok()) sweep_event(EventType::kRequestFailed, s.to_string());
+    if (!s.ok()) event(EventType::kRequestFailed, s.to_string());
   });
 }
 
-Status Engine::Shard::begin_run(int32_t day, const std::string* saved) {
+Status Sweeper::begin_run(int32_t day, const std::string* saved) {
   const SweepConfig& sc = config_.sweep;
   const Date start = Date::from_days(day);
-  SweepRun run;
+  Run run;
   run.id = day;
   run.report.start = start;
   run.report.anniversary = sc.policy == SweepConfig::Policy::kAnniversary;
@@ -85,7 +96,7 @@ Status Engine::Shard::begin_run(int32_t day, const std::string* saved) {
     run.spread_end = end.start_us();
   }
   Library::Index lo = UINT32_MAX, hi = 0;
-  for (const SweepRange& g : run.ranges) {
+  for (const Range& g : run.ranges) {
     lo = std::min(lo, g.lo);
     hi = std::max(hi, g.hi);
     run.total += g.hi - g.lo;
@@ -134,41 +145,41 @@ Status Engine::Shard::begin_run(int32_t day, const std::string* saved) {
   }
   run_ = std::move(run);
   if (saved == nullptr) {
-    journal_put(run_key(day), run_header());
-    sweep_event(EventType::kSweepRunStarted,
-                "run " + start.to_string() + ": " + std::to_string(run_->total) + " cases");
+    host_.journal_put(run_key(day), run_header());
+    event(EventType::kSweepRunStarted,
+          "run " + start.to_string() + ": " + std::to_string(run_->total) + " cases");
   }
-  sweep_tick();
+  tick();
   return ok_status();
 }
 
-void Engine::Shard::sweep_event(EventType type, std::string detail) {
-  if (!shared_.observer) return;
-  shared_.observer(Event{type, executor_.now(), {}, {}, {}, std::move(detail)});
+void Sweeper::event(EventType type, std::string detail) {
+  if (!host_.observer) return;
+  host_.observer(Event{type, executor_.now(), {}, {}, {}, std::move(detail)});
 }
 
-void Engine::Shard::sweep_tick() {
+void Sweeper::tick() {
   if (!run_) return;
   release_cases();
   if (!run_) return;
   bool released = true;
-  for (const SweepRange& g : run_->ranges) released = released && g.cursor == g.hi;
+  for (const Range& g : run_->ranges) released = released && g.cursor == g.hi;
   if (!released) {
-    sweep_timer_ = executor_.run_after(config_.sweep.tick, [this] {
-      sweep_timer_ = TimerHandle();
-      sweep_tick();
+    timer_ = executor_.run_after(config_.sweep.tick, [this] {
+      timer_ = TimerHandle();
+      tick();
     });
   }
 }
 
-void Engine::Shard::release_cases() {
+void Sweeper::release_cases() {
   if (!run_ || releasing_) return;
   releasing_ = true;
-  SweepRun& r = *run_;
+  Run& r = *run_;
   const TimeUs now = executor_.now();
   const TimeUs start = r.report.start.start_us();
   bool released = true;
-  for (SweepRange& g : r.ranges) {
+  for (Range& g : r.ranges) {
     Library::Index limit = g.hi;
     if (!r.report.anniversary && now + config_.sweep.tick < r.spread_end) {
       // Evenly over the spread: by the next tick, this share of the range is out.
@@ -177,7 +188,7 @@ void Engine::Shard::release_cases() {
       limit = g.lo + static_cast<Library::Index>(
                          std::ceil(static_cast<double>(g.hi - g.lo) * std::clamp(share, 0.0, 1.0)));
     }
-    while (g.cursor < limit && static_cast<int>(sweeping_.size()) < sweep_cap_) {
+    while (g.cursor < limit && static_cast<int>(sweeping_.size()) < cap_) {
       const Library::Index i = g.cursor;
       const TimeUs due =
           g.months == 0 ? start : add_months(library_.terminated(i), g.months).start_us();
@@ -197,31 +208,32 @@ void Engine::Shard::release_cases() {
   if (released && sweeping_.empty()) finish_run();
 }
 
-void Engine::Shard::release(Library::Index i, TimeUs due) {
+void Sweeper::release(Library::Index i, TimeUs due) {
   const std::string number = library_.case_number(i);
-  const std::string& officer = library_.officer(i);
   const Library::Record& rec = library_.record(i);
-  // Authorisation, as for every request: the case's officer, registered with its court (its
-  // debtors are the record's own).
-  Subject subject = subject_of(i);
-  subject.number = number;
-  if (!authorize(subject, officer, std::nullopt, "sweep").ok()) {
-    mark_done(i);  // Not swept: the run's coverage shows it.
-    return;
-  }
-  SweepCase& sc = sweeping_[i];
+  Case& sc = sweeping_[i];
   sc.due = due;
   for (int k = 0; k < rec.debtor_count; ++k) {
-    ++stats_.sweep_debtors_queried;
-    ++run_->report.debtors_queried;
-    for (uint32_t c = 0; c < shared_.connectors.size(); ++c) {
-      const ConnectorInfo& info = shared_.connectors[c];
+    int sent = 0, refused = 0;
+    for (uint32_t c = 0; c < host_.connectors.size(); ++c) {
+      const ConnectorInfo& info = host_.connectors[c];
       if (!info.caps.has(RequestKind::kQuery) || !config_.query_scope(info.name)) continue;
-      ++sweeping_[i].outstanding;
-      send_sweep_query(i, c, number, static_cast<uint8_t>(k));
+      // Every query is authorised as any request is (the case's officer, registered with its
+      // court; the debtor one of the record's): a refusal is counted there, and not sent.
+      if (send_query(i, c, number, static_cast<uint8_t>(k))) {
+        ++sent;
+      } else {
+        ++refused;
+      }
+    }
+    sc.outstanding += sent;
+    sc.refused += refused;
+    if (sent > 0 || refused == 0) {  // A debtor with no connector in scope counts as asked.
+      ++stats_.sweep_debtors_queried;
+      ++run_->report.debtors_queried;
     }
   }
-  if (sweeping_[i].outstanding == 0) sweep_case_done(i);  // No connector in scope.
+  if (sc.outstanding == 0) case_done(i);  // No connector in scope, or every query refused.
 }
 
 // The request is built from the library record (debtor `k` of case `i`), so the callback
@@ -229,10 +241,10 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
 // written straight into the dispatcher's job slot (Dispatcher::submit_in_place), whose strings
 // keep their buffers from query to query: building and handing it over allocate nothing once
 // the slots have grown.
-void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
-                                     const std::string& number, uint8_t k) {
+bool Sweeper::send_query(Library::Index i, uint32_t connector, const std::string& number,
+                         uint8_t k) {
   const std::string_view debtor = library_.debtor_id(i, k);
-  const std::string& name = shared_.connectors[connector].name;
+  const std::string& name = host_.connectors[connector].name;
   auto fill = [&](Request& r) {
     r.kind = RequestKind::kQuery;
     r.case_number.assign(number);
@@ -244,47 +256,35 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
     r.idempotency_key.append(number).append("/sweep/");
     r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
   };
-  ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
   // The dispatcher asks again while the outcome is in doubt (the one retry / in-doubt policy);
   // exhausted, the debtor counts as answered with the failure, so the run can finish.
-  Callback done = [this, i, connector, k](Response resp) {
-    on_sweep_answer(i, connector, library_.debtor_id(i, k), std::move(resp));
+  Dispatcher::Done done = [this, i, connector, k](Response resp) {
+    on_answer(i, connector, library_.debtor_id(i, k), std::move(resp));
   };
-  if (durable_) {
-    Request r;
-    fill(r);
-    hold(connector, std::move(r), Lane::kBulk, run_->report.window_end, std::move(done));
-    return;
-  }
-  dispatchers_[connector]->submit_in_place(Lane::kBulk, run_->report.window_end, std::move(done),
-                                           fill);
+  const SweepSend send{RequestKind::kQuery, library_.officer(i), debtor,
+                       connector,           Lane::kBulk,         run_->report.window_end};
+  return host_.send(library_subject(library_, i, number), send, std::move(done), fill);
 }
 
-void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, std::string_view debtor,
-                                    Response r) {
+void Sweeper::on_answer(Library::Index i, uint32_t connector, std::string_view debtor, Response r) {
   auto it = sweeping_.find(i);
   if (it == sweeping_.end()) return;
-  SweepCase& sc = it->second;
-  const ConnectorInfo& info = shared_.connectors[connector];
+  Case& sc = it->second;
+  const ConnectorInfo& info = host_.connectors[connector];
   Library::Record& rec = library_.record(i);
   // Most answers are "nothing found": the number is formatted only when there is property.
   const std::string number = r.assets.empty() ? std::string() : library_.case_number(i);
   if (r.status.ok() && info.caps.has(RequestKind::kFreeze) && !r.assets.empty()) {
-    const CaseState* own = (rec.flags & Library::kEngineCase) != 0 ? find(number) : nullptr;
+    const size_t before = sc.leads.size();
     for (Asset& a : r.assets) {
       if (a.holder_id != debtor || a.value <= Fen()) continue;
-      // Property already under this case's own measure (kept in force) is not new.
-      if (own != nullptr &&
-          std::any_of(own->findings.begin(), own->findings.end(), [&](const Finding& f) {
-            return f.connector == connector && f.asset.reference == a.reference;
-          })) {
-        continue;
-      }
       sc.leads.push_back({connector, std::move(a), executor_.now()});
     }
-    // A terminated engine case whose measures kept in force already hold its whole budget
-    // (a sealed property, a bank freeze waiting for top-ups) can take nothing more: not a hit.
-    if (own != nullptr && own->ledger.remaining() <= Fen()) sc.leads.clear();
+    // Property already under a terminated engine case's own measure (kept in force) is not
+    // new, and a case whose measures hold its whole budget can take nothing more: not a hit.
+    if ((rec.flags & Library::kEngineCase) != 0 && sc.leads.size() > before) {
+      host_.drop_known(number, sc.leads);
+    }
   }
   if (!sc.leads.empty()) {
     if (!sc.hit) {
@@ -292,16 +292,16 @@ void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, std::s
       ++stats_.sweep_hits;
       ++run_->report.hits;
       ++rec.hits;
-      if (shared_.observer) {
-        shared_.observer(Event{EventType::kSweepHit, executor_.now(), number, info.name,
-                               sc.leads.front().asset.value, "run " + day_key(run_->id)});
+      if (host_.observer) {
+        host_.observer(Event{EventType::kSweepHit, executor_.now(), number, info.name,
+                             sc.leads.front().asset.value, "run " + day_key(run_->id)});
       }
     }
     std::vector<Lead> leads = std::move(sc.leads);
     sc.leads.clear();
     if (sc.restored_as.empty()) {
       // A hit restores the case at once; the sweep has just queried, so no second fan-out.
-      StatusOr<std::string> n = restore(number, std::nullopt, std::move(leads), false);
+      StatusOr<std::string> n = host_.restore(number, std::move(leads));
       if (n.ok()) {
         sc.restored_as = *n;
         ++stats_.sweep_restored;
@@ -310,23 +310,23 @@ void Engine::Shard::on_sweep_answer(Library::Index i, uint32_t connector, std::s
         // again), and the answers still out go to the restored case.
         count_swept(i, sc);
       } else {
-        sweep_event(EventType::kRequestFailed, "restore " + number + ": " + n.status().to_string());
+        event(EventType::kRequestFailed, "restore " + number + ": " + n.status().to_string());
       }
     } else {
       // Later hits of the same sweep go to the restored case.
-      const size_t to = engine_.shard_of(sc.restored_as);
-      Shard* target = engine_.shards_[to].get();
-      post_to(to, [target, number = sc.restored_as, leads = std::move(leads)]() mutable {
-        if (CaseState* c = target->find(number)) target->receive_leads(*c, std::move(leads));
-      });
+      host_.forward_leads(sc.restored_as, std::move(leads));
     }
   }
-  if (--sc.outstanding == 0) sweep_case_done(i);
+  if (--sc.outstanding == 0) case_done(i);
 }
 
-void Engine::Shard::count_swept(Library::Index i, SweepCase& sc) {
+void Sweeper::count_swept(Library::Index i, Case& sc) {
   if (sc.counted) return;
   sc.counted = true;
+  if (sc.refused > 0) {
+    mark_done(i);  // Not swept (a query was refused): the run's coverage shows it.
+    return;
+  }
   Library::Record& rec = library_.record(i);
   ++rec.sweeps;
   rec.last_swept = date_of(executor_.now()).days();
@@ -336,7 +336,7 @@ void Engine::Shard::count_swept(Library::Index i, SweepCase& sc) {
   mark_done(i);
 }
 
-void Engine::Shard::sweep_case_done(Library::Index i) {
+void Sweeper::case_done(Library::Index i) {
   auto it = sweeping_.find(i);
   if (it == sweeping_.end()) return;
   count_swept(i, it->second);
@@ -344,38 +344,38 @@ void Engine::Shard::sweep_case_done(Library::Index i) {
   release_cases();
 }
 
-void Engine::Shard::mark_done(Library::Index i) {
-  SweepRun& r = *run_;
+void Sweeper::mark_done(Library::Index i) {
+  Run& r = *run_;
   const uint32_t k = i - r.base;
   r.done[k / 64] |= uint64_t{1} << (k % 64);
   if (config_.journal == nullptr) return;
   const uint32_t chunk = k / (64 * kChunkWords);
-  journal_put(run_key(r.id) + "/done/" + index_key(chunk),
-              encode_done(&r.done[chunk * kChunkWords]));
-  journal_put(run_key(r.id), run_header());
+  host_.journal_put(run_key(r.id) + "/done/" + index_key(chunk),
+                    encode_done(&r.done[chunk * kChunkWords]));
+  host_.journal_put(run_key(r.id), run_header());
 }
 
-void Engine::Shard::finish_run() {
-  SweepRun& r = *run_;
+void Sweeper::finish_run() {
+  Run& r = *run_;
   r.report.finished_at = executor_.now();
   r.report.due = r.total - r.skipped;
-  journal_put(run_key(r.id), run_header());
+  host_.journal_put(run_key(r.id), run_header());
   // The run's progress chunks are no longer needed: every chunk it can have written.
   const size_t chunks = (r.done.size() + kChunkWords - 1) / kChunkWords;
   for (size_t chunk = 0; chunk < chunks && config_.journal != nullptr; ++chunk) {
-    journal_erase(run_key(r.id) + "/done/" + index_key(static_cast<uint32_t>(chunk)));
+    host_.journal_erase(run_key(r.id) + "/done/" + index_key(static_cast<uint32_t>(chunk)));
   }
-  sweep_event(EventType::kSweepRunFinished,
-              "run " + r.report.start.to_string() + ": " + std::to_string(r.report.swept) + " of " +
-                  std::to_string(r.report.due) + " swept" +
-                  (r.report.fit() ? ", within its window" : ", after its window"));
+  event(EventType::kSweepRunFinished,
+        "run " + r.report.start.to_string() + ": " + std::to_string(r.report.swept) + " of " +
+            std::to_string(r.report.due) + " swept" +
+            (r.report.fit() ? ", within its window" : ", after its window"));
   past_runs_.push_back(r.report);
   const int32_t id = r.id;
   run_.reset();
   schedule_run(Date::from_days(id).plus_days(1));
 }
 
-void Engine::Shard::collect_runs(std::map<int32_t, SweepRunReport>& runs) const {
+void Sweeper::collect_runs(std::map<int32_t, SweepRunReport>& runs) const {
   auto merge = [&](const SweepRunReport& r) {
     auto [it, inserted] = runs.emplace(r.start.days(), r);
     if (inserted) return;
@@ -396,6 +396,90 @@ void Engine::Shard::collect_runs(std::map<int32_t, SweepRunReport>& runs) const 
     r.due = run_->total - run_->skipped;
     merge(r);
   }
+}
+
+// ---- Journal records --------------------------------------------------------------------
+
+std::string Sweeper::run_key(int32_t day) const {
+  return "sweep/" + std::to_string(host_.shard) + "/run/" + day_key(day);
+}
+
+std::string Sweeper::run_header() const {
+  const Run& r = *run_;
+  Header h;
+  h.anniversary = r.report.anniversary;
+  h.started = r.report.started_at;
+  h.finished = r.report.finished_at;
+  h.window_end = r.report.window_end;
+  h.total = r.total;
+  h.skipped = r.skipped;
+  h.swept = r.report.swept;
+  h.hits = r.report.hits;
+  h.restored = r.report.restored;
+  h.queried = r.report.debtors_queried;
+  h.lateness = r.report.max_lateness;
+  return encode_run(h);
+}
+
+Status Sweeper::recover() {
+  Journal* j = config_.journal;
+  int32_t resume = -1;
+  std::string resume_header;
+  if (j != nullptr) {
+    Status bad;
+    const std::string runs = "sweep/" + std::to_string(host_.shard) + "/run/";
+    CHAKONG_RETURN_IF_ERROR(j->scan(runs, [&](std::string_view key, std::string_view v) {
+      const std::string_view rest = key.substr(runs.size());
+      if (rest.find('/') != std::string_view::npos || !bad.ok()) return;  // A done chunk.
+      StatusOr<Date> day =
+          Date::parse(std::string(rest.substr(0, 4)) + "-" + std::string(rest.substr(4, 2)) + "-" +
+                      std::string(rest.substr(6, 2)));
+      if (rest.size() != 8 || !day.ok()) {
+        bad = data_loss_error("journal " + std::string(key) + ": not a sweep run day (YYYYMMDD)");
+        return;
+      }
+      StatusOr<Header> header = decode_run(v);
+      if (!header.ok()) {
+        bad = data_loss_error("journal " + std::string(key) + ": " + header.status().message());
+        return;
+      }
+      const Header& h = *header;
+      if (h.finished != 0) {
+        SweepRunReport r;
+        r.start = *day;
+        r.anniversary = h.anniversary;
+        r.started_at = h.started;
+        r.finished_at = h.finished;
+        r.window_end = h.window_end;
+        r.due = h.total - h.skipped;
+        r.swept = h.swept;
+        r.hits = h.hits;
+        r.restored = h.restored;
+        r.debtors_queried = h.queried;
+        r.max_lateness = h.lateness;
+        past_runs_.push_back(r);
+      } else {
+        resume = day->days();
+        resume_header = std::string(v);
+      }
+    }));
+    CHAKONG_RETURN_IF_ERROR(bad);
+  }
+  if (!config_.sweep.enabled) return ok_status();
+  executor_.cancel(timer_);
+  armed_ = true;
+  if (resume >= 0) {
+    CHAKONG_RETURN_IF_ERROR(begin_run(resume, &resume_header));
+    if (!run_)
+      return failed_precondition_error("journal: sweep run " + day_key(resume) +
+                                       " does not match the library on shard " +
+                                       std::to_string(host_.shard));
+  } else {
+    const Date from =
+        past_runs_.empty() ? date_of(executor_.now()) : past_runs_.back().start.plus_days(1);
+    schedule_run(from);
+  }
+  return ok_status();
 }
 
 }  // namespace chakong::engine
