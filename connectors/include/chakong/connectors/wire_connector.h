@@ -625,11 +625,18 @@ class SandboxEndpoint final : public Transport {
   // touches no ground truth and calls nothing back, so both give the same requests; a decoded
   // batch is never kept while it waits (a batch may wait hours of virtual time, and thousands
   // wait at once during a sweep: kept decoded, each would hold its own strings).
+  // On a virtual executor every caller is on its thread (executor.h), so the call is taken at
+  // once. A real-time endpoint is called from any thread (a SocketServer calls it from each
+  // connection's thread) and first hops onto its executor: its calls and the executor's timers
+  // are touched only there.
   void async_call(std::string request, TransportDone done) override {
-    const auto [id, call] = calls_.add();
-    call->request = std::move(request);
-    call->done = std::move(done);
-    receive(id);
+    if (!executor_.is_virtual()) {
+      executor_.post([this, request = std::move(request), done = std::move(done)]() mutable {
+        take(std::move(request), std::move(done));
+      });
+      return;
+    }
+    take(std::move(request), std::move(done));
   }
 
  private:
@@ -646,6 +653,13 @@ class SandboxEndpoint final : public Transport {
       error = ok_status();
     }
   };
+
+  void take(std::string request, TransportDone done) {
+    const auto [id, call] = calls_.add();
+    call->request = std::move(request);
+    call->done = std::move(done);
+    receive(id);
+  }
 
   // Decodes `bytes` into decoded_ (emptied first, its requests' buffers reused).
   Status decode_into_scratch(std::string_view bytes) {
