@@ -439,6 +439,7 @@ class WireConnector final : public Connector {
       Wire* wire = wires.find(w);
       if (wire == nullptr) return;  // Timed out or cancelled: a late reply.
       answer(*wire, reply);
+      if (reply.ok()) wire::give_bytes(*reply);  // Decoded: for the next encoding.
       wires.erase(w);
       wire_ended();
     }
@@ -618,13 +619,10 @@ class SandboxEndpoint final : public Transport {
 
   // The institution takes the bytes now, processes them when its latency has passed (and it
   // is able to: EndpointOptions::process_at), acting on the ground truth then, and replies.
-  // A call in progress lives in a reused slot that keeps its bytes, and its tasks carry only
-  // the slot's id: no allocation per call in the steady state but the reply's bytes. The bytes
-  // are decoded twice into this endpoint's reused batch (wire::add_request): at receipt, to
-  // refuse what does not decode and to draw the batch's latency, and when processed. Decoding
-  // touches no ground truth and calls nothing back, so both give the same requests; a decoded
-  // batch is never kept while it waits (a batch may wait hours of virtual time, and thousands
-  // wait at once during a sweep: kept decoded, each would hold its own strings).
+  // A call in progress lives in a reused slot (its decoded requests in reused buffers, see
+  // wire::add_request) and its tasks carry only the slot's id: no allocation per call in the
+  // steady state but the reply's bytes. The bytes are decoded here, at receipt (decoding
+  // touches no ground truth and calls nothing back): one event per call, the processing.
   // On a virtual executor every caller is on its thread (executor.h), so the call is taken at
   // once. A real-time endpoint is called from any thread (a SocketServer calls it from each
   // connection's thread) and first hops onto its executor: its calls and the executor's timers
@@ -641,11 +639,12 @@ class SandboxEndpoint final : public Transport {
 
  private:
   struct Pending {
-    std::string request;  // The bytes, until processed.
+    std::string request;
     TransportDone done;
-    std::vector<Request> batch;  // Decoded at receipt (codecs without the appending form).
+    std::vector<Request> batch;  // Decoded at receipt.
     Status error;                // Or why it does not decode.
-    // Ended: the slot keeps no buffer (a batch's requests go back to this thread's spares).
+    // Ended: the requests and their vector go back to this thread's spares (wire::give_back);
+    // the slot keeps no buffer.
     void reuse() {
       request = std::string();
       done = nullptr;
@@ -661,30 +660,22 @@ class SandboxEndpoint final : public Transport {
     receive(id);
   }
 
-  // Decodes `bytes` into decoded_ (emptied first, its requests' buffers reused).
-  Status decode_into_scratch(std::string_view bytes) {
-    wire::recycle(decoded_);
-    return Codec::decode_requests(bytes, decoded_);
-  }
-
   void receive(uint64_t id) {
     Pending& p = *calls_.find(id);
-    const std::vector<Request>* batch = &p.batch;
     if constexpr (internal::DecodesRequestsInto<Codec>) {
-      p.error = decode_into_scratch(p.request);
-      batch = &decoded_;
+      p.batch = wire::take_batch();
+      p.error = Codec::decode_requests(p.request, p.batch);
+      for (Request& r : p.batch) wire::trim(r);
     } else {
-      StatusOr<std::vector<Request>> decoded = Codec::decode_requests(p.request);
-      if (decoded.ok()) {
-        p.batch = std::move(*decoded);
+      StatusOr<std::vector<Request>> batch = Codec::decode_requests(p.request);
+      if (batch.ok()) {
+        p.batch = std::move(*batch);
       } else {
-        p.error = decoded.status();
+        p.error = batch.status();
       }
-      p.request = std::string();  // Read: the bytes are not needed any more.
     }
+    wire::give_bytes(p.request);  // Read: for the next encoding on this thread.
     if (!p.error.ok()) {
-      wire::recycle(decoded_);
-      p.request = std::string();
       executor_.run_after(options_.latency, [this, id] {
         Pending& f = *calls_.find(id);
         TransportDone done = std::move(f.done);
@@ -694,8 +685,7 @@ class SandboxEndpoint final : public Transport {
       });
       return;
     }
-    const TimeUs latency = options_.latency_fn ? options_.latency_fn(*batch) : options_.latency;
-    wire::recycle(decoded_);
+    const TimeUs latency = options_.latency_fn ? options_.latency_fn(p.batch) : options_.latency;
     TimeUs when = executor_.now() + std::max<TimeUs>(0, latency);
     if (options_.process_at) when = std::max(when, options_.process_at(executor_.now(), when));
     executor_.run_at(when, [this, id] { process(id); });
@@ -703,20 +693,12 @@ class SandboxEndpoint final : public Transport {
 
   void process(uint64_t id) {
     Pending& p = *calls_.find(id);
-    const std::vector<Request>* batch = &p.batch;
-    if constexpr (internal::DecodesRequestsInto<Codec>) {
-      // The same bytes decoded at receipt: they decode again.
-      const Status again = decode_into_scratch(p.request);
-      (void)again;
-      p.request = std::string();
-      batch = &decoded_;
-    }
-    const size_t n = batch->size();
+    const size_t n = p.batch.size();
     const size_t m = options_.duplicate_results ? 2 * n : n;
     if (results_.size() < m) results_.resize(m);
     const Date today = date_of(executor_.now());
     for (size_t k = 0; k < n; ++k) {
-      const Request& r = (*batch)[k];
+      const Request& r = p.batch[k];
       results_[k].first.assign(r.idempotency_key);
       results_[k].second = truth_.handle(r, today);
     }
@@ -732,7 +714,6 @@ class SandboxEndpoint final : public Transport {
     // The answers' assets and measures are not kept until the next call, nor more than 32.
     for (size_t k = 0; k < m; ++k) results_[k].second = Response();
     if (results_.size() > 32) results_ = {};
-    wire::recycle(decoded_);
     TransportDone done = std::move(p.done);
     calls_.erase(id);
     done(std::move(reply));
@@ -744,9 +725,6 @@ class SandboxEndpoint final : public Transport {
   internal::Slots<Pending> calls_;
   // (key, response) of the call being answered, kept from call to call (the keys' buffers).
   std::vector<std::pair<std::string, Response>> results_;
-  // The batch being read (at receipt) or answered, its vector kept from call to call; empty
-  // between calls (its requests go back to this thread's spares).
-  std::vector<Request> decoded_;
 };
 
 template <typename Codec>
