@@ -152,6 +152,38 @@ TEST(WireTest, ReusedMessagesAreEmptyAndANestedOneIsItsOwn) {
   EXPECT_EQ(again->results_size(), 0);
 }
 
+// Bytes given back are what the next encoding on this thread writes into: the same buffer,
+// empty; bytes too large to keep, or past the thread's count, are freed instead.
+TEST(WireTest, BytesGivenBackAreReusedByTheNextEncodingAndBounded) {
+  // A string without a buffer of its own has std::string's inline capacity (15 here).
+  const size_t inline_capacity = std::string().capacity();
+  while (wire::take_bytes().capacity() > inline_capacity) {
+  }  // This thread's spares, emptied.
+  std::string bytes(1000, 'x');
+  const char* buffer = bytes.data();
+  wire::give_bytes(bytes);
+  EXPECT_TRUE(bytes.empty());
+  {
+    wire::Reused<bank::v1::BankResultFile> file;
+    file->add_results()->set_serial("serial-1");
+    const std::string encoded = file.serialize();
+    EXPECT_EQ(encoded.data(), buffer);  // Written into the buffer given back.
+    bank::v1::BankResultFile back;
+    ASSERT_TRUE(back.ParseFromString(encoded));
+    EXPECT_EQ(back.results(0).serial(), "serial-1");
+  }
+  std::string huge(wire::kMaxSpareBytesCapacity + 1, 'x');
+  wire::give_bytes(huge);
+  EXPECT_EQ(wire::take_bytes().capacity(), inline_capacity);  // Not kept.
+  for (size_t i = 0; i < wire::kMaxSpareBytes + 5; ++i) {
+    std::string b(100, 'y');
+    wire::give_bytes(b);
+  }
+  size_t kept = 0;
+  while (wire::take_bytes().capacity() > inline_capacity) ++kept;
+  EXPECT_EQ(kept, wire::kMaxSpareBytes);
+}
+
 // A transport that answers every call with fixed bytes.
 class FixedReply final : public Transport {
  public:

@@ -439,6 +439,7 @@ class WireConnector final : public Connector {
       Wire* wire = wires.find(w);
       if (wire == nullptr) return;  // Timed out or cancelled: a late reply.
       answer(*wire, reply);
+      if (reply.ok()) wire::give_bytes(*reply);  // Decoded: for the next encoding.
       wires.erase(w);
       wire_ended();
     }
@@ -673,7 +674,7 @@ class SandboxEndpoint final : public Transport {
         p.error = batch.status();
       }
     }
-    p.request = std::string();  // Read: the bytes are not needed any more.
+    wire::give_bytes(p.request);  // Read: for the next encoding on this thread.
     if (!p.error.ok()) {
       executor_.run_after(options_.latency, [this, id] {
         Pending& f = *calls_.find(id);
