@@ -122,11 +122,21 @@ Status validate(const InstitutionBehaviour& b) {
 }
 
 BehaviourTransport::BehaviourTransport(std::unique_ptr<connectors::Transport> inner,
-                                       Executor& executor, InstitutionBehaviour behaviour)
-    : inner_(std::move(inner)), executor_(executor), b_(std::move(behaviour)), rng_(b_.seed) {}
+                                       Executor& executor, InstitutionBehaviour behaviour,
+                                       EarlyOutput early)
+    : inner_(std::move(inner)),
+      executor_(executor),
+      b_(std::move(behaviour)),
+      early_(early),
+      rng_(b_.seed) {
+  if (early_.time != nullptr && b_.capacity > 0) {
+    free_.assign(static_cast<size_t>(b_.capacity), 0);  // All free: a heap already.
+  }
+}
 
 void BehaviourTransport::async_call(std::string request, connectors::TransportDone done) {
-  executor_.post([this, p = Pending{std::move(request), std::move(done)}]() mutable {
+  const TimeUs sent = executor_.now();
+  executor_.post([this, p = Pending{std::move(request), std::move(done), sent}]() mutable {
     const TimeUs now = executor_.now();
     for (const OutageWindow& w : b_.outages) {
       if (w.from <= now && now < w.to) {
@@ -152,6 +162,10 @@ void BehaviourTransport::async_call(std::string request, connectors::TransportDo
 }
 
 void BehaviourTransport::intake(Pending p) {
+  if (early_.time != nullptr) {
+    answer_early(std::move(p));
+    return;
+  }
   if (b_.capacity > 0 && busy_ >= b_.capacity) {
     waiting_.push_back(std::move(p));
     return;
@@ -166,13 +180,10 @@ void BehaviourTransport::deliver(Pending p) {
   const bool malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
   inner_->async_call(std::move(p.request), [this, duplicate, malformed, done = std::move(p.done)](
                                                StatusOr<std::string> reply) mutable {
-    // The gateway is down both ways: a reply due during an outage waits for its end. Else it
-    // passes now, with no event of its own.
+    // A reply due during an outage waits for its end. Else it passes now, with no event of
+    // its own.
     const TimeUs now = executor_.now();
-    TimeUs at = now;
-    for (const OutageWindow& w : b_.outages) {
-      if (w.from <= at && at < w.to) at = w.to;
-    }
+    const TimeUs at = when_up(now);
     if (at == now) {
       pass_reply(duplicate, malformed, done, std::move(reply));
       return;
@@ -184,10 +195,64 @@ void BehaviourTransport::deliver(Pending p) {
   });
 }
 
-void BehaviourTransport::pass_reply(bool duplicate, bool malformed,
-                                    const connectors::TransportDone& done,
-                                    StatusOr<std::string> reply) {
-  --busy_;
+TimeUs BehaviourTransport::when_up(TimeUs t) const {
+  for (const OutageWindow& w : b_.outages) {
+    if (w.from <= t && t < w.to) t = w.to;
+  }
+  return t;
+}
+
+// The call is taken now (intake): a server starts on it now or, with every server busy, when
+// the first is free (FIFO: the multi-server Lindley recursion, as a hub member's queue); the
+// endpoint acts on the ground truth now and answers at once, and the reply is handed up now,
+// due when the service drawn is done and the gateway is up. Nothing waits on the executor: the
+// institution's logical process has no event between a call's intake and its answer.
+void BehaviourTransport::answer_early(Pending p) {
+  const TimeUs now = executor_.now();
+  const auto later = std::greater<TimeUs>();  // free_ is a min-heap.
+  const TimeUs start = free_.empty() ? now : std::max(now, free_.front());
+  std::uniform_real_distribution<double> u(0, 1);
+  struct Answer {
+    connectors::TransportDone done;
+    TimeUs sent, due;
+    bool duplicate, malformed;
+  };
+  auto* a = new Answer{std::move(p.done), p.sent, 0, false, false};
+  a->duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
+  a->malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
+  AnswerTime& at = *early_.time;
+  at.start = start;
+  at.service = AnswerTime::kNow;
+  inner_->async_call(std::move(p.request), [this, a](StatusOr<std::string> reply) {
+    const std::unique_ptr<Answer> own(a);
+    const TimeUs handed = executor_.now();
+    const TimeUs due = std::max(a->due, handed);
+    if (due - a->sent >= early_.patience) {
+      // The caller has given up on it by then: handed up at its time, as it was.
+      executor_.run_at(due, [this, done = std::move(a->done), duplicate = a->duplicate,
+                             malformed = a->malformed, reply = std::move(reply)]() mutable {
+        corrupt(duplicate, malformed, reply);
+        done(std::move(reply));
+      });
+      return;
+    }
+    corrupt(a->duplicate, a->malformed, reply);
+    AnswerTime& t = *early_.time;
+    t.due = due > handed ? due : AnswerTime::kNow;
+    a->done(std::move(reply));
+    t.due = AnswerTime::kNow;
+  });
+  // The latency function ran inside async_call (the endpoint draws at receipt).
+  const TimeUs service = std::max<TimeUs>(0, at.service);
+  a->due = when_up(resume_after_outages(b_.outages, start, start + service));
+  if (!free_.empty()) {
+    std::pop_heap(free_.begin(), free_.end(), later);
+    free_.back() = a->due;
+    std::push_heap(free_.begin(), free_.end(), later);
+  }
+}
+
+void BehaviourTransport::corrupt(bool duplicate, bool malformed, StatusOr<std::string>& reply) {
   if (reply.ok() && duplicate) {
     reply = *reply + *reply;  // Every result of field 1 twice.
     ++duplicated_;
@@ -197,6 +262,13 @@ void BehaviourTransport::pass_reply(bool duplicate, bool malformed,
     reply = *reply + std::string("\x0a\x7f\x01", 3);
     ++malformed_;
   }
+}
+
+void BehaviourTransport::pass_reply(bool duplicate, bool malformed,
+                                    const connectors::TransportDone& done,
+                                    StatusOr<std::string> reply) {
+  --busy_;
+  corrupt(duplicate, malformed, reply);
   done(std::move(reply));
   if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
     Pending next = std::move(waiting_.front());
