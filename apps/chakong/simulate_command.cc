@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "chakong/sim/comm.h"
 #include "chakong/sim/scenario.h"
 #include "chakong/sim/simulation.h"
 #include "commands.h"
@@ -44,28 +45,51 @@ bool write_file(const std::filesystem::path& p, const std::string& text) {
 }
 
 int run_simulate(const SimulateArgs& a) {
+  // Under mpirun the run's processes are its ranks (docs/scenarios.md, "Running over MPI
+  // ranks"): each runs its logical processes; rank 0 alone prints and writes the report.
+  std::unique_ptr<sim::Comm> comm;
+  if (sim::launched_by_mpirun()) {
+    StatusOr<std::unique_ptr<sim::Comm>> c = sim::make_mpi_comm();
+    if (!c.ok()) {
+      fmt::print(stderr, "chakong simulate: started by mpirun, but {}\n", c.status().message());
+      return 2;
+    }
+    comm = std::move(c).value();
+  }
+  // Every rank reads the same files and finds the same faults: rank 0 says them.
+  const bool root = comm == nullptr || comm->rank() == 0;
   std::vector<std::string> overrides = a.set;
   if (!a.calendar.empty()) overrides.push_back(calendar_override(a.calendar));
   StatusOr<v1::Scenario> scenario = sim::load_scenario_file(a.scenario, overrides);
   if (!scenario.ok()) {
-    fmt::print(stderr, "chakong simulate: {}\n", scenario.status().message());
+    if (root) fmt::print(stderr, "chakong simulate: {}\n", scenario.status().message());
     return 2;
   }
   if (a.seed != 0) scenario->set_seed(a.seed);
   if (a.days != 0) scenario->set_days(a.days);
   StatusOr<sim::SimulationConfig> config = sim::compile_scenario(*scenario, a.scenario);
   if (!config.ok()) {
-    fmt::print(stderr, "chakong simulate: {}\n", config.status().message());
-    return 2;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(a.out, ec);
-  if (ec) {
-    fmt::print(stderr, "chakong simulate: --out '{}': {}\n", a.out, ec.message());
+    if (root) fmt::print(stderr, "chakong simulate: {}\n", config.status().message());
     return 2;
   }
   sim::SimulationOptions options;
   options.threads = a.threads > 0 ? a.threads : 1;
+  options.comm = comm.get();
+  const int ranks = comm == nullptr ? 1 : comm->size();
+  if (!root) {
+    // Runs its part and writes nothing; a failure of the run is said by rank 0 too.
+    StatusOr<sim::SimulationReport> r = sim::run_simulation(*config, options);
+    if (!r.ok()) return 1;
+    return 0;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(a.out, ec);
+  if (ec) {
+    // The other ranks are in the run by now: this one runs too, and writes nothing.
+    fmt::print(stderr, "chakong simulate: --out '{}': {}\n", a.out, ec.message());
+    if (ranks > 1) (void)sim::run_simulation(*config, options);
+    return 2;
+  }
   const bool tty = isatty(STDERR_FILENO) != 0;
   if (!tty) {
     // Not a terminal (a log, CI): one plain line at every tenth of the run.
@@ -85,8 +109,9 @@ int run_simulate(const SimulateArgs& a) {
                  100 * p.fraction, eps / 1e6, eta);
     };
   }
-  fmt::print(stderr, "chakong simulate: {} ({} days, seed {}, {} thread{})\n", config->name,
-             config->days, config->seed, options.threads, options.threads == 1 ? "" : "s");
+  fmt::print(stderr, "chakong simulate: {} ({} days, seed {}, {} thread{}{})\n", config->name,
+             config->days, config->seed, options.threads, options.threads == 1 ? "" : "s",
+             ranks == 1 ? "" : fmt::format(" on each of {} ranks", ranks));
   StatusOr<sim::SimulationReport> r = sim::run_simulation(*config, options);
   if (tty) fmt::print(stderr, "\n");
   if (!r.ok()) {

@@ -21,8 +21,8 @@ bool is_debtor(const Subject& s, std::string_view id) {
 }  // namespace
 
 Status Authoriser::registered(std::string_view officer, std::string_view court) const {
-  auto it = officers_.find(std::string(officer));
-  if (it == officers_.end()) {
+  auto it = officers_->find(std::string(officer));
+  if (it == officers_->end()) {
     return permission_denied_error("officer '" + std::string(officer) + "' is not registered");
   }
   if (it->second != court) {

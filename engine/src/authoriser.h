@@ -33,9 +33,14 @@ struct Subject {
 
 class Authoriser {
  public:
-  // `officers`: registered officer ID -> court; must outlive the authoriser.
-  explicit Authoriser(const std::unordered_map<std::string, std::string>& officers)
-      : officers_(officers) {}
+  using Officers = std::unordered_map<std::string, std::string>;  // ID -> court.
+
+  // `officers`: the registered officers; must outlive the authoriser (or its next
+  // set_officers()).
+  explicit Authoriser(const Officers& officers) : officers_(&officers) {}
+
+  // The registry from now on (Engine::reload, on the shard's thread); same lifetime rule.
+  void set_officers(const Officers& officers) { officers_ = &officers; }
 
   // `officer` is assigned to the case and registered with its court, and `debtor`, when
   // given, is a debtor of the case: OK, or kPermissionDenied "<what> refused: ..." naming the
@@ -48,7 +53,7 @@ class Authoriser {
   // "officer 'x' belongs to court A, not B". Part of check().
   Status registered(std::string_view officer, std::string_view court) const;
 
-  const std::unordered_map<std::string, std::string>& officers_;
+  const Officers* officers_;
 };
 
 }  // namespace chakong::engine

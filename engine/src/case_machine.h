@@ -45,9 +45,10 @@ enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct, kStatus };
 enum class InputKind : uint8_t {
   kTimerFired,     // `timer` of measure `index` fired (kRenew: the renewal lead; kLapse;
                    // kDeduct: the deduction is due; kStatus: ask a waiting measure's status).
-  kResend,         // The in-doubt policy asks `request` of measure `index` again (same key).
-  kControlAnswer,  // The definite answer to `request` for measure `index` (after the in-doubt
-                   // policy); `response`, and for a renewal the end it renewed (`cycle`).
+  kResend,         // A restart asks `request` of measure `index` again (same key; in doubt
+                   // while running, the dispatcher asks again itself: retry_policy.h).
+  kControlAnswer,  // The definite answer to `request` for measure `index` (the one completion
+                   // of its series); `response`, and for a renewal the end it renewed (`cycle`).
   kRefused,        // The authoriser refused `request` for measure `index`: it did not leave.
   kInForce,        // Measure `index` took effect (not waiting): its renewal, lapse, deduction.
   kRearm,          // Recovered or new measure `index`: its renewal and lapse timers again

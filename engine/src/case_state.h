@@ -39,8 +39,7 @@ struct Finding {
   TimerHandle clock;
   bool clock_open = false;
   bool held_by_others = false;
-  uint8_t doubts = 0;       // In-doubt re-sends of the freeze in flight, in a row.
-  bool unresolved = false;  // Still in doubt after the last re-send (see on_doubt).
+  bool unresolved = false;  // The freeze's series ended in doubt (see Shard::settle).
   FindingState state = FindingState::kOpen;
 };
 
@@ -56,8 +55,7 @@ struct Measure {
   bool lapse_due = false;   // The end passed while a renewal was in flight.
   bool deducting = false;   // A deduction is in flight.
   bool releasing = false;   // A release is in flight or waiting to be re-sent.
-  uint8_t doubts = 0;       // In-doubt re-sends of its request in flight, in a row.
-  bool unresolved = false;  // Still in doubt after the last re-send (see on_doubt).
+  bool unresolved = false;  // Its request's series ended in doubt (see Shard::settle).
   TimeUs deduct_at = 0;     // When the deduct timer fires (0: not armed).
   Date end;
   TimerHandle renew_timer, lapse_timer, deduct_timer;

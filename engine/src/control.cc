@@ -162,8 +162,8 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     }
     // The institution may have acted without our hearing: the finding stays in flight with
     // its reservation, never planned again, until the same key brings the answer.
-    if (on_doubt(c, {waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, 0, fi},
-                 ref_of(c), r.status) != Doubt::kDefinite) {
+    if (settle(c, {waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, fi}, r.status) !=
+        Doubt::kDefinite) {
       return;
     }
     if (divisible) {
@@ -178,7 +178,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     return;
   }
 
-  on_doubt(c, {RequestKind::kFreeze, 0, fi}, ref_of(c), r.status);  // Answered: a new series.
+  f.unresolved = false;  // Answered (after a restart re-sent it).
   Measure m;
   m.id = r.measure_id;
   m.connector = f.connector;

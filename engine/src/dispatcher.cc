@@ -43,6 +43,10 @@ Status validate(const DispatcherConfig& c) {
   if (c.jitter < 0 || c.jitter >= 1) return bad("jitter", c.jitter, "must be in [0, 1)");
   if (c.breaker_failures < 1) return bad("breaker_failures", c.breaker_failures, "must be >= 1");
   if (c.breaker_cooldown < 0) return bad("breaker_cooldown", c.breaker_cooldown, "must be >= 0");
+  if (c.in_doubt_wait <= 0) return bad("in_doubt_wait", c.in_doubt_wait, "must be > 0");
+  if (c.in_doubt_resends < 0 || c.in_doubt_resends > 255) {
+    return bad("in_doubt_resends", c.in_doubt_resends, "must be in [0, 255]");
+  }
   if (c.bulk_floor < 0 || c.bulk_floor > 1) {
     return bad("bulk_floor", c.bulk_floor, "must be in [0, 1]");
   }
@@ -58,7 +62,8 @@ struct Dispatcher::Job {
   Lane lane = Lane::kNormal;
   TimeUs deadline = 0;
   TimeUs submitted_at = 0;
-  int attempts = 0;
+  int attempts = 0;  // In the current round.
+  int waits = 0;     // In-doubt waits into the series (each starts a round).
   uint32_t generation = 0;
   // Batches in a connector's hands that show this request: the slot is reused only at 0.
   uint32_t in_batches = 0;
@@ -150,7 +155,7 @@ void Dispatcher::Batch::complete() {
   executor->post([s, batch_id] { s->on_complete(batch_id); });
 }
 
-using retry::retryable;  // The one retry policy (retry_policy.h), tier 1.
+using retry::retryable;  // The one retry policy (retry_policy.h).
 
 Dispatcher::Dispatcher(connectors::Connector& connector, Executor& executor,
                        DispatcherConfig config)
@@ -182,6 +187,17 @@ Dispatcher::~Dispatcher() {
   orphans().push_back(std::move(storage_));
 }
 
+void Dispatcher::reconfigure(const DispatcherConfig& config) {
+  refill_tokens();  // What the old rate earned until now.
+  const bool was_limited = config_.rate_per_second > 0;
+  config_ = config;
+  if (config_.rate_per_second > 0) {
+    tokens_ = was_limited ? std::min(tokens_, config_.burst) : config_.burst;
+    tokens_at_ = executor_.now();
+  }
+  if (queued() > 0) schedule_pump(executor_.now());  // A larger cap or batch may send now.
+}
+
 size_t Dispatcher::queued() const {
   size_t n = 0;
   for (const LaneQueue& q : lanes_) n += q.size();
@@ -203,6 +219,7 @@ Dispatcher::Job& Dispatcher::new_job(Lane lane, TimeUs deadline, Done done, uint
   j.deadline = deadline;
   j.submitted_at = executor_.now();
   j.attempts = 0;
+  j.waits = 0;
   j.open = true;
   j.free_pending = false;
   j.retry_timer = TimerHandle();
@@ -451,10 +468,13 @@ void Dispatcher::on_batch_done(uint64_t batch_id) {
       continue;
     }
     Response& r = batch.responses[i];
+    // `failed` counts for the breaker; an outcome in doubt (a cut call too) goes on in the
+    // series.
     const bool failed = retryable(r.status.code());
+    const bool doubt = connectors::outcome_in_doubt(r.status.code());
     if (!failed) all_failed = false;
     if (timed_out) {
-      if (failed) {
+      if (doubt) {
         ++stats_.late_ignored;  // A late failure tells nothing new; the retry goes on.
         continue;
       }
@@ -465,7 +485,7 @@ void Dispatcher::on_batch_done(uint64_t batch_id) {
       finish(slot, std::move(r));
       continue;
     }
-    if (failed) {
+    if (doubt) {
       attempt_failed(slot, r.status);
     } else {
       finish(slot, std::move(r));
@@ -501,17 +521,32 @@ TimeUs Dispatcher::backoff(const Job& job) const {
 
 void Dispatcher::attempt_failed(uint32_t slot, const Status& status) {
   Job& j = storage_->jobs[slot];
-  if (retry::attempt_step(config_, status.code(), j.attempts) != retry::Step::kRetry) {
-    ++stats_.errors;
-    finish(slot, Response::error(status));
-    return;
+  // The one retry / in-doubt policy (retry_policy.h) decides the whole series.
+  TimeUs wait = 0;
+  switch (retry::next_step(config_, j.request.kind, status.code(), j.attempts, j.waits)) {
+    case retry::Step::kDefinite:
+    case retry::Step::kExhausted:
+      ++stats_.errors;
+      finish(slot, Response::error(status));
+      return;
+    case retry::Step::kRetry:
+      ++stats_.retries;
+      wait = backoff(j);
+      break;
+    case retry::Step::kWait:
+      // A new round of attempts, same slot and key, once the institution may be back.
+      ++j.waits;
+      j.attempts = 0;
+      wait = config_.in_doubt_wait;
+      break;
   }
-  ++stats_.retries;
   const uint32_t generation = j.generation;
-  j.retry_timer = executor_.run_after(backoff(j), [this, slot, generation] {
+  const bool round = j.attempts == 0;
+  j.retry_timer = executor_.run_after(wait, [this, slot, generation, round] {
     Job& job = storage_->jobs[slot];
     if (!job.open || job.generation != generation) return;
     job.retry_timer = TimerHandle();
+    if (round) ++stats_.resent[static_cast<int>(job.request.kind)];
     if (lanes_[static_cast<int>(job.lane)].empty()) {
       lane_since_[static_cast<int>(job.lane)] = executor_.now();
     }
@@ -523,7 +558,9 @@ void Dispatcher::attempt_failed(uint32_t slot, const Status& status) {
 
 void Dispatcher::finish(uint32_t slot, Response response) {
   Job& j = storage_->jobs[slot];
-  if (!response.status.ok() && !retryable(response.status.code()) && j.attempts > 0) {
+  // A definite error (one in doubt was counted when its series ended).
+  if (!response.status.ok() && !connectors::outcome_in_doubt(response.status.code()) &&
+      j.attempts > 0) {
     ++stats_.errors;
   }
   ++stats_.completed;

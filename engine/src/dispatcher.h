@@ -8,10 +8,13 @@
 //  - a token bucket (requests per second, with a burst) and a cap on batches in flight;
 //  - micro-batching: up to `max_batch` requests of one lane per connector call, waiting at
 //    most `linger` for a NORMAL or BULK batch to fill (URGENT never lingers);
-//  - a timeout per attempt, retries of every attempt whose outcome is in doubt (timeout,
-//    unreachable, throttled, a reply that does not decode) with exponential backoff and
-//    deterministic jitter (a hash of the idempotency key and attempt number, so virtual-time
-//    runs are reproducible);
+//  - the one retry / in-doubt series (retry_policy.h decides every step): a timeout per
+//    attempt, retries of every attempt whose outcome is in doubt (timeout, unreachable,
+//    throttled, a reply that does not decode) with exponential backoff and deterministic
+//    jitter (a hash of the idempotency key and attempt number, so virtual-time runs are
+//    reproducible), then, while still in doubt, new rounds of attempts after the long
+//    in-doubt wait (EngineConfig::in_doubt_retry, at most in_doubt_resends times); the
+//    request's `done` runs once, when the series ends;
 //  - a circuit breaker: after `breaker_failures` consecutive failed attempts the connector is
 //    left alone for `breaker_cooldown`, then one probe batch decides.
 // A request's idempotency key is unchanged across retries, so the institution never acts
@@ -66,10 +69,10 @@ class Dispatcher {
 
   // Queues a request (moved into the job slab, and released when done; the const& form copies
   // into a slot that keeps its strings, which allocates nothing once they have grown). `done` runs
-  // exactly once on the executor with the final response: the institution's answer, or after the
-  // last attempt the in-doubt outcome of that attempt (connectors::outcome_in_doubt:
-  // kDeadlineExceeded, kUnavailable, kResourceExhausted, kDataLoss), or kCancelled when the
-  // connector cut the call at shutdown.
+  // exactly once on the executor with the final response: the institution's answer (a definite
+  // one ends the series at once), or when the series is exhausted the in-doubt outcome of its
+  // last attempt (connectors::outcome_in_doubt: kDeadlineExceeded, kUnavailable,
+  // kResourceExhausted, kDataLoss, or kCancelled when the connector cut the call at shutdown).
   void submit(connectors::Request&& request, Lane lane, TimeUs deadline, Done done);
   void submit(const connectors::Request& request, Lane lane, TimeUs deadline, Done done);
   // Queues a request built in place: `fill(connectors::Request&)` writes it straight into a job
@@ -86,6 +89,12 @@ class Dispatcher {
     commit_in_place(slot);
   }
 
+  // New settings (Engine::reload; `config` valid): the rate, burst, max_in_flight,
+  // max_batch, linger and breaker apply from the next send (queued requests are looked at
+  // again at once), the timeout, attempts and backoff from the next attempt; an attempt in
+  // flight keeps the timer it was sent with, an open breaker its cooldown.
+  void reconfigure(const DispatcherConfig& config);
+
   const DispatcherStats& stats() const { return stats_; }
   size_t queued() const;
   size_t queued(Lane lane) const { return lanes_[static_cast<int>(lane)].size(); }
@@ -95,6 +104,7 @@ class Dispatcher {
   // Requests submitted whose `done` has not run yet (queued, in flight or awaiting a retry).
   size_t open_jobs() const { return open_jobs_; }
   const connectors::Connector& connector() const { return connector_; }
+  const DispatcherConfig& config() const { return config_; }
 
  public:
   struct Storage;  // Private to dispatcher.cc (public only so that its orphan list can name it).

@@ -264,6 +264,54 @@ Status Engine::register_officer(std::string officer_id, std::string court) {
   return ok_status();
 }
 
+StatusOr<uint64_t> Engine::reload(const ReloadableConfig& config,
+                                  std::function<void(uint64_t)> applied) {
+  auto r = std::make_shared<Reload>();
+  for (size_t i = 0; i < config.officers.size(); ++i) {
+    const auto& [id, court] = config.officers[i];
+    const std::string at = "officers[" + std::to_string(i) + "]";
+    if (id.empty()) return invalid_argument_error(at + ".id: empty");
+    if (court.empty()) return invalid_argument_error(at + ".court: empty (officer '" + id + "')");
+    if (!r->officers.emplace(id, court).second) {
+      return invalid_argument_error(at + ".id: '" + id + "' is listed twice");
+    }
+  }
+  if (Status s = validate(config.dispatch); !s.ok()) {
+    return invalid_argument_error("dispatch: " + std::string(s.message()));
+  }
+  for (const auto& [name, dc] : config.dispatch_overrides) {
+    const bool known = std::any_of(shared_->connectors.begin(), shared_->connectors.end(),
+                                   [&](const ConnectorInfo& c) { return c.name == name; });
+    if (!known) {
+      return invalid_argument_error("dispatch_overrides[" + name +
+                                    "]: not a connector of this engine");
+    }
+    if (Status s = validate(dc); !s.ok()) {
+      return invalid_argument_error("dispatch_overrides[" + name + "]: " + s.message());
+    }
+  }
+  r->config = config;
+  r->generation = shared_->generation.fetch_add(1) + 1;
+  std::shared_ptr<const Reload> shared_reload = std::move(r);
+  // Each shard applies it on its own thread; the last one to do so publishes the generation.
+  auto left = std::make_shared<std::atomic<size_t>>(shards_.size());
+  auto done = std::make_shared<std::function<void(uint64_t)>>(std::move(applied));
+  for (const std::unique_ptr<Shard>& shard : shards_) {
+    shard->executor().post([this, s = shard.get(), shared_reload, left, done] {
+      s->apply(shared_reload);
+      if (left->fetch_sub(1) != 1) return;
+      const uint64_t g = shared_reload->generation;
+      uint64_t seen = shared_->applied_generation.load();
+      while (seen < g && !shared_->applied_generation.compare_exchange_weak(seen, g)) {
+      }
+      if (*done) (*done)(g);
+    });
+  }
+  return shared_reload->generation;
+}
+
+uint64_t Engine::config_generation() const { return shared_->applied_generation.load(); }
+
 size_t Engine::shard_count() const { return shards_.size(); }
 
 size_t Engine::shard_of(std::string_view case_number) const {
@@ -420,6 +468,11 @@ EngineStats Engine::stats() const {
       total.errors += d.errors;
       total.late_reconciled += d.late_reconciled;
       total.late_ignored += d.late_ignored;
+      // A round after an in-doubt wait is a request sent again (with its key).
+      for (int k = 0; k < 8; ++k) {
+        total.requests[k] += d.resent[k];
+        total.in_doubt_resent += d.resent[k];
+      }
     }
   }
   return total;
@@ -453,6 +506,7 @@ DispatcherStats Engine::dispatcher_stats(std::string_view connector) const {
       total.late_reconciled += d.late_reconciled;
       total.late_ignored += d.late_ignored;
       total.breaker_opened += d.breaker_opened;
+      for (int k = 0; k < 8; ++k) total.resent[k] += d.resent[k];
       total.max_queue = std::max(total.max_queue, d.max_queue);
       total.busy_us += d.busy_us;
       total.completed += d.completed;

@@ -86,7 +86,7 @@ const Engine::Shard::CaseState::Round* Engine::Shard::round_of(const CaseState& 
   return nullptr;
 }
 
-void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round, uint8_t resends) {
+void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round) {
   const CaseState::Round* open_round = round_of(c, round);
   if (open_round == nullptr) return;  // Every query of a round is sent while it is open.
   const std::string& debtor = open_round->debtor;
@@ -103,14 +103,12 @@ void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round,
   };
   const TimeUs deadline = c.filing.received_at + 7 * kMicrosPerDay;
   const CaseRef ref = ref_of(c);
-  auto done = [this, cpr = ref, connector, round, resends](Response resp) {
+  auto done = [this, cpr = ref, connector, round](Response resp) {
     CaseState* const cp = resolve(cpr);
     if (cp == nullptr) return;
-    // Nothing lost: ask again once the institution is back.
-    const Ask ask{RequestKind::kQuery, resends, connector, round};
-    if (on_doubt(*cp, ask, cpr, resp.status) == Doubt::kResent) {
-      return;
-    }
+    // The dispatcher asked again while in doubt; still in doubt now, it is reported and the
+    // query counts as failed.
+    settle(*cp, {RequestKind::kQuery, connector}, resp.status);
     const CaseState::Round* answered = round_of(*cp, round);
     on_query(*cp, connector, answered ? answered->debtor : std::string(), std::move(resp));
   };

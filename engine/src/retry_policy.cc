@@ -40,6 +40,20 @@ TimeUs backoff(const DispatcherConfig& c, std::string_view key, int attempts) {
   return static_cast<TimeUs>(b);
 }
 
+Step next_step(const DispatcherConfig& c, connectors::RequestKind kind, StatusCode code,
+               int attempts, int waits) {
+  const Step attempt = attempt_step(c, code, attempts);
+  if (attempt == Step::kRetry) return Step::kRetry;
+  const Step round = resend_step(code, waits, wait_limit(c, kind));
+  return round == Step::kRetry ? Step::kWait : round;
+}
+
+int wait_limit(const DispatcherConfig& c, connectors::RequestKind kind) {
+  // A status poll changes nothing at the institution: a failed poll is asked again by the
+  // next poll, not by this series.
+  return kind == connectors::RequestKind::kMeasureStatus ? 0 : c.in_doubt_resends;
+}
+
 Step resend_step(StatusCode code, int resends, int limit) {
   if (!connectors::outcome_in_doubt(code)) return Step::kDefinite;
   return resends < limit ? Step::kRetry : Step::kExhausted;

@@ -1,21 +1,25 @@
 // The one retry / in-doubt policy of the engine, for every request it sends (case requests,
-// the sweep's queries). Private to the engine.
+// the sweep's queries). Private to the engine. Only the dispatcher applies it (next_step):
+// the shard gets one completion per request, never a retry of its own to schedule.
 //
 // An outcome is definite (an answer, a refusal, a validation error) or in doubt
 // (connectors::outcome_in_doubt: timeout, unreachable, throttled, a reply that does not
-// decode). In doubt, the same request goes again with the same idempotency key, in one series
-// of two bounded tiers:
-//  1. attempts (the dispatcher): up to DispatcherConfig::max_attempts, the n-th retry after
-//     backoff_initial * backoff_multiplier^(n-1), capped at backoff_max, +-jitter by a hash of
-//     the key and n (deterministic in virtual time). A call the connector cut at shutdown
-//     (kCancelled) is not retried: the connector takes no other.
-//  2. re-sends (the shard): when every attempt left the outcome in doubt, the request stays in
-//     flight (its reservation kept) and is sent again after EngineConfig::in_doubt_retry (an
-//     institution may be down for hours), at most in_doubt_resends times in a row; a definite
-//     answer starts a new series.
-// Exhausted: reported (kRequestFailed); a control request is counted in in_doubt_unresolved
-// and marked unresolved (its reservation stays, it keeps its case; a restart re-sends it with
-// the same key, or an officer resolves it); a query counts as failed. So a key is sent at most
+// decode, a call cut at shutdown). In doubt, the same request goes again with the same
+// idempotency key, in one bounded series:
+//  - attempts: up to DispatcherConfig::max_attempts in a round, the n-th retry after
+//    backoff_initial * backoff_multiplier^(n-1), capped at backoff_max, +-jitter by a hash of
+//    the key and n (deterministic in virtual time). A call the connector cut at shutdown
+//    (kCancelled) is not retried at once: the connector takes no other;
+//  - in-doubt waits: when a round's attempts all left the outcome in doubt, the request stays
+//    in flight (its reservation kept) and a new round starts after
+//    DispatcherConfig::in_doubt_wait (EngineConfig::in_doubt_retry: an institution may be
+//    down for hours), at most in_doubt_resends times (EngineConfig::in_doubt_resends; a
+//    MEASURE_STATUS poll: none, the next poll asks again).
+// A definite answer at any point ends the series (a late answer to a timed-out attempt too).
+// Exhausted, the completion carries the last in-doubt outcome: the shard reports it
+// (kRequestFailed); a control request is counted in in_doubt_unresolved and marked unresolved
+// (its reservation stays, it keeps its case; a restart re-sends it with the same key, or an
+// officer resolves it); a query counts as failed. So a key is sent at most
 // max_attempts * (1 + in_doubt_resends) times per series: never an unbounded loop.
 #ifndef CHAKONG_ENGINE_SRC_RETRY_POLICY_H_
 #define CHAKONG_ENGINE_SRC_RETRY_POLICY_H_
@@ -24,20 +28,30 @@
 #include <string_view>
 
 #include "chakong/base/status.h"
+#include "chakong/connectors/connector.h"
 #include "chakong/engine/dispatch.h"
 
 namespace chakong::engine::retry {
 
-enum class Step : uint8_t { kDefinite, kRetry, kExhausted };
+// kRetry: another attempt after backoff(); kWait: a new round after the in-doubt wait.
+enum class Step : uint8_t { kDefinite, kRetry, kWait, kExhausted };
 
-// Tier 1: whether an attempt's outcome is tried again by the dispatcher.
+// The series' next step after attempt `attempts` of the current round ended with `code`,
+// `waits` in-doubt waits into the series (the dispatcher's one question).
+Step next_step(const DispatcherConfig& c, connectors::RequestKind kind, StatusCode code,
+               int attempts, int waits);
+// The in-doubt waits a request of `kind` may have in its series.
+int wait_limit(const DispatcherConfig& c, connectors::RequestKind kind);
+
+// The parts of next_step().
+// Whether an attempt's outcome is tried again at once (after backoff).
 bool retryable(StatusCode code);
-// Tier 1: after `attempts` attempts ended with `code`.
+// Within a round: after `attempts` attempts ended with `code`.
 Step attempt_step(const DispatcherConfig& c, StatusCode code, int attempts);
-// Tier 1: the wait before attempt `attempts + 1` of `key`.
+// The wait before attempt `attempts + 1` of `key` in a round.
 TimeUs backoff(const DispatcherConfig& c, std::string_view key, int attempts);
-// Tier 2: after a send (all its attempts) ended with `code`, `resends` re-sends into the series;
-// `limit` is EngineConfig::in_doubt_resends.
+// Between rounds: after a round (all its attempts) ended with `code`, `resends` waits into the
+// series; `limit` is wait_limit().
 Step resend_step(StatusCode code, int resends, int limit);
 
 }  // namespace chakong::engine::retry

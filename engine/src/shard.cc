@@ -3,7 +3,7 @@
 // case-server mode), and Shard::run/apply, which feed the machine an input and carry out its
 // effects. The case logic is in files by concern:
 //   queries.cc     query fan-out and answers          findings.cc   findings, 48-hour clocks
-//   control.cc     the planner, freezes, measures     in_doubt.cc   the one in-doubt policy
+//   control.cc     the planner, freezes, measures     in_doubt.cc   a series ended in doubt
 //   lifecycle.cc   filing, conclusion, forgetting,    restoration.cc  restoring a case, leads
 //                  termination
 //   case_machine.cc, measures.cc, deduction.cc: the pure machine (renewal, lapse, release,
@@ -21,6 +21,22 @@ namespace {
 // UniqueFunction's inline storage (base/function.h, N = 48): a callback this small is never
 // allocated.
 constexpr size_t kInlineCallback = 48;
+
+// A connector's dispatch settings for one of `n` shards. Capacity is split over shards so that
+// shards share no mutable state; the in-doubt waits are the dispatcher's, as the engine
+// configures them (EngineConfig::in_doubt_retry, in_doubt_resends).
+DispatcherConfig shard_share(const EngineConfig& engine, const DispatcherConfig& dispatch,
+                             const std::map<std::string, DispatcherConfig, std::less<>>& overrides,
+                             const std::string& connector, double n) {
+  auto it = overrides.find(connector);
+  DispatcherConfig dc = it == overrides.end() ? dispatch : it->second;
+  dc.rate_per_second /= n;
+  dc.burst = std::max(1.0, dc.burst / n);
+  dc.max_in_flight = std::max(1, static_cast<int>(dc.max_in_flight / n));
+  dc.in_doubt_wait = engine.in_doubt_retry;
+  dc.in_doubt_resends = engine.in_doubt_resends;
+  return dc;
+}
 }  // namespace
 
 using connectors::is_divisible;
@@ -39,15 +55,22 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
       audit_(index) {
   const double n = static_cast<double>(shared.executors.size());
   for (const ConnectorInfo& info : shared.connectors) {
-    auto it = config_.dispatch_overrides.find(info.name);
-    DispatcherConfig dc = it == config_.dispatch_overrides.end() ? config_.dispatch : it->second;
-    // Capacity is split over shards so that shards share no mutable state.
-    dc.rate_per_second /= n;
-    dc.burst = std::max(1.0, dc.burst / n);
-    dc.max_in_flight = std::max(1, static_cast<int>(dc.max_in_flight / n));
-    dispatchers_.push_back(std::make_unique<Dispatcher>(*info.connector, executor, dc));
+    dispatchers_.push_back(std::make_unique<Dispatcher>(
+        *info.connector, executor,
+        shard_share(config_, config_.dispatch, config_.dispatch_overrides, info.name, n)));
   }
   sweep_cap_ = std::max(1, static_cast<int>(config_.sweep.max_in_flight_cases / n));
+}
+
+void Engine::Shard::apply(std::shared_ptr<const Reload> reload) {
+  const double n = static_cast<double>(shared_.executors.size());
+  for (size_t i = 0; i < dispatchers_.size(); ++i) {
+    dispatchers_[i]->reconfigure(shard_share(config_, reload->config.dispatch,
+                                             reload->config.dispatch_overrides,
+                                             shared_.connectors[i].name, n));
+  }
+  authoriser_.set_officers(reload->officers);
+  reload_ = std::move(reload);  // Keeps the officers the authoriser reads.
 }
 
 Engine::Shard::~Shard() = default;
@@ -194,9 +217,10 @@ void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
         auto done = [this, ref, kind, mi, cycle = e.cycle](Response resp) {
           CaseState* const cp = resolve(ref);
           if (cp == nullptr) return;
-          // In doubt, the request stays in flight (a renewal: a lapse due meanwhile waits for
-          // its answer; a release: the measure may have ended).
-          if (on_doubt(*cp, {kind, 0, mi}, ref, resp.status) != Doubt::kDefinite) return;
+          // Still in doubt after the dispatcher's series, the request stays in flight (a
+          // renewal: a lapse due meanwhile waits for its answer; a release: the measure may
+          // have ended).
+          if (settle(*cp, {kind, mi}, resp.status) != Doubt::kDefinite) return;
           run(*cp, machine::Input::answer(kind, mi, resp, cycle));
         };
         static_assert(sizeof(done) <= kInlineCallback, "fits a UniqueFunction's inline storage");

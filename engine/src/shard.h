@@ -2,6 +2,7 @@
 #ifndef CHAKONG_ENGINE_SRC_SHARD_H_
 #define CHAKONG_ENGINE_SRC_SHARD_H_
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -40,6 +41,15 @@ struct Engine::Shared {
   std::unordered_map<std::string, std::string> officers;  // id -> court
   std::function<void(const Event&)> observer;
   std::vector<Executor*> executors;
+  // Engine::reload(): the last generation handed out, and the newest every shard applied.
+  std::atomic<uint64_t> generation{0}, applied_generation{0};
+};
+
+// One Engine::reload(), shared (immutable) by the shards that apply it.
+struct Reload {
+  uint64_t generation = 0;
+  Authoriser::Officers officers;
+  ReloadableConfig config;
 };
 
 class Engine::Shard {
@@ -79,6 +89,8 @@ class Engine::Shard {
   StatusOr<CaseView> case_view(std::string_view number) const;
   const EngineStats& stats() const { return stats_; }
   const Dispatcher& dispatcher(size_t connector) const { return *dispatchers_[connector]; }
+  // Engine::reload() on this shard's thread: its officers and dispatcher settings from now on.
+  void apply(std::shared_ptr<const Reload> reload);
 
   // Case-server mode (durable.cc). A case rebuilt from its journal records (before the
   // executors run); kDataLoss naming the key of an unreadable record.
@@ -230,8 +242,8 @@ class Engine::Shard {
   void query_debtor(CaseState& c, const std::string& debtor, const std::string& officer);
   // The open query round `round` of `c` (nullptr: none).
   static const CaseState::Round* round_of(const CaseState& c, uint64_t round);
-  // Sends round `round`'s query to `connector`; `resends`: in-doubt re-sends of it so far.
-  void send_query(CaseState& c, uint32_t connector, uint64_t round, uint8_t resends = 0);
+  // Sends round `round`'s query to `connector`.
+  void send_query(CaseState& c, uint32_t connector, uint64_t round);
   void on_query(CaseState& c, uint32_t connector, const std::string& debtor,
                 connectors::Response r);
   void plan(CaseState& c);
@@ -252,23 +264,19 @@ class Engine::Shard {
   void conclude(CaseState& c);
   // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
   void forget_if_settled(const std::string& number);
-  // Tier 2 of the one retry / in-doubt policy (retry_policy.h) for every request the shard
-  // sends, the sweep's included: retry::resend_step with EngineConfig::in_doubt_resends.
-  retry::Step in_doubt_step(StatusCode code, int resends) const;
-  // What a request in flight asks, so that it can be asked again the same way.
+  // The one completion of a request whose series the dispatcher ran (retry_policy.h: every
+  // attempt, backoff and in-doubt wait is the dispatcher's; the shard schedules no re-send).
   struct Ask {
     connectors::RequestKind kind;
-    uint8_t resends = 0;  // A query's re-sends so far (a control request's are in its record).
-    uint32_t index = 0;   // The finding (freezes), the measure (renew, deduct, release) or the
-                          // connector (a query).
-    uint64_t round = 0;   // A query's round.
+    uint32_t index = 0;  // The finding (freezes), the measure (renew, deduct, release, status)
+                         // or the connector (a query).
   };
-  // kDefinite: `status` is an answer for the caller to handle (its series is reset).
-  // kResent: in doubt, asked again later (ask_again). kUnresolved: exhausted, reported.
-  enum class Doubt : uint8_t { kDefinite, kResent, kUnresolved };
-  Doubt on_doubt(CaseState& c, const Ask& ask, CaseRef ref, const Status& status);
-  // The one re-send, by what the request asks.
-  void ask_again(CaseRef ref, Ask ask);
+  // kDefinite: `status` is an answer for the caller to handle (a definite outcome, or one in
+  // doubt the case no longer wants: a query of a closed case, a measure no longer live).
+  // kUnresolved: the series ended in doubt; reported, and a control request is marked
+  // unresolved (its reservation kept: re-sent at a restart, or resolved by an officer).
+  enum class Doubt : uint8_t { kDefinite, kUnresolved };
+  Doubt settle(CaseState& c, const Ask& ask, const Status& status);
   // Counts over-seizure, and the case's first moment of being wholly secured.
   void check_invariants(CaseState& c);
 
@@ -291,9 +299,8 @@ class Engine::Shard {
   void release_cases();
   void release(Library::Index i, TimeUs due);
   // `number` is the library case's number, formatted once per release, not per query.
-  // `resends`: in-doubt re-sends of this query so far (in_doubt_step bounds them).
   void send_sweep_query(Library::Index i, uint32_t connector, const std::string& number,
-                        uint8_t debtor, uint8_t resends = 0);
+                        uint8_t debtor);
   void on_sweep_answer(Library::Index i, uint32_t connector, std::string_view debtor,
                        connectors::Response r);
   void sweep_case_done(Library::Index i);
@@ -315,6 +322,7 @@ class Engine::Shard {
   Shared& shared_;
   const EngineConfig& config_;
   Authoriser authoriser_;
+  std::shared_ptr<const Reload> reload_;  // The last one applied (its officers are authoriser_'s).
   Executor& executor_;
   size_t index_;
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;

@@ -230,7 +230,7 @@ void Engine::Shard::release(Library::Index i, TimeUs due) {
 // keep their buffers from query to query: building and handing it over allocate nothing once
 // the slots have grown.
 void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
-                                     const std::string& number, uint8_t k, uint8_t resends) {
+                                     const std::string& number, uint8_t k) {
   const std::string_view debtor = library_.debtor_id(i, k);
   const std::string& name = shared_.connectors[connector].name;
   auto fill = [&](Request& r) {
@@ -245,19 +245,9 @@ void Engine::Shard::send_sweep_query(Library::Index i, uint32_t connector,
     r.idempotency_key.append(day_key(run_->id)).append("/").append(debtor).append("/").append(name);
   };
   ++stats_.requests[static_cast<int>(RequestKind::kQuery)];
-  Callback done = [this, i, connector, k, resends](Response resp) {
-    if (in_doubt_step(resp.status.code(), resends) == retry::Step::kRetry) {
-      // Nothing lost: the same query again once the institution is back, under the one
-      // in-doubt policy (exhausted, the debtor counts as answered with the failure, so the
-      // run can finish). The key is rebuilt the same: the run cannot end while this case has
-      // queries out.
-      ++stats_.in_doubt_resent;
-      executor_.run_after(config_.in_doubt_retry, [this, i, connector, k, resends] {
-        send_sweep_query(i, connector, library_.case_number(i), k,
-                         static_cast<uint8_t>(resends + 1));
-      });
-      return;
-    }
+  // The dispatcher asks again while the outcome is in doubt (the one retry / in-doubt policy);
+  // exhausted, the debtor counts as answered with the failure, so the run can finish.
+  Callback done = [this, i, connector, k](Response resp) {
     on_sweep_answer(i, connector, library_.debtor_id(i, k), std::move(resp));
   };
   if (durable_) {

@@ -135,64 +135,87 @@ BehaviourTransport::BehaviourTransport(std::unique_ptr<connectors::Transport> in
 }
 
 void BehaviourTransport::async_call(std::string request, connectors::TransportDone done) {
-  const TimeUs sent = executor_.now();
-  executor_.post([this, p = Pending{std::move(request), std::move(done), sent}]() mutable {
-    const TimeUs now = executor_.now();
-    for (const OutageWindow& w : b_.outages) {
-      if (w.from <= now && now < w.to) {
-        ++refused_;
-        p.done(unavailable_error("institution is down (outage until " + date_of(w.to).to_string() +
-                                 ")"));
-        return;
-      }
-    }
-    std::uniform_real_distribution<double> u(0, 1);
-    if (b_.error_rate > 0 && u(rng_) < b_.error_rate) {
-      ++refused_;
-      p.done(Status(b_.error_code, "institution refused the call (transient)"));
-      return;
-    }
-    const TimeUs at = b_.hours.next_intake(now);
-    if (at == now) {
-      intake(std::move(p));
-    } else {
-      executor_.run_at(at, [this, p = std::move(p)]() mutable { intake(std::move(p)); });
-    }
-  });
+  const auto [id, call] = calls_.add();
+  call->request = std::move(request);
+  call->done = std::move(done);
+  call->sent = executor_.now();
+  executor_.post([this, id = id] { arrive(id); });
 }
 
-void BehaviourTransport::intake(Pending p) {
+void BehaviourTransport::arrive(uint64_t id) {
+  const TimeUs now = executor_.now();
+  for (const OutageWindow& w : b_.outages) {
+    if (w.from <= now && now < w.to) {
+      ++refused_;
+      finish(id, unavailable_error("institution is down (outage until " +
+                                   date_of(w.to).to_string() + ")"));
+      return;
+    }
+  }
+  std::uniform_real_distribution<double> u(0, 1);
+  if (b_.error_rate > 0 && u(rng_) < b_.error_rate) {
+    ++refused_;
+    finish(id, Status(b_.error_code, "institution refused the call (transient)"));
+    return;
+  }
+  const TimeUs at = b_.hours.next_intake(now);
+  if (at == now) {
+    intake(id);
+  } else {
+    executor_.run_at(at, [this, id] { intake(id); });
+  }
+}
+
+void BehaviourTransport::intake(uint64_t id) {
   if (early_.time != nullptr) {
-    answer_early(std::move(p));
+    answer_early(id);
     return;
   }
   if (b_.capacity > 0 && busy_ >= b_.capacity) {
-    waiting_.push_back(std::move(p));
+    waiting_.push_back(id);
     return;
   }
-  deliver(std::move(p));
+  deliver(id);
 }
 
-void BehaviourTransport::deliver(Pending p) {
+void BehaviourTransport::deliver(uint64_t id) {
   ++busy_;
+  Pending& p = *calls_.find(id);
   std::uniform_real_distribution<double> u(0, 1);
-  const bool duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
-  const bool malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
-  inner_->async_call(std::move(p.request), [this, duplicate, malformed, done = std::move(p.done)](
-                                               StatusOr<std::string> reply) mutable {
-    // A reply due during an outage waits for its end. Else it passes now, with no event of
-    // its own.
-    const TimeUs now = executor_.now();
-    const TimeUs at = when_up(now);
-    if (at == now) {
-      pass_reply(duplicate, malformed, done, std::move(reply));
-      return;
-    }
-    executor_.run_at(at, [this, duplicate, malformed, done = std::move(done),
-                          reply = std::move(reply)]() mutable {
-      pass_reply(duplicate, malformed, done, std::move(reply));
-    });
+  p.duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
+  p.malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
+  std::string request = std::move(p.request);
+  p.request = std::string();
+  // `p` is not touched after: the inner transport may call async_call() again (never `done`).
+  inner_->async_call(std::move(request),
+                     [this, id](StatusOr<std::string> reply) { on_reply(id, std::move(reply)); });
+}
+
+void BehaviourTransport::on_reply(uint64_t id, StatusOr<std::string> reply) {
+  // The gateway is down both ways: a reply due during an outage waits for its end. Else it
+  // passes now, with no event of its own.
+  const TimeUs now = executor_.now();
+  const TimeUs at = when_up(now);
+  if (at == now) {
+    pass_reply(id, std::move(reply));
+    return;
+  }
+  calls_.find(id)->held.emplace(std::move(reply));
+  executor_.run_at(at, [this, id] {
+    StatusOr<std::string> held = std::move(*calls_.find(id)->held);
+    pass_reply(id, std::move(held));
   });
+}
+
+void BehaviourTransport::pass_reply(uint64_t id, StatusOr<std::string> reply) {
+  --busy_;
+  corrupt(*calls_.find(id), reply);
+  finish(id, std::move(reply));
+  if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
+    const uint64_t next = waiting_.front();
+    waiting_.pop_front();
+    deliver(next);
+  }
 }
 
 TimeUs BehaviourTransport::when_up(TimeUs t) const {
@@ -207,74 +230,72 @@ TimeUs BehaviourTransport::when_up(TimeUs t) const {
 // endpoint acts on the ground truth now and answers at once, and the reply is handed up now,
 // due when the service drawn is done and the gateway is up. Nothing waits on the executor: the
 // institution's logical process has no event between a call's intake and its answer.
-void BehaviourTransport::answer_early(Pending p) {
+void BehaviourTransport::answer_early(uint64_t id) {
   const TimeUs now = executor_.now();
   const auto later = std::greater<TimeUs>();  // free_ is a min-heap.
   const TimeUs start = free_.empty() ? now : std::max(now, free_.front());
+  Pending& p = *calls_.find(id);
   std::uniform_real_distribution<double> u(0, 1);
-  struct Answer {
-    connectors::TransportDone done;
-    TimeUs sent, due;
-    bool duplicate, malformed;
-  };
-  auto* a = new Answer{std::move(p.done), p.sent, 0, false, false};
-  a->duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
-  a->malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
+  p.duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
+  p.malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
+  std::string request = std::move(p.request);
+  p.request = std::string();
   AnswerTime& at = *early_.time;
   at.start = start;
   at.service = AnswerTime::kNow;
-  inner_->async_call(std::move(p.request), [this, a](StatusOr<std::string> reply) {
-    const std::unique_ptr<Answer> own(a);
-    const TimeUs handed = executor_.now();
-    const TimeUs due = std::max(a->due, handed);
-    if (due - a->sent >= early_.patience) {
-      // The caller has given up on it by then: handed up at its time, as it was.
-      executor_.run_at(due, [this, done = std::move(a->done), duplicate = a->duplicate,
-                             malformed = a->malformed, reply = std::move(reply)]() mutable {
-        corrupt(duplicate, malformed, reply);
-        done(std::move(reply));
-      });
-      return;
-    }
-    corrupt(a->duplicate, a->malformed, reply);
-    AnswerTime& t = *early_.time;
-    t.due = due > handed ? due : AnswerTime::kNow;
-    a->done(std::move(reply));
-    t.due = AnswerTime::kNow;
+  // The endpoint answers from a posted task: the slot is still open after this call.
+  inner_->async_call(std::move(request), [this, id](StatusOr<std::string> reply) {
+    on_early_reply(id, std::move(reply));
   });
   // The latency function ran inside async_call (the endpoint draws at receipt).
   const TimeUs service = std::max<TimeUs>(0, at.service);
-  a->due = when_up(resume_after_outages(b_.outages, start, start + service));
+  const TimeUs due = when_up(resume_after_outages(b_.outages, start, start + service));
+  calls_.find(id)->due = due;
   if (!free_.empty()) {
     std::pop_heap(free_.begin(), free_.end(), later);
-    free_.back() = a->due;
+    free_.back() = due;
     std::push_heap(free_.begin(), free_.end(), later);
   }
 }
 
-void BehaviourTransport::corrupt(bool duplicate, bool malformed, StatusOr<std::string>& reply) {
-  if (reply.ok() && duplicate) {
+void BehaviourTransport::on_early_reply(uint64_t id, StatusOr<std::string> reply) {
+  Pending& p = *calls_.find(id);
+  const TimeUs handed = executor_.now();
+  const TimeUs due = std::max(p.due, handed);
+  if (due - p.sent >= early_.patience) {
+    // The caller has given up on it by then: handed up at its time, as it was.
+    p.held.emplace(std::move(reply));
+    executor_.run_at(due, [this, id] {
+      Pending& q = *calls_.find(id);
+      StatusOr<std::string> held = std::move(*q.held);
+      corrupt(q, held);
+      finish(id, std::move(held));
+    });
+    return;
+  }
+  corrupt(p, reply);
+  AnswerTime& t = *early_.time;
+  t.due = due > handed ? due : AnswerTime::kNow;
+  finish(id, std::move(reply));
+  t.due = AnswerTime::kNow;
+}
+
+void BehaviourTransport::corrupt(const Pending& p, StatusOr<std::string>& reply) {
+  if (reply.ok() && p.duplicate) {
     reply = *reply + *reply;  // Every result of field 1 twice.
     ++duplicated_;
   }
-  if (reply.ok() && malformed) {
+  if (reply.ok() && p.malformed) {
     // A length-delimited field 1 that claims 127 bytes and has 1: the reply cannot parse.
     reply = *reply + std::string("\x0a\x7f\x01", 3);
     ++malformed_;
   }
 }
 
-void BehaviourTransport::pass_reply(bool duplicate, bool malformed,
-                                    const connectors::TransportDone& done,
-                                    StatusOr<std::string> reply) {
-  --busy_;
-  corrupt(duplicate, malformed, reply);
+void BehaviourTransport::finish(uint64_t id, StatusOr<std::string> reply) {
+  connectors::TransportDone done = std::move(calls_.find(id)->done);
+  calls_.erase(id);
   done(std::move(reply));
-  if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
-    Pending next = std::move(waiting_.front());
-    waiting_.pop_front();
-    deliver(std::move(next));
-  }
 }
 
 }  // namespace chakong::sim

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "chakong/sim/parallel_time.h"
+#include "lp_crossing.h"
 
 namespace chakong::sim {
 
@@ -133,12 +134,7 @@ void LpConnector::keep(uint32_t caller, std::unique_ptr<Call> call) {
 void LpConnector::async_submit(BatchView batch, BatchSink& sink) {
   const uint32_t caller = ParallelTime::current_lp();
   if (caller == ParallelTime::kNoLp) {
-    // The answer needs an LP to come back to.
-    for (size_t i = 0; i < batch.size(); ++i) {
-      sink.response(i) = Response::error(failed_precondition_error(
-          "connector " + name_ + ": submitted outside an event of a logical process"));
-    }
-    sink.complete();
+    refuse_outside_an_lp(name_, batch, sink);
     return;
   }
   // The caller's LP's spares: only this LP's events touch them (one thread at a time).

@@ -236,6 +236,22 @@ StatusOr<std::unique_ptr<ParallelTime>> ParallelTime::create(const ParallelTimeO
                                   std::to_string(o.lps) + "), got " +
                                   std::to_string(o.reaction.size()));
   }
+  if (!o.lp_rank.empty()) {
+    const int ranks = o.comm != nullptr ? o.comm->size() : 1;
+    if (o.lp_rank.size() != o.lps) {
+      return invalid_argument_error("parallel time lp_rank: must have one rank per LP (" +
+                                    std::to_string(o.lps) + "), got " +
+                                    std::to_string(o.lp_rank.size()));
+    }
+    for (size_t i = 0; i < o.lp_rank.size(); ++i) {
+      if (o.lp_rank[i] < 0 || o.lp_rank[i] >= ranks) {
+        return invalid_argument_error("parallel time lp_rank[" + std::to_string(i) +
+                                      "]: must be a rank of the run (0.." +
+                                      std::to_string(ranks - 1) + "), got " +
+                                      std::to_string(o.lp_rank[i]));
+      }
+    }
+  }
   for (size_t i = 0; i < o.reaction.size(); ++i) {
     if (o.reaction[i] < 0) {
       return invalid_argument_error("parallel time reaction[" + std::to_string(i) +
@@ -261,6 +277,7 @@ ParallelTime::ParallelTime(const ParallelTimeOptions& options)
     : options_(options),
       rank_(options.comm != nullptr ? options.comm->rank() : 0),
       ranks_(options.comm != nullptr ? options.comm->size() : 1),
+      lp_rank_(options.lp_rank),
       receivers_(options.lps),
       class_(options.lp_class),
       reaction_(options.reaction),

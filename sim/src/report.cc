@@ -184,6 +184,7 @@ Json report_doc(const SimulationReport& r) {
               {"windows", r.windows},
               {"events_per_window", fixed(r.events_per_window, 1)},
               {"barrier_wait_share", fixed(r.barrier_wait_share, 3)},
+              {"remote_bytes", r.remote_bytes},
               {"busiest_lp_share", fixed(r.busiest_lp_share, 3)},
               {"peak_rss_bytes", r.peak_rss_bytes}};
   if (!r.inputs.run_date.empty()) o["run"]["date"] = r.inputs.run_date;

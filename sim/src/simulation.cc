@@ -20,11 +20,14 @@
 #include "chakong/connectors/factory.h"
 #include "chakong/institution/institution.h"
 #include "chakong/sim/behaviour.h"
+#include "chakong/sim/comm.h"
 #include "chakong/sim/in_process_connector.h"
 #include "chakong/sim/parallel_time.h"
 #include "hub.h"
 #include "institution_faults.h"
 #include "population.h"
+#include "rank_connector.h"
+#include "rank_gather.h"
 
 namespace chakong::sim {
 namespace {
@@ -129,9 +132,35 @@ class Run {
   }
   uint64_t events_run() const {
     uint64_t n = 0;
-    for (uint32_t i = 0; i < pt_->lps(); ++i) n += pt_->executor(i).events_run();
+    for (uint32_t i = 0; i < pt_->lps(); ++i) {
+      if (pt_->is_local(i)) n += pt_->executor(i).events_run();
+    }
     return n;
   }
+  // Ranks (`mpirun -np R`, docs/architecture.md "Ranks"): every rank builds the whole model,
+  // but runs only its LPs: the shards on rank 0, institution i on rank (1 + i) % R. An
+  // institution's state is real only on its rank (local()); rank 0 gathers what the checks
+  // and the report need from the others (rank_gather.h) and alone writes the report.
+  bool ranked() const { return pt_->ranks() > 1; }
+  bool root() const { return pt_->rank() == 0; }
+  bool local(size_t i) const { return pt_->is_local(lp_of_institution(i)); }
+  std::unique_ptr<LpRouter> router_;
+  // Rank 0: a remote securities measure's unit slack as of its last change, by (instance,
+  // measure).
+  std::unordered_map<uint64_t, Fen> remote_slack_;
+  static uint64_t measure_key(uint32_t k, uint32_t i) { return uint64_t{k} << 32 | i; }
+  // Takes one measure's change (instance k, measure i) into the case's held amount.
+  void take_change(uint32_t k, uint32_t i, int64_t now, bool securities,
+                   const std::string& case_number);
+  // What the report takes from an institution (real on its rank only).
+  struct InstitutionFigures {
+    uint64_t lapsed = 0, refused = 0, malformed = 0, duplicated = 0;
+    uint64_t renewals_refused = 0, drained = 0;
+    std::vector<ConnectorReport> members;  // A hub's members (their figures only).
+  };
+  InstitutionFigures figures_of(const Instance& in, TimeUs elapsed) const;
+  // Every institution's figures, on rank 0 (gathered from their ranks).
+  StatusOr<std::vector<InstitutionFigures>> gather_figures(TimeUs elapsed);
   // What the engine's observer counts, per shard (it runs on the shard's LP); merged by
   // shard index: budgets at each day's checks, the rest at the end.
   struct Tally {
@@ -363,9 +392,18 @@ Status Run::build_connectors() {
       in.faults = faulty.get();
       in.connector = std::move(faulty);
     }
-    in.crossing =
-        std::make_unique<LpConnector>(*in.connector, *pt_, lp_of_institution(i), c_.transit, at);
+    if (ranked()) {
+      // The shards may be elsewhere: the batches cross as bytes.
+      auto crossing = std::make_unique<RankConnector>(*in.connector, *pt_, lp_of_institution(i),
+                                                      c_.transit, at);
+      router_->add(*crossing);
+      in.crossing = std::move(crossing);
+    } else {
+      in.crossing =
+          std::make_unique<LpConnector>(*in.connector, *pt_, lp_of_institution(i), c_.transit, at);
+    }
   }
+  if (router_) router_->install();
   return ok_status();
 }
 
@@ -410,9 +448,20 @@ Status Run::build_time() {
     po.reaction[lp_of_institution(i)] = least_answer(inst_[i], wire_timeout());
   }
   po.self_messages = false;
+  po.comm = o_.comm;
+  if (o_.comm != nullptr && o_.comm->size() > 1) {
+    // The shards on rank 0 (with the engine's cross-shard work, which stays in one process),
+    // the institutions round robin over the ranks from rank 1.
+    const int ranks = o_.comm->size();
+    po.lp_rank.assign(po.lps, 0);
+    for (size_t i = 0; i < inst_.size(); ++i) {
+      po.lp_rank[lp_of_institution(i)] = static_cast<int>((1 + i) % static_cast<size_t>(ranks));
+    }
+  }
   StatusOr<std::unique_ptr<ParallelTime>> pt = ParallelTime::create(po);
   if (!pt.ok()) return pt.status();
   pt_ = std::move(pt).value();
+  if (ranked()) router_ = std::make_unique<LpRouter>(*pt_);
   tally_.resize(static_cast<size_t>(c_.shards));
   for (Tally& t : tally_) t.daily.resize(static_cast<size_t>(c_.days));
   return ok_status();
@@ -518,7 +567,8 @@ void Run::arrive(Date day) {
     f.received_at = received;
     const TimeUs delay = c_.officer_delay.sample(rng_);
     set_budget(f.case_number, f.claim + f.costs);
-    // The case's events run on its shard's LP.
+    // The case's events run on its shard's LP (on rank 0).
+    if (!pt_->is_local(static_cast<uint32_t>(engine_->shard_of(f.case_number)))) continue;
     Executor& shard = engine_->executor_of(f.case_number);
     shard.run_at(received + delay, [this, f] {
       // The filing was generated valid; a refusal here is a defect worth seeing.
@@ -583,43 +633,82 @@ void Run::merge_tallies() {
 }
 
 void Run::take_changes() {
+  // Over ranks: each rank's institutions' changes, taken on rank 0 (the order in which the
+  // changes are taken does not matter: the held amounts are sums, the cases found over a set).
+  rank_gather::Writer out;
   for (uint32_t k = 0; k < inst_.size(); ++k) {
     institution::Institution& truth = *inst_[k].truth;
     truth.take_changed_measures(changed_);
-    if (changed_.empty()) continue;
-    std::vector<int64_t>& counted = counted_[k];
-    if (counted.size() < truth.measure_count()) counted.resize(truth.measure_count(), kUnseen);
+    // Another rank's institution: this copy's changes are not the run's.
+    if (changed_.empty() || !local(k)) continue;
     for (uint32_t i : changed_) {
       const institution::Institution::Holding h = truth.holding_of(i);
       const int64_t now = h.listed ? h.amount.value() : kNotListed;
-      int64_t& was = counted[i];
       const institution::MeasureRecord& m = truth.measure_at(i);
-      // A securities measure's unit slack may change while its amount does not.
       const bool securities = m.category == AssetCategory::kSecurities;
-      if (now == was && !securities) continue;
-      CaseEntry& e = *cases_.try_emplace(m.case_number).first;
-      CaseCheck& c = e.second;
-      if (was == kUnseen && securities) {
-        if (c.securities == UINT32_MAX) {
-          c.securities = static_cast<uint32_t>(securities_.size());
-          securities_.emplace_back();
-        }
-        securities_[c.securities].emplace_back(k, i);
+      if (root()) {
+        take_change(k, i, now, securities, m.case_number);
+        continue;
       }
-      if (was >= 0) {
-        c.held -= was;
-        --c.listed;
-      }
-      if (now >= 0) {
-        c.held += now;
-        ++c.listed;
-      }
-      was = now;
-      if (!c.dirty) {
-        c.dirty = 1;
-        dirty_.push_back(&e);
-      }
+      out.put(k);
+      out.put(i);
+      out.put(now);
+      out.put(static_cast<uint8_t>(securities));
+      out.put(h.unit_slack.value());
+      out.put_string(m.case_number);
     }
+  }
+  if (!ranked()) return;
+  const std::vector<std::string> in = rank_gather::gather(*o_.comm, std::move(out.bytes()));
+  for (size_t r = 1; r < in.size(); ++r) {
+    rank_gather::Reader rd(in[r]);
+    while (!rd.done() && !rd.failed()) {
+      const auto k = rd.get<uint32_t>();
+      const auto i = rd.get<uint32_t>();
+      const auto now = rd.get<int64_t>();
+      const bool securities = rd.get<uint8_t>() != 0;
+      const Fen slack(rd.get<int64_t>());
+      const std::string number = rd.get_string();
+      if (rd.failed() || k >= inst_.size()) break;
+      if (securities) remote_slack_[measure_key(k, i)] = slack;
+      take_change(k, i, now, securities, number);
+    }
+    if (rd.failed() && audit_failure_.empty()) {
+      audit_failure_ = "rank " + std::to_string(r) + "'s changed measures are cut short";
+    }
+  }
+}
+
+void Run::take_change(uint32_t k, uint32_t i, int64_t now, bool securities,
+                      const std::string& case_number) {
+  std::vector<int64_t>& counted = counted_[k];
+  if (counted.size() <= i) {
+    counted.resize(std::max<size_t>(i + 1, inst_[k].truth->measure_count()), kUnseen);
+  }
+  int64_t& was = counted[i];
+  // A securities measure's unit slack may change while its amount does not.
+  if (now == was && !securities) return;
+  CaseEntry& e = *cases_.try_emplace(case_number).first;
+  CaseCheck& c = e.second;
+  if (was == kUnseen && securities) {
+    if (c.securities == UINT32_MAX) {
+      c.securities = static_cast<uint32_t>(securities_.size());
+      securities_.emplace_back();
+    }
+    securities_[c.securities].emplace_back(k, i);
+  }
+  if (was >= 0) {
+    c.held -= was;
+    --c.listed;
+  }
+  if (now >= 0) {
+    c.held += now;
+    ++c.listed;
+  }
+  was = now;
+  if (!c.dirty) {
+    c.dirty = 1;
+    dirty_.push_back(&e);
   }
 }
 
@@ -635,7 +724,8 @@ void Run::check_invariants(bool duplicates) {
     Fen slack;
     if (c.securities != UINT32_MAX) {
       for (const auto& [k, i] : securities_[c.securities]) {
-        slack = max(slack, inst_[k].truth->holding_of(i).unit_slack);
+        slack = max(slack, local(k) ? inst_[k].truth->holding_of(i).unit_slack
+                                    : remote_slack_[measure_key(k, i)]);
       }
     }
     if (c.held > (c.budget + slack).value()) over_.insert(e->first);
@@ -643,16 +733,45 @@ void Run::check_invariants(bool duplicates) {
   dirty_.clear();
   if (duplicates) {
     uint64_t n = 0;
-    for (const Instance& in : inst_) n += static_cast<uint64_t>(in.truth->live_duplicates());
+    for (size_t k = 0; k < inst_.size(); ++k) {
+      if (local(k)) n += static_cast<uint64_t>(inst_[k].truth->live_duplicates());
+    }
+    if (ranked()) o_.comm->allreduce_sum(&n, 1);
     duplicates_ = std::max(duplicates_, n);
   }
 }
 
 void Run::audit(bool duplicates, const char* when) {
   std::unordered_map<std::string, Fen> held, slack;  // Slack: whole-unit rounding only.
-  for (const Instance& in : inst_) {
+  uint64_t n = 0, counted = 0;
+  for (size_t k = 0; k < inst_.size(); ++k) {
+    if (!local(k)) continue;
+    const Instance& in = inst_[k];
     in.truth->add_held_by_case(held);
     in.truth->add_unit_slack_by_case(slack);
+    n += static_cast<uint64_t>(in.truth->duplicate_measures());
+    counted += static_cast<uint64_t>(in.truth->live_duplicates());
+  }
+  if (ranked()) {
+    // Every rank's institutions, on rank 0, which alone checks.
+    rank_gather::Writer w;
+    rank_gather::put_amounts(w, held);
+    rank_gather::put_amounts(w, slack);
+    w.put(n);
+    w.put(counted);
+    const std::vector<std::string> in = rank_gather::gather(*o_.comm, std::move(w.bytes()));
+    if (!root()) return;
+    for (size_t r = 1; r < in.size(); ++r) {
+      rank_gather::Reader rd(in[r]);
+      Status s = rank_gather::merge_amounts(rd, held, rank_gather::Merge::kSum);
+      if (s.ok()) s = rank_gather::merge_amounts(rd, slack, rank_gather::Merge::kMax);
+      n += rd.get<uint64_t>();
+      counted += rd.get<uint64_t>();
+      if ((!s.ok() || rd.failed()) && audit_failure_.empty()) {
+        audit_failure_ =
+            std::string(when) + ": rank " + std::to_string(r) + "'s audit is cut short";
+      }
+    }
   }
   const auto fail = [&](const std::string& what) {
     if (audit_failure_.empty()) audit_failure_ = std::string(when) + ": " + what;
@@ -678,11 +797,6 @@ void Run::audit(bool duplicates, const char* when) {
     fail(std::to_string(over_.size() - over_before) +
          " case(s) over their budget that the incremental check did not find");
   }
-  uint64_t n = 0, counted = 0;
-  for (const Instance& in : inst_) {
-    n += static_cast<uint64_t>(in.truth->duplicate_measures());
-    counted += static_cast<uint64_t>(in.truth->live_duplicates());
-  }
   if (n != counted) {
     fail(std::to_string(n) + " duplicate measures, the incremental count is " +
          std::to_string(counted));
@@ -696,9 +810,24 @@ void Run::check_ledger() {
   // freeze in flight or in doubt, pending top-ups, deducted), and nothing stays frozen for a
   // case the engine no longer holds. A measure the engine lost track of shows here.
   std::unordered_map<std::string, Fen> held, frozen;
-  for (const Instance& in : inst_) {
-    in.truth->add_held_by_case(held);
-    in.truth->add_frozen_by_case(frozen);
+  for (size_t k = 0; k < inst_.size(); ++k) {
+    if (!local(k)) continue;
+    inst_[k].truth->add_held_by_case(held);
+    inst_[k].truth->add_frozen_by_case(frozen);
+  }
+  if (ranked()) {
+    // The engine (every shard) is on rank 0: it checks against every rank's institutions.
+    rank_gather::Writer w;
+    rank_gather::put_amounts(w, held);
+    rank_gather::put_amounts(w, frozen);
+    const std::vector<std::string> in = rank_gather::gather(*o_.comm, std::move(w.bytes()));
+    if (!root()) return;
+    for (size_t r = 1; r < in.size(); ++r) {
+      rank_gather::Reader rd(in[r]);
+      Status s = rank_gather::merge_amounts(rd, held, rank_gather::Merge::kSum);
+      if (s.ok()) s = rank_gather::merge_amounts(rd, frozen, rank_gather::Merge::kSum);
+      if (!s.ok()) ++ledger_disagreements_;  // Cannot tell: counted as a disagreement.
+    }
   }
   for (const auto& [number, amount] : held) {
     // Another authority's measure.
@@ -786,9 +915,11 @@ StatusOr<SimulationReport> Run::go() {
   check_invariants(/*duplicates=*/true);
   audit(/*duplicates=*/true, "end of the run");
   checks_seconds_ += thread_cpu_seconds() - checks0;
-  if (!audit_failure_.empty()) {
+  uint64_t failed = audit_failure_.empty() ? 0 : 1;
+  if (ranked()) o_.comm->allreduce_sum(&failed, 1);  // Every rank stops, or none.
+  if (failed != 0) {
     return internal_error("the incremental invariant checks missed what a full check found: " +
-                          audit_failure_);
+                          (audit_failure_.empty() ? std::string("(on rank 0)") : audit_failure_));
   }
   check_ledger();
   sample_sweep(c_.days - 1);
@@ -797,14 +928,141 @@ StatusOr<SimulationReport> Run::go() {
   return report(wall);
 }
 
+Run::InstitutionFigures Run::figures_of(const Instance& in, TimeUs elapsed) const {
+  InstitutionFigures f;
+  f.lapsed = in.truth->lapsed();
+  if (in.behaviour != nullptr) {
+    f.refused = in.behaviour->refused();
+    f.malformed = in.behaviour->malformed();
+    f.duplicated = in.behaviour->duplicated();
+    if (in.faults != nullptr) {
+      f.renewals_refused = in.faults->renewals_refused();
+      f.drained = in.faults->drained();
+    }
+  }
+  if (!in.hub) return f;
+  // The hub's members: their checks, how long they took from the hub's asking to their
+  // answer, their queues (kCounted: none) and how busy their servers were.
+  const std::vector<Hub::Member>& members = in.hub->members();
+  for (size_t k = 0; k < members.size(); ++k) {
+    const Hub::Member& m = members[k];
+    ConnectorReport mr;
+    mr.requests = m.checks;
+    mr.utilization = in.hub->utilization(k, elapsed);
+    if (m.stats) {
+      mr.latency_p50_ms = static_cast<double>(m.stats->latency.quantile(0.5)) / 1000.0;
+      mr.latency_p99_ms = static_cast<double>(m.stats->latency.quantile(0.99)) / 1000.0;
+    }
+    mr.max_queue = m.max_queue;
+    if (in.hub->mode() == GroupConfig::Hub::kMembers) {
+      MemberReport& x = mr.member.emplace();
+      x.capacity = m.queue.capacity();
+      x.batches = m.batches;
+      x.timeouts = m.timeouts;
+      if (m.stats && m.stats->queue) {
+        x.queue_p50 = static_cast<uint64_t>(m.stats->queue->quantile(0.5));
+        x.queue_p99 = static_cast<uint64_t>(m.stats->queue->quantile(0.99));
+      }
+    }
+    f.members.push_back(std::move(mr));
+  }
+  return f;
+}
+
+StatusOr<std::vector<Run::InstitutionFigures>> Run::gather_figures(TimeUs elapsed) {
+  std::vector<InstitutionFigures> all(inst_.size());
+  rank_gather::Writer w;
+  for (size_t k = 0; k < inst_.size(); ++k) {
+    if (!local(k)) continue;
+    InstitutionFigures f = figures_of(inst_[k], elapsed);
+    if (!ranked() || root()) {
+      all[k] = std::move(f);
+      continue;
+    }
+    w.put(static_cast<uint32_t>(k));
+    for (uint64_t v :
+         {f.lapsed, f.refused, f.malformed, f.duplicated, f.renewals_refused, f.drained}) {
+      w.put(v);
+    }
+    w.put(static_cast<uint32_t>(f.members.size()));
+    for (const ConnectorReport& m : f.members) {
+      w.put(m.requests);
+      w.put(m.utilization);
+      w.put(m.latency_p50_ms);
+      w.put(m.latency_p99_ms);
+      w.put(m.max_queue);
+      w.put(static_cast<uint8_t>(m.member.has_value()));
+      if (!m.member) continue;
+      w.put(static_cast<int32_t>(m.member->capacity));
+      w.put(m.member->batches);
+      w.put(m.member->queue_p50);
+      w.put(m.member->queue_p99);
+      w.put(m.member->timeouts);
+    }
+  }
+  if (!ranked()) return all;
+  const std::vector<std::string> in = rank_gather::gather(*o_.comm, std::move(w.bytes()));
+  for (size_t r = 1; r < in.size(); ++r) {
+    rank_gather::Reader rd(in[r]);
+    while (!rd.done() && !rd.failed()) {
+      const auto k = rd.get<uint32_t>();
+      if (k >= all.size()) break;
+      InstitutionFigures& f = all[k];
+      for (uint64_t* v :
+           {&f.lapsed, &f.refused, &f.malformed, &f.duplicated, &f.renewals_refused, &f.drained}) {
+        *v = rd.get<uint64_t>();
+      }
+      const auto n = rd.get<uint32_t>();
+      for (uint32_t j = 0; j < n && !rd.failed(); ++j) {
+        ConnectorReport m;
+        m.requests = rd.get<uint64_t>();
+        m.utilization = rd.get<double>();
+        m.latency_p50_ms = rd.get<double>();
+        m.latency_p99_ms = rd.get<double>();
+        m.max_queue = rd.get<uint64_t>();
+        if (rd.get<uint8_t>() != 0) {
+          MemberReport& x = m.member.emplace();
+          x.capacity = rd.get<int32_t>();
+          x.batches = rd.get<uint64_t>();
+          x.queue_p50 = rd.get<uint64_t>();
+          x.queue_p99 = rd.get<uint64_t>();
+          x.timeouts = rd.get<uint64_t>();
+        }
+        f.members.push_back(std::move(m));
+      }
+    }
+    if (rd.failed() || !rd.done()) {
+      return internal_error("rank " + std::to_string(r) + "'s institution figures are cut short");
+    }
+  }
+  return all;
+}
+
 SimulationReport Run::report(double wall) {
   SimulationReport r;
+  // The collectives first, on every rank: the events and the bytes of every rank, the largest
+  // process, the institutions' figures.
+  const TimeUs elapsed = static_cast<TimeUs>(c_.days) * kMicrosPerDay;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  uint64_t sums[2] = {events_run(), pt_->stats().remote_bytes};
+  int64_t least_rss = -static_cast<int64_t>(ru.ru_maxrss) * 1024;
+  if (ranked()) {
+    o_.comm->allreduce_sum(sums, 2);
+    o_.comm->allreduce_min(&least_rss, 1);
+  }
+  StatusOr<std::vector<InstitutionFigures>> figures = gather_figures(elapsed);
+  if (!figures.ok()) {
+    std::fprintf(stderr, "chakong simulate: %s\n", figures.status().to_string().c_str());
+    figures = std::vector<InstitutionFigures>(inst_.size());
+  }
   r.name = c_.name;
   r.seed = c_.seed;
   r.days = c_.days;
   r.wall_seconds = wall;
   r.checks_seconds = checks_seconds_;
-  r.events = events_run();
+  r.events = sums[0];
+  r.remote_bytes = sums[1];
   r.threads = std::max(1, o_.threads);
   const ParallelTimeStats& ps = pt_->stats();
   r.ranks = pt_->ranks();
@@ -826,9 +1084,7 @@ SimulationReport Run::report(double wall) {
       r.outages.push_back({instance_name(g, instance), window.from, window.to});
     }
   }
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  r.peak_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+  r.peak_rss_bytes = static_cast<uint64_t>(-least_rss);
   r.stats = engine_->stats();
   r.cases_open = r.stats.cases_filed - r.stats.cases_concluded - r.stats.cases_terminated;
   r.control_open = r.stats.control_started - r.stats.control_met - r.stats.control_missed -
@@ -836,22 +1092,19 @@ SimulationReport Run::report(double wall) {
   r.over_seizure = over_.size();
   r.duplicate_measures = duplicates_;
   r.ledger_disagreements = ledger_disagreements_;
-  for (const Instance& in : inst_) {
-    r.institution_lapses += in.truth->lapsed();
-    if (in.behaviour == nullptr) continue;
-    r.faults.refused += in.behaviour->refused();
-    r.faults.malformed += in.behaviour->malformed();
-    r.faults.duplicated += in.behaviour->duplicated();
-    if (in.faults != nullptr) {
-      r.faults.renewals_refused += in.faults->renewals_refused();
-      r.faults.drained += in.faults->drained();
-    }
+  for (const InstitutionFigures& f : *figures) {
+    r.institution_lapses += f.lapsed;
+    r.faults.refused += f.refused;
+    r.faults.malformed += f.malformed;
+    r.faults.duplicated += f.duplicated;
+    r.faults.renewals_refused += f.renewals_refused;
+    r.faults.drained += f.drained;
   }
   r.debtors = organisation_.size();
   r.accounts = accounts_.size();
   uint64_t submitted = 0, completed = 0;
-  const TimeUs elapsed = static_cast<TimeUs>(c_.days) * kMicrosPerDay;
-  for (const Instance& in : inst_) {
+  for (size_t i = 0; i < inst_.size(); ++i) {
+    const Instance& in = inst_[i];
     const engine::DispatcherStats d = engine_->dispatcher_stats(in.truth->name());
     submitted += d.submitted;
     completed += d.completed;
@@ -872,32 +1125,12 @@ SimulationReport Run::report(double wall) {
     cr.control_missed = control_by_connector_[cr.name].second;
     r.connectors.push_back(std::move(cr));
     if (!in.hub) continue;
-    // The hub's members: their checks, how long they took from the hub's asking to their
-    // answer, their queues (kCounted: none) and how busy their servers were.
-    const std::vector<Hub::Member>& members = in.hub->members();
+    std::vector<ConnectorReport>& members = (*figures)[i].members;
     for (size_t k = 0; k < members.size(); ++k) {
-      const Hub::Member& m = members[k];
-      ConnectorReport mr;
+      ConnectorReport& mr = members[k];
       mr.name = instance_name(*in.group, static_cast<int>(k));
       mr.category = r.connectors.back().category;
       mr.via = in.truth->name();
-      mr.requests = m.checks;
-      mr.utilization = in.hub->utilization(k, elapsed);
-      if (m.stats) {
-        mr.latency_p50_ms = static_cast<double>(m.stats->latency.quantile(0.5)) / 1000.0;
-        mr.latency_p99_ms = static_cast<double>(m.stats->latency.quantile(0.99)) / 1000.0;
-      }
-      mr.max_queue = m.max_queue;
-      if (in.hub->mode() == GroupConfig::Hub::kMembers) {
-        MemberReport& x = mr.member.emplace();
-        x.capacity = m.queue.capacity();
-        x.batches = m.batches;
-        x.timeouts = m.timeouts;
-        if (m.stats && m.stats->queue) {
-          x.queue_p50 = static_cast<uint64_t>(m.stats->queue->quantile(0.5));
-          x.queue_p99 = static_cast<uint64_t>(m.stats->queue->quantile(0.99));
-        }
-      }
       r.connectors.push_back(std::move(mr));
     }
   }

@@ -8,5 +8,5 @@ class ConnectorRegistry;
 }
 extern "C" int chakong_plugin_abi_version() { return 1; }
 extern "C" void chakong_register_connectors(chakong::connectors::ConnectorRegistry*) {
-  std::abort();  // Calling an ABI 1 entry point from an ABI 2 host is the bug this guards.
+  std::abort();  // Calling an ABI 1 entry point from a later host is the bug this guards.
 }

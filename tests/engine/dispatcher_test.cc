@@ -281,6 +281,116 @@ TEST_F(TimeoutTest, GivesUpAfterMaxAttemptsWithDeadlineExceeded) {
   EXPECT_EQ(bank_.measures_on("6222000011112222").size(), 1u);
 }
 
+// The one retry / in-doubt series (retry_policy.h), all in the dispatcher: a round of
+// attempts with backoff, then a new round after each in-doubt wait, then one completion with
+// the last in-doubt outcome. The bank is down throughout; every attempt is at a known time.
+DispatcherConfig series_config() {
+  DispatcherConfig c;
+  c.timeout = kMicrosPerMinute;
+  c.max_attempts = 2;
+  c.backoff_initial = kMicrosPerSecond;
+  c.jitter = 0;
+  c.in_doubt_wait = kMicrosPerHour;
+  c.in_doubt_resends = 2;
+  return c;
+}
+
+TEST_F(TimeoutTest, AnInDoubtSeriesIsAttemptsThenWaitsThenOneExhaustedCompletion) {
+  std::vector<TimeUs> attempts;
+  const TimeUs t0 = ex_.now();
+  sim::FaultyConnector conn(inner_, ex_, [&](const std::vector<Request>& b) {
+    attempts.push_back(ex_.now() - t0);
+    EXPECT_EQ(b.front().idempotency_key, "（2025）渝0110执7号/freeze/1");  // The same key.
+    return Fault{Fault::kFail, 0, unavailable_error("bank down")};
+  });
+  Dispatcher d(conn, ex_, series_config());
+  std::vector<std::pair<TimeUs, Status>> done;
+  d.submit(freeze(), Lane::kUrgent, 0,
+           [&](Response r) { done.emplace_back(ex_.now() - t0, r.status); });
+  ex_.run();
+  constexpr TimeUs s = kMicrosPerSecond, h = kMicrosPerHour;
+  // Round 1 at 0 and 1 s (backoff); round 2 an hour after its last attempt; round 3 likewise.
+  EXPECT_EQ(attempts, (std::vector<TimeUs>{0, s, s + h, 2 * s + h, 2 * s + 2 * h, 3 * s + 2 * h}));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].first, 3 * s + 2 * h);
+  EXPECT_EQ(done[0].second, unavailable_error("bank down"));
+  EXPECT_EQ(d.stats().retries, 3u);  // One within each round.
+  EXPECT_EQ(d.stats().resent[static_cast<int>(RequestKind::kFreeze)], 2u);
+  EXPECT_EQ(d.stats().errors, 1u);
+  EXPECT_EQ(d.stats().completed, 1u);
+  EXPECT_EQ(d.open_jobs(), 0u);
+}
+
+TEST_F(TimeoutTest, ADefiniteAnswerMidSeriesEndsIt) {
+  std::vector<TimeUs> attempts;
+  const TimeUs t0 = ex_.now();
+  sim::FaultyConnector conn(inner_, ex_, [&](const std::vector<Request>&) {
+    attempts.push_back(ex_.now() - t0);
+    // Down for the first round and the first attempt of the second; then the bank answers.
+    return attempts.size() <= 3 ? Fault{Fault::kFail, 0, unavailable_error("bank down")} : Fault{};
+  });
+  Dispatcher d(conn, ex_, series_config());
+  std::vector<std::pair<TimeUs, Response>> done;
+  d.submit(freeze(), Lane::kUrgent, 0,
+           [&](Response r) { done.emplace_back(ex_.now() - t0, std::move(r)); });
+  ex_.run();
+  constexpr TimeUs s = kMicrosPerSecond, h = kMicrosPerHour;
+  EXPECT_EQ(attempts, (std::vector<TimeUs>{0, s, s + h, 2 * s + h}));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].first, 3 * s + h);  // The bank's one second of latency.
+  EXPECT_TRUE(done[0].second.status.ok()) << done[0].second.status;
+  EXPECT_EQ(done[0].second.frozen, Fen(400'000));
+  EXPECT_EQ(d.stats().resent[static_cast<int>(RequestKind::kFreeze)], 1u);
+  EXPECT_EQ(d.stats().errors, 0u);
+  EXPECT_EQ(bank_.measures_on("6222000011112222").size(), 1u);
+}
+
+// A late answer to a timed-out attempt, arriving during the in-doubt wait, ends the series
+// there: no further round is sent.
+TEST_F(TimeoutTest, ALateAnswerDuringTheInDoubtWaitEndsTheSeries) {
+  std::vector<TimeUs> attempts;
+  const TimeUs t0 = ex_.now();
+  sim::FaultyConnector conn(inner_, ex_, [&](const std::vector<Request>&) {
+    attempts.push_back(ex_.now() - t0);
+    // The second attempt's answer takes 20 minutes: after its timeout, within the wait.
+    return attempts.size() == 2 ? Fault{Fault::kDelay, 20 * kMicrosPerMinute, {}}
+                                : Fault{Fault::kFail, 0, unavailable_error("bank down")};
+  });
+  Dispatcher d(conn, ex_, series_config());
+  std::vector<TimeUs> done;
+  d.submit(freeze(), Lane::kUrgent, 0, [&](Response r) {
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    done.push_back(ex_.now() - t0);
+  });
+  ex_.run();
+  constexpr TimeUs s = kMicrosPerSecond;
+  EXPECT_EQ(attempts, (std::vector<TimeUs>{0, s}));
+  EXPECT_EQ(done, (std::vector<TimeUs>{s + s + 20 * kMicrosPerMinute}));
+  EXPECT_EQ(d.stats().late_reconciled, 1u);
+  EXPECT_EQ(d.stats().resent[static_cast<int>(RequestKind::kFreeze)], 0u);
+}
+
+// A status poll has no in-doubt waits (its next poll asks again): it ends after its attempts.
+TEST_F(TimeoutTest, AStatusPollEndsAfterItsAttempts) {
+  std::vector<TimeUs> attempts;
+  const TimeUs t0 = ex_.now();
+  sim::FaultyConnector conn(inner_, ex_, [&](const std::vector<Request>&) {
+    attempts.push_back(ex_.now() - t0);
+    return Fault{Fault::kFail, 0, unavailable_error("bank down")};
+  });
+  Dispatcher d(conn, ex_, series_config());
+  Request r = freeze();
+  r.kind = RequestKind::kMeasureStatus;
+  std::vector<TimeUs> done;
+  d.submit(std::move(r), Lane::kNormal, 0, [&](Response resp) {
+    EXPECT_EQ(resp.status.code(), StatusCode::kUnavailable);
+    done.push_back(ex_.now() - t0);
+  });
+  ex_.run();
+  EXPECT_EQ(attempts, (std::vector<TimeUs>{0, kMicrosPerSecond}));
+  EXPECT_EQ(done, (std::vector<TimeUs>{kMicrosPerSecond}));
+}
+
 TEST(DispatcherTest, CircuitBreakerOpensThenProbes) {
   VirtualExecutor ex(0);
   ScriptedConnector inner(ex);
@@ -482,4 +592,17 @@ TEST(RetryPolicyTest, BothTiersAreBoundedAndBackoffIsExponentialAndCapped) {
   EXPECT_EQ(retry::resend_step(chakong::StatusCode::kDeadlineExceeded, 48, 48), Step::kExhausted);
   EXPECT_EQ(retry::resend_step(chakong::StatusCode::kOk, 0, 48), Step::kDefinite);
   EXPECT_EQ(retry::resend_step(chakong::StatusCode::kNotFound, 0, 48), Step::kDefinite);
+  // The series as the dispatcher asks it.
+  c.in_doubt_resends = 2;
+  using chakong::connectors::RequestKind;
+  const auto kUnavailable = chakong::StatusCode::kUnavailable;
+  EXPECT_EQ(retry::next_step(c, RequestKind::kFreeze, kUnavailable, 4, 0), Step::kRetry);
+  EXPECT_EQ(retry::next_step(c, RequestKind::kFreeze, kUnavailable, 5, 0), Step::kWait);
+  EXPECT_EQ(retry::next_step(c, RequestKind::kFreeze, kUnavailable, 5, 2), Step::kExhausted);
+  EXPECT_EQ(retry::next_step(c, RequestKind::kMeasureStatus, kUnavailable, 5, 0), Step::kExhausted);
+  // A cut call is not retried at once, but waits.
+  EXPECT_EQ(retry::next_step(c, RequestKind::kQuery, chakong::StatusCode::kCancelled, 1, 0),
+            Step::kWait);
+  EXPECT_EQ(retry::next_step(c, RequestKind::kQuery, chakong::StatusCode::kNotFound, 1, 0),
+            Step::kDefinite);
 }

@@ -207,5 +207,61 @@ TEST(ControlInDoubtTest, AFreezeStillInDoubtAfterTheLastResendKeepsItsReservatio
   EXPECT_TRUE(said);
 }
 
+// The one retry / in-doubt layer seen from the engine: the dispatcher runs the whole series
+// (here one attempt a round, a round an hour) and the case hears once, when it ends. A query
+// still in doubt counts as failed; a freeze still in doubt keeps its reservation.
+TEST(ControlInDoubtTest, AQueryAndAFreezeEachHaveOneBoundedSeriesAtExactTimes) {
+  EngineWorld w;
+  institution::Institution& bank = bank_with(w, 1);
+  institution::Institution& down = w.add_institution("bank.b");
+  std::vector<TimeUs> freezes, queries_b;
+  w.connect(bank, minutes(10), [&](const std::vector<Request>& b) {
+    if (b.front().kind != RequestKind::kFreeze) return sim::Fault{};
+    freezes.push_back(w.ex().now());
+    return sim::Fault{sim::Fault::kLoseReply, 0, data_loss_error("garbled")};
+  });
+  w.connect(down, minutes(10), [&](const std::vector<Request>&) {
+    queries_b.push_back(w.ex().now());
+    return sim::Fault{sim::Fault::kFail, 0, unavailable_error("down")};
+  });
+  EngineConfig config = one_attempt();
+  config.in_doubt_resends = 2;
+  Engine& e = w.start(config);
+  ASSERT_TRUE(e.file_case(EngineWorld::filing(kCase, Fen(300'000'00))).ok());
+  w.virt().run_until(w.ex().now() + 5 * kMicrosPerDay);
+
+  constexpr TimeUs h = kMicrosPerHour;
+  ASSERT_EQ(queries_b.size(), 3u);  // Sent, then a round after each wait.
+  const TimeUs q = queries_b[0];
+  EXPECT_EQ(queries_b, (std::vector<TimeUs>{q, q + h, q + 2 * h}));
+  ASSERT_EQ(freezes.size(), 3u);
+  const TimeUs f = freezes[0];
+  // Its reply comes (garbled) 10 minutes after each send: each wait starts then.
+  constexpr TimeUs m10 = 10 * kMicrosPerMinute;
+  EXPECT_EQ(freezes, (std::vector<TimeUs>{f, f + m10 + h, f + 2 * m10 + 2 * h}));
+  // One report each, when its series ended.
+  std::vector<std::pair<TimeUs, std::string>> failed;
+  for (const Event& ev : w.events) {
+    if (ev.type == EventType::kRequestFailed) failed.emplace_back(ev.time, ev.detail);
+  }
+  EXPECT_EQ(failed, (std::vector<std::pair<TimeUs, std::string>>{
+                        {q + 2 * h,
+                         "query: UNAVAILABLE: down; still in doubt after 2 re-sends "
+                         "with the same key"},
+                        {q + 2 * h, "query: UNAVAILABLE: down"},
+                        {f + 3 * m10 + 2 * h,
+                         "freeze: DATA_LOSS: garbled; still in doubt after 2 re-sends with the "
+                         "same key, what it reserved is kept until an officer resolves it"}}));
+  const EngineStats s = e.stats();
+  EXPECT_EQ(s.in_doubt_resent, 4u);
+  EXPECT_EQ(s.in_doubt_unresolved, 1u);
+  EXPECT_EQ(s.requests[static_cast<int>(RequestKind::kFreeze)], 3u);
+  EXPECT_EQ(s.requests[static_cast<int>(RequestKind::kQuery)], 2u + 2u);  // Two banks; b again.
+  StatusOr<CaseView> v = e.case_view(kCase);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->reserved, Fen(300'000'00));
+  EXPECT_EQ(v->queries_outstanding, 0);
+}
+
 }  // namespace
 }  // namespace chakong::engine

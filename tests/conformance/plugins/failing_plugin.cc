@@ -1,5 +1,5 @@
-// A plugin whose registration fails: it registers kind "twice" twice, and its ABI 2 entry point
-// reports the ALREADY_EXISTS of the second add(). load_plugin must report that message, naming
+// A plugin whose registration fails: it registers kind "twice" twice, and its entry point (ABI
+// 2 and 3) reports the ALREADY_EXISTS of the second add(). load_plugin must report that message, naming
 // the plugin, and register nothing (the ABI 1 entry point returned void: the failure was lost).
 #include "failing_config.pb.h"
 #include "test_plugin.h"

@@ -9,7 +9,7 @@
 // sandbox endpoint: a Transport that serves its protocol from a GroundTruth, which is how the
 // conformance kit and the simulator run an adapter's real encode/decode code.
 //
-// Plugins (ABI 2): a shared library exporting
+// Plugins (ABI 3): a shared library exporting
 //   CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version();  // must return kPluginAbiVersion
 //   CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(
 //       chakong::connectors::ConnectorRegistry* registry, char* error, size_t error_size);
@@ -17,8 +17,9 @@
 // or a non-zero StatusCode with a NUL-terminated message in `error` (at most error_size bytes,
 // truncated) when it could not register them all (plugin_status() does both from a Status);
 // the host then registers none of its factories and reports the message, naming the plugin. A
-// plugin built for another ABI (ABI 1 exported `void chakong_register_connectors`) is refused
-// with a message naming both versions.
+// plugin built for another ABI (ABI 1 exported `void chakong_register_connectors`; ABI 2 had
+// this entry point with a std::function TransportDone) is refused with a message naming both
+// versions, before any of its code but chakong_plugin_abi_version() runs.
 //
 // Threading: register and look up factories before serving; factories are then read-only.
 #ifndef CHAKONG_CONNECTORS_FACTORY_H_
@@ -51,8 +52,9 @@ namespace chakong::connectors {
 
 // Bumped whenever Connector, ConnectorFactory, Transport, the plugin entry points or the structs
 // they use change. 2: async_submit(BatchView, BatchSink&), and an entry point that reports its
-// status (chakong_register_connectors_v2).
-inline constexpr int kPluginAbiVersion = 2;
+// status (chakong_register_connectors_v2). 3: TransportDone is a move-only UniqueFunction with
+// 32 bytes inline (transport.h), not a std::function; the entry points are those of ABI 2.
+inline constexpr int kPluginAbiVersion = 3;
 
 // What a plugin's chakong_register_connectors_v2 returns for `status`: 0 when OK, else the
 // status code (non-zero), with the message copied into `error` (NUL-terminated, truncated to

@@ -163,7 +163,9 @@ class SocketClient : public std::enable_shared_from_this<SocketClient> {
 class SocketServer {
  public:
   // Listens at `path` (replacing a stale socket file) and serves channel i from
-  // endpoints[i], which must outlive the server.
+  // endpoints[i], which must outlive the server. Each connection has its own thread, which
+  // calls the endpoints' async_call(): an endpoint must accept calls from any thread (a
+  // sandbox endpoint on a real-time executor hops onto it).
   [[nodiscard]] static StatusOr<std::unique_ptr<SocketServer>> listen(
       const std::string& path, std::vector<Transport*> endpoints);
   // Listens on TCP at "host:port" ("[v6]:port"; port 0 picks one, see port()), with TLS

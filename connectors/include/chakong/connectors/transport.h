@@ -7,17 +7,27 @@
 //
 // Contract: `done` runs exactly once, never inside async_call(), on any thread. A transport
 // says nothing about whether the bytes make sense: decoding is the adapter's job.
+//
+// `done` is a TransportDone: move-only, with 32 bytes of inline storage, so that a callback
+// that captures a shared pointer and an id or two (WireConnector's: the connector's state and
+// the wire call's id) or `this` and a slot id (a wrapper transport's) allocates nothing. A
+// larger capture still works, boxed on the heap. A wrapper transport that must run code when
+// the inner one completes keeps the caller's `done` in a slot of its own and hands the inner
+// transport a small callback naming the slot (sim::BehaviourTransport): a callback wrapping a
+// TransportDone does not fit in one. Plugin ABI 3 (it was a std::function until ABI 2).
 #ifndef CHAKONG_CONNECTORS_TRANSPORT_H_
 #define CHAKONG_CONNECTORS_TRANSPORT_H_
 
-#include <functional>
 #include <string>
 
+#include "chakong/base/function.h"
 #include "chakong/base/status.h"
 
 namespace chakong::connectors {
 
-using TransportDone = std::function<void(StatusOr<std::string> reply)>;
+// Inline storage of a TransportDone: a shared_ptr and two 8-byte ids.
+inline constexpr size_t kTransportDoneInline = 32;
+using TransportDone = UniqueFunction<void(StatusOr<std::string> reply), kTransportDoneInline>;
 
 class Transport {
  public:

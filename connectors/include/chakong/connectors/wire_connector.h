@@ -154,6 +154,36 @@ class Slots {
   std::deque<Slot> slots_;
   std::vector<uint32_t> free_;
 };
+
+// A pointer that shares an object of T through a count inside it (`std::atomic<uint32_t>
+// refs`, starting at 1 for the first Ref): 8 bytes where a std::shared_ptr takes 16, so that
+// the tasks and transport callbacks that hold WireConnector's state fit their inline storage
+// with the reply's bytes (a task of a Ref, a wire id and a std::string is 48 bytes: the
+// executor's Task holds it without allocating). Copies may be made and dropped on any thread.
+template <typename T>
+class Ref {
+ public:
+  Ref() = default;
+  static Ref make() { return Ref(new T()); }
+  Ref(const Ref& other) noexcept : p_(other.p_) {
+    if (p_ != nullptr) p_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  Ref(Ref&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
+  Ref& operator=(Ref other) noexcept {
+    std::swap(p_, other.p_);
+    return *this;
+  }
+  ~Ref() {
+    if (p_ != nullptr && p_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p_;
+  }
+  T* operator->() const noexcept { return p_; }
+  T& operator*() const noexcept { return *p_; }
+  T* get() const noexcept { return p_; }
+
+ private:
+  explicit Ref(T* p) noexcept : p_(p) {}
+  T* p_ = nullptr;
+};
 }  // namespace internal
 
 template <typename Codec>
@@ -164,7 +194,7 @@ class WireConnector final : public Connector {
   WireConnector(Config config, ConnectorContext context)
       : name_(std::string(Codec::kKind) + "." + config.name()),
         capabilities_(Codec::capabilities(config)),
-        state_(std::make_shared<State>()) {
+        state_(internal::Ref<State>::make()) {
     state_->executor = context.executor;
     state_->transport = std::move(context.transport);
     state_->timeout = static_cast<TimeUs>(config.timeout_ms()) * 1000;
@@ -179,14 +209,14 @@ class WireConnector final : public Connector {
 
   void async_submit(BatchView batch, BatchSink& sink) override {
     ++state_->in_flight;
-    std::shared_ptr<State> s = state_;
+    internal::Ref<State> s = state_;
     BatchSink* out = &sink;
     s->executor->post([s, batch, out]() mutable { State::start(s, batch, *out); });
   }
 
   // Completes every open call with kCancelled; later submissions are cancelled at once.
   void shutdown() {
-    std::shared_ptr<State> s = state_;
+    internal::Ref<State> s = state_;
     s->closed = true;
     s->executor->post([s] { s->cancel_all(); });
   }
@@ -237,6 +267,7 @@ class WireConnector final : public Connector {
   };
 
   struct State {
+    std::atomic<uint32_t> refs{1};  // Held by internal::Ref (the connector, tasks, callbacks).
     Executor* executor = nullptr;
     std::unique_ptr<Transport> transport;
     TimeUs timeout = 0;
@@ -263,7 +294,7 @@ class WireConnector final : public Connector {
     bool deadline_armed = false;
     size_t open_wires = 0;
 
-    static void start(const std::shared_ptr<State>& s, BatchView batch, BatchSink& sink) {
+    static void start(const internal::Ref<State>& s, BatchView batch, BatchSink& sink) {
       const auto [id, call] = s->calls.add();
       call->seq = s->next_seq++;
       call->sink = &sink;
@@ -310,7 +341,7 @@ class WireConnector final : public Connector {
 
     // Encodes `chunk` (request k answers the call's index[k], or k when `index` is null), arms
     // the wire call's timeout and hands the bytes to the transport.
-    static void send(const std::shared_ptr<State>& s, uint64_t id, BatchView chunk,
+    static void send(const internal::Ref<State>& s, uint64_t id, BatchView chunk,
                      const std::vector<size_t>* index) {
       std::string bytes = Codec::encode_requests(chunk);
       const auto [w, wire] = s->wires.add();
@@ -325,11 +356,19 @@ class WireConnector final : public Connector {
       ++s->open_wires;
       s->deadlines.emplace_back(s->executor->now() + s->timeout, w);
       if (!s->deadline_armed) s->arm_deadline();
+      // The callback (a Ref and an id) and the task it posts (with the reply's bytes: 48 bytes)
+      // are stored inline: no allocation. Only a failed call's task (a Status) is boxed.
       s->transport->async_call(std::move(bytes), [s, w](StatusOr<std::string> reply) mutable {
         Executor* const ex = s->executor;
-        ex->post([s = std::move(s), w, reply = std::move(reply)]() mutable {
-          s->on_reply(w, std::move(reply));
-        });
+        if (reply.ok()) {
+          ex->post([s = std::move(s), w, bytes = std::move(*reply)]() mutable {
+            s->on_reply(w, StatusOr<std::string>(std::move(bytes)));
+          });
+        } else {
+          ex->post([s = std::move(s), w, status = reply.status()]() mutable {
+            s->on_reply(w, StatusOr<std::string>(std::move(status)));
+          });
+        }
       });
     }
 
@@ -566,7 +605,7 @@ class WireConnector final : public Connector {
 
   std::string name_;
   Capabilities capabilities_;
-  std::shared_ptr<State> state_;
+  internal::Ref<State> state_;
 };
 
 // Serves a Codec's protocol from a GroundTruth: decodes the instructions, lets the ground truth
@@ -583,11 +622,18 @@ class SandboxEndpoint final : public Transport {
   // wire::add_request) and its tasks carry only the slot's id: no allocation per call in the
   // steady state but the reply's bytes. The bytes are decoded here, at receipt (decoding
   // touches no ground truth and calls nothing back): one event per call, the processing.
+  // On a virtual executor every caller is on its thread (executor.h), so the call is taken at
+  // once. A real-time endpoint is called from any thread (a SocketServer calls it from each
+  // connection's thread) and first hops onto its executor: its calls and the executor's timers
+  // are touched only there.
   void async_call(std::string request, TransportDone done) override {
-    const auto [id, call] = calls_.add();
-    call->request = std::move(request);
-    call->done = std::move(done);
-    receive(id);
+    if (!executor_.is_virtual()) {
+      executor_.post([this, request = std::move(request), done = std::move(done)]() mutable {
+        take(std::move(request), std::move(done));
+      });
+      return;
+    }
+    take(std::move(request), std::move(done));
   }
 
  private:
@@ -605,6 +651,13 @@ class SandboxEndpoint final : public Transport {
       error = ok_status();
     }
   };
+
+  void take(std::string request, TransportDone done) {
+    const auto [id, call] = calls_.add();
+    call->request = std::move(request);
+    call->done = std::move(done);
+    receive(id);
+  }
 
   void receive(uint64_t id) {
     Pending& p = *calls_.find(id);

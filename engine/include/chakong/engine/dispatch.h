@@ -14,6 +14,11 @@
 //    unreachable, throttled, a reply that does not decode) with exponential backoff and
 //    deterministic jitter (a hash of the idempotency key and attempt number, so virtual-time
 //    runs are reproducible);
+//  - then, when every attempt left the outcome in doubt (a call cut at shutdown too), the long
+//    in-doubt waits: the request stays queued under its key and starts a new round of attempts
+//    after `in_doubt_wait`, at most `in_doubt_resends` times (a status poll: never; its next
+//    poll asks again); its completion runs once, with the answer or, exhausted, the last
+//    in-doubt outcome (engine/src/retry_policy.h is the one policy deciding all of this);
 //  - a circuit breaker: after `breaker_failures` consecutive failed attempts the connector is
 //    left alone for `breaker_cooldown`, then one probe batch decides.
 // A request's idempotency key is unchanged across retries, so the institution never acts
@@ -59,6 +64,11 @@ struct DispatcherConfig {
   TimeUs backoff_max = 10 * kMicrosPerMinute;
   double backoff_multiplier = 2.0;
   double jitter = 0.2;  // +-20 %.
+  // The in-doubt waits after the attempts. The engine sets both from EngineConfig's
+  // in_doubt_retry and in_doubt_resends (whatever the dispatch settings say); 0 re-sends: the
+  // request ends after its attempts.
+  TimeUs in_doubt_wait = kMicrosPerHour;
+  int in_doubt_resends = 0;
   // Circuit breaker.
   int breaker_failures = 20;
   TimeUs breaker_cooldown = kMicrosPerMinute;
@@ -80,6 +90,9 @@ struct DispatcherStats {
   uint64_t late_reconciled = 0;  // Late answers accepted for a still-open request.
   uint64_t late_ignored = 0;     // Late or duplicate answers for a finished request.
   uint64_t breaker_opened = 0;
+  // Rounds of attempts started again after an in-doubt wait, by connectors::RequestKind
+  // (index 1..7); their sum is EngineStats::in_doubt_resent.
+  uint64_t resent[8] = {};
   size_t max_queue = 0;
   TimeUs busy_us = 0;        // Sum over batches of time in flight.
   LatencyHistogram latency;  // Submission to final answer, per request.

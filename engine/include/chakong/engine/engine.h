@@ -105,8 +105,9 @@ struct EngineConfig {
   // institution down or busy, a reply that does not decode, a call cut by shutdown) may still
   // have been carried out. Whatever its kind (query, freeze, waiting-list freeze, renewal,
   // release, deduction) it stays in flight with what it reserved kept (a freeze's budget, a
-  // measure in force), and is re-sent with the same idempotency key after `in_doubt_retry`,
-  // up to `in_doubt_resends` times in a row. After that a query counts as failed; a control
+  // measure in force), and its dispatcher sends it again with the same idempotency key after
+  // `in_doubt_retry` (a new round of attempts), up to `in_doubt_resends` times: one bounded
+  // series, whose one completion the case hears. After that a query counts as failed; a control
   // request stays in doubt, its reservation kept, and is counted in
   // EngineStats::in_doubt_unresolved (an officer must resolve it with the institution).
   TimeUs in_doubt_retry = kMicrosPerHour;
@@ -177,6 +178,18 @@ struct EngineConfig {
 
 // Validates a config; kInvalidArgument naming the field.
 Status validate(const EngineConfig& config);
+
+// What Engine::reload() changes while the shards run: the officer registry and the
+// dispatcher settings, each given whole (what is not listed is gone). The rest of
+// EngineConfig (connectors, journal, calendar, deadlines, the sweep) is fixed at
+// construction: it shapes state the shards already hold.
+struct ReloadableConfig {
+  // Every registered officer as (id, court): one absent is no longer registered.
+  std::vector<std::pair<std::string, std::string>> officers;
+  // As EngineConfig::dispatch and dispatch_overrides (split over shards the same way).
+  DispatcherConfig dispatch;
+  std::map<std::string, DispatcherConfig, std::less<>> dispatch_overrides;
+};
 
 enum class EventType : uint8_t {
   kCaseFiled,
@@ -324,6 +337,24 @@ class Engine {
   // Registers an officer of `court` who may be assigned to its cases. kAlreadyExists for a
   // repeated id, kInvalidArgument for empty fields.
   Status register_officer(std::string officer_id, std::string court);
+
+  // Replaces the officer registry and the dispatcher settings while the shards run; callable
+  // from any thread. `config` is checked whole first: kInvalidArgument naming the field and
+  // value (officers[i].id empty or repeated, officers[i].court empty, a dispatch setting out
+  // of range, dispatch_overrides[name] for a connector the engine does not have), and then
+  // nothing is applied. Otherwise it returns the new generation (1 for the first reload; 0
+  // is the configuration the engine was built with) and posts the settings to every shard,
+  // which applies them on its own thread (no lock; for a moment some shards may run the old
+  // generation and others the new). From then on on a shard: an officer removed is refused
+  // ("officer 'x' is not registered") wherever the authorisation check runs, one added may
+  // be assigned; each dispatcher's rate, burst, max_in_flight, max_batch, linger and breaker
+  // apply to its next sends, the timeout, attempts and backoff to its next attempts (an
+  // attempt in flight keeps the timer it was sent with). `applied`, if given, runs once on
+  // the thread of the last shard to apply it, with the generation.
+  [[nodiscard]] StatusOr<uint64_t> reload(const ReloadableConfig& config,
+                                          std::function<void(uint64_t generation)> applied = {});
+  // The newest generation every shard has applied (0 before any reload). Any thread.
+  uint64_t config_generation() const;
 
   size_t shard_count() const;
   size_t shard_of(std::string_view case_number) const;

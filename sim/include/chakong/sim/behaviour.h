@@ -16,12 +16,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
 #include "chakong/base/executor.h"
 #include "chakong/connectors/connector.h"
 #include "chakong/connectors/transport.h"
+#include "chakong/connectors/wire_connector.h"
 
 namespace chakong::sim {
 
@@ -92,7 +94,8 @@ Status validate(const InstitutionBehaviour& b);
 // just before it hands a call to the endpoint; the endpoint's latency function writes
 // `service`, its draw, and answers at once; the transport, which then knows when the reply is
 // due, sets `due` while it hands the reply up (AnswerTimeExecutor, in_process_connector.h,
-// carries it through the adapter's posted tasks), and LpConnector sends the answer for then.
+// carries it through the adapter's posted tasks), and LpConnector (or RankConnector) sends the
+// answer for then.
 struct AnswerTime {
   static constexpr TimeUs kNow = -1;
   TimeUs start = 0;       // The call being handed to the endpoint: when a server takes it.
@@ -113,6 +116,10 @@ struct EarlyOutput {
   TimeUs patience = INT64_MAX;
 };
 
+// Every call is in a reused slot from async_call() to its reply, and the tasks and the inner
+// transport's callback carry only `this` and the slot's id (16 bytes, inline in a Task and in a
+// TransportDone): a call allocates nothing here once the slots have grown to the most calls
+// open at once.
 class BehaviourTransport final : public connectors::Transport {
  public:
   BehaviourTransport(std::unique_ptr<connectors::Transport> inner, Executor& executor,
@@ -126,22 +133,38 @@ class BehaviourTransport final : public connectors::Transport {
   uint64_t malformed() const { return malformed_; }
 
  private:
+  // A call from async_call() until its reply is handed on.
   struct Pending {
-    std::string request;
+    std::string request;  // Until delivered to the inner transport.
     connectors::TransportDone done;
-    TimeUs sent = 0;
+    bool duplicate = false, malformed = false;  // Drawn when delivered.
+    std::optional<StatusOr<std::string>> held;  // A reply held until an outage ends.
+    TimeUs sent = 0, due = 0;                   // Early output: asked, and answer due.
+    void reuse() {                              // Ended (internal::Slots): nothing kept.
+      request = std::string();
+      done = nullptr;
+      duplicate = malformed = false;
+      held.reset();
+      sent = due = 0;
+    }
   };
-  void intake(Pending p);
-  void deliver(Pending p);
+  // The call's arrival (a posted task: never inside async_call()): refused, or taken in now or
+  // at the next intake time.
+  void arrive(uint64_t id);
+  void intake(uint64_t id);
+  void deliver(uint64_t id);
+  void on_reply(uint64_t id, StatusOr<std::string> reply);
   // Early output: the call is answered now, for later.
-  void answer_early(Pending p);
-  // Hands the inner transport's reply to the caller (faults applied) and delivers the next
-  // waiting call.
-  void pass_reply(bool duplicate, bool malformed, const connectors::TransportDone& done,
-                  StatusOr<std::string> reply);
-  void corrupt(bool duplicate, bool malformed, StatusOr<std::string>& reply);
+  void answer_early(uint64_t id);
+  void on_early_reply(uint64_t id, StatusOr<std::string> reply);
+  void corrupt(const Pending& p, StatusOr<std::string>& reply);
   // The gateway is down both ways: a reply due during an outage leaves at its end.
   TimeUs when_up(TimeUs t) const;
+  // Hands the reply to the caller (faults applied), ends the call and delivers the next
+  // waiting call.
+  void pass_reply(uint64_t id, StatusOr<std::string> reply);
+  // Ends call `id` and completes it with `reply`.
+  void finish(uint64_t id, StatusOr<std::string> reply);
 
   std::unique_ptr<connectors::Transport> inner_;
   Executor& executor_;
@@ -149,8 +172,9 @@ class BehaviourTransport final : public connectors::Transport {
   EarlyOutput early_;
   std::mt19937_64 rng_;
   int busy_ = 0;
-  std::deque<Pending> waiting_;
-  std::vector<TimeUs> free_;  // Early output with a capacity: the servers' free times (a heap).
+  connectors::internal::Slots<Pending> calls_;
+  std::deque<uint64_t> waiting_;  // Taken in, waiting for capacity, in intake order.
+  std::vector<TimeUs> free_;      // Early output with a capacity: the servers' free times (a heap).
   uint64_t refused_ = 0, duplicated_ = 0, malformed_ = 0;
 };
 

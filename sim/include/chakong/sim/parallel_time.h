@@ -79,6 +79,9 @@ struct ParallelTimeOptions {
   int threads = 1;
   // The ranks of the run (not owned; outlives the ParallelTime). Null: one process.
   Comm* comm = nullptr;
+  // Per LP, the rank it lives on (0..ranks-1); empty: round robin (LP lp on rank lp % ranks).
+  // Every rank gives the same placement.
+  std::vector<int> lp_rank;
   // Per-pair lookahead. lp_class[lp] is LP lp's class (empty: every LP is class 0; classes are
   // 0..max). class_lookahead(from_class, to_class), evaluated once at create() into a table,
   // is the least time between a send from an LP of the first class and its delivery to one of
@@ -119,8 +122,8 @@ class ParallelTime {
  public:
   static constexpr TimeUs kNoMessages = -1;
 
-  // kInvalidArgument (naming the option) for lps == 0, lookahead <= 0, threads < 1, lp_class or
-  // reaction not one per LP, a pair's lookahead below `lookahead`, or a negative reaction.
+  // kInvalidArgument (naming the option) for lps == 0, lookahead <= 0, threads < 1, lp_class,
+  // lp_rank or reaction not one per LP, a rank in lp_rank that is not one of the run's, a pair's lookahead below `lookahead`, or a negative reaction.
   static StatusOr<std::unique_ptr<ParallelTime>> create(const ParallelTimeOptions& options);
   ~ParallelTime();
   ParallelTime(const ParallelTime&) = delete;
@@ -134,8 +137,10 @@ class ParallelTime {
   }
   int rank() const { return rank_; }
   int ranks() const { return ranks_; }
-  // The rank LP `lp` lives on (round robin).
-  int rank_of(uint32_t lp) const { return static_cast<int>(lp % static_cast<uint32_t>(ranks_)); }
+  // The rank LP `lp` lives on (ParallelTimeOptions::lp_rank, else round robin).
+  int rank_of(uint32_t lp) const {
+    return lp_rank_.empty() ? static_cast<int>(lp % static_cast<uint32_t>(ranks_)) : lp_rank_[lp];
+  }
   bool is_local(uint32_t lp) const { return rank_of(lp) == rank_; }
   // LP `lp`'s executor: its events, its clock. Only a local LP's runs anything.
   VirtualExecutor& executor(uint32_t lp);
@@ -185,6 +190,7 @@ class ParallelTime {
   const ParallelTimeOptions options_;
   const int rank_;
   const int ranks_;
+  const std::vector<int> lp_rank_;  // Empty: round robin.
   std::vector<std::unique_ptr<Lp>> lps_;
   std::vector<uint32_t> local_;  // This rank's LPs, ascending.
   std::vector<Receiver> receivers_;

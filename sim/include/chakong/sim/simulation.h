@@ -25,6 +25,8 @@ class Institution;
 
 namespace chakong::sim {
 
+class Comm;
+
 struct Progress {
   Date date;
   double fraction = 0;  // Of simulated days.
@@ -37,8 +39,13 @@ struct Progress {
 };
 
 struct SimulationOptions {
-  // Threads generating the population and stepping the logical processes.
+  // Threads generating the population and stepping the logical processes (on each rank).
   int threads = 1;
+  // The ranks of the run (`mpirun -np R chakong simulate`; not owned). Null or one rank: one
+  // process. Every rank calls run_simulation() with the same config and options; each builds
+  // the whole model and runs its logical processes (the shards on rank 0, the institutions
+  // round robin from rank 1); rank 0's report is the run's, the others' are not to be used.
+  Comm* comm = nullptr;
   // Called every simulated day from the simulation thread, after that day's checks.
   std::function<void(const Progress&)> on_progress;
   // The daily over-seizure and weekly duplicate-measure checks are incremental: they look at
@@ -112,6 +119,9 @@ struct SimulationReport {
   uint64_t windows = 0;
   double events_per_window = 0;
   double barrier_wait_share = 0;
+  // Bytes the ranks sent each other (the messages of LPs on different ranks, with the
+  // kernel's headers), over every rank; 0 on one rank.
+  uint64_t remote_bytes = 0;
   // Wall time of the event loop (after the set-up), of the LPs running their events (summed
   // over LPs) and of the days' own work between windows (arrivals, balances, checks): on one
   // thread the rest of the loop is the window protocol. Not in report.json.

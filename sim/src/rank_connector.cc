@@ -1,0 +1,160 @@
+#include "rank_connector.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "lp_crossing.h"
+
+namespace chakong::sim {
+
+using connectors::BatchSink;
+using connectors::BatchView;
+using connectors::Request;
+using connectors::Response;
+
+// One call on the institution's LP: owns the decoded requests and the answer slots until the
+// inner connector completes, then sends the answers back and goes.
+class RankConnector::ServerCall final : public BatchSink {
+ public:
+  ServerCall(RankConnector& c, uint32_t caller, lp_wire::RequestBatch batch)
+      : c_(c),
+        caller_(caller),
+        call_(batch.call),
+        requests_(std::move(batch.requests)),
+        pointers_(connectors::pointers_to(requests_)),
+        responses_(requests_.size()) {}
+  void submit() { c_.inner_.async_submit(BatchView(pointers_), *this); }
+  Response& response(size_t i) override {
+    if (i < responses_.size()) return responses_[i];
+    ++extra_;
+    return overflow_;
+  }
+  // The inner connector's last touch: the answers go back, this call with them.
+  void complete() override {
+    std::unique_ptr<ServerCall> self(this);
+    // Early output: computed now, given at its due time (as LpConnector::Call::complete()).
+    const TimeUs now = c_.time_.executor(c_.lp_).now();
+    const TimeUs due = c_.answer_time_ != nullptr ? std::max(now, c_.answer_time_->due) : now;
+    c_.time_.send_bytes(c_.lp_, caller_, due + c_.transit_,
+                        lp_wire::encode_responses(call_, responses_, extra_));
+  }
+
+ private:
+  RankConnector& c_;
+  const uint32_t caller_;
+  const uint64_t call_;
+  std::vector<Request> requests_;
+  std::vector<const Request*> pointers_;
+  std::vector<Response> responses_;
+  Response overflow_;
+  uint32_t extra_ = 0;
+};
+
+RankConnector::RankConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp,
+                             TimeUs transit, const AnswerTime* answer_time)
+    : inner_(inner),
+      time_(time),
+      lp_(lp),
+      transit_(transit),
+      answer_time_(answer_time),
+      name_(inner.name()),
+      caps_(inner.capabilities()),
+      callers_(time.lps()) {}
+
+RankConnector::~RankConnector() = default;
+
+void RankConnector::async_submit(BatchView batch, BatchSink& sink) {
+  const uint32_t caller = ParallelTime::current_lp();
+  if (caller == ParallelTime::kNoLp) {
+    refuse_outside_an_lp(name_, batch, sink);
+    return;
+  }
+  Caller& c = callers_[caller];
+  const uint64_t call = c.next++;
+  c.calls.emplace(call, Pending{&sink, batch.size()});
+  const TimeUs now = time_.executor(caller).now();
+  time_.send_bytes(caller, lp_, now + transit_, lp_wire::encode_requests(call, batch));
+}
+
+void RankConnector::serve(uint32_t caller, lp_wire::RequestBatch batch) {
+  (new ServerCall(*this, caller, std::move(batch)))->submit();
+}
+
+void RankConnector::refuse(uint32_t caller, uint64_t call, const Status& error) {
+  const TimeUs at = time_.executor(lp_).now() + transit_;
+  time_.send_bytes(lp_, caller, at, lp_wire::encode_error(call, error));
+}
+
+void RankConnector::answer(uint32_t caller, lp_wire::ResponseBatch batch) {
+  Caller& c = callers_[caller];
+  auto it = c.calls.find(batch.call);
+  if (it == c.calls.end()) return;
+  const Pending p = it->second;
+  c.calls.erase(it);
+  // Every slot of the batch is written, as LpConnector does: a response the institution's side
+  // did not write is a default one there too.
+  for (size_t i = 0; i < p.size; ++i) {
+    if (!batch.error.ok()) {
+      p.out->response(i) = Response::error(batch.error);
+    } else {
+      p.out->response(i) = i < batch.responses.size() ? std::move(batch.responses[i]) : Response();
+    }
+  }
+  for (uint32_t k = 0; k < batch.extra; ++k) p.out->response(p.size + k);
+  p.out->complete();
+}
+
+LpRouter::LpRouter(ParallelTime& time)
+    : time_(time), by_lp_(time.lps(), nullptr), undecodable_(time.lps()) {}
+
+void LpRouter::add(RankConnector& connector) { by_lp_[connector.lp()] = &connector; }
+
+void LpRouter::install() {
+  for (uint32_t lp = 0; lp < time_.lps(); ++lp) {
+    if (!time_.is_local(lp)) continue;
+    time_.set_receiver(lp,
+                       [this, lp](uint32_t from, std::string bytes) { receive(lp, from, bytes); });
+  }
+}
+
+uint64_t LpRouter::undecodable() const {
+  uint64_t n = 0;
+  for (const Count& c : undecodable_) n += c.n;
+  return n;
+}
+
+void LpRouter::receive(uint32_t to, uint32_t from, const std::string& bytes) {
+  StatusOr<lp_wire::Message> m = lp_wire::decode(bytes);
+  if (m.ok()) {
+    if (auto* r = std::get_if<lp_wire::RequestBatch>(&*m)) {
+      if (by_lp_[to] != nullptr) {
+        by_lp_[to]->serve(from, std::move(*r));
+        return;
+      }
+    } else if (auto* a = std::get_if<lp_wire::ResponseBatch>(&*m)) {
+      if (by_lp_[from] != nullptr) {
+        by_lp_[from]->answer(to, std::move(*a));
+        return;
+      }
+    }
+    ++undecodable_[to].n;
+    return;
+  }
+  // In doubt: the call it belongs to, if that can be read, is answered with the error.
+  const uint64_t call = lp_wire::call_of(bytes);
+  if (call != 0 && by_lp_[to] != nullptr) {
+    by_lp_[to]->refuse(from, call, m.status());
+  } else if (call != 0 && by_lp_[from] != nullptr) {
+    lp_wire::ResponseBatch failed;
+    failed.call = call;
+    failed.error = m.status();
+    by_lp_[from]->answer(to, std::move(failed));
+  } else {
+    ++undecodable_[to].n;
+    std::fprintf(stderr, "chakong simulate: LP %u from LP %u: %s\n", to, from,
+                 m.status().to_string().c_str());
+  }
+}
+
+}  // namespace chakong::sim

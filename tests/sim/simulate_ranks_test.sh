@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `mpirun -np R chakong simulate`: report.json is byte-identical outside "run" for one process
+# with one thread, and for 2 and 4 ranks (oversubscribed beyond this machine's cores); only rank
+# 0 writes (one set of files, one summary on stdout); "run" says the ranks.
+#   simulate_ranks_test.sh CHAKONG MPIRUN SCENARIO DAYS WORKDIR [--set path=value]...
+set -euo pipefail
+chakong=$1
+mpirun=$2
+scenario=$3
+days=$4
+work=$5
+shift 5
+flags=(--oversubscribe --bind-to none)
+[[ $(id -u) -eq 0 ]] && flags+=(--allow-run-as-root)
+rm -rf "$work"
+mkdir -p "$work"
+outside_run() {
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r.pop("run"); print(json.dumps(r, sort_keys=True))' "$1"
+}
+"$chakong" simulate "$scenario" --days "$days" --threads 1 --out "$work/one" "$@" >"$work/one.txt" 2>"$work/one.err"
+want=$(outside_run "$work/one/report.json")
+for np in 2 4; do
+  (cd "$work" && "$mpirun" "${flags[@]}" -np "$np" "$chakong" simulate "$scenario" --days "$days" \
+     --out "$work/np$np" "$@" >"$work/np$np.txt" 2>"$work/np$np.err") || {
+    echo "FAIL: mpirun -np $np exited $?" >&2
+    cat "$work/np$np.err" >&2
+    exit 1
+  }
+  got=$(outside_run "$work/np$np/report.json")
+  if [[ "$got" != "$want" ]]; then
+    echo "FAIL: -np $np: report.json differs outside run from --threads 1" >&2
+    diff <(echo "$want" | python3 -m json.tool) <(echo "$got" | python3 -m json.tool) | head -40 >&2
+    exit 1
+  fi
+  ranks=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"]["ranks"])' "$work/np$np/report.json")
+  if [[ "$ranks" != "$np" ]]; then
+    echo "FAIL: -np $np: run.ranks is $ranks" >&2
+    exit 1
+  fi
+  # One summary (rank 0's) and nothing written by the others.
+  if [[ $(grep -c '^scenario ' "$work/np$np.txt") != 1 ]]; then
+    echo "FAIL: -np $np: $(grep -c '^scenario ' "$work/np$np.txt") summaries on stdout" >&2
+    exit 1
+  fi
+  if [[ $(ls "$work" | grep -v -e '^one' -e '^np[24]' | wc -l) != 0 ]]; then
+    echo "FAIL: -np $np: unexpected files: $(ls "$work")" >&2
+    exit 1
+  fi
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["run"]; print("np=%s windows=%s remote_bytes=%s barrier_wait_share=%s" % (sys.argv[2], r["windows"], r["remote_bytes"], r["barrier_wait_share"]))' "$work/np$np/report.json" "$np"
+done
+echo "PASS"
