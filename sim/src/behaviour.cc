@@ -122,13 +122,23 @@ Status validate(const InstitutionBehaviour& b) {
 }
 
 BehaviourTransport::BehaviourTransport(std::unique_ptr<connectors::Transport> inner,
-                                       Executor& executor, InstitutionBehaviour behaviour)
-    : inner_(std::move(inner)), executor_(executor), b_(std::move(behaviour)), rng_(b_.seed) {}
+                                       Executor& executor, InstitutionBehaviour behaviour,
+                                       EarlyOutput early)
+    : inner_(std::move(inner)),
+      executor_(executor),
+      b_(std::move(behaviour)),
+      early_(early),
+      rng_(b_.seed) {
+  if (early_.time != nullptr && b_.capacity > 0) {
+    free_.assign(static_cast<size_t>(b_.capacity), 0);  // All free: a heap already.
+  }
+}
 
 void BehaviourTransport::async_call(std::string request, connectors::TransportDone done) {
   const auto [id, call] = calls_.add();
   call->request = std::move(request);
   call->done = std::move(done);
+  call->sent = executor_.now();
   executor_.post([this, id = id] { arrive(id); });
 }
 
@@ -157,6 +167,10 @@ void BehaviourTransport::arrive(uint64_t id) {
 }
 
 void BehaviourTransport::intake(uint64_t id) {
+  if (early_.time != nullptr) {
+    answer_early(id);
+    return;
+  }
   if (b_.capacity > 0 && busy_ >= b_.capacity) {
     waiting_.push_back(id);
     return;
@@ -181,10 +195,7 @@ void BehaviourTransport::on_reply(uint64_t id, StatusOr<std::string> reply) {
   // The gateway is down both ways: a reply due during an outage waits for its end. Else it
   // passes now, with no event of its own.
   const TimeUs now = executor_.now();
-  TimeUs at = now;
-  for (const OutageWindow& w : b_.outages) {
-    if (w.from <= at && at < w.to) at = w.to;
-  }
+  const TimeUs at = when_up(now);
   if (at == now) {
     pass_reply(id, std::move(reply));
     return;
@@ -198,7 +209,78 @@ void BehaviourTransport::on_reply(uint64_t id, StatusOr<std::string> reply) {
 
 void BehaviourTransport::pass_reply(uint64_t id, StatusOr<std::string> reply) {
   --busy_;
-  const Pending& p = *calls_.find(id);
+  corrupt(*calls_.find(id), reply);
+  finish(id, std::move(reply));
+  if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
+    const uint64_t next = waiting_.front();
+    waiting_.pop_front();
+    deliver(next);
+  }
+}
+
+TimeUs BehaviourTransport::when_up(TimeUs t) const {
+  for (const OutageWindow& w : b_.outages) {
+    if (w.from <= t && t < w.to) t = w.to;
+  }
+  return t;
+}
+
+// The call is taken now (intake): a server starts on it now or, with every server busy, when
+// the first is free (FIFO: the multi-server Lindley recursion, as a hub member's queue); the
+// endpoint acts on the ground truth now and answers at once, and the reply is handed up now,
+// due when the service drawn is done and the gateway is up. Nothing waits on the executor: the
+// institution's logical process has no event between a call's intake and its answer.
+void BehaviourTransport::answer_early(uint64_t id) {
+  const TimeUs now = executor_.now();
+  const auto later = std::greater<TimeUs>();  // free_ is a min-heap.
+  const TimeUs start = free_.empty() ? now : std::max(now, free_.front());
+  Pending& p = *calls_.find(id);
+  std::uniform_real_distribution<double> u(0, 1);
+  p.duplicate = b_.duplicate_rate > 0 && u(rng_) < b_.duplicate_rate;
+  p.malformed = b_.malformed_rate > 0 && u(rng_) < b_.malformed_rate;
+  std::string request = std::move(p.request);
+  p.request = std::string();
+  AnswerTime& at = *early_.time;
+  at.start = start;
+  at.service = AnswerTime::kNow;
+  // The endpoint answers from a posted task: the slot is still open after this call.
+  inner_->async_call(std::move(request), [this, id](StatusOr<std::string> reply) {
+    on_early_reply(id, std::move(reply));
+  });
+  // The latency function ran inside async_call (the endpoint draws at receipt).
+  const TimeUs service = std::max<TimeUs>(0, at.service);
+  const TimeUs due = when_up(resume_after_outages(b_.outages, start, start + service));
+  calls_.find(id)->due = due;
+  if (!free_.empty()) {
+    std::pop_heap(free_.begin(), free_.end(), later);
+    free_.back() = due;
+    std::push_heap(free_.begin(), free_.end(), later);
+  }
+}
+
+void BehaviourTransport::on_early_reply(uint64_t id, StatusOr<std::string> reply) {
+  Pending& p = *calls_.find(id);
+  const TimeUs handed = executor_.now();
+  const TimeUs due = std::max(p.due, handed);
+  if (due - p.sent >= early_.patience) {
+    // The caller has given up on it by then: handed up at its time, as it was.
+    p.held.emplace(std::move(reply));
+    executor_.run_at(due, [this, id] {
+      Pending& q = *calls_.find(id);
+      StatusOr<std::string> held = std::move(*q.held);
+      corrupt(q, held);
+      finish(id, std::move(held));
+    });
+    return;
+  }
+  corrupt(p, reply);
+  AnswerTime& t = *early_.time;
+  t.due = due > handed ? due : AnswerTime::kNow;
+  finish(id, std::move(reply));
+  t.due = AnswerTime::kNow;
+}
+
+void BehaviourTransport::corrupt(const Pending& p, StatusOr<std::string>& reply) {
   if (reply.ok() && p.duplicate) {
     reply = *reply + *reply;  // Every result of field 1 twice.
     ++duplicated_;
@@ -207,12 +289,6 @@ void BehaviourTransport::pass_reply(uint64_t id, StatusOr<std::string> reply) {
     // A length-delimited field 1 that claims 127 bytes and has 1: the reply cannot parse.
     reply = *reply + std::string("\x0a\x7f\x01", 3);
     ++malformed_;
-  }
-  finish(id, std::move(reply));
-  if (!waiting_.empty() && (b_.capacity == 0 || busy_ < b_.capacity)) {
-    const uint64_t next = waiting_.front();
-    waiting_.pop_front();
-    deliver(next);
   }
 }
 

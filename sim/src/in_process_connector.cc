@@ -1,5 +1,6 @@
 #include "chakong/sim/in_process_connector.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "chakong/sim/parallel_time.h"
@@ -80,7 +81,10 @@ class LpConnector::Call final : public BatchSink {
   // The inner connector's last touch (on the institution's LP): the answers go back.
   void complete() override {
     Executor& ex = c_.time_.executor(c_.lp_);
-    c_.time_.send(c_.lp_, caller_, ex.now() + c_.transit_,
+    // Early output: computed now, given at its due time.
+    const TimeUs at =
+        c_.answer_time_ != nullptr ? std::max(ex.now(), c_.answer_time_->due) : ex.now();
+    c_.time_.send(c_.lp_, caller_, at + c_.transit_,
                   [self = std::unique_ptr<Call>(this)]() mutable {
                     Call& call = *self;
                     call.deliver();
@@ -106,11 +110,12 @@ class LpConnector::Call final : public BatchSink {
 };
 
 LpConnector::LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp,
-                         TimeUs transit)
+                         TimeUs transit, const AnswerTime* answer_time)
     : inner_(inner),
       time_(time),
       lp_(lp),
       transit_(transit),
+      answer_time_(answer_time),
       name_(inner.name()),
       caps_(inner.capabilities()),
       spare_(time.lps()) {}
@@ -146,6 +151,24 @@ void LpConnector::async_submit(BatchView batch, BatchSink& sink) {
   time_.send(caller, lp_, now + transit_, [call = std::move(call)]() mutable {
     call.release()->submit();  // Owned by the inner connector until it completes.
   });
+}
+
+void AnswerTimeExecutor::post(Task task) {
+  if (time_.due == AnswerTime::kNow) {
+    inner_.post(std::move(task));
+    return;
+  }
+  queued_.emplace_back(time_.due, std::move(task));
+  inner_.post([this] { run_next(); });
+}
+
+void AnswerTimeExecutor::run_next() {
+  auto [due, task] = std::move(queued_.front());
+  queued_.pop_front();
+  const TimeUs was = time_.due;
+  time_.due = due;
+  task();
+  time_.due = was;
 }
 
 namespace {

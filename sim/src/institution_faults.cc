@@ -1,5 +1,6 @@
 #include "institution_faults.h"
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -10,8 +11,14 @@ using connectors::RequestKind;
 using connectors::Response;
 
 FaultConnector::FaultConnector(std::unique_ptr<connectors::Connector> inner, Executor& executor,
-                               institution::Institution& truth, InstitutionFaults faults)
-    : inner_(std::move(inner)), executor_(executor), truth_(truth), f_(faults), rng_(faults.seed) {}
+                               institution::Institution& truth, InstitutionFaults faults,
+                               const AnswerTime* answer_time)
+    : inner_(std::move(inner)),
+      executor_(executor),
+      truth_(truth),
+      f_(faults),
+      answer_time_(answer_time),
+      rng_(faults.seed) {}
 
 // One batch on its way through: the requests forwarded (a view), where each one's answer goes
 // in the caller's sink, and which were queries (for the drains). Deletes itself on completion.
@@ -91,7 +98,9 @@ void FaultConnector::async_submit(connectors::BatchView batch, connectors::Batch
 
 void FaultConnector::drain_later(const std::string& reference) {
   std::uniform_int_distribution<TimeUs> at(0, f_.drain_window - 1);
-  executor_.run_at(executor_.now() + at(rng_), [this, reference] {
+  const TimeUs answered =
+      answer_time_ != nullptr ? std::max(executor_.now(), answer_time_->due) : executor_.now();
+  executor_.run_at(answered + at(rng_), [this, reference] {
     StatusOr<Fen> took = truth_.debit(reference, Fen(std::numeric_limits<int64_t>::max() / 4));
     if (took.ok() && took->value() > 0) ++drained_;
   });

@@ -10,6 +10,7 @@
 #include "chakong/base/executor.h"
 #include "chakong/connectors/connector.h"
 #include "chakong/institution/institution.h"
+#include "chakong/sim/behaviour.h"
 
 namespace chakong::sim {
 
@@ -24,11 +25,14 @@ struct InstitutionFaults {
 // account from the institution's ground truth (`truth`, which must outlive this). A batch goes
 // on to the inner connector without its refused requests, through a view of the rest whose
 // answers land in the caller's own slots; the caller's sink completes exactly once, never
-// inside async_submit (a batch refused whole is answered from a posted task).
+// inside async_submit (a batch refused whole is answered from a posted task). With early
+// output (`answer_time`, behaviour.h) a drain is timed from the answer's due time, not from
+// the intake that computed it.
 class FaultConnector final : public connectors::Connector {
  public:
   FaultConnector(std::unique_ptr<connectors::Connector> inner, Executor& executor,
-                 institution::Institution& truth, InstitutionFaults faults);
+                 institution::Institution& truth, InstitutionFaults faults,
+                 const AnswerTime* answer_time = nullptr);
 
   const std::string& name() const override { return inner_->name(); }
   connectors::Capabilities capabilities() const override { return inner_->capabilities(); }
@@ -45,6 +49,7 @@ class FaultConnector final : public connectors::Connector {
   Executor& executor_;
   institution::Institution& truth_;
   InstitutionFaults f_;
+  const AnswerTime* answer_time_;
   std::mt19937_64 rng_;
   uint64_t renewals_refused_ = 0, drained_ = 0;
 };

@@ -36,6 +36,16 @@ T get(const char*& p) {
 
 thread_local uint32_t t_current_lp = UINT32_MAX;
 
+// The pending messages' heap order: a max-heap of this comparison has the earliest (time,
+// source LP, source sequence) on top. The key is unique (a source's sequence is), so the
+// order is total and the same whatever the threads.
+template <typename K>
+bool later(const K& a, const K& b) {
+  if (a.at != b.at) return a.at > b.at;
+  if (a.from != b.from) return a.from > b.from;
+  return a.seq > b.seq;
+}
+
 enum class Fault : uint8_t {
   kNone,
   kLookahead,
@@ -64,10 +74,20 @@ struct alignas(64) ParallelTime::Lp {
   explicit Lp(TimeUs start) : ex(start) {}
   VirtualExecutor ex;
   std::vector<Message> out;  // Sent this window, in send order.
-  // Delivered to this LP and not yet handed to its executor, ordered by (time, source LP,
-  // source sequence) from `head` on: handed over in the window that runs them.
-  std::vector<Message> pending;
-  size_t head = 0;
+  // Delivered to this LP and not yet handed to its executor: a min-heap of (time, source LP,
+  // source sequence, slot) over the messages kept in `held` (free slots in `free`), handed
+  // over in the window that runs them. A heap, because answers sent early (at an
+  // institution's intake, for hours later) make hundreds of messages wait at a shard while a
+  // few come and go every window.
+  struct Key {
+    TimeUs at;
+    uint32_t from;
+    uint32_t slot;
+    uint64_t seq;
+  };
+  std::vector<Key> pending;
+  std::vector<Message> held;
+  std::vector<uint32_t> free;
   uint64_t seq = 0;  // Messages sent, ever: the tie-break after (time, source).
   uint64_t events = 0;
   double step_seconds = 0;
@@ -397,8 +417,11 @@ void ParallelTime::step(uint32_t i, TimeUs bound) {
   Lp& lp = *lps_[i];
   lp.ex.bind_to_current_thread();
   // The messages this window runs go to the executor now, in their order.
-  for (; lp.head < lp.pending.size() && lp.pending[lp.head].at < bound; ++lp.head) {
-    Message& m = lp.pending[lp.head];
+  while (!lp.pending.empty() && lp.pending.front().at < bound) {
+    std::pop_heap(lp.pending.begin(), lp.pending.end(), later<Lp::Key>);
+    const uint32_t slot = lp.pending.back().slot;
+    lp.pending.pop_back();
+    Message& m = lp.held[slot];
     if (m.is_bytes) {
       lp.ex.run_at(m.at, [this, from = m.from, i, b = std::move(m.bytes)]() mutable {
         if (receivers_[i]) receivers_[i](from, std::move(b));
@@ -406,10 +429,7 @@ void ParallelTime::step(uint32_t i, TimeUs bound) {
     } else {
       lp.ex.run_at(m.at, std::move(m.task));
     }
-  }
-  if (lp.head == lp.pending.size()) {
-    lp.pending.clear();
-    lp.head = 0;
+    lp.free.push_back(slot);  // Moved from: it holds nothing.
   }
   t_current_lp = i;
   const auto t0 = std::chrono::steady_clock::now();
@@ -418,28 +438,25 @@ void ParallelTime::step(uint32_t i, TimeUs bound) {
   t_current_lp = kNoLp;
 }
 
-// Adds the window's messages for `to` to its pending ones, ordered by (time, source LP, source
-// sequence); they reach its executor in the window that runs them (step).
+// Adds the window's messages for `to` to its pending ones; they reach its executor in the
+// window that runs them (step), ordered by (time, source LP, source sequence).
 void ParallelTime::hand_over(uint32_t to) {
-  const auto key = [](const Message& a, const Message& b) {
-    if (a.at != b.at) return a.at < b.at;
-    if (a.from != b.from) return a.from < b.from;
-    return a.seq < b.seq;
-  };
   std::vector<Message>& in = inbox_[to];
-  if (in.size() > 1) std::sort(in.begin(), in.end(), key);
   Lp& lp = *lps_[to];
-  std::vector<Message>& p = lp.pending;
-  if (lp.head > 0) {
-    p.erase(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(lp.head));
-    lp.head = 0;
+  for (Message& m : in) {
+    uint32_t slot;
+    if (lp.free.empty()) {
+      slot = static_cast<uint32_t>(lp.held.size());
+      lp.held.emplace_back();
+    } else {
+      slot = lp.free.back();
+      lp.free.pop_back();
+    }
+    lp.pending.push_back({m.at, m.from, slot, m.seq});
+    std::push_heap(lp.pending.begin(), lp.pending.end(), later<Lp::Key>);
+    lp.held[slot] = std::move(m);
   }
-  const auto old = static_cast<std::ptrdiff_t>(p.size());
-  for (Message& m : in) p.push_back(std::move(m));
-  if (old > 0 && key(p[static_cast<size_t>(old)], p[static_cast<size_t>(old) - 1])) {
-    std::inplace_merge(p.begin(), p.begin() + old, p.end(), key);
-  }
-  next_message_[to] = p.front().at;
+  next_message_[to] = lp.pending.front().at;
   in.clear();
 }
 
@@ -665,7 +682,7 @@ Status ParallelTime::run_until(TimeUs limit) {
       Lp& lp = *lps_[i];
       lp.ex.bind_to_current_thread();
       next_[i] = lp.ex.next_time().value_or(kNever);
-      next_message_[i] = lp.head < lp.pending.size() ? lp.pending[lp.head].at : kNever;
+      next_message_[i] = lp.pending.empty() ? kNever : lp.pending.front().at;
     }
     exchange();
   }

@@ -1,5 +1,6 @@
 #include "rank_connector.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -32,8 +33,11 @@ class RankConnector::ServerCall final : public BatchSink {
   // The inner connector's last touch: the answers go back, this call with them.
   void complete() override {
     std::unique_ptr<ServerCall> self(this);
-    const TimeUs at = c_.time_.executor(c_.lp_).now() + c_.transit_;
-    c_.time_.send_bytes(c_.lp_, caller_, at, lp_wire::encode_responses(call_, responses_, extra_));
+    // Early output: computed now, given at its due time (as LpConnector::Call::complete()).
+    const TimeUs now = c_.time_.executor(c_.lp_).now();
+    const TimeUs due = c_.answer_time_ != nullptr ? std::max(now, c_.answer_time_->due) : now;
+    c_.time_.send_bytes(c_.lp_, caller_, due + c_.transit_,
+                        lp_wire::encode_responses(call_, responses_, extra_));
   }
 
  private:
@@ -48,11 +52,12 @@ class RankConnector::ServerCall final : public BatchSink {
 };
 
 RankConnector::RankConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp,
-                             TimeUs transit)
+                             TimeUs transit, const AnswerTime* answer_time)
     : inner_(inner),
       time_(time),
       lp_(lp),
       transit_(transit),
+      answer_time_(answer_time),
       name_(inner.name()),
       caps_(inner.capabilities()),
       callers_(time.lps()) {}

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "chakong/connectors/connector.h"
+#include "chakong/sim/behaviour.h"
 #include "chakong/sim/parallel_time.h"
 #include "lp_wire.h"
 
@@ -30,7 +31,10 @@ namespace chakong::sim {
 class RankConnector final : public connectors::Connector {
  public:
   // `inner` is used only on LP `lp`'s rank; `transit` >= the ParallelTime's lookahead.
-  RankConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit);
+  // `answer_time`: early output (behaviour.h), as LpConnector: the answers leave when `inner`
+  // completes, stamped for AnswerTime::due + `transit` when a due time is set then.
+  RankConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit,
+                const AnswerTime* answer_time = nullptr);
   ~RankConnector() override;
 
   const std::string& name() const override { return name_; }
@@ -64,6 +68,7 @@ class RankConnector final : public connectors::Connector {
   ParallelTime& time_;
   const uint32_t lp_;
   const TimeUs transit_;
+  const AnswerTime* const answer_time_;  // Read on the institution's LP.
   const std::string name_;
   const connectors::Capabilities caps_;
   std::vector<Caller> callers_;

@@ -20,9 +20,9 @@
 #include "chakong/connectors/factory.h"
 #include "chakong/institution/institution.h"
 #include "chakong/sim/behaviour.h"
+#include "chakong/sim/comm.h"
 #include "chakong/sim/in_process_connector.h"
 #include "chakong/sim/parallel_time.h"
-#include "chakong/sim/comm.h"
 #include "hub.h"
 #include "institution_faults.h"
 #include "population.h"
@@ -36,6 +36,10 @@ using connectors::RequestKind;
 
 struct Instance {
   std::unique_ptr<institution::Institution> truth;
+  // Early output: the answer's due time, from the transport to the LpConnector, and the
+  // adapter's executor that carries it (both outlive the connector, which posts as it goes).
+  std::unique_ptr<AnswerTime> answer_time;
+  std::unique_ptr<AnswerTimeExecutor> adapter_executor;
   std::unique_ptr<connectors::Connector> connector;
   // What the engine holds: `connector` seen from the shards' LPs (the institution is its own).
   std::unique_ptr<connectors::Connector> crossing;
@@ -330,6 +334,12 @@ Status Run::build_connectors() {
     r->SetUInt32(config.get(), d->FindFieldByName("timeout_ms"),
                  static_cast<uint32_t>(wire_timeout() / 1000));
     r->SetUInt32(config.get(), d->FindFieldByName("max_batch"), static_cast<uint32_t>(g.max_batch));
+    // The institution answers at intake (early output): the endpoint acts on the ground truth
+    // when the call is taken and answers at once; the transport knows from the service drawn
+    // when the answer is given, and the answer leaves the LP at once, stamped for then.
+    in.answer_time = std::make_unique<AnswerTime>();
+    AnswerTime* const at = in.answer_time.get();
+    in.adapter_executor = std::make_unique<AnswerTimeExecutor>(ex, *at);
     connectors::EndpointOptions eo;
     InstitutionBehaviour b;
     b.capacity = g.capacity;
@@ -341,31 +351,33 @@ Status Run::build_connectors() {
       // Members' latency, hours and outages: the hub's answer waits for them.
       // A batch no member handles (none: control requests go to the hub holding the asset)
       // would take no time; it takes the least draw, the hub's reaction (build_time).
+      // The members are asked when the hub's server takes the batch (AnswerTime::start).
       const TimeUs least = std::min({g.query.least(), g.control.least(), g.other.least()});
-      eo.latency_fn = [hub = in.hub.get(), ex = &ex,
+      eo.latency_fn = [hub = in.hub.get(), at,
                        least](const std::vector<connectors::Request>& batch) {
-        return std::max(least, hub->latency(batch, ex->now()));
+        at->service = std::max(least, hub->latency(batch, at->start));
+        return TimeUs{0};
       };
     } else {
-      eo.latency_fn = latency_by_operation({{RequestKind::kQuery, g.query},
-                                            {RequestKind::kFreeze, g.control},
-                                            {RequestKind::kWaitlistFreeze, g.control}},
-                                           g.other, c_.seed * 1000003 + i);
+      eo.latency_fn = [at, draw = latency_by_operation({{RequestKind::kQuery, g.query},
+                                                        {RequestKind::kFreeze, g.control},
+                                                        {RequestKind::kWaitlistFreeze, g.control}},
+                                                       g.other, c_.seed * 1000003 + i)](
+                          const std::vector<connectors::Request>& batch) {
+        at->service = draw(batch);
+        return TimeUs{0};
+      };
       b.hours = g.hours;
       for (const auto& [instance, window] : g.outages) {
         if (instance == in.index_in_group) b.outages.push_back(window);
       }
     }
-    if (!b.outages.empty()) {
-      // Work in progress stops while the institution is down and resumes after.
-      eo.process_at = [outages = b.outages](TimeUs start, TimeUs due) {
-        return resume_after_outages(outages, start, due);
-      };
-    }
+    // (Work in progress stops while the institution is down and resumes after: the transport
+    // times the answer so.) The adapter runs on the executor that carries the due time.
     connectors::ConnectorContext ctx;
-    ctx.executor = &ex;
-    auto transport =
-        std::make_unique<BehaviourTransport>(f->sandbox_endpoint(*in.truth, ex, eo), ex, b);
+    ctx.executor = in.adapter_executor.get();
+    auto transport = std::make_unique<BehaviourTransport>(f->sandbox_endpoint(*in.truth, ex, eo),
+                                                          ex, b, EarlyOutput{at, wire_timeout()});
     in.behaviour = transport.get();
     ctx.transport = std::move(transport);
     StatusOr<std::unique_ptr<connectors::Connector>> conn = f->create(*config, std::move(ctx));
@@ -375,19 +387,20 @@ Status Run::build_connectors() {
       auto faulty =
           std::make_unique<FaultConnector>(std::move(in.connector), ex, *in.truth,
                                            InstitutionFaults{g.renewal_refusal_rate, g.drain_share,
-                                                             g.drain_window, c_.seed * 104729 + i});
+                                                             g.drain_window, c_.seed * 104729 + i},
+                                           at);
       in.faults = faulty.get();
       in.connector = std::move(faulty);
     }
     if (ranked()) {
       // The shards may be elsewhere: the batches cross as bytes.
-      auto crossing =
-          std::make_unique<RankConnector>(*in.connector, *pt_, lp_of_institution(i), c_.transit);
+      auto crossing = std::make_unique<RankConnector>(*in.connector, *pt_, lp_of_institution(i),
+                                                      c_.transit, at);
       router_->add(*crossing);
       in.crossing = std::move(crossing);
     } else {
       in.crossing =
-          std::make_unique<LpConnector>(*in.connector, *pt_, lp_of_institution(i), c_.transit);
+          std::make_unique<LpConnector>(*in.connector, *pt_, lp_of_institution(i), c_.transit, at);
     }
   }
   if (router_) router_->install();
@@ -755,7 +768,8 @@ void Run::audit(bool duplicates, const char* when) {
       n += rd.get<uint64_t>();
       counted += rd.get<uint64_t>();
       if ((!s.ok() || rd.failed()) && audit_failure_.empty()) {
-        audit_failure_ = std::string(when) + ": rank " + std::to_string(r) + "'s audit is cut short";
+        audit_failure_ =
+            std::string(when) + ": rank " + std::to_string(r) + "'s audit is cut short";
       }
     }
   }
@@ -904,9 +918,8 @@ StatusOr<SimulationReport> Run::go() {
   uint64_t failed = audit_failure_.empty() ? 0 : 1;
   if (ranked()) o_.comm->allreduce_sum(&failed, 1);  // Every rank stops, or none.
   if (failed != 0) {
-    return internal_error(
-        "the incremental invariant checks missed what a full check found: " +
-        (audit_failure_.empty() ? std::string("(on rank 0)") : audit_failure_));
+    return internal_error("the incremental invariant checks missed what a full check found: " +
+                          (audit_failure_.empty() ? std::string("(on rank 0)") : audit_failure_));
   }
   check_ledger();
   sample_sweep(c_.days - 1);
@@ -967,8 +980,8 @@ StatusOr<std::vector<Run::InstitutionFigures>> Run::gather_figures(TimeUs elapse
       continue;
     }
     w.put(static_cast<uint32_t>(k));
-    for (uint64_t v : {f.lapsed, f.refused, f.malformed, f.duplicated, f.renewals_refused,
-                       f.drained}) {
+    for (uint64_t v :
+         {f.lapsed, f.refused, f.malformed, f.duplicated, f.renewals_refused, f.drained}) {
       w.put(v);
     }
     w.put(static_cast<uint32_t>(f.members.size()));
@@ -995,8 +1008,8 @@ StatusOr<std::vector<Run::InstitutionFigures>> Run::gather_figures(TimeUs elapse
       const auto k = rd.get<uint32_t>();
       if (k >= all.size()) break;
       InstitutionFigures& f = all[k];
-      for (uint64_t* v : {&f.lapsed, &f.refused, &f.malformed, &f.duplicated,
-                          &f.renewals_refused, &f.drained}) {
+      for (uint64_t* v :
+           {&f.lapsed, &f.refused, &f.malformed, &f.duplicated, &f.renewals_refused, &f.drained}) {
         *v = rd.get<uint64_t>();
       }
       const auto n = rd.get<uint32_t>();

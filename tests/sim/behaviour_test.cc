@@ -148,6 +148,114 @@ TEST(BehaviourTest, DuplicatedAndMalformedReplies) {
   EXPECT_EQ(*r2->second, std::string("re:x\x0a\x7f\x01", 7));
 }
 
+// An endpoint that answers at once (early output): "re:<request>" from a posted task, its
+// service drawn as AnswerTime::service the way the simulator's latency function writes it.
+class InstantEndpoint final : public connectors::Transport {
+ public:
+  InstantEndpoint(Executor& ex, AnswerTime& at, TimeUs service)
+      : ex_(ex), at_(at), service_(service) {}
+  void async_call(std::string request, connectors::TransportDone done) override {
+    starts.push_back(at_.start);
+    taken_at.push_back(ex_.now());
+    at_.service = service_;
+    ex_.post([request, done = std::move(done)] { done("re:" + request); });
+  }
+  std::vector<TimeUs> starts, taken_at;
+
+ private:
+  Executor& ex_;
+  AnswerTime& at_;
+  TimeUs service_;
+};
+
+// A BehaviourTransport answering at intake: where each reply is handed up (when, its due
+// time, the bytes).
+struct EarlyWorld {
+  struct Reply {
+    TimeUs when = -1;
+    TimeUs due = -2;
+    StatusOr<std::string> bytes = internal_error("none");
+  };
+  EarlyWorld(InstitutionBehaviour b, TimeUs service, TimeUs patience = INT64_MAX)
+      : ex(at("2025-03-03", 0)) {
+    auto e = std::make_unique<InstantEndpoint>(ex, time, service);
+    endpoint = e.get();
+    t = std::make_unique<BehaviourTransport>(std::move(e), ex, std::move(b),
+                                             EarlyOutput{&time, patience});
+  }
+  std::shared_ptr<Reply> call(TimeUs when, std::string r) {
+    auto out = std::make_shared<Reply>();
+    ex.run_at(when, [this, out, r] {
+      t->async_call(r, [this, out](StatusOr<std::string> reply) {
+        out->when = ex.now();
+        out->due = time.due;
+        out->bytes = std::move(reply);
+      });
+    });
+    return out;
+  }
+  VirtualExecutor ex;
+  AnswerTime time;
+  InstantEndpoint* endpoint;
+  std::unique_ptr<BehaviourTransport> t;
+};
+
+TEST(BehaviourTest, EarlyOutputAnswersAtIntakeForWhenTheServiceIsDone) {
+  InstitutionBehaviour b;
+  b.capacity = 2;
+  EarlyWorld w(b, kMicrosPerHour);
+  const TimeUs t0 = at("2025-03-03", 10);
+  auto r1 = w.call(t0, "a");
+  auto r2 = w.call(t0, "b");
+  auto r3 = w.call(t0, "c");  // Both servers busy until 11:00: starts then.
+  auto r4 = w.call(t0 + 30 * kMicrosPerMinute, "d");
+  w.ex.run();
+  // Every call is taken and answered at its arrival; the due time is the FIFO queue's.
+  for (const auto& r : {r1, r2, r3}) EXPECT_EQ(r->when, t0);
+  EXPECT_EQ(r4->when, t0 + 30 * kMicrosPerMinute);
+  EXPECT_EQ(r1->due, t0 + kMicrosPerHour);
+  EXPECT_EQ(r2->due, t0 + kMicrosPerHour);
+  EXPECT_EQ(r3->due, t0 + 2 * kMicrosPerHour);
+  EXPECT_EQ(r4->due, t0 + 2 * kMicrosPerHour);
+  EXPECT_EQ(w.endpoint->starts,
+            (std::vector<TimeUs>{t0, t0, t0 + kMicrosPerHour, t0 + kMicrosPerHour}));
+  EXPECT_EQ(w.endpoint->taken_at, (std::vector<TimeUs>{t0, t0, t0, t0 + 30 * kMicrosPerMinute}));
+  EXPECT_EQ(*r3->bytes, "re:c");
+  EXPECT_EQ(w.time.due, AnswerTime::kNow);  // Set only while a reply is handed up.
+  EXPECT_EQ(w.ex.pending(), 0u);
+}
+
+TEST(BehaviourTest, EarlyOutputKeepsHoursOutagesAndFaults) {
+  InstitutionBehaviour b;
+  b.hours = BusinessHours::end_of_day(16 * 60);
+  b.outages.push_back({at("2025-03-10", 17), at("2025-03-11", 23)});  // 30 h.
+  b.duplicate_rate = 1;
+  EarlyWorld w(b, 2 * kMicrosPerHour);
+  auto morning = w.call(at("2025-03-10", 10), "a");  // Taken at 16:00; paused 17:00 -> 23:00.
+  auto down = w.call(at("2025-03-10", 18), "b");     // Refused at once.
+  w.ex.run();
+  EXPECT_EQ(morning->when, at("2025-03-10", 16));
+  EXPECT_EQ(morning->due, at("2025-03-12", 0));  // 1 h before the outage, 1 h after.
+  EXPECT_EQ(*morning->bytes, "re:are:a");
+  EXPECT_EQ(down->when, at("2025-03-10", 18));
+  EXPECT_EQ(down->due, AnswerTime::kNow);
+  EXPECT_EQ(down->bytes.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(w.t->duplicated(), 1u);
+  EXPECT_EQ(w.t->refused(), 1u);
+}
+
+// A reply the caller has stopped waiting for (its timeout, `patience`) is handed up at its
+// time, as without early output, so the caller's own timeout answers the call first.
+TEST(BehaviourTest, EarlyOutputHandsUpAReplyPastThePatienceAtItsTime) {
+  EarlyWorld w(InstitutionBehaviour(), 3 * kMicrosPerHour, /*patience=*/3 * kMicrosPerHour);
+  const TimeUs t0 = at("2025-03-03", 10);
+  auto late = w.call(t0, "a");
+  w.ex.run();
+  EXPECT_EQ(late->when, t0 + 3 * kMicrosPerHour);
+  EXPECT_EQ(late->due, AnswerTime::kNow);
+  EXPECT_EQ(*late->bytes, "re:a");
+}
+
 TEST(BehaviourTest, LogNormalLatencyHitsItsMedianAndP99AndRepeatsForASeed) {
   LatencyDist d{10 * kMicrosPerMinute, 6 * kMicrosPerHour};
   std::mt19937_64 rng(42);

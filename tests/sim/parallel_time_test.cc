@@ -132,6 +132,37 @@ TEST(ParallelTimeTest, MessagesAtOneTimeArriveBySourceThenSendOrder) {
   EXPECT_EQ(pt->stats().messages, 9u);
 }
 
+// Early output: messages sent for long after their window (an institution's answers, hours
+// ahead) wait at the kernel, many at once, and run at their times in their order, interleaved
+// with the ones sent later for sooner.
+TEST(ParallelTimeTest, MessagesSentFarAheadRunAtTheirTimesInOrder) {
+  auto pt = make(2, 100, 2);
+  std::vector<std::pair<TimeUs, int>> arrived;  // Written only by LP 1's events.
+  const auto send = [&](TimeUs at, int tag) {
+    pt->send(0, 1, at, [&arrived, &pt, tag] { arrived.emplace_back(pt->executor(1).now(), tag); });
+  };
+  pt->executor(0).run_at(10, [&] {
+    for (int k = 0; k < 50; ++k) send(100'000 - 1'000 * k, k);  // Latest first.
+  });
+  pt->executor(0).run_at(20'000, [&] {
+    send(30'500, 100);
+    send(30'500, 101);
+    send(200'000, 102);
+  });
+  ASSERT_TRUE(pt->run_until(300'000).ok());
+  ASSERT_EQ(arrived.size(), 53u);
+  for (size_t i = 1; i < arrived.size(); ++i) {
+    EXPECT_LE(arrived[i - 1].first, arrived[i].first) << i;
+  }
+  // The two sent later for sooner come first, in send order; then the first 50, by time.
+  EXPECT_EQ(arrived[0], (std::pair<TimeUs, int>{30'500, 100}));
+  EXPECT_EQ(arrived[1], (std::pair<TimeUs, int>{30'500, 101}));
+  EXPECT_EQ(arrived[2], (std::pair<TimeUs, int>{51'000, 49}));
+  EXPECT_EQ(arrived[51], (std::pair<TimeUs, int>{100'000, 0}));
+  EXPECT_EQ(arrived[52], (std::pair<TimeUs, int>{200'000, 102}));
+  EXPECT_EQ(pt->stats().messages, 53u);
+}
+
 TEST(ParallelTimeTest, AMessageInsideTheLookaheadFailsTheRunNamingIt) {
   auto pt = make(3, 1000, 1);
   bool delivered = false;

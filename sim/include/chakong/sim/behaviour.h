@@ -11,6 +11,7 @@
 #ifndef CHAKONG_SIM_BEHAVIOUR_H_
 #define CHAKONG_SIM_BEHAVIOUR_H_
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -86,6 +87,35 @@ TimeUs resume_after_outages(const std::vector<OutageWindow>& outages, TimeUs sta
 // Validates a behaviour: kInvalidArgument naming the field.
 Status validate(const InstitutionBehaviour& b);
 
+// Early output (docs/architecture.md, "Parallel virtual time in the simulator"): an
+// institution that computes its answers at intake, so that its logical process can send each
+// answer at once, stamped with the time it is really given. The pieces of one institution
+// share one AnswerTime, all on its executor's thread: its BehaviourTransport writes `start`
+// just before it hands a call to the endpoint; the endpoint's latency function writes
+// `service`, its draw, and answers at once; the transport, which then knows when the reply is
+// due, sets `due` while it hands the reply up (AnswerTimeExecutor, in_process_connector.h,
+// carries it through the adapter's posted tasks), and LpConnector (or RankConnector) sends the
+// answer for then.
+struct AnswerTime {
+  static constexpr TimeUs kNow = -1;
+  TimeUs start = 0;       // The call being handed to the endpoint: when a server takes it.
+  TimeUs service = kNow;  // Its service time, as drawn (kNow: none drawn, 0).
+  TimeUs due = kNow;      // The reply being handed up: when it is given (kNow: now).
+};
+
+// How a BehaviourTransport answers at intake (EarlyOutput::time set): the inner transport must
+// answer at once (an endpoint whose latency function writes AnswerTime::service and returns
+// 0), and the call is done when a server has worked `service` on it — from `start`, the intake
+// or (capacity) the time a server is free, paused by outages — and the gateway is up: the
+// reply is handed up at intake with AnswerTime::due set to that time. A reply due `patience`
+// or more after its call is handed up at its own time instead, as without early output (the
+// caller's own timeout, shorter, has answered the call by then). The ground truth acts at
+// intake, not when the reply is due.
+struct EarlyOutput {
+  AnswerTime* time = nullptr;  // Null: replies are handed up when they are due.
+  TimeUs patience = INT64_MAX;
+};
+
 // Every call is in a reused slot from async_call() to its reply, and the tasks and the inner
 // transport's callback carry only `this` and the slot's id (16 bytes, inline in a Task and in a
 // TransportDone): a call allocates nothing here once the slots have grown to the most calls
@@ -93,7 +123,7 @@ Status validate(const InstitutionBehaviour& b);
 class BehaviourTransport final : public connectors::Transport {
  public:
   BehaviourTransport(std::unique_ptr<connectors::Transport> inner, Executor& executor,
-                     InstitutionBehaviour behaviour);
+                     InstitutionBehaviour behaviour, EarlyOutput early = {});
   void async_call(std::string request, connectors::TransportDone done) override;
 
   // Faults injected so far: calls refused (outage or error_rate), replies duplicated,
@@ -109,11 +139,13 @@ class BehaviourTransport final : public connectors::Transport {
     connectors::TransportDone done;
     bool duplicate = false, malformed = false;  // Drawn when delivered.
     std::optional<StatusOr<std::string>> held;  // A reply held until an outage ends.
+    TimeUs sent = 0, due = 0;                   // Early output: asked, and answer due.
     void reuse() {                              // Ended (internal::Slots): nothing kept.
       request = std::string();
       done = nullptr;
       duplicate = malformed = false;
       held.reset();
+      sent = due = 0;
     }
   };
   // The call's arrival (a posted task: never inside async_call()): refused, or taken in now or
@@ -122,6 +154,12 @@ class BehaviourTransport final : public connectors::Transport {
   void intake(uint64_t id);
   void deliver(uint64_t id);
   void on_reply(uint64_t id, StatusOr<std::string> reply);
+  // Early output: the call is answered now, for later.
+  void answer_early(uint64_t id);
+  void on_early_reply(uint64_t id, StatusOr<std::string> reply);
+  void corrupt(const Pending& p, StatusOr<std::string>& reply);
+  // The gateway is down both ways: a reply due during an outage leaves at its end.
+  TimeUs when_up(TimeUs t) const;
   // Hands the reply to the caller (faults applied), ends the call and delivers the next
   // waiting call.
   void pass_reply(uint64_t id, StatusOr<std::string> reply);
@@ -131,10 +169,12 @@ class BehaviourTransport final : public connectors::Transport {
   std::unique_ptr<connectors::Transport> inner_;
   Executor& executor_;
   InstitutionBehaviour b_;
+  EarlyOutput early_;
   std::mt19937_64 rng_;
   int busy_ = 0;
   connectors::internal::Slots<Pending> calls_;
   std::deque<uint64_t> waiting_;  // Taken in, waiting for capacity, in intake order.
+  std::vector<TimeUs> free_;      // Early output with a capacity: the servers' free times (a heap).
   uint64_t refused_ = 0, duplicated_ = 0, malformed_ = 0;
 };
 

@@ -15,6 +15,7 @@
 #define CHAKONG_SIM_IN_PROCESS_CONNECTOR_H_
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@
 #include "chakong/base/executor.h"
 #include "chakong/connectors/connector.h"
 #include "chakong/institution/institution.h"
+#include "chakong/sim/behaviour.h"
 
 namespace chakong::sim {
 
@@ -58,13 +60,17 @@ class ParallelTime;
 // `lp`, where `inner` (the adapter, its transport and the institution, all on that LP's
 // executor) gets it `transit` later; `transit` after `inner` completes, the answers are
 // written into the caller's sink and it completes, on the caller's LP. `transit` must be at
-// least the ParallelTime's lookahead. The two sides share only the messages and the batch's
+// least the ParallelTime's lookahead. With `answer_time` (early output, behaviour.h), the
+// answers leave when `inner` completes but are stamped for AnswerTime::due + `transit` when a
+// due time is set then: the institution's LP computed them at intake, so it has no event of
+// its own until its next request. The two sides share only the messages and the batch's
 // requests, which the batch contract keeps in place and unchanged until the caller's sink
 // completes (read by the institution's LP on another thread, never written meanwhile); so the
 // LPs must be in one process (threads, not ranks).
 class LpConnector final : public connectors::Connector {
  public:
-  LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit);
+  LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit,
+              const AnswerTime* answer_time = nullptr);
   ~LpConnector() override;
 
   const std::string& name() const override { return name_; }
@@ -84,6 +90,7 @@ class LpConnector final : public connectors::Connector {
   ParallelTime& time_;
   const uint32_t lp_;
   const TimeUs transit_;
+  const AnswerTime* const answer_time_;  // Read on the institution's LP.
   const std::string name_;
   const connectors::Capabilities caps_;
   // One list per LP of the kernel, touched only by that LP's events (a cache line each, so
@@ -92,6 +99,29 @@ class LpConnector final : public connectors::Connector {
     std::vector<std::unique_ptr<Call>> calls;
   };
   std::vector<Spare> spare_;
+};
+
+// The executor an institution's adapter runs on with early output (behaviour.h): its LP's
+// executor, but a task posted while AnswerTime::due is set runs with that due time set again
+// (and reset after), so that the answer the adapter completes from it — it posts its handling
+// of a reply — leaves for the time the reply was due. Timers carry no due time. Posted tasks
+// with one wait in a FIFO, in post order, which is the order the executor runs them.
+class AnswerTimeExecutor final : public Executor {
+ public:
+  AnswerTimeExecutor(Executor& inner, AnswerTime& time) : inner_(inner), time_(time) {}
+
+  TimeUs now() const override { return inner_.now(); }
+  void post(Task task) override;
+  TimerHandle run_at(TimeUs t, Task task) override { return inner_.run_at(t, std::move(task)); }
+  bool cancel(TimerHandle handle) override { return inner_.cancel(handle); }
+  bool is_virtual() const override { return inner_.is_virtual(); }
+
+ private:
+  void run_next();
+
+  Executor& inner_;
+  AnswerTime& time_;
+  std::deque<std::pair<TimeUs, Task>> queued_;
 };
 
 // What a FaultyConnector does with one batch.
