@@ -10,11 +10,14 @@
 //       assets:
 //         - {category: deposit, reference: "6222000011112222", holder: "11010519491231002X",
 //            fen: 500000}
+// FILE may instead be a `chakong simulate` scenario (any file that is not such a list): then
+// its institutions are served holding its generated population, as a run of the scenario has
+// them at its start (sim/sandbox.h), institution i being channel i.
 // With --tls-cert and --tls-key the TCP listener is TLS; with --tls-client-ca too, clients must
 // present a certificate of that CA (mutual TLS).
 // Every error names the file, the field and the value; exit 2. Prints one line
-// `listening <address> port <port> channels <n>` on stdout once it listens, then runs until
-// SIGTERM or SIGINT (exit 0).
+// `listening <address> port <port> channels <n>` on stdout once it listens, then one line
+// `channel <i> <name> <adapter>` per channel, then runs until SIGTERM or SIGINT (exit 0).
 #include <signal.h>
 #include <yaml-cpp/yaml.h>
 
@@ -33,6 +36,8 @@
 #include "chakong/connectors/socket_transport.h"
 #include "chakong/engine/asio_executor.h"
 #include "chakong/institution/institution.h"
+#include "chakong/sim/sandbox.h"
+#include "chakong/sim/scenario.h"
 #include "commands.h"
 #include "connector_registry.h"
 
@@ -195,6 +200,45 @@ std::optional<connectors::TlsServerOptions> tls_options(const TlsFiles& files,
   return o;
 }
 
+// A list of institutions (the format above): a map whose only key is `institutions`, a list
+// whose first item names an `adapter`. Anything else is read as a simulate scenario.
+bool is_institution_list(const YAML::Node& root) {
+  if (!root.IsMap() || root.size() != 1 || !root["institutions"]) return false;
+  const YAML::Node list = root["institutions"];
+  return !list.IsSequence() || list.size() == 0 || !list[0].IsMap() || list[0]["adapter"];
+}
+
+// The institutions of a `chakong simulate` scenario holding its generated population; an
+// error line (exit 2) for a bad scenario.
+int load_scenario_sandbox(const std::string& file, const connectors::ConnectorRegistry& registry,
+                          std::vector<Spec>& specs,
+                          std::vector<std::unique_ptr<institution::Institution>>& truths) {
+  StatusOr<v1::Scenario> scenario = sim::load_scenario_file(file);
+  StatusOr<sim::SimulationConfig> config = scenario.ok()
+                                               ? sim::compile_scenario(*scenario, file)
+                                               : StatusOr<sim::SimulationConfig>(scenario.status());
+  if (!config.ok()) {
+    std::cerr << "chakong institutions: " << config.status().message() << "\n";
+    return 2;
+  }
+  StatusOr<sim::Sandbox> box = sim::make_sandbox(
+      *config, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  if (!box.ok()) {
+    std::cerr << "chakong institutions: " << file << ": " << box.status().message() << "\n";
+    return 1;
+  }
+  for (sim::SandboxInstitution& in : box->institutions) {
+    if (registry.find(in.adapter) == nullptr) {
+      std::cerr << "chakong institutions: " << file << ": " << in.name << ": '" << in.adapter
+                << "' is not a registered adapter\n";
+      return 2;
+    }
+    specs.push_back({in.adapter, in.name, 2'000, {}});
+    truths.push_back(std::move(in.truth));
+  }
+  return 0;
+}
+
 int run_institutions(const std::string& file, const std::string& listen,
                      const std::vector<std::string>& plugins, const TlsFiles& tls_files) {
   int tls_rc = 0;
@@ -209,23 +253,30 @@ int run_institutions(const std::string& file, const std::string& listen,
     std::cerr << "chakong institutions: " << file << ": " << e.what() << "\n";
     return 2;
   }
-  StatusOr<std::vector<Spec>> specs = parse(root, registry);
-  if (!specs.ok()) {
-    std::cerr << "chakong institutions: " << file << ": " << specs.status().message() << "\n";
-    return 2;
-  }
+  std::vector<Spec> listed;
   std::vector<std::unique_ptr<institution::Institution>> truths;
-  for (const Spec& s : *specs) {
-    truths.push_back(
-        std::make_unique<institution::Institution>(s.name, connectors::Capabilities::all()));
-    for (size_t j = 0; j < s.assets.size(); ++j) {
-      if (Status st = truths.back()->add_asset(s.assets[j]); !st.ok()) {
-        std::cerr << "chakong institutions: " << file << ": institutions[" << truths.size() - 1
-                  << "].assets[" << j << "]: " << st.message() << "\n";
-        return 2;
+  if (!is_institution_list(root)) {
+    if (int rc = load_scenario_sandbox(file, registry, listed, truths); rc != 0) return rc;
+  } else {
+    StatusOr<std::vector<Spec>> parsed = parse(root, registry);
+    if (!parsed.ok()) {
+      std::cerr << "chakong institutions: " << file << ": " << parsed.status().message() << "\n";
+      return 2;
+    }
+    listed = std::move(*parsed);
+    for (const Spec& s : listed) {
+      truths.push_back(
+          std::make_unique<institution::Institution>(s.name, connectors::Capabilities::all()));
+      for (size_t j = 0; j < s.assets.size(); ++j) {
+        if (Status st = truths.back()->add_asset(s.assets[j]); !st.ok()) {
+          std::cerr << "chakong institutions: " << file << ": institutions[" << truths.size() - 1
+                    << "].assets[" << j << "]: " << st.message() << "\n";
+          return 2;
+        }
       }
     }
   }
+  const std::vector<Spec>* specs = &listed;
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -251,7 +302,11 @@ int run_institutions(const std::string& file, const std::string& listen,
   ex.add_work();
   std::thread thread([&ex] { ex.run(); });
   std::cout << "listening " << listen << " port " << (*server)->port() << " channels "
-            << channels.size() << std::endl;
+            << channels.size() << "\n";
+  for (size_t i = 0; i < specs->size(); ++i) {
+    std::cout << "channel " << i << " " << (*specs)[i].name << " " << (*specs)[i].adapter << "\n";
+  }
+  std::cout << std::flush;
   int sig = 0;
   sigwait(&signals, &sig);
   server->reset();
@@ -268,7 +323,10 @@ void add_institutions_command(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
   auto listen = std::make_shared<std::string>();
   auto plugins = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("--scenario", *file, "YAML list of institutions and their assets")->required();
+  cmd->add_option("--scenario", *file,
+                  "YAML list of institutions and their assets, or a chakong simulate scenario "
+                  "(its institutions holding its generated population)")
+      ->required();
   cmd->add_option("--listen", *listen, "host:port (port 0 picks one) or unix:PATH")->required();
   cmd->add_option("--plugin", *plugins, "Connector plugin to load (repeatable)");
   auto tls = std::make_shared<TlsFiles>();

@@ -54,10 +54,10 @@ int run_serve(const std::string& config_path, const std::vector<std::string>& pl
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // The file is read and checked again whole; log_level, clients and the institutions
-      // connections' TLS material (for their next connection) are applied, nothing if the
-      // file or the clients do not pass. Officers, connectors, dispatch and engine settings,
-      // listeners and the gRPC TLS material are fixed at start (docs/service.md).
+      // The file is read and checked again whole; log_level, clients, officers, dispatch
+      // settings and the institutions connections' TLS material (for their next connection)
+      // are applied, nothing if any of it does not pass. Connectors, engine settings, the
+      // listeners' addresses, the journal and the shards are fixed at start (docs/service.md).
       StatusOr<service::ServeSettings> again = service::load_serve_config(config_path, registry);
       StatusOr<std::vector<std::string>> applied =
           again.ok() ? (*server)->reload(*again)
@@ -65,7 +65,8 @@ int run_serve(const std::string& config_path, const std::vector<std::string>& pl
       if (!applied.ok()) {
         service::LogLine(service::LogLevel::kError, "sighup")
             .str("reloaded", "")
-            .str("error", applied.status().message());
+            .str("error", applied.status().message())
+            .num("generation", static_cast<int64_t>((*server)->counters().config_generation));
         continue;
       }
       service::set_log_level(again->log_level);
@@ -75,6 +76,8 @@ int run_serve(const std::string& config_path, const std::vector<std::string>& pl
           .str("reloaded", fields)
           .str("log_level", again->log_level)
           .num("clients", static_cast<int64_t>(again->clients.size()))
+          .num("officers", static_cast<int64_t>(again->officers.size()))
+          .num("generation", static_cast<int64_t>((*server)->counters().config_generation))
           .str("note", "the rest of the config applies at the next start");
       continue;
     }

@@ -202,6 +202,13 @@ Status parse(const YAML::Node& root, const std::string& base_dir,
       if (!text.ok()) return text.status();
       *out = std::move(*text);
     }
+    connectors::TlsServerOptions o;
+    o.cert_pem = s.tls_cert_pem;
+    o.key_pem = s.tls_key_pem;
+    o.client_ca_pem = s.client_ca_pem;
+    if (Status v = connectors::check_tls_server_options(o); !v.ok()) {
+      return invalid_argument_error("listen: " + std::string(v.message()));
+    }
   }
 
   if (!c.metrics().address().empty()) {

@@ -26,6 +26,7 @@
 #include "chakong/v1/service.grpc.pb.h"
 #include "event_log.h"
 #include "http.h"
+#include "listener_tls.h"
 
 namespace chakong::service {
 namespace {
@@ -114,6 +115,10 @@ std::string json(std::string_view s) {
     out += ch;
   }
   return out + "\"";
+}
+
+ListenerTlsMaterial listener_material(const ServeSettings& s) {
+  return {s.tls_cert_pem, s.tls_key_pem, s.client_ca_pem};
 }
 
 // The shard index of the calling thread (-1 off the shards): set when a shard thread starts,
@@ -255,6 +260,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   std::vector<std::unique_ptr<connectors::Connector>> owned_connectors;
   std::unique_ptr<engine::Engine> engine;
   std::vector<std::thread> threads;
+  // The listener's TLS material (not plaintext): renewed by reload(); outlives the server.
+  std::unique_ptr<ListenerTls> listener_tls;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::unique_ptr<HttpServer> http;  // /metrics, /healthz, /readyz (metrics.address).
@@ -266,8 +273,14 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   using ClientSet = std::set<std::string, std::less<>>;
   std::atomic<std::shared_ptr<const ClientSet>> clients;
 
-  // ---- Read-only after start.
-  std::map<std::string, std::string, std::less<>> officers;  // id -> court
+  // ---- The registered officers (id -> court), for the role check: replaced whole by reload()
+  // like `clients` (the engine's own registry is replaced on each shard, Engine::reload).
+  using OfficerMap = std::map<std::string, std::string, std::less<>>;
+  std::atomic<std::shared_ptr<const OfficerMap>> officers;
+
+  // ---- reload() (SIGHUP): one at a time, on the signal thread; never on the request path.
+  std::mutex reload_mu;
+  std::atomic<uint64_t> reloads_applied{0}, reloads_refused{0};
 
   // ---- Per shard, touched only on that shard's thread: the cases filed (value: the filing
   // as serialised, the idempotency reference) or restored (value empty) through the service.
@@ -374,7 +387,7 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
       refusal =
           grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                        "'" + *who + "' is not a case server allowed to call " + std::string(rpc));
-    } else if (role == Role::kOfficer && officers.count(*who) == 0) {
+    } else if (role == Role::kOfficer && officers.load()->count(*who) == 0) {
       refusal = grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                              "'" + *who + "' is not a registered officer");
     } else {
@@ -761,7 +774,8 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
   Status build(const connectors::ConnectorRegistry& registry) {
     clients.store(
         std::make_shared<const ClientSet>(settings.clients.begin(), settings.clients.end()));
-    for (const auto& [id, court] : settings.officers) officers.emplace(id, court);
+    officers.store(
+        std::make_shared<const OfficerMap>(settings.officers.begin(), settings.officers.end()));
 
     engine::RocksJournalOptions jo;
     jo.path = settings.journal_path;
@@ -873,11 +887,13 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     if (settings.plaintext) {
       creds = grpc::InsecureServerCredentials();
     } else {
-      grpc::SslServerCredentialsOptions o(
-          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-      o.pem_root_certs = settings.client_ca_pem;
-      o.pem_key_cert_pairs.push_back({settings.tls_key_pem, settings.tls_cert_pem});
-      creds = grpc::SslServerCredentials(o);
+      StatusOr<std::unique_ptr<ListenerTls>> t = ListenerTls::create(listener_material(settings));
+      if (!t.ok()) {
+        return Status(t.status().code(),
+                      settings.file + ": listen: " + std::string(t.status().message()));
+      }
+      listener_tls = std::move(*t);
+      creds = listener_tls->credentials();
     }
     builder.AddListeningPort(settings.address, creds, &port);
     builder.RegisterService(this);
@@ -900,6 +916,90 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     }
     ready = true;
     return ok_status();
+  }
+
+  // ---- Reload (SIGHUP) -------------------------------------------------------------------
+
+  StatusOr<std::vector<std::string>> reload(const ServeSettings& fresh) {
+    std::lock_guard<std::mutex> lock(reload_mu);
+    StatusOr<std::vector<std::string>> applied = try_reload(fresh);
+    (applied.ok() ? reloads_applied : reloads_refused).fetch_add(1);
+    return applied;
+  }
+
+  // Checks everything `fresh` would change, then applies it; nothing when a check fails.
+  StatusOr<std::vector<std::string>> try_reload(const ServeSettings& fresh) {
+    // ---- 1. Checks. The file itself was checked whole by load_serve_config().
+    for (const auto& [name, dc] : fresh.engine.dispatch_overrides) {
+      const bool running =
+          std::any_of(counting.begin(), counting.end(),
+                      [&](const CountingConnector* c) { return c->name() == name; });
+      if (!running) {
+        return invalid_argument_error(fresh.file + ": dispatch: '" + name +
+                                      "' is not a connector of the running server (connectors "
+                                      "change only at a restart)");
+      }
+    }
+    // Renewed institutions TLS material, for connections that are TLS before and after (a
+    // change between plaintext and TLS, or of address, waits for the next start).
+    std::vector<std::pair<connectors::SocketClient*, connectors::TlsClientOptions>> tls;
+    for (const ServeSettings::Connector& c : fresh.connectors) {
+      if (c.tcp.empty() || !c.tls) continue;
+      auto it = sockets.find("tcp " + c.tcp);
+      const bool was_tls = std::any_of(
+          settings.connectors.begin(), settings.connectors.end(),
+          [&](const ServeSettings::Connector& old) { return old.tcp == c.tcp && old.tls; });
+      if (it != sockets.end() && was_tls) tls.emplace_back(it->second.get(), *c.tls);
+    }
+
+    // The listener's TLS material, for a listener that is TLS in both configs.
+    const bool listener_renewable = listener_tls != nullptr && !fresh.plaintext;
+    if (listener_renewable) {
+      if (Status st = ListenerTls::check(listener_material(fresh)); !st.ok()) {
+        return Status(st.code(), fresh.file + ": listen: " + std::string(st.message()));
+      }
+    }
+
+    // ---- 2. The engine's officers and dispatch settings: checked whole by the engine too, and
+    // nothing is applied when it refuses. Each shard applies them on its own thread; this
+    // waits (off the request path) until every shard has.
+    engine::ReloadableConfig rc;
+    rc.officers = fresh.officers;
+    rc.dispatch = fresh.engine.dispatch;
+    rc.dispatch_overrides = fresh.engine.dispatch_overrides;
+    auto shards_done = std::make_shared<std::promise<void>>();
+    std::future<void> all_applied = shards_done->get_future();
+    StatusOr<uint64_t> generation =
+        engine->reload(rc, [shards_done](uint64_t) { shards_done->set_value(); });
+    if (!generation.ok()) {
+      return Status(generation.status().code(),
+                    fresh.file + ": " + std::string(generation.status().message()));
+    }
+    if (all_applied.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      LogLine(LogLevel::kWarn, "sighup_slow_shard")
+          .num("generation", static_cast<int64_t>(*generation))
+          .str("detail", "a shard has not applied the new settings within 10 s; it will");
+    }
+
+    // ---- 3. The service's own sets (one atomic store each) and the institutions' TLS.
+    officers.store(
+        std::make_shared<const OfficerMap>(fresh.officers.begin(), fresh.officers.end()));
+    clients.store(std::make_shared<const ClientSet>(fresh.clients.begin(), fresh.clients.end()));
+    std::vector<std::string> applied{"clients", "officers", "dispatch"};
+    bool tls_applied = false;
+    for (auto& [client, options] : tls) tls_applied = client->set_tls(options).ok() || tls_applied;
+    if (tls_applied) applied.push_back("connectors.transport.tls");
+    if (listener_renewable) {
+      StatusOr<bool> renewed = listener_tls->renew(listener_material(fresh));
+      if (!renewed.ok()) {
+        // Checked above: only writing the private copies can fail here; the old material
+        // stays served, and the rest is applied already.
+        LogLine(LogLevel::kError, "sighup_listen_tls").str("error", renewed.status().to_string());
+      } else if (*renewed) {
+        applied.push_back("listen.tls");
+      }
+    }
+    return applied;
   }
 
   // ---- /metrics, /healthz, /readyz ---------------------------------------------------------
@@ -1102,6 +1202,12 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
     sample("chakong_event_log_cursor", "", events->durable());
     metric("chakong_recovered_cases", "gauge", "Cases the engine rebuilt at start.");
     sample("chakong_recovered_cases", "", recovered_cases);
+    metric("chakong_config_generation", "gauge",
+           "The configuration every shard runs: 0 as started, +1 for each SIGHUP applied.");
+    sample("chakong_config_generation", "", engine->config_generation());
+    metric("chakong_config_reloads_total", "counter", "SIGHUP reloads, by outcome.");
+    sample("chakong_config_reloads_total", "outcome=\"applied\"", reloads_applied.load());
+    sample("chakong_config_reloads_total", "outcome=\"refused\"", reloads_refused.load());
     return out;
   }
 
@@ -1186,28 +1292,7 @@ StatusOr<std::unique_ptr<CaseServer>> CaseServer::start(
 int CaseServer::port() const { return impl_->port; }
 
 StatusOr<std::vector<std::string>> CaseServer::reload(const ServeSettings& fresh) {
-  for (size_t i = 0; i < fresh.clients.size(); ++i) {
-    if (impl_->officers.count(fresh.clients[i]) > 0) {
-      return invalid_argument_error(fresh.file + ": clients[" + std::to_string(i) + "]: '" +
-                                    fresh.clients[i] +
-                                    "' is an officer of the running server (officers change "
-                                    "only at a restart)");
-    }
-  }
-  impl_->clients.store(
-      std::make_shared<const Impl::ClientSet>(fresh.clients.begin(), fresh.clients.end()));
-  std::vector<std::string> applied{"clients"};
-  // Renewed institutions TLS material, for connections that are TLS before and after (a
-  // change between plaintext and TLS, or of address, waits for the next start).
-  bool tls = false;
-  for (const ServeSettings::Connector& c : fresh.connectors) {
-    if (c.tcp.empty() || !c.tls) continue;
-    auto it = impl_->sockets.find("tcp " + c.tcp);
-    if (it == impl_->sockets.end()) continue;
-    tls = it->second->set_tls(*c.tls).ok() || tls;
-  }
-  if (tls) applied.push_back("connectors.transport.tls");
-  return applied;
+  return impl_->reload(fresh);
 }
 
 int CaseServer::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }
@@ -1224,6 +1309,8 @@ ServiceCounters CaseServer::counters() const {
       impl_->journal_failures.load() + (impl_->events ? impl_->events->append_failures() : 0);
   c.events = impl_->events ? impl_->events->durable() : 0;
   c.recovered_cases = impl_->recovered_cases;
+  c.config_generation = impl_->engine ? impl_->engine->config_generation() : 0;
+  c.reloads_refused = impl_->reloads_refused.load();
   return c;
 }
 

@@ -253,6 +253,42 @@ LazyMt64::result_type LazyMt64::beyond() {
   return (*full_)();
 }
 
+std::string instance_name(const GroupConfig& g, int k) {
+  if (g.count == 1 || (g.is_hub() && k < 0)) return g.kind + "." + g.name;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, g.count >= 1000 ? "%04d" : "%03d", k + 1);
+  return g.kind + "." + g.name + buf;
+}
+
+PlaceLayout lay_out_places(const SimulationConfig& c) {
+  PlaceLayout l;
+  for (const GroupConfig& g : c.groups) {
+    const uint32_t first_place = static_cast<uint32_t>(l.place_instance.size());
+    for (int k = 0; k < g.count; ++k) {
+      if (!g.is_hub() || k == 0) {
+        l.instances.push_back({&g, k, first_place, instance_name(g, g.is_hub() ? -1 : k)});
+      }
+      const uint32_t place = static_cast<uint32_t>(l.place_instance.size());
+      l.place_instance.push_back(static_cast<uint32_t>(l.instances.size() - 1));
+      l.index.by_category[static_cast<int>(g.category)].push_back(place);
+      if (g.category == AssetCategory::kDeposit) {
+        const double w = 1.0 / std::pow(static_cast<double>(k + 1), g.zipf);
+        std::vector<double>& bw = l.index.bank_weights;
+        bw.push_back((bw.empty() ? 0 : bw.back()) + w);
+      }
+    }
+  }
+  return l;
+}
+
+institution::InstitutionPolicy institution_policy(const SimulationConfig& c, const GroupConfig& g) {
+  institution::InstitutionPolicy policy;
+  // Longer than any retry schedule (attempts x timeout, plus the in-doubt re-sends).
+  policy.remember_days = static_cast<int>(2 * c.max_attempts * c.timeout / kMicrosPerDay) + 30;
+  policy.top_up = g.kind == "bank";
+  return policy;
+}
+
 std::string debtor_id(uint64_t index, bool organisation) {
   return organisation ? organisation_id(index) : person_id(index);
 }

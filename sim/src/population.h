@@ -12,6 +12,7 @@
 
 #include "chakong/connectors/connector.h"
 #include "chakong/engine/library.h"
+#include "chakong/institution/institution.h"
 #include "chakong/sim/scenario.h"
 
 namespace chakong::sim {
@@ -42,6 +43,29 @@ struct InstitutionIndex {
   std::vector<uint32_t> by_category[6];
   std::vector<double> bank_weights;  // Cumulative Zipf weights over by_category[deposit].
 };
+
+// The name of instance `k` of group `g` ("bank.b001", or "bank.icbc" for a group of one);
+// k = -1: a hub's one institution ("bank.members").
+std::string instance_name(const GroupConfig& g, int k);
+
+// The institutions of a scenario and where its assets live, in the simulator's order: per
+// group, its instances (a hub is one institution for all its members' places), and per place
+// its instance. What both a simulation and a sandbox (sandbox.h) are built on.
+struct PlaceLayout {
+  struct Instance {
+    const GroupConfig* group = nullptr;
+    int index_in_group = 0;    // k; 0 for a hub.
+    uint32_t first_place = 0;  // The group's first place (a hub's members follow it).
+    std::string name;          // instance_name().
+  };
+  std::vector<Instance> instances;
+  std::vector<uint32_t> place_instance;  // Place -> index into `instances`.
+  InstitutionIndex index;
+};
+PlaceLayout lay_out_places(const SimulationConfig& c);
+
+// How the institutions of group `g` behave in a run of `c` (what they remember, top-ups).
+institution::InstitutionPolicy institution_policy(const SimulationConfig& c, const GroupConfig& g);
 
 // std::mt19937_64, output for output, with its state made only as far as it is read. Each
 // debtor has its own generator and draws a few dozen numbers from it; seeding the whole

@@ -57,13 +57,6 @@ struct Account {
   uint32_t serial;
 };
 
-std::string instance_name(const GroupConfig& g, int k) {
-  if (g.count == 1 || (g.is_hub() && k < 0)) return g.kind + "." + g.name;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, g.count >= 1000 ? "%04d" : "%03d", k + 1);
-  return g.kind + "." + g.name + buf;
-}
-
 // CPU time of the calling thread: the checks' cost, whatever else shares the machine.
 double thread_cpu_seconds() {
   timespec t{};
@@ -244,34 +237,22 @@ void Run::reserve_for(const Population& p, double scale) {
 }
 
 Status Run::build_institutions() {
-  institution::InstitutionPolicy policy;
-  // Longer than any retry schedule (attempts x timeout, plus the in-doubt re-sends).
-  policy.remember_days = static_cast<int>(2 * c_.max_attempts * c_.timeout / kMicrosPerDay) + 30;
-  for (const GroupConfig& g : c_.groups) {
-    policy.top_up = g.kind == "bank";
-    const uint32_t first_place = static_cast<uint32_t>(place_instance_.size());
-    for (int k = 0; k < g.count; ++k) {
-      if (!g.is_hub() || k == 0) {
-        Instance in;
-        in.group = &g;
-        in.index_in_group = k;
-        in.truth = std::make_unique<institution::Institution>(
-            instance_name(g, g.is_hub() ? -1 : k), connectors::Capabilities::all(), policy);
-        if (g.is_hub()) {
-          in.hub = std::make_unique<Hub>(g, first_place, c_.seed * 6151 + first_place,
-                                         c_.start.plus_days(c_.days).start_us());
-        }
-        inst_.push_back(std::move(in));
-      }
-      const uint32_t place = static_cast<uint32_t>(place_instance_.size());
-      place_instance_.push_back(static_cast<uint32_t>(inst_.size() - 1));
-      idx_.by_category[static_cast<int>(g.category)].push_back(place);
-      if (g.category == AssetCategory::kDeposit) {
-        const double w = 1.0 / std::pow(static_cast<double>(k + 1), g.zipf);
-        idx_.bank_weights.push_back((idx_.bank_weights.empty() ? 0 : idx_.bank_weights.back()) + w);
-      }
+  PlaceLayout layout = lay_out_places(c_);
+  for (const PlaceLayout::Instance& li : layout.instances) {
+    const GroupConfig& g = *li.group;
+    Instance in;
+    in.group = &g;
+    in.index_in_group = li.index_in_group;
+    in.truth = std::make_unique<institution::Institution>(li.name, connectors::Capabilities::all(),
+                                                          institution_policy(c_, g));
+    if (g.is_hub()) {
+      in.hub = std::make_unique<Hub>(g, li.first_place, c_.seed * 6151 + li.first_place,
+                                     c_.start.plus_days(c_.days).start_us());
     }
+    inst_.push_back(std::move(in));
   }
+  place_instance_ = std::move(layout.place_instance);
+  idx_ = std::move(layout.index);
   // The checks follow what changes (check_invariants).
   for (Instance& in : inst_) {
     in.truth->note_changes(true);

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,8 @@
 #include "chakong/service/config.h"
 #include "chakong/service/log.h"
 #include "chakong/service/server.h"
+#include "chakong/sim/sandbox.h"
+#include "chakong/sim/scenario.h"
 #include "chakong/v1/service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "service/src/event_log.h"
@@ -934,15 +937,15 @@ TEST(TcpTransport, CarriesCallsToTheirChannelAndRefusesBadAddresses) {
 
 class ServeProcessTest : public ServiceTest {
  protected:
-  pid_t spawn() {
+  // Writes the config and starts `chakong serve` on it, its stderr to serve.log.
+  pid_t launch() {
     const std::string config = dir_ + "/serve.yaml";
     {
       std::ofstream out(config);
-      out << config_yaml("unix:" + dir_ + "/grpc.sock", dir_, extra_, transport_);
+      out << edit_(config_yaml("unix:" + dir_ + "/grpc.sock", dir_, extra_, transport_));
     }
     const std::string log = dir_ + "/serve.log";
-    const std::string socket = dir_ + "/grpc.sock";
-    fs::remove(socket);  // A killed server's socket file stays behind.
+    fs::remove(dir_ + "/grpc.sock");  // A killed server's socket file stays behind.
     const pid_t pid = fork();
     if (pid == 0) {
       FILE* f = std::freopen(log.c_str(), "a", stderr);
@@ -951,6 +954,13 @@ class ServeProcessTest : public ServiceTest {
             static_cast<char*>(nullptr));
       _exit(127);
     }
+    return pid;
+  }
+  // launch(), then waits until it is SERVING on its Unix socket.
+  pid_t spawn() {
+    const std::string log = dir_ + "/serve.log";
+    const std::string socket = dir_ + "/grpc.sock";
+    const pid_t pid = launch();
     // The socket file appears when the server listens, after the journal is recovered.
     for (int i = 0; i < 400 && !fs::exists(socket); ++i)
       std::this_thread::sleep_for(milliseconds(25));
@@ -976,6 +986,8 @@ class ServeProcessTest : public ServiceTest {
   }
   std::string extra_;      // More config for spawn().
   std::string transport_;  // The connector's transport for spawn(); empty: the Unix socket.
+  // Applied to the config text spawn() writes.
+  std::function<std::string(std::string)> edit_ = [](std::string text) { return text; };
   static int wait_exit(pid_t pid, int seconds) {
     for (int i = 0; i < seconds * 20; ++i) {
       int status = 0;
@@ -1094,8 +1106,8 @@ TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
   for (int i = 0; i < 200 && count("\"event\":\"sighup\"") == 0; ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
-  ASSERT_EQ(count("\"event\":\"sighup\",\"reloaded\":\"log_level,clients\",\"log_level\":"
-                  "\"warn\",\"clients\":1"),
+  ASSERT_EQ(count("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,officers,dispatch\","
+                  "\"log_level\":\"warn\",\"clients\":1,\"officers\":2,\"generation\":1"),
             1u)
       << read(dir_ + "/serve.log");
   ASSERT_TRUE(client_->file(filing(kCase2)).ok());  // Info: not logged any more.
@@ -1145,7 +1157,8 @@ TEST_F(ServeProcessTest, SighupReloadsTheCaseServers) {
     std::this_thread::sleep_for(milliseconds(10));
   }
   EXPECT_NE(read(dir_ + "/serve.log")
-                .find("\"reloaded\":\"log_level,clients\",\"log_level\":\"info\",\"clients\":1"),
+                .find("\"reloaded\":\"log_level,clients,officers,dispatch\",\"log_level\":"
+                      "\"info\",\"clients\":1,\"officers\":2,\"generation\":1"),
             std::string::npos)
       << read(dir_ + "/serve.log");
   EXPECT_TRUE(file_as("case-server-2", kCase2).ok());
@@ -1304,18 +1317,11 @@ TEST_F(ServeProcessTest, KillUnderLoad) {
   EXPECT_EQ(wait_exit(pid, 20), 0);
 }
 
-// `chakong serve` against a `chakong institutions` process over TCP: the filed case's
-// finding and freeze come from the bank served by the other process.
-// `chakong institutions` with bank.a (the debtor's ¥5,000, replies after `latency_ms`) on
-// `listen` (port 0: one is picked), with `args` after; sets *port to the port it listens on.
-pid_t start_institutions(const std::string& dir, const std::string& listen, int latency_ms,
-                         const std::vector<std::string>& args, std::string* port) {
-  const std::string spec = dir + "/institutions.yaml";
-  std::ofstream(spec) << "institutions:\n"
-                      << "  - adapter: bank\n    name: bank.a\n    latency_ms: " << latency_ms
-                      << "\n    assets:\n      - {category: deposit, reference: "
-                      << "\"6222000011112222\", holder: \"" << kDebtor << "\", fen: " << kBalance
-                      << "}\n";
+// `chakong institutions --scenario spec --listen listen` with `args` after (port 0: one is
+// picked); sets *port to the port it listens on. It serves `channels` channels.
+pid_t start_institutions_on(const std::string& spec, const std::string& dir,
+                            const std::string& listen, const std::vector<std::string>& args,
+                            std::string* port, size_t channels = 1) {
   const std::string out = dir + "/institutions.out";
   fs::remove(out);
   const pid_t inst = fork();
@@ -1339,10 +1345,24 @@ pid_t start_institutions(const std::string& dir, const std::string& listen, int 
   const std::string head = "listening " + listen + " port ";
   EXPECT_EQ(line.rfind(head, 0), 0u) << line;
   *port = line.substr(head.size(), line.find(' ', head.size()) - head.size());
-  EXPECT_EQ(line.substr(head.size() + port->size()), " channels 1");
+  EXPECT_EQ(line.substr(head.size() + port->size()), " channels " + std::to_string(channels));
   return inst;
 }
 
+// The same for bank.a (channel 0) holding kBalance for kDebtor, answering after `latency_ms`.
+pid_t start_institutions(const std::string& dir, const std::string& listen, int latency_ms,
+                         const std::vector<std::string>& args, std::string* port) {
+  const std::string spec = dir + "/institutions.yaml";
+  std::ofstream(spec) << "institutions:\n"
+                      << "  - adapter: bank\n    name: bank.a\n    latency_ms: " << latency_ms
+                      << "\n    assets:\n      - {category: deposit, reference: "
+                      << "\"6222000011112222\", holder: \"" << kDebtor << "\", fen: " << kBalance
+                      << "}\n";
+  return start_institutions_on(spec, dir, listen, args, port);
+}
+
+// `chakong serve` against a `chakong institutions` process over TCP: the filed case's
+// finding and freeze come from the bank served by the other process.
 TEST_F(ServeProcessTest, ServesAgainstAChakongInstitutionsProcessOverTcp) {
   std::string port;
   const pid_t inst = start_institutions(dir_, "127.0.0.1:0", 2, {}, &port);
@@ -1451,8 +1471,8 @@ TEST_F(ServeProcessTest, SighupRenewsTheInstitutionsTlsCertificate) {
       config_yaml("unix:" + dir_ + "/grpc.sock", dir_, "", transport("forged.pem", "forged.key")),
       1);
   EXPECT_NE(read(dir_ + "/serve.log")
-                .find("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,connectors.transport."
-                      "tls\""),
+                .find("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,officers,dispatch,"
+                      "connectors.transport.tls\""),
             std::string::npos)
       << read(dir_ + "/serve.log");
   // A certificate without its key: refused, nothing applied.
@@ -1536,6 +1556,296 @@ TEST(ServiceLog, MaskCaseNumberKeepsYearAndCourtOnly) {
   EXPECT_EQ(service::mask_case_number("（2026）渝0110执12345号"), "（2026）渝0110执****5号");
   EXPECT_EQ(service::mask_case_number("case-42"), "****-**");
   EXPECT_EQ(service::json_string("a\"b\\c\n渝"), "\"a\\\"b\\\\c\\u000a渝\"");
+}
+
+// `text` with `from` replaced by `to` (which must be there).
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from << " not in " << text;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+// The value of the sample line `name` (labels included) of a metrics page; -1 when absent.
+int64_t metric_value(const std::string& page, const std::string& name) {
+  const size_t at = page.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(page.substr(at + name.size() + 2));
+}
+
+// SIGHUP with officers and dispatch settings changed: an officer removed is refused and one
+// added files and reads; bank.a's max_in_flight raised sends the queued queries at once, and
+// its lowered timeout ends them (the institution answers after 20 s) while the query sent
+// before keeps its timer. A broken edit then is logged with its error and the second
+// generation keeps serving.
+TEST_F(ServeProcessTest, SighupReloadsOfficersAndDispatchSettings) {
+  std::string port;
+  const pid_t inst = start_institutions(dir_, "127.0.0.1:0", 20'000, {}, &port);
+  transport_ = "{tcp: \"127.0.0.1:" + port + "\", channel: 0}";
+  extra_ =
+      "metrics: {address: \"127.0.0.1:0\"}\n"
+      "dispatch:\n  - {connector: bank.a, max_in_flight: 1, max_batch: 1}\n";
+  edit_ = [](std::string text) { return replaced(std::move(text), "shards: 2", "shards: 1"); };
+  const pid_t pid = spawn();
+  const std::string log = read(dir_ + "/serve.log");
+  const size_t at = log.find("\"metrics_port\":");
+  ASSERT_NE(at, std::string::npos) << log;
+  const int metrics_port = std::stoi(log.substr(at + 15));
+  auto metrics_until = [&](const std::function<bool(const std::string&)>& ok) {
+    std::string page;
+    for (int i = 0; i < 400; ++i) {
+      page = http_get(metrics_port, "/metrics");
+      if (ok(page)) break;
+      std::this_thread::sleep_for(milliseconds(25));
+    }
+    return page;
+  };
+  const std::string queued = "chakong_dispatcher_queued{connector=\"bank.a\",lane=\"normal\"}";
+  const std::string sent = "chakong_dispatcher_batches_in_flight{connector=\"bank.a\"}";
+  constexpr char kNewOfficer[] = "cq-0110-099";
+  auto file_for = [&](const std::string& number, const std::string& officer) {
+    v1::FileCaseRequest r = filing(number);
+    r.mutable_filing()->set_officer_ids(0, officer);
+    return client_->file(r);
+  };
+
+  for (const char* number : {kCase1, kCase2, "（2026）渝0110执1003号"}) {
+    ASSERT_TRUE(client_->file(filing(number)).ok());
+  }
+  std::string page = metrics_until([&](const std::string& p) {
+    return metric_value(p, queued) == 2 && metric_value(p, sent) == 1;
+  });
+  EXPECT_EQ(metric_value(page, queued), 2) << page;
+  EXPECT_EQ(metric_value(page, sent), 1);
+  EXPECT_EQ(metric_value(page, "chakong_config_generation"), 0);
+  const grpc::Status before = file_for("（2026）渝0110执1004号", kNewOfficer);
+  EXPECT_EQ(before.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(before.error_message(), "officer_ids[0]: officer 'cq-0110-099' is not registered");
+  v1::CaseState state;
+  EXPECT_TRUE(client_->get(kCase1, kOfficer, &state).ok());
+
+  const std::string config = dir_ + "/serve.yaml";
+  std::string text = read(config);
+  text = replaced(text, std::string("{id: ") + kOfficer, std::string("{id: ") + kNewOfficer);
+  text = replaced(text, "{connector: bank.a, max_in_flight: 1, max_batch: 1}",
+                  "{connector: bank.a, max_in_flight: 3, max_batch: 1, timeout: 1s, "
+                  "max_attempts: 1}");
+  std::ofstream(config, std::ios::trunc) << text;
+  kill(pid, SIGHUP);
+  auto sighups = [&] {
+    const std::string l = read(dir_ + "/serve.log");
+    size_t n = 0;
+    for (size_t i = 0; (i = l.find("\"event\":\"sighup\"", i)) != std::string::npos; ++i) ++n;
+    return n;
+  };
+  for (int i = 0; i < 500 && sighups() < 1; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,officers,dispatch\","
+                      "\"log_level\":\"info\",\"clients\":1,\"officers\":2,\"generation\":1,"),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+
+  // The queued two were sent at once (max_in_flight 3) and ended after 1 s (timeout), in
+  // doubt; the first, sent under the old settings (2 days), is still out.
+  page = metrics_until([&](const std::string& p) {
+    return metric_value(p, queued) == 0 && metric_value(p, sent) == 1;
+  });
+  EXPECT_EQ(metric_value(page, queued), 0) << page;
+  EXPECT_EQ(metric_value(page, sent), 1);
+  EXPECT_EQ(metric_value(page, "chakong_config_generation"), 1);
+  EXPECT_EQ(metric_value(page, "chakong_config_reloads_total{outcome=\"applied\"}"), 1);
+  const grpc::Status not_his = client_->get(kCase2, kNewOfficer, &state);
+  EXPECT_EQ(not_his.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(not_his.error_message(),
+            "read refused: officer 'cq-0110-099' is not assigned to case （2026）渝0110执1002号");
+  const grpc::Status removed = client_->get(kCase2, kOfficer, &state);
+  EXPECT_EQ(removed.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(removed.error_message(), "'cq-0110-017' is not a registered officer");
+  ASSERT_TRUE(file_for("（2026）渝0110执1004号", kNewOfficer).ok());
+  ASSERT_TRUE(client_->get("（2026）渝0110执1004号", kNewOfficer, &state).ok());
+  EXPECT_EQ(state.status(), v1::CASE_STATUS_QUERYING);
+
+  // A broken edit: refused whole, logged with its error; generation 1 goes on serving.
+  std::ofstream(config, std::ios::trunc)
+      << replaced(text, "  - {id: cq-0111-003", std::string("  - {id: ") + kNewOfficer);
+  kill(pid, SIGHUP);
+  for (int i = 0; i < 500 && sighups() < 2; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"reloaded\":\"\",\"error\":\"" + config +
+                      ": officers[1].id: 'cq-0110-099' is listed twice\",\"generation\":1"),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+  EXPECT_TRUE(client_->get("（2026）渝0110执1004号", kNewOfficer, &state).ok());
+  EXPECT_EQ(file_for("（2026）渝0110执1005号", kOfficer).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  page = http_get(metrics_port, "/metrics");
+  EXPECT_EQ(metric_value(page, "chakong_config_generation"), 1);
+  // Not yet: a refused reload is logged (above) but not counted on /metrics (issue 23).
+
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
+}
+
+// SIGHUP with a renewed listener certificate and client CA (a server certificate of the CA
+// "rogue", clients of rogue only): a client trusting the new CA files, one of the old CA is
+// refused in the handshake, and a WatchEvents stream opened before the reload goes on and
+// receives the new case's events. A key of another certificate on the next SIGHUP is refused
+// with its error and the renewed material stays.
+TEST_F(ServeProcessTest, SighupRenewsTheListenerCertificateAndKeepsStreams) {
+  ASSERT_TRUE(make_test_certs(dir_)) << "openssl failed";
+  ASSERT_TRUE(make_test_leaf(dir_, "server2", "localhost", "rogue", true)) << "openssl failed";
+  const std::string tls_old =
+      "  tls_cert: server.pem\n  tls_key: server.key\n  client_ca: ca.pem\n";
+  edit_ = [&](std::string text) {
+    text = replaced(std::move(text), "\"unix:" + dir_ + "/grpc.sock\"", "\"127.0.0.1:0\"");
+    return replaced(std::move(text), "  plaintext: true\n", tls_old);
+  };
+  const pid_t pid = launch();
+  std::string log;
+  for (int i = 0; i < 400 && log.find("\"event\":\"serving\"") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(milliseconds(25));
+    log = read(dir_ + "/serve.log");
+  }
+  const size_t at = log.find("\"port\":");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string target = "localhost:" + std::to_string(std::stoi(log.substr(at + 7)));
+  // A fresh connection each time (no subchannel shared with another channel).
+  auto channel = [&](const std::string& ca, const std::string& cert) {
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = read(dir_ + "/" + ca + ".pem");
+    o.pem_private_key = read(dir_ + "/" + cert + ".key");
+    o.pem_cert_chain = read(dir_ + "/" + cert + ".pem");
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(target, grpc::SslCredentials(o), args);
+  };
+  auto file_over = [&](const std::shared_ptr<grpc::Channel>& ch, const std::string& number) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::FileCaseResponse resp;
+    return v1::CaseService::NewStub(ch)->FileCase(&ctx, filing(number), &resp);
+  };
+
+  const std::shared_ptr<grpc::Channel> old_channel = channel("ca", "client");
+  ASSERT_TRUE(file_over(old_channel, kCase1).ok());
+  EXPECT_EQ(file_over(channel("rogue", "forged"), kCase2).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  // The stream, opened before the reload and read through it.
+  grpc::ClientContext wctx;
+  v1::WatchEventsRequest wr;
+  auto stub = v1::CaseService::NewStub(old_channel);
+  std::unique_ptr<grpc::ClientReader<v1::EngineEvent>> reader = stub->WatchEvents(&wctx, wr);
+  std::vector<v1::EngineEvent> seen;
+  v1::EngineEvent e;
+  while (!settled(kCase1)(seen) && reader->Read(&e)) seen.push_back(e);
+  ASSERT_TRUE(settled(kCase1)(seen)) << kinds(seen);
+
+  const std::string config = dir_ + "/serve.yaml";
+  const std::string renewed =
+      replaced(read(config), tls_old,
+               "  tls_cert: server2.pem\n  tls_key: server2.key\n  client_ca: rogue.pem\n");
+  std::ofstream(config, std::ios::trunc) << renewed;
+  kill(pid, SIGHUP);
+  auto sighups = [&] {
+    const std::string l = read(dir_ + "/serve.log");
+    size_t n = 0;
+    for (size_t i = 0; (i = l.find("\"event\":\"sighup\"", i)) != std::string::npos; ++i) ++n;
+    return n;
+  };
+  for (int i = 0; i < 500 && sighups() < 1; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_NE(read(dir_ + "/serve.log")
+                .find("\"reloaded\":\"log_level,clients,officers,dispatch,listen.tls\""),
+            std::string::npos)
+      << read(dir_ + "/serve.log");
+  // The provider reads the new copies within its 1 s refresh.
+  grpc::Status renewed_call;
+  for (int i = 0; i < 100; ++i) {
+    renewed_call = file_over(channel("rogue", "forged"), kCase2);
+    if (renewed_call.ok()) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_TRUE(renewed_call.ok()) << renewed_call.error_message();
+  EXPECT_EQ(file_over(channel("ca", "client"), "（2026）渝0110执1003号").error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  // The old stream was not dropped: it goes on with the case filed after the reload.
+  while (!settled(kCase2)(seen) && reader->Read(&e)) seen.push_back(e);
+  EXPECT_TRUE(settled(kCase2)(seen)) << kinds(seen);
+
+  // A key of another certificate: refused whole, the renewed material stays.
+  std::ofstream(config, std::ios::trunc)
+      << replaced(renewed, "tls_key: server2.key", "tls_key: server.key");
+  kill(pid, SIGHUP);
+  for (int i = 0; i < 500 && sighups() < 2; ++i) std::this_thread::sleep_for(milliseconds(10));
+  const std::string after = read(dir_ + "/serve.log");
+  const size_t err = after.find("\"reloaded\":\"\",\"error\":\"" + config + ": listen: ");
+  EXPECT_NE(err, std::string::npos) << after;
+  if (err != std::string::npos) std::cerr << after.substr(err, 300) << "\n";
+  EXPECT_TRUE(file_over(channel("rogue", "forged"), "（2026）渝0110执1004号").ok());
+
+  wctx.TryCancel();
+  (void)reader->Finish();
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
+}
+
+// `chakong institutions --scenario` with a `chakong simulate` scenario: its institutions hold
+// the scenario's generated population, so a debtor the generator places at bank.a is found
+// there by a case filed through `chakong serve`, with the generator's exact value.
+TEST_F(ServeProcessTest, ServesASimulateScenariosGeneratedPopulation) {
+  const std::string scenario = dir_ + "/sandbox.yaml";
+  const std::string text =
+      "name: sandbox\nseed: 7\npopulation: {debtors: 300}\ninstitutions:\n"
+      "  - {kind: bank, name: a}\n  - {kind: bank, name: b, count: 2}\n"
+      "  - {kind: real_estate, name: cq}\n";
+  std::ofstream(scenario) << text;
+  // The generator's first person with exactly one account, at bank.a (institution 0).
+  StatusOr<v1::Scenario> parsed = sim::parse_scenario_yaml(text, scenario);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  StatusOr<sim::SimulationConfig> config = sim::compile_scenario(*parsed, scenario);
+  ASSERT_TRUE(config.ok()) << config.status();
+  sim::SandboxDebtor debtor;
+  uint64_t index = 0;
+  for (; index < 300; ++index) {
+    debtor = sim::sandbox_debtor(*config, index);
+    if (!debtor.organisation && debtor.holdings.size() == 1 &&
+        debtor.holdings[0].institution == 0) {
+      break;
+    }
+  }
+  ASSERT_LT(index, 300u);
+  std::cerr << "debtor " << index << " " << debtor.id << " " << debtor.holdings[0].asset.reference
+            << " " << debtor.holdings[0].asset.value.value() << "\n";
+
+  std::string port;
+  const pid_t inst = start_institutions_on(scenario, dir_, "127.0.0.1:0", {}, &port, 4);
+  EXPECT_EQ(read(dir_ + "/institutions.out"),
+            "listening 127.0.0.1:0 port " + port +
+                " channels 4\nchannel 0 bank.a bank\nchannel 1 bank.b001 bank\n"
+                "channel 2 bank.b002 bank\nchannel 3 real_estate.cq real_estate\n");
+  transport_ = "{tcp: \"127.0.0.1:" + port + "\", channel: 0}";
+  const pid_t pid = spawn();
+  const int64_t value = debtor.holdings[0].asset.value.value();
+  const int64_t claim = value / 2;
+  v1::FileCaseRequest r = filing(kCase1, claim);
+  r.mutable_filing()->mutable_debtors(0)->set_id_number(debtor.id);
+  ASSERT_TRUE(client_->file(r).ok());
+  const std::vector<v1::EngineEvent> events = client_->watch(0, settled(kCase1));
+  EXPECT_EQ(kinds(events), "1:CASE_FILED/" + std::to_string(claim) +
+                               " 2:QUERIES_STARTED/0 3:FINDING/" + std::to_string(value) +
+                               " 4:CONTROL_MET/" + std::to_string(claim + kCosts) +
+                               " 5:MEASURE_EFFECTIVE/" + std::to_string(claim + kCosts));
+  v1::CaseState state;
+  ASSERT_TRUE(client_->get(kCase1, kOfficer, &state).ok());
+  ASSERT_EQ(state.measures_size(), 1);
+  EXPECT_EQ(state.measures(0).connector(), "bank.a");
+  EXPECT_EQ(state.measures(0).reference_masked(), mask_id(debtor.holdings[0].asset.reference));
+  EXPECT_EQ(state.measures(0).amount_fen(), claim + kCosts);
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");
+  kill(inst, SIGTERM);
+  EXPECT_EQ(wait_exit(inst, 20), 0);
 }
 
 }  // namespace

@@ -37,6 +37,8 @@ struct ServiceCounters {
   uint64_t recovered_cases = 0;    // Cases the engine rebuilt at start.
   uint64_t journal_failures = 0;   // The service's own journal writes that failed (health then
                                    // reports NOT_SERVING).
+  uint64_t config_generation = 0;  // Engine::config_generation(): 0 as started, +1 a reload.
+  uint64_t reloads_refused = 0;    // reload() calls refused (nothing applied).
 };
 
 class CaseServer {
@@ -63,14 +65,19 @@ class CaseServer {
   // the journal's status (OK unless a write failed). Idempotent.
   Status shutdown(std::chrono::milliseconds grace);
 
-  // SIGHUP: applies what can change while serving, from a freshly loaded and validated config:
-  // the case-server principals (`clients`; a call already past its check is not affected).
-  // Returns the fields applied; kInvalidArgument, nothing applied, when a new client is an
-  // officer of this process. Also applied: the TLS material (CA, certificate, key, server
-  // name) of each TCP connection to institutions that is TLS in both configs, used from its
-  // next reconnection ("connectors.transport.tls"). The rest (officers, connectors, dispatch,
-  // engine, listeners, the gRPC TLS, journal, metrics address) is fixed at start:
-  // docs/service.md says why.
+  // SIGHUP: applies what can change while serving, from a freshly loaded and validated config
+  // (load_serve_config), checked whole first: nothing is applied when a check fails
+  // (kInvalidArgument naming the file, the field and the value). Applied, and returned as
+  // the fields applied: the case-server principals ("clients") and the officers
+  // ("officers"; a call already past its check is not affected), both for the service's
+  // role check and in the engine, and the dispatcher settings ("dispatch"; for the next
+  // sends and attempts), through Engine::reload(), which this waits for (up to 10 s) so
+  // that the new generation serves when it returns (counters().config_generation); the TLS
+  // material (CA, certificate, key, server name) of each TCP connection to institutions
+  // that is TLS in both configs, used from its next reconnection
+  // ("connectors.transport.tls"). The rest (connectors, engine.*, listeners, journal,
+  // shards, calendar, metrics address) is fixed at start: docs/service.md says why.
+  // Thread-safe; one reload runs at a time.
   [[nodiscard]] StatusOr<std::vector<std::string>> reload(const ServeSettings& fresh);
 
   // Counters; thread-safe.
