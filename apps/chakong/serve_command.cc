@@ -63,6 +63,7 @@ int run_serve(const std::string& config_path, const std::vector<std::string>& pl
           again.ok() ? (*server)->reload(*again)
                      : StatusOr<std::vector<std::string>>(again.status());
       if (!applied.ok()) {
+        if (!again.ok()) (*server)->count_refused_reload();
         service::LogLine(service::LogLevel::kError, "sighup")
             .str("reloaded", "")
             .str("error", applied.status().message())

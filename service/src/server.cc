@@ -1295,6 +1295,8 @@ StatusOr<std::vector<std::string>> CaseServer::reload(const ServeSettings& fresh
   return impl_->reload(fresh);
 }
 
+void CaseServer::count_refused_reload() { impl_->reloads_refused.fetch_add(1); }
+
 int CaseServer::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }
 
 Status CaseServer::shutdown(std::chrono::milliseconds grace) { return impl_->shutdown(grace); }

@@ -1680,7 +1680,8 @@ TEST_F(ServeProcessTest, SighupReloadsOfficersAndDispatchSettings) {
             grpc::StatusCode::PERMISSION_DENIED);
   page = http_get(metrics_port, "/metrics");
   EXPECT_EQ(metric_value(page, "chakong_config_generation"), 1);
-  // Not yet: a refused reload is logged (above) but not counted on /metrics (issue 23).
+  EXPECT_EQ(metric_value(page, "chakong_config_reloads_total{outcome=\"refused\"}"), 1) << page;
+  EXPECT_EQ(metric_value(page, "chakong_config_reloads_total{outcome=\"applied\"}"), 1) << page;
 
   kill(pid, SIGTERM);
   EXPECT_EQ(wait_exit(pid, 20), 0) << read(dir_ + "/serve.log");

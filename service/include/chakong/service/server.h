@@ -79,6 +79,9 @@ class CaseServer {
   // shards, calendar, metrics address) is fixed at start: docs/service.md says why.
   // Thread-safe; one reload runs at a time.
   [[nodiscard]] StatusOr<std::vector<std::string>> reload(const ServeSettings& fresh);
+  // A reload refused before it reached reload() (the file did not load or did not pass its
+  // checks): counted with the refused ones (counters().reloads_refused, /metrics).
+  void count_refused_reload();
 
   // Counters; thread-safe.
   ServiceCounters counters() const;
