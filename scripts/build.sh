@@ -8,7 +8,9 @@ shift || true
 
 ./scripts/setup.sh
 jobs=${CHAKONG_JOBS:-$(nproc 2>/dev/null || echo 2)}
-if [[ ! -f build/$preset/CMakeCache.txt ]]; then
+# Configure when there is no build system yet (also after a configure that failed half-way:
+# CMakeCache.txt is written before build.ninja).
+if [[ ! -f build/$preset/CMakeCache.txt || ! -f build/$preset/build.ninja ]]; then
   cmake --preset "$preset" >/dev/null
 fi
 echo "build: preset $preset, -j$jobs" >&2
