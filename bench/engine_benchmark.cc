@@ -77,7 +77,7 @@ void BM_DispatcherRoundTrip(benchmark::State& state) {
 BENCHMARK(BM_DispatcherRoundTrip)->Arg(1)->Arg(100);
 
 // One engine query built per request from its case's strings, as Engine::Shard::send_query and
-// send_sweep_query build theirs (case number, debtor, officer, purpose and the key appended from
+// Sweeper::send_query build theirs (case number, debtor, officer, purpose and the key appended from
 // them), through the Dispatcher to NullConnector and back, in batches of 100 (NORMAL lane,
 // lingering so that they fill). `in_place:1` writes it straight into the dispatcher's job slot
 // (Dispatcher::submit_in_place, the engine's path): the slot's strings keep their buffers, so the
