@@ -984,6 +984,24 @@ class ServeProcessTest : public ServiceTest {
     ss << in.rdbuf();
     return ss.str();
   }
+  // How many times `what` occurs in serve.log.
+  size_t count_in_log(const std::string& what) const {
+    const std::string log = read(dir_ + "/serve.log");
+    size_t n = 0;
+    for (size_t at = 0; (at = log.find(what, at)) != std::string::npos; ++at) ++n;
+    return n;
+  }
+  // Sends SIGHUP to `pid` and waits (up to 5 s) until serve.log holds `nth` sighup lines: the
+  // server logs one per signal, applied or refused.
+  void reload(pid_t pid, size_t nth) const {
+    kill(pid, SIGHUP);
+    for (int i = 0; i < 500; ++i) {
+      if (count_in_log("\"event\":\"sighup\"") >= nth) return;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ADD_FAILURE() << "no sighup line number " << nth << " in 5 s; the log:\n"
+                  << read(dir_ + "/serve.log");
+  }
   std::string extra_;      // More config for spawn().
   std::string transport_;  // The connector's transport for spawn(); empty: the Unix socket.
   // Applied to the config text spawn() writes.
@@ -1096,36 +1114,25 @@ TEST_F(ServeProcessTest, SighupReloadsTheLogLevelAndKeepsABadFileOut) {
   ASSERT_TRUE(client_->file(filing(kCase1)).ok());  // Logged at info.
   const std::string config = dir_ + "/serve.yaml";
   std::ofstream(config, std::ios::app) << "log_level: warn\n";
-  kill(pid, SIGHUP);
-  auto count = [&](const std::string& what) {
-    const std::string log = read(dir_ + "/serve.log");
-    size_t n = 0;
-    for (size_t at = 0; (at = log.find(what, at)) != std::string::npos; ++at) ++n;
-    return n;
-  };
-  for (int i = 0; i < 200 && count("\"event\":\"sighup\"") == 0; ++i) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  ASSERT_EQ(count("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,officers,dispatch\","
-                  "\"log_level\":\"warn\",\"clients\":1,\"officers\":2,\"generation\":1"),
-            1u)
+  reload(pid, 1);
+  ASSERT_EQ(
+      count_in_log("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,officers,dispatch\","
+                   "\"log_level\":\"warn\",\"clients\":1,\"officers\":2,\"generation\":1"),
+      1u)
       << read(dir_ + "/serve.log");
   ASSERT_TRUE(client_->file(filing(kCase2)).ok());  // Info: not logged any more.
   EXPECT_EQ(client_->file(filing(kCase2, kClaim + 1)).error_code(),
             grpc::StatusCode::ALREADY_EXISTS);  // Warning: logged.
   // A file that no longer parses is refused whole, and the server goes on.
   std::ofstream(config, std::ios::app) << "metrics: {address: \"example.org:1\"}\n";
-  kill(pid, SIGHUP);
-  for (int i = 0; i < 200 && count("\"event\":\"sighup\"") < 2; ++i) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  reload(pid, 2);
   kill(pid, SIGTERM);
   ASSERT_EQ(wait_exit(pid, 20), 0);
-  EXPECT_EQ(count("\"rpc\":\"FileCase\""), 2u) << read(dir_ + "/serve.log");
-  EXPECT_EQ(count("\"code\":\"ALREADY_EXISTS\""), 1u);
-  EXPECT_EQ(count("\"error\":\"" + dir_ +
-                  "/serve.yaml: metrics.address: 'example.org:1' is not host:port (an IP "
-                  "address or localhost, a port 0..65535)\""),
+  EXPECT_EQ(count_in_log("\"rpc\":\"FileCase\""), 2u) << read(dir_ + "/serve.log");
+  EXPECT_EQ(count_in_log("\"code\":\"ALREADY_EXISTS\""), 1u);
+  EXPECT_EQ(count_in_log("\"error\":\"" + dir_ +
+                         "/serve.yaml: metrics.address: 'example.org:1' is not host:port (an IP "
+                         "address or localhost, a port 0..65535)\""),
             1u)
       << read(dir_ + "/serve.log");
 }
@@ -1150,12 +1157,7 @@ TEST_F(ServeProcessTest, SighupReloadsTheCaseServers) {
   ASSERT_NE(text.find(was), std::string::npos) << text;
   text.replace(text.find(was), was.size(), "clients: [case-server-2]");
   std::ofstream(config, std::ios::trunc) << text;
-  kill(pid, SIGHUP);
-  for (int i = 0;
-       i < 200 && read(dir_ + "/serve.log").find("\"event\":\"sighup\"") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  reload(pid, 1);
   EXPECT_NE(read(dir_ + "/serve.log")
                 .find("\"reloaded\":\"log_level,clients,officers,dispatch\",\"log_level\":"
                       "\"info\",\"clients\":1,\"officers\":2,\"generation\":1"),
@@ -1455,16 +1457,7 @@ TEST_F(ServeProcessTest, SighupRenewsTheInstitutionsTlsCertificate) {
   const std::string config = dir_ + "/serve.yaml";
   auto sighup = [&](const std::string& yaml, size_t nth) {
     std::ofstream(config) << yaml;
-    kill(pid, SIGHUP);
-    for (int i = 0; i < 500; ++i) {
-      const std::string log = read(dir_ + "/serve.log");
-      size_t n = 0;
-      for (size_t at = 0; (at = log.find("\"event\":\"sighup\"", at)) != std::string::npos; ++at)
-        ++n;
-      if (n >= nth) return;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    ADD_FAILURE() << "no sighup line";
+    reload(pid, nth);
   };
   // The rogue CA's certificate (the institutions process will accept only that CA).
   sighup(
@@ -1631,14 +1624,7 @@ TEST_F(ServeProcessTest, SighupReloadsOfficersAndDispatchSettings) {
                   "{connector: bank.a, max_in_flight: 3, max_batch: 1, timeout: 1s, "
                   "max_attempts: 1}");
   std::ofstream(config, std::ios::trunc) << text;
-  kill(pid, SIGHUP);
-  auto sighups = [&] {
-    const std::string l = read(dir_ + "/serve.log");
-    size_t n = 0;
-    for (size_t i = 0; (i = l.find("\"event\":\"sighup\"", i)) != std::string::npos; ++i) ++n;
-    return n;
-  };
-  for (int i = 0; i < 500 && sighups() < 1; ++i) std::this_thread::sleep_for(milliseconds(10));
+  reload(pid, 1);
   EXPECT_NE(read(dir_ + "/serve.log")
                 .find("\"event\":\"sighup\",\"reloaded\":\"log_level,clients,officers,dispatch\","
                       "\"log_level\":\"info\",\"clients\":1,\"officers\":2,\"generation\":1,"),
@@ -1668,8 +1654,7 @@ TEST_F(ServeProcessTest, SighupReloadsOfficersAndDispatchSettings) {
   // A broken edit: refused whole, logged with its error; generation 1 goes on serving.
   std::ofstream(config, std::ios::trunc)
       << replaced(text, "  - {id: cq-0111-003", std::string("  - {id: ") + kNewOfficer);
-  kill(pid, SIGHUP);
-  for (int i = 0; i < 500 && sighups() < 2; ++i) std::this_thread::sleep_for(milliseconds(10));
+  reload(pid, 2);
   EXPECT_NE(read(dir_ + "/serve.log")
                 .find("\"reloaded\":\"\",\"error\":\"" + config +
                       ": officers[1].id: 'cq-0110-099' is listed twice\",\"generation\":1"),
@@ -1748,14 +1733,7 @@ TEST_F(ServeProcessTest, SighupRenewsTheListenerCertificateAndKeepsStreams) {
       replaced(read(config), tls_old,
                "  tls_cert: server2.pem\n  tls_key: server2.key\n  client_ca: rogue.pem\n");
   std::ofstream(config, std::ios::trunc) << renewed;
-  kill(pid, SIGHUP);
-  auto sighups = [&] {
-    const std::string l = read(dir_ + "/serve.log");
-    size_t n = 0;
-    for (size_t i = 0; (i = l.find("\"event\":\"sighup\"", i)) != std::string::npos; ++i) ++n;
-    return n;
-  };
-  for (int i = 0; i < 500 && sighups() < 1; ++i) std::this_thread::sleep_for(milliseconds(10));
+  reload(pid, 1);
   EXPECT_NE(read(dir_ + "/serve.log")
                 .find("\"reloaded\":\"log_level,clients,officers,dispatch,listen.tls\""),
             std::string::npos)
@@ -1777,8 +1755,7 @@ TEST_F(ServeProcessTest, SighupRenewsTheListenerCertificateAndKeepsStreams) {
   // A key of another certificate: refused whole, the renewed material stays.
   std::ofstream(config, std::ios::trunc)
       << replaced(renewed, "tls_key: server2.key", "tls_key: server.key");
-  kill(pid, SIGHUP);
-  for (int i = 0; i < 500 && sighups() < 2; ++i) std::this_thread::sleep_for(milliseconds(10));
+  reload(pid, 2);
   const std::string after = read(dir_ + "/serve.log");
   const size_t err = after.find("\"reloaded\":\"\",\"error\":\"" + config + ": listen: ");
   EXPECT_NE(err, std::string::npos) << after;
