@@ -14,6 +14,7 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
         case TimerKind::kLapse: measures::lapse(env, c, mi, fx); return;
         case TimerKind::kDeduct: deduction::deduct(env, c, mi, fx); return;
         case TimerKind::kStatus: measures::ask_status(env, c, mi, fx); return;
+        case TimerKind::kClock: findings::on_clock_due(env, c, mi, fx); return;
       }
       return;
     case InputKind::kResend:
@@ -46,7 +47,9 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
       // A refused renewal is not in flight; a refused release stays marked (as it always has:
       // a restart or the in-doubt policy sends it again); a refused status poll is not asked
       // again.
-      if (in.request == RequestKind::kRenew && c.measures[mi].renewing) {
+      if (in.request == RequestKind::kQuery) {
+        queries::on_refused(c, fx);
+      } else if (in.request == RequestKind::kRenew && c.measures[mi].renewing) {
         c.measures[mi].renewing = false;
         fx.changed();
       } else if (in.request == RequestKind::kDeduct && c.measures[mi].deducting) {
@@ -58,6 +61,13 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
     case InputKind::kRearm: measures::arm_expiry(env, c, mi, fx); return;
     case InputKind::kRelease: measures::release(env, c, mi, fx); return;
     case InputKind::kEnded: measures::end(env, c, mi, fx); return;
+    case InputKind::kStartQueries: queries::start(env, c, fx); return;
+    case InputKind::kQuery: queries::query_debtor(env, c, in.debtor, in.officer, fx); return;
+    case InputKind::kResendQueries: queries::resend_rounds(env, c, fx); return;
+    case InputKind::kQueryAnswer:
+      queries::on_answer(env, c, in.index, in.round, *in.response, fx);
+      return;
+    case InputKind::kLeads: findings::add_leads(env, c, in.leads, fx); return;
   }
 }
 
@@ -82,6 +92,7 @@ std::string_view timer_name(TimerKind t) {
     case TimerKind::kLapse: return "lapse";
     case TimerKind::kDeduct: return "deduct";
     case TimerKind::kStatus: return "status";
+    case TimerKind::kClock: return "clock";
   }
   return "?";
 }
@@ -93,7 +104,10 @@ std::string connector_name(uint32_t connector) {
 }  // namespace
 
 std::string describe(const Effect& e) {
-  const std::string m = " m" + std::to_string(e.index);
+  // A timer's owner: finding `index` for a 48-hour clock, measure `index` otherwise.
+  const bool finding = e.timer == TimerKind::kClock &&
+                       (e.kind == EffectKind::kArmTimer || e.kind == EffectKind::kCancelTimer);
+  const std::string m = (finding ? " f" : " m") + std::to_string(e.index);
   switch (e.kind) {
     case EffectKind::kSend:
       return "send " + std::string(connectors::request_kind_name(e.request.kind)) + m + " " +
@@ -104,6 +118,9 @@ std::string describe(const Effect& e) {
     case EffectKind::kArmTimer:
       return "arm " + std::string(timer_name(e.timer)) + m + " at=" + std::to_string(e.at);
     case EffectKind::kCancelTimer: return "cancel " + std::string(timer_name(e.timer)) + m;
+    case EffectKind::kSendQuery:
+      return "send query round=" + std::to_string(e.round) + " " + connector_name(e.connector) +
+             " lane=" + std::string(lane_name(e.lane)) + " deadline=" + std::to_string(e.at);
     case EffectKind::kEmit:
       return "emit " + std::string(event_type_name(e.event)) + " " + connector_name(e.connector) +
              " " + std::to_string(e.amount.value()) + " " + e.detail;

@@ -5,6 +5,10 @@
 // its effects. Private to the engine.
 //
 // Concerns in the machine, each in its own file:
+//   queries.cc    query fan-out: rounds of queries to every connector in scope, the
+//                 timeliness score of the first, answers becoming findings.
+//   findings.cc   findings and their 48-hour clocks (met, not required, missed), leads, the
+//                 invariants checked after each control step.
 //   measures.cc   measures and renewal: renewal lead and lapse timers, renew request and
 //                 answer, lapse, end of a measure, release request and answer; a waiting
 //                 measure's status poll (MEASURE_STATUS) and its conversion.
@@ -18,6 +22,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "case_state.h"
@@ -39,22 +44,30 @@ struct Env {
 // A measure's timers. The handles live in the Measure (the shell owns them); the machine only
 // says when to arm or cancel one.
 // kStatus: a waiting measure's next MEASURE_STATUS (it shares the renewal's handle: a waiting
-// measure has no renewal).
-enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct, kStatus };
+// measure has no renewal). kClock: the 48-hour clock of finding `index` (its handle is the
+// Finding's).
+enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct, kStatus, kClock };
 
 enum class InputKind : uint8_t {
   kTimerFired,     // `timer` of measure `index` fired (kRenew: the renewal lead; kLapse;
-                   // kDeduct: the deduction is due; kStatus: ask a waiting measure's status).
+                   // kDeduct: the deduction is due; kStatus: ask a waiting measure's status;
+                   // kClock: finding `index`'s 48-hour clock ran out).
   kResend,         // A restart asks `request` of measure `index` again (same key; in doubt
                    // while running, the dispatcher asks again itself: retry_policy.h).
   kControlAnswer,  // The definite answer to `request` for measure `index` (the one completion
                    // of its series); `response`, and for a renewal the end it renewed (`cycle`).
-  kRefused,        // The authoriser refused `request` for measure `index`: it did not leave.
+  kRefused,        // The authoriser refused `request` for measure `index` (a query: to
+                   // connector `index`, of `round`): it did not leave.
   kInForce,        // Measure `index` took effect (not waiting): its renewal, lapse, deduction.
   kRearm,          // Recovered or new measure `index`: its renewal and lapse timers again
                    // (a waiting measure: its status poll).
   kRelease,        // Release measure `index` (the case concluded).
   kEnded,          // The institution ended measure `index` (all its funds deducted).
+  kStartQueries,   // The query delay after filing passed: every debtor's first round.
+  kQuery,          // An officer asks a query round for `debtor` (authorised by the shell).
+  kResendQueries,  // A restart: the open query rounds again, same keys.
+  kQueryAnswer,    // The answer (`response`) of round `round`'s query to connector `index`.
+  kLeads,          // Findings handed to the case (`leads`: sweep hits, an applicant's lead).
 };
 
 struct Input {
@@ -64,6 +77,9 @@ struct Input {
   connectors::RequestKind request = connectors::RequestKind::kRenew;
   const connectors::Response* response = nullptr;  // kControlAnswer; borrowed for the call.
   Date cycle;                                      // kControlAnswer of a renewal.
+  uint64_t round = 0;                              // kQueryAnswer, kRefused of a query.
+  std::string_view debtor, officer;                // kQuery; borrowed for the call.
+  std::span<const Lead> leads;                     // kLeads; borrowed for the call.
 
   static Input timer_fired(TimerKind t, uint32_t measure) {
     return {InputKind::kTimerFired, measure, t};
@@ -78,7 +94,30 @@ struct Input {
   static Input refused(connectors::RequestKind k, uint32_t measure) {
     return {InputKind::kRefused, measure, TimerKind::kRenew, k};
   }
-  static Input of(InputKind kind, uint32_t measure) { return {kind, measure}; }
+  static Input of(InputKind kind, uint32_t measure = 0) { return {kind, measure}; }
+  static Input query(std::string_view debtor, std::string_view officer) {
+    Input in{InputKind::kQuery};
+    in.debtor = debtor;
+    in.officer = officer;
+    return in;
+  }
+  static Input query_answer(uint32_t connector, uint64_t round, const connectors::Response& r) {
+    Input in{InputKind::kQueryAnswer, connector};
+    in.request = connectors::RequestKind::kQuery;
+    in.response = &r;
+    in.round = round;
+    return in;
+  }
+  static Input query_refused(uint32_t connector, uint64_t round) {
+    Input in = refused(connectors::RequestKind::kQuery, connector);
+    in.round = round;
+    return in;
+  }
+  static Input leads_of(std::span<const Lead> leads) {
+    Input in{InputKind::kLeads};
+    in.leads = leads;
+    return in;
+  }
 };
 
 enum class EffectKind : uint8_t {
@@ -86,6 +125,9 @@ enum class EffectKind : uint8_t {
                  // comes back as kControlAnswer (or kRefused) for measure `index` and `cycle`.
   kArmTimer,     // Arm `timer` of measure `index` for `at`.
   kCancelTimer,  // Cancel `timer` of measure `index` (a no-op if it is not pending).
+  kSendQuery,    // Send round `round`'s query to `connector` by `at` (lane normal); the shell
+                 // writes it in place (its key: queries::append_key) from the open round;
+                 // its answer comes back as kQueryAnswer (or kRefused).
   kEmit,         // Emit `event` for the case: `connector` (kNoConnector: none), `amount`,
                  // `detail`.
   kCaseChanged,  // The case's state changed (at most once per input, where it first did).
@@ -105,6 +147,7 @@ struct Effect {
   TimeUs at = 0;
   Fen amount;
   Date cycle;
+  uint64_t round = 0;
   std::string detail;
   connectors::Request request;
 };
@@ -134,6 +177,13 @@ class Effects {
     e.at = deadline;
     e.index = measure;
     e.cycle = cycle;
+  }
+  void send_query(uint32_t connector, uint64_t round, TimeUs deadline) {
+    Effect& e = push(EffectKind::kSendQuery);
+    e.connector = connector;
+    e.lane = Lane::kNormal;
+    e.at = deadline;
+    e.round = round;
   }
   void arm(TimerKind t, uint32_t measure, TimeUs at) {
     Effect& e = push(EffectKind::kArmTimer);
@@ -176,6 +226,45 @@ connectors::Request make_request(const CaseState& c, connectors::RequestKind kin
 // An effect as one line, for tests and logs: "send renew key=... connector=1 lane=urgent
 // deadline=...", "arm renew m0 at=...", "emit measure_renewed c1 100.00 until 2026-03-01".
 std::string describe(const Effect& e);
+
+// queries.cc: the query fan-out.
+namespace queries {
+// Every debtor's first round, once, while the case is filed or open.
+void start(const Env& env, CaseState& c, Effects& fx);
+// A new round for `debtor` by `officer`: a query to every connector in scope.
+void query_debtor(const Env& env, CaseState& c, std::string_view debtor, std::string_view officer,
+                  Effects& fx);
+// The open rounds sent again (a restart).
+void resend_rounds(const Env& env, CaseState& c, Effects& fx);
+// A query's answer: its assets held by the round's debtor become findings; the planner runs.
+void on_answer(const Env& env, CaseState& c, uint32_t connector, uint64_t round,
+               const connectors::Response& r, Effects& fx);
+// A query that did not leave (refused): no longer outstanding.
+void on_refused(CaseState& c, Effects& fx);
+// The open query round `round` of `c` (nullptr: none).
+const CaseState::Round* round_of(const CaseState& c, uint64_t round);
+// Appends a query's idempotency key, "<case>/query/<round>/<debtor>/<connector>", to `key`
+// (a buffer kept from request to request).
+void append_key(std::string& key, const CaseState& c, uint64_t round, std::string_view debtor,
+                std::string_view connector);
+}  // namespace queries
+
+// findings.cc: findings and their 48-hour clocks.
+namespace findings {
+// Records a finding (a query result or a lead; `asset` is held by a debtor of the case) and
+// starts its 48-hour clock if it can be frozen while the case is open. A known asset (same
+// connector and reference) is not found twice.
+void add(const Env& env, CaseState& c, uint32_t connector, const Asset& asset, TimeUs found_at,
+         Effects& fx);
+// Leads handed to the case: findings, then the planner.
+void add_leads(const Env& env, CaseState& c, std::span<const Lead> leads, Effects& fx);
+// Finding `fi`'s clock stops (controlled, or no longer required).
+void stop_clock(CaseState& c, uint32_t fi, Effects& fx);
+// Finding `fi`'s clock ran out: reported missed.
+void on_clock_due(const Env& env, CaseState& c, uint32_t fi, Effects& fx);
+// Counts over-seizure, and the case's first moment of being wholly secured.
+void check_invariants(const Env& env, CaseState& c);
+}  // namespace findings
 
 // measures.cc: measures and renewal.
 namespace measures {

@@ -99,6 +99,13 @@ struct CaseState {
   uint32_t slot = 0;  // In slots_ (see CaseRef).
 };
 
+// A finding handed to a restored case: a sweep hit or an applicant's lead.
+struct Lead {
+  uint32_t connector = 0;
+  Asset asset;  // Held by a debtor of the case (asset.holder_id).
+  TimeUs found_at = 0;
+};
+
 // A measure's asset is its finding's.
 inline const Asset& asset_of(const CaseState& c, const Measure& m) {
   return c.findings[m.finding].asset;

@@ -41,7 +41,7 @@ Status Engine::Shard::file_case(const CaseFiling& filing) {
   c.start_timer = executor_.run_at(start, [this, cpr = ref] {
     CaseState* const cp = resolve(cpr);
     if (cp == nullptr) return;
-    start_queries(*cp);
+    run(*cp, machine::Input::of(machine::InputKind::kStartQueries));
   });
   if (durable_) {
     // Appended now, so that Engine::sync() covers it: the case server acknowledges the

@@ -261,28 +261,16 @@ void Engine::Shard::resume(CaseState& c) {
     c.start_timer = executor_.run_at(start, [this, cpr = ref] {
       CaseState* const cp = resolve(cpr);
       if (cp == nullptr) return;
-      start_queries(*cp);
+      run(*cp, machine::Input::of(machine::InputKind::kStartQueries));
     });
   }
-  // Query rounds not fully answered: all of each round again, same keys (an institution
-  // answers a repeated query as before; known assets are not found twice).
-  for (const CaseState::Round& round : c.open_rounds) {
-    for (uint32_t i = 0; i < shared_.connectors.size(); ++i) {
-      if (!shared_.connectors[i].caps.has(RequestKind::kQuery)) continue;
-      if (!config_.query_scope(shared_.connectors[i].name)) continue;
-      send_query(c, i, round.round);
-    }
-  }
-  if (c.queries_outstanding == 0) c.open_rounds.clear();
+  // Query rounds not fully answered: all of each round again, same keys.
+  run(c, machine::Input::of(machine::InputKind::kResendQueries));
   for (uint32_t fi = 0; fi < c.findings.size(); ++fi) {
     Finding& f = c.findings[fi];
     if (f.clock_open) {
       // A clock that ran out while the engine was down fires now: reported missed.
-      f.clock = executor_.run_at(f.due, [this, cpr = ref, fi] {
-        CaseState* const cp = resolve(cpr);
-        if (cp == nullptr) return;
-        on_control_due(*cp, fi);
-      });
+      arm(ref, machine::TimerKind::kClock, fi, f.due);
       ++stats_.control_started;
     }
     if (f.state == FindingState::kInFlight) send_freeze(c, fi, f.sent_amount, f.sent_waitlist);

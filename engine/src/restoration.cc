@@ -131,15 +131,6 @@ void Engine::Shard::adopt_restored(CaseFiling filing, std::string original, std:
   receive_leads(*c, std::move(leads));
 }
 
-void Engine::Shard::receive_leads(CaseState& c, std::vector<Lead> leads) {
-  if (leads.empty()) return;
-  if (c.status == CaseStatus::kFiled || c.status == CaseStatus::kQuerying) {
-    c.status = CaseStatus::kControlling;
-  }
-  for (Lead& l : leads) add_finding(c, l.connector, std::move(l.asset), l.found_at);
-  plan(c);
-}
-
 StatusOr<std::string> Engine::Shard::restore_on_lead(std::string_view number,
                                                      std::string_view officer,
                                                      std::string_view connector,

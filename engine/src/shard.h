@@ -212,29 +212,22 @@ class Engine::Shard {
              std::string_view purpose, std::string_view action, std::string_view connector,
              std::string_view request_id);
   void resume(CaseState& c);
-  // Appends a query's idempotency key, "<case>/query/<round>/<debtor>/<connector>", to `key`
-  // (a buffer kept from request to request).
-  void append_query_key(std::string& key, const CaseState& c, uint64_t round,
-                        std::string_view debtor, uint32_t connector) const;
-
-  void start_queries(CaseState& c);
-  void score_query_start(CaseState& c);
-  void query_debtor(CaseState& c, const std::string& debtor, const std::string& officer);
-  // The open query round `round` of `c` (nullptr: none).
-  static const CaseState::Round* round_of(const CaseState& c, uint64_t round);
-  // Sends round `round`'s query to `connector`.
-  void send_query(CaseState& c, uint32_t connector, uint64_t round);
-  void on_query(CaseState& c, uint32_t connector, const std::string& debtor,
-                connectors::Response r);
+  // The machine's kSendQuery: round `round`'s query to `connector`, written in place (into
+  // the dispatcher's job slot, or the request held until the task is durable); its answer is
+  // fed back as kQueryAnswer, a refusal as kRefused.
+  void send_query(CaseState& c, uint32_t connector, uint64_t round, TimeUs deadline);
   void plan(CaseState& c);
   void send_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist);
   void on_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist, connectors::Response r);
-  void on_control_due(CaseState& c, uint32_t finding);
+  // A finding's 48-hour clock stops (controlled, or no longer required).
   void stop_clock(Finding& f);
   // The shell of the case machine (case_machine.h): feeds `in` to the machine and carries
   // out its effects in order (sends through send(), timers on the executor holding a CaseRef,
   // events through emit(), the planner for kPlan).
   void run(CaseState& c, const machine::Input& in);
+  // What the machine reads besides the case: configuration, the time now, the counters, the
+  // connectors.
+  machine::Env env() { return {config_, executor_.now(), stats_, shared_.connectors}; }
   void apply(CaseState& c, machine::Effects& fx);
   // Arms measure `mi`'s timer `t` of the case `ref` names (live now) for `at`; when it fires
   // the machine gets kTimerFired (a stale ref: counted, dropped).
@@ -258,17 +251,16 @@ class Engine::Shard {
   enum class Doubt : uint8_t { kDefinite, kUnresolved };
   Doubt settle(CaseState& c, const Ask& ask, const Status& status);
   // Counts over-seizure, and the case's first moment of being wholly secured.
-  void check_invariants(CaseState& c);
+  void check_invariants(CaseState& c) { machine::findings::check_invariants(env(), c); }
 
   // Restores a terminated engine case or a library case (restoration.cc). `as` = the new number,
   // or one the engine allocates.
   StatusOr<std::string> restore(std::string_view number,
                                 std::optional<std::pair<int, int64_t>> as,  // (year, serial)
                                 std::vector<Lead> leads, bool fan_out);
-  void receive_leads(CaseState& c, std::vector<Lead> leads);
-  // Records a finding (a query result or a lead; `asset` is held by a debtor of the case) and
-  // starts its 48-hour clock.
-  void add_finding(CaseState& c, uint32_t connector, Asset asset, TimeUs found_at);
+  void receive_leads(CaseState& c, std::vector<Lead> leads) {
+    run(c, machine::Input::leads_of(leads));
+  }
   void add_to_library(const CaseState& c, bool restricted);
   void journal_put(const std::string& key, std::string_view value);
   void journal_erase(const std::string& key);

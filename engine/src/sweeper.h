@@ -36,12 +36,7 @@
 
 namespace chakong::engine {
 
-// A finding handed to a restored case: a sweep hit or an applicant's lead.
-struct Lead {
-  uint32_t connector = 0;
-  Asset asset;  // Held by a debtor of the case (asset.holder_id).
-  TimeUs found_at = 0;
-};
+// engine::Lead (case_state.h): a finding handed to a restored case.
 
 // A request written in place (Dispatcher::submit_in_place): a reference to the caller's
 // filler, valid for the one call it is passed to.
