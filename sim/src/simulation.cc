@@ -25,6 +25,7 @@
 #include "chakong/sim/parallel_time.h"
 #include "hub.h"
 #include "institution_faults.h"
+#include "lp_connector.h"
 #include "population.h"
 #include "rank_connector.h"
 #include "rank_gather.h"
