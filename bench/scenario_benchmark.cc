@@ -55,7 +55,7 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
   uint64_t peak = 0;
   uint64_t windows = 0;
   double per_window = 0, busy_lps = 0, wait_share = 0, protocol_seconds = 0, event_loop_seconds = 0;
-  double busiest = 0;
+  double busiest = 0, parallelism = 0, step_seconds = 0, day_seconds = 0;
   uint64_t allocs = 0, bytes = 0, loop_allocs = 0, loop_bytes = 0;
   for (auto _ : state) {
     sim::SimulationOptions options;
@@ -89,9 +89,12 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
     busy_lps += r->busy_lps_per_window;
     wait_share += r->barrier_wait_share;
     busiest += r->busiest_lp_share;
+    parallelism += r->window_parallelism;
     // One thread: what the event loop spent outside the LPs' events and the days' checks.
     protocol_seconds += std::max(0.0, r->loop_seconds - r->step_seconds - r->day_seconds);
     event_loop_seconds += r->loop_seconds;
+    step_seconds += r->step_seconds;
+    day_seconds += r->day_seconds;
   }
   const double n = static_cast<double>(state.iterations());
   state.counters["requests_per_s"] =
@@ -111,6 +114,13 @@ void run_scenario(benchmark::State& state, const char* name, int days, int smoke
   state.counters["barrier_wait_share"] = wait_share / n;
   // The busiest LP's share of the events' time: the speed-up is at most 1 / this.
   state.counters["busiest_lp_share"] = busiest / n;
+  // The LPs' event time over the windows' critical path: the speed-up's ceiling.
+  state.counters["window_parallelism"] = parallelism / n;
+  // Where the event loop's wall time goes: the LPs' events (summed over LPs: on two threads
+  // it may exceed the loop's time) and the days' own work between windows, which no second
+  // thread shares.
+  state.counters["step_share"] = event_loop_seconds > 0 ? step_seconds / event_loop_seconds : 0;
+  state.counters["day_share"] = event_loop_seconds > 0 ? day_seconds / event_loop_seconds : 0;
   if (threads == 1) {
     state.counters["protocol_share"] =
         event_loop_seconds > 0 ? protocol_seconds / event_loop_seconds : 0;

@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <memory>
 
-#include "chakong/sim/parallel_time.h"
-#include "lp_crossing.h"
-
 namespace chakong::sim {
 
 using connectors::BatchSink;
@@ -47,109 +44,6 @@ void InProcessConnector::async_submit(BatchView batch, BatchSink& sink) {
       --in_flight_;
       out->complete();
     });
-  });
-}
-
-// One batch crossing to the institution's LP and back: it holds the answers until they are
-// back on the caller's LP, and is the inner connector's sink. The requests are not copied: by
-// the batch contract they stay in place, unchanged, until the caller's sink completes, which
-// is after the answers are back; the institution's LP reads them after the window barrier
-// that follows the send (a happens-before edge), and nothing writes them meanwhile.
-// A Call is owned by the message that carries it (so one never delivered goes with its
-// message) and, once delivered, is kept for the next crossing from the same caller LP (its
-// response slots keep their buffers): no allocation per batch once warm.
-class LpConnector::Call final : public BatchSink {
- public:
-  explicit Call(LpConnector& c) : c_(c) {}
-  // On the caller's LP: a new crossing of `batch`, answered into `out`.
-  void start(uint32_t caller, BatchView batch, BatchSink& out) {
-    caller_ = caller;
-    batch_ = batch;
-    out_ = &out;
-    extra_ = 0;
-    responses_.resize(batch.size());
-    for (Response& r : responses_) r = Response();
-  }
-  // On the institution's LP.
-  void submit() { c_.inner_.async_submit(batch_, *this); }
-  size_t slots() const { return responses_.capacity(); }
-  Response& response(size_t i) override {
-    if (i < responses_.size()) return responses_[i];
-    ++extra_;
-    return overflow_;
-  }
-  // The inner connector's last touch (on the institution's LP): the answers go back.
-  void complete() override {
-    Executor& ex = c_.time_.executor(c_.lp_);
-    // Early output: computed now, given at its due time.
-    const TimeUs at =
-        c_.answer_time_ != nullptr ? std::max(ex.now(), c_.answer_time_->due) : ex.now();
-    c_.time_.send(c_.lp_, caller_, at + c_.transit_,
-                  [self = std::unique_ptr<Call>(this)]() mutable {
-                    Call& call = *self;
-                    call.deliver();
-                    call.c_.keep(call.caller_, std::move(self));
-                  });
-  }
-
- private:
-  // On the caller's LP.
-  void deliver() {
-    for (size_t i = 0; i < responses_.size(); ++i) out_->response(i) = std::move(responses_[i]);
-    for (size_t k = 0; k < extra_; ++k) out_->response(responses_.size() + k);
-    out_->complete();
-  }
-
-  LpConnector& c_;
-  uint32_t caller_ = 0;
-  BatchView batch_;
-  std::vector<Response> responses_;
-  Response overflow_;
-  size_t extra_ = 0;
-  BatchSink* out_ = nullptr;
-};
-
-LpConnector::LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp,
-                         TimeUs transit, const AnswerTime* answer_time)
-    : inner_(inner),
-      time_(time),
-      lp_(lp),
-      transit_(transit),
-      answer_time_(answer_time),
-      name_(inner.name()),
-      caps_(inner.capabilities()),
-      spare_(time.lps()) {}
-
-LpConnector::~LpConnector() = default;
-
-void LpConnector::keep(uint32_t caller, std::unique_ptr<Call> call) {
-  std::vector<std::unique_ptr<Call>>& spare = spare_[caller].calls;
-  // Bounded: a burst of crossings (a sweep's) leaves no more than this many, and a large
-  // batch's response slots are not kept.
-  if (spare.size() < kMaxSpareCalls && call->slots() <= kMaxKeptSlots) {
-    spare.push_back(std::move(call));
-  }
-}
-
-void LpConnector::async_submit(BatchView batch, BatchSink& sink) {
-  const uint32_t caller = ParallelTime::current_lp();
-  if (caller == ParallelTime::kNoLp) {
-    refuse_outside_an_lp(name_, batch, sink);
-    return;
-  }
-  // The caller's LP's spares: only this LP's events touch them (one thread at a time).
-  std::vector<std::unique_ptr<Call>>& spare = spare_[caller].calls;
-  std::unique_ptr<Call> call;
-  if (spare.empty()) {
-    call = std::make_unique<Call>(*this);
-  } else {
-    call = std::move(spare.back());
-    spare.pop_back();
-  }
-  call->start(caller, batch, sink);
-  const TimeUs now = time_.executor(caller).now();
-  time_.send(caller, lp_, now + transit_, [call = std::move(call)]() mutable {
-    call.release()->submit();  // Owned by the inner connector until it completes.
   });
 }
 

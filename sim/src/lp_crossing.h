@@ -1,12 +1,17 @@
 // What the two connectors that carry batches between logical processes share: LpConnector
-// (threads of one process) and RankConnector (ranks). Private to the simulator.
+// (threads of one process, lp_connector.h) and RankConnector (ranks, rank_connector.h).
+// Private to the simulator.
 #ifndef CHAKONG_SIM_SRC_LP_CROSSING_H_
 #define CHAKONG_SIM_SRC_LP_CROSSING_H_
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "chakong/base/status.h"
 #include "chakong/connectors/connector.h"
+#include "chakong/sim/behaviour.h"
+#include "chakong/sim/parallel_time.h"
 
 namespace chakong::sim {
 
@@ -21,6 +26,54 @@ inline void refuse_outside_an_lp(const std::string& connector, connectors::Batch
   }
   sink.complete();
 }
+
+// The connector both crossings are: it stands for `inner` (its name and capabilities), whose
+// institution is LP `lp` of `time`, reached `transit` after a send (>= the ParallelTime's
+// lookahead). `inner` is used only on LP lp(). With `answer_time` (early output, behaviour.h)
+// the answers leave when `inner` completes but are stamped for AnswerTime::due + `transit`
+// when a due time is set then: the institution's LP computed them at intake.
+class LpCrossing : public connectors::Connector {
+ public:
+  const std::string& name() const override { return name_; }
+  connectors::Capabilities capabilities() const override { return caps_; }
+  uint32_t lp() const { return lp_; }
+
+ protected:
+  LpCrossing(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit,
+             const AnswerTime* answer_time)
+      : inner_(inner),
+        time_(time),
+        lp_(lp),
+        transit_(transit),
+        answer_time_(answer_time),
+        name_(inner.name()),
+        caps_(inner.capabilities()) {}
+
+  // The LP whose event submits `batch`, or ParallelTime::kNoLp once the batch is refused
+  // (refuse_outside_an_lp) because none is running.
+  uint32_t caller_of(connectors::BatchView batch, connectors::BatchSink& sink) const {
+    const uint32_t caller = ParallelTime::current_lp();
+    if (caller == ParallelTime::kNoLp) refuse_outside_an_lp(name_, batch, sink);
+    return caller;
+  }
+  // When a message sent now from LP `from` arrives.
+  TimeUs arrival_from(uint32_t from) const { return time_.executor(from).now() + transit_; }
+  // On LP lp(), as `inner` completes: when its answers arrive back (early output: computed
+  // now, given at their due time).
+  TimeUs answer_arrival() const {
+    const TimeUs now = time_.executor(lp_).now();
+    const TimeUs at = answer_time_ != nullptr ? std::max(now, answer_time_->due) : now;
+    return at + transit_;
+  }
+
+  connectors::Connector& inner_;
+  ParallelTime& time_;
+  const uint32_t lp_;
+  const TimeUs transit_;
+  const AnswerTime* const answer_time_;  // Read on the institution's LP.
+  const std::string name_;
+  const connectors::Capabilities caps_;
+};
 
 }  // namespace chakong::sim
 

@@ -91,6 +91,7 @@ struct alignas(64) ParallelTime::Lp {
   uint64_t seq = 0;  // Messages sent, ever: the tie-break after (time, source).
   uint64_t events = 0;
   double step_seconds = 0;
+  double last_step_seconds = 0;  // In the last window it was busy.
   // The first message this LP sent that could not go.
   Fault fault = Fault::kNone;
   TimeUs fault_now = 0;
@@ -434,7 +435,9 @@ void ParallelTime::step(uint32_t i, TimeUs bound) {
   t_current_lp = i;
   const auto t0 = std::chrono::steady_clock::now();
   lp.events += lp.ex.run_until(bound - 1);
-  lp.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  lp.last_step_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  lp.step_seconds += lp.last_step_seconds;
   t_current_lp = kNoLp;
 }
 
@@ -678,12 +681,15 @@ Status ParallelTime::run_until(TimeUs limit) {
     in_window_ = false;
     ++stats_.windows;
     stats_.busy_lps += busy_.size();
+    double longest = 0;
     for (uint32_t i : busy_) {
       Lp& lp = *lps_[i];
+      longest = std::max(longest, lp.last_step_seconds);
       lp.ex.bind_to_current_thread();
       next_[i] = lp.ex.next_time().value_or(kNever);
       next_message_[i] = lp.pending.empty() ? kNever : lp.pending.front().at;
     }
+    stats_.critical_step_seconds += longest;
     exchange();
   }
   // Outside a window no send is checked against a bound.

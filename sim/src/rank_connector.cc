@@ -1,10 +1,7 @@
 #include "rank_connector.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <utility>
-
-#include "lp_crossing.h"
 
 namespace chakong::sim {
 
@@ -33,10 +30,7 @@ class RankConnector::ServerCall final : public BatchSink {
   // The inner connector's last touch: the answers go back, this call with them.
   void complete() override {
     std::unique_ptr<ServerCall> self(this);
-    // Early output: computed now, given at its due time (as LpConnector::Call::complete()).
-    const TimeUs now = c_.time_.executor(c_.lp_).now();
-    const TimeUs due = c_.answer_time_ != nullptr ? std::max(now, c_.answer_time_->due) : now;
-    c_.time_.send_bytes(c_.lp_, caller_, due + c_.transit_,
+    c_.time_.send_bytes(c_.lp_, caller_, c_.answer_arrival(),
                         lp_wire::encode_responses(call_, responses_, extra_));
   }
 
@@ -53,28 +47,17 @@ class RankConnector::ServerCall final : public BatchSink {
 
 RankConnector::RankConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp,
                              TimeUs transit, const AnswerTime* answer_time)
-    : inner_(inner),
-      time_(time),
-      lp_(lp),
-      transit_(transit),
-      answer_time_(answer_time),
-      name_(inner.name()),
-      caps_(inner.capabilities()),
-      callers_(time.lps()) {}
+    : LpCrossing(inner, time, lp, transit, answer_time), callers_(time.lps()) {}
 
 RankConnector::~RankConnector() = default;
 
 void RankConnector::async_submit(BatchView batch, BatchSink& sink) {
-  const uint32_t caller = ParallelTime::current_lp();
-  if (caller == ParallelTime::kNoLp) {
-    refuse_outside_an_lp(name_, batch, sink);
-    return;
-  }
+  const uint32_t caller = caller_of(batch, sink);
+  if (caller == ParallelTime::kNoLp) return;
   Caller& c = callers_[caller];
   const uint64_t call = c.next++;
   c.calls.emplace(call, Pending{&sink, batch.size()});
-  const TimeUs now = time_.executor(caller).now();
-  time_.send_bytes(caller, lp_, now + transit_, lp_wire::encode_requests(call, batch));
+  time_.send_bytes(caller, lp_, arrival_from(caller), lp_wire::encode_requests(call, batch));
 }
 
 void RankConnector::serve(uint32_t caller, lp_wire::RequestBatch batch) {
@@ -82,8 +65,7 @@ void RankConnector::serve(uint32_t caller, lp_wire::RequestBatch batch) {
 }
 
 void RankConnector::refuse(uint32_t caller, uint64_t call, const Status& error) {
-  const TimeUs at = time_.executor(lp_).now() + transit_;
-  time_.send_bytes(lp_, caller, at, lp_wire::encode_error(call, error));
+  time_.send_bytes(lp_, caller, arrival_from(lp_), lp_wire::encode_error(call, error));
 }
 
 void RankConnector::answer(uint32_t caller, lp_wire::ResponseBatch batch) {

@@ -17,32 +17,25 @@
 
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "chakong/connectors/connector.h"
-#include "chakong/sim/behaviour.h"
 #include "chakong/sim/parallel_time.h"
+#include "lp_crossing.h"
 #include "lp_wire.h"
 
 namespace chakong::sim {
 
-class RankConnector final : public connectors::Connector {
+class RankConnector final : public LpCrossing {
  public:
-  // `inner` is used only on LP `lp`'s rank; `transit` >= the ParallelTime's lookahead.
-  // `answer_time`: early output (behaviour.h), as LpConnector: the answers leave when `inner`
-  // completes, stamped for AnswerTime::due + `transit` when a due time is set then.
+  // `inner` is used only on LP `lp`'s rank; the times and early output: LpCrossing.
   RankConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit,
                 const AnswerTime* answer_time = nullptr);
   ~RankConnector() override;
 
-  const std::string& name() const override { return name_; }
-  connectors::Capabilities capabilities() const override { return caps_; }
   // From an event of the caller's LP.
   void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override;
 
-  uint32_t lp() const { return lp_; }
   // On LP lp(): the requests of call `batch.call` from LP `caller`.
   void serve(uint32_t caller, lp_wire::RequestBatch batch);
   // On LP lp(): call `call` from `caller` could not be read; answers it with `error`.
@@ -64,13 +57,6 @@ class RankConnector final : public connectors::Connector {
     std::unordered_map<uint64_t, Pending> calls;
   };
 
-  connectors::Connector& inner_;
-  ParallelTime& time_;
-  const uint32_t lp_;
-  const TimeUs transit_;
-  const AnswerTime* const answer_time_;  // Read on the institution's LP.
-  const std::string name_;
-  const connectors::Capabilities caps_;
   std::vector<Caller> callers_;
 };
 

@@ -25,6 +25,7 @@
 #include "chakong/sim/parallel_time.h"
 #include "hub.h"
 #include "institution_faults.h"
+#include "lp_connector.h"
 #include "population.h"
 #include "rank_connector.h"
 #include "rank_gather.h"
@@ -1060,6 +1061,8 @@ SimulationReport Run::report(double wall) {
   r.barrier_wait_share =
       worker_seconds <= 0 ? 0.0 : std::clamp(1.0 - ps.step_seconds / worker_seconds, 0.0, 1.0);
   r.busiest_lp_share = ps.step_seconds <= 0 ? 0.0 : ps.busiest_step_seconds / ps.step_seconds;
+  r.window_parallelism =
+      ps.critical_step_seconds <= 0 ? 0.0 : ps.step_seconds / ps.critical_step_seconds;
   for (const GroupConfig& g : c_.groups) {
     for (const auto& [instance, window] : g.outages) {
       r.outages.push_back({instance_name(g, instance), window.from, window.to});

@@ -8,11 +8,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "chakong/sim/in_process_connector.h"
 #include "chakong/sim/parallel_time.h"
 #include "chakong/v1/lp.pb.h"
+#include "sim/src/lp_connector.h"
 #include "sim/src/rank_connector.h"
 
 namespace chakong::sim {
@@ -28,13 +29,20 @@ using connectors::Response;
 
 Date day(int y, int m, int d) { return *Date::from_ymd(y, m, d); }
 
+Request request(RequestKind kind, std::string key, std::string case_number, std::string debtor,
+                std::string officer) {
+  Request r;
+  r.kind = kind;
+  r.idempotency_key = std::move(key);
+  r.case_number = std::move(case_number);
+  r.debtor_id = std::move(debtor);
+  r.officer_id = std::move(officer);
+  return r;
+}
+
 std::vector<Request> two_requests() {
-  Request freeze;
-  freeze.kind = RequestKind::kFreeze;
-  freeze.idempotency_key = "(2026)京0105执1234号/f/3";
-  freeze.case_number = "(2026)京0105执1234号";
-  freeze.debtor_id = "110105198001011234";
-  freeze.officer_id = "京0105-7";
+  Request freeze = request(RequestKind::kFreeze, "(2026)京0105执1234号/f/3", "(2026)京0105执1234号",
+                           "110105198001011234", "京0105-7");
   freeze.ruling_number = "(2026)京0105执1234号之一";
   freeze.purpose = "freeze";
   freeze.asset.category = AssetCategory::kSecurities;
@@ -45,12 +53,8 @@ std::vector<Request> two_requests() {
   freeze.asset.unit_price = Fen(2'500);
   freeze.amount = Fen(987'654);
   freeze.term_end = day(2029, 3, 31);
-  Request query;
-  query.kind = RequestKind::kQuery;
-  query.idempotency_key = "q/1";
-  query.case_number = "(2026)京0105执1235号";
-  query.debtor_id = "91110000MA01ABCD2X";
-  query.officer_id = "京0105-2";
+  const Request query =
+      request(RequestKind::kQuery, "q/1", "(2026)京0105执1235号", "91110000MA01ABCD2X", "京0105-2");
   return {freeze, query};
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,36 @@ TEST(ParallelTimeTest, AnIdleStretchCostsOneWindow) {
   EXPECT_EQ(pt->stats().windows, 2u);
   EXPECT_EQ(pt->stats().busy_lps, 2u);
   EXPECT_EQ(pt->stats().events, 2u);
+}
+
+// Spins for `seconds` of wall time (an event that takes time).
+void spin_for(double seconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < seconds) {
+  }
+}
+
+TEST(ParallelTimeTest, TheCriticalPathIsTheSlowestLpOfEachWindow) {
+  for (int threads : {1, 2}) {
+    // One busy LP a window: the critical path is all of the LPs' time.
+    auto alone = make(2, kMicrosPerSecond, threads);
+    alone->executor(0).run_at(10, [] { spin_for(0.002); });
+    alone->executor(1).run_at(300 * kMicrosPerDay, [] { spin_for(0.001); });
+    ASSERT_TRUE(alone->run_until(365 * kMicrosPerDay).ok());
+    EXPECT_EQ(alone->stats().windows, 2u);
+    EXPECT_GE(alone->stats().step_seconds, 0.003);
+    EXPECT_EQ(alone->stats().critical_step_seconds, alone->stats().step_seconds) << threads;
+    // Both in one window: only the slower one's time is on the critical path.
+    auto both = make(2, kMicrosPerSecond, threads);
+    both->executor(0).run_at(10, [] { spin_for(0.004); });
+    both->executor(1).run_at(20, [] { spin_for(0.001); });
+    ASSERT_TRUE(both->run_until(kMicrosPerDay).ok());
+    const ParallelTimeStats& s = both->stats();
+    EXPECT_EQ(s.windows, 1u);
+    EXPECT_EQ(s.busiest_lp, 0u);
+    EXPECT_EQ(s.critical_step_seconds, s.busiest_step_seconds) << threads;
+    EXPECT_GE(s.step_seconds - s.critical_step_seconds, 0.001) << threads;
+  }
 }
 
 TEST(ParallelTimeTest, MessagesAtOneTimeArriveBySourceThenSendOrder) {

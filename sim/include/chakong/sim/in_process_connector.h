@@ -52,55 +52,6 @@ class InProcessConnector final : public connectors::Connector {
   std::atomic<int> in_flight_{0};
 };
 
-class ParallelTime;
-
-// LpConnector: a connector whose institution is another logical process of a ParallelTime
-// (docs/architecture.md, "Parallel virtual time in the simulator"). async_submit(), called
-// from an event of the caller's LP (an engine shard), sends the batch to the institution's LP
-// `lp`, where `inner` (the adapter, its transport and the institution, all on that LP's
-// executor) gets it `transit` later; `transit` after `inner` completes, the answers are
-// written into the caller's sink and it completes, on the caller's LP. `transit` must be at
-// least the ParallelTime's lookahead. With `answer_time` (early output, behaviour.h), the
-// answers leave when `inner` completes but are stamped for AnswerTime::due + `transit` when a
-// due time is set then: the institution's LP computed them at intake, so it has no event of
-// its own until its next request. The two sides share only the messages and the batch's
-// requests, which the batch contract keeps in place and unchanged until the caller's sink
-// completes (read by the institution's LP on another thread, never written meanwhile); so the
-// LPs must be in one process (threads, not ranks).
-class LpConnector final : public connectors::Connector {
- public:
-  LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit,
-              const AnswerTime* answer_time = nullptr);
-  ~LpConnector() override;
-
-  const std::string& name() const override { return name_; }
-  connectors::Capabilities capabilities() const override { return caps_; }
-  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override;
-
- private:
-  class Call;
-  // Crossings delivered, kept for the next from the same caller LP: at most kMaxSpareCalls
-  // an LP, and only those of batches of up to kMaxKeptSlots requests.
-  static constexpr size_t kMaxSpareCalls = 256;
-  static constexpr size_t kMaxKeptSlots = 8;
-  // On the caller's LP, after a crossing was delivered.
-  void keep(uint32_t caller, std::unique_ptr<Call> call);
-
-  connectors::Connector& inner_;
-  ParallelTime& time_;
-  const uint32_t lp_;
-  const TimeUs transit_;
-  const AnswerTime* const answer_time_;  // Read on the institution's LP.
-  const std::string name_;
-  const connectors::Capabilities caps_;
-  // One list per LP of the kernel, touched only by that LP's events (a cache line each, so
-  // that LPs on different threads do not share one).
-  struct alignas(64) Spare {
-    std::vector<std::unique_ptr<Call>> calls;
-  };
-  std::vector<Spare> spare_;
-};
-
 // The executor an institution's adapter runs on with early output (behaviour.h): its LP's
 // executor, but a task posted while AnswerTime::due is set runs with that due time set again
 // (and reset after), so that the answer the adapter completes from it — it posts its handling

@@ -116,6 +116,10 @@ struct ParallelTimeStats {
   // with step_seconds, the share of the work on the busiest LP, which bounds the speed-up.
   double busiest_step_seconds = 0;
   uint32_t busiest_lp = 0;
+  // Sum over windows of the longest time one LP spent running its events in the window: the
+  // critical path of the windows. step_seconds / critical_step_seconds bounds the event loop's
+  // speed-up however many threads step the LPs (a window ends with its slowest LP).
+  double critical_step_seconds = 0;
 };
 
 class ParallelTime {

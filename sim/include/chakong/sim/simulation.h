@@ -133,6 +133,9 @@ struct SimulationReport {
   // The busiest LP's share of the time the LPs spent running their events: with T threads the
   // event loop's speed-up is at most min(T, 1 / busiest_lp_share). In report.json.
   double busiest_lp_share = 0;
+  // The LPs' event time over the windows' critical path (per window, the slowest LP's): the
+  // event loop's speed-up is at most this however many threads. Not in report.json.
+  double window_parallelism = 0;
   uint64_t peak_rss_bytes = 0;
   // CPU time of the simulation thread in the invariant checks (daily, weekly, the daily audit
   // when it runs, and the end-of-run audit); not in report.json.
