@@ -27,10 +27,12 @@ void Engine::Shard::add_finding(CaseState& c, uint32_t connector, Asset asset, T
   f.asset = std::move(asset);
   f.found_at = found_at;
   ++stats_.findings;
+  const bool clock = info.caps.has(RequestKind::kFreeze) && f.asset.value > Fen() && open(c);
   emit(EventType::kFinding, c, info.name, f.asset.value,
-       std::string(asset_category_name(f.asset.category)));
+       std::string(asset_category_name(f.asset.category)), 0, f.asset.reference,
+       clock ? f.found_at + config_.control_deadline : 0);
   const uint32_t fi = static_cast<uint32_t>(c.findings.size());
-  if (info.caps.has(RequestKind::kFreeze) && f.asset.value > Fen() && open(c)) {
+  if (clock) {
     // DOMAIN rule 5: a 48-hour clock from the moment the result arrives.
     f.due = f.found_at + config_.control_deadline;
     f.clock_open = true;
@@ -58,7 +60,8 @@ void Engine::Shard::on_control_due(CaseState& c, uint32_t fi) {
   ++stats_.control_missed;
   emit(EventType::kControlMissed, c, shared_.connectors[f.connector].name, f.asset.value,
        "not controlled within " + std::to_string(config_.control_deadline / kMicrosPerHour) +
-           " hours of the finding");
+           " hours of the finding",
+       0, f.asset.reference);
 }
 
 void Engine::Shard::check_invariants(CaseState& c) {
