@@ -129,7 +129,7 @@ enum class EffectKind : uint8_t {
                  // writes it in place (its key: queries::append_key) from the open round;
                  // its answer comes back as kQueryAnswer (or kRefused).
   kEmit,         // Emit `event` for the case: `connector` (kNoConnector: none), `amount`,
-                 // `detail`.
+                 // `detail`, the asset's `reference` and (kFinding) its clock's due `at`.
   kCaseChanged,  // The case's state changed (at most once per input, where it first did).
   kPlan,         // Hand the case to the planner: what a measure held is free again.
   kConclude,     // The budget is satisfied: conclude the case (lifecycle releases the rest).
@@ -149,6 +149,7 @@ struct Effect {
   Date cycle;
   uint64_t round = 0;
   std::string detail;
+  std::string reference;  // kEmit: the asset's (findings and 48-hour clocks), or empty.
   connectors::Request request;
 };
 
@@ -196,12 +197,15 @@ class Effects {
     e.timer = t;
     e.index = measure;
   }
-  void emit(EventType type, uint32_t connector, Fen amount, std::string detail) {
+  void emit(EventType type, uint32_t connector, Fen amount, std::string detail,
+            std::string_view reference = {}, TimeUs due = 0) {
     Effect& e = push(EffectKind::kEmit);
     e.event = type;
     e.connector = connector;
     e.amount = amount;
     e.detail = std::move(detail);
+    e.reference.assign(reference);
+    e.at = due;
   }
   void plan() { push(EffectKind::kPlan); }
   void conclude() { push(EffectKind::kConclude); }

@@ -207,7 +207,7 @@ void Engine::Shard::on_freeze(CaseState& c, uint32_t fi, Fen amount, bool waitli
     emit(EventType::kControlMet, c, info.name, m.amount,
          std::to_string((executor_.now() - f.found_at) / kMicrosPerMinute) +
              " minutes after the finding",
-         executor_.now() - f.found_at);
+         executor_.now() - f.found_at, f.asset.reference);
   }
   const uint32_t mi = static_cast<uint32_t>(c.measures.size());
   emit(m.waiting ? EventType::kMeasureWaiting : EventType::kMeasureEffective, c, info.name,

@@ -26,12 +26,14 @@ void add(const Env& env, CaseState& c, uint32_t connector, const Asset& asset, T
   f.found_at = found_at;
   ++env.stats.findings;
   fx.changed();
-  fx.emit(EventType::kFinding, connector, f.asset.value,
-          std::string(asset_category_name(f.asset.category)));
   const uint32_t fi = static_cast<uint32_t>(c.findings.size());
   const bool freezes =
       connector < env.connectors.size() && env.connectors[connector].caps.has(RequestKind::kFreeze);
-  if (freezes && f.asset.value > Fen() && is_open(c)) {
+  const bool clock = freezes && f.asset.value > Fen() && is_open(c);
+  fx.emit(EventType::kFinding, connector, f.asset.value,
+          std::string(asset_category_name(f.asset.category)), f.asset.reference,
+          clock ? f.found_at + env.config.control_deadline : 0);
+  if (clock) {
     // DOMAIN rule 5: a 48-hour clock from the moment the result arrives.
     f.due = f.found_at + env.config.control_deadline;
     f.clock_open = true;
@@ -67,7 +69,8 @@ void on_clock_due(const Env& env, CaseState& c, uint32_t fi, Effects& fx) {
   fx.changed();
   fx.emit(EventType::kControlMissed, f.connector, f.asset.value,
           "not controlled within " + std::to_string(env.config.control_deadline / kMicrosPerHour) +
-              " hours of the finding");
+              " hours of the finding",
+          f.asset.reference);
 }
 
 void check_invariants(const Env& env, CaseState& c) {

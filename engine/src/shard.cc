@@ -138,10 +138,11 @@ void Engine::Shard::post_to(size_t target, Task task) {
 }
 
 void Engine::Shard::emit(EventType type, const CaseState& c, std::string connector, Fen amount,
-                         std::string detail, TimeUs elapsed) {
+                         std::string detail, TimeUs elapsed, std::string_view reference,
+                         TimeUs due) {
   if (!shared_.observer) return;
   shared_.observer(Event{type, executor_.now(), c.number, std::move(connector), amount,
-                         std::move(detail), elapsed});
+                         std::move(detail), elapsed, std::string(reference), due});
 }
 
 Status Engine::Shard::authorize(const Subject& subject, std::string_view officer,
@@ -279,7 +280,7 @@ void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
         emit(e.event, c,
              e.connector == machine::kNoConnector ? std::string()
                                                   : shared_.connectors[e.connector].name,
-             e.amount, std::move(e.detail));
+             e.amount, std::move(e.detail), 0, e.reference, e.at);
         break;
       case EffectKind::kCaseChanged: enter(c); break;
       case EffectKind::kPlan: plan(c); break;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -194,8 +195,10 @@ class Engine::Shard {
   SweepHost sweep_host();
   connectors::Request make_request(const CaseState& c, connectors::RequestKind kind,
                                    const std::string& debtor) const;
+  // `reference` and `due`: Event's (the finding's asset and clock), copied only when observed.
   void emit(EventType type, const CaseState& c, std::string connector = {}, Fen amount = {},
-            std::string detail = {}, TimeUs elapsed = 0);
+            std::string detail = {}, TimeUs elapsed = 0, std::string_view reference = {},
+            TimeUs due = 0);
 
   // Case-server mode (durable.cc): each entered case's changed records are written to the
   // journal at the end of the task, and the task's requests leave once that write is durable.

@@ -110,6 +110,8 @@ class Hub {
       TimeUs end = std::numeric_limits<TimeUs>::max());
 
   const std::vector<Member>& members() const { return members_; }
+  // The place of member 0 (member k's is first_place() + k; a reference carries its place).
+  uint32_t first_place() const { return first_place_; }
   GroupConfig::Hub mode() const { return group_.hub; }
   // Utilization of member k over `elapsed`: busy server time over elapsed x servers (unlimited:
   // the share of the time it had work in hand).

@@ -284,7 +284,8 @@ Json report_doc(const SimulationReport& r) {
                      {"latency_hours",
                       {{"p50", fixed(c.latency_p50_ms / 3.6e6, 2)},
                        {"p99", fixed(c.latency_p99_ms / 3.6e6, 2)}}},
-                     {"timeouts", m.timeouts}};
+                     {"timeouts", m.timeouts},
+                     {"control_started", m.control_started}};
     }
     connectors.push_back(std::move(j));
   }
@@ -388,11 +389,13 @@ MembersSection members_section(const SimulationReport& r) {
     const MemberReport& m = *c.member;
     rows += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f} %</td>"
-        "<td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{:.1f}</td><td>{}</td></tr>\n",
+        "<td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{:.1f}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>\n",
         html_escape(c.name), html_escape(c.via),
         m.capacity == 0 ? std::string("unlimited") : std::to_string(m.capacity), c.requests,
         m.batches, 100 * c.utilization, m.queue_p50, m.queue_p99, c.max_queue,
-        c.latency_p50_ms / 3.6e6, c.latency_p99_ms / 3.6e6, m.timeouts);
+        c.latency_p50_ms / 3.6e6, c.latency_p99_ms / 3.6e6, m.timeouts, m.control_started,
+        c.control_missed);
   }
   // Distributions: members by p99 latency (hours) and by utilization.
   static constexpr double kHours[] = {1, 2, 4, 8, 16, 24, 48, 96};
@@ -423,10 +426,12 @@ MembersSection members_section(const SimulationReport& r) {
 <h2>Hub members</h2>
 <p>{} members behind hubs, each a queued server. The 20 with the slowest answers (p99 latency,
 from the hub asking to the member answering, queueing, hours and outages included), then the
-busiest; members.csv has them all.</p>
+busiest; members.csv has them all. A member's 48-hour clocks are those its findings started
+(a finding's reference names its member).</p>
 <table id="members"><thead><tr><th>member</th><th>hub</th><th>servers</th><th>checks</th>
 <th>batches</th><th>utilization</th><th>queue p50</th><th>queue p99</th><th>max queue</th>
-<th>latency p50 (h)</th><th>latency p99 (h)</th><th>timeouts</th></tr></thead><tbody>
+<th>latency p50 (h)</th><th>latency p99 (h)</th><th>timeouts</th><th>48-hour clocks</th>
+<th>48-hour misses</th></tr></thead><tbody>
 {}</tbody></table>
 <div class="charts">
 <div class="card"><h3>Members by p99 latency</h3><canvas id="c6"></canvas></div>
@@ -693,14 +698,15 @@ std::string connectors_csv(const SimulationReport& r) {
 std::string members_csv(const SimulationReport& r) {
   std::string o =
       "name,hub,capacity,checks,batches,utilization,queue_p50,queue_p99,queue_max,"
-      "latency_p50_hours,latency_p99_hours,timeouts\n";
+      "latency_p50_hours,latency_p99_hours,timeouts,control_started,control_met,control_missed\n";
   for (const ConnectorReport& c : r.connectors) {
     if (!c.member) continue;
     const MemberReport& m = *c.member;
-    o += fmt::format("{},{},{},{},{},{:.6f},{},{},{},{:.2f},{:.2f},{}\n", csv_field(c.name),
-                     csv_field(c.via), m.capacity, c.requests, m.batches, c.utilization,
-                     m.queue_p50, m.queue_p99, c.max_queue, c.latency_p50_ms / 3.6e6,
-                     c.latency_p99_ms / 3.6e6, m.timeouts);
+    o +=
+        fmt::format("{},{},{},{},{},{:.6f},{},{},{},{:.2f},{:.2f},{},{},{},{}\n", csv_field(c.name),
+                    csv_field(c.via), m.capacity, c.requests, m.batches, c.utilization, m.queue_p50,
+                    m.queue_p99, c.max_queue, c.latency_p50_ms / 3.6e6, c.latency_p99_ms / 3.6e6,
+                    m.timeouts, m.control_started, c.control_met, c.control_missed);
   }
   return o;
 }

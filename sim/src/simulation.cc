@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -162,6 +163,8 @@ class Run {
     std::vector<uint64_t> ttf = std::vector<uint64_t>(50, 0);
     uint64_t restored_met = 0, restored_missed = 0;
     std::map<std::string, std::pair<uint64_t, uint64_t>> control_by_connector;
+    // A hub member's 48-hour clocks, by its place: started, met, missed.
+    std::map<uint32_t, std::array<uint64_t, 3>> control_by_place;
     std::vector<std::pair<std::string, Fen>> budgets;  // Restored cases' budgets, in order.
   };
   std::vector<Tally> tally_;
@@ -179,6 +182,10 @@ class Run {
   std::vector<std::vector<PlacedAsset>> library_late_by_day_;
   uint64_t swept_before_ = 0, hits_before_ = 0;
   uint64_t restored_met_ = 0, restored_missed_ = 0;
+  std::map<uint32_t, std::array<uint64_t, 3>> control_by_place_;  // Merged from the tallies.
+  // The hub member at the place in a finding's reference: its entry in the tally's
+  // control_by_place, or null when the reference is not behind a hub.
+  std::array<uint64_t, 3>* member_clocks(Tally& t, const std::string& reference) const;
   std::unique_ptr<engine::Engine> engine_;
   std::map<int, int64_t> serials_;
   // The over-seizure check's view of a case: its budget, and what the institutions hold for it
@@ -495,8 +502,15 @@ Status Run::build_engine() {
     const uint32_t lp = ParallelTime::current_lp();
     Tally& t = tally_[lp < tally_.size() ? lp : engine_->shard_of(ev.case_number)];
     DailyPoint& p = t.daily[static_cast<size_t>(d)];
+    // A finding behind a hub: its member's clocks too (0 started, 1 met, 2 missed).
+    const auto count_member = [&](size_t which) {
+      if (std::array<uint64_t, 3>* m = member_clocks(t, ev.reference)) ++(*m)[which];
+    };
     switch (ev.type) {
       case engine::EventType::kCaseFiled: ++p.filed; break;
+      case engine::EventType::kFinding:
+        if (ev.due != 0) count_member(0);
+        break;
       case engine::EventType::kCaseConcluded: ++p.concluded; break;
       case engine::EventType::kCaseRestored:
         // The restored case's budget is what was left; the over-seizure check holds it to that.
@@ -507,16 +521,25 @@ Status Run::build_engine() {
         ++p.control_met;
         ++t.ttf[static_cast<size_t>(std::min<TimeUs>(49, ev.elapsed / kMicrosPerHour))];
         ++t.control_by_connector[ev.connector].first;
+        count_member(1);
         break;
       case engine::EventType::kControlMissed:
         if (ev.case_number.find("执恢") != std::string::npos) ++t.restored_missed;
         ++p.control_missed;
         ++t.control_by_connector[ev.connector].second;
+        count_member(2);
         break;
       default: break;
     }
   });
   return ok_status();
+}
+
+std::array<uint64_t, 3>* Run::member_clocks(Tally& t, const std::string& reference) const {
+  if (reference.empty()) return nullptr;
+  const uint32_t place = place_of_reference(reference);
+  if (place >= place_instance_.size() || !inst_[place_instance_[place]].hub) return nullptr;
+  return &t.control_by_place[place];
 }
 
 void Run::arrive(Date day) {
@@ -610,6 +633,9 @@ void Run::merge_tallies() {
     for (const auto& [name, mm] : t.control_by_connector) {
       control_by_connector_[name].first += mm.first;
       control_by_connector_[name].second += mm.second;
+    }
+    for (const auto& [place, clocks] : t.control_by_place) {
+      for (size_t j = 0; j < clocks.size(); ++j) control_by_place_[place][j] += clocks[j];
     }
   }
 }
@@ -1115,6 +1141,12 @@ SimulationReport Run::report(double wall) {
       mr.name = instance_name(*in.group, static_cast<int>(k));
       mr.category = r.connectors.back().category;
       mr.via = in.truth->name();
+      const auto clocks = control_by_place_.find(in.hub->first_place() + static_cast<uint32_t>(k));
+      if (clocks != control_by_place_.end()) {
+        if (mr.member) mr.member->control_started = clocks->second[0];
+        mr.control_met = clocks->second[1];
+        mr.control_missed = clocks->second[2];
+      }
       r.connectors.push_back(std::move(mr));
     }
   }

@@ -526,6 +526,34 @@ TEST(SimulationTest, AMemberDownHoldsEveryHubAnswerUntilItIsBack) {
   EXPECT_EQ(r->over_seizure + r->stats.over_seizure, 0u);
 }
 
+// A finding's reference names its member: each member reports the 48-hour clocks of the
+// findings it answered, and they add up to the hub's. With one server per member the queues
+// grow (AMemberWithOneServerQueuesAndTheReportShowsIt), so some clocks run out.
+TEST(SimulationTest, EachMemberReportsTheClocksOfItsOwnFindings) {
+  SimulationOptions o;
+  StatusOr<SimulationReport> r =
+      run_simulation(hub_scenario("    members: {capacity: 1}\n", "members"), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->connectors.size(), 4u);
+  uint64_t started = 0, met = 0, missed = 0;
+  std::vector<std::vector<uint64_t>> per_member;
+  for (size_t k = 1; k < 4; ++k) {
+    const ConnectorReport& m = r->connectors[k];
+    ASSERT_TRUE(m.member.has_value());
+    per_member.push_back({m.member->control_started, m.control_met, m.control_missed});
+    started += m.member->control_started;
+    met += m.control_met;
+    missed += m.control_missed;
+  }
+  EXPECT_EQ(per_member,
+            (std::vector<std::vector<uint64_t>>{{165, 74, 57}, {82, 52, 12}, {42, 29, 3}}));
+  EXPECT_EQ(started, r->stats.control_started);
+  EXPECT_EQ(met, r->connectors[0].control_met);
+  EXPECT_EQ(missed, r->connectors[0].control_missed);
+  const std::string csv = members_csv(*r);
+  EXPECT_NE(csv.find("\nbank.b001,bank.b,1,"), std::string::npos);
+}
+
 // Where no member ever queues (many servers, fixed latencies), the counted approximation and
 // the simulated members agree on every total.
 TEST(SimulationTest, CountedHubAgreesWithQueuedMembersWhenQueuesAreEmpty) {
@@ -581,7 +609,8 @@ TEST(SimulationTest, AMemberWithOneServerQueuesAndTheReportShowsIt) {
   const std::string csv = members_csv(*r);
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "name,hub,capacity,checks,batches,utilization,queue_p50,queue_p99,queue_max,"
-            "latency_p50_hours,latency_p99_hours,timeouts");
+            "latency_p50_hours,latency_p99_hours,timeouts,control_started,control_met,"
+            "control_missed");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
 }
 

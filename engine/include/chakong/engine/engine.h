@@ -227,6 +227,11 @@ struct Event {
   std::string detail;
   // kControlMet: time from the finding to the effective freeze.
   TimeUs elapsed = 0;
+  // kFinding, kControlMet, kControlMissed: the asset's reference (behind a hub it carries its
+  // member's place, so a report can count 48-hour clocks per member).
+  std::string reference;
+  // kFinding: when its 48-hour clock runs out; 0 when the finding started none.
+  TimeUs due = 0;
 };
 
 struct EngineStats {

@@ -66,13 +66,15 @@ struct SimulationOptions {
 
 // A hub's member with `hub: members` (a queued server): its servers, the batches it took,
 // the batches waiting ahead of each at its arrival (p50 and p99, within the histogram's ~9 %
-// above 7; the maximum is ConnectorReport::max_queue), and the query batches the hub stopped
-// waiting for (`members.timeout`).
+// above 7; the maximum is ConnectorReport::max_queue), the query batches the hub stopped
+// waiting for (`members.timeout`), and the 48-hour clocks its findings started (met and missed
+// are ConnectorReport's).
 struct MemberReport {
   int capacity = 0;  // 0: unlimited.
   uint64_t batches = 0;
   uint64_t queue_p50 = 0, queue_p99 = 0;
   uint64_t timeouts = 0;
+  uint64_t control_started = 0;
 };
 
 struct ConnectorReport {
@@ -85,7 +87,9 @@ struct ConnectorReport {
   // engine's queries; unset for a hub's member (the hub's figure covers its checks).
   std::optional<double> query_turnaround_mean_ms;
   uint64_t max_queue = 0;
-  uint64_t control_met = 0, control_missed = 0;  // 48-hour clocks of its findings.
+  // 48-hour clocks of its findings (a hub's: all its members'; a member's: those of the
+  // findings it answered, by the place in the asset's reference).
+  uint64_t control_met = 0, control_missed = 0;
   std::string via;                     // A hub's member: the hub's name (requests are then checks).
   std::optional<MemberReport> member;  // A hub's member, with `hub: members`.
 };
@@ -207,8 +211,8 @@ std::string report_html(const SimulationReport& r);
 std::string daily_csv(const SimulationReport& r);
 std::string connectors_csv(const SimulationReport& r);
 // members.csv: one row per member of a hub with `hub: members` (name, hub, capacity, checks,
-// batches, utilization, queue p50 / p99 / max, latency p50 / p99 in hours, timeouts); only the
-// header when the run has none.
+// batches, utilization, queue p50 / p99 / max, latency p50 / p99 in hours, timeouts, 48-hour
+// clocks started / met / missed); only the header when the run has none.
 std::string members_csv(const SimulationReport& r);
 
 }  // namespace chakong::sim
