@@ -380,15 +380,27 @@ Dispatcher::Batch* Dispatcher::find_batch(uint64_t id) {
   return b.live && b.generation == generation ? &b : nullptr;
 }
 
-bool Dispatcher::send(int lane, int count) {
-  uint32_t slot;
-  if (!free_batches_.empty()) {
-    slot = free_batches_.back();
-    free_batches_.pop_back();
-  } else {
-    slot = static_cast<uint32_t>(storage_->batches.size());
+uint32_t Dispatcher::take_batch(int count) {
+  const bool small = static_cast<size_t>(count) <= kSmallBatch;
+  // A large batch may grow a small one; a small batch never takes a large one's room.
+  std::vector<uint32_t>* list = small ? &free_small_batches_ : &free_batches_;
+  if (list->empty() && !small) list = &free_small_batches_;
+  if (list->empty()) {
     storage_->batches.push_back(std::make_unique<Batch>());
+    return static_cast<uint32_t>(storage_->batches.size() - 1);
   }
+  const uint32_t slot = list->back();
+  list->pop_back();
+  return slot;
+}
+
+void Dispatcher::free_batch(uint32_t slot) {
+  const bool small = storage_->batches[slot]->responses.capacity() <= kSmallBatch;
+  (small ? free_small_batches_ : free_batches_).push_back(slot);
+}
+
+bool Dispatcher::send(int lane, int count) {
+  const uint32_t slot = take_batch(count);
   Batch& batch = *storage_->batches[slot];
   batch.jobs.clear();
   batch.pointers.clear();
@@ -403,7 +415,7 @@ bool Dispatcher::send(int lane, int count) {
     batch.pointers.push_back(&j.request);  // The slot itself: no copy, on retries too.
   }
   if (batch.jobs.empty()) {
-    free_batches_.push_back(slot);
+    free_batch(slot);
     if (probing_) probing_ = false;
     return false;
   }
@@ -492,7 +504,7 @@ void Dispatcher::on_batch_done(uint64_t batch_id) {
     }
   }
   if (!timed_out) record_outcome(all_failed);
-  free_batches_.push_back(static_cast<uint32_t>(batch_id & 0xFFFFFFFFu));
+  free_batch(static_cast<uint32_t>(batch_id & 0xFFFFFFFFu));
   pump();
 }
 

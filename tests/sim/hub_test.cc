@@ -160,7 +160,8 @@ TEST(HubTest, AMemberPastTheTimeoutIsCountedAndNotWaitedFor) {
 }
 
 TEST(HubTest, ControlGoesToTheHoldingMembersQueue) {
-  Hub hub(group(3, 1), /*first_place=*/10, 7);
+  const GroupConfig g = group(3, 1);  // Hub keeps a reference: not to a temporary.
+  Hub hub(g, /*first_place=*/10, 7);
   std::vector<connectors::Request> batch(3);
   batch[0].kind = connectors::RequestKind::kRenew;
   batch[0].asset.reference = asset_reference(12, 5, 0);  // Member 2.
@@ -179,7 +180,8 @@ TEST(HubTest, ControlGoesToTheHoldingMembersQueue) {
 TEST(HubTest, AnIdleMemberIsAFewHundredBytes) {
   // Before its first batch: no histograms; an unlimited member has no heap either.
   EXPECT_LE(sizeof(Hub::Member), 160u);
-  Hub hub(group(2, 0), 0, 7);
+  const GroupConfig g = group(2, 0);
+  Hub hub(g, 0, 7);
   EXPECT_EQ(hub.members()[0].stats, nullptr);
 }
 
