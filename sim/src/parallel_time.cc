@@ -35,6 +35,8 @@ T get(const char*& p) {
 }
 
 thread_local uint32_t t_current_lp = UINT32_MAX;
+// The index of a window pool's thread: 0 the thread calling run_until(), w + 1 worker w.
+thread_local uint32_t t_pool_thread = 0;
 
 // The pending messages' heap order: a max-heap of this comparison has the earliest (time,
 // source LP, source sequence) on top. The key is unique (a source's sequence is), so the
@@ -199,6 +201,7 @@ class ParallelTime::Pool {
   }
 
   void work(size_t w) {
+    t_pool_thread = static_cast<uint32_t>(w + 1);
     uint64_t seen = 0;
     for (;;) {
       for (int spin = 0;; ++spin) {
@@ -307,7 +310,8 @@ ParallelTime::ParallelTime(const ParallelTimeOptions& options)
       next_(options.lps, kNever),
       next_message_(options.lps, kNever),
       bound_(options.lps, kNever),
-      inbox_(options.lps) {
+      inbox_(options.lps),
+      thread_step_(static_cast<size_t>(std::max(1, options.threads))) {
   for (uint32_t c : class_) classes_ = std::max(classes_, c + 1);
   pair_.resize(static_cast<size_t>(classes_) * classes_, options.lookahead);
   senders_.resize(classes_);
@@ -438,6 +442,7 @@ void ParallelTime::step(uint32_t i, TimeUs bound) {
   lp.last_step_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   lp.step_seconds += lp.last_step_seconds;
+  thread_step_[t_pool_thread].seconds += lp.last_step_seconds;
   t_current_lp = kNoLp;
 }
 
@@ -708,6 +713,10 @@ Status ParallelTime::run_until(TimeUs limit) {
       stats_.busiest_step_seconds = lp.step_seconds;
       stats_.busiest_lp = i;
     }
+  }
+  stats_.thread_step_seconds.resize(thread_step_.size());
+  for (size_t t = 0; t < thread_step_.size(); ++t) {
+    stats_.thread_step_seconds[t] = thread_step_[t].seconds;
   }
   return ok_status();
 }

@@ -187,6 +187,18 @@ Json report_doc(const SimulationReport& r) {
               {"remote_bytes", r.remote_bytes},
               {"busiest_lp_share", fixed(r.busiest_lp_share, 3)},
               {"peak_rss_bytes", r.peak_rss_bytes}};
+  Json per_rank = Json::array();
+  for (const RankReport& k : r.per_rank) {
+    Json threads = Json::array();
+    for (double t : k.thread_wait_share) threads.push_back(fixed(t, 3));
+    per_rank.push_back({{"rank", k.rank},
+                        {"logical_processes", k.lps},
+                        {"events", k.events},
+                        {"barrier_wait_share", fixed(k.barrier_wait_share, 3)},
+                        {"thread_wait_share", std::move(threads)},
+                        {"collective_wait_share", fixed(k.collective_wait_share, 3)}});
+  }
+  o["run"]["per_rank"] = std::move(per_rank);
   if (!r.inputs.run_date.empty()) o["run"]["date"] = r.inputs.run_date;
   if (!r.inputs.version.empty()) o["run"]["version"] = r.inputs.version;
   if (!r.inputs.commit.empty()) o["run"]["commit"] = r.inputs.commit;

@@ -156,6 +156,8 @@ class Run {
   InstitutionFigures figures_of(const Instance& in, TimeUs elapsed) const;
   // Every institution's figures, on rank 0 (gathered from their ranks).
   StatusOr<std::vector<InstitutionFigures>> gather_figures(TimeUs elapsed);
+  // Every rank's share of the kernel's time, on rank 0 (a collective on every rank).
+  StatusOr<std::vector<RankReport>> gather_ranks();
   // What the engine's observer counts, per shard (it runs on the shard's LP); merged by
   // shard index: budgets at each day's checks, the rest at the end.
   struct Tally {
@@ -977,6 +979,63 @@ Run::InstitutionFigures Run::figures_of(const Instance& in, TimeUs elapsed) cons
   return f;
 }
 
+namespace {
+
+// This rank's share of the kernel's time: `threads` window threads, `loop_seconds` of event
+// loop.
+RankReport rank_report(const ParallelTime& pt, int threads, double loop_seconds) {
+  const ParallelTimeStats& ps = pt.stats();
+  RankReport r;
+  r.rank = pt.rank();
+  for (uint32_t lp = 0; lp < pt.lps(); ++lp) r.lps += pt.is_local(lp) ? 1 : 0;
+  r.events = ps.events;
+  auto waiting = [&](double busy, double of) {
+    return of <= 0 ? 0.0 : std::clamp(1.0 - busy / of, 0.0, 1.0);
+  };
+  r.barrier_wait_share = waiting(ps.step_seconds, threads * ps.window_seconds);
+  r.collective_wait_share =
+      loop_seconds <= 0 ? 0.0 : std::clamp(ps.barrier_seconds / loop_seconds, 0.0, 1.0);
+  for (double busy : ps.thread_step_seconds) {
+    r.thread_wait_share.push_back(waiting(busy, ps.window_seconds));
+  }
+  return r;
+}
+
+}  // namespace
+
+StatusOr<std::vector<RankReport>> Run::gather_ranks() {
+  RankReport mine = rank_report(*pt_, std::max(1, o_.threads), loop_seconds_);
+  if (!ranked()) return std::vector<RankReport>{std::move(mine)};
+  rank_gather::Writer w;
+  w.put(static_cast<int32_t>(mine.rank));
+  w.put(mine.lps);
+  w.put(mine.events);
+  w.put(mine.barrier_wait_share);
+  w.put(mine.collective_wait_share);
+  w.put(static_cast<uint32_t>(mine.thread_wait_share.size()));
+  for (double t : mine.thread_wait_share) w.put(t);
+  const std::vector<std::string> in = rank_gather::gather(*o_.comm, std::move(w.bytes()));
+  std::vector<RankReport> all;
+  for (size_t r = 0; r < in.size(); ++r) {
+    rank_gather::Reader rd(in[r]);
+    RankReport x;
+    x.rank = rd.get<int32_t>();
+    x.lps = rd.get<uint32_t>();
+    x.events = rd.get<uint64_t>();
+    x.barrier_wait_share = rd.get<double>();
+    x.collective_wait_share = rd.get<double>();
+    const auto n = rd.get<uint32_t>();
+    for (uint32_t t = 0; t < n && !rd.failed(); ++t)
+      x.thread_wait_share.push_back(rd.get<double>());
+    if (rd.failed() || !rd.done()) {
+      return data_loss_error("rank " + std::to_string(r) + "'s run figures: " +
+                             std::to_string(in[r].size()) + " bytes that do not read as them");
+    }
+    all.push_back(std::move(x));
+  }
+  return all;
+}
+
 StatusOr<std::vector<Run::InstitutionFigures>> Run::gather_figures(TimeUs elapsed) {
   std::vector<InstitutionFigures> all(inst_.size());
   rank_gather::Writer w;
@@ -1063,6 +1122,12 @@ SimulationReport Run::report(double wall) {
   if (!figures.ok()) {
     std::fprintf(stderr, "chakong simulate: %s\n", figures.status().to_string().c_str());
     figures = std::vector<InstitutionFigures>(inst_.size());
+  }
+  StatusOr<std::vector<RankReport>> per_rank = gather_ranks();
+  if (per_rank.ok()) {
+    r.per_rank = std::move(per_rank).value();
+  } else {
+    std::fprintf(stderr, "chakong simulate: %s\n", per_rank.status().to_string().c_str());
   }
   r.name = c_.name;
   r.seed = c_.seed;

@@ -120,7 +120,7 @@ void spin_for(double seconds) {
   }
 }
 
-TEST(ParallelTimeTest, TheCriticalPathIsTheSlowestLpOfEachWindow) {
+TEST(ParallelTimeTest, TheCriticalPathIsTheSlowestLpOfEachWindowAndTheThreadsShareTheTime) {
   for (int threads : {1, 2}) {
     // One busy LP a window: the critical path is all of the LPs' time.
     auto alone = make(2, kMicrosPerSecond, threads);
@@ -130,6 +130,12 @@ TEST(ParallelTimeTest, TheCriticalPathIsTheSlowestLpOfEachWindow) {
     EXPECT_EQ(alone->stats().windows, 2u);
     EXPECT_GE(alone->stats().step_seconds, 0.003);
     EXPECT_EQ(alone->stats().critical_step_seconds, alone->stats().step_seconds) << threads;
+    // A lone busy LP runs on the calling thread (0); a worker has nothing to run.
+    ASSERT_EQ(alone->stats().thread_step_seconds.size(), static_cast<size_t>(threads));
+    EXPECT_EQ(alone->stats().thread_step_seconds[0], alone->stats().step_seconds);
+    if (threads == 2) {
+      EXPECT_EQ(alone->stats().thread_step_seconds[1], 0.0);
+    }
     // Both in one window: only the slower one's time is on the critical path.
     auto both = make(2, kMicrosPerSecond, threads);
     both->executor(0).run_at(10, [] { spin_for(0.004); });
@@ -140,6 +146,11 @@ TEST(ParallelTimeTest, TheCriticalPathIsTheSlowestLpOfEachWindow) {
     EXPECT_EQ(s.busiest_lp, 0u);
     EXPECT_EQ(s.critical_step_seconds, s.busiest_step_seconds) << threads;
     EXPECT_GE(s.step_seconds - s.critical_step_seconds, 0.001) << threads;
+    // Whichever thread ran which LP, the threads' times add up to the LPs'.
+    ASSERT_EQ(s.thread_step_seconds.size(), static_cast<size_t>(threads));
+    double sum = 0;
+    for (double t : s.thread_step_seconds) sum += t;
+    EXPECT_NEAR(sum, s.step_seconds, 1e-9) << threads;
   }
 }
 

@@ -45,6 +45,36 @@ TEST(ReportTest, JsonHasControlFiguresAndQueryTurnaroundPerConnector) {
             std::string::npos);
 }
 
+// run.per_rank: each rank's LPs, events and where its time waited, in rank order, rounded as
+// the run's other shares.
+TEST(ReportTest, RunHasEachRanksWaitShares) {
+  SimulationReport r;
+  r.ranks = 2;
+  r.per_rank = {{.rank = 0,
+                 .lps = 1,
+                 .events = 900,
+                 .barrier_wait_share = 0.25,
+                 .collective_wait_share = 0.1004,
+                 .thread_wait_share = {0.1, 0.4}},
+                {.rank = 1,
+                 .lps = 44,
+                 .events = 1200,
+                 .barrier_wait_share = 0.6,
+                 .collective_wait_share = 0.7,
+                 .thread_wait_share = {0.55, 0.65}}};
+  const nlohmann::json doc = nlohmann::json::parse(report_json(r));
+  const nlohmann::json want = nlohmann::json::parse(R"([
+    {"rank": 0, "logical_processes": 1, "events": 900, "barrier_wait_share": 0.25,
+     "thread_wait_share": [0.1, 0.4], "collective_wait_share": 0.1},
+    {"rank": 1, "logical_processes": 44, "events": 1200, "barrier_wait_share": 0.6,
+     "thread_wait_share": [0.55, 0.65], "collective_wait_share": 0.7}])");
+  EXPECT_EQ(doc["run"]["per_rank"], want) << doc["run"].dump();
+  EXPECT_EQ(doc["run"]["ranks"], 2);
+  // A report built without a run has an empty list, not a missing field.
+  EXPECT_EQ(nlohmann::json::parse(report_json(SimulationReport{}))["run"]["per_rank"],
+            nlohmann::json::array());
+}
+
 // Regression: report.json was concatenated by hand and its escaper let a tab (and every other
 // control character) through, so a tab in a scenario name made the file invalid JSON; and
 // report.html pasted the name in as it was, so a <script> in it ran.

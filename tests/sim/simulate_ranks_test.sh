@@ -37,6 +37,30 @@ for np in 2 4; do
     echo "FAIL: -np $np: run.ranks is $ranks" >&2
     exit 1
   fi
+  # run.per_rank: one entry per rank, in rank order; their LPs and events add up to the run's;
+  # the institutions are spread from rank 1, so every rank has LPs; the shares are shares.
+  python3 - "$work/np$np/report.json" "$np" <<'EOF' || exit 1
+import json, sys
+run = json.load(open(sys.argv[1]))["run"]
+np = int(sys.argv[2])
+per = run["per_rank"]
+fail = []
+if [k["rank"] for k in per] != list(range(np)):
+    fail.append("ranks %s" % [k["rank"] for k in per])
+if sum(k["logical_processes"] for k in per) != run["logical_processes"]:
+    fail.append("LPs %s do not add up to %s" % ([k["logical_processes"] for k in per], run["logical_processes"]))
+if sum(k["events"] for k in per) != run["events"]:
+    fail.append("events %s do not add up to %s" % ([k["events"] for k in per], run["events"]))
+for k in per:
+    if k["logical_processes"] < 1 or len(k["thread_wait_share"]) != run["threads"]:
+        fail.append("rank %d: %s" % (k["rank"], k))
+    for v in [k["barrier_wait_share"], k["collective_wait_share"]] + k["thread_wait_share"]:
+        if not 0 <= v <= 1:
+            fail.append("rank %d: share %s" % (k["rank"], v))
+if fail:
+    print("FAIL: -np %d: run.per_rank: %s" % (np, "; ".join(fail)), file=sys.stderr)
+    sys.exit(1)
+EOF
   # One summary (rank 0's) and nothing written by the others.
   if [[ $(grep -c '^scenario ' "$work/np$np.txt") != 1 ]]; then
     echo "FAIL: -np $np: $(grep -c '^scenario ' "$work/np$np.txt") summaries on stdout" >&2
@@ -46,6 +70,6 @@ for np in 2 4; do
     echo "FAIL: -np $np: unexpected files: $(ls "$work")" >&2
     exit 1
   fi
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["run"]; print("np=%s windows=%s remote_bytes=%s barrier_wait_share=%s" % (sys.argv[2], r["windows"], r["remote_bytes"], r["barrier_wait_share"]))' "$work/np$np/report.json" "$np"
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["run"]; print("np=%s windows=%s remote_bytes=%s barrier_wait_share=%s per_rank=%s" % (sys.argv[2], r["windows"], r["remote_bytes"], r["barrier_wait_share"], [(k["barrier_wait_share"], k["collective_wait_share"]) for k in r["per_rank"]]))' "$work/np$np/report.json" "$np"
 done
 echo "PASS"

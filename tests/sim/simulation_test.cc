@@ -365,6 +365,19 @@ void expect_same_whatever_the_threads(const SimulationConfig& config) {
                      static_cast<double>(r->events) / static_cast<double>(r->windows));
     EXPECT_GE(r->barrier_wait_share, 0.0);
     EXPECT_LE(r->barrier_wait_share, 1.0);
+    // One rank: it has every LP and event, one wait share per thread, no collectives.
+    ASSERT_EQ(r->per_rank.size(), 1u);
+    const RankReport& k = r->per_rank[0];
+    EXPECT_EQ(k.rank, 0);
+    EXPECT_EQ(k.lps, r->lps);
+    EXPECT_EQ(k.events, r->events);
+    EXPECT_EQ(k.barrier_wait_share, r->barrier_wait_share);
+    EXPECT_EQ(k.collective_wait_share, 0.0);
+    ASSERT_EQ(k.thread_wait_share.size(), static_cast<size_t>(threads));
+    for (double t : k.thread_wait_share) {
+      EXPECT_GE(t, 0.0);
+      EXPECT_LE(t, 1.0);
+    }
     const std::string json = report_json(*r);
     EXPECT_NE(json.find("\"windows\": " + std::to_string(r->windows)), std::string::npos);
     if (threads == 1) {

@@ -120,6 +120,10 @@ struct ParallelTimeStats {
   // critical path of the windows. step_seconds / critical_step_seconds bounds the event loop's
   // speed-up however many threads step the LPs (a window ends with its slowest LP).
   double critical_step_seconds = 0;
+  // Per thread of the windows (0: the calling thread, 1..: the pool's workers), the time it
+  // spent running LPs' events in windows: 1 - this / window_seconds is that thread's share of
+  // the windows spent waiting. The sum is step_seconds.
+  std::vector<double> thread_step_seconds;
 };
 
 class ParallelTime {
@@ -219,6 +223,11 @@ class ParallelTime {
   std::vector<std::vector<Message>> inbox_;
   std::vector<uint32_t> touched_;      // LPs with messages this window (scratch).
   std::vector<std::string> outgoing_;  // Per rank, this window's bytes (scratch).
+  // Per thread of the windows, the time it ran LPs' events (a cache line each).
+  struct alignas(64) ThreadTime {
+    double seconds = 0;
+  };
+  std::vector<ThreadTime> thread_step_;
   bool in_window_ = false;
   std::atomic<bool> any_violation_{false};
   ParallelTimeStats stats_;

@@ -107,6 +107,20 @@ struct OutageReport {
   TimeUs start = 0, end = 0;
 };
 
+// One rank's share of the parallel kernel's time (report.json: run.per_rank), so that a
+// planner sees where parallelism failed: the LPs and events it had, its threads' share of the
+// windows spent waiting (barrier_wait_share: all its threads; thread_wait_share: each, 0 the
+// calling thread), and the share of its event loop spent in the collectives waiting for the
+// other ranks (0 on one rank).
+struct RankReport {
+  int rank = 0;
+  uint32_t lps = 0;
+  uint64_t events = 0;
+  double barrier_wait_share = 0;
+  double collective_wait_share = 0;
+  std::vector<double> thread_wait_share;
+};
+
 struct SimulationReport {
   std::string name;
   uint64_t seed = 0;
@@ -140,6 +154,8 @@ struct SimulationReport {
   // The LPs' event time over the windows' critical path (per window, the slowest LP's): the
   // event loop's speed-up is at most this however many threads. Not in report.json.
   double window_parallelism = 0;
+  // Per rank, in rank order (gathered on rank 0). In report.json.
+  std::vector<RankReport> per_rank;
   uint64_t peak_rss_bytes = 0;
   // CPU time of the simulation thread in the invariant checks (daily, weekly, the daily audit
   // when it runs, and the end-of-run audit); not in report.json.
