@@ -190,12 +190,24 @@ class CountingConnector final : public connectors::Connector {
   static constexpr int kKinds = 8;  // connectors::RequestKind 1..7.
   enum Outcome { kOk, kInDoubt, kError, kOutcomes };
   explicit CountingConnector(std::unique_ptr<connectors::Connector> inner)
-      : inner_(std::move(inner)) {}
-  const std::string& name() const override { return inner_->name(); }
-  connectors::Capabilities capabilities() const override { return inner_->capabilities(); }
+      : inner_(std::move(inner)), name_(inner_->name()), capabilities_(inner_->capabilities()) {}
+  const std::string& name() const override { return name_; }
+  connectors::Capabilities capabilities() const override { return capabilities_; }
   void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
     in_flight_.fetch_add(batch.size(), std::memory_order_relaxed);
     inner_->async_submit(batch, *new Call(this, batch, sink));
+  }
+  // At shutdown, once nothing submits any more (the shards have stopped): destroys the inner
+  // connector, which completes its open calls (CANCELLED, contract rule 5) on the connector
+  // executor, and waits up to `limit` for them to come back through this one. The connector
+  // executor must still run. Returns the requests still open after `limit`.
+  uint64_t drain(std::chrono::milliseconds limit) {
+    inner_.reset();
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (in_flight() > 0 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return in_flight();
   }
   // Sent to answered, each request of each attempt (a batch's requests share its time).
   const Histogram& latency() const { return latency_; }
@@ -230,7 +242,9 @@ class CountingConnector final : public connectors::Connector {
     connectors::BatchSink& outer;
     std::chrono::steady_clock::time_point sent;
   };
-  std::unique_ptr<connectors::Connector> inner_;
+  std::unique_ptr<connectors::Connector> inner_;  // Null once drained.
+  const std::string name_;
+  const connectors::Capabilities capabilities_;
   Histogram latency_{kInstitutionBounds};
   std::atomic<uint64_t> counts_[kKinds][kOutcomes] = {};
   std::atomic<uint64_t> in_flight_{0};
@@ -1249,16 +1263,40 @@ struct CaseServer::Impl final : public v1::CaseService::Service {
         if (Status st = done.get(); !st.ok() && final_status.ok()) final_status = st;
       }
     }
+    // The shards stop first (nothing submits any more); the connector executor runs on, so
+    // that the connectors drain: each completes its open calls (CANCELLED, contract rule 5)
+    // back through the counting wrapper into the dispatchers, whose completions go to the
+    // stopped shard executors and are dropped with them. Stopping the connector executor
+    // first would leave those calls open for ever (their state freed, never completed).
     for (auto& s : shards) s->stop();
-    io.stop();
-    for (std::thread& t : threads) t.join();
-    threads.clear();
-    // Close the institutions' connections while the connectors still live: each socket's
-    // reader thread then completes the calls still waiting (kUnavailable, posted to the
-    // stopped executor), rather than into a connector being destroyed. The socket API has no
-    // way to wait for its reader, hence the short bounded pause.
+    const bool io_running = !threads.empty();  // The last thread runs `io`.
+    for (size_t i = 0; i + 1 < threads.size(); ++i) threads[i].join();
+    if (io_running) {
+      uint64_t cancelled = 0, left = 0;
+      for (CountingConnector* c : counting) {
+        const uint64_t open = c->in_flight();
+        const uint64_t still = c->drain(std::chrono::seconds(2));
+        cancelled += open - still;
+        left += still;
+        if (still != 0) {
+          LogLine(LogLevel::kWarn, "connector_not_drained")
+              .str("connector", c->name())
+              .num("open_requests", static_cast<int64_t>(still));
+        }
+      }
+      LogLine(LogLevel::kInfo, "connectors_drained")
+          .num("cancelled", static_cast<int64_t>(cancelled))
+          .num("left", static_cast<int64_t>(left));
+    }
+    // Close the institutions' connections: each socket's reader thread completes the
+    // transport calls still waiting (kUnavailable, posted to `io`; the connectors ended their
+    // wire calls already, so this only releases what the callbacks hold). The socket API has
+    // no way to wait for its reader, hence the short bounded pause.
     for (auto& [path, client] : sockets) client->close();
     if (!sockets.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    io.stop();
+    if (io_running) threads.back().join();
+    threads.clear();
     if (journal) {
       // What the last tasks appended; its callbacks post to stopped (but living) executors.
       std::promise<Status> flushed;
