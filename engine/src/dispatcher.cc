@@ -394,6 +394,15 @@ uint32_t Dispatcher::take_batch(int count) {
   return slot;
 }
 
+Dispatcher::BatchRoom Dispatcher::batch_room() const {
+  BatchRoom room;
+  room.batches = storage_->batches.size();
+  for (const std::unique_ptr<Batch>& b : storage_->batches) {
+    room.response_slots += b->responses.capacity();
+  }
+  return room;
+}
+
 void Dispatcher::free_batch(uint32_t slot) {
   const bool small = storage_->batches[slot]->responses.capacity() <= kSmallBatch;
   (small ? free_small_batches_ : free_batches_).push_back(slot);

@@ -103,6 +103,13 @@ class Dispatcher {
   bool breaker_open() const { return breaker_open_until_ != 0; }
   // Requests submitted whose `done` has not run yet (queued, in flight or awaiting a retry).
   size_t open_jobs() const { return open_jobs_; }
+  // The batches made so far (in flight or kept for reuse) and the response slots they keep
+  // room for: what the batch slab holds (tests, memory accounting).
+  struct BatchRoom {
+    size_t batches = 0;
+    size_t response_slots = 0;
+  };
+  BatchRoom batch_room() const;
   const connectors::Connector& connector() const { return connector_; }
   const DispatcherConfig& config() const { return config_; }
 

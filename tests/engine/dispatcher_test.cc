@@ -138,6 +138,57 @@ TEST(DispatcherTest, MicroBatchesWaitAtMostLinger) {
   EXPECT_EQ(conn.calls.size(), 4u);
 }
 
+// Finished batches are kept in two lists by the room they kept: a batch of up to eight takes a
+// small one and never a large one's room, so idle batches do not each keep max_batch slots; a
+// large batch reuses a large one, or grows a small one when no large one is free.
+TEST(DispatcherTest, ASmallBatchNeverTakesALargeBatchsRoom) {
+  VirtualExecutor ex(0);
+  ScriptedConnector conn(ex);
+  DispatcherConfig c;
+  c.max_batch = 20;
+  c.max_in_flight = 4;
+  c.linger = kMicrosPerSecond;  // A batch of NORMAL requests goes when full (URGENT at once).
+  Dispatcher d(conn, ex, c);
+  const auto room = [&d] {
+    const Dispatcher::BatchRoom r = d.batch_room();
+    return std::vector<size_t>{r.batches, r.response_slots};
+  };
+  const auto answer_all = [&] {
+    for (size_t i = 0; i < conn.calls.size(); ++i) {
+      if (!conn.calls[i].answered) conn.answer(i);
+    }
+    ex.run();
+  };
+  int n = 0;
+  const auto submit = [&](int count, Lane lane) {
+    for (int i = 0; i < count; ++i) d.submit(req("k" + std::to_string(n++)), lane, 0, noop);
+  };
+  submit(20, Lane::kNormal);  // One full batch of 20.
+  ASSERT_EQ(conn.calls.size(), 1u);
+  answer_all();
+  EXPECT_EQ(room(), (std::vector<size_t>{1, 20}));
+  submit(1, Lane::kUrgent);  // A lone urgent request: a new small batch, not the large one.
+  ASSERT_EQ(conn.calls.size(), 2u);
+  answer_all();
+  EXPECT_EQ(room(), (std::vector<size_t>{2, 21}));
+  submit(1, Lane::kUrgent);   // Reuses the small one.
+  submit(20, Lane::kNormal);  // Reuses the large one.
+  ASSERT_EQ(conn.calls.size(), 4u);
+  EXPECT_EQ(conn.calls[2].batch.size(), 1u);
+  EXPECT_EQ(conn.calls[3].batch.size(), 20u);
+  answer_all();
+  EXPECT_EQ(room(), (std::vector<size_t>{2, 21}));
+  submit(20, Lane::kNormal);  // Two large batches at once: the second grows the small one.
+  submit(20, Lane::kNormal);
+  ASSERT_EQ(conn.calls.size(), 6u);
+  answer_all();
+  EXPECT_EQ(room(), (std::vector<size_t>{2, 40}));
+  submit(1, Lane::kUrgent);  // No small one left: a new one (the large ones are kept).
+  answer_all();
+  EXPECT_EQ(room(), (std::vector<size_t>{3, 41}));
+  EXPECT_EQ(d.open_jobs(), 0u);
+}
+
 TEST(DispatcherTest, TokenBucketPacesSends) {
   institution::Institution bank("bank.paced", connectors::Capabilities::all());
   VirtualExecutor ex(0);
