@@ -9,8 +9,10 @@ shift || true
 ./scripts/setup.sh
 jobs=${CHAKONG_JOBS:-$(nproc 2>/dev/null || echo 2)}
 # Configure when there is no build system yet (also after a configure that failed half-way:
-# CMakeCache.txt is written before build.ninja).
-if [[ ! -f build/$preset/CMakeCache.txt || ! -f build/$preset/build.ninja ]]; then
+# CMakeCache.txt is written before build.ninja), or when CMakePresets.json changed since (its
+# flags reach the cache only through a configure; ninja re-runs cmake for CMakeLists only).
+if [[ ! -f build/$preset/CMakeCache.txt || ! -f build/$preset/build.ninja ||
+      CMakePresets.json -nt build/$preset/CMakeCache.txt ]]; then
   cmake --preset "$preset" >/dev/null
 fi
 echo "build: preset $preset, -j$jobs" >&2
