@@ -273,7 +273,10 @@ void Engine::Shard::resume(CaseState& c) {
       arm(ref, machine::TimerKind::kClock, fi, f.due);
       ++stats_.control_started;
     }
-    if (f.state == FindingState::kInFlight) send_freeze(c, fi, f.sent_amount, f.sent_waitlist);
+    if (f.state == FindingState::kInFlight) {  // Same key, same amount.
+      run(c, machine::Input::resend(
+                 f.sent_waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, fi));
+    }
   }
   for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
     Measure& m = c.measures[mi];
@@ -303,7 +306,7 @@ void Engine::Shard::resume(CaseState& c) {
       }
     }
   }
-  plan(c);
+  run(c, machine::Input::of(machine::InputKind::kPlan));
   stats_.recovered_requests += sent() - sent_before;
 }
 
