@@ -28,6 +28,7 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
           fx.changed();
           control::plan(env, c, fx);
           return;
+        case TimerKind::kStart: queries::start(env, c, fx); return;
       }
       return;
     case InputKind::kResend:
@@ -89,6 +90,8 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
       return;
     case InputKind::kLeads: findings::add_leads(env, c, in.leads, fx); return;
     case InputKind::kPlan: control::plan(env, c, fx); return;
+    case InputKind::kFiled: lifecycle::filed(env, c, fx); return;
+    case InputKind::kConclude: lifecycle::conclude(env, c, fx); return;
   }
 }
 
@@ -115,6 +118,7 @@ std::string_view timer_name(TimerKind t) {
     case TimerKind::kStatus: return "status";
     case TimerKind::kClock: return "clock";
     case TimerKind::kIndivisible: return "indivisible";
+    case TimerKind::kStart: return "start";
   }
   return "?";
 }
@@ -130,10 +134,11 @@ std::string describe(const Effect& e) {
   const bool timer = e.kind == EffectKind::kArmTimer || e.kind == EffectKind::kCancelTimer;
   const bool freeze = e.kind == EffectKind::kSend && is_freeze(e.request.kind);
   const bool finding = freeze || (timer && e.timer == TimerKind::kClock);
-  // The case's own timer (kIndivisible) has no owner to name.
-  const std::string m = timer && e.timer == TimerKind::kIndivisible
-                            ? std::string()
-                            : (finding ? " f" : " m") + std::to_string(e.index);
+  // The case's own timers (kIndivisible, kStart) have no owner to name.
+  const std::string m =
+      timer && (e.timer == TimerKind::kIndivisible || e.timer == TimerKind::kStart)
+          ? std::string()
+          : (finding ? " f" : " m") + std::to_string(e.index);
   switch (e.kind) {
     case EffectKind::kSend:
       return "send " + std::string(connectors::request_kind_name(e.request.kind)) + m + " " +
@@ -154,6 +159,9 @@ std::string describe(const Effect& e) {
     case EffectKind::kCaseChanged: return "case changed";
     case EffectKind::kPlan: return "plan";
     case EffectKind::kConclude: return "conclude";
+    case EffectKind::kToLibrary:
+      return e.restricted ? "to library, consumption restricted" : "to library";
+    case EffectKind::kForgetWhenSettled: return "forget when settled";
   }
   return "?";
 }

@@ -18,8 +18,11 @@
 //                 finding and kind; a waiting-list freeze behind another authority's measure),
 //                 their answers becoming measures (handed on to measures.cc), partial freezes
 //                 re-planned, and the in-doubt rule of every request (settle()).
+//   lifecycle.cc  lifecycle and termination: a case filed (its query start armed), concluded
+//                 (clocks stopped, what is left released), terminated into the library, and
+//                 whether a concluded case has settled (nothing in flight: it may be forgotten).
 // The shard's other concerns are methods in files of their own (shard.h lists them) and call
-// the machine through Shard::run (kConclude hands back to lifecycle).
+// the machine through Shard::run.
 #ifndef CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
 #define CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
 
@@ -59,14 +62,15 @@ struct Env {
 // kStatus: a waiting measure's next MEASURE_STATUS (it shares the renewal's handle: a waiting
 // measure has no renewal). kClock: the 48-hour clock of finding `index` (its handle is the
 // Finding's). kIndivisible: the case's one early planning of indivisible assets while slow
-// queries are still out (CaseState::indivisible_timer; `index` unused).
-enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct, kStatus, kClock, kIndivisible };
+// queries are still out (CaseState::indivisible_timer; `index` unused). kStart: the case's
+// query fan-out after filing (CaseState::start_timer; `index` unused).
+enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct, kStatus, kClock, kIndivisible, kStart };
 
 enum class InputKind : uint8_t {
   kTimerFired,     // `timer` of measure `index` fired (kRenew: the renewal lead; kLapse;
                    // kDeduct: the deduction is due; kStatus: ask a waiting measure's status;
                    // kClock: finding `index`'s 48-hour clock ran out; kIndivisible: plan
-                   // indivisible assets now).
+                   // indivisible assets now; kStart: the query delay after filing passed).
   kResend,         // A restart asks `request` of measure `index` again (same key; in doubt
                    // while running, the dispatcher asks again itself: retry_policy.h). A
                    // freeze (kFreeze, kWaitlistFreeze): finding `index`'s freeze in flight.
@@ -88,6 +92,8 @@ enum class InputKind : uint8_t {
   kQueryAnswer,    // The answer (`response`) of round `round`'s query to connector `index`.
   kLeads,          // Findings handed to the case (`leads`: sweep hits, an applicant's lead).
   kPlan,           // Run the planner (the shell's answer to a kPlan effect; a recovered case).
+  kFiled,          // The case was just filed (the shell adopted it): counted, its start armed.
+  kConclude,       // Conclude the case (the shell's answer to a kConclude effect).
 };
 
 struct Input {
@@ -149,21 +155,26 @@ struct Input {
 };
 
 enum class EffectKind : uint8_t {
-  kSend,         // Send `request` to `connector` on `lane` by `at` (its deadline); its answer
-                 // comes back as kControlAnswer (or kRefused) for measure `index` and `cycle`
-                 // (a freeze: for finding `index`).
-  kArmTimer,     // Arm `timer` of measure `index` for `at`.
-  kCancelTimer,  // Cancel `timer` of measure `index` (a no-op if it is not pending).
-  kSendQuery,    // Send round `round`'s query to `connector` by `at` (lane normal); the shell
-                 // writes it in place (its key: queries::append_key) from the open round;
-                 // its answer comes back as kQueryAnswer (or kRefused).
-  kEmit,         // Emit `event` for the case: `connector` (kNoConnector: none), `amount`,
-                 // `detail`, the asset's `reference` and (kFinding) its clock's due `at`.
-  kCaseChanged,  // The case's state changed (at most once per input, where it first did).
-  kPlan,         // Run the planner: new findings, or what a measure held is free again. The
-                 // shell feeds it back as the input kPlan where it meets it among the effects
-                 // (so a test of the input sees "plan", not the planner's sends).
-  kConclude,     // The budget is satisfied: conclude the case (lifecycle releases the rest).
+  kSend,               // Send `request` to `connector` on `lane` by `at` (its deadline); its answer
+                       // comes back as kControlAnswer (or kRefused) for measure `index` and `cycle`
+                       // (a freeze: for finding `index`).
+  kArmTimer,           // Arm `timer` of measure `index` for `at`.
+  kCancelTimer,        // Cancel `timer` of measure `index` (a no-op if it is not pending).
+  kSendQuery,          // Send round `round`'s query to `connector` by `at` (lane normal); the shell
+                       // writes it in place (its key: queries::append_key) from the open round;
+                       // its answer comes back as kQueryAnswer (or kRefused).
+  kEmit,               // Emit `event` for the case: `connector` (kNoConnector: none), `amount`,
+                       // `detail`, the asset's `reference` and (kFinding) its clock's due `at`.
+  kCaseChanged,        // The case's state changed (at most once per input, where it first did).
+  kPlan,               // Run the planner: new findings, or what a measure held is free again. The
+                       // shell feeds it back as the input kPlan where it meets it among the effects
+                       // (so a test of the input sees "plan", not the planner's sends).
+  kConclude,           // The budget is satisfied: conclude the case (fed back as the input
+                       // kConclude where the shell meets it; lifecycle releases the rest).
+  kToLibrary,          // The case was terminated with money still owed: into the library, to be
+                       // swept (`restricted`: a consumption restriction was issued).
+  kForgetWhenSettled,  // The case concluded: the shell may forget it once nothing of it is in
+                       // flight (EngineConfig::forget_concluded; lifecycle::settled()).
 };
 
 inline constexpr uint32_t kNoConnector = UINT32_MAX;
@@ -179,7 +190,8 @@ struct Effect {
   Fen amount;
   Date cycle;
   uint64_t round = 0;
-  TimeUs elapsed = 0;  // kEmit: Event::elapsed (control_met: from the finding to control).
+  TimeUs elapsed = 0;       // kEmit: Event::elapsed (control_met: from the finding to control).
+  bool restricted = false;  // kToLibrary: a consumption restriction was issued.
   std::string detail;
   std::string reference;  // kEmit: the asset's (findings and 48-hour clocks), or empty.
   connectors::Request request;
@@ -241,6 +253,8 @@ class Effects {
   }
   void plan() { push(EffectKind::kPlan); }
   void conclude() { push(EffectKind::kConclude); }
+  void to_library(bool restricted) { push(EffectKind::kToLibrary).restricted = restricted; }
+  void forget_when_settled() { push(EffectKind::kForgetWhenSettled); }
 
  private:
   Effect& push(EffectKind kind) {
@@ -371,6 +385,29 @@ void on_answer(const Env& env, CaseState& c, connectors::RequestKind kind, uint3
 // The freeze did not leave (refused by the authoriser): its reservation freed.
 void on_refused(CaseState& c, uint32_t fi, Effects& fx);
 }  // namespace control
+
+// lifecycle.cc: lifecycle and termination.
+namespace lifecycle {
+// A case just filed: counted, reported, and its query fan-out armed for the query delay
+// after receipt (kStart).
+void filed(const Env& env, CaseState& c, Effects& fx);
+// The budget is satisfied (or the case is closed): the clocks still open stop without a
+// miss, every live measure is released, the conclusion is reported with what was deducted,
+// and the shell may forget the case once it settles. Once only.
+void conclude(const Env& env, CaseState& c, Effects& fx);
+// Terminates an open (or only filed) case, `restricted` when a consumption restriction was
+// issued, under EngineConfig::termination: kFailedPrecondition naming the case and what is
+// missing (not open, filed too recently, queries outstanding, no restriction), nothing
+// changed. Terminated with money still owed, the case goes into the library (kToLibrary); its
+// measures stay in force.
+Status terminate(const Env& env, CaseState& c, bool restricted, Effects& fx);
+// Whether concluded case `c` may be forgotten: kBusy while a control request is in flight
+// (its answer moves money or ends a measure: ask again later), kKept while a measure is in
+// force unreleased or a request ended in doubt (the record stays, for an officer), kSettled
+// otherwise. Queries still out do not hold a concluded case.
+enum class Settled : uint8_t { kBusy, kKept, kSettled };
+Settled settled(const CaseState& c);
+}  // namespace lifecycle
 
 }  // namespace chakong::engine::machine
 

@@ -258,11 +258,7 @@ void Engine::Shard::resume(CaseState& c) {
   const uint64_t sent_before = sent();
   if (c.status == CaseStatus::kFiled && !c.queries_started) {
     const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
-    c.start_timer = executor_.run_at(start, [this, cpr = ref] {
-      CaseState* const cp = resolve(cpr);
-      if (cp == nullptr) return;
-      run(*cp, machine::Input::of(machine::InputKind::kStartQueries));
-    });
+    arm(ref, machine::TimerKind::kStart, 0, start);
   }
   // Query rounds not fully answered: all of each round again, same keys.
   run(c, machine::Input::of(machine::InputKind::kResendQueries));

@@ -221,6 +221,7 @@ void Engine::Shard::run(CaseState& c, const machine::Input& in) {
 TimerHandle& Engine::Shard::timer_of(CaseState& c, machine::TimerKind t, uint32_t mi) {
   if (t == machine::TimerKind::kClock) return c.findings[mi].clock;  // `mi`: the finding.
   if (t == machine::TimerKind::kIndivisible) return c.indivisible_timer;
+  if (t == machine::TimerKind::kStart) return c.start_timer;
   Measure& m = c.measures[mi];
   switch (t) {
     case machine::TimerKind::kRenew:
@@ -228,7 +229,8 @@ TimerHandle& Engine::Shard::timer_of(CaseState& c, machine::TimerKind t, uint32_
     case machine::TimerKind::kLapse: return m.lapse_timer;
     case machine::TimerKind::kDeduct:
     case machine::TimerKind::kClock:
-    case machine::TimerKind::kIndivisible: break;
+    case machine::TimerKind::kIndivisible:
+    case machine::TimerKind::kStart: break;
   }
   return m.deduct_timer;
 }
@@ -288,7 +290,9 @@ void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
         break;
       case EffectKind::kCaseChanged: enter(c); break;
       case EffectKind::kPlan: run(c, machine::Input::of(machine::InputKind::kPlan)); break;
-      case EffectKind::kConclude: conclude(c); break;
+      case EffectKind::kConclude: run(c, machine::Input::of(machine::InputKind::kConclude)); break;
+      case EffectKind::kToLibrary: add_to_library(c, e.restricted); break;
+      case EffectKind::kForgetWhenSettled: forget_later(c.number); break;
     }
   }
 }
@@ -354,12 +358,6 @@ Status Engine::Shard::request_freeze(std::string_view number, std::string_view d
     s = machine::control::request(e, *c, *found, asset, amount, fx);
   });
   return s;
-}
-
-void Engine::Shard::stop_clock(Finding& f) {
-  if (!f.clock_open) return;
-  executor_.cancel(f.clock);
-  f.clock_open = false;
 }
 
 Engine::Shard::CaseState* Engine::Shard::resolve(CaseRef ref) {

@@ -219,8 +219,6 @@ class Engine::Shard {
   // the dispatcher's job slot, or the request held until the task is durable); its answer is
   // fed back as kQueryAnswer, a refusal as kRefused.
   void send_query(CaseState& c, uint32_t connector, uint64_t round, TimeUs deadline);
-  // A finding's 48-hour clock stops (controlled, or no longer required).
-  void stop_clock(Finding& f);
   // The shell of the case machine (case_machine.h): feeds `in` to the machine and carries
   // out its effects in order (sends through send(), timers on the executor holding a CaseRef,
   // events through emit(); kPlan is fed back as the input kPlan).
@@ -247,9 +245,12 @@ class Engine::Shard {
   void arm(CaseRef ref, machine::TimerKind t, uint32_t mi, TimeUs at);
   // The handle of measure `mi`'s timer `t`.
   static TimerHandle& timer_of(CaseState& c, machine::TimerKind t, uint32_t mi);
-  void conclude(CaseState& c);
-  // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
+  // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled
+  // (machine::lifecycle::settled), or asks again `forget_after` from now while it is busy.
   void forget_if_settled(const std::string& number);
+  // The machine's kForgetWhenSettled: forget_if_settled() `forget_after` from now
+  // (EngineConfig::forget_concluded, not in case-server mode).
+  void forget_later(const std::string& number);
   // The one completion of a request whose series the dispatcher ran (retry_policy.h: every
   // attempt, backoff and in-doubt wait is the dispatcher's; the shard schedules no re-send).
   struct Ask {
