@@ -5,6 +5,14 @@ namespace chakong::engine::machine {
 using connectors::Request;
 using connectors::RequestKind;
 
+namespace {
+
+bool is_freeze(RequestKind k) {
+  return k == RequestKind::kFreeze || k == RequestKind::kWaitlistFreeze;
+}
+
+}  // namespace
+
 void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
   const uint32_t mi = in.index;
   switch (in.kind) {
@@ -15,10 +23,19 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
         case TimerKind::kDeduct: deduction::deduct(env, c, mi, fx); return;
         case TimerKind::kStatus: measures::ask_status(env, c, mi, fx); return;
         case TimerKind::kClock: findings::on_clock_due(env, c, mi, fx); return;
+        case TimerKind::kIndivisible:
+          c.indivisible_allowed = true;
+          fx.changed();
+          control::plan(env, c, fx);
+          return;
+        case TimerKind::kStart: queries::start(env, c, fx); return;
       }
       return;
     case InputKind::kResend:
-      if (in.request == RequestKind::kRenew) {
+      if (is_freeze(in.request)) {
+        const Finding& f = c.findings[mi];
+        control::send_freeze(env, c, mi, f.sent_amount, f.sent_waitlist, fx);
+      } else if (in.request == RequestKind::kRenew) {
         c.measures[mi].renewing = false;
         fx.changed();
         measures::renew(env, c, mi, fx);
@@ -33,7 +50,9 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
       }
       return;
     case InputKind::kControlAnswer:
-      if (in.request == RequestKind::kRenew) {
+      if (is_freeze(in.request)) {
+        control::on_answer(env, c, in.request, mi, *in.response, in.resends, fx);
+      } else if (in.request == RequestKind::kRenew) {
         measures::on_renew_answer(env, c, mi, *in.response, in.cycle, fx);
       } else if (in.request == RequestKind::kRelease) {
         measures::on_release_answer(env, c, mi, *in.response, fx);
@@ -49,6 +68,8 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
       // again.
       if (in.request == RequestKind::kQuery) {
         queries::on_refused(c, fx);
+      } else if (is_freeze(in.request)) {
+        control::on_refused(c, mi, fx);
       } else if (in.request == RequestKind::kRenew && c.measures[mi].renewing) {
         c.measures[mi].renewing = false;
         fx.changed();
@@ -68,6 +89,9 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
       queries::on_answer(env, c, in.index, in.round, *in.response, fx);
       return;
     case InputKind::kLeads: findings::add_leads(env, c, in.leads, fx); return;
+    case InputKind::kPlan: control::plan(env, c, fx); return;
+    case InputKind::kFiled: lifecycle::filed(env, c, fx); return;
+    case InputKind::kConclude: lifecycle::conclude(env, c, fx); return;
   }
 }
 
@@ -93,6 +117,8 @@ std::string_view timer_name(TimerKind t) {
     case TimerKind::kDeduct: return "deduct";
     case TimerKind::kStatus: return "status";
     case TimerKind::kClock: return "clock";
+    case TimerKind::kIndivisible: return "indivisible";
+    case TimerKind::kStart: return "start";
   }
   return "?";
 }
@@ -105,15 +131,21 @@ std::string connector_name(uint32_t connector) {
 
 std::string describe(const Effect& e) {
   // A timer's owner: finding `index` for a 48-hour clock, measure `index` otherwise.
-  const bool finding = e.timer == TimerKind::kClock &&
-                       (e.kind == EffectKind::kArmTimer || e.kind == EffectKind::kCancelTimer);
-  const std::string m = (finding ? " f" : " m") + std::to_string(e.index);
+  const bool timer = e.kind == EffectKind::kArmTimer || e.kind == EffectKind::kCancelTimer;
+  const bool freeze = e.kind == EffectKind::kSend && is_freeze(e.request.kind);
+  const bool finding = freeze || (timer && e.timer == TimerKind::kClock);
+  // The case's own timers (kIndivisible, kStart) have no owner to name.
+  const std::string m =
+      timer && (e.timer == TimerKind::kIndivisible || e.timer == TimerKind::kStart)
+          ? std::string()
+          : (finding ? " f" : " m") + std::to_string(e.index);
   switch (e.kind) {
     case EffectKind::kSend:
       return "send " + std::string(connectors::request_kind_name(e.request.kind)) + m + " " +
              connector_name(e.connector) + " key=" + e.request.idempotency_key +
-             " measure=" + e.request.measure_id + " lane=" + std::string(lane_name(e.lane)) +
-             " deadline=" + std::to_string(e.at) +
+             " measure=" + e.request.measure_id +
+             (freeze ? " amount=" + std::to_string(e.request.amount.value()) : "") +
+             " lane=" + std::string(lane_name(e.lane)) + " deadline=" + std::to_string(e.at) +
              (e.cycle == Date() ? "" : " cycle=" + e.cycle.to_string());
     case EffectKind::kArmTimer:
       return "arm " + std::string(timer_name(e.timer)) + m + " at=" + std::to_string(e.at);
@@ -127,6 +159,9 @@ std::string describe(const Effect& e) {
     case EffectKind::kCaseChanged: return "case changed";
     case EffectKind::kPlan: return "plan";
     case EffectKind::kConclude: return "conclude";
+    case EffectKind::kToLibrary:
+      return e.restricted ? "to library, consumption restricted" : "to library";
+    case EffectKind::kForgetWhenSettled: return "forget when settled";
   }
   return "?";
 }

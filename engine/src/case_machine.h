@@ -14,8 +14,15 @@
 //                 measure's status poll (MEASURE_STATUS) and its conversion.
 //   deduction.cc  deduction: the deduct timer, the deduct request and its answer (the money
 //                 moved, the measure ended, the case concluded once its budget is satisfied).
+//   control.cc    control and the planner: the planner run (kPlan), freezes (one key per
+//                 finding and kind; a waiting-list freeze behind another authority's measure),
+//                 their answers becoming measures (handed on to measures.cc), partial freezes
+//                 re-planned, and the in-doubt rule of every request (settle()).
+//   lifecycle.cc  lifecycle and termination: a case filed (its query start armed), concluded
+//                 (clocks stopped, what is left released), terminated into the library, and
+//                 whether a concluded case has settled (nothing in flight: it may be forgotten).
 // The shard's other concerns are methods in files of their own (shard.h lists them) and call
-// the machine through Shard::run (kPlan hands back to the planner, kConclude to lifecycle).
+// the machine through Shard::run.
 #ifndef CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
 #define CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
 
@@ -28,8 +35,15 @@
 #include "case_state.h"
 #include "chakong/connectors/connector.h"
 #include "chakong/engine/engine.h"
+#include "freeze_planner.h"
 
 namespace chakong::engine::machine {
+
+// The planner's buffers, kept by the shell from call to call (control::plan borrows them).
+struct PlanScratch {
+  std::vector<Candidate> candidates;
+  Plan plan;
+};
 
 // What the machine may read besides the case: configuration, the time of the input (from the
 // shell's executor), and the shard's counters it adds to.
@@ -39,25 +53,34 @@ struct Env {
   EngineStats& stats;
   // The shard's connectors by index (their capabilities); empty in tests that need none.
   std::span<const ConnectorInfo> connectors = {};
+  // The shell's planner buffers (null: the planner uses its own).
+  PlanScratch* plan_scratch = nullptr;
 };
 
 // A measure's timers. The handles live in the Measure (the shell owns them); the machine only
 // says when to arm or cancel one.
 // kStatus: a waiting measure's next MEASURE_STATUS (it shares the renewal's handle: a waiting
 // measure has no renewal). kClock: the 48-hour clock of finding `index` (its handle is the
-// Finding's).
-enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct, kStatus, kClock };
+// Finding's). kIndivisible: the case's one early planning of indivisible assets while slow
+// queries are still out (CaseState::indivisible_timer; `index` unused). kStart: the case's
+// query fan-out after filing (CaseState::start_timer; `index` unused).
+enum class TimerKind : uint8_t { kRenew, kLapse, kDeduct, kStatus, kClock, kIndivisible, kStart };
 
 enum class InputKind : uint8_t {
   kTimerFired,     // `timer` of measure `index` fired (kRenew: the renewal lead; kLapse;
                    // kDeduct: the deduction is due; kStatus: ask a waiting measure's status;
-                   // kClock: finding `index`'s 48-hour clock ran out).
+                   // kClock: finding `index`'s 48-hour clock ran out; kIndivisible: plan
+                   // indivisible assets now; kStart: the query delay after filing passed).
   kResend,         // A restart asks `request` of measure `index` again (same key; in doubt
-                   // while running, the dispatcher asks again itself: retry_policy.h).
+                   // while running, the dispatcher asks again itself: retry_policy.h). A
+                   // freeze (kFreeze, kWaitlistFreeze): finding `index`'s freeze in flight.
   kControlAnswer,  // The definite answer to `request` for measure `index` (the one completion
                    // of its series); `response`, and for a renewal the end it renewed (`cycle`).
+                   // A freeze: for finding `index`, any completion (an answer in doubt is its
+                   // series exhausted after `resends` re-sends: settle()).
   kRefused,        // The authoriser refused `request` for measure `index` (a query: to
-                   // connector `index`, of `round`): it did not leave.
+                   // connector `index`, of `round`; a freeze: for finding `index`): it did not
+                   // leave.
   kInForce,        // Measure `index` took effect (not waiting): its renewal, lapse, deduction.
   kRearm,          // Recovered or new measure `index`: its renewal and lapse timers again
                    // (a waiting measure: its status poll).
@@ -68,6 +91,9 @@ enum class InputKind : uint8_t {
   kResendQueries,  // A restart: the open query rounds again, same keys.
   kQueryAnswer,    // The answer (`response`) of round `round`'s query to connector `index`.
   kLeads,          // Findings handed to the case (`leads`: sweep hits, an applicant's lead).
+  kPlan,           // Run the planner (the shell's answer to a kPlan effect; a recovered case).
+  kFiled,          // The case was just filed (the shell adopted it): counted, its start armed.
+  kConclude,       // Conclude the case (the shell's answer to a kConclude effect).
 };
 
 struct Input {
@@ -80,6 +106,7 @@ struct Input {
   uint64_t round = 0;                              // kQueryAnswer, kRefused of a query.
   std::string_view debtor, officer;                // kQuery; borrowed for the call.
   std::span<const Lead> leads;                     // kLeads; borrowed for the call.
+  int resends = 0;  // kControlAnswer of a freeze: the re-sends its series made (reported).
 
   static Input timer_fired(TimerKind t, uint32_t measure) {
     return {InputKind::kTimerFired, measure, t};
@@ -90,6 +117,13 @@ struct Input {
   static Input answer(connectors::RequestKind k, uint32_t measure, const connectors::Response& r,
                       Date cycle = Date()) {
     return {InputKind::kControlAnswer, measure, TimerKind::kRenew, k, &r, cycle};
+  }
+  // A freeze's completion (`finding`, after `resends` re-sends with the same key).
+  static Input freeze_answer(connectors::RequestKind k, uint32_t finding,
+                             const connectors::Response& r, int resends) {
+    Input in = answer(k, finding, r);
+    in.resends = resends;
+    return in;
   }
   static Input refused(connectors::RequestKind k, uint32_t measure) {
     return {InputKind::kRefused, measure, TimerKind::kRenew, k};
@@ -121,18 +155,26 @@ struct Input {
 };
 
 enum class EffectKind : uint8_t {
-  kSend,         // Send `request` to `connector` on `lane` by `at` (its deadline); its answer
-                 // comes back as kControlAnswer (or kRefused) for measure `index` and `cycle`.
-  kArmTimer,     // Arm `timer` of measure `index` for `at`.
-  kCancelTimer,  // Cancel `timer` of measure `index` (a no-op if it is not pending).
-  kSendQuery,    // Send round `round`'s query to `connector` by `at` (lane normal); the shell
-                 // writes it in place (its key: queries::append_key) from the open round;
-                 // its answer comes back as kQueryAnswer (or kRefused).
-  kEmit,         // Emit `event` for the case: `connector` (kNoConnector: none), `amount`,
-                 // `detail`, the asset's `reference` and (kFinding) its clock's due `at`.
-  kCaseChanged,  // The case's state changed (at most once per input, where it first did).
-  kPlan,         // Hand the case to the planner: what a measure held is free again.
-  kConclude,     // The budget is satisfied: conclude the case (lifecycle releases the rest).
+  kSend,               // Send `request` to `connector` on `lane` by `at` (its deadline); its answer
+                       // comes back as kControlAnswer (or kRefused) for measure `index` and `cycle`
+                       // (a freeze: for finding `index`).
+  kArmTimer,           // Arm `timer` of measure `index` for `at`.
+  kCancelTimer,        // Cancel `timer` of measure `index` (a no-op if it is not pending).
+  kSendQuery,          // Send round `round`'s query to `connector` by `at` (lane normal); the shell
+                       // writes it in place (its key: queries::append_key) from the open round;
+                       // its answer comes back as kQueryAnswer (or kRefused).
+  kEmit,               // Emit `event` for the case: `connector` (kNoConnector: none), `amount`,
+                       // `detail`, the asset's `reference` and (kFinding) its clock's due `at`.
+  kCaseChanged,        // The case's state changed (at most once per input, where it first did).
+  kPlan,               // Run the planner: new findings, or what a measure held is free again. The
+                       // shell feeds it back as the input kPlan where it meets it among the effects
+                       // (so a test of the input sees "plan", not the planner's sends).
+  kConclude,           // The budget is satisfied: conclude the case (fed back as the input
+                       // kConclude where the shell meets it; lifecycle releases the rest).
+  kToLibrary,          // The case was terminated with money still owed: into the library, to be
+                       // swept (`restricted`: a consumption restriction was issued).
+  kForgetWhenSettled,  // The case concluded: the shell may forget it once nothing of it is in
+                       // flight (EngineConfig::forget_concluded; lifecycle::settled()).
 };
 
 inline constexpr uint32_t kNoConnector = UINT32_MAX;
@@ -148,6 +190,8 @@ struct Effect {
   Fen amount;
   Date cycle;
   uint64_t round = 0;
+  TimeUs elapsed = 0;       // kEmit: Event::elapsed (control_met: from the finding to control).
+  bool restricted = false;  // kToLibrary: a consumption restriction was issued.
   std::string detail;
   std::string reference;  // kEmit: the asset's (findings and 48-hour clocks), or empty.
   connectors::Request request;
@@ -209,6 +253,8 @@ class Effects {
   }
   void plan() { push(EffectKind::kPlan); }
   void conclude() { push(EffectKind::kConclude); }
+  void to_library(bool restricted) { push(EffectKind::kToLibrary).restricted = restricted; }
+  void forget_when_settled() { push(EffectKind::kForgetWhenSettled); }
 
  private:
   Effect& push(EffectKind kind) {
@@ -301,6 +347,67 @@ void deduct(const Env& env, CaseState& c, uint32_t mi, Effects& fx);
 void on_answer(const Env& env, CaseState& c, uint32_t mi, const connectors::Response& r,
                Effects& fx);
 }  // namespace deduction
+
+// One request's completion, in or out of doubt (the one in-doubt rule: the dispatcher runs
+// every attempt and wait, retry_policy.h). An answer in doubt after the series' `resends`
+// re-sends is reported; a control request (a freeze, a live measure's renew, release or
+// deduct) is marked unresolved and keeps what it reserved (a restart re-sends it with the same
+// key, or an officer resolves it), a query counts as failed. Returns true when `status` is for
+// the caller to handle: a definite outcome, or a doubt the case no longer wants (a query of a
+// closed case, a measure no longer live, a status poll: the next poll asks again). `index`:
+// the finding (freezes), the measure, or the connector (a query).
+bool settle(const Env& env, CaseState& c, connectors::RequestKind kind, uint32_t index,
+            const Status& status, int resends, Effects& fx);
+
+// control.cc: control and the planner.
+namespace control {
+// The planner over the case's open findings within the ledger's remaining budget: a freeze
+// sent for each planned one (its amount reserved, or the indivisible value covered), the
+// clocks of findings no longer needed stopped, a disproportionate remainder reported, and
+// indivisible assets planned early (kIndivisible) before slow queries let their clocks run out.
+void plan(const Env& env, CaseState& c, Effects& fx);
+// Sends finding `fi`'s freeze of `amount` (a waiting-list freeze when `waitlist`): one key per
+// finding and kind, by the finding's clock (urgent lane).
+void send_freeze(const Env& env, CaseState& c, uint32_t fi, Fen amount, bool waitlist, Effects& fx);
+// An officer's freeze of `asset` (held by a debtor of the case) at `connector` for `amount`
+// (divisible; an indivisible asset covers its value): kResourceExhausted, nothing changed,
+// when the remaining budget is smaller.
+Status request(const Env& env, CaseState& c, uint32_t connector, const Asset& asset, Fen amount,
+               Effects& fx);
+// Finding `fi`'s freeze answered (`kind`: kFreeze or kWaitlistFreeze). Held by another
+// authority: a waiting-list freeze, reservation kept. In doubt after the series: reported,
+// marked unresolved, the reservation kept and nothing planned in its place (the money may be
+// frozen: never frozen twice). Refused: the reservation freed, the rest planned elsewhere.
+// Frozen: a measure (its clock met, in force or waiting); what the institution did not freeze
+// is planned elsewhere.
+void on_answer(const Env& env, CaseState& c, connectors::RequestKind kind, uint32_t fi,
+               const connectors::Response& r, int resends, Effects& fx);
+// The freeze did not leave (refused by the authoriser): its reservation freed.
+void on_refused(CaseState& c, uint32_t fi, Effects& fx);
+}  // namespace control
+
+// lifecycle.cc: lifecycle and termination.
+namespace lifecycle {
+// A case just filed: counted, reported, and its query fan-out armed for the query delay
+// after receipt (kStart).
+void filed(const Env& env, CaseState& c, Effects& fx);
+// The budget is satisfied (or the case is closed): the clocks still open stop without a
+// miss, every live measure is released, the conclusion is reported with what was deducted,
+// and the shell may forget the case once it settles. Once only.
+void conclude(const Env& env, CaseState& c, Effects& fx);
+// Terminates an open (or only filed) case, `restricted` when a consumption restriction was
+// issued, under EngineConfig::termination: kFailedPrecondition naming the case and what is
+// missing (not open, filed too recently, queries outstanding, no restriction), nothing
+// changed. Terminated with money still owed, the case goes into the library (kToLibrary); its
+// measures stay in force.
+Status terminate(const Env& env, CaseState& c, bool restricted, Effects& fx);
+// Whether concluded case `c` may be forgotten: kBusy while a control request is in flight
+// (its answer moves money or ends a measure: ask again later), kKept while a measure is in
+// force unreleased or a request ended in doubt (the record stays, for an officer), kSettled
+// otherwise. Queries still out do not hold a concluded case.
+enum class Settled : uint8_t { kBusy, kKept, kSettled };
+Settled settled(const CaseState& c);
+}  // namespace lifecycle
 
 }  // namespace chakong::engine::machine
 

@@ -258,11 +258,7 @@ void Engine::Shard::resume(CaseState& c) {
   const uint64_t sent_before = sent();
   if (c.status == CaseStatus::kFiled && !c.queries_started) {
     const TimeUs start = std::max(executor_.now(), c.filing.received_at + config_.query_delay);
-    c.start_timer = executor_.run_at(start, [this, cpr = ref] {
-      CaseState* const cp = resolve(cpr);
-      if (cp == nullptr) return;
-      run(*cp, machine::Input::of(machine::InputKind::kStartQueries));
-    });
+    arm(ref, machine::TimerKind::kStart, 0, start);
   }
   // Query rounds not fully answered: all of each round again, same keys.
   run(c, machine::Input::of(machine::InputKind::kResendQueries));
@@ -273,7 +269,10 @@ void Engine::Shard::resume(CaseState& c) {
       arm(ref, machine::TimerKind::kClock, fi, f.due);
       ++stats_.control_started;
     }
-    if (f.state == FindingState::kInFlight) send_freeze(c, fi, f.sent_amount, f.sent_waitlist);
+    if (f.state == FindingState::kInFlight) {  // Same key, same amount.
+      run(c, machine::Input::resend(
+                 f.sent_waitlist ? RequestKind::kWaitlistFreeze : RequestKind::kFreeze, fi));
+    }
   }
   for (uint32_t mi = 0; mi < c.measures.size(); ++mi) {
     Measure& m = c.measures[mi];
@@ -303,7 +302,7 @@ void Engine::Shard::resume(CaseState& c) {
       }
     }
   }
-  plan(c);
+  run(c, machine::Input::of(machine::InputKind::kPlan));
   stats_.recovered_requests += sent() - sent_before;
 }
 

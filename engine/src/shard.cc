@@ -215,23 +215,22 @@ bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane,
 }
 
 void Engine::Shard::run(CaseState& c, const machine::Input& in) {
-  if (effects_depth_ == effects_.size()) effects_.emplace_back();
-  machine::Effects& fx = effects_[effects_depth_++];  // A deque: deeper lists never move it.
-  fx.clear();
-  machine::step({config_, executor_.now(), stats_, shared_.connectors}, c, in, fx);
-  apply(c, fx);
-  --effects_depth_;
+  run_with(c, [&](const machine::Env& e, machine::Effects& fx) { machine::step(e, c, in, fx); });
 }
 
 TimerHandle& Engine::Shard::timer_of(CaseState& c, machine::TimerKind t, uint32_t mi) {
   if (t == machine::TimerKind::kClock) return c.findings[mi].clock;  // `mi`: the finding.
+  if (t == machine::TimerKind::kIndivisible) return c.indivisible_timer;
+  if (t == machine::TimerKind::kStart) return c.start_timer;
   Measure& m = c.measures[mi];
   switch (t) {
     case machine::TimerKind::kRenew:
     case machine::TimerKind::kStatus: return m.renew_timer;  // A waiting measure renews nothing.
     case machine::TimerKind::kLapse: return m.lapse_timer;
     case machine::TimerKind::kDeduct:
-    case machine::TimerKind::kClock: break;
+    case machine::TimerKind::kClock:
+    case machine::TimerKind::kIndivisible:
+    case machine::TimerKind::kStart: break;
   }
   return m.deduct_timer;
 }
@@ -256,11 +255,18 @@ void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
     switch (e.kind) {
       case EffectKind::kSend: {
         const RequestKind kind = e.request.kind;
-        const uint32_t mi = e.index;
+        const uint32_t mi = e.index;  // The measure, or the finding of a freeze.
+        const uint32_t connector = e.connector;
         // The callback is a small value {shard, CaseRef, what}: never the case's state.
-        auto done = [this, ref, kind, mi, cycle = e.cycle](Response resp) {
+        auto done = [this, ref, kind, mi, connector, cycle = e.cycle](Response resp) {
           CaseState* const cp = resolve(ref);
           if (cp == nullptr) return;
+          if (kind == RequestKind::kFreeze || kind == RequestKind::kWaitlistFreeze) {
+            // The machine settles a freeze itself (machine::control::on_answer).
+            const int resends = retry::wait_limit(dispatchers_[connector]->config(), kind);
+            run(*cp, machine::Input::freeze_answer(kind, mi, resp, resends));
+            return;
+          }
           // Still in doubt after the dispatcher's series, the request stays in flight (a
           // renewal: a lapse due meanwhile waits for its answer; a release: the measure may
           // have ended).
@@ -280,11 +286,13 @@ void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
         emit(e.event, c,
              e.connector == machine::kNoConnector ? std::string()
                                                   : shared_.connectors[e.connector].name,
-             e.amount, std::move(e.detail), 0, e.reference, e.at);
+             e.amount, std::move(e.detail), e.elapsed, e.reference, e.at);
         break;
       case EffectKind::kCaseChanged: enter(c); break;
-      case EffectKind::kPlan: plan(c); break;
-      case EffectKind::kConclude: conclude(c); break;
+      case EffectKind::kPlan: run(c, machine::Input::of(machine::InputKind::kPlan)); break;
+      case EffectKind::kConclude: run(c, machine::Input::of(machine::InputKind::kConclude)); break;
+      case EffectKind::kToLibrary: add_to_library(c, e.restricted); break;
+      case EffectKind::kForgetWhenSettled: forget_later(c.number); break;
     }
   }
 }
@@ -333,10 +341,23 @@ Status Engine::Shard::request_query(std::string_view number, std::string_view de
   return ok_status();
 }
 
-void Engine::Shard::stop_clock(Finding& f) {
-  if (!f.clock_open) return;
-  executor_.cancel(f.clock);
-  f.clock_open = false;
+Status Engine::Shard::request_freeze(std::string_view number, std::string_view debtor,
+                                     std::string_view officer, std::string_view connector,
+                                     const Asset& asset, Fen amount) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "freeze"));
+  StatusOr<uint32_t> found = connector_index(connector);
+  if (!found.ok()) return found.status();
+  if (asset.holder_id != debtor) {
+    return permission_denied_error("freeze refused: asset '" + mask_id(asset.reference) +
+                                   "' is not held by '" + mask_id(debtor) + "'");
+  }
+  Status s;
+  run_with(*c, [&](const machine::Env& e, machine::Effects& fx) {
+    s = machine::control::request(e, *c, *found, asset, amount, fx);
+  });
+  return s;
 }
 
 Engine::Shard::CaseState* Engine::Shard::resolve(CaseRef ref) {

@@ -219,27 +219,38 @@ class Engine::Shard {
   // the dispatcher's job slot, or the request held until the task is durable); its answer is
   // fed back as kQueryAnswer, a refusal as kRefused.
   void send_query(CaseState& c, uint32_t connector, uint64_t round, TimeUs deadline);
-  void plan(CaseState& c);
-  void send_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist);
-  void on_freeze(CaseState& c, uint32_t finding, Fen amount, bool waitlist, connectors::Response r);
-  // A finding's 48-hour clock stops (controlled, or no longer required).
-  void stop_clock(Finding& f);
   // The shell of the case machine (case_machine.h): feeds `in` to the machine and carries
   // out its effects in order (sends through send(), timers on the executor holding a CaseRef,
-  // events through emit(), the planner for kPlan).
+  // events through emit(); kPlan is fed back as the input kPlan).
   void run(CaseState& c, const machine::Input& in);
   // What the machine reads besides the case: configuration, the time now, the counters, the
   // connectors.
-  machine::Env env() { return {config_, executor_.now(), stats_, shared_.connectors}; }
+  machine::Env env() {
+    return {config_, executor_.now(), stats_, shared_.connectors, &plan_scratch_};
+  }
+  // Calls `fn(env, fx)`, a machine function other than step() (one that returns something:
+  // settle, an officer's freeze), with a fresh effects list, and carries out the effects.
+  template <typename Fn>
+  void run_with(CaseState& c, Fn&& fn) {
+    if (effects_depth_ == effects_.size()) effects_.emplace_back();
+    machine::Effects& fx = effects_[effects_depth_++];  // A deque: deeper lists never move it.
+    fx.clear();
+    fn(env(), fx);
+    apply(c, fx);
+    --effects_depth_;
+  }
   void apply(CaseState& c, machine::Effects& fx);
   // Arms measure `mi`'s timer `t` of the case `ref` names (live now) for `at`; when it fires
   // the machine gets kTimerFired (a stale ref: counted, dropped).
   void arm(CaseRef ref, machine::TimerKind t, uint32_t mi, TimeUs at);
   // The handle of measure `mi`'s timer `t`.
   static TimerHandle& timer_of(CaseState& c, machine::TimerKind t, uint32_t mi);
-  void conclude(CaseState& c);
-  // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled.
+  // EngineConfig::forget_concluded: drops the concluded case `number` if it is settled
+  // (machine::lifecycle::settled), or asks again `forget_after` from now while it is busy.
   void forget_if_settled(const std::string& number);
+  // The machine's kForgetWhenSettled: forget_if_settled() `forget_after` from now
+  // (EngineConfig::forget_concluded, not in case-server mode).
+  void forget_later(const std::string& number);
   // The one completion of a request whose series the dispatcher ran (retry_policy.h: every
   // attempt, backoff and in-doubt wait is the dispatcher's; the shard schedules no re-send).
   struct Ask {
@@ -253,8 +264,6 @@ class Engine::Shard {
   // unresolved (its reservation kept: re-sent at a restart, or resolved by an officer).
   enum class Doubt : uint8_t { kDefinite, kUnresolved };
   Doubt settle(CaseState& c, const Ask& ask, const Status& status);
-  // Counts over-seizure, and the case's first moment of being wholly secured.
-  void check_invariants(CaseState& c) { machine::findings::check_invariants(env(), c); }
 
   // Restores a terminated engine case or a library case (restoration.cc). `as` = the new number,
   // or one the engine allocates.
@@ -294,9 +303,8 @@ class Engine::Shard {
   // again: a refused send, the planner): reused, so the steady state allocates no list.
   std::deque<machine::Effects> effects_;
   size_t effects_depth_ = 0;
-  // plan()'s candidates and plan, kept from call to call (their buffers).
-  std::vector<Candidate> plan_candidates_;
-  Plan plan_;
+  // The planner's candidates and plan, kept from call to call (their buffers).
+  machine::PlanScratch plan_scratch_;
   EngineStats stats_;
 
   Library library_;
