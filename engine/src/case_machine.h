@@ -89,7 +89,8 @@ enum class InputKind : uint8_t {
   kStartQueries,   // The query delay after filing passed: every debtor's first round.
   kQuery,          // An officer asks a query round for `debtor` (authorised by the shell).
   kResendQueries,  // A restart: the open query rounds again, same keys.
-  kQueryAnswer,    // The answer (`response`) of round `round`'s query to connector `index`.
+  kQueryAnswer,    // The answer (`response`) of round `round`'s query to connector `index`
+                   // (or, `response->part` set, a part of it: findings, the query still out).
   kLeads,          // Findings handed to the case (`leads`: sweep hits, an applicant's lead).
   kPlan,           // Run the planner (the shell's answer to a kPlan effect; a recovered case).
   kFiled,          // The case was just filed (the shell adopted it): counted, its start armed.

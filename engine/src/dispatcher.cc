@@ -102,6 +102,10 @@ struct Dispatcher::Batch final : connectors::BatchSink {
   // Posts the completion to the shard (a pointer and an id: stored inline). A second
   // completion in a row is counted and dropped.
   void complete() override;
+  // Parts of a query's answer (a hub's members): posted to the shard, handed to the query's
+  // `done` at once if the request is still open (Dispatcher::on_batch_part).
+  bool takes_parts() const override { return true; }
+  void part(size_t i, Response&& r) override;
 };
 
 struct Dispatcher::Storage {
@@ -112,6 +116,11 @@ struct Dispatcher::Storage {
 
   // On the shard's executor, for the completion of batch `id`.
   void on_complete(uint64_t id);
+  // On the shard's executor, for a part of request `i` of batch `id` (dropped once the
+  // dispatcher is gone).
+  void on_part(uint64_t id, size_t i, Response r) {
+    if (owner != nullptr) owner->on_batch_part(id, i, std::move(r));
+  }
 };
 
 namespace {
@@ -153,6 +162,14 @@ void Dispatcher::Batch::complete() {
   Storage* const s = storage;
   const uint64_t batch_id = id;
   executor->post([s, batch_id] { s->on_complete(batch_id); });
+}
+
+void Dispatcher::Batch::part(size_t i, Response&& r) {
+  // A closure with a Response does not fit a Task's inline storage: one allocation per part.
+  Storage* const s = storage;
+  const uint64_t batch_id = id;
+  executor->post(
+      [s, batch_id, i, r = std::move(r)]() mutable { s->on_part(batch_id, i, std::move(r)); });
 }
 
 using retry::retryable;  // The one retry policy (retry_policy.h).
@@ -515,6 +532,26 @@ void Dispatcher::on_batch_done(uint64_t batch_id) {
   if (!timed_out) record_outcome(all_failed);
   free_batch(static_cast<uint32_t>(batch_id & 0xFFFFFFFFu));
   pump();
+}
+
+void Dispatcher::on_batch_part(uint64_t batch_id, size_t i, Response r) {
+  Batch* found = find_batch(batch_id);
+  // A part after its batch completed (a connector breaking the contract) is dropped.
+  if (found == nullptr || i >= found->jobs.size()) return;
+  const auto [slot, generation] = found->jobs[i];
+  Job& j = storage_->jobs[slot];
+  // Only a query still open takes a part: one whose attempt timed out too (the member did
+  // answer; its findings are known, and a retry's answer repeats them).
+  if (!j.open || j.generation != generation || j.request.kind != connectors::RequestKind::kQuery) {
+    ++stats_.late_ignored;
+    return;
+  }
+  ++stats_.query_parts;
+  r.part = true;
+  r.status = ok_status();
+  // `done` may submit again (the deque keeps `j` in place); it stays the job's for the final
+  // answer, and nothing but the connector's completion finishes the job.
+  j.done(std::move(r));
 }
 
 void Dispatcher::on_batch_timeout(uint64_t batch_id) {

@@ -73,6 +73,9 @@ class Dispatcher {
   // one ends the series at once), or when the series is exhausted the in-doubt outcome of its
   // last attempt (connectors::outcome_in_doubt: kDeadlineExceeded, kUnavailable,
   // kResourceExhausted, kDataLoss, or kCancelled when the connector cut the call at shutdown).
+  // A query's `done` may run before that with parts of its answer (connectors::BatchSink::part,
+  // a hub's members answering): `Response::part` set, OK, assets only; the final call is the
+  // one without it.
   void submit(connectors::Request&& request, Lane lane, TimeUs deadline, Done done);
   void submit(const connectors::Request& request, Lane lane, TimeUs deadline, Done done);
   // Queues a request built in place: `fill(connectors::Request&)` writes it straight into a job
@@ -142,6 +145,7 @@ class Dispatcher {
   int pick_lane();
   bool send(int lane, int count);
   void on_batch_done(uint64_t batch_id);
+  void on_batch_part(uint64_t batch_id, size_t i, connectors::Response r);
   void on_batch_timeout(uint64_t batch_id);
   void attempt_failed(uint32_t job, const Status& status);
   void finish(uint32_t job, connectors::Response response);

@@ -513,6 +513,7 @@ DispatcherStats Engine::dispatcher_stats(std::string_view connector) const {
       total.latency.merge(d.latency);
       total.queries_completed += d.queries_completed;
       total.query_turnaround_us += d.query_turnaround_us;
+      total.query_parts += d.query_parts;
     }
   }
   return total;

@@ -100,7 +100,9 @@ void on_answer(const Env& env, CaseState& c, uint32_t connector, uint64_t round,
                Effects& fx) {
   const CaseState::Round* answered = round_of(c, round);
   const std::string debtor = answered != nullptr ? answered->debtor : std::string();
-  settle_one(c, fx);
+  // A part (a hub's member answering ahead of the others) brings findings, found now, and
+  // leaves the query outstanding until its final answer.
+  if (!r.part) settle_one(c, fx);
   if (!r.status.ok() && r.status.code() != StatusCode::kNotFound) {
     fx.emit(EventType::kRequestFailed, connector, Fen(), "query: " + r.status.to_string());
   }

@@ -321,8 +321,8 @@ void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round,
     CaseState* const cp = resolve(ref);
     if (cp == nullptr) return;
     // The dispatcher asked again while in doubt; still in doubt now, it is reported and the
-    // query counts as failed.
-    settle(*cp, {RequestKind::kQuery, connector}, resp.status);
+    // query counts as failed. A part (a hub's member answering ahead) settles nothing.
+    if (!resp.part) settle(*cp, {RequestKind::kQuery, connector}, resp.status);
     run(*cp, machine::Input::query_answer(connector, round, resp));
   };
   static_assert(sizeof(done) <= kInlineCallback, "fits a UniqueFunction's inline storage");

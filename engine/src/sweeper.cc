@@ -317,7 +317,8 @@ void Sweeper::on_answer(Library::Index i, uint32_t connector, std::string_view d
       host_.forward_leads(sc.restored_as, std::move(leads));
     }
   }
-  if (--sc.outstanding == 0) case_done(i);
+  // A part (a hub's member answering ahead) leaves the query outstanding.
+  if (!r.part && --sc.outstanding == 0) case_done(i);
 }
 
 void Sweeper::count_swept(Library::Index i, Case& sc) {

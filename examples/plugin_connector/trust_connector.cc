@@ -143,7 +143,7 @@ CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version() {
   return chakong::connectors::kPluginAbiVersion;
 }
 
-// Plugin ABI 3 (the entry point of ABI 2): 0 when registered, else the status code with its
+// Plugin ABI 4 (the entry point of ABI 2): 0 when registered, else the status code with its
 // message in `error`.
 CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(
     chakong::connectors::ConnectorRegistry* registry, char* error, size_t error_size) {

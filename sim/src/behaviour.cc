@@ -243,6 +243,7 @@ void BehaviourTransport::answer_early(uint64_t id) {
   AnswerTime& at = *early_.time;
   at.start = start;
   at.service = AnswerTime::kNow;
+  at.parts = 0;
   // The endpoint answers from a posted task: the slot is still open after this call.
   inner_->async_call(std::move(request), [this, id](StatusOr<std::string> reply) {
     on_early_reply(id, std::move(reply));
@@ -250,7 +251,10 @@ void BehaviourTransport::answer_early(uint64_t id) {
   // The latency function ran inside async_call (the endpoint draws at receipt).
   const TimeUs service = std::max<TimeUs>(0, at.service);
   const TimeUs due = when_up(resume_after_outages(b_.outages, start, start + service));
-  calls_.find(id)->due = due;
+  Pending& q = *calls_.find(id);
+  q.due = due;
+  q.parts = at.parts;
+  at.parts = 0;
   if (!free_.empty()) {
     std::pop_heap(free_.begin(), free_.end(), later);
     free_.back() = due;
@@ -276,8 +280,10 @@ void BehaviourTransport::on_early_reply(uint64_t id, StatusOr<std::string> reply
   corrupt(p, reply);
   AnswerTime& t = *early_.time;
   t.due = due > handed ? due : AnswerTime::kNow;
+  t.parts = p.parts;
   finish(id, std::move(reply));
   t.due = AnswerTime::kNow;
+  t.parts = 0;
 }
 
 void BehaviourTransport::corrupt(const Pending& p, StatusOr<std::string>& reply) {

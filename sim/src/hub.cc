@@ -9,6 +9,7 @@
 namespace chakong::sim {
 
 using connectors::RequestKind;
+using connectors::Response;
 
 constexpr TimeUs kNoEnd = std::numeric_limits<TimeUs>::max();
 
@@ -109,17 +110,35 @@ uint64_t Hub::split(const std::vector<connectors::Request>& batch) {
   return queries;
 }
 
-TimeUs Hub::latency(const std::vector<connectors::Request>& batch, TimeUs now) {
+TimeUs Hub::latency(const std::vector<connectors::Request>& batch, TimeUs now, uint64_t* parts,
+                    TimeUs asked) {
+  if (parts != nullptr) *parts = 0;
   if (group_.hub == GroupConfig::Hub::kCounted) return latency_counted(batch, now);
   const uint64_t queries = split(batch);
   TimeUs last = now;
   if (queries > 0) {
+    Answers* kept = nullptr;
+    if (parts != nullptr) {
+      for (Answers& a : answers_) {
+        if (a.id != 0 && a.asked < asked) a.id = 0;  // Its call ended without it.
+        if (a.id == 0 && kept == nullptr) kept = &a;
+      }
+      if (kept == nullptr) kept = &answers_.emplace_back();
+      kept->id = next_answers_++;
+      kept->asked = asked;
+      kept->done.resize(members_.size());
+      *parts = kept->id;
+    }
     const TimeUs give_up = group_.member_timeout > 0 ? now + group_.member_timeout : -1;
-    for (Member& m : members_) {
+    for (size_t k = 0; k < members_.size(); ++k) {
+      Member& m = members_[k];
       TimeUs done = admit(m, now, group_.query, queries);
       if (give_up >= 0 && done > give_up) {
         ++m.timeouts;
+        if (kept != nullptr) kept->done[k] = kTimedOut;
         done = give_up;
+      } else if (kept != nullptr) {
+        kept->done[k] = done;
       }
       last = std::max(last, done);
     }
@@ -134,6 +153,48 @@ TimeUs Hub::latency(const std::vector<connectors::Request>& batch, TimeUs now) {
     last = std::max(last, admit(members_[k], now, freeze ? group_.control : group_.other, n));
   }
   return last - now;
+}
+
+size_t Hub::kept_answers() const {
+  return static_cast<size_t>(
+      std::count_if(answers_.begin(), answers_.end(), [](const Answers& a) { return a.id != 0; }));
+}
+
+void Hub::split(uint64_t id, connectors::BatchView batch, std::span<connectors::Response> responses,
+                TimeUs answer_at, bool stream, std::vector<Part>& parts) {
+  auto found =
+      std::find_if(answers_.begin(), answers_.end(), [id](const Answers& a) { return a.id == id; });
+  if (id == 0 || found == answers_.end()) return;
+  found->id = 0;
+  const std::vector<TimeUs>& done = found->done;
+  const size_t first = parts.size();
+  for (size_t i = 0; i < batch.size() && i < responses.size(); ++i) {
+    Response& r = responses[i];
+    if (batch[i].kind != RequestKind::kQuery || !r.status.ok() || r.assets.empty()) continue;
+    size_t kept = 0;
+    for (size_t a = 0; a < r.assets.size(); ++a) {
+      const uint32_t place = place_of_reference(r.assets[a].reference);
+      const size_t k = place - first_place_;
+      const TimeUs at = place < first_place_ || k >= done.size() ? answer_at : done[k];
+      if (at == kTimedOut) continue;  // No answer from its member: not given.
+      if (!stream || at >= answer_at) {
+        if (kept != a) r.assets[kept] = std::move(r.assets[a]);
+        ++kept;
+        continue;
+      }
+      // One part per (member time, request): members answering at one time share it.
+      auto part = std::find_if(parts.begin() + static_cast<std::ptrdiff_t>(first), parts.end(),
+                               [&](const Part& p) { return p.at == at && p.index == i; });
+      if (part == parts.end()) {
+        part = parts.insert(parts.end(), Part{at, static_cast<uint32_t>(i), {}});
+      }
+      part->response.assets.push_back(std::move(r.assets[a]));
+    }
+    r.assets.resize(kept);
+  }
+  std::stable_sort(
+      parts.begin() + static_cast<std::ptrdiff_t>(first), parts.end(),
+      [](const Part& x, const Part& y) { return x.at != y.at ? x.at < y.at : x.index < y.index; });
 }
 
 // The counted model, as it was: one stream for the hub, one draw per member for a query batch,

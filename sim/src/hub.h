@@ -17,6 +17,7 @@
 #include "chakong/connectors/connector.h"
 #include "chakong/sim/behaviour.h"
 #include "chakong/sim/scenario.h"
+#include "lp_crossing.h"
 
 namespace chakong::sim {
 
@@ -77,15 +78,17 @@ class SplitMix64 {
 // The hub. With GroupConfig::Hub::kMembers each member is a MemberQueue with its own servers
 // and its own random stream, seeded from (seed, member index), so that results do not depend
 // on the order members are visited. A query batch is one batch at every member (one service
-// draw each); the hub answers when the last member has, or at `member_timeout` after asking
-// (the members still answering count a timeout). A control batch goes to the members holding
-// its assets (their place is in the reference): one batch at each, drawn from
-// `latency.control` if it holds a freeze, else `latency.other`.
+// draw each); the hub's answer ends when the last member has answered, or at `member_timeout`
+// after asking (the members still answering count a timeout, and their findings are not
+// given). Answers stream: each member's findings are given when it answers (split(), the
+// AnswerParts the crossing asks). A control batch goes to the members holding its assets
+// (their place is in the reference): one batch at each, drawn from `latency.control` if it
+// holds a freeze, else `latency.other`; it is answered whole, at the latest of them.
 //
 // With kCounted (the earlier model, an explicit approximation): a member's share of a batch is
 // one draw of its latency from the hub's one stream, delayed by its hours and outages, counted
-// as that many checks; no queue, no capacity.
-class Hub {
+// as that many checks; no queue, no capacity; the answer is given whole, at the latest member.
+class Hub final : public AnswerParts {
  public:
   // What the report shows of one member.
   struct MemberStats {
@@ -117,8 +120,21 @@ class Hub {
   // the share of the time it had work in hand).
   double utilization(size_t k, TimeUs elapsed) const;
 
-  // Time from `now` until the hub answers `batch`.
-  TimeUs latency(const std::vector<connectors::Request>& batch, TimeUs now);
+  // Time from `now` until the hub answers `batch`. With `parts` (kMembers, a batch with
+  // queries) the members' answer times are kept for split() under a new id, written to
+  // *parts; `asked` is the hub's time now (its LP's clock; `now` may be later, when the hub's
+  // server takes the batch): times kept at an earlier `asked` and not taken are dropped (their
+  // call was answered without them: a reply past the wire timeout). Else *parts is 0.
+  TimeUs latency(const std::vector<connectors::Request>& batch, TimeUs now,
+                 uint64_t* parts = nullptr, TimeUs asked = 0);
+
+  // AnswerParts: a query's findings by member — given at their member's answer when it is
+  // before `answer_at`, dropped for a member past `member_timeout`, else left in the answer.
+  // A finding whose reference names no member stays in the answer.
+  void split(uint64_t id, connectors::BatchView batch, std::span<connectors::Response> responses,
+             TimeUs answer_at, bool stream, std::vector<Part>& parts) override;
+  // Answer times kept for split() and not yet taken.
+  size_t kept_answers() const;
 
  private:
   // Fills control_ with the batch's control requests (member, 1 for a freeze), in the batch's
@@ -135,6 +151,18 @@ class Hub {
   std::vector<Member> members_;
   // Scratch: a batch's control requests, (member, 1 for a freeze).
   std::vector<std::pair<uint32_t, uint32_t>> control_;
+
+  // The members' answer times of a query batch, from latency() to split(): done[k] is member
+  // k's, or kTimedOut. A few at a time (the batches taken at one instant); reused, so that
+  // a warm hub allocates nothing per batch.
+  static constexpr TimeUs kTimedOut = -1;
+  struct Answers {
+    uint64_t id = 0;  // 0: free.
+    TimeUs asked = 0;
+    std::vector<TimeUs> done;
+  };
+  std::vector<Answers> answers_;
+  uint64_t next_answers_ = 1;
 };
 
 }  // namespace chakong::sim

@@ -48,21 +48,24 @@ void InProcessConnector::async_submit(BatchView batch, BatchSink& sink) {
 }
 
 void AnswerTimeExecutor::post(Task task) {
-  if (time_.due == AnswerTime::kNow) {
+  if (time_.due == AnswerTime::kNow && time_.parts == 0) {
     inner_.post(std::move(task));
     return;
   }
-  queued_.emplace_back(time_.due, std::move(task));
+  queued_.push_back({time_.due, time_.parts, std::move(task)});
   inner_.post([this] { run_next(); });
 }
 
 void AnswerTimeExecutor::run_next() {
-  auto [due, task] = std::move(queued_.front());
+  Queued q = std::move(queued_.front());
   queued_.pop_front();
   const TimeUs was = time_.due;
-  time_.due = due;
-  task();
+  const uint64_t parts = time_.parts;
+  time_.due = q.due;
+  time_.parts = q.parts;
+  q.task();
   time_.due = was;
+  time_.parts = parts;
 }
 
 namespace {

@@ -24,6 +24,7 @@ class LpConnector::Call final : public BatchSink {
     caller_ = caller;
     batch_ = batch;
     out_ = &out;
+    stream_ = out.takes_parts();
     extra_ = 0;
     responses_.resize(batch.size());
     for (Response& r : responses_) r = Response();
@@ -36,8 +37,23 @@ class LpConnector::Call final : public BatchSink {
     ++extra_;
     return overflow_;
   }
-  // The inner connector's last touch (on the institution's LP): the answers go back.
+  // The inner connector's last touch (on the institution's LP): the answers go back; a hub's
+  // members' parts first, one message per member answer time (each allocates: its closure
+  // holds the parts).
   void complete() override {
+    c_.split_answers(batch_, responses_, stream_, parts_);
+    for (size_t p = 0; p < parts_.size();) {
+      const TimeUs at = parts_[p].at;
+      std::vector<std::pair<uint32_t, Response>> group;
+      for (; p < parts_.size() && parts_[p].at == at; ++p) {
+        group.emplace_back(parts_[p].index, std::move(parts_[p].response));
+      }
+      c_.time_.send(c_.lp_, caller_, at + c_.transit_,
+                    [out = out_, group = std::move(group)]() mutable {
+                      for (auto& [i, r] : group) out->part(i, std::move(r));
+                    });
+    }
+    parts_.clear();
     c_.time_.send(c_.lp_, caller_, c_.answer_arrival(),
                   [self = std::unique_ptr<Call>(this)]() mutable {
                     Call& call = *self;
@@ -61,6 +77,8 @@ class LpConnector::Call final : public BatchSink {
   Response overflow_;
   size_t extra_ = 0;
   BatchSink* out_ = nullptr;
+  bool stream_ = false;                   // out_ takes parts.
+  std::vector<AnswerParts::Part> parts_;  // Scratch, on the institution's LP.
 };
 
 LpConnector::LpConnector(connectors::Connector& inner, ParallelTime& time, uint32_t lp,

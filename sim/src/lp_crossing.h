@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "chakong/base/status.h"
 #include "chakong/connectors/connector.h"
@@ -27,6 +29,28 @@ inline void refuse_outside_an_lp(const std::string& connector, connectors::Batch
   sink.complete();
 }
 
+// Splits an institution's answers into parts given ahead of the batch's answer: a 总对总 hub's
+// (docs/architecture.md "Hubs"), whose members each answer at their own time. On the
+// institution's LP, as its connector completes a batch whose AnswerTime::parts is `id`.
+class AnswerParts {
+ public:
+  struct Part {
+    TimeUs at = 0;                  // When it is given: before the batch's answer.
+    uint32_t index = 0;             // The request, in the batch.
+    connectors::Response response;  // Its assets.
+  };
+  // Moves out of `responses` (the batch's, in its order) the assets given before `answer_at`
+  // into `parts` (with `stream`; else they stay), in (at, index) order, one part per time and
+  // request; drops the assets of members that did not answer in time; leaves the rest in
+  // `responses`. Forgets `id`; an unknown `id` changes nothing.
+  virtual void split(uint64_t id, connectors::BatchView batch,
+                     std::span<connectors::Response> responses, TimeUs answer_at, bool stream,
+                     std::vector<Part>& parts) = 0;
+
+ protected:
+  ~AnswerParts() = default;
+};
+
 // The connector both crossings are: it stands for `inner` (its name and capabilities), whose
 // institution is LP `lp` of `time`, reached `transit` after a send (>= the ParallelTime's
 // lookahead). `inner` is used only on LP lp(). With `answer_time` (early output, behaviour.h)
@@ -37,6 +61,8 @@ class LpCrossing : public connectors::Connector {
   const std::string& name() const override { return name_; }
   connectors::Capabilities capabilities() const override { return caps_; }
   uint32_t lp() const { return lp_; }
+  // A hub's answers are split by member (before the first call; `parts` outlives this).
+  void set_answer_parts(AnswerParts* parts) { parts_ = parts; }
 
  protected:
   LpCrossing(connectors::Connector& inner, ParallelTime& time, uint32_t lp, TimeUs transit,
@@ -66,6 +92,17 @@ class LpCrossing : public connectors::Connector {
     return at + transit_;
   }
 
+  // On LP lp(), as `inner` completes `batch` into `responses`: the parts given ahead of the
+  // answer, in `out` (none without AnswerParts, or for an answer that names none). `stream`:
+  // the caller's sink takes parts (BatchSink::takes_parts); else every asset given stays in
+  // `responses`.
+  void split_answers(connectors::BatchView batch, std::span<connectors::Response> responses,
+                     bool stream, std::vector<AnswerParts::Part>& out) const {
+    out.clear();
+    if (parts_ == nullptr || answer_time_ == nullptr || answer_time_->parts == 0) return;
+    parts_->split(answer_time_->parts, batch, responses, answer_arrival() - transit_, stream, out);
+  }
+
   connectors::Connector& inner_;
   ParallelTime& time_;
   const uint32_t lp_;
@@ -73,6 +110,7 @@ class LpCrossing : public connectors::Connector {
   const AnswerTime* const answer_time_;  // Read on the institution's LP.
   const std::string name_;
   const connectors::Capabilities caps_;
+  AnswerParts* parts_ = nullptr;  // Used on the institution's LP.
 };
 
 }  // namespace chakong::sim

@@ -21,10 +21,11 @@ Status named(const std::string& field, const Status& s) {
 
 }  // namespace
 
-std::string encode_requests(uint64_t call, connectors::BatchView batch) {
+std::string encode_requests(uint64_t call, connectors::BatchView batch, bool parts) {
   v1::LpMessage m;
   v1::LpRequestBatch* b = m.mutable_requests();
   b->set_call(call);
+  b->set_parts(parts);
   for (const Request& r : batch) {
     v1::Request* o = b->add_requests();
     connectors::to_proto(r, o);
@@ -49,6 +50,18 @@ std::string encode_responses(uint64_t call, std::span<const Response> responses,
   return serialise(m);
 }
 
+std::string encode_parts(uint64_t call, std::span<const std::pair<uint32_t, Response>> parts) {
+  v1::LpMessage m;
+  v1::LpResponseBatch* b = m.mutable_responses();
+  b->set_call(call);
+  b->set_part(true);
+  for (const auto& [i, r] : parts) {
+    b->add_index(i);
+    connectors::to_proto(r, b->add_responses());
+  }
+  return serialise(m);
+}
+
 std::string encode_error(uint64_t call, const Status& error) {
   v1::LpMessage m;
   v1::LpResponseBatch* b = m.mutable_responses();
@@ -68,6 +81,7 @@ StatusOr<Message> decode(std::string_view bytes) {
     case v1::LpMessage::kRequests: {
       RequestBatch out;
       out.call = m.requests().call();
+      out.parts = m.requests().parts();
       out.requests.reserve(static_cast<size_t>(m.requests().requests_size()));
       for (int i = 0; i < m.requests().requests_size(); ++i) {
         StatusOr<Request> r = connectors::from_proto(m.requests().requests(i));
@@ -89,6 +103,13 @@ StatusOr<Message> decode(std::string_view bytes) {
         out.error = Status(static_cast<StatusCode>(b.error_code()), b.error());
         return Message(std::move(out));
       }
+      out.part = b.part();
+      if (b.part() ? b.index_size() != b.responses_size() : b.index_size() != 0) {
+        return data_loss_error("lp message index: " + std::to_string(b.index_size()) +
+                               " indices for " + std::to_string(b.responses_size()) +
+                               (b.part() ? " parts" : " responses that are not parts"));
+      }
+      out.index.assign(b.index().begin(), b.index().end());
       out.responses.reserve(static_cast<size_t>(b.responses_size()));
       for (int i = 0; i < b.responses_size(); ++i) {
         StatusOr<Response> r = connectors::from_proto(b.responses(i));

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -26,6 +27,7 @@ namespace chakong::sim::lp_wire {
 struct RequestBatch {
   uint64_t call = 0;
   std::vector<connectors::Request> requests;
+  bool parts = false;  // The caller's sink takes parts (BatchSink::takes_parts).
 };
 
 struct ResponseBatch {
@@ -34,11 +36,18 @@ struct ResponseBatch {
   uint32_t extra = 0;
   // Not ok: the institution's side could not read the call; every request gets this status.
   Status error;
+  // Parts ahead of the call's answer (the call stays open): responses[k] answers, in part,
+  // request index[k].
+  bool part = false;
+  std::vector<uint32_t> index;
 };
 
 using Message = std::variant<RequestBatch, ResponseBatch>;
 
-std::string encode_requests(uint64_t call, connectors::BatchView batch);
+std::string encode_requests(uint64_t call, connectors::BatchView batch, bool parts = false);
+// Parts of the answers to call `call` (request index, part), ahead of its answer.
+std::string encode_parts(uint64_t call,
+                         std::span<const std::pair<uint32_t, connectors::Response>> parts);
 std::string encode_responses(uint64_t call, std::span<const connectors::Response> responses,
                              uint32_t extra);
 // The answer to a call whose requests could not be read: `error` for every request.

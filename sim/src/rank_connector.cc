@@ -18,6 +18,7 @@ class RankConnector::ServerCall final : public BatchSink {
       : c_(c),
         caller_(caller),
         call_(batch.call),
+        stream_(batch.parts),
         requests_(std::move(batch.requests)),
         pointers_(connectors::pointers_to(requests_)),
         responses_(requests_.size()) {}
@@ -27,9 +28,21 @@ class RankConnector::ServerCall final : public BatchSink {
     ++extra_;
     return overflow_;
   }
-  // The inner connector's last touch: the answers go back, this call with them.
+  // The inner connector's last touch: the answers go back, this call with them; a hub's
+  // members' parts first, one message per member answer time.
   void complete() override {
     std::unique_ptr<ServerCall> self(this);
+    std::vector<AnswerParts::Part> parts;
+    c_.split_answers(BatchView(pointers_), responses_, stream_, parts);
+    std::vector<std::pair<uint32_t, Response>> group;
+    for (size_t p = 0; p < parts.size();) {
+      const TimeUs at = parts[p].at;
+      group.clear();
+      for (; p < parts.size() && parts[p].at == at; ++p) {
+        group.emplace_back(parts[p].index, std::move(parts[p].response));
+      }
+      c_.time_.send_bytes(c_.lp_, caller_, at + c_.transit_, lp_wire::encode_parts(call_, group));
+    }
     c_.time_.send_bytes(c_.lp_, caller_, c_.answer_arrival(),
                         lp_wire::encode_responses(call_, responses_, extra_));
   }
@@ -38,6 +51,7 @@ class RankConnector::ServerCall final : public BatchSink {
   RankConnector& c_;
   const uint32_t caller_;
   const uint64_t call_;
+  const bool stream_;  // The caller's sink takes parts.
   std::vector<Request> requests_;
   std::vector<const Request*> pointers_;
   std::vector<Response> responses_;
@@ -57,7 +71,8 @@ void RankConnector::async_submit(BatchView batch, BatchSink& sink) {
   Caller& c = callers_[caller];
   const uint64_t call = c.next++;
   c.calls.emplace(call, Pending{&sink, batch.size()});
-  time_.send_bytes(caller, lp_, arrival_from(caller), lp_wire::encode_requests(call, batch));
+  time_.send_bytes(caller, lp_, arrival_from(caller),
+                   lp_wire::encode_requests(call, batch, sink.takes_parts()));
 }
 
 void RankConnector::serve(uint32_t caller, lp_wire::RequestBatch batch) {
@@ -72,6 +87,14 @@ void RankConnector::answer(uint32_t caller, lp_wire::ResponseBatch batch) {
   Caller& c = callers_[caller];
   auto it = c.calls.find(batch.call);
   if (it == c.calls.end()) return;
+  if (batch.part) {
+    // Parts ahead of the answer: the call stays open (an index past the batch is dropped).
+    BatchSink& out = *it->second.out;
+    for (size_t k = 0; k < batch.index.size(); ++k) {
+      if (batch.index[k] < it->second.size) out.part(batch.index[k], std::move(batch.responses[k]));
+    }
+    return;
+  }
   const Pending p = it->second;
   c.calls.erase(it);
   // Every slot of the batch is written, as LpConnector does: a response the institution's side

@@ -344,9 +344,10 @@ Status Run::build_connectors() {
       // would take no time; it takes the least draw, the hub's reaction (build_time).
       // The members are asked when the hub's server takes the batch (AnswerTime::start).
       const TimeUs least = std::min({g.query.least(), g.control.least(), g.other.least()});
-      eo.latency_fn = [hub = in.hub.get(), at,
-                       least](const std::vector<connectors::Request>& batch) {
-        at->service = std::max(least, hub->latency(batch, at->start));
+      // Each member's findings are given when it answers (Hub::split, through the crossing).
+      eo.latency_fn = [hub = in.hub.get(), at, least,
+                       &ex](const std::vector<connectors::Request>& batch) {
+        at->service = std::max(least, hub->latency(batch, at->start, &at->parts, ex.now()));
         return TimeUs{0};
       };
     } else {
@@ -388,10 +389,13 @@ Status Run::build_connectors() {
       auto crossing = std::make_unique<RankConnector>(*in.connector, *pt_, lp_of_institution(i),
                                                       c_.transit, at);
       router_->add(*crossing);
+      crossing->set_answer_parts(in.hub.get());
       in.crossing = std::move(crossing);
     } else {
-      in.crossing =
+      auto crossing =
           std::make_unique<LpConnector>(*in.connector, *pt_, lp_of_institution(i), c_.transit, at);
+      crossing->set_answer_parts(in.hub.get());  // A hub's members answer in parts.
+      in.crossing = std::move(crossing);
     }
   }
   if (router_) router_->install();

@@ -28,7 +28,7 @@ TEST(PluginTest, MissingAndInvalidPluginsAreRefusedNamingThePath) {
                                          "chakong_register_connectors_v2"));
   s = load_plugin(BAD_ABI_PLUGIN, r);
   EXPECT_EQ(s, failed_precondition_error(std::string("plugin '") + BAD_ABI_PLUGIN +
-                                         "' was built for plugin ABI 99, this chakong has ABI 3; "
+                                         "' was built for plugin ABI 99, this chakong has ABI 4; "
                                          "rebuild it against these headers"));
   EXPECT_TRUE(r.registered_names().empty());
 }
@@ -36,11 +36,11 @@ TEST(PluginTest, MissingAndInvalidPluginsAreRefusedNamingThePath) {
 // A plugin of ABI 1 (void chakong_register_connectors, the vector/std::function contract) is
 // refused before its entry point is called (it aborts if called).
 TEST(PluginTest, AnAbi1PluginIsRefusedNamingBothVersions) {
-  EXPECT_EQ(kPluginAbiVersion, 3);
+  EXPECT_EQ(kPluginAbiVersion, 4);
   ConnectorRegistry r;
   Status s = load_plugin(ABI1_PLUGIN, r);
   EXPECT_EQ(s, failed_precondition_error(std::string("plugin '") + ABI1_PLUGIN +
-                                         "' was built for plugin ABI 1, this chakong has ABI 3; "
+                                         "' was built for plugin ABI 1, this chakong has ABI 4; "
                                          "rebuild it against these headers"));
   EXPECT_TRUE(r.registered_names().empty());
 }
@@ -52,7 +52,7 @@ TEST(PluginTest, AnAbi2PluginIsRefusedNamingBothVersions) {
   ConnectorRegistry r;
   Status s = load_plugin(ABI2_PLUGIN, r);
   EXPECT_EQ(s, failed_precondition_error(std::string("plugin '") + ABI2_PLUGIN +
-                                         "' was built for plugin ABI 2, this chakong has ABI 3; "
+                                         "' was built for plugin ABI 2, this chakong has ABI 4; "
                                          "rebuild it against these headers"));
   EXPECT_TRUE(r.registered_names().empty());
 }
@@ -224,11 +224,11 @@ TEST(ConformanceCliTest, ExitCodes) {
       << out;
   std::tie(code, out) = run(cli + " conformance --plugin " + ABI1_PLUGIN);
   EXPECT_EQ(code, 2) << out;
-  EXPECT_NE(out.find("was built for plugin ABI 1, this chakong has ABI 3"), std::string::npos)
+  EXPECT_NE(out.find("was built for plugin ABI 1, this chakong has ABI 4"), std::string::npos)
       << out;
   std::tie(code, out) = run(cli + " conformance --plugin " + ABI2_PLUGIN);
   EXPECT_EQ(code, 2) << out;
-  EXPECT_NE(out.find("was built for plugin ABI 2, this chakong has ABI 3"), std::string::npos)
+  EXPECT_NE(out.find("was built for plugin ABI 2, this chakong has ABI 4"), std::string::npos)
       << out;
   std::tie(code, out) =
       run(cli + " conformance --plugin " + CONFLICT_A_PLUGIN + " --plugin " + CONFLICT_B_PLUGIN);

@@ -10,6 +10,7 @@ namespace {
 using connectors::AssetCategory;
 using connectors::Request;
 using connectors::RequestKind;
+using connectors::Response;
 using testing::EngineWorld;
 using testing::kDebtor;
 
@@ -149,6 +150,130 @@ TEST(RenewalTest, RefusedRenewalIsAReportedLapseAndPromotesTheNextWaiter) {
   EXPECT_EQ(dmv.measure(*other)->effective, *Date::parse("2026-03-01"));
   // Renewal was attempted ahead of time, daily from 30 days before the end.
   EXPECT_GE(w.count(EventType::kRequestFailed), 29);
+}
+
+// ---- Streamed query answers (a hub's members answering at different times) ------------
+
+// Answers a query in three steps, the way a 总对总 hub does when its sink takes parts: the
+// deposit A-1 one hour after the query, the deposit B-1 at three hours (parts), the final
+// answer (no more assets) at five; freezes two hours after they arrive, in full. Logs every
+// request as "<hours after the first query> <kind> <reference>".
+class StreamingBank final : public connectors::Connector {
+ public:
+  explicit StreamingBank(Executor& ex) : ex_(ex) {}
+  const std::string& name() const override { return name_; }
+  connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
+    if (t0_ < 0) t0_ = ex_.now();
+    const bool parts = sink.takes_parts();
+    std::vector<Response> answers(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Request& r = batch[i];
+      log.push_back(std::to_string((ex_.now() - t0_) / kMicrosPerHour) + "h " +
+                    std::string(connectors::request_kind_name(r.kind)) + " " + r.asset.reference);
+      if (r.kind == RequestKind::kQuery) {
+        ASSERT_TRUE(parts);
+        for (const auto& [hours, reference] : {std::pair{1, "A-1"}, std::pair{3, "B-1"}}) {
+          ex_.run_after(hours * kMicrosPerHour, [&sink, i, reference] {
+            Response part;
+            part.assets.push_back({AssetCategory::kDeposit, reference, Fen(30'000), kDebtor});
+            sink.part(i, std::move(part));
+          });
+        }
+      } else {
+        answers[i].frozen = r.amount;
+        answers[i].measure_id = "m-" + r.asset.reference;
+        answers[i].effective_date = date_of(ex_.now());
+        answers[i].end_date = date_of(ex_.now()).plus_days(365);
+      }
+    }
+    const TimeUs after = batch[0].kind == RequestKind::kQuery ? 5 : 2;
+    ex_.run_after(after * kMicrosPerHour, [&sink, answers = std::move(answers)]() mutable {
+      for (size_t i = 0; i < answers.size(); ++i) sink.response(i) = std::move(answers[i]);
+      sink.complete();
+    });
+  }
+
+  std::vector<std::string> log;
+
+ private:
+  Executor& ex_;
+  TimeUs t0_ = -1;
+  std::string name_ = "bank.hub";
+};
+
+TEST(StreamedAnswerTest, EachPartStartsItsClockWhenItArrivesAndIsFrozenAtOnce) {
+  EngineWorld w;
+  auto owned = std::make_unique<StreamingBank>(w.ex());
+  StreamingBank& bank = *owned;
+  w.add_connector(std::move(owned));
+  Engine& e = w.start(EngineConfig());
+  ASSERT_TRUE(e.file_case(EngineWorld::filing(kCase, Fen(100'000))).ok());
+  w.virt().run_until(w.ex().now() + kMicrosPerDay);
+  ASSERT_FALSE(bank.log.empty());
+  std::vector<const Event*> found;
+  for (const Event& ev : w.events) {
+    if (ev.type == EventType::kFinding) found.push_back(&ev);
+  }
+  ASSERT_EQ(found.size(), 2u);
+  const Event* met_a = nullptr;
+  const Event* met_b = nullptr;
+  for (const Event& ev : w.events) {
+    if (ev.type != EventType::kControlMet) continue;
+    (ev.reference == "A-1" ? met_a : met_b) = &ev;
+  }
+  EXPECT_EQ(found[0]->reference, "A-1");
+  EXPECT_EQ(found[1]->reference, "B-1");
+  // The query left an hour before the first part.
+  const TimeUs t0 = found[0]->time - kMicrosPerHour;
+  // Each finding is found, and its 48-hour clock starts, when its part arrives.
+  EXPECT_EQ(found[1]->time - t0, 3 * kMicrosPerHour);
+  EXPECT_EQ(found[0]->due - t0, 49 * kMicrosPerHour);
+  EXPECT_EQ(found[1]->due - t0, 51 * kMicrosPerHour);
+  // Each is frozen at once, before the query's final answer (at 5 h): the freeze of A-1 leaves
+  // at 1 h and is in effect at 3 h, that of B-1 leaves at 3 h and is in effect at 5 h.
+  EXPECT_EQ(bank.log, (std::vector<std::string>{"0h query ", "1h freeze A-1", "3h freeze B-1"}));
+  ASSERT_NE(met_a, nullptr);
+  ASSERT_NE(met_b, nullptr);
+  EXPECT_EQ(met_a->time - t0, 3 * kMicrosPerHour);
+  EXPECT_EQ(met_b->time - t0, 5 * kMicrosPerHour);
+  EXPECT_EQ(e.stats().findings, 2u);
+  EXPECT_EQ(e.stats().control_started, 2u);
+  EXPECT_EQ(e.stats().control_met, 2u);
+  // Two parts, then the one final answer: the query is answered once, and none is out.
+  const DispatcherStats d = e.dispatcher_stats("bank.hub");
+  EXPECT_EQ(d.query_parts, 2u);
+  EXPECT_EQ(d.queries_completed, 1u);
+  const StatusOr<CaseView> view = e.case_view(kCase);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->queries_outstanding, 0);
+  EXPECT_EQ(view->findings, 2);
+  EXPECT_EQ(view->frozen, Fen(60'000));
+}
+
+// A part delivered while the query is still out leaves it out: the case's query round is open
+// between the first part and the final answer.
+TEST(StreamedAnswerTest, TheQueryStaysOutUntilItsFinalAnswer) {
+  EngineWorld w;
+  auto owned = std::make_unique<StreamingBank>(w.ex());
+  StreamingBank& bank = *owned;
+  w.add_connector(std::move(owned));
+  Engine& e = w.start(EngineConfig());
+  ASSERT_TRUE(e.file_case(EngineWorld::filing(kCase, Fen(100'000))).ok());
+  // Up to the query's send, then 4 hours on: both parts in, the final answer not.
+  while (bank.log.empty()) w.virt().run_until(w.ex().now() + kMicrosPerMinute);
+  const TimeUs t0 = w.ex().now();
+  w.virt().run_until(t0 + 4 * kMicrosPerHour);
+  StatusOr<CaseView> view = e.case_view(kCase);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->findings, 2);
+  EXPECT_EQ(view->queries_outstanding, 1);
+  EXPECT_EQ(e.dispatcher_stats("bank.hub").queries_completed, 0u);
+  w.virt().run_until(t0 + 6 * kMicrosPerHour);
+  view = e.case_view(kCase);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->queries_outstanding, 0);
+  EXPECT_EQ(e.dispatcher_stats("bank.hub").queries_completed, 1u);
 }
 
 }  // namespace

@@ -1,13 +1,19 @@
 // The 总对总 hub's members as queued servers: exact completion times for scripted arrivals
-// (MemberQueue), and the hub's answer time over its members (Hub::latency).
+// (MemberQueue), the hub's answer time over its members (Hub::latency), and its answers
+// streamed by member (Hub::split, through both crossings).
 #include "../../sim/src/hub.h"
 
 #include <gtest/gtest.h>
 
+#include "../../sim/src/lp_connector.h"
 #include "../../sim/src/population.h"
+#include "../../sim/src/rank_connector.h"
+#include "chakong/sim/parallel_time.h"
 
 namespace chakong::sim {
 namespace {
+
+using connectors::Response;
 
 constexpr TimeUs H = kMicrosPerHour;
 const BusinessHours kAlways;
@@ -201,6 +207,205 @@ TEST(HubTest, EachMemberDrawsFromItsOwnStream) {
         << k;
   }
   EXPECT_NE(a.members()[0].queue.busy_us(), a.members()[1].queue.busy_us());
+}
+
+// ---- Answers streamed by member ------------------------------------------------------
+
+// Three members of one server each, queries taking 1 h: member 0 answers at t + 1h; member 1
+// is down until t + 2h, so answers at t + 3h; member 2 is down for 10 h, past the 5-hour
+// members.timeout.
+GroupConfig three_members() {
+  GroupConfig g = group(3, 1);
+  g.member_timeout = 5 * H;
+  g.outages = {{1, {monday(), monday() + 2 * H}}, {2, {monday(), monday() + 10 * H}}};
+  return g;
+}
+
+constexpr uint32_t kFirstPlace = 10;
+
+// Request 0's debtor holds an account at every member, request 1's at member 1 only.
+std::vector<Response> three_member_answers() {
+  std::vector<Response> r(2);
+  for (uint32_t k = 0; k < 3; ++k) {
+    r[0].assets.push_back(
+        {AssetCategory::kDeposit, asset_reference(kFirstPlace + k, 1, 0), Fen(1'000), "d0"});
+  }
+  r[1].assets.push_back(
+      {AssetCategory::kDeposit, asset_reference(kFirstPlace + 1, 2, 0), Fen(2'000), "d1"});
+  return r;
+}
+
+TEST(HubStreamTest, EachMembersFindingsAreGivenAtItsAnswerAndATimedOutMembersNot) {
+  const GroupConfig g = three_members();
+  Hub hub(g, kFirstPlace, 7);
+  const TimeUs t = monday();
+  uint64_t id = 0;
+  const std::vector<connectors::Request> batch = queries(2);
+  // The hub's answer ends at the timeout; member 2 counts a timeout.
+  EXPECT_EQ(hub.latency(batch, t, &id, t), 5 * H);
+  EXPECT_NE(id, 0u);
+  EXPECT_EQ(hub.kept_answers(), 1u);
+  EXPECT_EQ(hub.members()[2].timeouts, 1u);
+  EXPECT_EQ(hub.members()[0].timeouts + hub.members()[1].timeouts, 0u);
+
+  std::vector<Response> answers = three_member_answers();
+  std::vector<AnswerParts::Part> parts;
+  const std::vector<const connectors::Request*> view = connectors::pointers_to(batch);
+  hub.split(id, connectors::BatchView(view), answers, t + 5 * H, /*stream=*/true, parts);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].at, t + H);  // Member 0, request 0.
+  EXPECT_EQ(parts[0].index, 0u);
+  ASSERT_EQ(parts[0].response.assets.size(), 1u);
+  EXPECT_EQ(parts[0].response.assets[0].reference, asset_reference(kFirstPlace, 1, 0));
+  EXPECT_EQ(parts[1].at, t + 3 * H);  // Member 1, both requests.
+  EXPECT_EQ(parts[1].index, 0u);
+  ASSERT_EQ(parts[1].response.assets.size(), 1u);
+  EXPECT_EQ(parts[1].response.assets[0].reference, asset_reference(kFirstPlace + 1, 1, 0));
+  EXPECT_EQ(parts[2].at, t + 3 * H);
+  EXPECT_EQ(parts[2].index, 1u);
+  ASSERT_EQ(parts[2].response.assets.size(), 1u);
+  EXPECT_EQ(parts[2].response.assets[0].reference, asset_reference(kFirstPlace + 1, 2, 0));
+  // Member 2 did not answer in time: its account is in no part and not in the answer.
+  EXPECT_TRUE(answers[0].assets.empty());
+  EXPECT_TRUE(answers[1].assets.empty());
+  EXPECT_EQ(hub.kept_answers(), 0u);
+  // Taken once: a second split of the same id changes nothing.
+  std::vector<Response> again = three_member_answers();
+  hub.split(id, connectors::BatchView(view), again, t + 5 * H, true, parts);
+  EXPECT_EQ(again[0].assets.size(), 3u);
+}
+
+TEST(HubStreamTest, ASinkThatTakesNoPartsGetsTheAnsweredMembersFindingsInTheAnswer) {
+  const GroupConfig g = three_members();
+  Hub hub(g, kFirstPlace, 7);
+  const TimeUs t = monday();
+  uint64_t id = 0;
+  const std::vector<connectors::Request> batch = queries(2);
+  (void)hub.latency(batch, t, &id, t);
+  std::vector<Response> answers = three_member_answers();
+  std::vector<AnswerParts::Part> parts;
+  const std::vector<const connectors::Request*> view = connectors::pointers_to(batch);
+  hub.split(id, connectors::BatchView(view), answers, t + 5 * H, /*stream=*/false, parts);
+  EXPECT_TRUE(parts.empty());
+  ASSERT_EQ(answers[0].assets.size(), 2u);  // Members 0 and 1; member 2's is not given.
+  EXPECT_EQ(answers[0].assets[0].reference, asset_reference(kFirstPlace, 1, 0));
+  EXPECT_EQ(answers[0].assets[1].reference, asset_reference(kFirstPlace + 1, 1, 0));
+  EXPECT_EQ(answers[1].assets.size(), 1u);
+}
+
+TEST(HubStreamTest, AnswerTimesNotTakenBeforeALaterCallAreDropped) {
+  const GroupConfig g = three_members();
+  Hub hub(g, kFirstPlace, 7);
+  uint64_t a = 0, b = 0, c = 0;
+  (void)hub.latency(queries(1), monday(), &a, monday());
+  (void)hub.latency(queries(1), monday(), &b, monday());  // Same instant: both kept.
+  EXPECT_EQ(hub.kept_answers(), 2u);
+  (void)hub.latency(queries(1), monday() + H, &c, monday() + H);
+  EXPECT_EQ(hub.kept_answers(), 1u);  // a and b were not taken at their instant.
+  EXPECT_NE(a, b);
+  EXPECT_NE(b, c);
+  // Counted hubs and control batches keep nothing.
+  GroupConfig counted = three_members();
+  counted.hub = GroupConfig::Hub::kCounted;
+  Hub old(counted, kFirstPlace, 7);
+  uint64_t none = 5;
+  (void)old.latency(queries(1), monday(), &none, monday());
+  EXPECT_EQ(none, 0u);
+}
+
+// The hub's LP side of a simulation in small: takes a batch, asks the hub (at intake, as the
+// endpoint does) and answers it at once, early output, for when the hub answers.
+class HubEndpoint final : public connectors::Connector {
+ public:
+  HubEndpoint(Executor& ex, Hub& hub, AnswerTime& at) : ex_(ex), hub_(hub), at_(at) {}
+  const std::string& name() const override { return name_; }
+  connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
+    std::vector<connectors::Request> copy;
+    for (const connectors::Request& r : batch) copy.push_back(r);
+    uint64_t parts = 0;
+    const TimeUs due = ex_.now() + hub_.latency(copy, ex_.now(), &parts, ex_.now());
+    ex_.post([this, &sink, due, parts] {
+      std::vector<Response> answers = three_member_answers();
+      for (size_t i = 0; i < answers.size(); ++i) sink.response(i) = std::move(answers[i]);
+      at_.due = due;
+      at_.parts = parts;
+      sink.complete();
+      at_.due = AnswerTime::kNow;
+      at_.parts = 0;
+    });
+  }
+
+ private:
+  Executor& ex_;
+  Hub& hub_;
+  AnswerTime& at_;
+  const std::string name_ = "bank.members";
+};
+
+// The engine's side: logs "<seconds after t> part|final <request> <reference>" and
+// "<seconds> complete".
+class PartLog final : public connectors::BatchSink {
+ public:
+  PartLog(Executor& ex, TimeUs t) : ex_(ex), t_(t), responses_(2) {}
+  Response& response(size_t i) override { return responses_[i]; }
+  void complete() override {
+    for (size_t i = 0; i < responses_.size(); ++i) {
+      for (const Asset& a : responses_[i].assets) log.push_back(stamp() + " final " + a.reference);
+    }
+    log.push_back(stamp() + " complete");
+  }
+  bool takes_parts() const override { return true; }
+  void part(size_t i, Response&& r) override {
+    for (const Asset& a : r.assets) {
+      log.push_back(stamp() + " part " + std::to_string(i) + " " + a.reference);
+    }
+  }
+  std::vector<std::string> log;
+
+ private:
+  std::string stamp() const { return std::to_string((ex_.now() - t_) / kMicrosPerSecond); }
+  Executor& ex_;
+  const TimeUs t_;
+  std::vector<Response> responses_;
+};
+
+TEST(HubStreamTest, BothCrossingsGiveEachMembersFindingsWhenItAnswers) {
+  for (const bool ranks : {false, true}) {
+    SCOPED_TRACE(ranks ? "RankConnector" : "LpConnector");
+    const GroupConfig g = three_members();
+    Hub hub(g, kFirstPlace, 7);
+    const TimeUs t = monday();
+    auto pt = ParallelTime::create({.lps = 2, .start = t, .lookahead = kMicrosPerSecond}).value();
+    AnswerTime at;
+    HubEndpoint endpoint(pt->executor(1), hub, at);
+    std::unique_ptr<LpRouter> router;
+    std::unique_ptr<LpCrossing> crossing;
+    if (ranks) {
+      auto c = std::make_unique<RankConnector>(endpoint, *pt, 1, kMicrosPerSecond, &at);
+      router = std::make_unique<LpRouter>(*pt);
+      router->add(*c);
+      router->install();
+      crossing = std::move(c);
+    } else {
+      crossing = std::make_unique<LpConnector>(endpoint, *pt, 1, kMicrosPerSecond, &at);
+    }
+    crossing->set_answer_parts(&hub);
+    PartLog sink(pt->executor(0), t);
+    const std::vector<connectors::Request> batch = queries(2);
+    const std::vector<const connectors::Request*> view = connectors::pointers_to(batch);
+    pt->executor(0).run_at(t, [&] { crossing->async_submit(connectors::BatchView(view), sink); });
+    ASSERT_TRUE(pt->run_until(t + kMicrosPerDay).ok());
+    // At the hub 1 s after leaving; each member's findings back 1 s after it answers; the
+    // answer at the 5-hour timeout, without member 2's account.
+    const std::string m0 = asset_reference(kFirstPlace, 1, 0);
+    const std::string m1 = asset_reference(kFirstPlace + 1, 1, 0);
+    const std::string m1b = asset_reference(kFirstPlace + 1, 2, 0);
+    EXPECT_EQ(sink.log, (std::vector<std::string>{"3602 part 0 " + m0, "10801 part 0 " + m1,
+                                                  "10801 part 1 " + m1b, "18002 complete"}));
+    EXPECT_EQ(hub.members()[2].timeouts, 1u);
+    EXPECT_EQ(hub.kept_answers(), 0u);
+  }
 }
 
 }  // namespace

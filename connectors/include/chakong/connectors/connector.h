@@ -144,6 +144,9 @@ struct Response {
   std::string measure_id;
   Date effective_date;
   Date end_date;
+  // Set by the engine's dispatcher on a part of a query's answer handed to the request's
+  // completion ahead of its final answer (BatchSink::part); never set by a connector.
+  bool part = false;
 };
 
 // The one in-doubt rule (for the dispatcher and every kind of request): true when the
@@ -227,6 +230,20 @@ class BatchSink {
   virtual Response& response(size_t i) = 0;
   // Ends the batch: exactly once, after every slot is written, never inside async_submit().
   virtual void complete() = 0;
+
+  // Streaming answers (a 总对总 hub whose members answer at different times): a connector may
+  // give part of a QUERY request's answer ahead of the batch's end, when the sink takes parts.
+  // part(i, r) hands over `r.assets` (its status is not read) as found now; the final
+  // response(i) then carries the answer's status and only the assets no part gave. Any number
+  // of parts, for any query of the batch, on any thread, all before complete(); a part for a
+  // request that is not a query is ignored. A connector that streams asks takes_parts() on
+  // the submitting thread, in async_submit(); to a sink that does not take them (the default)
+  // it gives every asset in the final response.
+  virtual bool takes_parts() const { return false; }
+  virtual void part(size_t i, Response&& r) {
+    (void)i;
+    (void)r;
+  }
 
  protected:
   ~BatchSink() = default;

@@ -9,7 +9,7 @@
 // sandbox endpoint: a Transport that serves its protocol from a GroundTruth, which is how the
 // conformance kit and the simulator run an adapter's real encode/decode code.
 //
-// Plugins (ABI 3): a shared library exporting
+// Plugins (ABI 4): a shared library exporting
 //   CHAKONG_PLUGIN_EXPORT int chakong_plugin_abi_version();  // must return kPluginAbiVersion
 //   CHAKONG_PLUGIN_EXPORT int chakong_register_connectors_v2(
 //       chakong::connectors::ConnectorRegistry* registry, char* error, size_t error_size);
@@ -54,7 +54,9 @@ namespace chakong::connectors {
 // they use change. 2: async_submit(BatchView, BatchSink&), and an entry point that reports its
 // status (chakong_register_connectors_v2). 3: TransportDone is a move-only UniqueFunction with
 // 32 bytes inline (transport.h), not a std::function; the entry points are those of ABI 2.
-inline constexpr int kPluginAbiVersion = 3;
+// 4: BatchSink has takes_parts() and part() (streamed query answers), Response a `part` mark;
+// the entry points are those of ABI 2.
+inline constexpr int kPluginAbiVersion = 4;
 
 // What a plugin's chakong_register_connectors_v2 returns for `status`: 0 when OK, else the
 // status code (non-zero), with the message copied into `error` (NUL-terminated, truncated to

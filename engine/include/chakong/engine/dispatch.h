@@ -100,6 +100,8 @@ struct DispatcherStats {
   // (a query's turnaround; the mean is query_turnaround_us / queries_completed).
   uint64_t queries_completed = 0;
   TimeUs query_turnaround_us = 0;
+  // Parts of query answers handed on ahead of their final answer (a hub's members).
+  uint64_t query_parts = 0;
 };
 
 // One connector's dispatcher on one shard, as it is now (Engine::dispatcher_gauges).

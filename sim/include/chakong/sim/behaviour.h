@@ -95,12 +95,15 @@ Status validate(const InstitutionBehaviour& b);
 // `service`, its draw, and answers at once; the transport, which then knows when the reply is
 // due, sets `due` while it hands the reply up (AnswerTimeExecutor, in_process_connector.h,
 // carries it through the adapter's posted tasks), and LpConnector (or RankConnector) sends the
-// answer for then.
+// answer for then. A hub's latency function also names, in `parts`, its record of when each
+// member answers the call (Hub::latency); the transport and the executor carry it with `due`,
+// and the crossing splits the answers by member from it (AnswerParts, lp_crossing.h).
 struct AnswerTime {
   static constexpr TimeUs kNow = -1;
   TimeUs start = 0;       // The call being handed to the endpoint: when a server takes it.
   TimeUs service = kNow;  // Its service time, as drawn (kNow: none drawn, 0).
   TimeUs due = kNow;      // The reply being handed up: when it is given (kNow: now).
+  uint64_t parts = 0;     // The call's (or the reply's) member answers; 0: none.
 };
 
 // How a BehaviourTransport answers at intake (EarlyOutput::time set): the inner transport must
@@ -140,12 +143,14 @@ class BehaviourTransport final : public connectors::Transport {
     bool duplicate = false, malformed = false;  // Drawn when delivered.
     std::optional<StatusOr<std::string>> held;  // A reply held until an outage ends.
     TimeUs sent = 0, due = 0;                   // Early output: asked, and answer due.
+    uint64_t parts = 0;                         // AnswerTime::parts of the call.
     void reuse() {                              // Ended (internal::Slots): nothing kept.
       request = std::string();
       done = nullptr;
       duplicate = malformed = false;
       held.reset();
       sent = due = 0;
+      parts = 0;
     }
   };
   // The call's arrival (a posted task: never inside async_call()): refused, or taken in now or

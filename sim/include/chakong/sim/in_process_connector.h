@@ -55,7 +55,8 @@ class InProcessConnector final : public connectors::Connector {
 // The executor an institution's adapter runs on with early output (behaviour.h): its LP's
 // executor, but a task posted while AnswerTime::due is set runs with that due time set again
 // (and reset after), so that the answer the adapter completes from it — it posts its handling
-// of a reply — leaves for the time the reply was due. Timers carry no due time. Posted tasks
+// of a reply — leaves for the time the reply was due (and with its AnswerTime::parts). Timers
+// carry no due time. Posted tasks
 // with one wait in a FIFO, in post order, which is the order the executor runs them.
 class AnswerTimeExecutor final : public Executor {
  public:
@@ -72,7 +73,12 @@ class AnswerTimeExecutor final : public Executor {
 
   Executor& inner_;
   AnswerTime& time_;
-  std::deque<std::pair<TimeUs, Task>> queued_;
+  struct Queued {
+    TimeUs due;
+    uint64_t parts;
+    Task task;
+  };
+  std::deque<Queued> queued_;
 };
 
 // What a FaultyConnector does with one batch.
