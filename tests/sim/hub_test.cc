@@ -8,6 +8,7 @@
 #include "../../sim/src/lp_connector.h"
 #include "../../sim/src/population.h"
 #include "../../sim/src/rank_connector.h"
+#include "chakong/engine/engine.h"
 #include "chakong/sim/parallel_time.h"
 
 namespace chakong::sim {
@@ -406,6 +407,115 @@ TEST(HubStreamTest, BothCrossingsGiveEachMembersFindingsWhenItAnswers) {
     EXPECT_EQ(hub.members()[2].timeouts, 1u);
     EXPECT_EQ(hub.kept_answers(), 0u);
   }
+}
+
+// The engine behind a streaming hub, in small: a hub LP whose members answer a query at their
+// own times; the engine's findings, their 48-hour clocks and freezes follow each member.
+// Queries take 1 h at every member and freezes 2 h; member 1 is down for the first 50 hours
+// of the run, member 2 for 10 days (past its 60-hour members.timeout).
+class HubBank final : public connectors::Connector {
+ public:
+  HubBank(Executor& ex, Hub& hub, AnswerTime& at) : ex_(ex), hub_(hub), at_(at) {}
+  const std::string& name() const override { return name_; }
+  connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
+    std::vector<connectors::Request> copy;
+    for (const connectors::Request& r : batch) copy.push_back(r);
+    uint64_t parts = 0;
+    const TimeUs due = ex_.now() + hub_.latency(copy, ex_.now(), &parts, ex_.now());
+    std::vector<Response> answers(copy.size());
+    for (size_t i = 0; i < copy.size(); ++i) {
+      const connectors::Request& r = copy[i];
+      if (r.kind == connectors::RequestKind::kQuery) {
+        if (first_query < 0) first_query = ex_.now();
+        for (uint32_t k = 0; k < 3; ++k) {
+          answers[i].assets.push_back({AssetCategory::kDeposit,
+                                       asset_reference(kFirstPlace + k, 1, 0), Fen(10'000),
+                                       r.debtor_id});
+        }
+      } else {
+        answers[i].frozen = r.amount;
+        answers[i].measure_id = "m/" + r.asset.reference;
+        answers[i].effective_date = date_of(ex_.now());
+        answers[i].end_date = date_of(ex_.now()).plus_days(365);
+      }
+    }
+    ex_.post([this, &sink, due, parts, answers = std::move(answers)]() mutable {
+      for (size_t i = 0; i < answers.size(); ++i) sink.response(i) = std::move(answers[i]);
+      at_.due = due;
+      at_.parts = parts;
+      sink.complete();
+      at_.due = AnswerTime::kNow;
+      at_.parts = 0;
+    });
+  }
+  TimeUs first_query = -1;
+
+ private:
+  Executor& ex_;
+  Hub& hub_;
+  AnswerTime& at_;
+  const std::string name_ = "bank.b";
+};
+
+TEST(HubStreamTest, EachFindingIsFoundAndFrozenWhenItsMemberAnswers) {
+  GroupConfig g = group(3, 0);
+  const TimeUs t = monday();
+  g.member_timeout = 60 * H;
+  g.outages = {{1, {t, t + 50 * H}}, {2, {t, t + 240 * H}}};
+  Hub hub(g, kFirstPlace, 7);
+  auto pt = ParallelTime::create({.lps = 2, .start = t, .lookahead = kMicrosPerSecond}).value();
+  AnswerTime at;
+  HubBank bank(pt->executor(1), hub, at);
+  LpConnector crossing(bank, *pt, 1, kMicrosPerSecond, &at);
+  crossing.set_answer_parts(&hub);
+  engine::EngineConfig config;
+  config.dispatch.timeout = 4 * kMicrosPerDay;  // Longer than the hub's answer.
+  auto e = engine::Engine::create(config, {&pt->executor(0)}, {&crossing}).value();
+  ASSERT_TRUE(e->register_officer("o-1", "渝0110").ok());
+  std::vector<engine::Event> events;
+  e->set_observer([&](const engine::Event& ev) { events.push_back(ev); });
+  engine::CaseFiling f;
+  f.case_number = "（2025）渝0110执7号";
+  f.court = "渝0110";
+  f.debtors.push_back({engine::DebtorInfo::Kind::kPerson, "11010519491231002X", "debtor"});
+  f.claim = Fen(1'000'000);
+  f.officer_ids = {"o-1"};
+  pt->executor(0).run_at(t + kMicrosPerSecond, [&] { ASSERT_TRUE(e->file_case(f).ok()); });
+  ASSERT_TRUE(pt->run_until(t + 6 * kMicrosPerDay).ok());
+  ASSERT_GE(bank.first_query, 0);
+  const TimeUs q = bank.first_query;  // The query's intake at the hub.
+  std::vector<std::string> log;
+  for (const engine::Event& ev : events) {
+    if (ev.type != engine::EventType::kFinding && ev.type != engine::EventType::kControlMet) {
+      continue;
+    }
+    log.push_back(
+        std::string(ev.type == engine::EventType::kFinding ? "found " : "met ") + ev.reference +
+        " +" + std::to_string((ev.time - q) / kMicrosPerSecond) + "s" +
+        (ev.due != 0 ? " due +" + std::to_string((ev.due - q) / kMicrosPerSecond) + "s" : ""));
+  }
+  const std::string m0 = asset_reference(kFirstPlace, 1, 0);
+  const std::string m1 = asset_reference(kFirstPlace + 1, 1, 0);
+  const TimeUs m1_done = t + 51 * H;  // Its outage's end + 1 h.
+  const auto s = [](TimeUs us) { return std::to_string(us / kMicrosPerSecond) + "s"; };
+  // Member 0: answered 1 h after intake, back 1 s later; frozen at once (the freeze crosses
+  // to the hub and back, 2 s, and takes its member 2 h). Member 1: at its outage's end + 1 h.
+  // Member 2 timed out: no finding.
+  EXPECT_EQ(log, (std::vector<std::string>{
+                     "found " + m0 + " +" + s(H + kMicrosPerSecond) + " due +" +
+                         s(49 * H + kMicrosPerSecond),
+                     "met " + m0 + " +" + s(3 * H + 3 * kMicrosPerSecond),
+                     "found " + m1 + " +" + s(m1_done - q + kMicrosPerSecond) + " due +" +
+                         s(m1_done - q + 48 * H + kMicrosPerSecond),
+                     "met " + m1 + " +" + s(m1_done - q + 2 * H + 3 * kMicrosPerSecond)}));
+  EXPECT_EQ(hub.members()[2].timeouts, 1u);
+  EXPECT_EQ(e->stats().findings, 2u);
+  const StatusOr<engine::CaseView> view = e->case_view(f.case_number);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->queries_outstanding, 0);  // Answered at the 60-hour timeout.
+  EXPECT_EQ(view->frozen, Fen(20'000));
+  EXPECT_EQ(e->dispatcher_stats("bank.b").query_parts, 2u);
 }
 
 }  // namespace

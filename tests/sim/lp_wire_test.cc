@@ -160,6 +160,48 @@ TEST(LpWireTest, ResponseBatchRoundTripsFieldForField) {
   EXPECT_EQ(b->responses[1].status, permission_denied_error("officer 京0105-7: not authorised"));
 }
 
+TEST(LpWireTest, PartsCarryTheirRequestsIndexAndTheCallersWishForThem) {
+  const std::vector<Request> in = two_requests();
+  const std::vector<const Request*> p = connectors::pointers_to(in);
+  StatusOr<lp_wire::Message> req = lp_wire::decode(lp_wire::encode_requests(3, BatchView(p), true));
+  ASSERT_TRUE(req.ok()) << req.status().to_string();
+  EXPECT_TRUE(std::get<lp_wire::RequestBatch>(*req).parts);
+  req = lp_wire::decode(lp_wire::encode_requests(3, BatchView(p)));
+  ASSERT_TRUE(req.ok());
+  EXPECT_FALSE(std::get<lp_wire::RequestBatch>(*req).parts);
+
+  std::vector<std::pair<uint32_t, Response>> parts(2);
+  parts[0] = {1, two_responses()[0]};
+  parts[1] = {4, Response()};
+  StatusOr<lp_wire::Message> m = lp_wire::decode(lp_wire::encode_parts(8, parts));
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  const auto& b = std::get<lp_wire::ResponseBatch>(*m);
+  EXPECT_EQ(b.call, 8u);
+  EXPECT_TRUE(b.part);
+  EXPECT_EQ(b.index, (std::vector<uint32_t>{1, 4}));
+  ASSERT_EQ(b.responses.size(), 2u);
+  ASSERT_EQ(b.responses[0].assets.size(), 1u);
+  expect_same(b.responses[0].assets[0], parts[0].second.assets[0]);
+  EXPECT_TRUE(b.responses[1].assets.empty());
+  // An answer is not a part.
+  m = lp_wire::decode(lp_wire::encode_responses(8, two_responses(), 0));
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(std::get<lp_wire::ResponseBatch>(*m).part);
+
+  // Parts whose indices do not match their responses, and indices on an answer, do not decode.
+  v1::LpMessage bad;
+  bad.mutable_responses()->set_call(8);
+  bad.mutable_responses()->set_part(true);
+  bad.mutable_responses()->add_responses();
+  bad.mutable_responses()->add_responses();
+  bad.mutable_responses()->add_index(0);
+  EXPECT_EQ(lp_wire::decode(bad.SerializeAsString()).status(),
+            data_loss_error("lp message index: 1 indices for 2 parts"));
+  bad.mutable_responses()->set_part(false);
+  EXPECT_EQ(lp_wire::decode(bad.SerializeAsString()).status(),
+            data_loss_error("lp message index: 1 indices for 2 responses that are not parts"));
+}
+
 TEST(LpWireTest, AnErrorAnswerCarriesItsStatus) {
   StatusOr<lp_wire::Message> m =
       lp_wire::decode(lp_wire::encode_error(9, data_loss_error("lp message: 3 bytes")));
