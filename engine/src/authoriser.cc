@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "chakong/base/identity.h"
+#include "shard.h"
 
 namespace chakong::engine {
 namespace {
@@ -50,6 +51,57 @@ Status Authoriser::check(const Subject& s, std::string_view officer,
                                    "' is not a debtor of case " + std::string(s.number));
   }
   return ok_status();
+}
+
+// Engine::Shard's use of the one check: every request, read, restoration and filing.
+
+using connectors::RequestKind;
+
+Status Engine::Shard::authorize(const Subject& subject, std::string_view officer,
+                                std::optional<std::string_view> debtor, std::string_view what) {
+  Status refusal = authoriser_.check(subject, officer, debtor, what);
+  if (refusal.ok()) return refusal;
+  ++stats_.unauthorized;
+  if (shared_.observer) {
+    shared_.observer(Event{EventType::kRequestRefused,
+                           executor_.now(),
+                           std::string(subject.number),
+                           {},
+                           {},
+                           refusal.message()});
+  }
+  return refusal;
+}
+
+Status Engine::Shard::authorize_filing(const CaseFiling& filing, std::string_view court) const {
+  Subject subject{filing.case_number, court, filing.officer_ids, filing.debtors};
+  subject.filing = true;
+  for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
+    if (Status s = authoriser_.check(subject, filing.officer_ids[i], std::nullopt, "filing");
+        !s.ok()) {
+      return permission_denied_error("officer_ids[" + std::to_string(i) + "]: " + s.message());
+    }
+  }
+  return ok_status();
+}
+
+Subject Engine::Shard::subject_of(const CaseState& c) const {
+  return {c.number, c.parsed.court(), c.filing.officer_ids, c.filing.debtors};
+}
+
+Subject Engine::Shard::subject_of(Library::Index i) const {
+  // The library's number is formatted by the caller (subject.number).
+  return library_subject(library_, i);
+}
+
+bool Engine::Shard::admit(const Subject& subject, RequestKind kind, std::string_view officer,
+                          std::string_view debtor) {
+  // Every request passes authorisation here, the engine's own and the sweep's included.
+  if (!authorize(subject, officer, debtor, connectors::request_kind_name(kind)).ok()) {
+    return false;
+  }
+  ++stats_.requests[static_cast<int>(kind)];
+  return true;
 }
 
 }  // namespace chakong::engine

@@ -92,6 +92,7 @@ void step(const Env& env, CaseState& c, const Input& in, Effects& fx) {
     case InputKind::kPlan: control::plan(env, c, fx); return;
     case InputKind::kFiled: lifecycle::filed(env, c, fx); return;
     case InputKind::kConclude: lifecycle::conclude(env, c, fx); return;
+    case InputKind::kRestored: restoration::adopt(env, c, in.leads, in.fan_out, fx); return;
   }
 }
 

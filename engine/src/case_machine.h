@@ -21,6 +21,8 @@
 //   lifecycle.cc  lifecycle and termination: a case filed (its query start armed), concluded
 //                 (clocks stopped, what is left released), terminated into the library, and
 //                 whether a concluded case has settled (nothing in flight: it may be forgotten).
+//   restoration.cc restoration: a terminated case marked restored, and the restored case
+//                 (filed under its new number) taking its leads as findings, clocks at once.
 // The shard's other concerns are methods in files of their own (shard.h lists them) and call
 // the machine through Shard::run.
 #ifndef CHAKONG_ENGINE_SRC_CASE_MACHINE_H_
@@ -95,6 +97,8 @@ enum class InputKind : uint8_t {
   kPlan,           // Run the planner (the shell's answer to a kPlan effect; a recovered case).
   kFiled,          // The case was just filed (the shell adopted it): counted, its start armed.
   kConclude,       // Conclude the case (the shell's answer to a kConclude effect).
+  kRestored,       // The case was just filed as a restoration, with `leads`; `fan_out` =
+                   // false when the sweep has just queried every connector for its debtors.
 };
 
 struct Input {
@@ -107,7 +111,8 @@ struct Input {
   uint64_t round = 0;                              // kQueryAnswer, kRefused of a query.
   std::string_view debtor, officer;                // kQuery; borrowed for the call.
   std::span<const Lead> leads;                     // kLeads; borrowed for the call.
-  int resends = 0;  // kControlAnswer of a freeze: the re-sends its series made (reported).
+  int resends = 0;      // kControlAnswer of a freeze: the re-sends its series made (reported).
+  bool fan_out = true;  // kRestored.
 
   static Input timer_fired(TimerKind t, uint32_t measure) {
     return {InputKind::kTimerFired, measure, t};
@@ -151,6 +156,12 @@ struct Input {
   static Input leads_of(std::span<const Lead> leads) {
     Input in{InputKind::kLeads};
     in.leads = leads;
+    return in;
+  }
+  static Input restored(std::span<const Lead> leads, bool fan_out) {
+    Input in{InputKind::kRestored};
+    in.leads = leads;
+    in.fan_out = fan_out;
     return in;
   }
 };
@@ -409,6 +420,20 @@ Status terminate(const Env& env, CaseState& c, bool restricted, Effects& fx);
 enum class Settled : uint8_t { kBusy, kKept, kSettled };
 Settled settled(const CaseState& c);
 }  // namespace lifecycle
+
+// restoration.cc: restoration of a terminated case.
+namespace restoration {
+// Whether engine case `c` may be restored: kFailedPrecondition naming the case and its
+// status unless it is terminated, or naming it when nothing is left to enforce.
+Status restorable(const CaseState& c);
+// Terminated case `c` restored as `as`: it stays as the record of what was, marked restored.
+void mark_restored(CaseState& c, std::string_view as, Effects& fx);
+// The restored case, just filed, takes its `leads` (a sweep hit, an applicant's lead) as
+// findings, their 48-hour clocks from the lead, and the planner runs. `fan_out` = false: the
+// sweep has just queried every connector for these debtors, so its own query start is
+// cancelled and the case is querying as if it had.
+void adopt(const Env& env, CaseState& c, std::span<const Lead> leads, bool fan_out, Effects& fx);
+}  // namespace restoration
 
 }  // namespace chakong::engine::machine
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "case_machine.h"
+#include "chakong/base/identity.h"
+#include "shard.h"
 
 namespace chakong::engine::machine::control {
 
@@ -253,3 +255,28 @@ void on_refused(CaseState& c, uint32_t fi, Effects& fx) {
 }
 
 }  // namespace chakong::engine::machine::control
+
+namespace chakong::engine {
+
+// The shell's part: an officer's freeze, checked and handed to the machine.
+
+Status Engine::Shard::request_freeze(std::string_view number, std::string_view debtor,
+                                     std::string_view officer, std::string_view connector,
+                                     const Asset& asset, Fen amount) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "freeze"));
+  StatusOr<uint32_t> found = connector_index(connector);
+  if (!found.ok()) return found.status();
+  if (asset.holder_id != debtor) {
+    return permission_denied_error("freeze refused: asset '" + mask_id(asset.reference) +
+                                   "' is not held by '" + mask_id(debtor) + "'");
+  }
+  Status s;
+  run_with(*c, [&](const machine::Env& e, machine::Effects& fx) {
+    s = machine::control::request(e, *c, *found, asset, amount, fx);
+  });
+  return s;
+}
+
+}  // namespace chakong::engine

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "case_machine.h"
+#include "shard.h"
 
 namespace chakong::engine::machine::queries {
 
@@ -138,3 +139,57 @@ void append_key(std::string& key, const CaseState& c, uint64_t round, std::strin
 }
 
 }  // namespace chakong::engine::machine::queries
+
+namespace chakong::engine {
+
+// The shell's part: queries written in place, and an officer's query round.
+
+using connectors::Request;
+using connectors::RequestKind;
+using connectors::Response;
+
+void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round, TimeUs deadline) {
+  const CaseState::Round* open_round = machine::queries::round_of(c, round);
+  if (open_round == nullptr) {  // Every query of a round is sent while it is open.
+    run(c, machine::Input::query_refused(connector, round));
+    return;
+  }
+  const std::string& debtor = open_round->debtor;
+  const std::string& officer = open_round->officer;
+  // What make_request() and queries::append_key() build, written in place (into the
+  // dispatcher's job slot, which keeps its strings' buffers from request to request).
+  auto fill = [&](Request& r) {
+    r.kind = RequestKind::kQuery;
+    r.case_number.assign(c.number);
+    r.debtor_id.assign(debtor);
+    r.officer_id.assign(officer);
+    r.purpose.assign("enforcement query");
+    machine::queries::append_key(r.idempotency_key, c, round, debtor,
+                                 shared_.connectors[connector].name);
+  };
+  const CaseRef ref = ref_of(c);
+  auto done = [this, ref, connector, round](Response resp) {
+    CaseState* const cp = resolve(ref);
+    if (cp == nullptr) return;
+    // The dispatcher asked again while in doubt; still in doubt now, it is reported and the
+    // query counts as failed. A part (a hub's member answering ahead) settles nothing.
+    if (!resp.part) settle(*cp, {RequestKind::kQuery, connector}, resp.status);
+    run(*cp, machine::Input::query_answer(connector, round, resp));
+  };
+  static_assert(sizeof(done) <= kInlineCallback, "fits a UniqueFunction's inline storage");
+  if (!send_in_place(c, RequestKind::kQuery, officer, debtor, connector, Lane::kNormal, deadline,
+                     Callback(std::move(done)), fill)) {
+    run(c, machine::Input::query_refused(connector, round));
+  }
+}
+
+Status Engine::Shard::request_query(std::string_view number, std::string_view debtor,
+                                    std::string_view officer) {
+  CaseState* c = find(number);
+  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
+  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "query"));
+  run(*c, machine::Input::query(debtor, officer));
+  return ok_status();
+}
+
+}  // namespace chakong::engine

@@ -1,12 +1,50 @@
-// Engine::Shard: restoration. A terminated engine case or a library case is restored under a
-// new 执恢 number (given, or allocated by the engine: never colliding between shards) for
-// what is still owed; the restored case is filed on the shard its number maps to, with any
-// leads (a sweep hit, an applicant's lead) as findings whose 48-hour clocks start at once.
+// Restoration. A terminated engine case or a library case is restored under a new 执恢
+// number (given, or allocated by the engine: never colliding between shards) for what is
+// still owed; the restored case is filed on the shard its number maps to, with any leads (a
+// sweep hit, an applicant's lead) as findings whose 48-hour clocks start at once. The case
+// machine's part (machine::restoration, case_machine.h): whether a case may be restored, the
+// original marked, the restored case taking its leads. The shell's part (Engine::Shard): the
+// library, numbering, and filing on the right shard.
+#include "case_machine.h"
 #include "chakong/base/identity.h"
 #include "shard.h"
 #include "sweep_records.h"
 
 namespace chakong::engine {
+
+namespace machine::restoration {
+
+Status restorable(const CaseState& c) {
+  if (c.status != CaseStatus::kTerminated) {
+    return failed_precondition_error("case " + c.number + " is " +
+                                     std::string(case_status_name(c.status)) +
+                                     "; only a terminated case can be restored");
+  }
+  if (c.ledger.remaining() <= Fen()) {
+    return failed_precondition_error("case " + c.number + " has nothing left to enforce");
+  }
+  return ok_status();
+}
+
+void mark_restored(CaseState& c, std::string_view as, Effects& fx) {
+  c.status = CaseStatus::kRestored;
+  c.restored_as.assign(as);
+  fx.changed();
+}
+
+void adopt(const Env& env, CaseState& c, std::span<const Lead> leads, bool fan_out, Effects& fx) {
+  if (!fan_out) {
+    // The sweep has just queried every connector in scope for these debtors.
+    fx.cancel(TimerKind::kStart, 0);
+    c.queries_started = true;
+    c.query_scored = true;
+    c.status = CaseStatus::kQuerying;
+    fx.changed();
+  }
+  findings::add_leads(env, c, leads, fx);
+}
+
+}  // namespace machine::restoration
 
 using connectors::Request;
 using connectors::RequestKind;
@@ -19,11 +57,7 @@ StatusOr<std::string> Engine::Shard::restore(std::string_view number,
   CaseState* c = find(number);
   const std::optional<Library::Index> li = library_.find(number);
   if (c == nullptr && !li) return not_found_error("case " + std::string(number) + " is not filed");
-  if (c != nullptr && c->status != CaseStatus::kTerminated) {
-    return failed_precondition_error("case " + c->number + " is " +
-                                     std::string(case_status_name(c->status)) +
-                                     "; only a terminated case can be restored");
-  }
+  if (c != nullptr) CHAKONG_RETURN_IF_ERROR(machine::restoration::restorable(*c));
   if (li && (library_.record(*li).flags & Library::kRestored) != 0) {
     return failed_precondition_error("case " + std::string(number) + " was restored already");
   }
@@ -73,8 +107,9 @@ StatusOr<std::string> Engine::Shard::restore(std::string_view number,
   filing.costs = Fen();
   filing.received_at = executor_.now();
   if (c != nullptr) {
-    c->status = CaseStatus::kRestored;
-    c->restored_as = filing.case_number;
+    run_with(*c, [&](const machine::Env&, machine::Effects& fx) {
+      machine::restoration::mark_restored(*c, filing.case_number, fx);
+    });
   }
   if (li) {
     library_.record(*li).flags |= Library::kRestored;
@@ -121,14 +156,7 @@ void Engine::Shard::adopt_restored(CaseFiling filing, std::string original, std:
   }
   CaseState* c = find(filing.case_number);
   if (c == nullptr) return;
-  if (!fan_out) {
-    // The sweep has just queried every connector in scope for these debtors.
-    executor_.cancel(c->start_timer);
-    c->queries_started = true;
-    c->query_scored = true;
-    c->status = CaseStatus::kQuerying;
-  }
-  receive_leads(*c, std::move(leads));
+  run(*c, machine::Input::restored(leads, fan_out));
 }
 
 StatusOr<std::string> Engine::Shard::restore_on_lead(std::string_view number,

@@ -1,15 +1,18 @@
 // Engine::Shard, the shell around the case machine: the slots and handles cases are reached
-// by, the one authorisation check every request passes, the send path (held until durable in
-// case-server mode), and Shard::run/apply, which feed the machine an input and carry out its
-// effects. The case logic is in files by concern:
-//   queries.cc     query fan-out and answers          findings.cc   findings, 48-hour clocks
-//   control.cc     the planner, freezes, measures     in_doubt.cc   a series ended in doubt
-//   lifecycle.cc   filing, conclusion, forgetting,    restoration.cc  restoring a case, leads
-//                  termination
-//   case_machine.cc, measures.cc, deduction.cc: the pure machine (renewal, lapse, release,
-//                  deduction); durable.cc, recovery.cc: journal records and recovery;
+// by, the send path (held until durable in case-server mode), and Shard::run/apply, which
+// feed the machine an input and carry out its effects. The case logic is the machine's, in
+// files by concern, each with the shell methods of its concern beside it:
+//   queries.cc     query fan-out and answers (Shard::send_query, request_query)
+//   findings.cc    findings, 48-hour clocks, invariants
+//   control.cc     the planner, freezes, their answers (Shard::request_freeze)
+//   in_doubt.cc    the in-doubt rule (machine::settle, Shard::settle)
+//   measures.cc, deduction.cc: renewal, lapse, release, status polls; deduction
+//   lifecycle.cc   filing, conclusion, termination (Shard::file_case, terminate_case, forgetting)
+//   restoration.cc restoring a case and its leads (Shard::restore, adopt_restored)
+//   authoriser.cc  the one authorisation check (Shard::authorize, admit)
+//   durable.cc, recovery.cc: journal records and recovery;
 //   sweeper.{h,cc}: the library sweep (runs, pacing, their records and queries) behind the
-//                  SweepHost this file gives it; sweep_journal.cc: the library's records.
+//                  SweepHost (Shard::sweep_host); sweep_journal.cc: the library's records.
 #include "shard.h"
 
 #include <algorithm>
@@ -19,10 +22,6 @@
 namespace chakong::engine {
 
 namespace {
-// UniqueFunction's inline storage (base/function.h, N = 48): a callback this small is never
-// allocated.
-constexpr size_t kInlineCallback = 48;
-
 // A connector's dispatch settings for one of `n` shards. Capacity is split over shards so that
 // shards share no mutable state; the in-doubt waits are the dispatcher's, as the engine
 // configures them (EngineConfig::in_doubt_retry, in_doubt_resends).
@@ -62,45 +61,6 @@ Engine::Shard::Shard(Engine& engine, Shared& shared, Executor& executor, size_t 
   }
   sweeper_ = std::make_unique<Sweeper>(
       sweep_host(), std::max(1, static_cast<int>(config_.sweep.max_in_flight_cases / n)));
-}
-
-SweepHost Engine::Shard::sweep_host() {
-  SweepHost h{executor_, config_, shared_.connectors, shared_.observer, library_, stats_, index_};
-  h.send = [this](const Subject& subject, const SweepSend& s, Callback done, RequestFill fill) {
-    return send_in_place(subject, s.kind, s.officer, s.debtor, s.connector, s.lane, s.deadline,
-                         std::move(done), fill);
-  };
-  h.journal_put = [this](const std::string& key, std::string_view value) {
-    journal_put(key, value);
-  };
-  h.journal_erase = [this](const std::string& key) { journal_erase(key); };
-  h.restore = [this](const std::string& number, std::vector<Lead> leads) {
-    return restore(number, std::nullopt, std::move(leads), false);
-  };
-  h.forward_leads = [this](const std::string& number, std::vector<Lead> leads) {
-    const size_t to = engine_.shard_of(number);
-    Shard* target = engine_.shards_[to].get();
-    post_to(to, [target, number, leads = std::move(leads)]() mutable {
-      if (CaseState* c = target->find(number)) target->receive_leads(*c, std::move(leads));
-    });
-  };
-  h.drop_known = [this](const std::string& number, std::vector<Lead>& leads) {
-    const CaseState* own = find(number);
-    if (own == nullptr) return;
-    // A terminated engine case whose measures kept in force already hold its whole budget
-    // (a sealed property, a bank freeze waiting for top-ups) can take nothing more.
-    if (own->ledger.remaining() <= Fen()) {
-      leads.clear();
-      return;
-    }
-    // Property already under this case's own measure (kept in force) is not new.
-    std::erase_if(leads, [&](const Lead& l) {
-      return std::any_of(own->findings.begin(), own->findings.end(), [&](const Finding& f) {
-        return f.connector == l.connector && f.asset.reference == l.asset.reference;
-      });
-    });
-  };
-  return h;
 }
 
 void Engine::Shard::apply(std::shared_ptr<const Reload> reload) {
@@ -145,56 +105,9 @@ void Engine::Shard::emit(EventType type, const CaseState& c, std::string connect
                          std::move(detail), elapsed, std::string(reference), due});
 }
 
-Status Engine::Shard::authorize(const Subject& subject, std::string_view officer,
-                                std::optional<std::string_view> debtor, std::string_view what) {
-  Status refusal = authoriser_.check(subject, officer, debtor, what);
-  if (refusal.ok()) return refusal;
-  ++stats_.unauthorized;
-  if (shared_.observer) {
-    shared_.observer(Event{EventType::kRequestRefused,
-                           executor_.now(),
-                           std::string(subject.number),
-                           {},
-                           {},
-                           refusal.message()});
-  }
-  return refusal;
-}
-
-Status Engine::Shard::authorize_filing(const CaseFiling& filing, std::string_view court) const {
-  Subject subject{filing.case_number, court, filing.officer_ids, filing.debtors};
-  subject.filing = true;
-  for (size_t i = 0; i < filing.officer_ids.size(); ++i) {
-    if (Status s = authoriser_.check(subject, filing.officer_ids[i], std::nullopt, "filing");
-        !s.ok()) {
-      return permission_denied_error("officer_ids[" + std::to_string(i) + "]: " + s.message());
-    }
-  }
-  return ok_status();
-}
-
-Subject Engine::Shard::subject_of(const CaseState& c) const {
-  return {c.number, c.parsed.court(), c.filing.officer_ids, c.filing.debtors};
-}
-
-Subject Engine::Shard::subject_of(Library::Index i) const {
-  // The library's number is formatted by the caller (subject.number).
-  return library_subject(library_, i);
-}
-
 Request Engine::Shard::make_request(const CaseState& c, RequestKind kind,
                                     const std::string& debtor) const {
   return machine::make_request(c, kind, debtor);
-}
-
-bool Engine::Shard::admit(const Subject& subject, RequestKind kind, std::string_view officer,
-                          std::string_view debtor) {
-  // Every request passes authorisation here, the engine's own and the sweep's included.
-  if (!authorize(subject, officer, debtor, connectors::request_kind_name(kind)).ok()) {
-    return false;
-  }
-  ++stats_.requests[static_cast<int>(kind)];
-  return true;
 }
 
 bool Engine::Shard::send(CaseState& c, Request r, uint32_t connector, Lane lane, TimeUs deadline,
@@ -295,69 +208,6 @@ void Engine::Shard::apply(CaseState& c, machine::Effects& fx) {
       case EffectKind::kForgetWhenSettled: forget_later(c.number); break;
     }
   }
-}
-
-void Engine::Shard::send_query(CaseState& c, uint32_t connector, uint64_t round, TimeUs deadline) {
-  const CaseState::Round* open_round = machine::queries::round_of(c, round);
-  if (open_round == nullptr) {  // Every query of a round is sent while it is open.
-    run(c, machine::Input::query_refused(connector, round));
-    return;
-  }
-  const std::string& debtor = open_round->debtor;
-  const std::string& officer = open_round->officer;
-  // What make_request() and queries::append_key() build, written in place (into the
-  // dispatcher's job slot, which keeps its strings' buffers from request to request).
-  auto fill = [&](Request& r) {
-    r.kind = RequestKind::kQuery;
-    r.case_number.assign(c.number);
-    r.debtor_id.assign(debtor);
-    r.officer_id.assign(officer);
-    r.purpose.assign("enforcement query");
-    machine::queries::append_key(r.idempotency_key, c, round, debtor,
-                                 shared_.connectors[connector].name);
-  };
-  const CaseRef ref = ref_of(c);
-  auto done = [this, ref, connector, round](Response resp) {
-    CaseState* const cp = resolve(ref);
-    if (cp == nullptr) return;
-    // The dispatcher asked again while in doubt; still in doubt now, it is reported and the
-    // query counts as failed. A part (a hub's member answering ahead) settles nothing.
-    if (!resp.part) settle(*cp, {RequestKind::kQuery, connector}, resp.status);
-    run(*cp, machine::Input::query_answer(connector, round, resp));
-  };
-  static_assert(sizeof(done) <= kInlineCallback, "fits a UniqueFunction's inline storage");
-  if (!send_in_place(c, RequestKind::kQuery, officer, debtor, connector, Lane::kNormal, deadline,
-                     Callback(std::move(done)), fill)) {
-    run(c, machine::Input::query_refused(connector, round));
-  }
-}
-
-Status Engine::Shard::request_query(std::string_view number, std::string_view debtor,
-                                    std::string_view officer) {
-  CaseState* c = find(number);
-  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "query"));
-  run(*c, machine::Input::query(debtor, officer));
-  return ok_status();
-}
-
-Status Engine::Shard::request_freeze(std::string_view number, std::string_view debtor,
-                                     std::string_view officer, std::string_view connector,
-                                     const Asset& asset, Fen amount) {
-  CaseState* c = find(number);
-  if (c == nullptr) return not_found_error("case " + std::string(number) + " is not filed");
-  CHAKONG_RETURN_IF_ERROR(authorize(subject_of(*c), officer, debtor, "freeze"));
-  StatusOr<uint32_t> found = connector_index(connector);
-  if (!found.ok()) return found.status();
-  if (asset.holder_id != debtor) {
-    return permission_denied_error("freeze refused: asset '" + mask_id(asset.reference) +
-                                   "' is not held by '" + mask_id(debtor) + "'");
-  }
-  Status s;
-  run_with(*c, [&](const machine::Env& e, machine::Effects& fx) {
-    s = machine::control::request(e, *c, *found, asset, amount, fx);
-  });
-  return s;
 }
 
 Engine::Shard::CaseState* Engine::Shard::resolve(CaseRef ref) {

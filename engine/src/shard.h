@@ -54,6 +54,10 @@ struct Reload {
   ReloadableConfig config;
 };
 
+// UniqueFunction's inline storage (base/function.h, N = 48): a callback this small is never
+// allocated.
+inline constexpr size_t kInlineCallback = 48;
+
 class Engine::Shard {
  public:
   Shard(Engine& engine, Shared& shared, Executor& executor, size_t index);
