@@ -22,5 +22,9 @@ if [[ $tsan -eq 1 ]]; then
   ./scripts/build.sh tsan --target conformance_test engine_test parallel_time_test
   export CHAKONG_REQUIRE_TSAN=1
 fi
+if [[ $preset == asan ]]; then
+  # Third-party leaks only (tests/sanitizers/lsan.supp); the test preset sets the same.
+  export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+fi
 jobs=${CHAKONG_JOBS:-$(nproc 2>/dev/null || echo 2)}
 ctest --preset "$preset" -j"$jobs"

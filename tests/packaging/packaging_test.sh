@@ -22,11 +22,17 @@ done
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
+# An install from a sanitizer build (asan, tsan presets) has instrumented static libraries: the
+# consumer is compiled and linked with the same flags, as an integrator would have to.
+cxx_flags=$(sed -n 's/^CMAKE_CXX_FLAGS:STRING=//p' "$build/CMakeCache.txt")
+ld_flags=$(sed -n 's/^CMAKE_EXE_LINKER_FLAGS:STRING=//p' "$build/CMakeCache.txt")
+
 case "$mode" in
   find-package)
     cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
     cmake -S "$src/tests/packaging/find_package" -B "$work/b" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_PREFIX_PATH="$work/prefix" -DCHAKONG_EXAMPLE="$src/docs/examples/embed_engine.cc" \
+      -DCMAKE_CXX_FLAGS="$cxx_flags" -DCMAKE_EXE_LINKER_FLAGS="$ld_flags" \
       "${launcher[@]}" "${hidden[@]}" >"$work/configure.log" || { cat "$work/configure.log"; exit 1; }
     ;;
   add-subdirectory)

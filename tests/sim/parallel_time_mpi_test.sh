@@ -5,6 +5,11 @@
 # run on three LP classes (--classes: the per-pair lookahead path, every pair at the lookahead).
 #   parallel_time_mpi_test.sh PHOLD_RANKS MPIRUN
 set -euo pipefail
+# Under the asan preset: no leak check in the MPI ranks. OpenMPI leaks from its MCA components,
+# which MPI_Finalize unloads before LeakSanitizer runs, so they cannot be suppressed by name;
+# the same code of ours runs leak-checked in one process (sim_test, parallel_time_test).
+# No effect on an uninstrumented build.
+export ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 tool=$1
 mpirun=$2
 flags=(--oversubscribe --bind-to none)
