@@ -147,6 +147,91 @@ TEST_F(CaseMachineMeasures, InForceArmsDeductionOfDivisibleFundsOfAnOpenCase) {
   EXPECT_EQ(m().deduct_at, day(2025, 10, 11).start_us() + 5);
 }
 
+// The deduct timer: the deduction of all that is frozen now (amount 0), the case deducting;
+// its answer moves the money, ends the measure (the institution ends a measure whose funds are
+// all transferred) and, the budget not yet satisfied, leaves the case open.
+TEST_F(CaseMachineMeasures, DeductTimerSendsTheDeductionAndItsAnswerMovesTheMoney) {
+  connectors_ = {{nullptr, "bank.a", connectors::Capabilities::all(), false},
+                 {nullptr, "bank.b", connectors::Capabilities::all(), false}};
+  const TimeUs now = day(2025, 10, 11).start_us() + 5;
+  m().deduct_at = now;
+  EXPECT_EQ(feed(Input::timer_fired(TimerKind::kDeduct, 0), now),
+            (std::vector<std::string>{
+                "case changed",
+                "send deduct m0 c1 key=（2025）渝0110执1001号/deduct/bank.b/17 "
+                "measure=bank.b/17 lane=normal deadline=" +
+                    std::to_string(now + config_.control_deadline),
+            }));
+  EXPECT_EQ(m().deduct_at, 0);
+  EXPECT_TRUE(m().deducting);
+  EXPECT_EQ(c_.status, CaseStatus::kDeducting);
+  Response moved;
+  moved.frozen = Fen(50'000);
+  EXPECT_EQ(feed(Input::answer(RequestKind::kDeduct, 0, moved), now + kMicrosPerHour),
+            (std::vector<std::string>{
+                "case changed",
+                "emit deducted c1 50000 bank.b/17",
+                "cancel renew m0",
+                "cancel lapse m0",
+                "cancel deduct m0",
+            }));
+  EXPECT_FALSE(m().deducting);
+  EXPECT_FALSE(m().live);
+  EXPECT_EQ(m().amount, Fen());
+  EXPECT_EQ(c_.ledger.frozen(), Fen());
+  EXPECT_EQ(c_.ledger.deducted(), Fen(50'000));
+  EXPECT_EQ(stats_.deducted, Fen(50'000));
+  EXPECT_EQ(stats_.frozen, Fen());
+}
+
+// A deduction that satisfies the budget concludes the case; one that moved more than the
+// measure held (the institution topped the freeze up since) takes the top-up out of the
+// measure's pending limit first.
+TEST_F(CaseMachineMeasures, ADeductionThatSatisfiesTheBudgetConcludesAndCountsTheTopUp) {
+  connectors_ = {{nullptr, "bank.a", connectors::Capabilities::all(), false},
+                 {nullptr, "bank.b", connectors::Capabilities::all(), true}};
+  // 600.00 owed; 500.00 frozen and 100.00 pending a top-up in the one measure.
+  c_.ledger = Ledger::restore(Fen(60'000), Fen(50'000), Fen(), Fen(10'000), Fen(), Fen());
+  m().pending = Fen(10'000);
+  const TimeUs now = day(2025, 10, 11).start_us();
+  (void)feed(Input::timer_fired(TimerKind::kDeduct, 0), now);
+  Response moved;
+  moved.frozen = Fen(60'000);
+  EXPECT_EQ(feed(Input::answer(RequestKind::kDeduct, 0, moved), now + kMicrosPerHour),
+            (std::vector<std::string>{
+                "case changed",
+                "emit deducted c1 60000 bank.b/17",
+                "cancel renew m0",
+                "cancel lapse m0",
+                "cancel deduct m0",
+                "conclude",
+            }));
+  EXPECT_EQ(m().pending, Fen());
+  EXPECT_EQ(c_.ledger.deducted(), Fen(60'000));
+  EXPECT_TRUE(c_.ledger.satisfied());
+  EXPECT_EQ(stats_.deducted, Fen(60'000));
+  EXPECT_EQ(stats_.frozen, Fen());  // 500.00 + the 100.00 top-up, all moved.
+}
+
+// A failed deduction is reported and changes no money; the measure stays in force.
+TEST_F(CaseMachineMeasures, AFailedDeductionIsReportedAndMovesNothing) {
+  connectors_ = {{nullptr, "bank.a", connectors::Capabilities::all(), false},
+                 {nullptr, "bank.b", connectors::Capabilities::all(), false}};
+  const TimeUs now = day(2025, 10, 11).start_us();
+  (void)feed(Input::timer_fired(TimerKind::kDeduct, 0), now);
+  EXPECT_EQ(feed(Input::answer(RequestKind::kDeduct, 0,
+                               Response::error(failed_precondition_error("account closed"))),
+                 now + kMicrosPerHour),
+            (std::vector<std::string>{
+                "case changed",
+                "emit request_failed c1 50000 deduct: FAILED_PRECONDITION: account closed",
+            }));
+  EXPECT_FALSE(m().deducting);
+  EXPECT_TRUE(m().live);
+  EXPECT_EQ(c_.ledger.frozen(), Fen(50'000));
+  EXPECT_EQ(stats_.deducted, Fen());
+}
+
 TEST_F(CaseMachineMeasures, RenewalLeadSendsOneRenewalPerCycle) {
   const TimeUs now = day(2026, 3, 1).start_us();
   const std::vector<std::string> sent{
