@@ -345,7 +345,10 @@ TEST_F(TlsTransportTest, ATlsClientReconnectsWithItsRenewedCertificate) {
   for (int i = 0; i < 5 && (*again)->tls_refused() == 0; ++i) {
     EXPECT_EQ(call(*ch, "b").status().code(), StatusCode::kUnavailable);
   }
-  EXPECT_EQ((*again)->tls_refused(), 1u);
+  // Refused: once, or more when the client's thread tried again (20 ms backoff) before the
+  // call came back, as it does on a loaded machine (seen: 2 under the asan suite).
+  const uint64_t refused = (*again)->tls_refused();
+  EXPECT_GE(refused, 1u);
   // The CA's certificate again: served.
   ASSERT_TRUE((*client)->set_tls(client_tls("ca", "client").tls.value()).ok());
   StatusOr<std::string> r = call(*ch, "c");

@@ -138,7 +138,8 @@ TEST(ParallelTimeTest, TheCriticalPathIsTheSlowestLpOfEachWindowAndTheThreadsSha
     }
     // Both in one window: only the slower one's time is on the critical path.
     auto both = make(2, kMicrosPerSecond, threads);
-    both->executor(0).run_at(10, [] { spin_for(0.004); });
+    // 30 ms against 1: a loaded machine may pause the short one, not by 29 ms.
+    both->executor(0).run_at(10, [] { spin_for(0.030); });
     both->executor(1).run_at(20, [] { spin_for(0.001); });
     ASSERT_TRUE(both->run_until(kMicrosPerDay).ok());
     const ParallelTimeStats& s = both->stats();
