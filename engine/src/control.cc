@@ -3,7 +3,9 @@
 // per finding and kind, queued on the institution's waiting list when another authority holds
 // the asset (DOMAIN rule 3), and its answer becomes a measure handed on to measures.cc. A
 // freeze whose outcome stays in doubt keeps its reservation and is never planned elsewhere:
-// the institution may have frozen the money, and the engine must not freeze it twice.
+// the institution may have frozen the money, and the engine must not freeze it twice. The
+// shell's part: an officer's freeze (Shard::request_freeze), checked and handed to
+// control::request.
 #include <algorithm>
 
 #include "case_machine.h"

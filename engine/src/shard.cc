@@ -12,7 +12,7 @@
 //   authoriser.cc  the one authorisation check (Shard::authorize, admit)
 //   durable.cc, recovery.cc: journal records and recovery;
 //   sweeper.{h,cc}: the library sweep (runs, pacing, their records and queries) behind the
-//                  SweepHost (Shard::sweep_host); sweep_journal.cc: the library's records.
+//                  SweepHost; sweep_journal.cc: the library's records, Shard::sweep_host.
 #include "shard.h"
 
 #include <algorithm>

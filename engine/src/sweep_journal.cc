@@ -1,7 +1,7 @@
 // Engine::Shard: the journal writes of the library and the sweep (library mode: appended and
 // synced asynchronously once per task; a failure is kept and reported), importing the
-// library, adding a terminated case to it, and recovering it from the journal (the sweep
-// runs' own records: the Sweeper, sweeper.cc).
+// library, adding a terminated case to it, recovering it from the journal (the sweep runs'
+// own records: the Sweeper, sweeper.cc), and the Sweeper's view of the shard (sweep_host).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -170,6 +170,48 @@ Status Engine::Shard::recover() {
     }
   }
   return sweeper_->recover();
+}
+
+// The Sweeper's view of a shard (Shard::sweep_host): how it sends, journals, restores and
+// hands leads on.
+
+SweepHost Engine::Shard::sweep_host() {
+  SweepHost h{executor_, config_, shared_.connectors, shared_.observer, library_, stats_, index_};
+  h.send = [this](const Subject& subject, const SweepSend& s, Callback done, RequestFill fill) {
+    return send_in_place(subject, s.kind, s.officer, s.debtor, s.connector, s.lane, s.deadline,
+                         std::move(done), fill);
+  };
+  h.journal_put = [this](const std::string& key, std::string_view value) {
+    journal_put(key, value);
+  };
+  h.journal_erase = [this](const std::string& key) { journal_erase(key); };
+  h.restore = [this](const std::string& number, std::vector<Lead> leads) {
+    return restore(number, std::nullopt, std::move(leads), false);
+  };
+  h.forward_leads = [this](const std::string& number, std::vector<Lead> leads) {
+    const size_t to = engine_.shard_of(number);
+    Shard* target = engine_.shards_[to].get();
+    post_to(to, [target, number, leads = std::move(leads)]() mutable {
+      if (CaseState* c = target->find(number)) target->receive_leads(*c, std::move(leads));
+    });
+  };
+  h.drop_known = [this](const std::string& number, std::vector<Lead>& leads) {
+    const CaseState* own = find(number);
+    if (own == nullptr) return;
+    // A terminated engine case whose measures kept in force already hold its whole budget
+    // (a sealed property, a bank freeze waiting for top-ups) can take nothing more.
+    if (own->ledger.remaining() <= Fen()) {
+      leads.clear();
+      return;
+    }
+    // Property already under this case's own measure (kept in force) is not new.
+    std::erase_if(leads, [&](const Lead& l) {
+      return std::any_of(own->findings.begin(), own->findings.end(), [&](const Finding& f) {
+        return f.connector == l.connector && f.asset.reference == l.asset.reference;
+      });
+    });
+  };
+  return h;
 }
 
 }  // namespace chakong::engine
