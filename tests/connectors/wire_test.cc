@@ -384,7 +384,9 @@ class HeldCalls final : public Transport {
     ASSERT_TRUE(batch.ok()) << batch.status();
     std::vector<std::pair<std::string, Response>> results;
     for (const Request& r : *batch) results.emplace_back(r.idempotency_key, Response());
-    calls[i].second(bank::BankCodec::encode_responses(results));
+    // Called once and dropped, as a transport does (the callback holds the connector's state).
+    TransportDone done = std::move(calls[i].second);
+    done(bank::BankCodec::encode_responses(results));
   }
   std::vector<std::pair<std::string, TransportDone>> calls;
   bool* destroyed = nullptr;  // Set true by the destructor.
@@ -526,6 +528,42 @@ TEST(WireConnectorTest, AnExecutorDestroyedBeforeTheShutdownTaskFreesTheConnecto
   }
   EXPECT_TRUE(transport_destroyed);
   EXPECT_EQ(completions, 0);
+}
+
+// The same with the executor running the shutdown task (rule 5): the open call completes once,
+// CANCELLED, at once; the state lives while the transport holds the wire call's callback, and
+// goes when the transport answers (late: the reply is dropped).
+TEST(WireConnectorTest, AConnectorsStateGoesWhenItsTransportAnswersAfterTheShutdown) {
+  bool transport_destroyed = false;
+  int completions = 0;
+  TimeUs completed_at = -1;
+  Status status;
+  VirtualExecutor ex(0);
+  Request q;
+  q.idempotency_key = "q0";
+  OwnedBatch batch({q}, [&](std::vector<Response>& r) {
+    ++completions;
+    completed_at = ex.now();
+    status = r[0].status;
+  });
+  HeldCalls* held = nullptr;
+  std::unique_ptr<Connector> c = held_bank(ex, &held);
+  ASSERT_NE(c, nullptr);
+  held->destroyed = &transport_destroyed;
+  c->async_submit(batch.view(), batch);
+  ex.run_until(kMicrosPerSecond);
+  ASSERT_EQ(held->calls.size(), 1u);
+  c.reset();
+  ex.run_until(ex.now());
+  EXPECT_EQ(completions, 1);
+  EXPECT_EQ(completed_at, kMicrosPerSecond);
+  EXPECT_EQ(status, cancelled_error("bank.sandbox is shut down"));
+  EXPECT_EQ(ex.pending(), 0u);  // The deadline timer is cancelled.
+  EXPECT_FALSE(transport_destroyed);
+  held->answer(0);  // Posts the late reply, which holds the state; `held` goes with it.
+  ex.run();
+  EXPECT_TRUE(transport_destroyed);
+  EXPECT_EQ(completions, 1);
 }
 
 }  // namespace
