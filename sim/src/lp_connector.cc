@@ -16,9 +16,9 @@ using connectors::Response;
 // A Call is owned by the message that carries it (so one never delivered goes with its
 // message) and, once delivered, is kept for the next crossing from the same caller LP (its
 // response slots keep their buffers): no allocation per batch once warm.
-class LpConnector::Call final : public BatchSink {
+class LpConnector::Call final : public AtInner {
  public:
-  explicit Call(LpConnector& c) : c_(c) {}
+  explicit Call(LpConnector& c) : AtInner(c), c_(c) {}
   // On the caller's LP: a new crossing of `batch`, answered into `out`.
   void start(uint32_t caller, BatchView batch, BatchSink& out) {
     caller_ = caller;
@@ -30,7 +30,10 @@ class LpConnector::Call final : public BatchSink {
     for (Response& r : responses_) r = Response();
   }
   // On the institution's LP.
-  void submit() { c_.inner_.async_submit(batch_, *this); }
+  void submit() {
+    link();
+    c_.inner_.async_submit(batch_, *this);
+  }
   size_t slots() const { return responses_.capacity(); }
   Response& response(size_t i) override {
     if (i < responses_.size()) return responses_[i];
@@ -41,6 +44,7 @@ class LpConnector::Call final : public BatchSink {
   // members' parts first, one message per member answer time (each allocates: its closure
   // holds the parts).
   void complete() override {
+    unlink();
     c_.split_answers(batch_, responses_, stream_, parts_);
     for (size_t p = 0; p < parts_.size();) {
       const TimeUs at = parts_[p].at;

@@ -58,6 +58,10 @@ class AnswerParts {
 // when a due time is set then: the institution's LP computed them at intake.
 class LpCrossing : public connectors::Connector {
  public:
+  // Frees the calls still at `inner` (see AtInner).
+  ~LpCrossing() override {
+    while (at_inner_ != nullptr) delete at_inner_;
+  }
   const std::string& name() const override { return name_; }
   connectors::Capabilities capabilities() const override { return caps_; }
   uint32_t lp() const { return lp_; }
@@ -103,6 +107,46 @@ class LpCrossing : public connectors::Connector {
     parts_->split(answer_time_->parts, batch, responses, answer_arrival() - transit_, stream, out);
   }
 
+  // A crossing's call on the institution's LP, the sink handed to `inner`, which owns it
+  // until it completes; linked meanwhile into its crossing's list (on the institution's LP
+  // only). A call still at `inner` when the crossing is destroyed is freed by the crossing:
+  // `inner` did not complete it because its executor stopped for good (the simulation's
+  // horizon: the LPs' executors are destroyed without running again, so `inner` never
+  // touches the call after; WireConnector::Closer). Without this it would leak.
+  class AtInner : public connectors::BatchSink {
+   public:
+    explicit AtInner(LpCrossing& crossing) : crossing_(crossing) {}
+    AtInner(const AtInner&) = delete;
+    AtInner& operator=(const AtInner&) = delete;
+    virtual ~AtInner() { unlink(); }
+
+   protected:
+    // As the call is handed to `inner`, and as `inner` completes it.
+    void link() {
+      next_ = crossing_.at_inner_;
+      if (next_ != nullptr) next_->prev_ = this;
+      crossing_.at_inner_ = this;
+      linked_ = true;
+    }
+    void unlink() {
+      if (!linked_) return;
+      if (prev_ != nullptr) {
+        prev_->next_ = next_;
+      } else {
+        crossing_.at_inner_ = next_;
+      }
+      if (next_ != nullptr) next_->prev_ = prev_;
+      prev_ = next_ = nullptr;
+      linked_ = false;
+    }
+
+   private:
+    LpCrossing& crossing_;
+    AtInner* prev_ = nullptr;
+    AtInner* next_ = nullptr;
+    bool linked_ = false;
+  };
+
   connectors::Connector& inner_;
   ParallelTime& time_;
   const uint32_t lp_;
@@ -111,6 +155,7 @@ class LpCrossing : public connectors::Connector {
   const std::string name_;
   const connectors::Capabilities caps_;
   AnswerParts* parts_ = nullptr;  // Used on the institution's LP.
+  AtInner* at_inner_ = nullptr;   // The calls at `inner` (on the institution's LP).
 };
 
 }  // namespace chakong::sim

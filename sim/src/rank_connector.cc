@@ -12,17 +12,21 @@ using connectors::Response;
 
 // One call on the institution's LP: owns the decoded requests and the answer slots until the
 // inner connector completes, then sends the answers back and goes.
-class RankConnector::ServerCall final : public BatchSink {
+class RankConnector::ServerCall final : public AtInner {
  public:
   ServerCall(RankConnector& c, uint32_t caller, lp_wire::RequestBatch batch)
-      : c_(c),
+      : AtInner(c),
+        c_(c),
         caller_(caller),
         call_(batch.call),
         stream_(batch.parts),
         requests_(std::move(batch.requests)),
         pointers_(connectors::pointers_to(requests_)),
         responses_(requests_.size()) {}
-  void submit() { c_.inner_.async_submit(BatchView(pointers_), *this); }
+  void submit() {
+    link();
+    c_.inner_.async_submit(BatchView(pointers_), *this);
+  }
   Response& response(size_t i) override {
     if (i < responses_.size()) return responses_[i];
     ++extra_;
@@ -32,6 +36,7 @@ class RankConnector::ServerCall final : public BatchSink {
   // members' parts first, one message per member answer time.
   void complete() override {
     std::unique_ptr<ServerCall> self(this);
+    unlink();
     std::vector<AnswerParts::Part> parts;
     c_.split_answers(BatchView(pointers_), responses_, stream_, parts);
     std::vector<std::pair<uint32_t, Response>> group;

@@ -372,6 +372,9 @@ TEST(WireConnectorTest, BatchOfOnlyUnsupportedOperationsAndEmptyBatchComplete) {
 // A transport that keeps every call until the test answers it (or never does).
 class HeldCalls final : public Transport {
  public:
+  ~HeldCalls() override {
+    if (destroyed != nullptr) *destroyed = true;
+  }
   void async_call(std::string request, TransportDone done) override {
     calls.push_back({std::move(request), std::move(done)});
   }
@@ -381,9 +384,12 @@ class HeldCalls final : public Transport {
     ASSERT_TRUE(batch.ok()) << batch.status();
     std::vector<std::pair<std::string, Response>> results;
     for (const Request& r : *batch) results.emplace_back(r.idempotency_key, Response());
-    calls[i].second(bank::BankCodec::encode_responses(results));
+    // Called once and dropped, as a transport does (the callback holds the connector's state).
+    TransportDone done = std::move(calls[i].second);
+    done(bank::BankCodec::encode_responses(results));
   }
   std::vector<std::pair<std::string, TransportDone>> calls;
+  bool* destroyed = nullptr;  // Set true by the destructor.
 };
 
 // A bank WireConnector (the default config: timeout_ms 60 000) over a HeldCalls transport
@@ -494,6 +500,70 @@ TEST(WireConnectorTest, AStuckWireCallTimesOutOnTimeBehindManyAnsweredOnes) {
   EXPECT_EQ(timed_out, 1);
   EXPECT_EQ(stuck_at, 60 * kMicrosPerSecond);
   EXPECT_EQ(ex.pending(), 0u);
+}
+
+// Issue 18: a connector destroyed with a call open, whose executor is destroyed before it ran
+// the shutdown task (a simulation's end, a test's). The call is abandoned, not completed
+// (nothing is left to complete it on), and the connector's state goes, with its transport:
+// before, the callback the transport held kept the state, which owns the transport, for ever
+// (LeakSanitizer reported the cycle). The transport's destruction is the state's.
+TEST(WireConnectorTest, AnExecutorDestroyedBeforeTheShutdownTaskFreesTheConnectorsState) {
+  bool transport_destroyed = false;
+  int completions = 0;
+  Request q;
+  q.idempotency_key = "q0";
+  OwnedBatch batch({q}, [&](std::vector<Response>&) { ++completions; });
+  {
+    VirtualExecutor ex(0);
+    HeldCalls* held = nullptr;
+    std::unique_ptr<Connector> c = held_bank(ex, &held);
+    ASSERT_NE(c, nullptr);
+    held->destroyed = &transport_destroyed;
+    c->async_submit(batch.view(), batch);
+    ex.run_until(0);
+    ASSERT_EQ(held->calls.size(), 1u);
+    c.reset();
+    EXPECT_FALSE(transport_destroyed);
+    EXPECT_EQ(ex.pending(), 2u);  // The shutdown task and the deadline timer.
+  }
+  EXPECT_TRUE(transport_destroyed);
+  EXPECT_EQ(completions, 0);
+}
+
+// The same with the executor running the shutdown task (rule 5): the open call completes once,
+// CANCELLED, at once; the state lives while the transport holds the wire call's callback, and
+// goes when the transport answers (late: the reply is dropped).
+TEST(WireConnectorTest, AConnectorsStateGoesWhenItsTransportAnswersAfterTheShutdown) {
+  bool transport_destroyed = false;
+  int completions = 0;
+  TimeUs completed_at = -1;
+  Status status;
+  VirtualExecutor ex(0);
+  Request q;
+  q.idempotency_key = "q0";
+  OwnedBatch batch({q}, [&](std::vector<Response>& r) {
+    ++completions;
+    completed_at = ex.now();
+    status = r[0].status;
+  });
+  HeldCalls* held = nullptr;
+  std::unique_ptr<Connector> c = held_bank(ex, &held);
+  ASSERT_NE(c, nullptr);
+  held->destroyed = &transport_destroyed;
+  c->async_submit(batch.view(), batch);
+  ex.run_until(kMicrosPerSecond);
+  ASSERT_EQ(held->calls.size(), 1u);
+  c.reset();
+  ex.run_until(ex.now());
+  EXPECT_EQ(completions, 1);
+  EXPECT_EQ(completed_at, kMicrosPerSecond);
+  EXPECT_EQ(status, cancelled_error("bank.sandbox is shut down"));
+  EXPECT_EQ(ex.pending(), 0u);  // The deadline timer is cancelled.
+  EXPECT_FALSE(transport_destroyed);
+  held->answer(0);  // Posts the late reply, which holds the state; `held` goes with it.
+  ex.run();
+  EXPECT_TRUE(transport_destroyed);
+  EXPECT_EQ(completions, 1);
 }
 
 }  // namespace

@@ -32,7 +32,8 @@
 // are harmless (results are matched by position with the key as the check, and by a key map
 // only where the position does not match); completion runs once, on the executor, never inside
 // async_submit(). shutdown() (and the destructor) completes every open call with kCancelled
-// and drops late replies. Nothing of the batch is copied: the wire calls encode straight from
+// and drops late replies (an executor destroyed before it ran that task abandons the open calls
+// instead: see Closer). Nothing of the batch is copied: the wire calls encode straight from
 // the caller's view, keep their keys as views into it (valid while the call is open, which
 // outlasts every wire call of it) and the answers are written into the caller's sink.
 //
@@ -218,7 +219,7 @@ class WireConnector final : public Connector {
   void shutdown() {
     internal::Ref<State> s = state_;
     s->closed = true;
-    s->executor->post([s] { s->cancel_all(); });
+    s->executor->post(Closer(std::move(s)));
   }
 
   // Calls accepted and not yet completed.
@@ -264,6 +265,32 @@ class WireConnector final : public Connector {
         keys.clear();
       }
     }
+  };
+
+  struct State;
+
+  // The task shutdown() posts. Run, it completes every open call with kCancelled (rule 5 of
+  // connector.h). Destroyed without having run, its executor discarded it: the executor is
+  // being destroyed with it pending (a simulation's end, a test's), and no task of this
+  // connector will run again. The State is then abandoned (State::abandon()): without that it
+  // would live for ever, held by the callbacks its own transport holds (State -> transport ->
+  // callbacks -> State), a transport that will never call them. An owner that needs the calls
+  // completed keeps the executor running until the task has run (chakong serve drains so).
+  class Closer {
+   public:
+    explicit Closer(internal::Ref<State> s) noexcept : s_(std::move(s)) {}
+    Closer(Closer&& other) noexcept = default;  // Ref's move leaves `other` empty.
+    Closer& operator=(Closer&&) = delete;
+    ~Closer() {
+      if (s_.get() != nullptr) s_->abandon();
+    }
+    void operator()() {
+      const internal::Ref<State> s = std::move(s_);
+      s->cancel_all();
+    }
+
+   private:
+    internal::Ref<State> s_;
   };
 
   struct State {
@@ -601,6 +628,29 @@ class WireConnector final : public Connector {
       calls.for_each([&](uint64_t id, Call& call) { open.emplace_back(call.seq, id); });
       std::sort(open.begin(), open.end());
       for (const auto& [seq, id] : open) finish_all(id, cancelled_error(name + " is shut down"));
+    }
+
+    // The shutdown task was discarded un-run with its executor (see Closer): the open calls
+    // are dropped without completing (no executor is left to complete them on, and their
+    // sinks' owners may be gone with it), and the transport is destroyed now, with the
+    // callbacks it holds, whose Refs are what keeps this State alive. Safe because nothing of
+    // the transport runs again either: its tasks are on this executor, or on one destroyed
+    // with it. Touches no executor (this one is being destroyed) and no sink.
+    void abandon() {
+      deadline_armed = false;
+      deadlines.clear();
+      open_wires = 0;
+      std::vector<uint64_t> ids;
+      wires.for_each([&](uint64_t w, Wire&) { ids.push_back(w); });
+      for (uint64_t w : ids) wires.erase(w);
+      ids.clear();
+      calls.for_each([&](uint64_t id, Call&) { ids.push_back(id); });
+      for (uint64_t id : ids) calls.erase(id);
+      in_flight = 0;
+      // Moved out first: the callbacks' Refs drop while the transport is destroyed, and the
+      // Closer's Ref keeps this State alive until after.
+      std::unique_ptr<Transport> t = std::move(transport);
+      t.reset();
     }
   };
 
