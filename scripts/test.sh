@@ -22,6 +22,10 @@ if [[ $tsan -eq 1 ]]; then
   ./scripts/build.sh tsan --target conformance_test engine_test parallel_time_test
   export CHAKONG_REQUIRE_TSAN=1
 fi
+if [[ $preset == tsan ]]; then
+  # Third-party reports only (tests/sanitizers/tsan.supp); the test preset sets the same.
+  export TSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/tsan.supp${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
+fi
 if [[ $preset == asan ]]; then
   # Third-party leaks only (tests/sanitizers/lsan.supp); the test preset sets the same.
   export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"

@@ -20,5 +20,5 @@ if [[ ! -x $bin ]]; then
   echo "  ./scripts/test.sh --tsan"
   exit 77
 fi
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$src/tests/sanitizers/tsan.supp ${TSAN_OPTIONS:-}" \
   exec "$bin" --gtest_filter="$filter"

@@ -465,11 +465,18 @@ TEST(BrokenAdapterTest, AnAdapterThatSegfaultsFailsItsCheckAndTheRunGoesOn) {
       broken, o, [&](const conformance::CheckResult& c) { streamed.push_back(c.name); });
   ASSERT_EQ(r.checks.size(), 3u);
   EXPECT_EQ(streamed, o.checks);
-#if defined(__SANITIZE_ADDRESS__)
-  // AddressSanitizer catches the SIGSEGV, prints its report and exits with status 1.
-  const std::string crashed =
-      "the check's process exited with status 1 before reporting a result: the adapter crashed "
-      "or exited (a sanitizer reports a crash so: its report is on stderr); the run goes on";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizer catches the SIGSEGV, prints its report and exits: with status 1
+  // (AddressSanitizer) or 66 (ThreadSanitizer).
+#if defined(__SANITIZE_THREAD__)
+  const std::string status = "66";
+#else
+  const std::string status = "1";
+#endif
+  const std::string crashed = "the check's process exited with status " + status +
+                              " before reporting a result: the adapter crashed or exited (a "
+                              "sanitizer reports a crash so: its report is on stderr); the run "
+                              "goes on";
 #else
   const std::string crashed =
       "the check's process was killed by signal 11 (SIGSEGV: Segmentation fault): the adapter "
