@@ -16,6 +16,7 @@
 #include "chakong/conformance/conformance.h"
 #include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
+#include "crash_detail.h"
 
 namespace chakong::connectors {
 namespace {
@@ -465,23 +466,7 @@ TEST(BrokenAdapterTest, AnAdapterThatSegfaultsFailsItsCheckAndTheRunGoesOn) {
       broken, o, [&](const conformance::CheckResult& c) { streamed.push_back(c.name); });
   ASSERT_EQ(r.checks.size(), 3u);
   EXPECT_EQ(streamed, o.checks);
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  // The sanitizer catches the SIGSEGV, prints its report and exits: with status 1
-  // (AddressSanitizer) or 66 (ThreadSanitizer).
-#if defined(__SANITIZE_THREAD__)
-  const std::string status = "66";
-#else
-  const std::string status = "1";
-#endif
-  const std::string crashed = "the check's process exited with status " + status +
-                              " before reporting a result: the adapter crashed or exited (a "
-                              "sanitizer reports a crash so: its report is on stderr); the run "
-                              "goes on";
-#else
-  const std::string crashed =
-      "the check's process was killed by signal 11 (SIGSEGV: Segmentation fault): the adapter "
-      "crashed; the run goes on";
-#endif
+  const std::string crashed = ::chakong::conformance::testing_support::segfault_detail();
   EXPECT_EQ(r.checks[0].name, "query_finds_seeded_assets");
   EXPECT_EQ(r.checks[0].result, conformance::Result::kFail);
   EXPECT_EQ(r.checks[0].detail, crashed);

@@ -12,6 +12,7 @@
 
 #include "chakong/connectors/builtin.h"
 #include "chakong/connectors/factory.h"
+#include "crash_detail.h"
 
 namespace chakong::connectors {
 namespace {
@@ -158,23 +159,8 @@ TEST(ConformanceCliTest, ASegfaultingPluginFailsItsChecksAndTheRunGoesOn) {
                          " --connector segv --check query_finds_seeded_assets --check "
                          "freeze_caps_at_available --json");
   EXPECT_EQ(code, 1) << out;
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  // A sanitizer catches the crash, reports it on stderr and exits, 1 under ASan (UBSan first:
-  // the store to a null pointer), 66 under TSan: the kit says so.
-#if defined(__SANITIZE_THREAD__)
-  const std::string status = "66";
-#else
-  const std::string status = "1";
-#endif
-  const std::string crashed =
-      "\"result\": \"fail\", \"detail\": \"the check's process exited with status " + status +
-      " before reporting a result: the adapter crashed or exited (a sanitizer reports a crash "
-      "so: its report is on stderr); the run goes on\"";
-#else
-  const std::string crashed =
-      "\"result\": \"fail\", \"detail\": \"the check's process was killed by signal 11 "
-      "(SIGSEGV: Segmentation fault): the adapter crashed; the run goes on\"";
-#endif
+  const std::string crashed = "\"result\": \"fail\", \"detail\": \"" +
+                              ::chakong::conformance::testing_support::segfault_detail() + "\"";
   EXPECT_NE(out.find("{\"connector\": \"segv.sandbox\", \"check\": "
                      "\"query_finds_seeded_assets\", " +
                      crashed),

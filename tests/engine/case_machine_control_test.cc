@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/src/case_machine.h"
+#include "tests/engine/case_machine_fixture.h"
 
 namespace chakong::engine::machine {
 namespace {
@@ -19,23 +20,18 @@ using connectors::Response;
 
 constexpr char kNumber[] = "（2025）渝0110执1001号";
 
-Date day(int y, int m, int d) { return *Date::from_ymd(y, m, d); }
-std::string at(TimeUs t) { return std::to_string(t); }
+using test_support::at;
+using test_support::day;
 
-class CaseMachineControl : public ::testing::Test {
+class CaseMachineControl : public test_support::CaseMachineTest {
  protected:
   CaseMachineControl() {
     connectors_ = {{nullptr, "bank.a", Capabilities::all(), false},
                    {nullptr, "bank.b", Capabilities::all(), false}};
     config_.auto_deduct = false;  // Deduction has its own tests (case_machine_test.cc).
-    c_.number = kNumber;
-    c_.parsed = *CaseNumber::parse(kNumber);
-    c_.filing.officer_ids = {"officer-1"};
-    c_.filing.debtors = {{DebtorInfo::Kind::kPerson, "d1", "Zhang"}};
-    c_.filing.claim = Fen(80'000);
+    file(kNumber, 80'000);        // 800.00 owed; every query answered.
     c_.status = CaseStatus::kControlling;
     c_.query_scored = c_.queries_started = true;
-    c_.ledger = Ledger(Fen(80'000));  // 800.00 owed; every query answered.
     // Two deposits found at `found_`, their 48-hour clocks running: 800.00 at bank.a, 600.00
     // at bank.b. The larger is planned first.
     add_finding(0, "acct-7", 80'000);
@@ -55,14 +51,6 @@ class CaseMachineControl : public ::testing::Test {
     c_.findings.push_back(f);
   }
 
-  // Feeds `in` at `now` and returns the effects, one line each.
-  std::vector<std::string> feed(const Input& in, TimeUs now) {
-    fx_.clear();
-    step(Env{config_, now, stats_, connectors_}, c_, in, fx_);
-    std::vector<std::string> lines;
-    for (const Effect& e : fx_.list()) lines.push_back(describe(e));
-    return lines;
-  }
   std::string freeze(std::string_view kind, uint32_t fi, int64_t amount, TimeUs deadline) const {
     const std::string c = "c" + std::to_string(c_.findings[fi].connector);
     const std::string key =
@@ -97,11 +85,6 @@ class CaseMachineControl : public ::testing::Test {
   const TimeUs found_ = day(2025, 10, 15).start_us() + 9 * kMicrosPerHour;
   const TimeUs planned_ = found_ + 5 * kMicrosPerMinute;
   const TimeUs answered_ = found_ + 95 * kMicrosPerMinute;
-  std::vector<ConnectorInfo> connectors_;
-  EngineConfig config_;
-  EngineStats stats_;
-  CaseState c_;
-  Effects fx_;
 };
 
 TEST_F(CaseMachineControl, AFindingPlannedAndFrozenWholeBecomesAMeasureInForce) {

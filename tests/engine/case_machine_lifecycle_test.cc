@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/src/case_machine.h"
+#include "tests/engine/case_machine_fixture.h"
 
 namespace chakong::engine::machine {
 namespace {
@@ -19,38 +20,22 @@ using lifecycle::Settled;
 
 constexpr char kNumber[] = "（2025）渝0110执1001号";
 
-Date day(int y, int m, int d) { return *Date::from_ymd(y, m, d); }
-std::string at(TimeUs t) { return std::to_string(t); }
+using test_support::at;
+using test_support::day;
 
-class CaseMachineLifecycle : public ::testing::Test {
+class CaseMachineLifecycle : public test_support::CaseMachineTest {
  protected:
   CaseMachineLifecycle() {
     connectors_ = {{nullptr, "bank.a", Capabilities::all(), false}};
     config_.auto_deduct = false;
-    c_.number = kNumber;
-    c_.parsed = *CaseNumber::parse(kNumber);
-    c_.filing.officer_ids = {"officer-1"};
-    c_.filing.debtors = {{DebtorInfo::Kind::kPerson, "d1", "Zhang"}};
-    c_.filing.claim = Fen(100'000);
+    file(kNumber, 100'000);
     c_.filing.received_at = received_;
-    c_.ledger = Ledger(Fen(100'000));
   }
 
-  std::vector<std::string> lines() const {
-    std::vector<std::string> out;
-    for (const Effect& e : fx_.list()) out.push_back(describe(e));
-    return out;
-  }
-  // Feeds `in` at `now` and returns the effects, one line each.
-  std::vector<std::string> feed(const Input& in, TimeUs now) {
-    fx_.clear();
-    step(Env{config_, now, stats_, connectors_}, c_, in, fx_);
-    return lines();
-  }
   // lifecycle::terminate at `now`: its status; the effects in fx_.
   Status terminate(bool restricted, TimeUs now) {
     fx_.clear();
-    return lifecycle::terminate(Env{config_, now, stats_, connectors_}, c_, restricted, fx_);
+    return lifecycle::terminate(env(now), c_, restricted, fx_);
   }
   // An open case 100 days after filing, every query answered, 600.00 frozen at bank.a under
   // bank.a/17 (in force until 2026-06-30) and a finding at bank.a whose clock still runs.
@@ -78,11 +63,6 @@ class CaseMachineLifecycle : public ::testing::Test {
 
   const TimeUs received_ = day(2025, 10, 13).start_us() + 10 * kMicrosPerHour;
   const TimeUs later_ = received_ + 100 * kMicrosPerDay;
-  std::vector<ConnectorInfo> connectors_;
-  EngineConfig config_;
-  EngineStats stats_;
-  CaseState c_;
-  Effects fx_;
 };
 
 TEST_F(CaseMachineLifecycle, AFiledCaseIsReportedAndItsQueriesStartAfterTheDelay) {

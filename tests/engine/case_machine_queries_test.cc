@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/src/case_machine.h"
+#include "tests/engine/case_machine_fixture.h"
 
 namespace chakong::engine::machine {
 namespace {
@@ -18,10 +19,10 @@ using connectors::Response;
 
 constexpr char kNumber[] = "（2025）渝0110执1001号";
 
-Date day(int y, int m, int d) { return *Date::from_ymd(y, m, d); }
-std::string at(TimeUs t) { return std::to_string(t); }
+using test_support::at;
+using test_support::day;
 
-class CaseMachineQueries : public ::testing::Test {
+class CaseMachineQueries : public test_support::CaseMachineTest {
  protected:
   CaseMachineQueries() {
     // c0 queries and freezes; c1 only answers queries (a registry); c2 only freezes; c3 is
@@ -31,26 +32,12 @@ class CaseMachineQueries : public ::testing::Test {
                    {nullptr, "tax", Capabilities{RequestKind::kFreeze}, false},
                    {nullptr, "bank.c", Capabilities::all(), false}};
     config_.query_scope = [](std::string_view name) { return name != "bank.c"; };
-    c_.number = kNumber;
-    c_.parsed = *CaseNumber::parse(kNumber);
-    c_.filing.officer_ids = {"officer-1"};
-    c_.filing.debtors = {{DebtorInfo::Kind::kPerson, "d1", "Zhang"},
-                         {DebtorInfo::Kind::kPerson, "d2", "Li"}};
+    file(kNumber, 100'000);
+    c_.filing.claim = Fen();  // The budget alone.
+    c_.filing.debtors.push_back({DebtorInfo::Kind::kPerson, "d2", "Li"});
     c_.filing.received_at = received_;  // A Monday.
-    c_.ledger = Ledger(Fen(100'000));
   }
 
-  std::vector<std::string> lines() const {
-    std::vector<std::string> out;
-    for (const Effect& e : fx_.list()) out.push_back(describe(e));
-    return out;
-  }
-  // Feeds `in` at `now` and returns the effects, one line each.
-  std::vector<std::string> feed(const Input& in, TimeUs now) {
-    fx_.clear();
-    step(Env{config_, now, stats_, connectors_}, c_, in, fx_);
-    return lines();
-  }
   std::string query(uint64_t round, int connector) const {
     return "send query round=" + std::to_string(round) + " c" + std::to_string(connector) +
            " lane=normal deadline=" + at(received_ + 7 * kMicrosPerDay);
@@ -67,11 +54,6 @@ class CaseMachineQueries : public ::testing::Test {
 
   const TimeUs received_ = day(2025, 10, 13).start_us();
   const TimeUs now_ = day(2025, 10, 15).start_us() + 9 * kMicrosPerHour;  // 2 working days.
-  std::vector<ConnectorInfo> connectors_;
-  EngineConfig config_;
-  EngineStats stats_;
-  CaseState c_;
-  Effects fx_;
 };
 
 TEST_F(CaseMachineQueries, StartSendsARoundPerDebtorToEveryConnectorInScopeThatQueries) {

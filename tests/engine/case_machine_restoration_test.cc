@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/src/case_machine.h"
+#include "tests/engine/case_machine_fixture.h"
 
 namespace chakong::engine::machine {
 namespace {
@@ -17,21 +18,16 @@ using connectors::Capabilities;
 constexpr char kOriginal[] = "（2025）渝0110执1001号";
 constexpr char kRestored[] = "（2026）渝0110执恢7号";
 
-Date day(int y, int m, int d) { return *Date::from_ymd(y, m, d); }
-std::string at(TimeUs t) { return std::to_string(t); }
+using test_support::at;
+using test_support::day;
 
-class CaseMachineRestoration : public ::testing::Test {
+class CaseMachineRestoration : public test_support::CaseMachineTest {
  protected:
   CaseMachineRestoration() {
     connectors_ = {{nullptr, "bank.a", Capabilities::all(), false}};
     // The restored case as the shell files it: 400.00 still owed, received now.
-    c_.number = kRestored;
-    c_.parsed = *CaseNumber::parse(kRestored);
-    c_.filing.officer_ids = {"officer-1"};
-    c_.filing.debtors = {{DebtorInfo::Kind::kPerson, "d1", "Zhang"}};
-    c_.filing.claim = Fen(40'000);
+    file(kRestored, 40'000);
     c_.filing.received_at = now_;
-    c_.ledger = Ledger(Fen(40'000));
     Lead lead;
     lead.connector = 0;
     lead.asset.holder_id = "d1";
@@ -42,13 +38,6 @@ class CaseMachineRestoration : public ::testing::Test {
     leads_.push_back(lead);
   }
 
-  std::vector<std::string> feed(const Input& in, TimeUs now) {
-    fx_.clear();
-    step(Env{config_, now, stats_, connectors_}, c_, in, fx_);
-    std::vector<std::string> lines;
-    for (const Effect& e : fx_.list()) lines.push_back(describe(e));
-    return lines;
-  }
   // A terminated original case owing 400.00 of 1,000.00.
   static CaseState terminated() {
     CaseState o;
@@ -59,12 +48,7 @@ class CaseMachineRestoration : public ::testing::Test {
   }
 
   const TimeUs now_ = day(2026, 4, 14).start_us() + 9 * kMicrosPerHour;
-  std::vector<ConnectorInfo> connectors_;
   std::vector<Lead> leads_;
-  EngineConfig config_;
-  EngineStats stats_;
-  CaseState c_;
-  Effects fx_;
 };
 
 TEST_F(CaseMachineRestoration, OnlyATerminatedCaseWithMoneyOwedIsRestored) {

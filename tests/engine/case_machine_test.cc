@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/engine/case_machine_fixture.h"
+
 namespace chakong::engine::machine {
 namespace {
 
@@ -16,10 +18,10 @@ using connectors::Response;
 
 constexpr char kNumber[] = "（2025）渝0110执1001号";
 
-Date day(int y, int m, int d) { return *Date::from_ymd(y, m, d); }
+using test_support::day;
 std::string at(int y, int m, int d) { return std::to_string(day(y, m, d).start_us()); }
 
-class CaseMachineMeasures : public ::testing::Test {
+class CaseMachineMeasures : public test_support::CaseMachineTest {
  protected:
   CaseMachineMeasures() {
     config_.auto_deduct = false;  // Deduction timers are tested on their own below.
@@ -46,22 +48,7 @@ class CaseMachineMeasures : public ::testing::Test {
     stats_.frozen = Fen(50'000);
   }
 
-  // Feeds `in` at `now` and returns the effects, one line each.
-  std::vector<std::string> feed(const Input& in, TimeUs now) {
-    fx_.clear();
-    step(Env{config_, now, stats_, connectors_}, c_, in, fx_);
-    std::vector<std::string> lines;
-    for (const Effect& e : fx_.list()) lines.push_back(describe(e));
-    return lines;
-  }
   Measure& m() { return c_.measures[0]; }
-
-  // The shard's connectors by index (their capabilities); none unless a test sets them.
-  std::vector<ConnectorInfo> connectors_;
-  EngineConfig config_;
-  EngineStats stats_;
-  CaseState c_;
-  Effects fx_;
 };
 
 TEST_F(CaseMachineMeasures, InForceArmsRenewalLeadAndLapse) {
