@@ -314,20 +314,26 @@ TEST(HubStreamTest, AnswerTimesNotTakenBeforeALaterCallAreDropped) {
   EXPECT_EQ(none, 0u);
 }
 
-// The hub's LP side of a simulation in small: takes a batch, asks the hub (at intake, as the
-// endpoint does) and answers it at once, early output, for when the hub answers.
-class HubEndpoint final : public connectors::Connector {
+// A test connector standing for the hub's LP side: it asks the hub at intake (as the sandbox
+// endpoint does) and completes the batch at once with the hub's answer time stamped on it
+// (early output), for the crossing to deliver when the hub answers.
+class HubAtIntake : public connectors::Connector {
  public:
-  HubEndpoint(Executor& ex, Hub& hub, AnswerTime& at) : ex_(ex), hub_(hub), at_(at) {}
+  HubAtIntake(Executor& ex, Hub& hub, AnswerTime& at, std::string name)
+      : ex_(ex), hub_(hub), at_(at), name_(std::move(name)) {}
   const std::string& name() const override { return name_; }
   connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
-  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
-    std::vector<connectors::Request> copy;
-    for (const connectors::Request& r : batch) copy.push_back(r);
-    uint64_t parts = 0;
-    const TimeUs due = ex_.now() + hub_.latency(copy, ex_.now(), &parts, ex_.now());
-    ex_.post([this, &sink, due, parts] {
-      std::vector<Response> answers = three_member_answers();
+
+ protected:
+  // The batch as requests (`copy`), and when the hub answers it; its members' parts in `parts`.
+  TimeUs ask(connectors::BatchView batch, std::vector<connectors::Request>& copy, uint64_t* parts) {
+    copy.assign(batch.begin(), batch.end());
+    return ex_.now() + hub_.latency(copy, ex_.now(), parts, ex_.now());
+  }
+  // Completes the batch with `answers` in a task of its own, stamped for `due` and `parts`.
+  void answer(connectors::BatchSink& sink, TimeUs due, uint64_t parts,
+              std::vector<Response> answers) {
+    ex_.post([this, &sink, due, parts, answers = std::move(answers)]() mutable {
       for (size_t i = 0; i < answers.size(); ++i) sink.response(i) = std::move(answers[i]);
       at_.due = due;
       at_.parts = parts;
@@ -336,12 +342,25 @@ class HubEndpoint final : public connectors::Connector {
       at_.parts = 0;
     });
   }
+  Executor& ex_;
 
  private:
-  Executor& ex_;
   Hub& hub_;
   AnswerTime& at_;
-  const std::string name_ = "bank.members";
+  const std::string name_;
+};
+
+// The hub's LP side of a simulation in small: every batch answered with the three members'
+// answers.
+class HubEndpoint final : public HubAtIntake {
+ public:
+  HubEndpoint(Executor& ex, Hub& hub, AnswerTime& at) : HubAtIntake(ex, hub, at, "bank.members") {}
+  void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
+    std::vector<connectors::Request> copy;
+    uint64_t parts = 0;
+    const TimeUs due = ask(batch, copy, &parts);
+    answer(sink, due, parts, three_member_answers());
+  }
 };
 
 // The engine's side: logs "<seconds after t> part|final <request> <reference>" and
@@ -413,16 +432,13 @@ TEST(HubStreamTest, BothCrossingsGiveEachMembersFindingsWhenItAnswers) {
 // own times; the engine's findings, their 48-hour clocks and freezes follow each member.
 // Queries take 1 h at every member and freezes 2 h; member 1 is down for the first 50 hours
 // of the run, member 2 for 10 days (past its 60-hour members.timeout).
-class HubBank final : public connectors::Connector {
+class HubBank final : public HubAtIntake {
  public:
-  HubBank(Executor& ex, Hub& hub, AnswerTime& at) : ex_(ex), hub_(hub), at_(at) {}
-  const std::string& name() const override { return name_; }
-  connectors::Capabilities capabilities() const override { return connectors::Capabilities::all(); }
+  HubBank(Executor& ex, Hub& hub, AnswerTime& at) : HubAtIntake(ex, hub, at, "bank.b") {}
   void async_submit(connectors::BatchView batch, connectors::BatchSink& sink) override {
     std::vector<connectors::Request> copy;
-    for (const connectors::Request& r : batch) copy.push_back(r);
     uint64_t parts = 0;
-    const TimeUs due = ex_.now() + hub_.latency(copy, ex_.now(), &parts, ex_.now());
+    const TimeUs due = ask(batch, copy, &parts);
     std::vector<Response> answers(copy.size());
     for (size_t i = 0; i < copy.size(); ++i) {
       const connectors::Request& r = copy[i];
@@ -440,22 +456,9 @@ class HubBank final : public connectors::Connector {
         answers[i].end_date = date_of(ex_.now()).plus_days(365);
       }
     }
-    ex_.post([this, &sink, due, parts, answers = std::move(answers)]() mutable {
-      for (size_t i = 0; i < answers.size(); ++i) sink.response(i) = std::move(answers[i]);
-      at_.due = due;
-      at_.parts = parts;
-      sink.complete();
-      at_.due = AnswerTime::kNow;
-      at_.parts = 0;
-    });
+    answer(sink, due, parts, std::move(answers));
   }
   TimeUs first_query = -1;
-
- private:
-  Executor& ex_;
-  Hub& hub_;
-  AnswerTime& at_;
-  const std::string name_ = "bank.b";
 };
 
 TEST(HubStreamTest, EachFindingIsFoundAndFrozenWhenItsMemberAnswers) {

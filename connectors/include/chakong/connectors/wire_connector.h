@@ -614,15 +614,21 @@ class WireConnector final : public Connector {
       sink->complete();  // The last touch of the caller's batch.
     }
 
-    void cancel_all() {
-      // No wire call outlives this: the deadline timer is cancelled, a late reply finds nothing.
-      if (deadline_armed) executor->cancel(deadline_timer);
+    // Ends every wire call without an answer: their deadlines and slots go, so a late reply
+    // finds nothing. The deadline timer is the caller's (cancelled, or its executor gone).
+    void drop_wires() {
       deadline_armed = false;
       deadlines.clear();
       open_wires = 0;
       std::vector<uint64_t> ids;
       wires.for_each([&](uint64_t w, Wire&) { ids.push_back(w); });
       for (uint64_t w : ids) wires.erase(w);
+    }
+
+    void cancel_all() {
+      // No wire call outlives this: the deadline timer is cancelled, a late reply finds nothing.
+      if (deadline_armed) executor->cancel(deadline_timer);
+      drop_wires();
       // The open calls in the order they were submitted.
       std::vector<std::pair<uint64_t, uint64_t>> open;  // (seq, id)
       calls.for_each([&](uint64_t id, Call& call) { open.emplace_back(call.seq, id); });
@@ -637,13 +643,8 @@ class WireConnector final : public Connector {
     // the transport runs again either: its tasks are on this executor, or on one destroyed
     // with it. Touches no executor (this one is being destroyed) and no sink.
     void abandon() {
-      deadline_armed = false;
-      deadlines.clear();
-      open_wires = 0;
+      drop_wires();
       std::vector<uint64_t> ids;
-      wires.for_each([&](uint64_t w, Wire&) { ids.push_back(w); });
-      for (uint64_t w : ids) wires.erase(w);
-      ids.clear();
       calls.for_each([&](uint64_t id, Call&) { ids.push_back(id); });
       for (uint64_t id : ids) calls.erase(id);
       in_flight = 0;
